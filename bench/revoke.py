@@ -1,0 +1,163 @@
+"""Revocation: revoking a booking with 100 shares, and the time from Revoke access until the fake
+Sensorberg shows the change with the worker running.
+
+    .venv/bin/python bench/revoke.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+os.environ.setdefault("BENCH_SQLITE_PATH", "/tmp/keyport-bench-revoke.sqlite3")  # noqa: S108
+
+from setup_django import BENCH_DB, ROOT, configure, percentile  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sensorberg-rounds", type=int, default=30)
+    options = parser.parse_args()
+    configure(fresh=True)
+    from django.conf import settings
+    from django.utils import timezone
+
+    from keyport.access.models import SensorbergAccount
+    from keyport.access.services import ShareRequest, booking_revoke_access, share_create
+    from keyport.audit.services import Actor
+    from keyport.bookings.services import booking_create
+    from keyport.contacts.models import Contact, Customer
+    from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+
+    sys.path.insert(0, str(ROOT))
+    from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
+
+    settings.ACCESS_SHARES_PER_BOOKING = 1000
+    actor = Actor.system("bench")
+    today = timezone.localdate()
+
+    def site(name: str, provider: str) -> tuple[Location, AccessPoint]:
+        location = Location.objects.create(
+            name=name,
+            street="Benchweg 2",
+            postal_code="1",
+            city="Berlin",
+            country="DE",
+            time_zone="Europe/Berlin",
+            access_provider=provider,
+        )
+        door = AccessPoint.objects.create(
+            location=location, name="Door", kind="building_door", external_id="DOOR"
+        )
+        return location, door
+
+    def booked(location: Location, door: AccessPoint, n: int):  # type: ignore[no-untyped-def]
+        unit = Unit.objects.create(
+            location=location, number=f"B{n:04d}", kind="storage_unit", size_m2=Decimal("5")
+        )
+        UnitAccessPoint.objects.create(unit=unit, access_point=door)
+        customer = Customer.objects.create(name=f"Bench tenant {n}")
+        Contact.objects.create(
+            customer=customer,
+            is_primary=True,
+            first_name="T",
+            email=f"t{location.pk}-{n}@bench.test",
+            can_access_portal=True,
+        )
+        booking = booking_create(
+            actor=actor, customer=customer, units=[unit], starts_on=today - dt.timedelta(days=1)
+        )
+        return booking, unit
+
+    # A. Revoking a booking with 100 shares (built-in provider, in process).
+    location, door = site("Bench built-in", "builtin")
+    durations = []
+    for n in range(options.rounds):
+        booking, unit = booked(location, door, n)
+        share_create(
+            actor=actor,
+            booking=booking,
+            shared_by=None,
+            request=ShareRequest(
+                emails=[f"g{n}-{i}@bench.test" for i in range(100)],
+                units=[unit],
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=7),
+            ),
+        )
+        started = time.perf_counter()
+        booking_revoke_access(actor=actor, booking=booking, reason="bench")
+        durations.append(time.perf_counter() - started)
+    print(
+        f"revoke a booking with 100 shares: median {statistics.median(durations) * 1000:.0f} ms, "
+        f"max {max(durations) * 1000:.0f} ms ({options.rounds} rounds)"
+    )
+
+    # B. Revoke access → the fake Sensorberg shows it, with the worker running.
+    fake = FakeSensorberg().start()
+    location, door = site("Bench Sensorberg", "sensorberg")
+    SensorbergAccount.objects.create(
+        location=location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    env = {**os.environ, "SQLITE_PATH": str(BENCH_DB), "LOG_LEVEL": "ERROR", "ACCESS_SWEEP_SECONDS": "0"}
+    worker = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "run_worker",
+            "--interval",
+            "0.05",
+            "--no-reload",
+            "--no-startup-delay",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        latencies = []
+        for n in range(options.sensorberg_rounds):
+            booking, unit = booked(location, door, 1000 + n)
+            fake.add_group(unit.number)
+            share_create(
+                actor=actor,
+                booking=booking,
+                shared_by=None,
+                request=ShareRequest(
+                    emails=[f"s{n}-{i}@bench.test" for i in range(3)],
+                    units=[unit],
+                    starts_on=today,
+                    ends_on=today + dt.timedelta(days=7),
+                ),
+            )
+            deadline = time.monotonic() + 60
+            while len(fake.members(unit.number)) < 4:
+                if time.monotonic() > deadline:
+                    raise SystemExit("grants never reached the fake Sensorberg; is the worker running?")
+                time.sleep(0.01)
+            started = time.perf_counter()
+            booking_revoke_access(actor=actor, booking=booking, reason="bench")
+            while fake.members(unit.number):
+                time.sleep(0.005)
+            latencies.append(time.perf_counter() - started)
+        print(
+            f"Revoke access → fake Sensorberg shows it (worker running, 4 memberships each): "
+            f"p50 {percentile(latencies, 0.5):.2f} s, p99 {percentile(latencies, 0.99):.2f} s, "
+            f"max {max(latencies):.2f} s ({len(latencies)} rounds; goal p99 < 5 s)"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

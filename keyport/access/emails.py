@@ -1,0 +1,153 @@
+"""The access engine's emails: "Shared Access" to a guest, "Access revoked" / "Access restored".
+
+Each is operator-editable (Emails in the dashboard); the defaults ship here and are registered
+with the emails app when the access app loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.urls import reverse
+
+from keyport.emails.defaults import DefaultTemplate, register_default_template
+from keyport.emails.services import email_queue_from_template
+
+if TYPE_CHECKING:
+    from keyport.access.models import SharedAccess
+    from keyport.bookings.models import Booking
+    from keyport.facilities.models import Location
+
+SHARED_ACCESS = "shared_access"
+ACCESS_REVOKED = "access_revoked"
+ACCESS_RESTORED = "access_restored"
+
+_SAMPLE = {
+    "site_name": "Keyport",
+    "tenant_name": "Mara Schneider",
+    "units": "Storage unit A010",
+    "location_name": "Lager Kreuzberg",
+    "location_address": "Hauptstraße 1, 10115 Berlin, DE",
+    "window": "from Mon 2 Mar 2026 00:00 until Mon 9 Mar 2026 24:00 (Europe/Berlin)",
+    "how_to_enter": "Open the doors with the Open buttons on your key page, or type your PIN at the keypad.",
+}
+
+register_default_template(
+    DefaultTemplate(
+        key=SHARED_ACCESS,
+        name="Shared Access",
+        description="Sent to each guest a tenant shares access with (Manage Access in the portal).",
+        subject="{{ tenant_name }} shared access to {{ units }} at {{ location_name }}",
+        body_text=(
+            "Hello,\n\n"
+            "{{ tenant_name }} shared access to {{ units }} at {{ location_name }} with you.\n"
+            "Address: {{ location_address }}\n"
+            "When: {{ window }}\n\n"
+            "How to get in: {{ how_to_enter }}\n\n"
+            "Your personal key (do not forward it):\n{{ key_link }}\n\n"
+            "The key works only inside this window.\n"
+        ),
+        sample={**_SAMPLE, "key_link": "https://portal.example.com/key/EXAMPLE-KEY/"},
+        required=("key_link",),
+    )
+)
+register_default_template(
+    DefaultTemplate(
+        key=ACCESS_REVOKED,
+        name="Access revoked",
+        description="Sent to the tenant's people and guests when the operator revokes a booking's access.",
+        subject="Your access to {{ units }} at {{ location_name }} was revoked",
+        body_text=(
+            "Hello,\n\n"
+            "access to {{ units }} at {{ location_name }} was revoked by the facility.\n"
+            "Reason: {{ reason }}\n\n"
+            "Questions? Please contact the facility.\n"
+        ),
+        sample={**_SAMPLE, "reason": "Payment overdue"},
+    )
+)
+register_default_template(
+    DefaultTemplate(
+        key=ACCESS_RESTORED,
+        name="Access restored",
+        description="Sent when the operator restores a booking's access.",
+        subject="Your access to {{ units }} at {{ location_name }} is back",
+        body_text=(
+            "Hello,\n\naccess to {{ units }} at {{ location_name }} was restored.\nWhen: {{ window }}\n"
+        ),
+        sample=_SAMPLE,
+    )
+)
+
+
+def local_window(location: Location, starts_on: dt.date, ends_on: dt.date | None) -> str:
+    if ends_on is None:
+        return f"from {starts_on:%a %d %b %Y} 00:00, open-ended ({location.time_zone})"
+    return f"from {starts_on:%a %d %b %Y} 00:00 until {ends_on:%a %d %b %Y} 24:00 ({location.time_zone})"
+
+
+def _base(booking: Booking, unit_names: Sequence[str]) -> dict[str, str]:
+    location = booking.location
+    return {
+        "site_name": settings.KEYPORT_SITE_NAME,
+        "tenant_name": booking.customer.name,
+        "units": ", ".join(unit_names),
+        "location_name": location.name,
+        "location_address": location.address,
+        "how_to_enter": (
+            "Open the doors with the Open buttons on your key page, or type your PIN at the keypad."
+        ),
+    }
+
+
+def shared_access_email(*, share: SharedAccess, key: str) -> None:
+    booking = share.booking
+    units = sorted(str(u) for u in share.units.all())
+    link = settings.PUBLIC_BASE_URL + reverse("guest:key", args=[key])
+    email_queue_from_template(
+        key=SHARED_ACCESS,
+        to=share.holder.email,
+        contact=None,
+        context={
+            **_base(booking, units),
+            "window": local_window(booking.location, share.starts_on, share.ends_on),
+        },
+        secrets={"key_link": link},
+    )
+
+
+def access_changed_emails(*, booking: Booking, shares: Sequence[SharedAccess], revoked: bool) -> None:
+    """The tenant's portal people and the affected guests learn that access was revoked or restored."""
+    from keyport.access.models import BookingAccess
+
+    units = sorted(str(u) for u in booking.units.all())
+    context = {
+        **_base(booking, units),
+        "window": local_window(booking.location, booking.starts_on, booking.ends_on),
+        "reason": BookingAccess.objects.get(booking=booking).revoked_reason if revoked else "",
+    }
+    key = ACCESS_REVOKED if revoked else ACCESS_RESTORED
+    for contact in booking.customer.contacts.filter(can_access_portal=True, email__isnull=False):
+        email_queue_from_template(key=key, to=contact.email or "", contact=contact, context=context)
+    for share in shares:
+        share_units = sorted(str(u) for u in share.units.all())
+        email_queue_from_template(
+            key=key,
+            to=share.holder.email,
+            contact=None,
+            context={
+                **context,
+                "units": ", ".join(share_units),
+                "window": local_window(booking.location, share.starts_on, share.ends_on),
+            },
+        )
+
+
+def shared_access_email_reviewed() -> bool:
+    """The seed's prerequisite: the operator has set up (saved) the "Shared Access" email."""
+    from keyport.emails.models import EmailTemplate
+
+    return EmailTemplate.objects.filter(key=SHARED_ACCESS).exists()

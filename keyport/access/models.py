@@ -1,0 +1,291 @@
+"""Who may open which access point when: holders, grants, shares, the sync outbox, events.
+
+`AccessGrant` is the single truth; only `keyport.access.services` writes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class AccessHolder(models.Model):
+    """A person who may open doors at one location: a portal contact, or a guest known by email.
+
+    Holds the person's PIN there (unique within the location) and the hash of their digital key
+    (the guest key link); the key itself is only ever in the email.
+    """
+
+    location = models.ForeignKey("facilities.Location", on_delete=models.CASCADE, related_name="holders")
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="access_holders"
+    )
+    email = models.EmailField(help_text="For guests: the address the share was sent to.")
+    name = models.CharField(max_length=200, blank=True)
+    pin = models.CharField(max_length=10)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["location", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "pin"], name="holder_pin_unique_per_location"),
+            models.UniqueConstraint(
+                fields=["location", "contact"],
+                condition=Q(contact__isnull=False),
+                name="holder_contact_unique_per_location",
+            ),
+            models.UniqueConstraint(
+                fields=["location", "email"],
+                condition=Q(contact__isnull=True),
+                name="holder_guest_email_unique_per_location",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def is_guest(self) -> bool:
+        return self.contact_id is None
+
+
+class ShareState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DELETED = "deleted", "Deleted by the tenant"
+    REVOKED = "revoked", "Revoked"
+
+
+class SharedAccess(models.Model):
+    """A tenant's Share Access: one guest, some units of one booking, a window of local dates."""
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="shares")
+    holder = models.ForeignKey(AccessHolder, on_delete=models.PROTECT, related_name="shares")
+    shared_by = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="shares_made"
+    )
+    units: models.ManyToManyField = models.ManyToManyField("facilities.Unit", related_name="shares")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    state = models.CharField(max_length=16, choices=ShareState.choices, default=ShareState.ACTIVE)
+    # Set when the operator's Revoke access took this share away: Restore access gives it back.
+    revoked_with_booking = models.BooleanField(default=False)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_on", "id"]
+        indexes = [models.Index(fields=["booking", "state"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="share_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Share #{self.pk} with {self.holder.email}"
+
+    def starts_at(self) -> dt.datetime:
+        return self.booking.location.start_of_day(self.starts_on)
+
+    def ends_at(self) -> dt.datetime:
+        return self.booking.location.start_of_day(self.ends_on + dt.timedelta(days=1))
+
+    def is_current_at(self, when: dt.datetime) -> bool:
+        return self.state == ShareState.ACTIVE and self.starts_at() <= when < self.ends_at()
+
+
+class GrantOrigin(models.TextChoices):
+    BOOKING = "booking", "Booking"
+    SHARE = "share", "Shared access"
+
+
+class GrantState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+    ENDED = "ended", "Ended"
+
+
+class SyncState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+
+
+class AccessGrant(models.Model):
+    """One holder may open one unit's access points from `starts_at` until `ends_at` (None: open-ended)."""
+
+    holder = models.ForeignKey(AccessHolder, on_delete=models.PROTECT, related_name="grants")
+    unit = models.ForeignKey("facilities.Unit", on_delete=models.PROTECT, related_name="grants")
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="grants")
+    share = models.ForeignKey(
+        SharedAccess, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    origin = models.CharField(max_length=16, choices=GrantOrigin.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=GrantState.choices, default=GrantState.ACTIVE)
+    revoked_reason = models.CharField(max_length=300, blank=True)
+    # Set when the operator's Revoke access took this grant: Restore access gives it back.
+    revoked_with_booking = models.BooleanField(default=False)
+    sync_state = models.CharField(max_length=16, choices=SyncState.choices, default=SyncState.SYNCED)
+    sync_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["holder", "unit"]),
+            models.Index(fields=["booking", "state"]),
+            models.Index(fields=["state", "ends_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="grant_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk}: {self.holder} → {self.unit}"
+
+    def is_open_at(self, when: dt.datetime) -> bool:
+        if self.state != GrantState.ACTIVE or when < self.starts_at:
+            return False
+        return self.ends_at is None or when < self.ends_at
+
+    @property
+    def membership_ref(self) -> str:
+        """The grant's stable name at the provider: pushing it twice never makes two."""
+        return f"keyport-grant-{self.pk}"
+
+
+class SyncOperation(models.TextChoices):
+    UPSERT = "upsert", "Push"
+    DELETE = "delete", "Remove"
+
+
+class SyncIntentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class SyncIntent(models.Model):
+    """The outbox: what the provider must be told about a grant; committed with the grant's change."""
+
+    grant = models.ForeignKey(AccessGrant, on_delete=models.CASCADE, related_name="sync_intents")
+    operation = models.CharField(max_length=16, choices=SyncOperation.choices)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True)
+    status = models.CharField(
+        max_length=16, choices=SyncIntentStatus.choices, default=SyncIntentStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} grant {self.grant_id} ({self.status})"
+
+
+class AccessEvent(models.Model):
+    """One decision at a door, keypad or Open button: allowed or denied, why, for whom, when."""
+
+    class Channel(models.TextChoices):
+        DEVICE = "device", "Door or keypad"
+        PORTAL = "portal", "Portal Open button"
+        GUEST = "guest", "Guest key page"
+
+    location = models.ForeignKey(
+        "facilities.Location", on_delete=models.CASCADE, related_name="access_events"
+    )
+    access_point = models.ForeignKey(
+        "facilities.AccessPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    unit = models.ForeignKey(
+        "facilities.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events"
+    )
+    holder = models.ForeignKey(
+        AccessHolder, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    allowed = models.BooleanField()
+    reason = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["location", "occurred_at"]),
+            models.Index(fields=["unit", "occurred_at"]),
+            models.Index(fields=["booking", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Allowed' if self.allowed else 'Denied'} ({self.reason})"
+
+
+class DeviceKey(models.Model):
+    """The key one access point's device uses on the access check API; only its SHA-256 is kept."""
+
+    access_point = models.OneToOneField(
+        "facilities.AccessPoint", on_delete=models.CASCADE, related_name="device_key"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Device key {self.prefix}… of {self.access_point}"
+
+
+class SensorbergAccount(models.Model):
+    """A location's login at Sensorberg's cloud. The secret is never shown back in full nor logged."""
+
+    location = models.OneToOneField(
+        "facilities.Location", on_delete=models.CASCADE, related_name="sensorberg_account"
+    )
+    base_url = models.URLField()
+    client_id = models.CharField(max_length=200)
+    client_secret = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"Sensorberg account of {self.location}"
+
+    def __repr__(self) -> str:
+        return f"SensorbergAccount(location={self.location_id}, client_id={self.client_id!r})"
+
+    @property
+    def masked_secret(self) -> str:
+        return f"••••{self.client_secret[-4:]}" if len(self.client_secret) > 8 else "••••"
+
+
+class BookingAccess(models.Model):
+    """The operator's Revoke access on a booking: while revoked, nobody of the booking gets in."""
+
+    booking = models.OneToOneField("bookings.Booking", on_delete=models.CASCADE, related_name="access")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=300, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"Access of {self.booking}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

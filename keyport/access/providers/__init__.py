@@ -1,0 +1,44 @@
+"""Provider adapters: how a grant reaches the doors.
+
+`builtin` needs no outside system (Keyport answers the doors itself); `sensorberg` pushes
+grants to the vendor's cloud. Both raise the errors below so the outbox can tell a
+passing failure (retry with backoff) from a lasting one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from keyport.access.models import AccessGrant
+    from keyport.facilities.models import Location
+
+
+class ProviderError(Exception):
+    """The provider did not take the change; try again later."""
+
+
+class RetryLater(ProviderError):
+    def __init__(self, message: str, *, after_seconds: float) -> None:
+        super().__init__(message)
+        self.after_seconds = after_seconds
+
+
+class Provider(Protocol):
+    needs_sync: bool
+
+    def push(self, grant: AccessGrant, *, idempotency_key: str) -> None: ...
+
+    def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None: ...
+
+    def membership_refs(self, unit_external_id: str) -> set[str]: ...
+
+
+def provider_for(location: Location) -> Provider:
+    from keyport.access.providers.builtin import BuiltinProvider
+    from keyport.access.providers.sensorberg import SensorbergProvider
+    from keyport.facilities.models import AccessProvider
+
+    if location.access_provider == AccessProvider.SENSORBERG:
+        return SensorbergProvider.for_location(location)
+    return BuiltinProvider()

@@ -1,0 +1,201 @@
+"""Sensorberg adapter: every HTTP detail of the vendor's cloud lives in this module.
+
+Shape of the protocol (Sensorberg publishes no reference; the fake server in
+tests/sensorberg_fake.py defines the wire format we speak):
+
+    POST   {base}/oauth/token                           client credentials → bearer token
+    GET    {base}/v1/access-groups?external_id=<unit>   the unit's access group
+    PUT    {base}/v1/access-groups/<group>/memberships/<ref>   membership with validity and PIN
+    DELETE {base}/v1/access-groups/<group>/memberships/<ref>   remove it (404 counts as gone)
+    GET    {base}/v1/access-groups/<group>/memberships  what the vendor holds (reconcile)
+
+A membership is named by the grant (`keyport-grant-<id>`) and written with PUT, so pushing the
+same grant twice never makes two. Every write carries an Idempotency-Key as well.
+urllib from the standard library is enough for four calls; no dependency is added for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from keyport.access.providers import ProviderError, RetryLater
+
+if TYPE_CHECKING:
+    from keyport.access.models import AccessGrant, SensorbergAccount
+    from keyport.facilities.models import Location
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 5.0
+# Tokens and group ids are a cache: any process can fetch its own, so nothing is lost with it.
+_tokens: dict[tuple[str, str], tuple[str, float]] = {}
+_groups: dict[tuple[str, str], str] = {}
+_lock = threading.Lock()
+
+
+def forget_cached_state() -> None:
+    with _lock:
+        _tokens.clear()
+        _groups.clear()
+
+
+def unit_external_id(unit: Any) -> str:
+    """The access group's External Identifier for a unit: its number."""
+    return str(unit.number)
+
+
+class SensorbergProvider:
+    needs_sync = True
+
+    def __init__(self, *, base_url: str, client_id: str, client_secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+
+    def __repr__(self) -> str:  # never the secret
+        return f"SensorbergProvider({self.base_url!r}, client_id={self.client_id!r})"
+
+    @classmethod
+    def for_location(cls, location: Location) -> SensorbergProvider:
+        account: SensorbergAccount | None = getattr(location, "sensorberg_account", None)
+        if account is None:
+            raise ProviderError("This location has no Sensorberg client id and secret yet.")
+        return cls(
+            base_url=account.base_url, client_id=account.client_id, client_secret=account.client_secret
+        )
+
+    # The operations the outbox uses.
+
+    def push(self, grant: AccessGrant, *, idempotency_key: str) -> None:
+        group = self._group_id(unit_external_id(grant.unit))
+        body = {
+            "email": grant.holder.email,
+            "name": grant.holder.name,
+            "valid_from": grant.starts_at.isoformat(),
+            "valid_until": grant.ends_at.isoformat() if grant.ends_at else None,
+            "credential": {"type": "pin", "code": grant.holder.pin},
+        }
+        self._call(
+            "PUT", f"/v1/access-groups/{group}/memberships/{grant.membership_ref}", body, idempotency_key
+        )
+
+    def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None:
+        group = self._group_id(unit_external_id(grant.unit))
+        path = f"/v1/access-groups/{group}/memberships/{grant.membership_ref}"
+        self._call("DELETE", path, None, idempotency_key, missing_ok=True)
+
+    def membership_refs(self, external_id: str) -> set[str]:
+        group = self._group_id(external_id)
+        answer = self._call("GET", f"/v1/access-groups/{group}/memberships")
+        return {item["ref"] for item in answer.get("items", [])}
+
+    # The wire.
+
+    def _group_id(self, external_id: str) -> str:
+        key = (self.base_url, external_id)
+        with _lock:
+            if key in _groups:
+                return _groups[key]
+        answer = self._call(
+            "GET", "/v1/access-groups?" + urllib.parse.urlencode({"external_id": external_id})
+        )
+        items = answer.get("items", [])
+        if not items:
+            raise ProviderError(f"Sensorberg has no access group with External Identifier {external_id!r}.")
+        with _lock:
+            _groups[key] = items[0]["id"]
+        return str(items[0]["id"])
+
+    def _token(self, *, fresh: bool = False) -> str:
+        key = (self.base_url, self.client_id)
+        with _lock:
+            cached = _tokens.get(key)
+        if cached and not fresh and cached[1] > time.monotonic():
+            return cached[0]
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 (the operator configures an https URL)
+            self.base_url + "/oauth/token",
+            data=form,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        answer = self._send(request)
+        token = str(answer["access_token"])
+        lifetime = float(answer.get("expires_in", 300))
+        with _lock:
+            _tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2))
+        return token
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        *,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        for attempt in (1, 2):
+            headers = {
+                "Authorization": f"Bearer {self._token(fresh=attempt == 2)}",
+                "Accept": "application/json",
+            }
+            if idempotency_key:
+                headers["Idempotency-Key"] = idempotency_key
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            request = urllib.request.Request(  # noqa: S310
+                self.base_url + path, data=data, method=method, headers=headers
+            )
+            try:
+                return self._send(request, missing_ok=missing_ok)
+            except _Unauthorized:
+                if attempt == 2:
+                    raise ProviderError("Sensorberg refused the client id and secret.") from None
+        raise AssertionError("unreachable")
+
+    def _send(self, request: urllib.request.Request, *, missing_ok: bool = False) -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 401:
+                raise _Unauthorized from None
+            if error.code == 404 and missing_ok:
+                return {}
+            if error.code == 429:
+                retry_after = _seconds(error.headers.get("Retry-After"))
+                raise RetryLater(
+                    "Sensorberg asked us to slow down (429).", after_seconds=retry_after
+                ) from None
+            raise ProviderError(f"Sensorberg answered {error.code} to {request.get_method()}.") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ProviderError(f"Sensorberg did not answer: {type(reason).__name__}.") from None
+        return json.loads(raw) if raw else {}
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 1))
+    except ValueError:
+        return 1.0

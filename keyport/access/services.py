@@ -1,0 +1,862 @@
+"""Every write of access: grants from bookings and shares, revocation, the sync outbox, decisions.
+
+The rules in one place:
+- a booking grants its customer's portal contacts its units for its dates, unless revoked;
+- a share grants its guest some of the booking's units for a window inside the booking;
+- a share never outlives nor outreaches its booking: whenever the booking changes, its shares
+  are clamped or revoked in the same transaction;
+- every change of a grant at a provider-connected location commits with its sync intent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from keyport.access.models import (
+    AccessEvent,
+    AccessGrant,
+    AccessHolder,
+    BookingAccess,
+    DeviceKey,
+    GrantOrigin,
+    GrantState,
+    SharedAccess,
+    ShareState,
+    SyncIntent,
+    SyncIntentStatus,
+    SyncOperation,
+    SyncState,
+)
+from keyport.access.providers import ProviderError, RetryLater, provider_for
+from keyport.audit.services import Actor, audit_record
+from keyport.bookings.models import Booking
+from keyport.contacts.models import Contact, Customer
+from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit, UnitAccessPoint
+from keyport.lib.background import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from django_tasks.base import Task
+
+logger = logging.getLogger(__name__)
+
+SYNC_MAX_ATTEMPTS = 8
+SYNC_BACKOFF_CAP = dt.timedelta(minutes=30)
+
+
+# Holders and PINs.
+
+
+def _pin_length() -> int:
+    return int(getattr(settings, "ACCESS_PIN_LENGTH", 6))
+
+
+def _new_pin(location: Location) -> str:
+    length = _pin_length()
+    for _ in range(50):
+        pin = "".join(secrets.choice("0123456789") for _ in range(length))
+        if not AccessHolder.objects.filter(location=location, pin=pin).exists():
+            return pin
+    raise RuntimeError("No free PIN found; raise ACCESS_PIN_LENGTH.")
+
+
+def _holder(*, location: Location, contact: Contact | None, email: str, name: str) -> AccessHolder:
+    lookup: dict[str, object] = (
+        {"contact": contact} if contact is not None else {"contact__isnull": True, "email": email}
+    )
+    holder = AccessHolder.objects.filter(location=location, **lookup).first()
+    if holder is not None:
+        return holder
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return AccessHolder.objects.create(
+                    location=location, contact=contact, email=email, name=name, pin=_new_pin(location)
+                )
+        except IntegrityError:  # a PIN taken meanwhile; draw again
+            continue
+    raise RuntimeError("Could not give this person a PIN.")
+
+
+def holder_for_contact(*, location: Location, contact: Contact) -> AccessHolder:
+    return _holder(location=location, contact=contact, email=contact.email or "", name=contact.full_name)
+
+
+def holder_for_guest(*, location: Location, email: str) -> AccessHolder:
+    return _holder(location=location, contact=None, email=email, name="")
+
+
+# The sync outbox.
+
+
+def _intend(grants: Sequence[AccessGrant], operation: SyncOperation) -> None:
+    """Record what the provider must learn, in the caller's transaction; push after commit."""
+    if not grants:
+        return
+    location = grants[0].booking.location
+    if not provider_for_safe(location):
+        AccessGrant.objects.filter(pk__in=[g.pk for g in grants]).update(sync_state=SyncState.SYNCED)
+        return
+    from keyport.access.tasks import sync_intent_push
+
+    ids = [g.pk for g in grants]
+    SyncIntent.objects.filter(grant_id__in=ids, status=SyncIntentStatus.PENDING).update(
+        status=SyncIntentStatus.SUPERSEDED
+    )
+    intents = SyncIntent.objects.bulk_create([SyncIntent(grant=g, operation=operation) for g in grants])
+    AccessGrant.objects.filter(pk__in=ids).update(sync_state=SyncState.PENDING, sync_error="")
+    for grant in grants:
+        grant.sync_state = SyncState.PENDING
+    for intent in intents:
+        if intent.pk is None:  # backends without RETURNING on bulk insert
+            intent = SyncIntent.objects.get(idempotency_key=intent.idempotency_key)
+        enqueue_on_commit(sync_intent_push, intent.pk)
+
+
+def provider_for_safe(location: Location) -> bool:
+    """True when grants at this location must be pushed to an outside system."""
+    from keyport.facilities.models import AccessProvider
+
+    return location.access_provider != AccessProvider.BUILTIN
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return min(SYNC_BACKOFF_CAP, dt.timedelta(seconds=2 ** min(attempts, 16)))
+
+
+SYNC_LEASE = dt.timedelta(seconds=60)
+
+
+def sync_intent_process(*, intent_id: int) -> SyncIntent:
+    """Push one intent to the provider. Safe to run twice: a finished intent is left alone.
+
+    The intent is claimed in one short transaction, the provider is called outside any
+    transaction (a slow vendor must not hold the database's write lock), and the outcome is
+    recorded in a second transaction. The claim leases the intent so the sweep leaves it alone.
+    """
+    with transaction.atomic():
+        intent = (
+            SyncIntent.objects.select_for_update(skip_locked=True)
+            .filter(pk=intent_id, status=SyncIntentStatus.PENDING)
+            .first()
+        )
+        if intent is None:
+            return SyncIntent.objects.get(pk=intent_id)
+        intent.attempts += 1
+        intent.next_attempt_at = timezone.now() + SYNC_LEASE
+        intent.save(update_fields=["attempts", "next_attempt_at"])
+    grant = AccessGrant.objects.select_related("holder", "unit", "booking__location__sensorberg_account").get(
+        pk=intent.grant_id
+    )
+    error: ProviderError | None = None
+    try:
+        provider = provider_for(grant.booking.location)
+        if intent.operation == SyncOperation.UPSERT:
+            provider.push(grant, idempotency_key=str(intent.idempotency_key))
+        else:
+            provider.remove(grant, idempotency_key=str(intent.idempotency_key))
+    except ProviderError as raised:
+        error = raised
+    with transaction.atomic():
+        current = SyncIntent.objects.select_for_update().get(pk=intent.pk)
+        if current.status != SyncIntentStatus.PENDING:
+            # Superseded while we pushed. A push that landed after the grant was revoked must
+            # be taken back: queue a fresh removal (reconcile would catch it too, later).
+            grant.refresh_from_db(fields=["state"])
+            if (
+                intent.operation == SyncOperation.UPSERT
+                and error is None
+                and grant.state != GrantState.ACTIVE
+            ):
+                _intend([grant], SyncOperation.DELETE)
+            return current
+        if error is not None:
+            return _sync_failed(current, grant, error)
+        current.status = SyncIntentStatus.DONE
+        current.done_at = timezone.now()
+        current.last_error = ""
+        current.save(update_fields=["status", "done_at", "last_error"])
+        if not grant.sync_intents.filter(status=SyncIntentStatus.PENDING).exists():
+            AccessGrant.objects.filter(pk=grant.pk).update(sync_state=SyncState.SYNCED, sync_error="")
+        return current
+
+
+def _sync_failed(intent: SyncIntent, grant: AccessGrant, error: ProviderError) -> SyncIntent:
+    intent.last_error = str(error)[:2000]
+    wait = _backoff(intent.attempts)
+    if isinstance(error, RetryLater):
+        wait = max(wait, dt.timedelta(seconds=error.after_seconds))
+    failed = intent.attempts >= SYNC_MAX_ATTEMPTS
+    intent.status = SyncIntentStatus.FAILED if failed else SyncIntentStatus.PENDING
+    intent.next_attempt_at = timezone.now() + wait
+    intent.save(update_fields=["last_error", "status", "next_attempt_at"])
+    AccessGrant.objects.filter(pk=grant.pk).update(
+        sync_state=SyncState.FAILED if failed else SyncState.PENDING, sync_error=intent.last_error
+    )
+    logger.warning("Sync of grant %s failed (attempt %s): %s", grant.pk, intent.attempts, error)
+    if not failed:
+        _later(intent.pk, intent.next_attempt_at)
+    return intent
+
+
+def _later(intent_id: int, when: dt.datetime) -> None:
+    from keyport.access.tasks import sync_intent_push
+
+    _enqueue_at(sync_intent_push, intent_id, when=when)
+
+
+def _enqueue_at(task: Task, *args: object, when: dt.datetime) -> None:
+    """Schedule for an instant where the backend can; otherwise the periodic sweep catches it."""
+    if task.get_backend().supports_defer:
+        enqueue_on_commit(task, *args, run_after=when)
+
+
+def sync_redrive(*, now: dt.datetime | None = None) -> int:
+    """Push every pending intent that is due: a lost task, a worker restart or a backoff elapsed."""
+    now = now or timezone.now()
+    due = list(
+        SyncIntent.objects.filter(status=SyncIntentStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:500]
+    )
+    for intent_id in due:
+        sync_intent_process(intent_id=intent_id)
+    return len(due)
+
+
+@transaction.atomic
+def sync_intent_retry(*, actor: Actor, grant: AccessGrant) -> None:
+    """Staff's Retry on a grant whose sync failed: try again from the start."""
+    operation = SyncOperation.UPSERT if grant.state == GrantState.ACTIVE else SyncOperation.DELETE
+    _intend([grant], operation)
+    audit_record(actor=actor, action="access.sync_retried", target=grant, location=grant.booking.location)
+
+
+def sync_reconcile(*, location: Location) -> int:
+    """Read back what the provider holds and queue intents for whatever drifted."""
+    if not provider_for_safe(location):
+        return 0
+    provider = provider_for(location)
+    now = timezone.now()
+    queued = 0
+    units = Unit.objects.filter(grants__booking__location=location).distinct()
+    for unit in units:
+        from keyport.access.providers.sensorberg import unit_external_id
+
+        try:
+            held = provider.membership_refs(unit_external_id(unit))
+        except ProviderError as error:
+            logger.warning("Reconcile of unit %s skipped: %s", unit.pk, error)
+            continue
+        grants = list(
+            AccessGrant.objects.filter(unit=unit)
+            .select_related("booking__location")
+            .exclude(sync_intents__status=SyncIntentStatus.PENDING)
+        )
+        should_hold = [
+            g for g in grants if g.state == GrantState.ACTIVE and (g.ends_at is None or g.ends_at > now)
+        ]
+        missing = [g for g in should_hold if g.membership_ref not in held]
+        wanted = {g.membership_ref for g in should_hold}
+        extra = [g for g in grants if g.membership_ref in held and g.membership_ref not in wanted]
+        with transaction.atomic():
+            _intend(missing, SyncOperation.UPSERT)
+            _intend(extra, SyncOperation.DELETE)
+        queued += len(missing) + len(extra)
+    return queued
+
+
+# Grants from bookings.
+
+
+def _portal_contacts(customer: Customer) -> list[Contact]:
+    if not customer.is_active:
+        return []
+    return list(customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk"))
+
+
+def _booking_revoked(booking: Booking) -> bool:
+    return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
+
+
+def _end_grants(
+    grants: list[AccessGrant], *, state: GrantState, reason: str, with_booking: bool = False
+) -> None:
+    if not grants:
+        return
+    now = timezone.now()
+    AccessGrant.objects.filter(pk__in=[g.pk for g in grants]).update(
+        state=state, revoked_reason=reason[:300], revoked_with_booking=with_booking, updated_at=now
+    )
+    for grant in grants:
+        grant.state = state
+    _intend(grants, SyncOperation.DELETE)
+
+
+@transaction.atomic
+def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGrant]:
+    """Make the booking's grants and its shares match the booking as it now is."""
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    location = booking.location
+    units = list(booking.units.all())
+    active = list(
+        AccessGrant.objects.filter(
+            booking=booking, origin=GrantOrigin.BOOKING, state=GrantState.ACTIVE
+        ).select_related("booking__location")
+    )
+    wanted: dict[tuple[int, int], None] = {}
+    revoked = _booking_revoked(booking)
+    if not booking.is_cancelled and not revoked:
+        for contact in _portal_contacts(booking.customer):
+            holder = holder_for_contact(location=location, contact=contact)
+            for unit in units:
+                wanted[(holder.pk, unit.pk)] = None
+    starts_at, ends_at = booking.starts_at(), booking.ends_at()
+    gone, changed = [], []
+    for grant in active:
+        if (grant.holder_id, grant.unit_id) not in wanted:
+            gone.append(grant)
+            continue
+        wanted.pop((grant.holder_id, grant.unit_id))
+        if grant.starts_at != starts_at or grant.ends_at != ends_at:
+            grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
+            grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
+            changed.append(grant)
+    created = [
+        AccessGrant.objects.create(
+            holder_id=holder_id,
+            unit_id=unit_id,
+            booking=booking,
+            origin=GrantOrigin.BOOKING,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        for holder_id, unit_id in wanted
+    ]
+    reason = "Booking cancelled" if booking.is_cancelled else "No longer a portal contact of the booking"
+    _end_grants(gone, state=GrantState.REVOKED, reason=reason)
+    _intend(created + changed, SyncOperation.UPSERT)
+    shares_changed = _shares_fit_booking(booking)
+    if created or changed or gone or shares_changed:
+        audit_record(
+            actor=actor,
+            action="access.booking_synced",
+            target=booking,
+            location=location,
+            customer=booking.customer,
+            details={
+                "granted": [g.pk for g in created],
+                "changed": [g.pk for g in changed],
+                "revoked": [g.pk for g in gone],
+                "shares_changed": shares_changed,
+            },
+        )
+    if ends_at is not None:
+        from keyport.access.tasks import booking_access_end
+
+        _enqueue_at(booking_access_end, booking.pk, when=ends_at)
+    return created + changed
+
+
+def _shares_fit_booking(booking: Booking) -> list[int]:
+    """Clamp or revoke the booking's shares so none outlives or outreaches it."""
+    changed: list[int] = []
+    booking_units = set(booking.units.values_list("pk", flat=True))
+    for share in (
+        SharedAccess.objects.filter(booking=booking).filter(state=ShareState.ACTIVE).prefetch_related("units")
+    ):
+        fits_units = {u.pk for u in share.units.all()} <= booking_units
+        gone = (
+            booking.is_cancelled
+            or not fits_units
+            or (booking.ends_on is not None and share.starts_on > booking.ends_on)
+            or share.ends_on < booking.starts_on
+        )
+        if gone:
+            _share_end(share, state=ShareState.REVOKED, reason="The booking no longer covers this share")
+            changed.append(share.pk)
+            continue
+        first = max(share.starts_on, booking.starts_on)
+        last = share.ends_on if booking.ends_on is None else min(share.ends_on, booking.ends_on)
+        if (first, last) != (share.starts_on, share.ends_on):
+            share.starts_on, share.ends_on = first, last
+            share.save(update_fields=["starts_on", "ends_on"])
+            grants = list(share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location"))
+            for grant in grants:
+                grant.starts_at, grant.ends_at = share.starts_at(), share.ends_at()
+                grant.save(update_fields=["starts_at", "ends_at"])
+            _intend(grants, SyncOperation.UPSERT)
+            changed.append(share.pk)
+    return changed
+
+
+def grants_sync_for_customer(*, actor: Actor, customer: Customer) -> None:
+    """A contact gained or lost portal access, or the account turned (in)active: re-sync its bookings."""
+    with transaction.atomic():
+        for booking in customer.bookings.all():
+            grants_sync_for_booking(actor=actor, booking=booking)
+
+
+@transaction.atomic
+def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = None) -> int:
+    """End grants whose window is over (the booking's end, a share's end) and tell the provider."""
+    now = now or timezone.now()
+    due = AccessGrant.objects.filter(state=GrantState.ACTIVE, ends_at__lte=now)
+    if booking is not None:
+        due = due.filter(booking=booking)
+    grants = list(
+        due.select_related("booking__location", "booking__customer").order_by("booking_id", "pk")[:5000]
+    )
+    if not grants:
+        return 0
+    _end_grants(grants, state=GrantState.ENDED, reason="The window ended")
+    by_booking: dict[int, list[AccessGrant]] = {}
+    for grant in grants:
+        by_booking.setdefault(grant.booking_id, []).append(grant)
+    for group in by_booking.values():
+        ended = group[0].booking
+        audit_record(
+            actor=Actor.system("access sweep"),
+            action="access.window_ended",
+            target=ended,
+            location=ended.location,
+            customer=ended.customer,
+            details={"grants": [g.pk for g in group]},
+        )
+    return len(grants)
+
+
+# Shares.
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    emails: list[str]
+    units: list[Unit]
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+def share_limit() -> int:
+    return int(getattr(settings, "ACCESS_SHARES_PER_BOOKING", 20))
+
+
+def mapped_unit_ids(units: Iterable[Unit]) -> set[int]:
+    return set(
+        UnitAccessPoint.objects.filter(unit__in=list(units)).values_list("unit_id", flat=True).distinct()
+    )
+
+
+def parse_emails(raw: str) -> list[str]:
+    """Addresses separated by commas or lines, each validated, duplicates merged (case-insensitive)."""
+    seen: dict[str, None] = {}
+    bad = []
+    for part in raw.replace(";", ",").replace("\n", ",").split(","):
+        address = part.strip().lower()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(part.strip())
+            continue
+        seen[address] = None
+    if bad:
+        raise ValidationError({"emails": f"Not a valid email address: {', '.join(bad)}."})
+    if not seen:
+        raise ValidationError({"emails": "Enter at least one email address."})
+    return list(seen)
+
+
+def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -> None:
+    """Every rule of a share, each error under its field; raises ValidationError with all of them."""
+    errors: dict[str, list[str]] = {}
+    booking_units = {u.pk for u in booking.units.all()}
+    if not request.units:
+        errors.setdefault("units", []).append("Choose at least one unit.")
+    if any(u.pk not in booking_units for u in request.units):
+        errors.setdefault("units", []).append("Choose only units of this booking.")
+    unmapped = [u.number for u in request.units if u.pk not in mapped_unit_ids(request.units)]
+    if unmapped:
+        errors.setdefault("units", []).append(
+            f"These units have no access points mapped yet: {', '.join(sorted(unmapped))}."
+        )
+    if request.starts_on < today:
+        errors.setdefault("starts_on", []).append("The start date cannot be in the past.")
+    if request.starts_on < booking.starts_on:
+        errors.setdefault("starts_on", []).append(
+            f"The start date cannot be before the booking starts ({booking.starts_on:%d %b %Y})."
+        )
+    if request.ends_on < request.starts_on:
+        errors.setdefault("ends_on", []).append("The end date cannot be before the start date.")
+    if booking.ends_on is not None and request.ends_on > booking.ends_on:
+        errors.setdefault("ends_on", []).append(
+            f"The end date cannot be after the booking ends ({booking.ends_on:%d %b %Y})."
+        )
+    if booking.is_cancelled or _booking_revoked(booking):
+        errors.setdefault("__all__", []).append(
+            "This booking's access is not active, so it cannot be shared."
+        )
+    live = (
+        SharedAccess.objects.filter(booking=booking)
+        .filter(state=ShareState.ACTIVE, ends_on__gte=today)
+        .count()
+    )
+    if live + len(request.emails) > share_limit():
+        errors.setdefault("emails", []).append(
+            f"A booking can have at most {share_limit()} active shares; it has {live}."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def share_create(
+    *, actor: Actor, booking: Booking, shared_by: Contact | None, request: ShareRequest
+) -> list[SharedAccess]:
+    """Share some of a booking's units with one or more guests, all or nothing, and email each."""
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    location = booking.location
+    share_validate(booking=booking, request=request, today=location.local_now().date())
+    shares = []
+    for email in request.emails:
+        holder = holder_for_guest(location=location, email=email)
+        key = secrets.token_urlsafe(32)
+        share = SharedAccess.objects.create(
+            booking=booking,
+            holder=holder,
+            shared_by=shared_by,
+            starts_on=request.starts_on,
+            ends_on=request.ends_on,
+            key_hash=_key_hash(key),
+        )
+        share.units.set(request.units)
+        grants = [
+            AccessGrant.objects.create(
+                holder=holder,
+                unit=unit,
+                booking=booking,
+                share=share,
+                origin=GrantOrigin.SHARE,
+                starts_at=share.starts_at(),
+                ends_at=share.ends_at(),
+            )
+            for unit in request.units
+        ]
+        _intend(grants, SyncOperation.UPSERT)
+        audit_record(
+            actor=actor,
+            action="access.shared",
+            target=share,
+            location=location,
+            customer=booking.customer,
+            details={
+                "email": email,
+                "units": sorted(u.number for u in request.units),
+                "starts_on": request.starts_on.isoformat(),
+                "ends_on": request.ends_on.isoformat(),
+                "grants": [g.pk for g in grants],
+            },
+        )
+        from keyport.access.emails import shared_access_email
+
+        shared_access_email(share=share, key=key)
+        shares.append(share)
+    if location.access_provider != "builtin":
+        pass
+    return shares
+
+
+def _share_end(share: SharedAccess, *, state: ShareState, reason: str, with_booking: bool = False) -> None:
+    share.state = state
+    share.revoked_with_booking = with_booking
+    share.ended_at = timezone.now()
+    share.save(update_fields=["state", "revoked_with_booking", "ended_at"])
+    grants = list(share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location"))
+    _end_grants(grants, state=GrantState.REVOKED, reason=reason, with_booking=with_booking)
+
+
+@transaction.atomic
+def share_delete(*, actor: Actor, share: SharedAccess) -> SharedAccess:
+    """The tenant's Delete: the guest loses access at once."""
+    share = SharedAccess.objects.select_for_update().select_related("booking__location").get(pk=share.pk)
+    if share.state != ShareState.ACTIVE:
+        return share
+    _share_end(share, state=ShareState.DELETED, reason="Deleted by the tenant")
+    audit_record(
+        actor=actor,
+        action="access.share_deleted",
+        target=share,
+        location=share.booking.location,
+        customer=share.booking.customer,
+        details={"email": share.holder.email},
+    )
+    return share
+
+
+# The operator's Revoke access / Restore access.
+
+
+@transaction.atomic
+def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Booking:
+    """Revoke the booking's access and every share of it, at once and at the provider."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why access is revoked."})
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    state, _ = BookingAccess.objects.get_or_create(booking=booking)
+    if state.is_revoked:
+        return booking
+    state.revoked_at = timezone.now()
+    state.revoked_reason = reason.strip()[:300]
+    state.revoked_by = actor.label[:200]
+    state.save()
+    grants = list(
+        AccessGrant.objects.filter(
+            booking=booking, origin=GrantOrigin.BOOKING, state=GrantState.ACTIVE
+        ).select_related("booking__location")
+    )
+    _end_grants(grants, state=GrantState.REVOKED, reason=reason.strip(), with_booking=True)
+    shares = list(SharedAccess.objects.filter(booking=booking).filter(state=ShareState.ACTIVE))
+    for share in shares:
+        _share_end(share, state=ShareState.REVOKED, reason=reason.strip(), with_booking=True)
+    audit_record(
+        actor=actor,
+        action="access.booking_revoked",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={
+            "reason": reason.strip(),
+            "grants": [g.pk for g in grants],
+            "shares": [s.pk for s in shares],
+        },
+    )
+    from keyport.access.emails import access_changed_emails
+
+    access_changed_emails(booking=booking, shares=shares, revoked=True)
+    return booking
+
+
+@transaction.atomic
+def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
+    """Give back the booking's grants, and the shares Revoke took, where their windows are still current."""
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    state = BookingAccess.objects.filter(booking=booking).first()
+    if state is None or not state.is_revoked:
+        return booking
+    state.revoked_at = None
+    state.revoked_reason = ""
+    state.save(update_fields=["revoked_at", "revoked_reason"])
+    grants_sync_for_booking(actor=actor, booking=booking)
+    today = booking.location.local_now().date()
+    restored = []
+    for share in SharedAccess.objects.filter(booking=booking).filter(
+        state=ShareState.REVOKED, revoked_with_booking=True, ends_on__gte=today
+    ):
+        share.state = ShareState.ACTIVE
+        share.revoked_with_booking = False
+        share.ended_at = None
+        share.save(update_fields=["state", "revoked_with_booking", "ended_at"])
+        grants = list(
+            share.grants.filter(state=GrantState.REVOKED, revoked_with_booking=True).select_related(
+                "booking__location"
+            )
+        )
+        AccessGrant.objects.filter(pk__in=[g.pk for g in grants]).update(
+            state=GrantState.ACTIVE, revoked_reason="", revoked_with_booking=False, updated_at=timezone.now()
+        )
+        _intend(grants, SyncOperation.UPSERT)
+        restored.append(share)
+    _shares_fit_booking(booking)
+    audit_record(
+        actor=actor,
+        action="access.booking_restored",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={"shares": [s.pk for s in restored]},
+    )
+    from keyport.access.emails import access_changed_emails
+
+    access_changed_emails(booking=booking, shares=restored, revoked=False)
+    return booking
+
+
+# Device keys.
+
+
+@transaction.atomic
+def device_key_issue(*, actor: Actor, access_point: AccessPoint) -> str:
+    """Issue (or rotate) an access point's device key; the key is returned once, only its hash kept."""
+    key = "kpd_" + secrets.token_urlsafe(32)
+    DeviceKey.objects.update_or_create(
+        access_point=access_point,
+        defaults={"key_hash": _key_hash(key), "prefix": key[:10], "created_at": timezone.now()},
+    )
+    audit_record(
+        actor=actor, action="access.device_key_issued", target=access_point, location=access_point.location
+    )
+    return key
+
+
+def device_key_lookup(key: str) -> DeviceKey | None:
+    return DeviceKey.objects.select_related("access_point__location").filter(key_hash=_key_hash(key)).first()
+
+
+# Decisions at the doors.
+
+Reason = str
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+    retry_after: int | None = None
+
+
+def _throttle_key(access_point: AccessPoint) -> str:
+    return f"access:pin-failures:{access_point.pk}"
+
+
+def _pin_throttle(access_point: AccessPoint, now: float) -> Decision | None:
+    """Wrong PINs at one access point: after a few, each try waits longer; after more, blocked a while.
+
+    One cache entry per access point ({count, last, blocked_until}) keeps the check to one read.
+    """
+    failures = cache.get(_throttle_key(access_point))
+    if not failures:
+        return None
+    if failures.get("blocked_until", 0) > now:
+        return Decision(False, "blocked", retry_after=int(failures["blocked_until"] - now) + 1)
+    if failures["count"] >= settings.ACCESS_PIN_SLOW_AFTER:
+        wait = 2 ** (failures["count"] - settings.ACCESS_PIN_SLOW_AFTER)
+        if now < failures["last"] + wait:
+            return Decision(False, "slow_down", retry_after=int(failures["last"] + wait - now) + 1)
+    return None
+
+
+def _pin_failed(access_point: AccessPoint, now: float) -> None:
+    failures = cache.get(_throttle_key(access_point)) or {"count": 0}
+    if failures.get("blocked_until", 0) and failures["blocked_until"] <= now:
+        failures = {"count": 0}  # a block that has run out starts the count again
+    failures = {"count": failures["count"] + 1, "last": now}
+    timeout = settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS
+    if failures["count"] >= settings.ACCESS_PIN_BLOCK_AFTER:
+        failures["blocked_until"] = now + settings.ACCESS_PIN_BLOCK_SECONDS
+        timeout = max(timeout, settings.ACCESS_PIN_BLOCK_SECONDS)
+        logger.warning("Access point %s blocked after %s wrong PINs", access_point.pk, failures["count"])
+    elif failures["count"] >= settings.ACCESS_PIN_SLOW_AFTER:
+        logger.warning("Access point %s: %s wrong PINs; slowing down", access_point.pk, failures["count"])
+    cache.set(_throttle_key(access_point), failures, timeout=timeout)
+
+
+def access_decide(
+    *,
+    access_point: AccessPoint,
+    channel: str,
+    pin: str | None = None,
+    holder: AccessHolder | None = None,
+    share: SharedAccess | None = None,
+    when: dt.datetime | None = None,
+) -> Decision:
+    """May this PIN (or this signed-in holder) open this access point now? Logged either way."""
+    when = when or timezone.now()
+    location = access_point.location
+    wall = when.timestamp()
+    if pin is not None:
+        throttled = _pin_throttle(access_point, wall)
+        if throttled is not None:
+            _log(access_point, channel, throttled, when=when)
+            return throttled
+        holder = (
+            AccessHolder.objects.filter(location_id=access_point.location_id, pin=pin)
+            .order_by()
+            .only("pk", "location_id")
+            .first()
+        )
+        if holder is None:
+            _pin_failed(access_point, wall)
+            decision = Decision(False, "unknown_pin")
+            _log(access_point, channel, decision, when=when)
+            return decision
+    if holder is None:
+        raise ValueError("Pass a PIN or a holder.")
+    found = AccessGrant.objects.filter(holder=holder, unit__access_mappings__access_point=access_point)
+    if share is not None:  # the guest key page opens with this share's grants only
+        found = found.filter(share=share)
+    # No ordering: the hot path of every door; compiling Meta.ordering costs more than the query.
+    grants = list(found.order_by().only("pk", "state", "starts_at", "ends_at", "unit_id", "booking_id"))
+    grant = None
+    if not grants:
+        decision = Decision(False, "not_mapped")
+    else:
+        open_now = [g for g in grants if g.is_open_at(when)]
+        if open_now:
+            grant = open_now[0]
+            hours = list(OpeningHours.objects.filter(location_id=location.pk).order_by())
+            if location.is_open_at(when, hours):
+                decision = Decision(True, OK)
+            else:
+                decision = Decision(False, "location_closed")
+        elif any(g.state == GrantState.ACTIVE for g in grants):
+            grant = grants[0]
+            decision = Decision(False, "outside_window")
+        else:
+            grant = grants[0]
+            past = all(g.ends_at is not None and g.ends_at <= when for g in grants)
+            decision = Decision(False, "outside_window" if past else "revoked")
+    _log(access_point, channel, decision, when=when, holder=holder, grant=grant)
+    return decision
+
+
+def _log(
+    access_point: AccessPoint,
+    channel: str,
+    decision: Decision,
+    *,
+    when: dt.datetime,
+    holder: AccessHolder | None = None,
+    grant: AccessGrant | None = None,
+) -> None:
+    AccessEvent.objects.create(
+        location_id=access_point.location_id,
+        access_point=access_point,
+        unit_id=grant.unit_id if grant else None,
+        booking_id=grant.booking_id if grant else None,
+        holder=holder,
+        channel=channel,
+        allowed=decision.allowed,
+        reason=decision.reason,
+        occurred_at=when,
+    )
+
+
+def guest_share_for_key(key: str) -> SharedAccess | None:
+    return (
+        SharedAccess.objects.select_related("booking__location", "holder", "booking__customer")
+        .filter(key_hash=_key_hash(key))
+        .first()
+    )
+
+
+def shares_active_q() -> Q:
+    return Q(state=ShareState.ACTIVE)

@@ -1,0 +1,10 @@
+from django.urls import URLPattern, URLResolver, path
+
+from keyport.api import views
+
+app_name = "api"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("access/check", views.access_check, name="access_check"),
+    path("openapi.json", views.openapi, name="openapi"),
+]

@@ -1,0 +1,46 @@
+from django.db import models
+from django.utils import timezone
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    CONTACT = "contact", "Contact"
+    GUEST = "guest", "Guest"
+    DEVICE = "device", "Device"
+    SYSTEM = "system", "System"
+
+
+class AuditEntry(models.Model):
+    """One change that matters: who did what to which object, and when.
+
+    Written by services in the same transaction as the change itself, so an
+    entry exists exactly when the change does.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.BigIntegerField()
+    target_label = models.CharField(max_length=200)
+    location = models.ForeignKey(
+        "facilities.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "contacts.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target_label}"

@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from keyport.billing.services import invoices_lock_overdue
+from keyport.billing.tasks import overdue_check_ensure_scheduled
+
+
+class Command(BaseCommand):
+    help = "Lock the access of bookings whose invoices are overdue past their location's grace days."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--schedule",
+            action="store_true",
+            help="Queue the hourly check in the task worker (the worker also does this when it starts).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["schedule"]:
+            if overdue_check_ensure_scheduled():
+                self.stdout.write(self.style.SUCCESS("The hourly overdue check is queued."))
+            else:
+                self.stdout.write("The hourly overdue check is already queued.")
+            return
+        locked = invoices_lock_overdue()
+        self.stdout.write(f"Locked access for {locked} overdue invoice(s).")

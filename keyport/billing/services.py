@@ -1,0 +1,370 @@
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from keyport.audit.services import Actor, audit_record
+from keyport.billing.models import (
+    CENT,
+    BillingProfile,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+)
+from keyport.bookings.models import Booking
+from keyport.contacts.models import Customer
+from keyport.facilities.models import Location
+
+logger = logging.getLogger(__name__)
+
+OVERDUE_REASON = "overdue"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal = Decimal("0")
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def billing_settings_of(location: Location) -> BillingSettings:
+    settings, _ = BillingSettings.objects.get_or_create(location=location)
+    return settings
+
+
+@transaction.atomic
+def billing_settings_update(
+    *,
+    actor: Actor,
+    location: Location,
+    currency: str,
+    invoice_prefix: str,
+    grace_days: int,
+    lockout_enabled: bool,
+) -> BillingSettings:
+    settings = BillingSettings.objects.select_for_update().get(pk=billing_settings_of(location).pk)
+    before = {
+        "currency": settings.currency,
+        "invoice_prefix": settings.invoice_prefix,
+        "grace_days": settings.grace_days,
+        "lockout_enabled": settings.lockout_enabled,
+    }
+    used = Invoice.objects.filter(location=location).exists()
+    if used and currency.upper() != settings.currency:
+        raise ValidationError({"currency": "This location has invoices; its currency can no longer change."})
+    settings.currency = currency.strip().upper()
+    settings.invoice_prefix = invoice_prefix.strip().upper()
+    settings.grace_days = grace_days
+    settings.lockout_enabled = lockout_enabled
+    settings.full_clean()
+    settings.save()
+    after = {key: getattr(settings, key) for key in before}
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if changed:
+        audit_record(
+            actor=actor,
+            action="billing.settings_updated",
+            target=settings,
+            location=location,
+            details={"changed": changed},
+        )
+    return settings
+
+
+def _lines(invoice: Invoice, lines: Sequence[LineInput]) -> list[InvoiceLine]:
+    if not lines:
+        raise ValidationError({"lines": "An invoice needs at least one line."})
+    built = []
+    for position, line in enumerate(lines, start=1):
+        net = money(line.quantity * line.unit_price)
+        built.append(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                description=line.description.strip(),
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                net_amount=net,
+                tax_amount=money(net * line.tax_rate / 100),
+            )
+        )
+    for item in built:
+        item.full_clean(exclude=["invoice"])
+    return built
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    actor: Actor,
+    location: Location,
+    customer: Customer,
+    due_on: dt.date,
+    lines: Sequence[LineInput],
+    booking: Booking | None = None,
+) -> Invoice:
+    """A Draft invoice in the location's currency; totals come from the lines, exactly."""
+    if booking is not None and (booking.customer_id != customer.pk or booking.location_id != location.pk):
+        raise ValidationError({"booking": "Choose a booking of this customer at this location."})
+    invoice = Invoice(
+        location=location,
+        customer=customer,
+        booking=booking,
+        due_on=due_on,
+        currency=billing_settings_of(location).currency,
+    )
+    built = _lines(invoice, lines)
+    invoice.subtotal = sum((line.net_amount for line in built), Decimal("0.00"))
+    invoice.tax_total = sum((line.tax_amount for line in built), Decimal("0.00"))
+    invoice.total = invoice.subtotal + invoice.tax_total
+    invoice.save()
+    InvoiceLine.objects.bulk_create(built)
+    audit_record(
+        actor=actor,
+        action="invoice.created",
+        target=invoice,
+        location=location,
+        customer=customer,
+        details={"total": str(invoice.total), "currency": invoice.currency},
+    )
+    return invoice
+
+
+def _locked_invoice(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("location", "customer").get(pk=invoice.pk)
+
+
+@transaction.atomic
+def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None = None) -> Invoice:
+    """Draft → Open: the invoice takes the next number of its location's sequence."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError("Only a draft invoice can be issued.")
+    sequence = BillingSettings.objects.select_for_update().get(pk=billing_settings_of(invoice.location).pk)
+    invoice.number = f"{sequence.invoice_prefix}-{sequence.next_invoice_number:05d}"
+    sequence.next_invoice_number += 1
+    sequence.save(update_fields=["next_invoice_number"])
+    invoice.status = InvoiceStatus.OPEN
+    invoice.issued_on = issued_on or invoice.location.local_now().date()
+    invoice.save(update_fields=["number", "status", "issued_on"])
+    audit_record(
+        actor=actor,
+        action="invoice.issued",
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
+    invoice = _locked_invoice(invoice)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the invoice is void."})
+    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
+        raise ValidationError("Only a draft or open invoice can be voided.")
+    if invoice.amount_paid:
+        raise ValidationError("This invoice has payments; it cannot be voided.")
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = timezone.now()
+    invoice.void_reason = reason.strip()[:200]
+    invoice.save(update_fields=["status", "voided_at", "void_reason"])
+    audit_record(
+        actor=actor,
+        action="invoice.voided",
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+        details={"reason": invoice.void_reason},
+    )
+    _release_access_lock(actor=actor, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    actor: Actor,
+    invoice: Invoice,
+    amount: Decimal,
+    received_on: dt.date,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+) -> Payment:
+    """Record money received; the invoice is Paid when nothing is left, and a lockout it caused ends."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.OPEN:
+        raise ValidationError("Payments are recorded against open invoices only.")
+    if amount <= 0:
+        raise ValidationError({"amount": "The amount must be more than zero."})
+    if money(amount) != amount:
+        raise ValidationError({"amount": "Give the amount in whole cents."})
+    if amount > invoice.balance:
+        raise ValidationError({"amount": f"More than the balance of {invoice.balance} {invoice.currency}."})
+    payment = Payment(
+        invoice=invoice,
+        amount=amount,
+        received_on=received_on,
+        method=method,
+        reference=reference.strip(),
+        recorded_by=actor.label[:200],
+    )
+    payment.full_clean()
+    payment.save()
+    invoice.amount_paid += amount
+    fields = ["amount_paid"]
+    if invoice.balance == 0:
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = timezone.now()
+        fields += ["status", "paid_at"]
+    invoice.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action="invoice.payment_recorded",
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+        details={"amount": str(amount), "currency": invoice.currency, "balance": str(invoice.balance)},
+    )
+    if invoice.status == InvoiceStatus.PAID:
+        _release_access_lock(actor=actor, invoice=invoice)
+    return payment
+
+
+@transaction.atomic
+def customer_set_lockout_exempt(*, actor: Actor, customer: Customer, exempt: bool) -> BillingProfile:
+    """Mark a customer exempt from the overdue lockout; locks already in place end at once."""
+    profile, _ = BillingProfile.objects.select_for_update().get_or_create(customer=customer)
+    if profile.lockout_exempt == exempt:
+        return profile
+    profile.lockout_exempt = exempt
+    profile.save(update_fields=["lockout_exempt"])
+    audit_record(
+        actor=actor,
+        action="customer.lockout_exempted" if exempt else "customer.lockout_exemption_ended",
+        target=customer,
+        customer=customer,
+    )
+    if exempt:
+        for invoice in Invoice.objects.filter(customer=customer, access_locked_at__isnull=False):
+            _release_access_lock(actor=actor, invoice=invoice)
+    return profile
+
+
+def is_lockout_exempt(customer: Customer) -> bool:
+    return BillingProfile.objects.filter(customer=customer, lockout_exempt=True).exists()
+
+
+def invoices_lock_overdue(*, now: dt.datetime | None = None) -> int:
+    """The periodic check: lock the booking of every Open invoice past its location's grace days.
+
+    Each invoice is locked in its own transaction, so one failure leaves the others done.
+    """
+    now = now or timezone.now()
+    candidates = (
+        Invoice.objects.filter(
+            status=InvoiceStatus.OPEN,
+            booking__isnull=False,
+            access_locked_at__isnull=True,
+            due_on__lt=now.date() + dt.timedelta(days=1),
+        )
+        .exclude(customer__billing_profile__lockout_exempt=True)
+        .select_related("location")
+        .order_by("due_on", "pk")
+    )
+    rules = {s.location_id: s for s in BillingSettings.objects.all()}
+    locked = 0
+    for invoice in candidates.iterator():
+        rule = rules.get(invoice.location_id) or BillingSettings(location=invoice.location)
+        today = now.astimezone(invoice.location.zone).date()
+        if rule.lockout_enabled and today >= invoice.locks_on(rule.grace_days):
+            try:
+                if invoice_lock_access(invoice=invoice, now=now):
+                    locked += 1
+            except Exception:  # One invoice that fails must not stop the check for the others.
+                logger.exception("Could not lock access for overdue invoice %s", invoice.pk)
+    return locked
+
+
+@transaction.atomic
+def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
+    """Lock the access of an overdue invoice's booking; False when it no longer applies."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.OPEN or invoice.booking_id is None or invoice.access_locked_at:
+        return False
+    if is_lockout_exempt(invoice.customer):
+        return False
+    booking = Booking.objects.get(pk=invoice.booking_id)
+    already_locked = booking.invoices.filter(access_locked_at__isnull=False).exists()
+    invoice.access_locked_at = now
+    invoice.save(update_fields=["access_locked_at"])
+    actor = Actor.system("overdue lockout")
+    audit_record(
+        actor=actor,
+        action="invoice.access_locked",
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+        details={"booking": booking.pk, "reason": OVERDUE_REASON},
+    )
+    if not already_locked:
+        booking_access_revoke_for_overdue(actor=actor, booking=booking)
+    return True
+
+
+def _release_access_lock(*, actor: Actor, invoice: Invoice) -> None:
+    """This invoice no longer holds its booking locked; access returns when no other invoice does."""
+    if invoice.access_locked_at is None or invoice.booking_id is None:
+        return
+    invoice.access_locked_at = None
+    invoice.save(update_fields=["access_locked_at"])
+    booking = Booking.objects.get(pk=invoice.booking_id)
+    audit_record(
+        actor=actor,
+        action="invoice.access_unlocked",
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+        details={"booking": booking.pk},
+    )
+    if not booking.invoices.filter(access_locked_at__isnull=False).exists():
+        booking_access_restore_after_payment(actor=actor, booking=booking)
+
+
+def booking_access_revoke_for_overdue(*, actor: Actor, booking: Booking) -> None:
+    """The one place billing asks the access engine to revoke a booking's access (grants and shares).
+
+    The access engine revokes at the provider too and emails the people concerned.
+    """
+    from keyport.access.services import booking_revoke_access
+
+    booking_revoke_access(actor=actor, booking=booking, reason=OVERDUE_REASON)
+
+
+def booking_access_restore_after_payment(*, actor: Actor, booking: Booking) -> None:
+    """The one place billing asks the access engine to give a booking its access back.
+
+    Only a lockout billing made is undone: access staff revoked for another reason stays revoked.
+    """
+    from keyport.access.models import BookingAccess
+    from keyport.access.services import booking_restore_access
+
+    state = BookingAccess.objects.filter(booking=booking).first()
+    if state is None or not state.is_revoked or state.revoked_reason != OVERDUE_REASON:
+        return
+    booking_restore_access(actor=actor, booking=booking)

@@ -1,0 +1,87 @@
+"""A portal contact changes their own email: confirmed from the new address, the old one told.
+
+The confirmation link carries a signed, time-limited token naming the contact, the old and the
+new address; it stops working once the address has changed (the old address no longer matches),
+so it works once. The change itself is contact_update's: sessions end, links are voided, and
+the old address is told.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.urls import reverse
+
+from keyport.audit.services import audit_record
+from keyport.contacts.models import Contact
+from keyport.contacts.services import ContactDetails, contact_actor, contact_update
+from keyport.emails.services import email_queue
+from keyport.lib.email_addresses import normalize_email_address
+
+SALT = "keyport.contacts.email-change"
+CONFIRM_WITHIN_SECONDS = 24 * 3600
+
+
+@transaction.atomic
+def contact_email_change_request(*, contact: Contact, new_email: str) -> None:
+    """Send a confirmation link to the new address; nothing changes until it is used."""
+    new_email = normalize_email_address(new_email)
+    validate_email(new_email)
+    if new_email == contact.email:
+        raise ValidationError({"email": "This is already your email address."})
+    if Contact.objects.filter(email=new_email).exclude(pk=contact.pk).exists():
+        raise ValidationError({"email": "Another contact already uses this email address."})
+    token = signing.dumps({"c": contact.pk, "old": contact.email, "new": new_email}, salt=SALT)
+    link = settings.PUBLIC_BASE_URL + reverse("portal:email_confirm", args=[token])
+    body = (
+        f"Hello {contact.first_name},\n\n"
+        f"please confirm that you want to sign in to the {settings.KEYPORT_SITE_NAME} customer portal "
+        f"with this address ({new_email}) from now on:\n{{link}}\n\n"
+        "The link works for 24 hours. If you did not ask for this, ignore this email; nothing changes.\n"
+    )
+    email_queue(
+        to=new_email,
+        subject=f"Confirm your new {settings.KEYPORT_SITE_NAME} sign-in email",
+        body_text=body.replace("{link}", link),
+        body_text_after_sending=body.replace(
+            "{link}", "[confirmation link, removed from the log after sending]"
+        ),
+        template="portal_email_change_confirm",
+        contact=contact,
+    )
+    audit_record(
+        actor=contact_actor(contact),
+        action="contact.email_change_requested",
+        target=contact,
+        customer=contact.customer,
+        details={"new_email": new_email},
+    )
+
+
+def email_change_read(token: str) -> tuple[Contact, str] | None:
+    """The contact and new address a confirmation token names, or None when it is not (or no longer) valid."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=CONFIRM_WITHIN_SECONDS)
+    except signing.BadSignature:
+        return None
+    contact = Contact.objects.select_related("customer").filter(pk=data.get("c")).first()
+    if contact is None or contact.email != data.get("old"):
+        return None
+    return contact, str(data["new"])
+
+
+@transaction.atomic
+def contact_email_change_confirm(*, token: str) -> Contact | None:
+    found = email_change_read(token)
+    if found is None:
+        return None
+    contact, new_email = found
+    details = ContactDetails(
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=new_email,
+        phone=contact.phone,
+        can_access_portal=contact.can_access_portal,
+    )
+    return contact_update(actor=contact_actor(contact), contact=contact, details=details)

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CustomerKind(models.TextChoices):
+    STORAGE = "storage", "Storage customer"
+    LEAD = "lead", "Event guest or marketplace lead"
+
+
+class Customer(models.Model):
+    """The account: what a tenant and their people share (bookings, cars, billing)."""
+
+    name = models.CharField(max_length=200, help_text="A person's or a company's name.")
+    kind = models.CharField(max_length=16, choices=CustomerKind.choices, default=CustomerKind.STORAGE)
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Inactive pauses the relationship and keeps every record.",
+    )
+    home_location = models.ForeignKey(
+        "facilities.Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def status_label(self) -> str:
+        return "Active" if self.is_active else "Inactive"
+
+    def is_storage_customer(self) -> bool:
+        """A booking, a car, or an active storage account: such a customer's people get Full access."""
+        from keyport.bookings.models import BookingStatus
+
+        if self.kind == CustomerKind.STORAGE and self.is_active:
+            return True
+        return self.bookings.exclude(status=BookingStatus.CANCELLED).exists() or self.cars.exists()
+
+    def portal_access(self) -> PortalAccess:
+        return PortalAccess.FULL if self.is_storage_customer() else PortalAccess.TICKET_ONLY
+
+
+class PortalAccess(models.TextChoices):
+    """What a contact can use in the customer portal; derived from the account, never typed in."""
+
+    FULL = "full", "Full"
+    TICKET_ONLY = "ticket_only", "Ticket-only"
+
+
+class AccountStatus(models.TextChoices):
+    """How far a contact has come with the portal sign-in; derived from stored facts."""
+
+    NOT_SIGNED_IN = "not_signed_in", "Not signed in yet"
+    EMAIL_SENT = "email_sent", "Email Sent"
+    SIGNED_IN = "signed_in", "Signed In"
+
+
+class Contact(models.Model):
+    """A person of a customer: the primary contact or an additional one (spouse, assistant)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    is_primary = models.BooleanField(default=False)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    # Stored normalised (trimmed, lower-case) and unique: it is how a person signs in.
+    email = models.EmailField(null=True, blank=True, unique=True)
+    phone = models.CharField(max_length=32, blank=True)
+    can_access_portal = models.BooleanField(
+        "can access customer portal (login with their email)", default=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Portal identity. Raising the epoch ends every portal session of this person, on every device.
+    session_epoch = models.PositiveIntegerField(default=0)
+    first_signed_in_at = models.DateTimeField(null=True, blank=True)
+    last_signed_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-is_primary", "first_name", "last_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary=True), name="one_primary_contact_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=Q(can_access_portal=False) | Q(email__isnull=False),
+                name="portal_access_needs_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Has an email, portal access switched on, and an active account."""
+        return bool(self.email) and self.can_access_portal and self.customer.is_active
+
+    def portal_access(self) -> PortalAccess:
+        """Full or Ticket-only: read from a query annotation when present, else asked of the account."""
+        annotated = getattr(self, "portal_access_value", None)
+        if annotated is not None:
+            return PortalAccess(annotated)
+        return self.customer.portal_access()
+
+    def account_status(self) -> AccountStatus:
+        annotated = getattr(self, "account_status_value", None)
+        if annotated is not None:
+            return AccountStatus(annotated)
+        if self.first_signed_in_at is not None:
+            return AccountStatus.SIGNED_IN
+        if self.email and self.portal_links.filter(sent_to=self.email).exists():
+            return AccountStatus.EMAIL_SENT
+        return AccountStatus.NOT_SIGNED_IN
+
+    def shows_invite_button(self) -> bool:
+        """Send Invite / Resend Invite: for a person who may sign in and has not yet."""
+        return self.may_sign_in and self.account_status() != AccountStatus.SIGNED_IN
+
+
+class PortalLinkPurpose(models.TextChoices):
+    SIGN_IN = "sign_in", "Sign-in link"
+    INVITE = "invite", "Invite"
+
+
+class PortalLink(models.Model):
+    """A one-time magic link into the customer portal. Only the SHA-256 of its token is kept."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="portal_links")
+    purpose = models.CharField(max_length=16, choices=PortalLinkPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_to = models.EmailField(help_text="The address the link was sent to.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["contact", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.sent_to}"
+
+    def is_usable_at(self, when: dt.datetime) -> bool:
+        return self.used_at is None and self.voided_at is None and when < self.expires_at
+
+
+class CustomerAppSettings(models.Model):
+    """Settings > Website & customer app: which portal sections a location's customers see.
+
+    Kept beside the portal identity (not in facilities) because only the portal reads it;
+    a location without a row shows every section.
+    """
+
+    location = models.OneToOneField(
+        "facilities.Location", on_delete=models.CASCADE, related_name="customer_app_settings"
+    )
+    show_cars = models.BooleanField("Cars", default=True)
+    show_billing = models.BooleanField("Billing", default=True)
+    show_documents = models.BooleanField("Documents", default=True)
+    show_events = models.BooleanField("Events", default=True)
+    show_settings = models.BooleanField("Settings", default=True)
+
+    class Meta:
+        verbose_name = "website & customer app settings"
+        verbose_name_plural = "website & customer app settings"
+
+    def __str__(self) -> str:
+        return f"Customer app of {self.location}"

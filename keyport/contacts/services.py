@@ -1,0 +1,344 @@
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from keyport.audit.models import ActorKind
+from keyport.audit.services import Actor, audit_record
+from keyport.contacts.models import (
+    AccountStatus,
+    Contact,
+    Customer,
+    CustomerAppSettings,
+    CustomerKind,
+    PortalLink,
+    PortalLinkPurpose,
+)
+from keyport.emails.defaults import PORTAL_EMAIL_CHANGED, PORTAL_INVITE, PORTAL_SIGN_IN_LINK
+from keyport.emails.services import email_queue_from_template
+from keyport.facilities.models import Location
+from keyport.lib.background import enqueue_on_commit
+from keyport.lib.email_addresses import normalize_email_address
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactDetails:
+    first_name: str
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    can_access_portal: bool = False
+
+
+def _apply_details(contact: Contact, details: ContactDetails) -> None:
+    contact.first_name = details.first_name.strip()
+    contact.last_name = details.last_name.strip()
+    contact.email = normalize_email_address(details.email) or None
+    contact.phone = details.phone.strip()
+    contact.can_access_portal = details.can_access_portal
+    if contact.can_access_portal and not contact.email:
+        raise ValidationError(
+            {"email": "A contact who can access the customer portal needs their own email address."}
+        )
+    contact.full_clean(exclude=["customer"], validate_unique=False, validate_constraints=False)
+    _check_email_is_free(contact)
+
+
+def _check_email_is_free(contact: Contact) -> None:
+    if contact.email is None:
+        return
+    taken = Contact.objects.filter(email=contact.email).exclude(pk=contact.pk).exists()
+    if taken:
+        raise ValidationError({"email": "Another contact already uses this email address."})
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: Actor,
+    name: str,
+    primary: ContactDetails,
+    kind: str = CustomerKind.STORAGE,
+    home_location: Location | None = None,
+) -> Customer:
+    """Open an account with its primary contact."""
+    customer = Customer(name=name.strip(), kind=kind, home_location=home_location)
+    customer.full_clean()
+    contact = Contact(customer=customer, is_primary=True)
+    _apply_details(contact, primary)
+    customer.save()
+    contact.customer = customer
+    contact.save()
+    audit_record(
+        actor=actor,
+        action="customer.created",
+        target=customer,
+        customer=customer,
+        location=home_location,
+        details={"primary_contact": contact.full_name},
+    )
+    return customer
+
+
+@transaction.atomic
+def contact_add(*, actor: Actor, customer: Customer, details: ContactDetails) -> Contact:
+    """Add an additional contact (spouse, assistant, bookkeeper) to an account."""
+    contact = Contact(customer=customer, is_primary=False)
+    _apply_details(contact, details)
+    contact.save()
+    audit_record(
+        actor=actor,
+        action="contact.added",
+        target=contact,
+        customer=customer,
+        details={"can_access_portal": contact.can_access_portal},
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -> Contact:
+    """Change a contact. A new email, or portal access switched off, ends their portal sessions
+    and voids their links; the old address is told about the change."""
+    contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
+    before = {"email": contact.email, "can_access_portal": contact.can_access_portal}
+    _apply_details(contact, details)
+    contact.save()
+    after = {"email": contact.email, "can_access_portal": contact.can_access_portal}
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    audit_details: dict[str, object] = {"changed": changed}
+    if "email" in changed or (before["can_access_portal"] and not contact.can_access_portal):
+        audit_details["portal_sessions_ended"] = True
+        audit_details["links_voided"] = _shut_portal(contact)
+    audit_record(
+        actor=actor,
+        action="contact.updated",
+        target=contact,
+        customer=contact.customer,
+        details=audit_details,
+    )
+    old_email = before["email"]
+    if "email" in changed and isinstance(old_email, str) and old_email:
+        email_queue_from_template(
+            key=PORTAL_EMAIL_CHANGED,
+            to=old_email,
+            contact=contact,
+            context={
+                **_person_context(contact),
+                "old_email": old_email,
+                "new_email": contact.email or "(no email address)",
+            },
+        )
+    return contact
+
+
+@transaction.atomic
+def customer_set_active(*, actor: Actor, customer: Customer, is_active: bool) -> Customer:
+    """Active / Inactive: Inactive pauses the relationship and keeps every record."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.is_active == is_active:
+        return customer
+    customer.is_active = is_active
+    customer.save(update_fields=["is_active"])
+    details = {}
+    if not is_active:
+        # Inactive ends every portal session of the account's people and voids their links.
+        voided = sum(_shut_portal(contact) for contact in customer.contacts.select_for_update())
+        details = {"portal_sessions_ended": True, "links_voided": voided}
+    audit_record(
+        actor=actor,
+        action="customer.activated" if is_active else "customer.deactivated",
+        target=customer,
+        customer=customer,
+        details=details,
+    )
+    return customer
+
+
+# Customer portal sign-in --------------------------------------------------------------------
+
+
+def contact_actor(contact: Contact) -> Actor:
+    """A portal contact as the actor of a change they made."""
+    return Actor(kind=ActorKind.CONTACT, label=contact.email or contact.full_name, id=contact.pk)
+
+
+def portal_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _shut_portal(contact: Contact) -> int:
+    """End the contact's portal sessions on every device and void their unused links.
+
+    Returns how many links were voided; the caller's audit entry records it.
+    """
+    now = timezone.now()
+    voided = contact.portal_links.filter(used_at__isnull=True, voided_at__isnull=True).update(voided_at=now)
+    Contact.objects.filter(pk=contact.pk).update(session_epoch=F("session_epoch") + 1)
+    contact.refresh_from_db(fields=["session_epoch"])
+    return voided
+
+
+def _person_context(contact: Contact) -> dict[str, str]:
+    return {
+        "first_name": contact.first_name,
+        "full_name": contact.full_name,
+        "customer_name": contact.customer.name,
+        "site_name": settings.KEYPORT_SITE_NAME,
+        "login_url": settings.PUBLIC_BASE_URL + reverse("sign_in:login"),
+    }
+
+
+def _lifetime_label(lifetime: dt.timedelta) -> str:
+    hours, seconds = divmod(int(lifetime.total_seconds()), 3600)
+    if hours and not seconds:
+        return f"{hours} hours" if hours != 1 else "1 hour"
+    minutes = int(lifetime.total_seconds()) // 60
+    return f"{minutes} minutes" if minutes != 1 else "1 minute"
+
+
+def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurpose) -> PortalLink:
+    """Void the person's earlier unused links, make a new one, and email it."""
+    assert contact.email is not None  # noqa: S101 - callers check may_sign_in
+    now = timezone.now()
+    if purpose == PortalLinkPurpose.INVITE:
+        lifetime = dt.timedelta(hours=settings.PORTAL_INVITE_HOURS)
+        template = PORTAL_INVITE
+    else:
+        lifetime = dt.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES)
+        template = PORTAL_SIGN_IN_LINK
+    contact.portal_links.filter(used_at__isnull=True, voided_at__isnull=True).update(voided_at=now)
+    token = secrets.token_urlsafe(32)  # 256 random bits; only the hash is stored.
+    link = PortalLink.objects.create(
+        contact=contact,
+        purpose=purpose,
+        token_hash=portal_token_hash(token),
+        sent_to=contact.email,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    email_queue_from_template(
+        key=template,
+        to=contact.email,
+        contact=contact,
+        context={**_person_context(contact), "valid_for": _lifetime_label(lifetime)},
+        secrets={"link": settings.PUBLIC_BASE_URL + reverse("sign_in:link", args=[token])},
+    )
+    audit_record(
+        actor=actor,
+        action=f"contact.portal_{purpose}_sent",
+        target=contact,
+        customer=contact.customer,
+        details={"expires_at": link.expires_at.isoformat()},
+    )
+    return link
+
+
+@transaction.atomic
+def invite_send(*, actor: Actor, contact: Contact) -> PortalLink:
+    """Send Invite / Resend Invite: a magic-link email that lets the person sign in once."""
+    contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
+    if not contact.email:
+        raise ValidationError("Add an email address before sending an invite.")
+    if not contact.can_access_portal:
+        raise ValidationError("Turn on portal access for this contact before sending an invite.")
+    if not contact.customer.is_active:
+        raise ValidationError("This customer is inactive; activate them before sending an invite.")
+    if contact.account_status() == AccountStatus.SIGNED_IN:
+        raise ValidationError("This person has signed in already; they ask for a new link on the login page.")
+    return _portal_link_send(actor=actor, contact=contact, purpose=PortalLinkPurpose.INVITE)
+
+
+@transaction.atomic
+def sign_in_link_request(*, email: str) -> None:
+    """The login page's request. The lookup and the email happen in the worker, so a known and an
+    unknown address cost the request the same."""
+    from keyport.contacts.tasks import send_sign_in_link
+
+    enqueue_on_commit(send_sign_in_link, normalize_email_address(email))
+
+
+@transaction.atomic
+def sign_in_link_send(*, email: str) -> PortalLink | None:
+    """Email a sign-in link if the address belongs to someone who may sign in; otherwise do nothing."""
+    contact = (
+        Contact.objects.select_for_update()
+        .select_related("customer")
+        .filter(email=normalize_email_address(email))
+        .first()
+    )
+    if contact is None or not contact.may_sign_in:
+        return None
+    return _portal_link_send(actor=contact_actor(contact), contact=contact, purpose=PortalLinkPurpose.SIGN_IN)
+
+
+@transaction.atomic
+def portal_link_redeem(*, token: str) -> Contact | None:
+    """Use a link once: the person is signed in (first sign-in recorded). None if the link is no good."""
+    link = (
+        PortalLink.objects.select_for_update()
+        .select_related("contact", "contact__customer")
+        .filter(token_hash=portal_token_hash(token))
+        .first()
+    )
+    now = timezone.now()
+    if link is None or not link.is_usable_at(now):
+        return None
+    contact = link.contact
+    if not contact.may_sign_in or contact.email != link.sent_to:
+        return None
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    first = contact.first_signed_in_at is None
+    contact.first_signed_in_at = contact.first_signed_in_at or now
+    contact.last_signed_in_at = now
+    contact.save(update_fields=["first_signed_in_at", "last_signed_in_at"])
+    audit_record(
+        actor=contact_actor(contact),
+        action="contact.portal_signed_in",
+        target=contact,
+        customer=contact.customer,
+        details={"purpose": link.purpose, "first_sign_in": first},
+    )
+    return contact
+
+
+# Settings > Website & customer app ---------------------------------------------------------
+
+CUSTOMER_APP_SECTIONS = ("show_cars", "show_billing", "show_documents", "show_events", "show_settings")
+
+
+@transaction.atomic
+def customer_app_settings_update(
+    *, actor: Actor, location: Location, sections: dict[str, bool]
+) -> CustomerAppSettings:
+    """Which portal sections this location's customers see."""
+    unknown = set(sections) - set(CUSTOMER_APP_SECTIONS)
+    if unknown:
+        raise TypeError(f"Not customer app sections: {', '.join(sorted(unknown))}")
+    app_settings, _ = CustomerAppSettings.objects.select_for_update().get_or_create(location=location)
+    changed = {
+        name: [getattr(app_settings, name), value]
+        for name, value in sections.items()
+        if getattr(app_settings, name) != value
+    }
+    if not changed:
+        return app_settings
+    for name, (_, value) in changed.items():
+        setattr(app_settings, name, value)
+    app_settings.save()
+    audit_record(
+        actor=actor,
+        action="location.customer_app_updated",
+        target=location,
+        location=location,
+        details={"changed": changed},
+    )
+    return app_settings

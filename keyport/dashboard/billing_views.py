@@ -1,0 +1,180 @@
+"""Staff pages for invoices, payments and each location's billing settings."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.audit.services import Actor
+from keyport.billing import services as billing
+from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
+from keyport.billing.pdf import invoice_pdf
+from keyport.billing.queries import get_invoice_for_staff, invoices_for_staff
+from keyport.contacts.queries import customers_for_staff, get_customer_for_staff
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.sections_forms import (
+    BillingSettingsForm,
+    InvoiceForm,
+    InvoiceLineFormSet,
+    PaymentForm,
+    VoidForm,
+    form_status,
+    lines_from,
+)
+from keyport.facilities.queries import get_location_for_staff
+from keyport.staff.queries import locations_for_staff
+
+
+def _errors(request: StaffRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@staff_required
+def invoice_list(request: StaffRequest) -> HttpResponse:
+    invoices = invoices_for_staff(locations_for_staff(request.user))
+    status = request.GET.get("status", "")
+    if status in InvoiceStatus.values:
+        invoices = invoices.filter(status=status)
+    context = {"invoices": invoices[:200], "status": status, "statuses": InvoiceStatus.choices}
+    context["locations"] = locations_for_staff(request.user)
+    return render(request, "dashboard/billing/invoice_list.html", context)
+
+
+@staff_required
+def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    if not request.user.can_operate_location(location):
+        raise PermissionDenied
+    customers = customers_for_staff(request.user).filter(home_location=location)
+    form = InvoiceForm(request.POST or None, location=location, customers=customers)
+    lines = InvoiceLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        try:
+            invoice = billing.invoice_create(
+                actor=Actor.staff(request.user),
+                location=location,
+                lines=lines_from(lines),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _errors(request, error)
+        else:
+            messages.success(request, "Draft invoice created. Check it, then issue it to give it a number.")
+            return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+    context = {"location": location, "form": form, "lines": lines}
+    return render(request, "dashboard/billing/invoice_form.html", context, status=form_status(request))
+
+
+@staff_required
+def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
+    profile = BillingProfile.objects.filter(customer=invoice.customer).first()
+    context = {
+        "invoice": invoice,
+        "can_operate": request.user.can_operate_location(invoice.location),
+        "payment_form": PaymentForm(initial={"amount": invoice.balance}),
+        "void_form": VoidForm(),
+        "exempt": profile is not None and profile.lockout_exempt,
+        "rule": billing.billing_settings_of(invoice.location),
+    }
+    return render(request, "dashboard/billing/invoice_detail.html", context)
+
+
+def _operable_invoice(request: StaffRequest, invoice_id: int) -> Invoice:
+    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
+    if not request.user.can_operate_location(invoice.location):
+        raise PermissionDenied
+    return invoice
+
+
+@require_POST
+@staff_required
+def invoice_issue(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    invoice = _operable_invoice(request, invoice_id)
+    try:
+        invoice = billing.invoice_issue(actor=Actor.staff(request.user), invoice=invoice)
+        messages.success(request, f"Issued as {invoice.number}.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+
+
+@require_POST
+@staff_required
+def invoice_void(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    invoice = _operable_invoice(request, invoice_id)
+    form = VoidForm(request.POST)
+    try:
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        billing.invoice_void(actor=Actor.staff(request.user), invoice=invoice, reason=reason)
+        messages.success(request, "The invoice is void.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+
+
+@require_POST
+@staff_required
+def payment_record(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    invoice = _operable_invoice(request, invoice_id)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, str(message))
+        return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+    try:
+        billing.payment_record(actor=Actor.staff(request.user), invoice=invoice, **form.cleaned_data)
+        messages.success(request, "Payment recorded.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+
+
+@staff_required
+def invoice_pdf_download(request: StaffRequest, invoice_id: int) -> HttpResponse:
+    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number or f"draft-{invoice.pk}"}.pdf"'
+    return response
+
+
+@require_POST
+@staff_required
+def customer_lockout_exempt(request: StaffRequest, customer_id: int) -> HttpResponse:
+    customer = get_customer_for_staff(request.user, customer_id)
+    if customer.home_location is None and not request.user.is_owner:
+        raise PermissionDenied
+    if customer.home_location is not None and not request.user.can_operate_location(customer.home_location):
+        raise PermissionDenied
+    exempt = request.POST.get("exempt") == "1"
+    billing.customer_set_lockout_exempt(actor=Actor.staff(request.user), customer=customer, exempt=exempt)
+    messages.success(
+        request, f"{customer} is {'now' if exempt else 'no longer'} exempt from the overdue lockout."
+    )
+    back = request.POST.get("invoice_id", "")
+    if back.isdigit():
+        return redirect("dashboard:invoice_detail", invoice_id=int(back))
+    return redirect("dashboard:invoice_list")
+
+
+@staff_required
+def billing_settings(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    if not request.user.is_owner:
+        raise PermissionDenied
+    form = BillingSettingsForm(request.POST or None, instance=billing.billing_settings_of(location))
+    if request.method == "POST" and form.is_valid():
+        try:
+            billing.billing_settings_update(
+                actor=Actor.staff(request.user), location=location, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Billing settings saved.")
+            return redirect("dashboard:billing_settings", location_id=location.pk)
+    context = {"location": location, "form": form}
+    return render(request, "dashboard/billing/settings.html", context, status=form_status(request))

@@ -1,0 +1,100 @@
+"""Staff pages of bookings' access: detail with grants and shares, Revoke / Restore access, events."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.access.emails import shared_access_email_reviewed
+from keyport.access.queries import (
+    all_shares_of_booking,
+    booking_access_state,
+    bookings_of_location,
+    events_of_location,
+    events_of_units,
+    get_booking_for_staff,
+    grants_of_booking,
+)
+from keyport.access.services import booking_restore_access, booking_revoke_access
+from keyport.audit.services import Actor
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.facilities.queries import get_location_for_staff
+from keyport.staff.queries import locations_for_staff
+
+
+class RevokeAccessForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text="Shown to the tenant and their guests in the “Access revoked” email."
+    )
+
+
+@staff_required
+def booking_detail(
+    request: StaffRequest, booking_id: int, revoke_form: RevokeAccessForm | None = None
+) -> HttpResponse:
+    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
+    units = list(booking.units.all())
+    return render(
+        request,
+        "dashboard/bookings/detail.html",
+        {
+            "booking": booking,
+            "units": units,
+            "access": booking_access_state(booking),
+            "grants": grants_of_booking(booking),
+            "shares": all_shares_of_booking(booking),
+            "events": events_of_units(units),
+            "can_operate": request.user.can_operate_location(booking.location),
+            "revoke_form": revoke_form or RevokeAccessForm(),
+            "email_reviewed": shared_access_email_reviewed(),
+        },
+        status=400 if revoke_form is not None else 200,
+    )
+
+
+@require_POST
+@staff_required
+def booking_revoke(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
+    if not request.user.can_operate_location(booking.location):
+        raise PermissionDenied
+    form = RevokeAccessForm(request.POST)
+    if form.is_valid():
+        try:
+            booking_revoke_access(
+                actor=Actor.staff(request.user), booking=booking, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error("reason", error.message_dict.get("reason", error.messages))
+        else:
+            messages.success(request, "Access revoked for the booking and every share of it.")
+            return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    return booking_detail(request, booking_id, revoke_form=form)
+
+
+@require_POST
+@staff_required
+def booking_restore(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
+    if not request.user.can_operate_location(booking.location):
+        raise PermissionDenied
+    booking_restore_access(actor=Actor.staff(request.user), booking=booking)
+    messages.success(request, "Access restored, with the shares whose windows are still current.")
+    return redirect("dashboard:booking_detail", booking_id=booking.pk)
+
+
+@staff_required
+def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    return render(
+        request,
+        "dashboard/bookings/location.html",
+        {
+            "location": location,
+            "bookings": bookings_of_location(location)[:200],
+            "events": events_of_location(location),
+            "email_reviewed": shared_access_email_reviewed(),
+        },
+    )

@@ -1,0 +1,146 @@
+"""A customer's detail page: CRM Information (Active / Inactive), Contacts, Portal check, emails sent."""
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.audit.services import Actor
+from keyport.contacts.models import Contact, Customer
+from keyport.contacts.queries import (
+    bookings_of_customer,
+    cars_of_customer,
+    contacts_of_customer,
+    get_contact_for_staff,
+    get_customer_for_staff,
+    linked_to_customer,
+    portal_check,
+)
+from keyport.contacts.services import contact_add, contact_update, customer_set_active
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.contact_forms import ContactForm
+from keyport.emails.models import OutgoingEmail
+from keyport.staff.models import Role
+
+
+def _can_manage(request: StaffRequest) -> bool:
+    """Owners and managers change customers and contacts; employees read and Send Invite."""
+    return request.user.role in (Role.OWNER, Role.MANAGER)
+
+
+@staff_required
+def customer_detail(
+    request: StaffRequest,
+    customer_id: int,
+    add_form: ContactForm | None = None,
+    edit_forms: dict[int, ContactForm] | None = None,
+) -> HttpResponse:
+    customer = get_customer_for_staff(request.user, customer_id)
+    contacts = list(contacts_of_customer(customer))
+    linked = linked_to_customer(customer)
+    emails: dict[int, list[OutgoingEmail]] = defaultdict(list)
+    sent = OutgoingEmail.objects.filter(contact__customer=customer).order_by("-created_at", "-id")
+    for email in sent[:100]:
+        if email.contact_id is not None:
+            emails[email.contact_id].append(email)
+    edit_forms = edit_forms or {}
+    rows = [
+        {
+            "contact": contact,
+            "check": portal_check(contact, linked),
+            "emails": emails.get(contact.pk, []),
+            "form": edit_forms.get(contact.pk)
+            or ContactForm(initial=_initial(contact), prefix=f"c{contact.pk}"),
+            "dialog_id": f"edit-contact-{contact.pk}",
+            "open": contact.pk in edit_forms,
+        }
+        for contact in contacts
+    ]
+    context = {
+        "customer": customer,
+        "rows": rows,
+        "linked": linked,
+        "bookings": bookings_of_customer(customer),
+        "cars": cars_of_customer(customer),
+        "add_form": add_form or ContactForm(prefix="new"),
+        "can_manage": _can_manage(request),
+        "add_open": add_form is not None,
+    }
+    status = 400 if add_form is not None or edit_forms else 200
+    return render(request, "dashboard/customers/detail.html", context, status=status)
+
+
+def _initial(contact: Contact) -> dict[str, object]:
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email or "",
+        "phone": contact.phone,
+        "can_access_portal": contact.can_access_portal,
+    }
+
+
+def _apply_errors(form: Form, error: ValidationError) -> None:
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@require_POST
+@staff_required
+def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpResponse:
+    """Add Contact: an additional contact (spouse, assistant, bookkeeper)."""
+    customer = get_customer_for_staff(request.user, customer_id)
+    if not _can_manage(request):
+        raise PermissionDenied
+    form = ContactForm(request.POST, prefix="new")
+    if form.is_valid():
+        try:
+            contact = contact_add(actor=Actor.staff(request.user), customer=customer, details=form.details())
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{contact.full_name} added to Contacts.")
+            return redirect("dashboard:customer_detail", customer_id=customer.pk)
+    return customer_detail(request, customer.pk, add_form=form)
+
+
+@require_POST
+@staff_required
+def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
+    """Edit Contact. A new email or portal access switched off ends the person's portal sessions."""
+    contact = get_contact_for_staff(request.user, contact_id)
+    if not _can_manage(request):
+        raise PermissionDenied
+    form = ContactForm(request.POST, prefix=f"c{contact.pk}")
+    if form.is_valid():
+        try:
+            contact_update(actor=Actor.staff(request.user), contact=contact, details=form.details())
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{form.cleaned_data['first_name']}'s details saved.")
+            return redirect("dashboard:customer_detail", customer_id=contact.customer_id)
+    return customer_detail(request, contact.customer_id, edit_forms={contact.pk: form})
+
+
+@require_POST
+@staff_required
+def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
+    """CRM Information's Active / Inactive switch: Inactive pauses the relationship, keeps every record."""
+    customer: Customer = get_customer_for_staff(request.user, customer_id)
+    if not _can_manage(request):
+        raise PermissionDenied
+    is_active = request.POST.get("is_active") == "true"
+    customer_set_active(actor=Actor.staff(request.user), customer=customer, is_active=is_active)
+    if is_active:
+        messages.success(request, f"{customer.name} is Active again.")
+    else:
+        messages.success(
+            request,
+            f"{customer.name} is Inactive: portal sessions ended, sign-in links voided, records kept.",
+        )
+    return redirect("dashboard:customer_detail", customer_id=customer.pk)

@@ -1,0 +1,90 @@
+"""Staff pages for a customer's documents: upload, list, download, show or hide in the portal."""
+
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.audit.services import Actor
+from keyport.contacts.models import Customer
+from keyport.contacts.queries import get_customer_for_staff
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.sections_forms import DocumentForm, form_status
+from keyport.documents import services
+from keyport.documents.models import Document
+from keyport.documents.queries import documents_of_customer_for_staff, get_document_for_staff
+from keyport.staff.models import StaffUser
+
+
+def may_change_customer(user: StaffUser, customer: Customer) -> bool:
+    """Owners, and managers of the customer's home location."""
+    if customer.home_location is None:
+        return user.is_owner
+    return user.can_operate_location(customer.home_location)
+
+
+@staff_required
+def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
+    customer = get_customer_for_staff(request.user, customer_id)
+    can_change = may_change_customer(request.user, customer)
+    form = DocumentForm(request.POST or None, request.FILES or None, customer=customer)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.document_upload(
+                    actor=Actor.staff(request.user),
+                    customer=customer,
+                    upload=form.cleaned_data.pop("file"),
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(request, "Document uploaded.")
+                return redirect("dashboard:customer_documents", customer_id=customer.pk)
+    context = {
+        "customer": customer,
+        "documents": documents_of_customer_for_staff(customer),
+        "form": form,
+        "can_change": can_change,
+    }
+    return render(request, "dashboard/documents/list.html", context, status=form_status(request))
+
+
+def file_response(document: Document) -> HttpResponse:
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.download_name,
+        content_type=document.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return cast(HttpResponse, response)  # streamed; the decorators only need a response
+
+
+@staff_required
+def document_download(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
+    customer = get_customer_for_staff(request.user, customer_id)
+    return file_response(get_document_for_staff(customer, document_id))
+
+
+@require_POST
+@staff_required
+def document_visibility(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
+    customer = get_customer_for_staff(request.user, customer_id)
+    if not may_change_customer(request.user, customer):
+        raise PermissionDenied
+    document = get_document_for_staff(customer, document_id)
+    visible = request.POST.get("visible") == "1"
+    services.document_set_visibility(
+        actor=Actor.staff(request.user), document=document, visible_to_customer=visible
+    )
+    messages.success(
+        request, f"“{document.title}” is {'shown to' if visible else 'hidden from'} the customer."
+    )
+    return redirect("dashboard:customer_documents", customer_id=customer.pk)

@@ -1,0 +1,145 @@
+"""Staff pages for events: create, invite, attendees and check-in; and marketplace leads."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.audit.services import Actor
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.sections_forms import CheckInCodeForm, EventForm, InviteForm, form_status
+from keyport.events import services
+from keyport.events.models import Ticket
+from keyport.events.queries import (
+    attendees_of,
+    events_for_staff,
+    get_event_for_staff,
+    get_lead_for_staff,
+    get_ticket_of_event,
+    leads_for_staff,
+)
+from keyport.staff.queries import locations_for_staff
+
+
+def _errors(request: StaffRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@staff_required
+def event_list(request: StaffRequest) -> HttpResponse:
+    locations = locations_for_staff(request.user)
+    operable = [location for location in locations if request.user.can_operate_location(location)]
+    context = {"events": events_for_staff(locations), "can_create": bool(operable)}
+    return render(request, "dashboard/events/list.html", context)
+
+
+@staff_required
+def event_create(request: StaffRequest) -> HttpResponse:
+    locations = locations_for_staff(request.user)
+    operable = locations.filter(
+        pk__in=[loc.pk for loc in locations if request.user.can_operate_location(loc)]
+    )
+    if not operable.exists():
+        raise PermissionDenied
+    form = EventForm(request.POST or None, locations=operable)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            event = services.event_create(
+                actor=Actor.staff(request.user),
+                location=data["location"],
+                title=data["title"],
+                starts_at=form.starts(),
+                rsvp_deadline=form.local("rsvp_deadline"),
+                place=data["place"],
+                capacity=data["capacity"],
+                description=data["description"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, "Event created. Invite people by email next.")
+            return redirect("dashboard:event_detail", event_id=event.pk)
+    return render(request, "dashboard/events/form.html", {"form": form}, status=form_status(request))
+
+
+@staff_required
+def event_detail(request: StaffRequest, event_id: int) -> HttpResponse:
+    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    context = {
+        "event": event,
+        "attendees": attendees_of(event),
+        "invite_form": InviteForm(),
+        "code_form": CheckInCodeForm(),
+        "can_operate": request.user.can_operate_location(event.location),
+    }
+    return render(request, "dashboard/events/detail.html", context)
+
+
+@require_POST
+@staff_required
+def event_invite(request: StaffRequest, event_id: int) -> HttpResponse:
+    """Every staff role may invite, employees included."""
+    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    form = InviteForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Give at least one email address.")
+        tickets = services.event_invite(actor=Actor.staff(request.user), event=event, emails=form.addresses())
+        messages.success(request, f"{len(tickets)} invitation(s) sent.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect("dashboard:event_detail", event_id=event.pk)
+
+
+def _check_in(request: StaffRequest, ticket: Ticket) -> None:
+    try:
+        services.ticket_check_in(actor=Actor.staff(request.user), ticket=ticket)
+        messages.success(request, f"{ticket.contact} is checked in.")
+    except ValidationError as error:
+        _errors(request, error)
+
+
+@require_POST
+@staff_required
+def ticket_check_in(request: StaffRequest, event_id: int, ticket_id: int) -> HttpResponse:
+    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    if not request.user.can_operate_location(event.location):
+        raise PermissionDenied
+    _check_in(request, get_ticket_of_event(event, ticket_id))
+    return redirect("dashboard:event_detail", event_id=event.pk)
+
+
+@require_POST
+@staff_required
+def ticket_check_in_by_code(request: StaffRequest, event_id: int) -> HttpResponse:
+    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    if not request.user.can_operate_location(event.location):
+        raise PermissionDenied
+    form = CheckInCodeForm(request.POST)
+    ticket = event.tickets.select_related("contact").filter(code=request.POST.get("code", "").strip()).first()
+    if not form.is_valid() or ticket is None:
+        messages.error(request, "No ticket of this event has that code.")
+    else:
+        _check_in(request, ticket)
+    return redirect("dashboard:event_detail", event_id=event.pk)
+
+
+@staff_required
+def lead_list(request: StaffRequest) -> HttpResponse:
+    locations = locations_for_staff(request.user)
+    context = {"leads": leads_for_staff(locations), "locations": locations}
+    return render(request, "dashboard/events/leads.html", context)
+
+
+@require_POST
+@staff_required
+def lead_convert(request: StaffRequest, customer_id: int) -> HttpResponse:
+    lead = get_lead_for_staff(locations_for_staff(request.user), customer_id)
+    if lead.home_location is None or not request.user.can_operate_location(lead.home_location):
+        raise PermissionDenied
+    services.lead_convert(actor=Actor.staff(request.user), customer=lead)
+    messages.success(request, f"{lead} is now a storage customer with Full portal access.")
+    return redirect("dashboard:lead_list")

@@ -1,0 +1,222 @@
+"""Forms of the staff pages for billing, documents, events and cars."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from keyport.billing.models import BillingSettings, PaymentMethod
+from keyport.billing.services import LineInput
+from keyport.bookings.models import Booking
+from keyport.cars.models import Car
+from keyport.contacts.models import Customer
+from keyport.facilities.models import Location, Unit
+
+
+def style_fields(form: forms.BaseForm) -> None:
+    """Bootstrap classes on every widget, marking the ones with errors."""
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        # Read the errors only once validated: asking for them here would validate too early.
+        validated = getattr(form, "_errors", None)
+        invalid = " is-invalid" if validated and name in validated else ""
+        widget.attrs["class"] = css + invalid
+
+
+class BootstrapForm(forms.Form):
+    def full_clean(self) -> None:
+        super().full_clean()
+        style_fields(self)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class InvoiceForm(BootstrapForm):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none())
+    booking = forms.ModelChoiceField(
+        queryset=Booking.objects.none(),
+        required=False,
+        help_text="Link a booking so that its access is locked when this invoice is overdue.",
+    )
+    due_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, location: Location, customers: QuerySet[Customer], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers.order_by("name")  # type: ignore[attr-defined]
+        self.fields["booking"].queryset = (  # type: ignore[attr-defined]
+            Booking.objects.filter(location=location).select_related("customer").order_by("customer__name")
+        )
+        self.fields["booking"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda booking: f"#{booking.pk} {booking.customer} from {booking.starts_on:%Y-%m-%d}"
+        )
+
+
+class InvoiceLineForm(BootstrapForm):
+    description = forms.CharField(max_length=200, required=False)
+    quantity = forms.DecimalField(max_digits=9, decimal_places=2, min_value=Decimal("0.01"), initial=1)
+    unit_price = forms.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = forms.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, initial=0)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_permitted = True
+        self.use_required_attribute = False
+
+
+InvoiceLineFormSet = forms.formset_factory(InvoiceLineForm, extra=3, max_num=20)
+
+
+def lines_from(formset: Any) -> list[LineInput]:
+    return [
+        LineInput(
+            description=form.cleaned_data["description"],
+            quantity=form.cleaned_data["quantity"],
+            unit_price=form.cleaned_data["unit_price"],
+            tax_rate=form.cleaned_data["tax_rate"],
+        )
+        for form in formset.forms
+        if form.cleaned_data.get("description")
+    ]
+
+
+class PaymentForm(BootstrapForm):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), initial=dt.date.today)
+    method = forms.ChoiceField(choices=PaymentMethod.choices)
+    reference = forms.CharField(max_length=100, required=False)
+
+
+class VoidForm(BootstrapForm):
+    reason = forms.CharField(max_length=200)
+
+
+class BillingSettingsForm(forms.ModelForm[BillingSettings]):
+    class Meta:
+        model = BillingSettings
+        fields = ["currency", "invoice_prefix", "grace_days", "lockout_enabled"]
+
+    def clean_currency(self) -> str:
+        return str(self.cleaned_data["currency"]).strip().upper()
+
+    def clean_invoice_prefix(self) -> str:
+        return str(self.cleaned_data["invoice_prefix"]).strip().upper()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        style_fields(self)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class DocumentForm(BootstrapForm):
+    file = forms.FileField(help_text="PDF or image (PNG, JPEG, WebP), up to 20 MB.")
+    title = forms.CharField(max_length=200, required=False, help_text="Leave empty to use the file name.")
+    car = forms.ModelChoiceField(queryset=Car.objects.none(), required=False)
+    booking = forms.ModelChoiceField(queryset=Booking.objects.none(), required=False)
+    visible_to_customer = forms.BooleanField(label="Customer can see it in the portal", required=False)
+
+    def __init__(self, *args: Any, customer: Customer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["car"].queryset = customer.cars.all()  # type: ignore[attr-defined]
+        self.fields["booking"].queryset = customer.bookings.all()  # type: ignore[attr-defined]
+
+
+class EventForm(BootstrapForm):
+    location = forms.ModelChoiceField(queryset=Location.objects.none())
+    title = forms.CharField(max_length=200)
+    starts_at = forms.DateTimeField(
+        label="Starts (local time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    place = forms.CharField(max_length=200)
+    capacity = forms.IntegerField(min_value=1)
+    rsvp_deadline = forms.DateTimeField(
+        label="RSVP deadline (local time)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations  # type: ignore[attr-defined]
+
+    def local(self, name: str) -> dt.datetime | None:
+        """A time typed in the location's zone, as an aware instant."""
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return None
+        # The field read the wall time in UTC (the active zone); it meant the location's.
+        zone = zoneinfo.ZoneInfo(self.cleaned_data["location"].time_zone)
+        return dt.datetime.combine(value.date(), value.time(), tzinfo=zone)
+
+    def starts(self) -> dt.datetime:
+        starts = self.local("starts_at")
+        if starts is None:
+            raise ValueError("A valid event form has a start.")
+        return starts
+
+
+class InviteForm(BootstrapForm):
+    emails = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One or more email addresses, separated by commas or new lines.",
+    )
+
+    def addresses(self) -> list[str]:
+        return [part for part in self.cleaned_data["emails"].replace(",", "\n").splitlines() if part.strip()]
+
+
+class CheckInCodeForm(BootstrapForm):
+    code = forms.CharField(max_length=64, label="Ticket code", help_text="Scan the QR code or type its code.")
+
+
+class BayForm(BootstrapForm):
+    bay = forms.ModelChoiceField(queryset=Unit.objects.none())
+
+    def __init__(self, *args: Any, bays: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["bay"].queryset = bays  # type: ignore[attr-defined]
+        self.fields["bay"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda bay: f"{bay.location.name} · {bay.number}"
+        )
+
+
+class PhotoForm(BootstrapForm):
+    image = forms.FileField(label="Photo", help_text="PNG, JPEG or WebP, up to 20 MB.")
+
+
+class NotesForm(BootstrapForm):
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
+def form_status(request: Any) -> int:
+    """400 for a refused form post, so tests and tools see the refusal; 200 for a page."""
+    return 400 if request.method == "POST" else 200
+
+
+class CarForm(BootstrapForm):
+    make = forms.CharField(max_length=60)
+    model = forms.CharField(max_length=60)
+    year = forms.IntegerField(min_value=1885, max_value=2100, required=False)
+    colour = forms.CharField(max_length=40, required=False)
+    plate = forms.CharField(max_length=20, label="Licence plate")
+    vin = forms.CharField(
+        max_length=30,
+        required=False,
+        label="VIN",
+        help_text="17 characters; letters I, O and Q are never used.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

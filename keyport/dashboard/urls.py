@@ -1,0 +1,120 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from keyport.dashboard import contacts_views, customer_app_views, customers_views, emails_views, views
+from keyport.dashboard.forms import StaffSignInForm
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=StaffSignInForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("locations/<int:location_id>/", views.location_detail, name="location_detail"),
+    path("locations/<int:location_id>/settings/", views.location_settings, name="location_settings"),
+    path(
+        "locations/<int:location_id>/access-mapping/",
+        views.location_mapping_upload,
+        name="location_mapping_upload",
+    ),
+]
+
+# All Contacts, customers, email templates, Settings > Website & customer app (issue 3).
+urlpatterns += [
+    path("contacts/", contacts_views.all_contacts, name="all_contacts"),
+    path("contacts/settings/", contacts_views.contacts_table_settings, name="contacts_table_settings"),
+    path("contacts/report.csv", contacts_views.customer_report, name="customer_report"),
+    path("contacts/<int:contact_id>/invite/", contacts_views.contact_invite, name="contact_invite"),
+    path("contacts/<int:contact_id>/edit/", customers_views.contact_edit, name="contact_edit"),
+    path("customers/<int:customer_id>/", customers_views.customer_detail, name="customer_detail"),
+    path(
+        "customers/<int:customer_id>/contacts/add/", customers_views.customer_contact_add, name="contact_add"
+    ),
+    path("customers/<int:customer_id>/active/", customers_views.customer_active, name="customer_active"),
+    path("emails/", emails_views.email_templates, name="email_templates"),
+    path("emails/<str:key>/", emails_views.email_template_edit, name="email_template_edit"),
+    path("emails/<str:key>/preview/", emails_views.email_template_preview, name="email_template_preview"),
+    path("emails/<str:key>/reset/", emails_views.email_template_reset_view, name="email_template_reset"),
+    path("customer-app/", customer_app_views.customer_app, name="customer_app"),
+    path(
+        "locations/<int:location_id>/customer-app/",
+        customer_app_views.location_customer_app,
+        name="location_customer_app",
+    ),
+]
+
+# Billing, documents, events and cars (issue 6).
+from keyport.dashboard import billing_views, cars_views, documents_views, events_views  # noqa: E402
+
+urlpatterns += [
+    path("billing/", billing_views.invoice_list, name="invoice_list"),
+    path("locations/<int:location_id>/invoices/new/", billing_views.invoice_create, name="invoice_create"),
+    path("locations/<int:location_id>/billing/", billing_views.billing_settings, name="billing_settings"),
+    path("billing/invoices/<int:invoice_id>/", billing_views.invoice_detail, name="invoice_detail"),
+    path("billing/invoices/<int:invoice_id>/issue/", billing_views.invoice_issue, name="invoice_issue"),
+    path("billing/invoices/<int:invoice_id>/void/", billing_views.invoice_void, name="invoice_void"),
+    path("billing/invoices/<int:invoice_id>/payments/", billing_views.payment_record, name="payment_record"),
+    path("billing/invoices/<int:invoice_id>/pdf/", billing_views.invoice_pdf_download, name="invoice_pdf"),
+    path(
+        "customers/<int:customer_id>/lockout-exempt/",
+        billing_views.customer_lockout_exempt,
+        name="customer_lockout_exempt",
+    ),
+    path(
+        "customers/<int:customer_id>/documents/",
+        documents_views.customer_documents,
+        name="customer_documents",
+    ),
+    path(
+        "customers/<int:customer_id>/documents/<int:document_id>/",
+        documents_views.document_download,
+        name="document_download",
+    ),
+    path(
+        "customers/<int:customer_id>/documents/<int:document_id>/visibility/",
+        documents_views.document_visibility,
+        name="document_visibility",
+    ),
+    path("events/", events_views.event_list, name="event_list"),
+    path("events/new/", events_views.event_create, name="event_create"),
+    path("events/<int:event_id>/", events_views.event_detail, name="event_detail"),
+    path("events/<int:event_id>/invite/", events_views.event_invite, name="event_invite"),
+    path(
+        "events/<int:event_id>/check-in/",
+        events_views.ticket_check_in_by_code,
+        name="ticket_check_in_by_code",
+    ),
+    path(
+        "events/<int:event_id>/tickets/<int:ticket_id>/check-in/",
+        events_views.ticket_check_in,
+        name="ticket_check_in",
+    ),
+    path("leads/", events_views.lead_list, name="lead_list"),
+    path("leads/<int:customer_id>/convert/", events_views.lead_convert, name="lead_convert"),
+    path("cars/", cars_views.car_list, name="car_list"),
+    path("cars/<int:car_id>/", cars_views.car_detail, name="car_detail"),
+    path("cars/<int:car_id>/assign/", cars_views.car_assign, name="car_assign"),
+    path("cars/<int:car_id>/move/", cars_views.car_move, name="car_move"),
+    path("cars/<int:car_id>/photos/", cars_views.car_photo_add, name="car_photo_add"),
+    path("cars/<int:car_id>/photos/<int:photo_id>/", cars_views.car_photo, name="car_photo"),
+    path("cars/<int:car_id>/notes/", cars_views.car_notes, name="car_notes"),
+    path("customers/<int:customer_id>/cars/new/", cars_views.car_create, name="car_create"),
+]
+
+# Bookings' access: grants, shares, Revoke / Restore access, access events (issue 4).
+from keyport.dashboard import booking_views  # noqa: E402
+
+urlpatterns += [
+    path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
+    path("bookings/<int:booking_id>/revoke-access/", booking_views.booking_revoke, name="booking_revoke"),
+    path("bookings/<int:booking_id>/restore-access/", booking_views.booking_restore, name="booking_restore"),
+    path("locations/<int:location_id>/bookings/", booking_views.location_bookings, name="location_bookings"),
+]

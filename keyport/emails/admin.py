@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from keyport.emails.models import EmailTemplate, OutgoingEmail
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "to", "subject", "template", "status", "attempts"]
+    list_filter = ["status", "template"]
+    search_fields = ["to", "subject"]
+    readonly_fields = [field.name for field in OutgoingEmail._meta.fields]
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    """Edited in the dashboard (Email templates), where the template is checked and previewed."""
+
+    list_display = ["key", "subject", "updated_at", "updated_by"]
+    readonly_fields = ["key", "subject", "body_text", "updated_at", "updated_by"]

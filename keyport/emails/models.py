@@ -1,0 +1,51 @@
+from django.db import models
+from django.utils import timezone
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class OutgoingEmail(models.Model):
+    """The log of every email Keyport sends: to whom, which template, when, and how it went."""
+
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    template = models.CharField(max_length=64, blank=True, db_index=True)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # What the log keeps once the email has gone out (delivered or given up): the body without
+    # its secrets (a one-time sign-in link). Empty means the body itself is kept.
+    body_text_after_sending = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"
+
+
+class EmailTemplate(models.Model):
+    """An operator's own version of one of Keyport's emails; without a row, the shipped default is used."""
+
+    key = models.CharField(max_length=64, unique=True)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

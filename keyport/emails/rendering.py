@@ -1,0 +1,39 @@
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.template import TemplateSyntaxError
+
+from keyport.emails.defaults import DefaultTemplate
+from keyport.emails.sandbox import compile_template, render_string
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body_text: str
+
+
+def render_email(subject: str, body_text: str, context: dict[str, str]) -> RenderedEmail:
+    # A subject is one line: a template that renders line breaks into it must not split headers.
+    rendered_subject = " ".join(render_string(subject, context).split())
+    return RenderedEmail(subject=rendered_subject[:255], body_text=render_string(body_text, context))
+
+
+def validate_template(default: DefaultTemplate, subject: str, body_text: str) -> None:
+    """Errors beside the field: a template that does not compile, or that drops what the email is for."""
+    errors: dict[str, list[str]] = {}
+    for field, source in (("subject", subject), ("body_text", body_text)):
+        if not source.strip():
+            errors.setdefault(field, []).append("This cannot be empty.")
+            continue
+        try:
+            compile_template(source)
+        except TemplateSyntaxError as error:
+            errors.setdefault(field, []).append(f"Template error: {error}")
+    if "body_text" not in errors:
+        for name in default.required:
+            marker = f"KEYPORT-REQUIRED-{name}"
+            if marker not in render_string(body_text, {**default.sample, name: marker}):
+                errors.setdefault("body_text", []).append(f"The body must contain {{{{ {name} }}}}.")
+    if errors:
+        raise ValidationError(errors)

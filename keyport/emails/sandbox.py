@@ -1,0 +1,51 @@
+"""The template language operators may use in email templates: Django's, without the risky tags.
+
+An operator-edited template is text from the database. It is rendered by its own engine that
+has no loaders (no {% include %} or {% extends %} of files), no {% load %}, {% debug %},
+{% url %} or {% csrf_token %}, and it only ever receives plain strings, so it cannot call
+methods on models or reach settings.
+"""
+
+from typing import Any
+
+from django.template import Context, Engine, Library, defaultfilters, defaulttags
+
+SAFE_TAGS = (
+    "autoescape",
+    "comment",
+    "cycle",
+    "filter",
+    "firstof",
+    "for",
+    "if",
+    "ifchanged",
+    "now",
+    "regroup",
+    "resetcycle",
+    "spaceless",
+    "templatetag",
+    "verbatim",
+    "with",
+)
+
+register = Library()
+for _name in SAFE_TAGS:
+    register.tag(_name, defaulttags.register.tags[_name])
+for _name, _filter in defaultfilters.register.filters.items():
+    register.filter(_name, _filter)
+
+
+class SandboxEngine(Engine):
+    default_builtins = ["keyport.emails.sandbox"]
+
+
+ENGINE = SandboxEngine(loaders=[("django.template.loaders.locmem.Loader", {})], autoescape=False)
+
+
+def compile_template(source: str) -> Any:
+    """Raises django.template.TemplateSyntaxError for a template that is wrong or uses a refused tag."""
+    return ENGINE.from_string(source)
+
+
+def render_string(source: str, context: dict[str, str]) -> str:
+    return str(compile_template(source).render(Context(context, autoescape=False)))

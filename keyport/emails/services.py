@@ -1,0 +1,152 @@
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from keyport.audit.services import Actor, audit_record
+from keyport.contacts.models import Contact
+from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
+from keyport.emails.queries import get_template_content
+from keyport.emails.rendering import render_email, validate_template
+from keyport.lib.background import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 5
+
+
+@transaction.atomic
+def email_queue(
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    template: str = "",
+    contact: Contact | None = None,
+    body_text_after_sending: str = "",
+) -> OutgoingEmail:
+    """Log an email and send it from the worker once this transaction commits.
+
+    An email carrying a secret passes `body_text_after_sending`, the body without it:
+    the log keeps that once the email is delivered or given up.
+    """
+    from keyport.emails.tasks import deliver_email
+
+    if body_text_after_sending and body_html:
+        raise ValueError("An email with a secret is sent as text only, so the log can drop the secret.")
+    email = OutgoingEmail.objects.create(
+        to=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        template=template,
+        contact=contact,
+        body_text_after_sending=body_text_after_sending,
+    )
+    enqueue_on_commit(deliver_email, email.pk)
+    return email
+
+
+def email_deliver(*, email_id: int) -> OutgoingEmail:
+    """Send one logged email. Safe to call twice: a delivered email is not sent again."""
+    with transaction.atomic():
+        email = OutgoingEmail.objects.select_for_update().get(pk=email_id)
+        if email.status != EmailStatus.QUEUED:
+            return email
+        email.attempts += 1
+        email.save(update_fields=["attempts"])
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    try:
+        message.send()
+    except Exception as error:  # Any transport failure is recorded, never lost.
+        email.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if email.attempts >= MAX_DELIVERY_ATTEMPTS:
+            email.status = EmailStatus.FAILED
+            _forget_secrets(email)
+        email.save(update_fields=["last_error", "status", "body_text"])
+        logger.warning("Email %s not delivered (attempt %s): %s", email.pk, email.attempts, email.last_error)
+        return email
+    email.status = EmailStatus.SENT
+    email.sent_at = timezone.now()
+    email.last_error = ""
+    _forget_secrets(email)
+    email.save(update_fields=["status", "sent_at", "last_error", "body_text"])
+    return email
+
+
+def _forget_secrets(email: OutgoingEmail) -> None:
+    if email.body_text_after_sending:
+        email.body_text = email.body_text_after_sending
+
+
+@transaction.atomic
+def email_template_save(*, actor: Actor, key: str, subject: str, body_text: str) -> EmailTemplate:
+    """Keep the operator's own version of one of Keyport's emails."""
+    default = get_template_content(key).default
+    validate_template(default, subject, body_text)
+    template, created = EmailTemplate.objects.update_or_create(
+        key=key,
+        defaults={
+            "subject": subject.strip(),
+            "body_text": body_text,
+            "updated_at": timezone.now(),
+            "updated_by": actor.label[:200],
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="email_template.created" if created else "email_template.updated",
+        target=template,
+        details={"key": key},
+    )
+    return template
+
+
+@transaction.atomic
+def email_template_reset(*, actor: Actor, key: str) -> None:
+    """Go back to the shipped default."""
+    template = EmailTemplate.objects.filter(key=key).first()
+    if template is None:
+        return
+    audit_record(actor=actor, action="email_template.reset", target=template, details={"key": key})
+    template.delete()
+
+
+@transaction.atomic
+def email_queue_from_template(
+    *,
+    key: str,
+    to: str,
+    contact: Contact | None,
+    context: dict[str, str],
+    secrets: dict[str, str] | None = None,
+) -> OutgoingEmail:
+    """Render one of Keyport's emails (operator's version or default) and queue it.
+
+    `secrets` (such as a one-time link) go into the email but not into the log once it is sent.
+    """
+    content = get_template_content(key)
+    secrets = secrets or {}
+    rendered = render_email(content.subject, content.body_text, {**context, **secrets})
+    after_sending = ""
+    if secrets:
+        hidden = {name: "[one-time link, removed from the log after sending]" for name in secrets}
+        after_sending = render_email(content.subject, content.body_text, {**context, **hidden}).body_text
+    return email_queue(
+        to=to,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        template=key,
+        contact=contact,
+        body_text_after_sending=after_sending,
+    )

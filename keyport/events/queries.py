@@ -1,0 +1,72 @@
+import segno
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from keyport.contacts.models import Contact, Customer, CustomerKind
+from keyport.events.models import Event, Ticket, TicketStatus
+from keyport.facilities.models import Location
+
+
+def events_for_staff(locations: QuerySet[Location]) -> QuerySet[Event]:
+    return (
+        Event.objects.filter(location__in=locations)
+        .select_related("location")
+        .annotate(
+            going_count=Count("tickets", filter=Q(tickets__status=TicketStatus.GOING)),
+            invited_count=Count("tickets"),
+            checked_in_count=Count("tickets", filter=Q(tickets__checked_in_at__isnull=False)),
+        )
+    )
+
+
+def get_event_for_staff(locations: QuerySet[Location], event_id: int) -> Event:
+    try:
+        return events_for_staff(locations).get(pk=event_id)
+    except Event.DoesNotExist:
+        raise Http404("No such event.") from None
+
+
+def attendees_of(event: Event) -> QuerySet[Ticket]:
+    return event.tickets.select_related("contact__customer").order_by("contact__first_name", "id")
+
+
+def get_ticket_of_event(event: Event, ticket_id: int) -> Ticket:
+    try:
+        return event.tickets.select_related("contact").get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+def tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
+    """A person's own tickets (an additional contact's invitation is theirs, not the account's)."""
+    return (
+        Ticket.objects.filter(contact=contact).select_related("event__location").order_by("event__starts_at")
+    )
+
+
+def get_ticket_for_contact(contact: Contact, ticket_id: int) -> Ticket:
+    try:
+        return tickets_for_contact(contact).get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+def leads_for_staff(locations: QuerySet[Location]) -> QuerySet[Customer]:
+    return (
+        Customer.objects.filter(kind=CustomerKind.LEAD, home_location__in=locations)
+        .select_related("home_location")
+        .prefetch_related("contacts")
+        .order_by("-created_at")
+    )
+
+
+def get_lead_for_staff(locations: QuerySet[Location], customer_id: int) -> Customer:
+    try:
+        return leads_for_staff(locations).get(pk=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404("No such lead.") from None
+
+
+def ticket_qr_data_uri(ticket: Ticket) -> str:
+    """The ticket's QR code as an SVG data URI (the CSP allows data: images; no file to serve)."""
+    return str(segno.make(ticket.code, error="m").svg_data_uri(scale=6, border=2))

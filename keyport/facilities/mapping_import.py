@@ -1,0 +1,66 @@
+"""Read a CSV of unit numbers and the access points that open for each.
+
+One row a unit: the unit number, then one external identifier per column
+(`A001,BER-GATE-1,BER-DOOR-1,BER-LOCK-A001`). A first row starting with
+"unit" is a header. Every row is checked before anything changes.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from keyport.facilities.models import AccessPoint, Location, Unit
+
+MAX_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class MappingPlan:
+    rows: dict[Unit, list[AccessPoint]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
+    plan = MappingPlan()
+    if len(data) > MAX_BYTES:
+        plan.errors.append("The file is larger than 2 MB; split it into smaller files.")
+        return plan
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        plan.errors.append("The file is not UTF-8 text; save it as CSV (UTF-8).")
+        return plan
+    units = {unit.number.casefold(): unit for unit in location.units.all()}
+    access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
+    seen: dict[str, int] = {}
+    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row if cell.strip()]
+        if not cells:
+            continue
+        if line_number == 1 and cells[0].casefold() in {"unit", "unit number"}:
+            continue
+        number, identifiers = cells[0], cells[1:]
+        unit = units.get(number.casefold())
+        if unit is None:
+            plan.errors.append(f"Line {line_number}: there is no unit {number!r} at {location.name}.")
+            continue
+        if number.casefold() in seen:
+            plan.errors.append(
+                f"Line {line_number}: unit {number} is already on line {seen[number.casefold()]}."
+            )
+            continue
+        seen[number.casefold()] = line_number
+        if not identifiers:
+            plan.errors.append(f"Line {line_number}: unit {number} has no access points after it.")
+            continue
+        unknown = [ident for ident in identifiers if ident.casefold() not in access_points]
+        if unknown:
+            plan.errors.append(
+                f"Line {line_number}: unknown access point{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)} at {location.name}."
+            )
+            continue
+        plan.rows[unit] = [access_points[ident.casefold()] for ident in dict.fromkeys(identifiers)]
+    if not plan.rows and not plan.errors:
+        plan.errors.append("The file has no rows: one row a unit, e.g. A001,GATE-1,DOOR-1.")
+    return plan

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not a known time zone (for example Europe/Berlin).")
+
+
+class AccessProvider(models.TextChoices):
+    BUILTIN = "builtin", "Keyport access server"
+    SENSORBERG = "sensorberg", "Sensorberg"
+
+
+class Location(models.Model):
+    """One site of the operator: a self-storage building or a car-storage lot."""
+
+    name = models.CharField(max_length=120, unique=True)
+    street = models.CharField(max_length=200)
+    postal_code = models.CharField(max_length=20)
+    city = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, help_text="ISO 3166 country code, e.g. DE or US.")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    access_provider = models.CharField(
+        max_length=16, choices=AccessProvider.choices, default=AccessProvider.BUILTIN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def address(self) -> str:
+        return f"{self.street}, {self.postal_code} {self.city}, {self.country}"
+
+    def local_now(self) -> dt.datetime:
+        return timezone.now().astimezone(self.zone)
+
+    def start_of_day(self, day: dt.date) -> dt.datetime:
+        """The instant a local calendar day begins at this location, in UTC."""
+        local = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+        return local.astimezone(dt.UTC)
+
+    def is_open_at(self, when: dt.datetime, hours: list[OpeningHours] | None = None) -> bool:
+        """True when the site is open at this instant. No opening hours means always open."""
+        hours = list(self.opening_hours.all()) if hours is None else hours
+        if not hours:
+            return True
+        local = when.astimezone(self.zone)
+        today = [h for h in hours if h.weekday == local.weekday()]
+        return any(h.covers(local.time()) for h in today)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """A period of a weekday, in the location's local time, when access is possible."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["location", "weekday", "opens_at"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "weekday", "opens_at"], name="opening_hours_unique_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    def clean(self) -> None:
+        if self.closes_at != dt.time.min and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "Closing time must be after opening time."})
+
+    def covers(self, local_time: dt.time) -> bool:
+        if local_time < self.opens_at:
+            return False
+        return self.closes_at == dt.time.min or local_time < self.closes_at
+
+
+class UnitKind(models.TextChoices):
+    STORAGE_UNIT = "storage_unit", "Storage unit"
+    PARKING_BAY = "parking_bay", "Parking bay"
+
+
+class UnitStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    MAINTENANCE = "maintenance", "In maintenance"
+    RETIRED = "retired", "Retired"
+
+
+class Unit(models.Model):
+    """A rentable space: a storage unit or a parking bay. Occupancy comes from bookings."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="units")
+    number = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=UnitKind.choices)
+    size_m2 = models.DecimalField("size (m²)", max_digits=7, decimal_places=2)
+    status = models.CharField(max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE)
+    access_points: models.ManyToManyField[AccessPoint, UnitAccessPoint] = models.ManyToManyField(
+        "AccessPoint", through="UnitAccessPoint", related_name="units", blank=True
+    )
+
+    class Meta:
+        ordering = ["location", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "number"], name="unit_number_unique_per_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+
+class AccessPointKind(models.TextChoices):
+    GATE = "gate", "Gate"
+    BUILDING_DOOR = "building_door", "Building door"
+    UNIT_LOCK = "unit_lock", "Unit lock"
+    ELEVATOR = "elevator", "Elevator"
+
+
+class AccessPoint(models.Model):
+    """Something that opens: a gate, a door, a unit's lock or an elevator."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="access_points")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=AccessPointKind.choices)
+    external_id = models.CharField(
+        "external identifier",
+        max_length=120,
+        help_text="The identifier of this door or group in the access provider's system.",
+    )
+
+    class Meta:
+        ordering = ["location", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "external_id"], name="access_point_external_id_unique_per_location"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnitAccessPoint(models.Model):
+    """The seed's "access permissions mapped": this access point opens for this unit's holders."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="access_mappings")
+    access_point = models.ForeignKey(AccessPoint, on_delete=models.CASCADE, related_name="unit_mappings")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "access_point"], name="unit_access_point_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} → {self.access_point}"

@@ -1,0 +1,68 @@
+"""The guest key page: a Shared Access guest's units, window, PIN and Open buttons.
+
+The key in the URL is the guest's credential (a scoped token, not a portal sign-in); only its
+hash is stored, and the page answers 404 for any other key.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from keyport.access.models import AccessEvent, SharedAccess
+from keyport.access.queries import access_points_of_units, share_phase
+from keyport.access.services import access_decide, guest_share_for_key
+
+
+def _share(key: str) -> SharedAccess:
+    share = guest_share_for_key(key)
+    if share is None:
+        raise Http404("This key does not exist.")
+    return share
+
+
+def _render(request: HttpRequest, key: str, share: SharedAccess, **extra: object) -> HttpResponse:
+    now = timezone.now()
+    units = list(share.units.all())
+    # Times on the page are the location's local time, whatever the server's zone.
+    with timezone.override(share.booking.location.zone):
+        return _render_in_zone(request, key, share, units, now, extra)
+
+
+def _render_in_zone(
+    request: HttpRequest, key: str, share: SharedAccess, units: list, now: object, extra: dict
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/guest/key.html",
+        {
+            "share": share,
+            "key": key,
+            "units": units,
+            "phase": share_phase(share, now),  # type: ignore[arg-type]
+            "location": share.booking.location,
+            "access_points": access_points_of_units(units),
+            "window_start": share.starts_at().astimezone(share.booking.location.zone),
+            "window_end": share.ends_at().astimezone(share.booking.location.zone),
+            **extra,
+        },
+    )
+
+
+@never_cache
+def key_page(request: HttpRequest, key: str) -> HttpResponse:
+    return _render(request, key, _share(key))
+
+
+@never_cache
+@require_POST
+def key_open(request: HttpRequest, key: str, access_point_id: int) -> HttpResponse:
+    share = _share(key)
+    access_point = access_points_of_units(list(share.units.all())).filter(pk=access_point_id).first()
+    if access_point is None:
+        raise Http404("Not one of your doors.")
+    decision = access_decide(
+        access_point=access_point, holder=share.holder, share=share, channel=AccessEvent.Channel.GUEST
+    )
+    return _render(request, key, share, opened=access_point, decision=decision)

@@ -1,0 +1,107 @@
+"""The portal's Settings section: profile, email preferences, and changing the sign-in email."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.contacts.email_change import (
+    contact_email_change_confirm,
+    contact_email_change_request,
+    email_change_read,
+)
+from keyport.contacts.queries import sections_for_customer
+from keyport.contacts.services import ContactDetails, contact_actor, contact_update
+from keyport.events.models import EmailPreferences
+from keyport.events.services import email_preferences_set
+from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal
+from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
+
+
+def _settings_page(
+    request: PortalRequest,
+    profile: ProfileForm | None = None,
+    email: EmailChangeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    sections = sections_for_customer(request.customer)
+    if not sections.shows("settings"):
+        return not_in_your_portal(request)
+    contact = request.contact
+    preferences = EmailPreferences.objects.filter(contact=contact).first()
+    context = {
+        "sections": sections,
+        "section": "settings",
+        "profile_form": profile
+        or ProfileForm(
+            initial={"first_name": contact.first_name, "last_name": contact.last_name, "phone": contact.phone}
+        ),
+        "email_form": email or EmailChangeForm(),
+        "preferences_form": PreferencesForm(
+            initial={"event_invitations": preferences is None or preferences.event_invitations}
+        ),
+    }
+    return render(request, "portal/sections/settings.html", context, status=status)
+
+
+@full_portal_required
+def account_settings(request: PortalRequest) -> HttpResponse:
+    return _settings_page(request)
+
+
+@require_POST
+@full_portal_required
+def profile_save(request: PortalRequest) -> HttpResponse:
+    form = ProfileForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, profile=form, status=400)
+    contact = request.contact
+    details = ContactDetails(
+        email=contact.email or "", can_access_portal=contact.can_access_portal, **form.cleaned_data
+    )
+    contact_update(actor=contact_actor(contact), contact=contact, details=details)
+    messages.success(request, "Your profile is saved.")
+    return redirect("portal:settings")
+
+
+@require_POST
+@full_portal_required
+def email_change(request: PortalRequest) -> HttpResponse:
+    form = EmailChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            contact_email_change_request(contact=request.contact, new_email=form.cleaned_data["email"])
+        except ValidationError as error:
+            form.add_error("email", error.messages)
+        else:
+            messages.success(
+                request, f"We sent a link to {form.cleaned_data['email']}. Open it to confirm the change."
+            )
+            return redirect("portal:settings")
+    return _settings_page(request, email=form, status=400)
+
+
+@require_POST
+@full_portal_required
+def preferences_save(request: PortalRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST)
+    form.is_valid()
+    email_preferences_set(
+        actor=contact_actor(request.contact),
+        contact=request.contact,
+        event_invitations=bool(form.cleaned_data.get("event_invitations")),
+    )
+    messages.success(request, "Your email preferences are saved.")
+    return redirect("portal:settings")
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Opened from the new address. GET only shows the question, so mail scanners change nothing."""
+    found = email_change_read(token)
+    if found is None:
+        return render(request, "portal/sections/email_confirm.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        contact_email_change_confirm(token=token)
+        return render(request, "portal/sections/email_confirm.html", {"done": True, "new_email": found[1]})
+    return render(request, "portal/sections/email_confirm.html", {"new_email": found[1]})

@@ -1,0 +1,52 @@
+"""The Manage Access form: guests' emails, units of this booking, a window of dates."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from keyport.access.services import ShareRequest, parse_emails
+from keyport.bookings.models import Booking
+
+
+class ShareForm(forms.Form):
+    emails = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control", "autocomplete": "off"}),
+        help_text="One or more, separated by commas or new lines. Each person gets their own key.",
+    )
+    units = forms.ModelMultipleChoiceField(  # type: ignore[var-annotated]
+        queryset=None,  # set per booking: ids of other bookings' units are refused here
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "Choose only units of this booking.",
+            "required": "Choose at least one unit.",
+        },
+    )
+    starts_on = forms.DateField(
+        label="Start date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    ends_on = forms.DateField(
+        label="End date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+
+    def __init__(self, *args: object, booking: Booking, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["units"].queryset = booking.units.order_by("number")  # type: ignore[attr-defined]
+
+    def clean_emails(self) -> list[str]:
+        try:
+            return parse_emails(self.cleaned_data["emails"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["emails"]) from None
+
+    def share_request(self) -> ShareRequest:
+        data = self.cleaned_data
+        return ShareRequest(
+            emails=data["emails"],
+            units=list(data["units"]),
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+        )
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(None if field == "__all__" else field, messages)

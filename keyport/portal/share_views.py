@@ -1,0 +1,113 @@
+"""Manage Access: a tenant shares a booking's units with guests by email, and deletes shares.
+
+Also the tenant's own Open buttons and PIN for the booking's doors, and the access events
+of the customer's units (their guests' included).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keyport.access.models import AccessEvent
+from keyport.access.queries import (
+    access_points_of_units,
+    events_for_customer,
+    get_booking_for_customer,
+    get_share_for_customer,
+    holder_of_contact,
+    shares_of_booking,
+)
+from keyport.access.services import Decision, access_decide, mapped_unit_ids, share_create, share_delete
+from keyport.audit.models import ActorKind
+from keyport.audit.services import Actor
+from keyport.bookings.models import Booking
+from keyport.portal.access import PortalRequest, full_portal_required
+from keyport.portal.share_forms import ShareForm
+
+
+def _actor(request: PortalRequest) -> Actor:
+    return Actor(
+        kind=ActorKind.CONTACT,
+        label=request.contact.email or request.contact.full_name,
+        id=request.contact.pk,
+    )
+
+
+def _page(
+    request: PortalRequest,
+    booking: Booking,
+    form: ShareForm,
+    *,
+    decision: Decision | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    units = list(booking.units.all())
+    mapped = mapped_unit_ids(units)
+    today = booking.location.local_now().date()
+    return render(
+        request,
+        "portal/share/manage.html",
+        {
+            "booking": booking,
+            "form": form,
+            "unit_rows": [(unit, unit.pk in mapped) for unit in units],
+            "chosen": {str(v) for v in (form["units"].value() or [])},
+            "shares": shares_of_booking(booking, today=today),
+            "holder": holder_of_contact(booking.location, request.contact),
+            "access_points": access_points_of_units(units),
+            "events": events_for_customer(request.customer),
+            "decision": decision,
+            "today": today,
+        },
+        status=status,
+    )
+
+
+@full_portal_required
+def share_manage(request: PortalRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_customer(request.customer, booking_id)
+    if request.method != "POST":
+        return _page(request, booking, ShareForm(booking=booking))
+    form = ShareForm(request.POST, booking=booking)
+    if form.is_valid():
+        try:
+            shares = share_create(
+                actor=_actor(request),
+                booking=booking,
+                shared_by=request.contact,
+                request=form.share_request(),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            guests = ", ".join(share.holder.email for share in shares)
+            messages.success(request, f"Access shared with {guests}. Each gets an email with their key.")
+            return redirect("portal:share_manage", booking_id=booking.pk)
+    return _page(request, booking, form, status=400)
+
+
+@require_POST
+@full_portal_required
+def share_remove(request: PortalRequest, booking_id: int, share_id: int) -> HttpResponse:
+    share = get_share_for_customer(request.customer, share_id)
+    if share.booking_id != booking_id:
+        raise Http404("No such shared access.")
+    share_delete(actor=_actor(request), share=share)
+    messages.success(
+        request, f"Shared access for {share.holder.email} deleted; their key no longer opens anything."
+    )
+    return redirect("portal:share_manage", booking_id=booking_id)
+
+
+@require_POST
+@full_portal_required
+def portal_open(request: PortalRequest, booking_id: int, access_point_id: int) -> HttpResponse:
+    booking = get_booking_for_customer(request.customer, booking_id)
+    access_point = access_points_of_units(list(booking.units.all())).filter(pk=access_point_id).first()
+    holder = holder_of_contact(booking.location, request.contact)
+    if access_point is None or holder is None:
+        raise Http404("Not one of your doors.")
+    decision = access_decide(access_point=access_point, holder=holder, channel=AccessEvent.Channel.PORTAL)
+    return _page(request, booking, ShareForm(booking=booking), decision=decision)

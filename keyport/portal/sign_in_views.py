@@ -1,0 +1,132 @@
+"""The facility's public login page and the magic links it sends.
+
+A link's token sits in its URL path (/login/link/<token>/). Opening it (GET or HEAD) only shows
+a Continue page, always with status 200, so mail scanners use nothing up and Django never
+logs the path as an error; Continue posts the token in the body to /login/continue/. These
+pages send Referrer-Policy: no-referrer, and keyport.portal.log_redaction removes tokens
+from log lines (the development server logs every path).
+
+With no-referrer, browsers send `Origin: null` and no Referer on the pages' form posts, which
+Django's CSRF check refuses (on HTTPS it insists on a Referer). So:
+- asking for a link (/login/) is exempt: a forged request can only do what anyone can do by
+  typing an address into the page, and it is rate-limited;
+- Continue is protected by its own double-submit nonce: the link page sets it in a
+  SameSite=Strict cookie and in the form, and a cross-site post carries no such cookie.
+"""
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from keyport.contacts.queries import find_portal_link
+from keyport.contacts.services import portal_link_redeem, sign_in_link_request
+from keyport.lib.client_address import client_address
+from keyport.lib.rate_limits import rate_limit_allows
+from keyport.portal.access import portal_contact, portal_session_start
+from keyport.portal.forms import ContinueForm, SignInRequestForm
+
+SENT_MESSAGE = "If this email belongs to an account, we sent a sign-in link"
+CONTINUE_COOKIE = "keyport_continue"
+
+
+def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        add_never_cache_headers(response)
+        return response
+
+    return wrapper
+
+
+def _rate_limited(request: HttpRequest, email: str) -> bool:
+    by_address = rate_limit_allows(
+        scope="login-address",
+        identity=client_address(request),
+        limit=settings.LOGIN_RATE_PER_ADDRESS_PER_MINUTE,
+        window_seconds=60,
+    )
+    by_email = rate_limit_allows(
+        scope="login-email",
+        identity=email,
+        limit=settings.LOGIN_RATE_PER_EMAIL_PER_HOUR,
+        window_seconds=3600,
+    )
+    return not (by_address and by_email)
+
+
+@csrf_exempt
+@_private
+@require_http_methods(["GET", "HEAD", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    form = SignInRequestForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    context: dict[str, Any] = {"form": form, "signed_in": portal_contact(request)}
+    if request.method != "POST":
+        return render(request, "portal/login.html", context)
+    if not form.is_valid():
+        return render(request, "portal/login.html", context, status=400)
+    email = form.cleaned_data["email"].strip().lower()
+    if _rate_limited(request, email):
+        context["limited"] = True
+        return render(request, "portal/login.html", context, status=429)
+    sign_in_link_request(email=email)
+    context.update({"sent_to": email, "sent_message": SENT_MESSAGE})
+    return render(request, "portal/login_sent.html", context)
+
+
+@_private
+@require_http_methods(["GET", "HEAD"])
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """Shows Continue for a good link, or offers a fresh one; never signs anyone in by itself."""
+    found = find_portal_link(token)
+    if found is not None and found.is_usable_at(timezone.now()) and found.contact.may_sign_in:
+        nonce = secrets.token_urlsafe(24)
+        form = ContinueForm(initial={"token": token, "nonce": nonce})
+        response = render(request, "portal/link_continue.html", {"form": form, "link": found})
+        response.set_cookie(
+            CONTINUE_COOKIE,
+            nonce,
+            max_age=3600,
+            path=reverse("sign_in:continue"),
+            secure=request.is_secure(),
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
+    return _fresh_link_page(request, email=found.sent_to if found is not None else "")
+
+
+@csrf_exempt  # protected by the nonce instead; see the module's docstring
+@_private
+@require_POST
+def continue_sign_in(request: HttpRequest) -> HttpResponse:
+    form = ContinueForm(request.POST)
+    cookie = request.COOKIES.get(CONTINUE_COOKIE, "")
+    same_browser = (
+        form.is_valid() and bool(cookie) and constant_time_compare(cookie, form.cleaned_data["nonce"])
+    )
+    contact = portal_link_redeem(token=form.cleaned_data["token"]) if same_browser else None
+    if contact is None:
+        response = _fresh_link_page(request, email="")
+    else:
+        portal_session_start(request, contact)
+        response = redirect("portal:home")
+    response.delete_cookie(CONTINUE_COOKIE, path=reverse("sign_in:continue"), samesite="Strict")
+    return response
+
+
+def _fresh_link_page(request: HttpRequest, *, email: str) -> HttpResponse:
+    form = SignInRequestForm(initial={"email": email})
+    return render(request, "portal/link_expired.html", {"form": form})

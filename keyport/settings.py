@@ -1,0 +1,269 @@
+"""Keyport settings: one file, read from the environment.
+
+Safe defaults for a laptop (SQLite under var/, mail written to files);
+production sets KEYPORT_ENV=production and the variables it then requires.
+"""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from keyport.lib.env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("KEYPORT_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+KEYPORT_ENV = env_choice("KEYPORT_ENV", "development", ("development", "production"))
+PRODUCTION = KEYPORT_ENV == "production"
+DEBUG = env_bool("DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when KEYPORT_ENV=production.")
+
+
+def _secret_key() -> str:
+    configured = env_str("SECRET_KEY")
+    if configured:
+        if PRODUCTION and len(configured) < 50:
+            raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production.")
+        return configured
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when KEYPORT_ENV=production.")
+    # A laptop gets a key made once and kept, so sessions survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(64))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required when KEYPORT_ENV=production.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "django_htmx",
+    "csp",
+    "keyport.staff",
+    "keyport.audit",
+    "keyport.facilities",
+    "keyport.contacts",
+    "keyport.bookings",
+    "keyport.cars",
+    "keyport.billing",
+    "keyport.documents",
+    "keyport.events",
+    "keyport.emails",
+    "keyport.worker",
+    "keyport.demo",
+    "keyport.access",
+    "keyport.dashboard",
+    "keyport.portal",
+    "keyport.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "keyport.urls"
+WSGI_APPLICATION = "keyport.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ by default; DATABASE_URL for PostgreSQL.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        _database = dj_database_url.parse(DATABASE_URL)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL.")
+    _database["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+        },
+    }
+    _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not also.
+    _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "test_keyport")}
+else:
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "keyport.sqlite3")),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+            "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"),
+        },
+    }
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Shared cache: rate limits and locks must hold across processes.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "keyport_cache"}
+    }
+
+# Background work: the Django Tasks API with the database worker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A RUNNING task whose worker has not been heard from for this long is run again.
+TASK_WORKER_STALE_AFTER_SECONDS = env_int("TASK_WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
+TASK_WORKER_HEARTBEAT_SECONDS = env_int("TASK_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+
+AUTH_USER_MODEL = "staff.StaffUser"
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Email: SMTP when EMAIL_HOST is set; otherwise one file a message under var/mail/.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Keyport <no-reply@keyport.test>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+elif PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST is required when KEYPORT_ENV=production.")
+else:
+    EMAIL_BACKEND = "keyport.emails.backends.OneFilePerMessageBackend"
+    EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+
+# Security.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    if env_bool("BEHIND_TLS_PROXY", default=True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Magic-link tokens travel in URL paths; no log line may keep one.
+    "filters": {"redact_tokens": {"()": "keyport.portal.log_redaction.RedactSignInTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+# Keyport's own knobs.
+KEYPORT_SITE_NAME = env_str("KEYPORT_SITE_NAME", "Keyport")
+
+# Customer portal sign-in: magic-link lifetimes and the login page's rate limits.
+PORTAL_SIGN_IN_LINK_MINUTES = env_int("PORTAL_SIGN_IN_LINK_MINUTES", 10, minimum=1, maximum=24 * 60)
+PORTAL_INVITE_HOURS = env_int("PORTAL_INVITE_HOURS", 72, minimum=1, maximum=30 * 24)
+LOGIN_RATE_PER_EMAIL_PER_HOUR = env_int("LOGIN_RATE_PER_EMAIL_PER_HOUR", 5, minimum=1)
+LOGIN_RATE_PER_ADDRESS_PER_MINUTE = env_int("LOGIN_RATE_PER_ADDRESS_PER_MINUTE", 20, minimum=1)
+# How many proxies in front of Keyport append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Where links in emails point (sign-in links are made off the request, by the worker).
+PUBLIC_BASE_URL = env_str(
+    "PUBLIC_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
+).rstrip("/")
+
+# Access engine (issue 4): PINs, shares, wrong-PIN throttling, the periodic sweep.
+ACCESS_PIN_LENGTH = env_int("ACCESS_PIN_LENGTH", 6, minimum=4, maximum=10)
+ACCESS_SHARES_PER_BOOKING = env_int("ACCESS_SHARES_PER_BOOKING", 20, minimum=1)
+ACCESS_PIN_SLOW_AFTER = env_int("ACCESS_PIN_SLOW_AFTER", 5, minimum=1)
+ACCESS_PIN_BLOCK_AFTER = env_int("ACCESS_PIN_BLOCK_AFTER", 10, minimum=2)
+ACCESS_PIN_BLOCK_SECONDS = env_int("ACCESS_PIN_BLOCK_SECONDS", 900, minimum=1)
+ACCESS_PIN_FAILURE_WINDOW_SECONDS = env_int("ACCESS_PIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# 0 turns the periodic sweep off (tests that do not exercise it).
+ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
+
+# Billing (issue 6): how often the overdue lockout check runs; 0 turns the periodic check off.
+BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+from keyport.lib.email_addresses import normalize_email_address
+
+if TYPE_CHECKING:
+    from keyport.facilities.models import Location
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    EMPLOYEE = "employee", "Employee"
+
+
+class StaffUserManager(BaseUserManager["StaffUser"]):
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> StaffUser:
+        if not email:
+            raise ValueError("Staff users need an email address.")
+        user = self.model(email=normalize_email_address(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> StaffUser:
+        fields.setdefault("role", Role.OWNER)
+        fields["is_superuser"] = True
+        fields["is_staff"] = True
+        return self.create_user(email, password, **fields)
+
+
+class StaffUser(AbstractBaseUser, PermissionsMixin):
+    """A member of the operator's team. Customers and guests are never staff users."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE)
+    locations = models.ManyToManyField(
+        "facilities.Location",
+        blank=True,
+        related_name="staff_members",
+        help_text="Leave empty to work across every location.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="May use the Django admin (technical support only)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StaffUserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email_address(self.email)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    def is_scoped_to_locations(self) -> bool:
+        """Owners see everything; others see only their locations when any are set."""
+        return not self.is_owner and self.locations.exists()
+
+    def can_see_location(self, location: Location) -> bool:
+        if not self.is_scoped_to_locations():
+            return True
+        return self.locations.filter(pk=location.pk).exists()
+
+    def can_operate_location(self, location: Location) -> bool:
+        """Owners, and managers of this location, run its operations; employees read and invite."""
+        if self.role == Role.OWNER:
+            return True
+        return self.role == Role.MANAGER and self.can_see_location(location)

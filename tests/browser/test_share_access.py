@@ -1,0 +1,71 @@
+"""The seed's example in a browser: a tenant shares a unit with a friend for a week; the friend's PIN
+opens the door inside the window; the tenant deletes the share; the same PIN is denied."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, expect
+
+from keyport.access.services import device_key_issue
+from keyport.audit.services import Actor
+from tests.access_scene import build_access_scene
+from tests.portal_scene import sign_in_as
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+KEY = re.compile(r"https?://[^\s]+/key/[A-Za-z0-9_-]+/")
+
+
+def portal_page(browser: Browser, base: str, contact) -> Page:  # type: ignore[no-untyped-def]
+    client = Client()
+    sign_in_as(client, contact)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: Browser, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PUBLIC_BASE_URL = live_server.url
+    today = timezone.localdate()
+    scene = build_access_scene(starts_on=today - dt.timedelta(days=30), ends_on=None, time_zone="UTC")
+    device_key = device_key_issue(actor=Actor.system("browser test"), access_point=scene.door)
+    tenant = portal_page(browser, live_server.url, scene.tenant)
+
+    tenant.goto(f"{live_server.url}/portal/")
+    tenant.get_by_role("link", name="Manage Access").click()
+    expect(tenant.get_by_role("heading", name="Manage Access")).to_be_visible()
+    tenant.get_by_label("Email addresses").fill("friend@example.com")
+    tenant.get_by_label("Storage unit A001").check()
+    tenant.get_by_label("Start date").fill(today.isoformat())
+    tenant.get_by_label("End date").fill((today + dt.timedelta(days=6)).isoformat())
+    tenant.get_by_role("button", name="Share Access").click()
+    expect(tenant.get_by_role("status").first).to_contain_text("Access shared with friend@example.com")
+
+    [email] = [m for m in mail.outbox if m.to == ["friend@example.com"]]
+    key_link = KEY.search(email.body).group(0)  # type: ignore[union-attr]
+    friend = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    friend.goto(key_link)
+    pin = friend.locator("#guest-pin").inner_text().strip()
+    friend.get_by_role("button", name="Open Main door").click()
+    expect(friend.locator("#open-result")).to_contain_text("Main door is open")
+
+    def check(pin: str) -> dict:  # type: ignore[type-arg]
+        response = tenant.request.post(
+            f"{live_server.url}/api/v1/access/check",
+            data={"access_point": scene.door.external_id, "pin": pin},
+            headers={"Authorization": f"Bearer {device_key}"},
+        )
+        assert response.status == 200
+        return response.json()  # type: ignore[no-any-return]
+
+    assert check(pin) == {"allowed": True, "reason": "ok"}
+    tenant.get_by_role("button", name="Delete shared access for friend@example.com").click()
+    expect(tenant.get_by_role("status").first).to_contain_text("deleted")
+    assert check(pin) == {"allowed": False, "reason": "revoked"}
+    friend.reload()
+    expect(friend.get_by_text("This shared access was withdrawn")).to_be_visible()

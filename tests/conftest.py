@@ -1,0 +1,49 @@
+import pytest
+
+from keyport.audit.services import Actor
+from tests.factories import StaffUserFactory
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):  # type: ignore[no-untyped-def]
+    """Tasks run in the enqueuing process unless a test runs the real worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _no_access_sweep(settings):  # type: ignore[no-untyped-def]
+    """The worker starts the access sweep's chain; tests that want it turn it back on."""
+    settings.ACCESS_SWEEP_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_overdue_check(settings):  # type: ignore[no-untyped-def]
+    """The worker starts the overdue check's chain; tests that want it turn it back on."""
+    settings.BILLING_OVERDUE_CHECK_MINUTES = 0
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Uploaded files (documents, car photos, demo data) go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _mail_to_memory(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
+
+
+@pytest.fixture
+def owner(db):  # type: ignore[no-untyped-def]
+    return StaffUserFactory(email="owner@keyport.test", full_name="Olga Owner")
+
+
+@pytest.fixture
+def actor(owner):  # type: ignore[no-untyped-def]
+    return Actor.staff(owner)
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return Actor.system("tests")

@@ -1,0 +1,180 @@
+"""A fake Sensorberg cloud: a real HTTP server in a thread that speaks the adapter's protocol.
+
+It defines the wire format (see keyport/access/providers/sensorberg.py) and can misbehave:
+`fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out, `rate_limit_next(n,
+retry_after)` answers 429, `expire_tokens()` makes every issued token stale (401).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CLIENT_ID = "keyport-test"
+CLIENT_SECRET = "s3cret-value-never-logged"
+
+
+@dataclass
+class FakeState:
+    groups: dict[str, str] = field(default_factory=dict)  # external id → group id
+    memberships: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # group → ref → body
+    tokens: set[str] = field(default_factory=set)
+    failures: list[int] = field(default_factory=list)
+    slow: list[float] = field(default_factory=list)
+    rate_limits: list[int] = field(default_factory=list)
+    writes: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, idempotency key
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeSensorberg:
+    def __init__(self) -> None:
+        self.state = FakeState()
+        state = self.state
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+                raw = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _misbehave(self) -> bool:
+                with state.lock:
+                    delay = state.slow.pop(0) if state.slow else 0
+                    failure = state.failures.pop(0) if state.failures else 0
+                    limited = state.rate_limits.pop(0) if state.rate_limits else None
+                if delay:
+                    time.sleep(delay)
+                if failure:
+                    self._answer(failure, {"error": "server_error"})
+                    return True
+                if limited is not None:
+                    self._answer(429, {"error": "rate_limited"}, {"Retry-After": str(limited)})
+                    return True
+                return False
+
+            def _authorised(self) -> bool:
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if token not in state.tokens:
+                    self._answer(401, {"error": "invalid_token"})
+                    return False
+                return True
+
+            def _body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self._body()
+                if self._misbehave():
+                    return
+                if self.path != "/oauth/token":
+                    return self._answer(404, {"error": "not_found"})
+                form = urllib.parse.parse_qs(body.decode())
+                if form.get("client_id") != [CLIENT_ID] or form.get("client_secret") != [CLIENT_SECRET]:
+                    return self._answer(401, {"error": "invalid_client"})
+                token = secrets.token_hex(16)
+                with state.lock:
+                    state.tokens.add(token)
+                self._answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self._misbehave() or not self._authorised():
+                    return
+                url = urllib.parse.urlparse(self.path)
+                parts = url.path.strip("/").split("/")
+                if parts == ["v1", "access-groups"]:
+                    external_id = urllib.parse.parse_qs(url.query).get("external_id", [""])[0]
+                    group = state.groups.get(external_id)
+                    items = [{"id": group, "external_id": external_id}] if group else []
+                    return self._answer(200, {"items": items})
+                if len(parts) == 4 and parts[3] == "memberships":
+                    with state.lock:
+                        held = state.memberships.get(parts[2], {})
+                        items = [{"ref": ref, **body} for ref, body in held.items()]
+                    return self._answer(200, {"items": items})
+                self._answer(404, {"error": "not_found"})
+
+            def _membership(self) -> tuple[str, str] | None:
+                parts = self.path.strip("/").split("/")
+                shaped = (
+                    len(parts) == 5 and parts[:2] == ["v1", "access-groups"] and parts[3] == "memberships"
+                )
+                if shaped and parts[2] in state.groups.values():
+                    return parts[2], parts[4]
+                return None
+
+            def do_PUT(self) -> None:  # noqa: N802
+                body = self._body()
+                if self._misbehave() or not self._authorised():
+                    return
+                target = self._membership()
+                if target is None:
+                    return self._answer(404, {"error": "not_found"})
+                with state.lock:
+                    state.writes.append(("PUT", self.path, self.headers.get("Idempotency-Key", "")))
+                    state.memberships.setdefault(target[0], {})[target[1]] = json.loads(body)
+                self._answer(200, {"ref": target[1]})
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                if self._misbehave() or not self._authorised():
+                    return
+                target = self._membership()
+                if target is None:
+                    return self._answer(404, {"error": "not_found"})
+                with state.lock:
+                    state.writes.append(("DELETE", self.path, self.headers.get("Idempotency-Key", "")))
+                    existed = state.memberships.get(target[0], {}).pop(target[1], None)
+                self._answer(204 if existed else 404, None if existed else {"error": "not_found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeSensorberg:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # Knobs.
+
+    def add_group(self, external_id: str) -> str:
+        group = f"grp_{secrets.token_hex(4)}"
+        self.state.groups[external_id] = group
+        return group
+
+    def members(self, external_id: str) -> dict[str, dict[str, Any]]:
+        with self.state.lock:
+            return dict(self.state.memberships.get(self.state.groups[external_id], {}))
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        self.state.failures.extend([status] * count)
+
+    def slow_next(self, count: int, seconds: float) -> None:
+        self.state.slow.extend([seconds] * count)
+
+    def rate_limit_next(self, count: int, retry_after: int) -> None:
+        self.state.rate_limits.extend([retry_after] * count)
+
+    def expire_tokens(self) -> None:
+        with self.state.lock:
+            self.state.tokens.clear()

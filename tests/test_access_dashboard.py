@@ -1,0 +1,72 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from keyport.access.models import AccessGrant, GrantState, SyncState
+from keyport.access.services import access_decide
+from keyport.audit.services import Actor
+from keyport.emails.defaults import DEFAULT_TEMPLATES
+from keyport.emails.services import email_template_save
+from tests.access_scene import build_access_scene
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
+        return scene
+
+
+@time_machine.travel(NOW, tick=False)
+def test_booking_page_shows_grants_with_provider_state_shares_and_events(
+    client, owner, scene, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    access_decide(access_point=scene.door, holder=scene.tenant_holder(), channel="portal")
+    AccessGrant.objects.filter(unit=scene.units[1]).update(
+        sync_state=SyncState.FAILED, sync_error="Sensorberg answered 503"
+    )
+    client.force_login(owner)
+    with django_assert_max_num_queries(25):
+        page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    assert "friend@example.com" in page and "Sensorberg answered 503" in page and "Failed" in page
+    assert "Portal Open button" in page and "Revoke access" in page
+    assert "shared-access-setup-warning" in page
+    location_page = client.get(
+        reverse("dashboard:location_bookings", args=[scene.location.pk])
+    ).content.decode()
+    assert f"#{scene.booking.pk}" in location_page and "Portal Open button" in location_page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+    default = DEFAULT_TEMPLATES["shared_access"]
+    email_template_save(
+        actor=Actor.staff(owner), key="shared_access", subject=default.subject, body_text=default.body_text
+    )
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    assert "shared-access-setup-warning" not in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_back(
+    client, owner, scene
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(owner)
+    url = reverse("dashboard:booking_revoke", args=[scene.booking.pk])
+    response = client.post(url, {"reason": ""})
+    assert response.status_code == 400 and "is-invalid" in response.content.decode()
+    assert not AccessGrant.objects.filter(state=GrantState.REVOKED).exists()
+    response = client.post(url, {"reason": "Payment overdue"})
+    assert response.status_code == 302
+    assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()
+    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    assert "Payment overdue" in page and "Restore access" in page
+    client.post(reverse("dashboard:booking_restore", args=[scene.booking.pk]))
+    assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4

@@ -1,0 +1,316 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from keyport.access.models import AccessGrant, AccessHolder, GrantOrigin, GrantState, SharedAccess, ShareState
+from keyport.access.services import (
+    ShareRequest,
+    access_decide,
+    booking_restore_access,
+    booking_revoke_access,
+    grants_end_due,
+    grants_sync_for_customer,
+    parse_emails,
+    share_create,
+    share_delete,
+)
+from keyport.audit.models import AuditEntry
+from keyport.audit.services import Actor
+from keyport.bookings.services import booking_cancel, booking_set_end_date
+from tests.access_scene import build_access_scene
+from tests.factories import ContactFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor.system("tests")
+UTC = dt.UTC
+
+
+def decide(scene, pin, when, access_point=None):  # type: ignore[no-untyped-def]
+    return access_decide(access_point=access_point or scene.door, pin=pin, channel="device", when=when)
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_booking_grants_its_portal_contacts_its_units_for_its_dates() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    no_portal = ContactFactory(customer=scene.tenant.customer, is_primary=False, can_access_portal=False)
+    grants = AccessGrant.objects.filter(booking=scene.booking)
+    assert grants.count() == 3
+    assert {g.holder.contact for g in grants} == {scene.tenant}
+    assert not AccessHolder.objects.filter(contact=no_portal).exists()
+    grant = grants.first()
+    assert grant.starts_at == dt.datetime(2026, 2, 28, 23, tzinfo=UTC)  # local midnight, Berlin
+    assert grant.ends_at == dt.datetime(2026, 3, 31, 22, tzinfo=UTC)  # 1 April 00:00 CEST
+    holder = scene.tenant_holder()
+    assert len(holder.pin) == 6 and holder.pin.isdigit()
+    assert decide(scene, holder.pin, dt.datetime(2026, 3, 2, 9, tzinfo=UTC)).reason == "ok"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_customer_sync_follows_portal_access() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    partner = ContactFactory(customer=scene.tenant.customer, is_primary=False)
+    grants_sync_for_customer(actor=ACTOR, customer=scene.tenant.customer)
+    assert AccessGrant.objects.filter(holder__contact=partner, state=GrantState.ACTIVE).count() == 3
+    partner.can_access_portal = False
+    partner.save()
+    grants_sync_for_customer(actor=ACTOR, customer=scene.tenant.customer)
+    assert AccessGrant.objects.filter(holder__contact=partner, state=GrantState.ACTIVE).count() == 0
+    customer = scene.tenant.customer
+    customer.is_active = False
+    customer.save()
+    grants_sync_for_customer(actor=ACTOR, customer=customer)
+    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+
+
+def test_emails_are_split_validated_and_merged() -> None:
+    assert parse_emails("a@example.com, B@example.com\nb@example.com;c@example.com") == [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+    ]
+    with pytest.raises(ValidationError) as error:
+        parse_emails("a@example.com, not-an-email")
+    assert "not-an-email" in str(error.value.message_dict["emails"])
+    with pytest.raises(ValidationError):
+        parse_emails(" , \n")
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_share_rules_each_error_beside_its_field_and_nothing_created() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+
+    def attempt(**changes):  # type: ignore[no-untyped-def]
+        fields = {
+            "emails": ["friend@example.com", "second@example.com"],
+            "units": scene.units[:1],
+            "starts_on": dt.date(2026, 3, 3),
+            "ends_on": dt.date(2026, 3, 9),
+        } | changes
+        with pytest.raises(ValidationError) as error:
+            share_create(
+                actor=ACTOR, booking=scene.booking, shared_by=scene.tenant, request=ShareRequest(**fields)
+            )
+        return error.value.message_dict
+
+    assert "starts_on" in attempt(starts_on=dt.date(2026, 3, 1))  # in the past
+    assert "ends_on" in attempt(ends_on=dt.date(2026, 3, 2))  # before start
+    assert "ends_on" in attempt(ends_on=dt.date(2026, 4, 1))  # after the booking
+    assert "units" in attempt(units=other.units[:1])  # another tenant's unit
+    assert "units" in attempt(units=[scene.units[2]])  # not mapped
+    assert "units" in attempt(units=[])
+    assert SharedAccess.objects.count() == 0
+    assert not AccessGrant.objects.filter(origin=GrantOrigin.SHARE).exists()
+    assert len(mail.outbox) == 0
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_share_limit_per_booking(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_SHARES_PER_BOOKING = 2
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    scene.share("one@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    with pytest.raises(ValidationError) as error:
+        share_create(
+            actor=ACTOR,
+            booking=scene.booking,
+            shared_by=scene.tenant,
+            request=ShareRequest(
+                emails=["two@example.com", "three@example.com"],
+                units=scene.units[:1],
+                starts_on=dt.date(2026, 3, 3),
+                ends_on=dt.date(2026, 3, 9),
+            ),
+        )
+    assert "at most 2" in str(error.value.message_dict["emails"])
+    assert SharedAccess.objects.count() == 1
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_guest_gets_the_shared_access_email_with_a_key_and_an_audit_row(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        share = scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    [message] = mail.outbox
+    assert message.to == ["friend@example.com"]
+    assert "Storage unit A001" in message.subject
+    assert "/key/" in message.body and scene.location.address in message.body
+    assert "Europe/Berlin" in message.body
+    assert AuditEntry.objects.filter(action="access.shared", target_id=share.pk).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "starts_on", "ends_on", "start_utc", "end_utc"),
+    [
+        # Berlin, the share ends the night the clocks go forward (29 March 2026).
+        (
+            "Europe/Berlin",
+            dt.date(2026, 3, 25),
+            dt.date(2026, 3, 29),
+            dt.datetime(2026, 3, 24, 23, tzinfo=UTC),
+            dt.datetime(2026, 3, 29, 22, tzinfo=UTC),
+        ),
+        # New York, the window spans the change on 8 March 2026 (EST → EDT).
+        (
+            "America/New_York",
+            dt.date(2026, 3, 5),
+            dt.date(2026, 3, 10),
+            dt.datetime(2026, 3, 5, 5, tzinfo=UTC),
+            dt.datetime(2026, 3, 11, 4, tzinfo=UTC),
+        ),
+    ],
+)
+def test_window_edges_one_second_either_side(time_zone, starts_on, ends_on, start_utc, end_utc) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=UTC), tick=False):
+        scene = build_access_scene(
+            time_zone=time_zone, starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 4, 30)
+        )
+        share = scene.share("friend@example.com", starts_on, ends_on)
+    pin = share.holder.pin
+    second = dt.timedelta(seconds=1)
+    assert decide(scene, pin, start_utc - second).reason == "outside_window"
+    assert decide(scene, pin, start_utc).reason == "ok"
+    assert decide(scene, pin, end_utc - second).reason == "ok"
+    assert decide(scene, pin, end_utc).reason == "outside_window"
+    assert decide(scene, pin, end_utc + second).reason == "outside_window"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_the_tenant_deletes_a_share_and_the_same_pin_is_denied() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+    assert decide(scene, share.holder.pin, now).allowed
+    share_delete(actor=ACTOR, share=share)
+    assert decide(scene, share.holder.pin, now).reason == "revoked"
+    assert SharedAccess.objects.get(pk=share.pk).state == ShareState.DELETED
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_pin_opens_only_the_doors_mapped_to_its_units() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share(
+        "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9), units=[scene.units[1]]
+    )
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert decide(scene, share.holder.pin, now).allowed  # A002 maps to the main door
+    assert decide(scene, share.holder.pin, now, scene.unit_lock).reason == "not_mapped"
+    assert decide(scene, "000000" if share.holder.pin != "000000" else "111111", now).reason in {
+        "unknown_pin",
+        "ok",
+    }
+
+
+def test_the_booking_end_revokes_its_grants_and_every_share_at_the_end_instant() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 20))
+        share = scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 20))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+    share.refresh_from_db()
+    assert share.ends_on == dt.date(2026, 3, 10)  # clamped with the booking
+    end = dt.datetime(2026, 3, 10, 23, tzinfo=UTC)
+    assert grants_end_due(now=end - dt.timedelta(seconds=1)) == 0
+    assert decide(scene, share.holder.pin, end - dt.timedelta(seconds=1)).allowed
+    assert grants_end_due(now=end) == 4  # 3 booking grants + 1 share grant
+    assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()
+    assert decide(scene, share.holder.pin, end).reason == "outside_window"
+    assert decide(scene, scene.tenant_holder().pin, end).reason == "outside_window"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_ending_a_booking_before_a_share_starts_revokes_the_share() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share("friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 25))
+    booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+    share.refresh_from_db()
+    assert share.state == ShareState.REVOKED
+    assert not share.grants.filter(state=GrantState.ACTIVE).exists()
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_cancelling_a_booking_revokes_everything() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    booking_cancel(actor=ACTOR, booking=scene.booking, reason="Moved away")
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+    assert decide(scene, share.holder.pin, now).reason == "revoked"
+    assert decide(scene, scene.tenant_holder().pin, now).reason == "revoked"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_revoke_access_cascades_and_restore_gives_back_what_it_took(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    current = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    deleted = scene.share("oops@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    share_delete(actor=ACTOR, share=deleted)
+    mail.outbox.clear()
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+    with pytest.raises(ValidationError):
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason=" ")
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Payment overdue")
+    assert decide(scene, current.holder.pin, now).reason == "revoked"
+    assert decide(scene, scene.tenant_holder().pin, now).reason == "revoked"
+    assert {m.to[0] for m in mail.outbox} == {scene.tenant.email, "friend@example.com"}
+    assert all("revoked" in m.subject for m in mail.outbox)
+    with pytest.raises(ValidationError):  # no new shares while revoked
+        scene.share("new@example.com", dt.date(2026, 3, 5), dt.date(2026, 3, 6))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_restore_access(actor=ACTOR, booking=scene.booking)
+    assert decide(scene, current.holder.pin, now).allowed
+    assert decide(scene, scene.tenant_holder().pin, now).allowed
+    assert decide(scene, deleted.holder.pin, now).reason == "revoked"  # the tenant's Delete stays
+    assert {m.to[0] for m in mail.outbox} == {scene.tenant.email, "friend@example.com"}
+    assert (
+        AuditEntry.objects.filter(action__in=["access.booking_revoked", "access.booking_restored"]).count()
+        == 2
+    )
+
+
+def test_restore_does_not_bring_back_a_share_whose_window_has_passed() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 6))
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=UTC), tick=False):
+        booking_restore_access(actor=ACTOR, booking=scene.booking)
+    share.refresh_from_db()
+    assert share.state == ShareState.REVOKED
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_pins_are_unique_per_location_and_length_configurable(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_LENGTH = 4
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    shares = [scene.share(f"g{n}@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4)) for n in range(15)]
+    pins = [s.holder.pin for s in shares] + [scene.tenant_holder().pin]
+    assert len(set(pins)) == len(pins)
+    assert all(len(pin) == 4 for pin in pins)
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_closed_location_denies_with_its_reason() -> None:
+    from keyport.facilities.models import OpeningHours
+
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    OpeningHours.objects.create(location=scene.location, weekday=0, opens_at=dt.time(6), closes_at=dt.time(8))
+    assert (
+        decide(scene, scene.tenant_holder().pin, dt.datetime(2026, 3, 2, 9, tzinfo=UTC)).reason
+        == "location_closed"
+    )
+
+
+def test_unit_of_another_location_cannot_be_added() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        stranger = UnitFactory()
+        with pytest.raises(ValidationError):
+            scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4), units=[stranger])

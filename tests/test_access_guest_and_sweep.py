@@ -1,0 +1,90 @@
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.core import mail
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from keyport.access.models import AccessEvent, AccessGrant, GrantState
+from keyport.access.services import share_delete
+from keyport.access.tasks import access_sweep, access_sweep_ensure_scheduled
+from keyport.audit.services import Actor
+from tests.access_scene import build_access_scene
+
+pytestmark = pytest.mark.django_db
+UTC = dt.UTC
+KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
+
+
+@pytest.fixture
+def shared(db, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            share = scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    key = KEY.search(mail.outbox[-1].body)["key"]  # type: ignore[index]
+    return scene, share, key
+
+
+def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(client, shared) -> None:  # type: ignore[no-untyped-def]
+    scene, share, key = shared
+    with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
+        page = client.get(f"/key/{key}/").content.decode()
+        assert "Your access starts on Tue 3 Mar 2026 at 00:00" in page and share.holder.pin not in page
+        assert client.post(f"/key/{key}/open/{scene.door.pk}/").context["decision"].reason == "outside_window"
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        page = client.get(f"/key/{key}/").content.decode()
+        assert share.holder.pin in page and "Open Main door" in page and "Open A001 lock" in page
+        response = client.post(f"/key/{key}/open/{scene.door.pk}/")
+        assert response.context["decision"].allowed
+        assert AccessEvent.objects.filter(channel="guest", allowed=True, holder=share.holder).count() == 1
+    with time_machine.travel(dt.datetime(2026, 3, 9, 23, tzinfo=UTC), tick=False):
+        page = client.get(f"/key/{key}/").content.decode()
+        assert "Your access ended" in page and share.holder.pin not in page
+
+
+def test_a_deleted_share_page_opens_nothing_and_a_wrong_key_is_404(client, shared) -> None:  # type: ignore[no-untyped-def]
+    scene, share, key = shared
+    share_delete(actor=Actor.system("t"), share=share)
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        assert "withdrawn" in client.get(f"/key/{key}/").content.decode()
+        assert client.post(f"/key/{key}/open/{scene.door.pk}/").context["decision"].reason == "revoked"
+    assert client.get("/key/not-a-key/").status_code == 404
+    other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    assert client.post(f"/key/{key}/open/{other.door.pk}/").status_code == 404
+
+
+def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.ACCESS_SWEEP_SECONDS = 30
+    with time_machine.travel(dt.datetime(2026, 3, 8, 9, tzinfo=UTC), tick=False):  # the worker was down
+        assert access_sweep_ensure_scheduled() is True
+        assert access_sweep_ensure_scheduled() is False  # one chain only
+        result = access_sweep.call(True)
+        assert result["ended"] == 3
+        assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()
+        queued = DBTaskResult.objects.filter(
+            task_path=access_sweep.module_path, status=TaskResultStatus.READY
+        )
+        assert queued.count() == 2
+        assert dt.datetime(2026, 3, 8, 9, 0, 30, tzinfo=UTC) in {q.run_after for q in queued}
+
+
+def test_a_booking_end_is_scheduled_for_its_end_instant(settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from django_tasks import default_task_backend
+
+    from keyport.access.tasks import booking_access_end
+
+    with (
+        time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+    ends = [r for r in default_task_backend.results if r.task.func is booking_access_end.func]  # type: ignore[attr-defined]
+    assert [r.task.run_after for r in ends] == [dt.datetime(2026, 3, 5, 23, tzinfo=UTC)]
+    assert ends[0].args == [scene.booking.pk]

@@ -1,0 +1,108 @@
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from keyport.access.models import AccessEvent, DeviceKey
+from keyport.access.services import device_key_issue
+from keyport.audit.services import Actor
+from tests.access_scene import build_access_scene
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+
+
+def check(client, key, body):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.post(
+        "/api/v1/access/check", json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, scene) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    response = check(client, key, {"access_point": scene.door.external_id, "pin": pin})
+    assert response.status_code == 200
+    assert response.json() == {"allowed": True, "reason": "ok"}
+    event = AccessEvent.objects.get()
+    assert (event.allowed, event.reason, event.holder.contact, event.access_point) == (
+        True,
+        "ok",
+        scene.tenant,
+        scene.door,
+    )
+    wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
+    assert check(client, key, {"access_point": scene.door.external_id, "pin": wrong}).json() == {
+        "allowed": False,
+        "reason": "unknown_pin",
+    }
+
+
+def test_missing_or_wrong_keys_are_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    body = {"access_point": scene.door.external_id, "pin": "123456"}
+    assert check(client, None, body).status_code == 401
+    assert check(client, "kpd_wrong", body).status_code == 401
+    assert (
+        check(client, key, {"access_point": scene.unit_lock.external_id, "pin": "123456"}).status_code == 403
+    )
+    assert check(client, key, {"access_point": scene.door.external_id}).status_code == 400
+    assert check(client, key, {"access_point": scene.door.external_id, "pin": "12ab"}).status_code == 400
+    assert not AccessEvent.objects.exists()
+
+
+def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys) -> None:  # type: ignore[no-untyped-def]
+    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    first = capsys.readouterr().out.strip()
+    stored = DeviceKey.objects.get(access_point=scene.door)
+    assert first not in stored.key_hash and len(stored.key_hash) == 64
+    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    second = capsys.readouterr().out.strip()
+    assert first != second and DeviceKey.objects.count() == 1
+
+
+def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 3
+    settings.ACCESS_PIN_BLOCK_AFTER = 5
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
+    body = {"access_point": scene.door.external_id, "pin": wrong}
+    start = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        reasons = [check(client, key, body).json()["reason"] for _ in range(3)]
+        assert reasons == ["unknown_pin"] * 3
+        slowed = check(client, key, body).json()
+        assert slowed["reason"] == "slow_down" and slowed["retry_after"] >= 1
+        clock.shift(dt.timedelta(seconds=2))
+        assert check(client, key, body).json()["reason"] == "unknown_pin"
+        clock.shift(dt.timedelta(seconds=3))
+        assert check(client, key, body).json()["reason"] == "unknown_pin"  # the fifth: blocked now
+        blocked = check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()
+        assert blocked["reason"] == "blocked"  # even the right PIN waits
+        clock.shift(dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS + 1))
+        assert (
+            check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"] is True
+        )
+    assert AccessEvent.objects.filter(reason__in=["slow_down", "blocked"]).count() == 2
+
+
+def test_the_openapi_document_describes_the_check(client) -> None:  # type: ignore[no-untyped-def]
+    document = client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/access/check"]["post"]
+    assert document["openapi"].startswith("3.")
+    assert set(operation["responses"]) >= {"200", "401", "403"}
+    assert (
+        "outside_window"
+        in document["components"]["schemas"]["AccessDecision"]["properties"]["reason"]["enum"]
+    )

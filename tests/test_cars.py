@@ -1,0 +1,102 @@
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from keyport.audit.models import AuditEntry
+from keyport.cars import services
+from keyport.cars.vin import vin_check_digit_ok, vin_problem
+from keyport.facilities.models import UnitKind
+from tests.factories import CarFactory, CustomerFactory, LocationFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+GOOD_VIN = "1M8GDM9AXKP042788"  # the textbook example: check digit X
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def bay(location=None, **kwargs):  # type: ignore[no-untyped-def]
+    return UnitFactory(location=location or LocationFactory(), kind=UnitKind.PARKING_BAY, **kwargs)
+
+
+def test_vin_length_and_characters():
+    assert vin_problem(GOOD_VIN) is None
+    assert "17" in (vin_problem("1M8GDM9AXKP04278") or "")
+    assert "I, O and Q" in (vin_problem("1M8GDM9AXKP04278O") or "")
+
+
+def test_vin_check_digit():
+    assert vin_check_digit_ok(GOOD_VIN)
+    assert not vin_check_digit_ok("1M8GDM9A1KP042788")
+
+
+def test_a_bad_vin_is_refused_and_a_wrong_check_digit_only_warns(actor):
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError):
+        services.car_create(actor=actor, customer=customer, make="Ford", model="T", plate="x", vin="ABC")
+    car = services.car_create(
+        actor=actor, customer=customer, make="Ford", model="T", plate="x", vin="1m8gdm9a1kp042788"
+    )
+    assert car.vin == "1M8GDM9A1KP042788"
+    assert "check digit" in car.vin_warning
+    ok = services.car_create(actor=actor, customer=customer, make="Ford", model="T", plate="y", vin=GOOD_VIN)
+    assert ok.vin_warning == ""
+
+
+def test_assign_car_puts_it_in_a_free_bay_and_audits(actor):
+    car, target = CarFactory(), bay()
+    services.car_assign(actor=actor, car=car, bay=target)
+    car.refresh_from_db()
+    assert car.bay == target
+    assert AuditEntry.objects.get(action="car.assigned").location == target.location
+
+
+def test_a_bay_holds_one_car_and_storage_units_hold_none(actor):
+    target = bay()
+    CarFactory(bay=target)
+    with pytest.raises(ValidationError):
+        services.car_assign(actor=actor, car=CarFactory(), bay=target)
+    with pytest.raises(ValidationError):
+        services.car_assign(actor=actor, car=CarFactory(), bay=UnitFactory(kind=UnitKind.STORAGE_UNIT))
+
+
+def test_move_vehicle_records_from_and_to(actor):
+    location = LocationFactory(name="Austin")
+    first, second = bay(location, number="P001"), bay(location, number="P002")
+    car = CarFactory(bay=first)
+    with pytest.raises(ValidationError):
+        services.car_assign(actor=actor, car=car, bay=second)
+    services.car_move(actor=actor, car=car, bay=second)
+    car.refresh_from_db()
+    assert car.bay == second
+    assert AuditEntry.objects.get(action="car.moved").details == {"from": "Austin P001", "to": "Austin P002"}
+
+
+def test_move_needs_a_car_in_a_bay(actor):
+    with pytest.raises(ValidationError):
+        services.car_move(actor=actor, car=CarFactory(), bay=bay())
+
+
+def jpeg(size=(1600, 1200)):  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, format="JPEG")
+    return SimpleUploadedFile("car.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def test_a_photo_gets_a_small_thumbnail(actor):
+    photo = services.car_photo_add(actor=actor, car=CarFactory(), upload=jpeg())
+    with Image.open(photo.thumbnail) as thumbnail:
+        assert thumbnail.size[0] <= 480 and thumbnail.size[1] <= 360
+    assert photo.content_type == "image/jpeg"
+
+
+def test_a_pdf_is_not_a_photo(actor):
+    fake = SimpleUploadedFile("car.jpg", b"%PDF-1.7 not an image", content_type="image/jpeg")
+    with pytest.raises(ValidationError):
+        services.car_photo_add(actor=actor, car=CarFactory(), upload=fake)

@@ -1,0 +1,92 @@
+"""Every dashboard URL, for every kind of visitor: staff scoped to one location never see another's data.
+
+The routes are read from keyport/dashboard/urls.py, so a new page is covered
+as soon as it exists; a route whose arguments this test cannot fill fails
+loudly until an object for it is added to `objects_at`.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import URLPattern, URLResolver, reverse
+
+from keyport.dashboard import urls as dashboard_urls
+from keyport.staff.models import Role
+from tests.factories import (
+    CarFactory,
+    ContactFactory,
+    CustomerFactory,
+    LocationFactory,
+    StaffUserFactory,
+    UnitFactory,
+    booking_of,
+)
+from tests.section_objects import section_objects
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = {"login", "logout"}
+
+
+def routes(patterns=dashboard_urls.urlpatterns, prefix=""):  # type: ignore[no-untyped-def]
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from routes(pattern.url_patterns, prefix)
+        elif isinstance(pattern, URLPattern) and pattern.name not in PUBLIC:
+            yield pattern.name, sorted(pattern.pattern.converters)
+
+
+ROUTES = sorted(set((name, tuple(args)) for name, args in routes()))
+
+
+def objects_at(location):  # type: ignore[no-untyped-def]
+    """One object of each kind a dashboard URL can name, all at this location."""
+    customer = CustomerFactory(home_location=location)
+    contact = ContactFactory(customer=customer)
+    unit = UnitFactory(location=location)
+    booking = booking_of(customer, [unit], dt.date(2026, 1, 1))
+    car = CarFactory(customer=customer)
+    return {
+        "location_id": location.pk,
+        "customer_id": customer.pk,
+        "contact_id": contact.pk,
+        "unit_id": unit.pk,
+        "booking_id": booking.pk,
+        "car_id": car.pk,
+        **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
+        "key": "portal_invite",  # an email template
+    }
+
+
+def url_for(name, args, ids):  # type: ignore[no-untyped-def]
+    missing = [arg for arg in args if arg not in ids]
+    assert not missing, f"dashboard:{name} takes {missing}: add such an object to objects_at()"
+    return reverse(f"dashboard:{name}", kwargs={arg: ids[arg] for arg in args})
+
+
+def test_the_dashboard_has_routes_to_check():
+    assert ("location_detail", ("location_id",)) in ROUTES
+
+
+@pytest.mark.parametrize(("name", "args"), ROUTES)
+def test_anonymous_visitors_are_sent_to_sign_in(client, name, args):
+    ids = objects_at(LocationFactory())
+    url = url_for(name, args, ids)
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code in {302, 405}
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith(reverse("dashboard:login"))
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
+@pytest.mark.parametrize(("name", "args"), [route for route in ROUTES if route[1]])
+def test_staff_of_one_location_cannot_reach_another_locations_objects(client, role, name, args):
+    mine, other = LocationFactory(), LocationFactory()
+    objects_at(mine)
+    elsewhere = objects_at(other)
+    user = StaffUserFactory(role=role)
+    user.locations.add(mine)
+    client.force_login(user)
+    url = url_for(name, args, elsewhere)
+    assert client.get(url).status_code in {403, 404, 405}
+    assert client.post(url).status_code in {403, 404, 405}

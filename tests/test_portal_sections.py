@@ -1,0 +1,187 @@
+"""The portal's Cars, Billing, Documents and Events sections, tickets and Register interest."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from keyport.audit.services import Actor
+from keyport.billing import services as billing
+from keyport.cars.services import car_photo_add
+from keyport.contacts.models import Contact, CustomerKind
+from keyport.documents.services import document_upload
+from keyport.events import services as events
+from keyport.events.models import TicketStatus
+from tests.portal_scene import build_scene, sign_in_as
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("tests")
+LATER = dt.datetime(2099, 6, 1, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    return build_scene()
+
+
+def rent(scene, customer=None, amount="100.00"):  # type: ignore[no-untyped-def]
+    invoice = billing.invoice_create(
+        actor=SYSTEM,
+        location=scene.location,
+        customer=customer or scene.tenant_customer,
+        due_on=dt.date(2026, 3, 1),
+        lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal(amount))],
+    )
+    return billing.invoice_issue(actor=SYSTEM, invoice=invoice)
+
+
+def test_billing_shows_issued_invoices_and_the_balance(client, scene):
+    invoice = rent(scene)
+    billing.payment_record(
+        actor=SYSTEM, invoice=invoice, amount=Decimal("40.00"), received_on=dt.date(2026, 3, 2)
+    )
+    billing.invoice_create(
+        actor=SYSTEM,
+        location=scene.location,
+        customer=scene.tenant_customer,
+        due_on=dt.date(2026, 4, 1),
+        lines=[billing.LineInput(description="Draft", quantity=Decimal("1"), unit_price=Decimal("5"))],
+    )
+    sign_in_as(client, scene.partner)
+    page = client.get(reverse("portal:billing")).content.decode()
+    assert invoice.number in page
+    assert "60.00 EUR" in page
+    assert "Draft" not in page
+    pdf = client.get(reverse("portal:invoice_pdf", args=[invoice.pk]))
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_another_accounts_invoice_is_not_found(client, scene):
+    theirs = rent(scene, customer=scene.other_tenant.customer)
+    sign_in_as(client, scene.tenant)
+    assert client.get(reverse("portal:invoice_pdf", args=[theirs.pk])).status_code == 404
+
+
+def test_documents_list_and_download_only_own_visible_ones(client, scene):
+    pdf = b"%PDF-1.7 lease"
+    mine = document_upload(
+        actor=SYSTEM,
+        customer=scene.tenant_customer,
+        title="Lease",
+        upload=SimpleUploadedFile("lease.pdf", pdf),
+        visible_to_customer=True,
+    )
+    hidden = document_upload(
+        actor=SYSTEM,
+        customer=scene.tenant_customer,
+        title="Internal note",
+        upload=SimpleUploadedFile("n.pdf", pdf),
+    )
+    theirs = document_upload(
+        actor=SYSTEM,
+        customer=scene.other_tenant.customer,
+        title="Other lease",
+        upload=SimpleUploadedFile("o.pdf", pdf),
+        visible_to_customer=True,
+    )
+    sign_in_as(client, scene.tenant)
+    page = client.get(reverse("portal:documents")).content.decode()
+    assert "Lease" in page and "Internal note" not in page and "Other lease" not in page
+    download = client.get(reverse("portal:document_download", args=[mine.pk]))
+    assert b"".join(download.streaming_content) == pdf  # type: ignore[attr-defined]
+    for document in (hidden, theirs):
+        assert client.get(reverse("portal:document_download", args=[document.pk])).status_code == 404
+    assert mine.file.name not in page  # no storage path reaches the page
+
+
+def test_cars_show_photos_and_the_bay(client, scene):
+    car = scene.tenant_customer.cars.get()
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "green").save(buffer, format="JPEG")
+    photo = car_photo_add(actor=SYSTEM, car=car, upload=SimpleUploadedFile("car.jpg", buffer.getvalue()))
+    other_photo = car_photo_add(
+        actor=SYSTEM,
+        car=scene.other_tenant.customer.cars.get(),
+        upload=SimpleUploadedFile("x.jpg", buffer.getvalue()),
+    )
+    sign_in_as(client, scene.partner)
+    page = client.get(reverse("portal:cars")).content.decode()
+    assert "Volvo P1800" in page and "P001" in page and scene.location.name in page
+    assert reverse("portal:car_photo", args=[photo.pk]) in page
+    assert client.get(reverse("portal:car_photo", args=[photo.pk]) + "?size=thumbnail").status_code == 200
+    assert client.get(reverse("portal:car_photo", args=[other_photo.pk])).status_code == 404
+
+
+def invited(scene, contact, capacity=5):  # type: ignore[no-untyped-def]
+    event = events.event_create(
+        actor=SYSTEM,
+        location=scene.location,
+        title="Cars and coffee",
+        starts_at=LATER,
+        place="Yard",
+        capacity=capacity,
+    )
+    (ticket,) = events.event_invite(actor=SYSTEM, event=event, emails=[contact.email])
+    return ticket
+
+
+def test_a_ticket_only_guest_answers_and_gets_a_qr_code(client, scene):
+    ticket = invited(scene, scene.guest)
+    sign_in_as(client, scene.guest)
+    page = client.get(reverse("portal:tickets")).content.decode()
+    assert "Cars and coffee" in page and "Invited, no answer yet" in page
+    assert "data:image/svg+xml" not in page
+    client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"})
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.GOING
+    page = client.get(reverse("portal:tickets")).content.decode()
+    assert "data:image/svg+xml" in page and ticket.code in page
+
+
+def test_a_full_event_says_so(client, scene):
+    ticket = invited(scene, scene.guest, capacity=1)
+    other = events.event_invite(actor=SYSTEM, event=ticket.event, emails=["first@example.com"])[0]
+    events.ticket_respond(actor=SYSTEM, ticket=other, going=True)
+    sign_in_as(client, scene.guest)
+    response = client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"}, follow=True)
+    assert "This event is full." in response.content.decode()
+
+
+def test_nobody_answers_for_someone_else(client, scene):
+    ticket = invited(scene, scene.tenant)
+    sign_in_as(client, scene.partner)
+    assert client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"}).status_code == 404
+
+
+def test_full_customers_see_their_tickets_under_events(client, scene):
+    invited(scene, scene.tenant)
+    sign_in_as(client, scene.tenant)
+    assert "Cars and coffee" in client.get(reverse("portal:events")).content.decode()
+
+
+def test_register_interest_makes_a_lead_with_ticket_only_access(client, scene):
+    url = reverse("portal:register_interest", args=[scene.location.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"first_name": "Lia", "last_name": "Lead", "email": "lia@example.com"})
+    assert response.status_code == 200 and "Thank you" in response.content.decode()
+    lead = Contact.objects.get(email="lia@example.com")
+    assert lead.customer.kind == CustomerKind.LEAD and lead.customer.home_location == scene.location
+    assert client.post(url, {"first_name": "", "email": "nope"}).status_code == 400
+
+
+def test_register_interest_is_rate_limited(client, scene):
+    url = reverse("portal:register_interest", args=[scene.location.pk])
+    for number in range(10):
+        client.post(url, {"first_name": "A", "last_name": "B", "email": f"a{number}@example.com"})
+    assert (
+        client.post(url, {"first_name": "A", "last_name": "B", "email": "z@example.com"}).status_code == 429
+    )

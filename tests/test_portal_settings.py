@@ -1,0 +1,103 @@
+"""The portal's Settings: profile, email preferences, an email change confirmed from the new address."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from keyport.audit.services import Actor
+from keyport.contacts.models import Contact
+from keyport.emails.models import OutgoingEmail
+from keyport.events import services as events
+from keyport.events.models import Ticket
+from tests.factories import ContactFactory
+from tests.portal_scene import build_scene, sign_in_as
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    return build_scene()
+
+
+def test_the_profile_changes_name_and_phone(client, scene):
+    sign_in_as(client, scene.partner)
+    response = client.post(
+        reverse("portal:settings_profile"), {"first_name": "Jo", "last_name": "Schneider", "phone": "+49 1"}
+    )
+    assert response.status_code == 302
+    partner = Contact.objects.get(pk=scene.partner.pk)
+    assert (partner.first_name, partner.phone, partner.email) == ("Jo", "+49 1", "partner@example.com")
+    assert client.get(reverse("portal:settings")).status_code == 200  # still signed in
+
+
+def test_a_profile_needs_a_first_name(client, scene):
+    sign_in_as(client, scene.tenant)
+    assert client.post(reverse("portal:settings_profile"), {"first_name": ""}).status_code == 400
+
+
+def confirmation_link(to: str) -> str:
+    email = OutgoingEmail.objects.get(to=to, template="portal_email_change_confirm")
+    match = re.search(r"/portal/settings/email/[^/\s]+/", email.body_text)
+    assert match, email.body_text
+    return match[0]
+
+
+def test_an_email_change_waits_for_the_new_address_and_tells_the_old(client, scene):
+    sign_in_as(client, scene.tenant)
+    client.post(reverse("portal:settings_email"), {"email": "Mara@New.example.com"})
+    assert Contact.objects.get(pk=scene.tenant.pk).email == "tenant@example.com"
+    link = confirmation_link("mara@new.example.com")
+    assert "Confirm the change" in client.get(link).content.decode()
+    assert Contact.objects.get(pk=scene.tenant.pk).email == "tenant@example.com"  # GET changes nothing
+    done = client.post(link)
+    assert "Your email is changed" in done.content.decode()
+    assert Contact.objects.get(pk=scene.tenant.pk).email == "mara@new.example.com"
+    assert OutgoingEmail.objects.filter(to="tenant@example.com", template="portal_email_changed").exists()
+    assert client.get(reverse("portal:settings")).status_code == 302  # signed out everywhere
+    assert client.post(link).status_code == 400  # works once
+
+
+def test_an_email_of_another_contact_is_refused(client, scene):
+    sign_in_as(client, scene.tenant)
+    response = client.post(reverse("portal:settings_email"), {"email": "other@example.com"})
+    assert response.status_code == 400 and "already uses" in response.content.decode()
+    assert not OutgoingEmail.objects.filter(template="portal_email_change_confirm").exists()
+
+
+def test_a_forged_confirmation_link_does_nothing(client, scene):
+    assert client.get("/portal/settings/email/not-a-token/").status_code == 400
+
+
+def test_email_preferences_stop_invitation_emails_but_not_tickets(
+    client, scene, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    sign_in_as(client, scene.tenant)
+    client.post(reverse("portal:settings_preferences"), {})
+    event = events.event_create(
+        actor=Actor.system("tests"),
+        location=scene.location,
+        title="Open day",
+        place="Yard",
+        capacity=5,
+        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+    )
+    other = ContactFactory()
+    events.event_invite(actor=Actor.system("tests"), event=event, emails=["tenant@example.com", other.email])
+    assert Ticket.objects.count() == 2
+    invited = set(OutgoingEmail.objects.filter(template="event_invitation").values_list("to", flat=True))
+    assert invited == {other.email}
+    client.post(reverse("portal:settings_preferences"), {"event_invitations": "on"})
+    assert "checked" in client.get(reverse("portal:settings")).content.decode()
+
+
+@pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])
+def test_ticket_only_guests_change_no_settings(client, scene, name):
+    sign_in_as(client, scene.guest)
+    assert (
+        client.post(reverse(f"portal:{name}"), {"first_name": "X", "email": "x@example.com"}).status_code
+        == 404
+    )

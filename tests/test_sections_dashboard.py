@@ -1,0 +1,278 @@
+"""The staff pages of billing, documents, events and cars, through real URLs."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
+from keyport.cars.models import Car
+from keyport.contacts.models import CustomerKind
+from keyport.documents.models import Document
+from keyport.events.models import Event, Ticket, TicketStatus
+from keyport.facilities.models import UnitKind
+from keyport.staff.models import Role
+from tests.factories import (
+    CarFactory,
+    ContactFactory,
+    CustomerFactory,
+    LocationFactory,
+    StaffUserFactory,
+    UnitFactory,
+    booking_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def location():  # type: ignore[no-untyped-def]
+    return LocationFactory(name="Berlin", time_zone="Europe/Berlin")
+
+
+@pytest.fixture
+def customer(location):  # type: ignore[no-untyped-def]
+    return CustomerFactory(home_location=location, name="Mara Schneider")
+
+
+def staff(client, location, role):  # type: ignore[no-untyped-def]
+    user = StaffUserFactory(role=role)
+    if role != Role.OWNER:
+        user.locations.add(location)
+    client.force_login(user)
+    return user
+
+
+def test_invoice_from_draft_to_paid(client, location, customer):
+    staff(client, location, Role.MANAGER)
+    booking = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
+    response = client.post(
+        reverse("dashboard:invoice_create", args=[location.pk]),
+        {
+            "customer": customer.pk,
+            "booking": booking.pk,
+            "due_on": "2026-03-01",
+            "lines-TOTAL_FORMS": "3",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-description": "Unit rent, March",
+            "lines-0-quantity": "1",
+            "lines-0-unit_price": "100.00",
+            "lines-0-tax_rate": "19",
+            "lines-1-quantity": "1",
+            "lines-1-tax_rate": "0",
+            "lines-2-quantity": "1",
+            "lines-2-tax_rate": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    invoice = Invoice.objects.get()
+    assert invoice.total == Decimal("119.00") and invoice.booking == booking
+    client.post(reverse("dashboard:invoice_issue", args=[invoice.pk]))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.OPEN and invoice.number == "INV-00001"
+    client.post(
+        reverse("dashboard:payment_record", args=[invoice.pk]),
+        {"amount": "119.00", "received_on": "2026-02-20", "method": "card"},
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    page = client.get(reverse("dashboard:invoice_detail", args=[invoice.pk])).content.decode()
+    assert "Paid" in page and "119.00 EUR" in page
+    pdf = client.get(reverse("dashboard:invoice_pdf", args=[invoice.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+
+
+def test_employees_read_invoices_but_record_no_payments(client, location, customer):
+    from keyport.audit.services import Actor
+    from keyport.billing.services import LineInput, invoice_create, invoice_issue
+
+    actor = Actor.system("tests")
+    invoice = invoice_create(
+        actor=actor,
+        location=location,
+        customer=customer,
+        due_on=dt.date(2026, 3, 1),
+        lines=[LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("10"))],
+    )
+    invoice_issue(actor=actor, invoice=invoice)
+    staff(client, location, Role.EMPLOYEE)
+    assert client.get(reverse("dashboard:invoice_detail", args=[invoice.pk])).status_code == 200
+    url = reverse("dashboard:payment_record", args=[invoice.pk])
+    assert (
+        client.post(url, {"amount": "10.00", "received_on": "2026-02-20", "method": "card"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("dashboard:customer_lockout_exempt", args=[customer.pk]), {"exempt": "1"}
+        ).status_code
+        == 403
+    )
+    assert not BillingProfile.objects.exists()
+
+
+def test_only_owners_change_billing_settings(client, location):
+    staff(client, location, Role.MANAGER)
+    assert client.get(reverse("dashboard:billing_settings", args=[location.pk])).status_code == 403
+    staff(client, location, Role.OWNER)
+    response = client.post(
+        reverse("dashboard:billing_settings", args=[location.pk]),
+        {"currency": "eur", "invoice_prefix": "BER", "grace_days": "7", "lockout_enabled": "on"},
+    )
+    assert response.status_code == 302
+    assert location.billing_settings.grace_days == 7
+
+
+def test_document_upload_and_download_for_staff(client, location, customer):
+    staff(client, location, Role.MANAGER)
+    url = reverse("dashboard:customer_documents", args=[customer.pk])
+    pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
+    response = client.post(url, {"file": pdf, "title": "Lease", "visible_to_customer": "on"})
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert document.visible_to_customer
+    download = client.get(reverse("dashboard:document_download", args=[customer.pk, document.pk]))
+    assert b"".join(download.streaming_content) == b"%PDF-1.7 lease"  # type: ignore[attr-defined]
+    assert "attachment" in download["Content-Disposition"]
+    fake = SimpleUploadedFile("evil.pdf", b"<html><script>", content_type="application/pdf")
+    refused = client.post(url, {"file": fake})
+    assert refused.status_code == 400 and "Only PDF" in refused.content.decode()
+
+
+def test_employees_cannot_upload_documents(client, location, customer):
+    staff(client, location, Role.EMPLOYEE)
+    pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
+    response = client.post(reverse("dashboard:customer_documents", args=[customer.pk]), {"file": pdf})
+    assert response.status_code == 403
+
+
+def test_event_created_in_the_locations_time_zone(client, location):
+    staff(client, location, Role.MANAGER)
+    response = client.post(
+        reverse("dashboard:event_create"),
+        {
+            "location": location.pk,
+            "title": "Open day",
+            "starts_at": "2026-07-04T10:00",
+            "place": "Yard",
+            "capacity": "20",
+            "rsvp_deadline": "2026-07-03T18:00",
+        },
+    )
+    assert response.status_code == 302
+    event = Event.objects.get()
+    assert event.starts_at == dt.datetime(2026, 7, 4, 8, 0, tzinfo=dt.UTC)  # 10:00 in Berlin, summer time
+
+
+def test_employees_may_invite_but_not_check_in(client, location, django_capture_on_commit_callbacks):
+    event = Event.objects.create(
+        location=location,
+        title="Open day",
+        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+        place="Yard",
+        capacity=5,
+    )
+    staff(client, location, Role.EMPLOYEE)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("dashboard:event_invite", args=[event.pk]), {"emails": "ann@example.com, bo@example.com"}
+        )
+    assert Ticket.objects.count() == 2
+    ticket = Ticket.objects.first()
+    assert ticket is not None
+    Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.GOING)
+    url = reverse("dashboard:ticket_check_in", args=[event.pk, ticket.pk])
+    assert client.post(url).status_code == 403
+    staff(client, location, Role.MANAGER)
+    client.post(reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": ticket.code})
+    ticket.refresh_from_db()
+    assert ticket.checked_in_at is not None
+    page = client.get(reverse("dashboard:event_detail", args=[event.pk])).content.decode()
+    assert "ann@example.com" in page and "Ticket-only (lead)" in page
+
+
+def test_staff_convert_a_lead(client, location):
+    lead = CustomerFactory(home_location=location, kind=CustomerKind.LEAD)
+    ContactFactory(customer=lead)
+    staff(client, location, Role.MANAGER)
+    assert lead.name in client.get(reverse("dashboard:lead_list")).content.decode()
+    client.post(reverse("dashboard:lead_convert", args=[lead.pk]))
+    lead.refresh_from_db()
+    assert lead.kind == CustomerKind.STORAGE
+
+
+def test_assign_car_and_move_vehicle_from_the_list(client, location, customer):
+    first = UnitFactory(location=location, kind=UnitKind.PARKING_BAY, number="P001")
+    second = UnitFactory(location=location, kind=UnitKind.PARKING_BAY, number="P002")
+    car = CarFactory(customer=customer)
+    staff(client, location, Role.MANAGER)
+    page = client.get(reverse("dashboard:car_list")).content.decode()
+    assert "Assign Car" in page
+    client.post(reverse("dashboard:car_assign", args=[car.pk]), {"bay": first.pk})
+    assert Car.objects.get().bay == first
+    assert "Move Vehicle" in client.get(reverse("dashboard:car_list")).content.decode()
+    client.post(reverse("dashboard:car_move", args=[car.pk]), {"bay": second.pk})
+    assert Car.objects.get().bay == second
+
+
+def test_car_list_query_count_does_not_grow(client, location, customer, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff(client, location, Role.MANAGER)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("dashboard:car_list")).status_code == 200
+        return len(queries)
+
+    CarFactory(customer=customer, bay=UnitFactory(location=location, kind=UnitKind.PARKING_BAY))
+    few = count()
+    for _ in range(10):
+        CarFactory(customer=customer, bay=UnitFactory(location=location, kind=UnitKind.PARKING_BAY))
+    assert count() == few
+
+
+def test_car_photos_are_served_only_through_the_view(client, location, customer):
+    car = CarFactory(customer=customer)
+    staff(client, location, Role.MANAGER)
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), "blue").save(buffer, format="PNG")
+    client.post(
+        reverse("dashboard:car_photo_add", args=[car.pk]),
+        {"image": SimpleUploadedFile("car.png", buffer.getvalue(), content_type="image/png")},
+    )
+    photo = car.photos.get()
+    response = client.get(reverse("dashboard:car_photo", args=[car.pk, photo.pk]) + "?size=thumbnail")
+    assert response["Content-Type"] == "image/jpeg"
+    other = CarFactory(customer=customer)
+    assert client.get(reverse("dashboard:car_photo", args=[other.pk, photo.pk])).status_code == 404
+
+
+def test_staff_add_a_car_with_a_vin_and_see_the_check_digit_warning(client, location, customer):
+    staff(client, location, Role.MANAGER)
+    url = reverse("dashboard:car_create", args=[customer.pk])
+    refused = client.post(url, {"make": "Ford", "model": "T", "plate": "B X 1", "vin": "1M8GDM9AXKP04278O"})
+    assert refused.status_code == 400 and "I, O and Q" in refused.content.decode()
+    response = client.post(
+        url, {"make": "Ford", "model": "T", "plate": "B X 1", "vin": "1M8GDM9A1KP042788"}, follow=True
+    )
+    assert "check digit does not match" in response.content.decode()
+    assert Car.objects.get().vin == "1M8GDM9A1KP042788"
+
+
+def test_employees_add_no_cars(client, location, customer):
+    staff(client, location, Role.EMPLOYEE)
+    response = client.post(
+        reverse("dashboard:car_create", args=[customer.pk]), {"make": "A", "model": "B", "plate": "C"}
+    )
+    assert response.status_code == 403

@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+
+from keyport.bookings.models import Booking, BookingUnit
+from keyport.cars.models import Car
+from keyport.contacts.models import Contact, Customer
+from keyport.facilities.models import Unit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scale_data_has_the_promised_proportions():
+    call_command("seed_scale", customers=400, verbosity=0)
+    assert Customer.objects.count() == 400
+    assert Contact.objects.count() == 800
+    assert Booking.objects.count() == 600
+    assert Car.objects.count() == 400
+    assert Unit.objects.count() == 200
+    assert Contact.objects.filter(is_primary=True).count() == 400
+
+
+def test_scale_bookings_never_overlap_on_a_unit():
+    call_command("seed_scale", customers=300, verbosity=0)
+    for unit_id in BookingUnit.objects.values_list("unit", flat=True).distinct()[:50]:
+        rows = sorted(
+            BookingUnit.objects.filter(unit_id=unit_id).values_list("starts_on", "ends_on"),
+            key=lambda row: row[0],
+        )
+        for (_, earlier_end), (later_start, _) in zip(rows, rows[1:], strict=False):
+            assert earlier_end is not None and earlier_end < later_start
+
+
+def test_scale_can_be_added_twice():
+    call_command("seed_scale", customers=50, verbosity=0)
+    call_command("seed_scale", customers=50, verbosity=0)
+    assert Customer.objects.count() == 100

@@ -1,0 +1,212 @@
+"""The Sensorberg adapter and the sync outbox against a local fake of the vendor's cloud."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+
+from keyport.access.models import (
+    AccessGrant,
+    GrantState,
+    SensorbergAccount,
+    SyncIntent,
+    SyncIntentStatus,
+    SyncState,
+)
+from keyport.access.providers import sensorberg
+from keyport.access.services import (
+    SYNC_MAX_ATTEMPTS,
+    booking_restore_access,
+    booking_revoke_access,
+    share_delete,
+    sync_reconcile,
+    sync_redrive,
+)
+from keyport.audit.services import Actor
+from tests.access_scene import build_access_scene
+from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor.system("tests")
+LATER = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSensorberg]:
+    server = FakeSensorberg().start()
+    sensorberg.forget_cached_state()
+    yield server
+    server.stop()
+    sensorberg.forget_cached_state()
+
+
+def connected_scene(fake: FakeSensorberg, *, fail_first: int = 0):  # type: ignore[no-untyped-def]
+    """A Sensorberg location whose first pushes (booking creation) happen with `fail_first` 5xx."""
+    from keyport.facilities.models import Location
+
+    today = timezone.localdate()
+    # The account must exist before the booking's grants are pushed, so build in two steps.
+    scene = build_access_scene(starts_on=today, ends_on=None, provider="builtin")
+    Location.objects.filter(pk=scene.location.pk).update(access_provider="sensorberg")
+    scene.location.refresh_from_db()
+    SensorbergAccount.objects.create(
+        location=scene.location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    for unit in scene.units:
+        fake.add_group(unit.number)
+    fake.fail_next(fail_first)
+    from keyport.access.services import grants_sync_for_customer
+
+    AccessGrant.objects.filter(booking=scene.booking).delete()
+    grants_sync_for_customer(actor=ACTOR, customer=scene.tenant.customer)
+    scene.booking.location.refresh_from_db()
+    return scene
+
+
+def drain(times: int = 1, *, ahead: dt.timedelta = LATER) -> None:
+    for _ in range(times):
+        sync_redrive(now=timezone.now() + ahead)
+
+
+def test_grants_become_group_memberships_with_pin_and_validity(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    assert AccessGrant.objects.filter(sync_state=SyncState.PENDING).count() == 3
+    drain()
+    members = fake.members("A001")
+    [(ref, body)] = members.items()
+    grant = AccessGrant.objects.get(unit=scene.units[0])
+    assert ref == grant.membership_ref
+    assert body["credential"] == {"type": "pin", "code": scene.tenant_holder().pin}
+    assert body["valid_from"] == grant.starts_at.isoformat() and body["valid_until"] is None
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    assert all(key for _, _, key in fake.state.writes)  # every write carries an Idempotency-Key
+
+
+def test_the_provider_down_for_a_while_then_back_nothing_lost_nothing_doubled(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    share = scene.share(
+        "friend@example.com", timezone.localdate(), timezone.localdate() + dt.timedelta(days=3)
+    )
+    fake.fail_next(2, 503)
+    drain(2)  # the push fails twice
+    grant = share.grants.get()
+    assert grant.sync_state == SyncState.PENDING and "503" in grant.sync_error
+    share_delete(actor=ACTOR, share=share)  # revoked while the provider is down
+    fake.fail_next(2, 502)
+    drain()
+    assert SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING).count() == 1
+    drain(3)  # back up
+    assert grant.membership_ref not in fake.members("A001")
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.SYNCED
+    assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
+    # The tenant's own memberships were pushed once each and are still there.
+    puts = [path for method, path, _ in fake.state.writes if method == "PUT"]
+    assert len(puts) == len(set(puts))
+    assert len(fake.members("A001")) == 1
+
+
+def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    scene.share("friend@example.com", timezone.localdate(), timezone.localdate() + dt.timedelta(days=3))
+    drain()
+    assert len(fake.members("A001")) == 2
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    drain()
+    assert fake.members("A001") == {} and fake.members("A002") == {}
+    booking_restore_access(actor=ACTOR, booking=scene.booking)
+    drain()
+    assert len(fake.members("A001")) == 2
+
+
+def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    connected_scene(fake)
+    fake.slow_next(1, 1.0)
+    drain()
+    intent = SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).order_by("pk").first()
+    assert intent is not None and "did not answer" in intent.last_error
+    fake.rate_limit_next(1, 120)
+    drain()
+    limited = SyncIntent.objects.filter(last_error__contains="429").get()
+    assert limited.next_attempt_at >= timezone.now() + dt.timedelta(seconds=119)
+    drain(3)
+    assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
+    fake.expire_tokens()
+    grant = AccessGrant.objects.filter(state=GrantState.ACTIVE).first()
+    from keyport.access.services import sync_intent_retry
+
+    sync_intent_retry(actor=ACTOR, grant=grant)
+    drain()
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.SYNCED
+
+
+def test_backoff_is_capped_then_the_grant_shows_failed(fake) -> None:  # type: ignore[no-untyped-def]
+    connected_scene(fake)
+    fake.fail_next(1000, 500)
+    for _ in range(SYNC_MAX_ATTEMPTS + 2):
+        sync_redrive(now=timezone.now() + dt.timedelta(days=1))
+    grants = AccessGrant.objects.all()
+    assert {g.sync_state for g in grants} == {SyncState.FAILED}
+    assert all("500" in g.sync_error for g in grants)
+    assert SyncIntent.objects.filter(status=SyncIntentStatus.FAILED).count() == 3
+
+
+def test_reconcile_re_drives_what_drifted(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    group = fake.state.groups["A001"]
+    fake.state.memberships[group].clear()  # someone deleted it in the vendor's dashboard
+    fake.state.memberships[group]["keyport-grant-999999"] = {"email": "stale@example.com"}
+    assert sync_reconcile(location=scene.location) == 1
+    drain()
+    assert scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref in fake.members("A001")
+
+
+def test_the_secret_is_masked_and_not_in_repr(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    account = SensorbergAccount.objects.get(location=scene.location)
+    assert CLIENT_SECRET not in repr(account) and CLIENT_SECRET not in account.masked_secret
+    provider = sensorberg.SensorbergProvider.for_location(scene.location)
+    assert CLIENT_SECRET not in repr(provider)
+
+
+def test_the_admin_form_never_renders_the_secret_and_keeps_it_when_left_empty(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.admin import SensorbergAccountForm
+
+    scene = connected_scene(fake)
+    account = SensorbergAccount.objects.get(location=scene.location)
+    assert CLIENT_SECRET not in SensorbergAccountForm(instance=account).as_p()
+    data = {
+        "location": scene.location.pk,
+        "base_url": fake.base_url,
+        "client_id": "new-id",
+        "client_secret": "",
+    }
+    form = SensorbergAccountForm(data, instance=account)
+    assert form.is_valid(), form.errors
+    form.save()
+    assert SensorbergAccount.objects.get(pk=account.pk).client_secret == CLIENT_SECRET
+
+
+def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    today = timezone.localdate()
+    share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))
+    real_push = sensorberg.SensorbergProvider.push
+
+    def slow_push(self, grant, *, idempotency_key):  # type: ignore[no-untyped-def]
+        # While this push is in flight, the tenant deletes the share and another worker removes it.
+        monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+        share_delete(actor=ACTOR, share=share)
+        drain()
+        real_push(self, grant, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", slow_push)
+    drain()
+    grant = share.grants.get()
+    assert grant.membership_ref in fake.members("A001")  # the late push landed...
+    drain()
+    assert grant.membership_ref not in fake.members("A001")  # ...and was taken back

@@ -1,0 +1,124 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from keyport.access.models import AccessEvent, SharedAccess, ShareState
+from tests.access_scene import build_access_scene
+from tests.factories import ContactFactory
+from tests.portal_scene import sign_in_as
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+
+
+def post_share(client, scene, **changes):  # type: ignore[no-untyped-def]
+    data = {
+        "emails": "friend@example.com",
+        "units": [scene.units[0].pk],
+        "starts_on": "2026-03-03",
+        "ends_on": "2026-03-09",
+    }
+    return client.post(reverse("portal:share_manage", args=[scene.booking.pk]), data | changes)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_your_bookings_has_manage_access_and_the_form_shows_unmapped_units_disabled(client, scene) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    home = client.get(reverse("portal:home")).content.decode()
+    assert reverse("portal:share_manage", args=[scene.booking.pk]) in home and "Manage Access" in home
+    page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+    assert f'id="unit-{scene.units[2].pk}" disabled' in page
+    assert "has not mapped its doors" in page
+    assert scene.tenant_holder().pin in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_sharing_with_two_friends_creates_two_shares_and_emails(
+    client, scene, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_share(
+            client, scene, emails="friend@example.com,\nOther@example.com, friend@example.com"
+        )
+    assert response.status_code == 302
+    assert sorted(SharedAccess.objects.values_list("holder__email", flat=True)) == [
+        "friend@example.com",
+        "other@example.com",
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["friend@example.com", "other@example.com"]
+    page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+    assert "friend@example.com" in page and "Delete" in page
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    ("changes", "field_error"),
+    [
+        ({"emails": "friend@example.com, nope"}, "emails-error"),
+        ({"starts_on": "2026-03-01"}, "starts_on-error"),
+        ({"ends_on": "2026-03-02"}, "ends_on-error"),
+        ({"ends_on": "2026-04-02"}, "ends_on-error"),
+        ({"units": []}, "units-error"),
+    ],
+)
+def test_bad_input_shows_the_error_beside_its_field_and_creates_nothing(
+    client, scene, changes, field_error
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    response = post_share(client, scene, **changes)
+    assert response.status_code == 400
+    assert f'id="{field_error}"' in response.content.decode()
+    assert not SharedAccess.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_another_tenants_booking_unit_and_share_ids_are_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+    other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    other_share = other.share("theirs@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
+    sign_in_as(client, scene.tenant)
+    assert client.get(reverse("portal:share_manage", args=[other.booking.pk])).status_code == 404
+    response = post_share(client, scene, units=[other.units[0].pk])
+    assert response.status_code == 400 and 'id="units-error"' in response.content.decode()
+    assert (
+        client.post(reverse("portal:share_delete", args=[scene.booking.pk, other_share.pk])).status_code
+        == 404
+    )
+    assert (
+        client.post(reverse("portal:share_delete", args=[other.booking.pk, other_share.pk])).status_code
+        == 404
+    )
+    assert (
+        client.post(reverse("portal:portal_open", args=[other.booking.pk, other.door.pk])).status_code == 404
+    )
+    assert SharedAccess.objects.get(pk=other_share.pk).state == ShareState.ACTIVE
+
+
+@time_machine.travel(NOW, tick=False)
+def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene) -> None:  # type: ignore[no-untyped-def]
+    share = scene.share("friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
+    partner = ContactFactory(customer=scene.tenant.customer, is_primary=False)
+    sign_in_as(client, scene.tenant)
+    client.post(reverse("portal:share_delete", args=[scene.booking.pk, share.pk]))
+    assert SharedAccess.objects.get(pk=share.pk).state == ShareState.DELETED
+    response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]))
+    assert response.context["decision"].allowed
+    assert AccessEvent.objects.filter(channel="portal", allowed=True).count() == 1
+    sign_in_as(client, partner)  # not yet synced: no holder, no door
+    assert (
+        client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk])).status_code == 404
+    )
+
+
+def test_signed_out_visitors_go_to_login(client, scene) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(reverse("portal:share_manage", args=[scene.booking.pk]))
+    assert response.status_code == 302 and "/login/" in response.headers["Location"]

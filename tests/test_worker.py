@@ -1,0 +1,113 @@
+import datetime as dt
+import signal
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from keyport.emails.models import EmailStatus, OutgoingEmail
+from keyport.emails.services import email_queue
+from keyport.worker.models import WorkerHeartbeat
+from keyport.worker.services import tasks_requeue_stale, worker_heartbeat
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def database_tasks(settings):  # type: ignore[no-untyped-def]
+    settings.TASKS = DATABASE_TASKS
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def run_worker_until_idle() -> None:
+    call_command("run_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_worker_delivers_an_email_enqueued_on_commit(database_tasks):
+    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    task = DBTaskResult.objects.get()
+    assert task.status == TaskResultStatus.READY
+    assert task.args_kwargs == {"args": [email.pk], "kwargs": {}}
+
+    run_worker_until_idle()
+
+    task.refresh_from_db()
+    assert task.status == TaskResultStatus.SUCCESSFUL
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT
+    assert [message.to for message in mail.outbox] == [["mara@example.com"]]
+    assert not WorkerHeartbeat.objects.exists(), "a stopped worker retires its heartbeat"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_enqueued_when_the_transaction_rolls_back(database_tasks):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+        raise RuntimeError("the surrounding change failed")
+    assert not DBTaskResult.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_left_running_by_a_killed_worker_is_run_again(database_tasks):
+    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+    # What a worker killed mid-task leaves behind: RUNNING, claimed by a worker that no longer beats.
+    DBTaskResult.objects.update(
+        status=TaskResultStatus.RUNNING,
+        started_at=timezone.now() - dt.timedelta(minutes=10),
+        worker_ids=["killed-worker"],
+    )
+
+    run_worker_until_idle()
+
+    task = DBTaskResult.objects.get()
+    assert task.status == TaskResultStatus.SUCCESSFUL
+    assert task.worker_ids[0] == "killed-worker" and len(task.worker_ids) == 2
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_task_running_on_a_live_worker_is_left_alone(settings):
+    settings.TASKS = DATABASE_TASKS
+    from keyport.emails.tasks import deliver_email
+
+    deliver_email.enqueue(1)
+    long_ago = timezone.now() - dt.timedelta(minutes=10)
+    DBTaskResult.objects.update(
+        status=TaskResultStatus.RUNNING, started_at=long_ago, worker_ids=["busy-worker"]
+    )
+    worker_heartbeat(worker_id="busy-worker", started_at=long_ago)
+
+    assert tasks_requeue_stale() == 0
+    assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_recently_started_task_is_not_requeued(settings):
+    settings.TASKS = DATABASE_TASKS
+    from keyport.emails.tasks import deliver_email
+
+    deliver_email.enqueue(1)
+    DBTaskResult.objects.update(
+        status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["new"]
+    )
+    assert tasks_requeue_stale() == 0
+
+
+@pytest.mark.django_db
+def test_silent_heartbeats_are_cleared(settings):
+    worker_heartbeat(worker_id="old", started_at=timezone.now())
+    WorkerHeartbeat.objects.update(last_seen_at=timezone.now() - dt.timedelta(hours=1))
+    tasks_requeue_stale()
+    assert not WorkerHeartbeat.objects.exists()
