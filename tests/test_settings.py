@@ -149,3 +149,33 @@ def test_security_headers_and_csp_on_pages(client, db):
     assert "unsafe-inline" not in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _redis_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis server at 127.0.0.1:6379")
+def test_redis_url_gives_a_shared_cache_that_counts_across_processes(tmp_path):
+    script = "; ".join(
+        [
+            "from django.conf import settings",
+            "from django.core.cache import cache",
+            "import uuid",
+            "key = 'kp-test-' + uuid.uuid4().hex",
+            "cache.add(key, 0)",
+            "cache.incr(key)",
+            "cache.incr(key)",
+            "print('counted', cache.get(key), settings.CACHES['default']['BACKEND'])",
+        ]
+    )
+    redis = {"REDIS_URL": "redis://127.0.0.1:6379/15"}
+    result = run_manage("shell", "-c", script, extra_env=redis, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "counted 2 django.core.cache.backends.redis.RedisCache" in result.stdout
