@@ -53,12 +53,14 @@ def main() -> None:
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
+    from keyport.access.doors import Door
     from keyport.access.models import AccessGrant
     from keyport.access.services import access_decide, device_key_issue
     from keyport.audit.services import Actor
 
     data = build_grants(units=options.units)
     gate, pins = data["gate"], data["pins"]
+    door = Door.of(gate)  # type: ignore[arg-type]
     print(
         f"data: {AccessGrant.objects.count():,} grants over {options.units:,} units, built in {data['seconds']:.1f} s"  # noqa: E501
     )
@@ -68,7 +70,7 @@ def main() -> None:
     for _ in range(options.calls):
         pin = rng.choice(pins)  # type: ignore[arg-type]
         started = time.perf_counter()
-        decision = access_decide(access_point=gate, pin=pin, channel="device")  # type: ignore[arg-type]
+        decision = access_decide(door=door, pin=pin, channel="device")
         timings.append(time.perf_counter() - started)
         assert decision.allowed, decision
     print(

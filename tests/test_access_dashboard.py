@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, GrantState, SyncState
 from keyport.access.services import access_decide
 from keyport.audit.services import Actor
@@ -27,7 +28,7 @@ def scene():  # type: ignore[no-untyped-def]
 def test_booking_page_shows_grants_with_provider_state_shares_and_events(
     client, owner, scene, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
-    access_decide(access_point=scene.door, holder=scene.tenant_holder(), channel="portal")
+    access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal")
     AccessGrant.objects.filter(unit=scene.units[1]).update(
         sync_state=SyncState.FAILED, sync_error="Sensorberg answered 503"
     )

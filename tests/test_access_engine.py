@@ -5,6 +5,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
+from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, AccessHolder, GrantOrigin, GrantState, SharedAccess, ShareState
 from keyport.access.services import (
     ShareRequest,
@@ -20,6 +21,7 @@ from keyport.access.services import (
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.services import booking_cancel, booking_set_end_date
+from keyport.contacts.services import ContactDetails, contact_add, contact_update, customer_set_active
 from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 
@@ -29,7 +31,7 @@ UTC = dt.UTC
 
 
 def decide(scene, pin, when, access_point=None):  # type: ignore[no-untyped-def]
-    return access_decide(access_point=access_point or scene.door, pin=pin, channel="device", when=when)
+    return access_decide(door=Door.of(access_point or scene.door), pin=pin, channel="device", when=when)
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
@@ -62,6 +64,68 @@ def test_a_customer_sync_follows_portal_access() -> None:
     customer.is_active = False
     customer.save()
     grants_sync_for_customer(actor=ACTOR, customer=customer)
+    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+
+
+def _details(contact, **changes):  # type: ignore[no-untyped-def]
+    fields = {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email or "",
+        "phone": contact.phone,
+        "can_access_portal": contact.can_access_portal,
+    }
+    return ContactDetails(**{**fields, **changes})
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_staff_changes_to_contacts_reach_the_doors() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    partner = contact_add(
+        actor=ACTOR,
+        customer=scene.tenant.customer,
+        details=ContactDetails(first_name="Pat", email="pat@example.com", can_access_portal=True),
+    )
+    pin = AccessHolder.objects.get(contact=partner).pin
+    assert decide(scene, pin, now).reason == "ok"
+
+    contact_update(actor=ACTOR, contact=partner, details=_details(partner, can_access_portal=False))
+    assert decide(scene, pin, now).allowed is False
+    assert not AccessGrant.objects.filter(holder__contact=partner, state=GrantState.ACTIVE).exists()
+
+    contact_update(actor=ACTOR, contact=partner, details=_details(partner, can_access_portal=True))
+    assert decide(scene, pin, now).reason == "ok"
+
+    customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=False)
+    assert decide(scene, pin, now).allowed is False
+    assert decide(scene, scene.tenant_holder().pin, now).allowed is False
+    customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=True)
+    assert decide(scene, scene.tenant_holder().pin, now).reason == "ok"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_new_email_follows_the_holder_to_the_provider() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    contact_update(
+        actor=ACTOR, contact=scene.tenant, details=_details(scene.tenant, email="new.address@example.com")
+    )
+    holder = scene.tenant_holder()
+    assert holder.email == "new.address@example.com"
+    assert decide(scene, holder.pin, dt.datetime(2026, 3, 2, 9, tzinfo=UTC)).reason == "ok"
+
+
+@time_machine.travel(dt.datetime(2026, 6, 2, 9, tzinfo=UTC), tick=False)
+def test_an_ended_booking_gets_no_grants_back_when_a_contact_changes() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    grants_end_due()
+    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+    contact_add(
+        actor=ACTOR,
+        customer=scene.tenant.customer,
+        details=ContactDetails(first_name="Pat", email="pat@example.com", can_access_portal=True),
+    )
     assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
 
 

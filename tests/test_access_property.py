@@ -7,6 +7,7 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, GrantOrigin, GrantState
 from keyport.access.services import access_decide, grants_end_due
 from keyport.audit.services import Actor
@@ -87,7 +88,7 @@ def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) 
             when = now + dt.timedelta(minutes=minutes)
             for grant in share_grants:
                 decision = access_decide(
-                    access_point=scene.door, holder=grant.holder, when=when, channel="guest"
+                    door=Door.of(scene.door), holder=grant.holder, when=when, channel="guest"
                 )
                 if decision.allowed:
                     assert booking.is_active_at(when)

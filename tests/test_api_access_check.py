@@ -106,3 +106,16 @@ def test_the_openapi_document_describes_the_check(client) -> None:  # type: igno
         "outside_window"
         in document["components"]["schemas"]["AccessDecision"]["properties"]["reason"]["enum"]
     )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_check_is_a_few_short_statements(client, scene, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    # The device key, the wrong-PIN counter (cache), the holder's grants with the hours, the event.
+    with django_assert_max_num_queries(4):
+        assert check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"]
+    with django_assert_max_num_queries(4):
+        assert (
+            check(client, key, {"access_point": scene.unit_lock.external_id, "pin": pin}).status_code == 403
+        )

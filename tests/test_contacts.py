@@ -76,7 +76,10 @@ def test_contact_update_records_what_changed(actor):
         actor=actor,
         contact=contact,
         details=ContactDetails(
-            first_name=contact.first_name, email="new@example.com", can_access_portal=True
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            email="new@example.com",
+            can_access_portal=True,
         ),
     )
     entry = AuditEntry.objects.get(action="contact.updated")

@@ -210,3 +210,23 @@ def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monke
     assert grant.membership_ref in fake.members("A001")  # the late push landed...
     drain()
     assert grant.membership_ref not in fake.members("A001")  # ...and was taken back
+
+
+def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.contacts.services import ContactDetails, contact_update
+
+    scene = connected_scene(fake)
+    drain()
+    tenant = scene.tenant
+    details = ContactDetails(
+        first_name=tenant.first_name,
+        last_name=tenant.last_name,
+        email="moved@example.com",
+        phone=tenant.phone,
+        can_access_portal=True,
+    )
+    contact_update(actor=ACTOR, contact=tenant, details=details)
+    assert AccessGrant.objects.filter(sync_state=SyncState.PENDING).count() == 3
+    drain()
+    [(_, body)] = fake.members("A001").items()
+    assert body["email"] == "moved@example.com"

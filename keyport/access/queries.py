@@ -22,7 +22,12 @@ from keyport.facilities.models import AccessPoint, Location, Unit
 
 
 def access_points_of_units(units: Sequence[Unit]) -> QuerySet[AccessPoint]:
-    return AccessPoint.objects.filter(unit_mappings__unit__in=list(units)).distinct().order_by("kind", "name")
+    return (
+        AccessPoint.objects.filter(unit_mappings__unit__in=list(units))
+        .select_related("location")
+        .distinct()
+        .order_by("kind", "name")
+    )
 
 
 def share_phase(share: SharedAccess, now: dt.datetime) -> str:

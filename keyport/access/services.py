@@ -26,8 +26,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from keyport.access.doors import (
+    Door,
+    GrantAtDoor,
+    HolderAtDoor,
+    access_event_record,
+    door_for_device_key,
+    holder_at_door,
+)
 from keyport.access.models import (
-    AccessEvent,
     AccessGrant,
     AccessHolder,
     BookingAccess,
@@ -43,9 +50,9 @@ from keyport.access.models import (
 )
 from keyport.access.providers import ProviderError, RetryLater, provider_for
 from keyport.audit.services import Actor, audit_record
-from keyport.bookings.models import Booking
+from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
-from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit, UnitAccessPoint
+from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.background import enqueue_on_commit
 
 if TYPE_CHECKING:
@@ -93,6 +100,24 @@ def _holder(*, location: Location, contact: Contact | None, email: str, name: st
 
 def holder_for_contact(*, location: Location, contact: Contact) -> AccessHolder:
     return _holder(location=location, contact=contact, email=contact.email or "", name=contact.full_name)
+
+
+def _holders_follow_contacts(customer: Customer) -> None:
+    """Holders carry their contact's email and name; a change reaches the provider with the grants."""
+    holders = AccessHolder.objects.filter(contact__customer=customer).select_related("contact")
+    for holder in holders:
+        contact = holder.contact
+        if contact is None:
+            continue
+        email, name = contact.email or "", contact.full_name
+        if (holder.email, holder.name) == (email, name):
+            continue
+        holder.email, holder.name = email, name
+        holder.save(update_fields=["email", "name"])
+        grants = list(
+            holder.grants.filter(state=GrantState.ACTIVE).select_related("booking__location", "holder")
+        )
+        _intend(grants, SyncOperation.UPSERT)
 
 
 def holder_for_guest(*, location: Location, email: str) -> AccessHolder:
@@ -404,10 +429,18 @@ def _shares_fit_booking(booking: Booking) -> list[int]:
 
 
 def grants_sync_for_customer(*, actor: Actor, customer: Customer) -> None:
-    """A contact gained or lost portal access, or the account turned (in)active: re-sync its bookings."""
+    """The account's people changed (added, portal access switched, new email or name) or the
+    account turned (in)active: its holders and the grants of its current bookings follow."""
+    now = timezone.now()
     with transaction.atomic():
-        for booking in customer.bookings.all():
-            grants_sync_for_booking(actor=actor, booking=booking)
+        _holders_follow_contacts(customer)
+        bookings = customer.bookings.exclude(status=BookingStatus.CANCELLED).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=now.date() - dt.timedelta(days=1))
+        )
+        for booking in bookings.select_related("location"):
+            ends_at = booking.ends_at()
+            if ends_at is None or ends_at > now:
+                grants_sync_for_booking(actor=actor, booking=booking)
 
 
 @transaction.atomic
@@ -716,8 +749,9 @@ def device_key_issue(*, actor: Actor, access_point: AccessPoint) -> str:
     return key
 
 
-def device_key_lookup(key: str) -> DeviceKey | None:
-    return DeviceKey.objects.select_related("access_point__location").filter(key_hash=_key_hash(key)).first()
+def door_for_device(key: str) -> Door | None:
+    """The door a device key belongs to, or None for an unknown key."""
+    return door_for_device_key(_key_hash(key))
 
 
 # Decisions at the doors.
@@ -733,16 +767,16 @@ class Decision:
     retry_after: int | None = None
 
 
-def _throttle_key(access_point: AccessPoint) -> str:
-    return f"access:pin-failures:{access_point.pk}"
+def _throttle_key(door: Door) -> str:
+    return f"access:pin-failures:{door.access_point_id}"
 
 
-def _pin_throttle(access_point: AccessPoint, now: float) -> Decision | None:
+def _pin_throttle(door: Door, now: float) -> Decision | None:
     """Wrong PINs at one access point: after a few, each try waits longer; after more, blocked a while.
 
     One cache entry per access point ({count, last, blocked_until}) keeps the check to one read.
     """
-    failures = cache.get(_throttle_key(access_point))
+    failures = cache.get(_throttle_key(door))
     if not failures:
         return None
     if failures.get("blocked_until", 0) > now:
@@ -754,8 +788,8 @@ def _pin_throttle(access_point: AccessPoint, now: float) -> Decision | None:
     return None
 
 
-def _pin_failed(access_point: AccessPoint, now: float) -> None:
-    failures = cache.get(_throttle_key(access_point)) or {"count": 0}
+def _pin_failed(door: Door, now: float) -> None:
+    failures = cache.get(_throttle_key(door)) or {"count": 0}
     if failures.get("blocked_until", 0) and failures["blocked_until"] <= now:
         failures = {"count": 0}  # a block that has run out starts the count again
     failures = {"count": failures["count"] + 1, "last": now}
@@ -763,15 +797,17 @@ def _pin_failed(access_point: AccessPoint, now: float) -> None:
     if failures["count"] >= settings.ACCESS_PIN_BLOCK_AFTER:
         failures["blocked_until"] = now + settings.ACCESS_PIN_BLOCK_SECONDS
         timeout = max(timeout, settings.ACCESS_PIN_BLOCK_SECONDS)
-        logger.warning("Access point %s blocked after %s wrong PINs", access_point.pk, failures["count"])
+        logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, failures["count"])
     elif failures["count"] >= settings.ACCESS_PIN_SLOW_AFTER:
-        logger.warning("Access point %s: %s wrong PINs; slowing down", access_point.pk, failures["count"])
-    cache.set(_throttle_key(access_point), failures, timeout=timeout)
+        logger.warning(
+            "Access point %s: %s wrong PINs; slowing down", door.access_point_id, failures["count"]
+        )
+    cache.set(_throttle_key(door), failures, timeout=timeout)
 
 
 def access_decide(
     *,
-    access_point: AccessPoint,
+    door: Door,
     channel: str,
     pin: str | None = None,
     holder: AccessHolder | None = None,
@@ -780,74 +816,50 @@ def access_decide(
 ) -> Decision:
     """May this PIN (or this signed-in holder) open this access point now? Logged either way."""
     when = when or timezone.now()
-    location = access_point.location
-    wall = when.timestamp()
     if pin is not None:
-        throttled = _pin_throttle(access_point, wall)
+        throttled = _pin_throttle(door, when.timestamp())
         if throttled is not None:
-            _log(access_point, channel, throttled, when=when)
+            access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
             return throttled
-        holder = (
-            AccessHolder.objects.filter(location_id=access_point.location_id, pin=pin)
-            .order_by()
-            .only("pk", "location_id")
-            .first()
+        found = holder_at_door(door, when=when, pin=pin)
+        if found is None:
+            _pin_failed(door, when.timestamp())
+            access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
+            return Decision(False, "unknown_pin")
+    elif holder is not None:
+        found = holder_at_door(
+            door, when=when, holder_id=holder.pk, share_id=share.pk if share is not None else None
         )
-        if holder is None:
-            _pin_failed(access_point, wall)
-            decision = Decision(False, "unknown_pin")
-            _log(access_point, channel, decision, when=when)
-            return decision
-    if holder is None:
-        raise ValueError("Pass a PIN or a holder.")
-    found = AccessGrant.objects.filter(holder=holder, unit__access_mappings__access_point=access_point)
-    if share is not None:  # the guest key page opens with this share's grants only
-        found = found.filter(share=share)
-    # No ordering: the hot path of every door; compiling Meta.ordering costs more than the query.
-    grants = list(found.order_by().only("pk", "state", "starts_at", "ends_at", "unit_id", "booking_id"))
-    grant = None
-    if not grants:
-        decision = Decision(False, "not_mapped")
+        if found is None:
+            raise ValueError("This holder belongs to another location.")
     else:
-        open_now = [g for g in grants if g.is_open_at(when)]
-        if open_now:
-            grant = open_now[0]
-            hours = list(OpeningHours.objects.filter(location_id=location.pk).order_by())
-            if location.is_open_at(when, hours):
-                decision = Decision(True, OK)
-            else:
-                decision = Decision(False, "location_closed")
-        elif any(g.state == GrantState.ACTIVE for g in grants):
-            grant = grants[0]
-            decision = Decision(False, "outside_window")
-        else:
-            grant = grants[0]
-            past = all(g.ends_at is not None and g.ends_at <= when for g in grants)
-            decision = Decision(False, "outside_window" if past else "revoked")
-    _log(access_point, channel, decision, when=when, holder=holder, grant=grant)
-    return decision
-
-
-def _log(
-    access_point: AccessPoint,
-    channel: str,
-    decision: Decision,
-    *,
-    when: dt.datetime,
-    holder: AccessHolder | None = None,
-    grant: AccessGrant | None = None,
-) -> None:
-    AccessEvent.objects.create(
-        location_id=access_point.location_id,
-        access_point=access_point,
-        unit_id=grant.unit_id if grant else None,
-        booking_id=grant.booking_id if grant else None,
-        holder=holder,
+        raise ValueError("Pass a PIN or a holder.")
+    decision, grant = _judge(found, when)
+    access_event_record(
+        door,
         channel=channel,
         allowed=decision.allowed,
         reason=decision.reason,
-        occurred_at=when,
+        when=when,
+        holder_id=found.holder_id,
+        grant=grant,
     )
+    return decision
+
+
+def _judge(found: HolderAtDoor, when: dt.datetime) -> tuple[Decision, GrantAtDoor | None]:
+    """The decision on a holder's grants at a door, and the grant it rests on."""
+    grants = found.grants
+    if not grants:
+        return Decision(False, "not_mapped"), None
+    open_now = [grant for grant in grants if grant.opens_now]
+    if open_now:
+        return Decision(True, OK) if found.site_open else Decision(False, "location_closed"), open_now[0]
+    if any(grant.is_active for grant in grants):
+        return Decision(False, "outside_window"), grants[0]
+    if all(grant.has_ended for grant in grants):
+        return Decision(False, "outside_window"), grants[0]
+    return Decision(False, "revoked"), grants[0]
 
 
 def guest_share_for_key(key: str) -> SharedAccess | None:

@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from keyport.access.models import AccessEvent
-from keyport.access.services import access_decide, device_key_lookup
+from keyport.access.services import access_decide, door_for_device
 from keyport.api.openapi import OPENAPI
 
 MAX_BODY = 4096
@@ -28,8 +28,8 @@ def access_check(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"error": "missing_device_key"}, status=401, headers={"WWW-Authenticate": "Bearer"}
         )
-    device = device_key_lookup(key)
-    if device is None:
+    door = door_for_device(key)
+    if door is None:
         return JsonResponse(
             {"error": "invalid_device_key"}, status=401, headers={"WWW-Authenticate": "Bearer"}
         )
@@ -45,10 +45,9 @@ def access_check(request: HttpRequest) -> JsonResponse:
             {"error": "bad_request", "detail": 'Send {"access_point": "<external id>", "pin": "<digits>"}.'},
             status=400,
         )
-    access_point = device.access_point
-    if access_point_ref != access_point.external_id:
+    if access_point_ref != door.external_id:
         return JsonResponse({"error": "wrong_access_point"}, status=403)
-    decision = access_decide(access_point=access_point, pin=pin, channel=AccessEvent.Channel.DEVICE)
+    decision = access_decide(door=door, pin=pin, channel=AccessEvent.Channel.DEVICE)
     answer: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
     if decision.retry_after is not None:
         answer["retry_after"] = decision.retry_after

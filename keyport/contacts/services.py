@@ -10,6 +10,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from keyport.access.services import grants_sync_for_customer
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import (
@@ -100,6 +101,8 @@ def contact_add(*, actor: Actor, customer: Customer, details: ContactDetails) ->
         customer=customer,
         details={"can_access_portal": contact.can_access_portal},
     )
+    if contact.can_access_portal:
+        grants_sync_for_customer(actor=actor, customer=customer)
     return contact
 
 
@@ -108,10 +111,10 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
     """Change a contact. A new email, or portal access switched off, ends their portal sessions
     and voids their links; the old address is told about the change."""
     contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
-    before = {"email": contact.email, "can_access_portal": contact.can_access_portal}
+    before = _access_facts(contact)
     _apply_details(contact, details)
     contact.save()
-    after = {"email": contact.email, "can_access_portal": contact.can_access_portal}
+    after = _access_facts(contact)
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     audit_details: dict[str, object] = {"changed": changed}
     if "email" in changed or (before["can_access_portal"] and not contact.can_access_portal):
@@ -124,6 +127,8 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
         customer=contact.customer,
         details=audit_details,
     )
+    if changed:
+        grants_sync_for_customer(actor=actor, customer=contact.customer)
     old_email = before["email"]
     if "email" in changed and isinstance(old_email, str) and old_email:
         email_queue_from_template(
@@ -137,6 +142,15 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
             },
         )
     return contact
+
+
+def _access_facts(contact: Contact) -> dict[str, object]:
+    """What doors and the portal know of a contact: a change of any of these reaches both."""
+    return {
+        "email": contact.email,
+        "can_access_portal": contact.can_access_portal,
+        "name": contact.full_name,
+    }
 
 
 @transaction.atomic
@@ -159,6 +173,7 @@ def customer_set_active(*, actor: Actor, customer: Customer, is_active: bool) ->
         customer=customer,
         details=details,
     )
+    grants_sync_for_customer(actor=actor, customer=customer)
     return customer
 
 

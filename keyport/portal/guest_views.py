@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, share_phase
 from keyport.access.services import access_decide, guest_share_for_key
@@ -63,6 +64,6 @@ def key_open(request: HttpRequest, key: str, access_point_id: int) -> HttpRespon
     if access_point is None:
         raise Http404("Not one of your doors.")
     decision = access_decide(
-        access_point=access_point, holder=share.holder, share=share, channel=AccessEvent.Channel.GUEST
+        door=Door.of(access_point), holder=share.holder, share=share, channel=AccessEvent.Channel.GUEST
     )
     return _render(request, key, share, opened=access_point, decision=decision)

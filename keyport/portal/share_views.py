@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from keyport.access.doors import Door
 from keyport.access.models import AccessEvent
 from keyport.access.queries import (
     access_points_of_units,
@@ -109,5 +110,5 @@ def portal_open(request: PortalRequest, booking_id: int, access_point_id: int) -
     holder = holder_of_contact(booking.location, request.contact)
     if access_point is None or holder is None:
         raise Http404("Not one of your doors.")
-    decision = access_decide(access_point=access_point, holder=holder, channel=AccessEvent.Channel.PORTAL)
+    decision = access_decide(door=Door.of(access_point), holder=holder, channel=AccessEvent.Channel.PORTAL)
     return _page(request, booking, ShareForm(booking=booking), decision=decision)
