@@ -4,7 +4,6 @@ make run            # in one terminal
 .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000]
 """
 
-import email
 import os
 import re
 import sys
@@ -12,6 +11,9 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from keyport.emails.backends import read_message_file  # noqa: E402
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -48,10 +50,9 @@ def newest_link(to: str, since: float) -> str:
         for path in sorted(MAIL.glob("*.eml"), reverse=True):
             if path.stat().st_mtime < since:
                 break
-            message = email.message_from_bytes(path.read_bytes())
-            if to in str(message["To"]):
-                body = message.get_payload(decode=True) if not message.is_multipart() else b""
-                match = re.search(r"https?://\S+/login/link/\S+/", (body or b"").decode())
+            recipient, body = read_message_file(path)
+            if to in recipient:
+                match = re.search(r"https?://\S+/login/link/\S+/", body)
                 if match:
                     return match[0]
         time.sleep(0.5)

@@ -207,6 +207,18 @@ def test_a_guest_gets_the_shared_access_email_with_a_key_and_an_audit_row(
     assert AuditEntry.objects.filter(action="access.shared", target_id=share.pk).count() == 1
 
 
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_guests_emails_carry_the_branding_of_the_site(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    scene.location.brand_name = "Lagerhaus Mitte"
+    scene.location.save(update_fields=["brand_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    [message] = mail.outbox
+    [(html, _)] = message.alternatives
+    assert "Lagerhaus Mitte" in html
+
+
 @pytest.mark.parametrize(
     ("time_zone", "starts_on", "ends_on", "start_utc", "end_utc"),
     [
@@ -324,6 +336,9 @@ def test_revoke_access_cascades_and_restore_gives_back_what_it_took(
     assert decide(scene, scene.tenant_holder().pin, now).reason == "revoked"
     assert {m.to[0] for m in mail.outbox} == {scene.tenant.email, "friend@example.com"}
     assert all("revoked" in m.subject for m in mail.outbox)
+    to_tenant, to_guest = sorted(mail.outbox, key=lambda m: m.to[0] != scene.tenant.email)
+    assert "Payment overdue" in to_tenant.body
+    assert "Payment overdue" not in to_guest.body and "person who shared it" in to_guest.body
     with pytest.raises(ValidationError):  # no new shares while revoked
         scene.share("new@example.com", dt.date(2026, 3, 5), dt.date(2026, 3, 6))
     mail.outbox.clear()

@@ -1,4 +1,6 @@
 import datetime as dt
+import re
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -133,11 +135,102 @@ def test_portal_sees_no_drafts_and_the_balance_per_currency(actor, location, cus
     assert {k: str(v) for k, v in balances_of_customer(customer).items()} == {"EUR": "213.86"}
 
 
-def test_the_pdf_is_a_pdf_with_the_number(actor, location, customer):
+def pdf_text(data: bytes) -> str:
+    """The text drawn on a PDF's pages (fpdf2 compresses each page's content stream)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL)
+    return b"".join(zlib.decompress(stream) for stream in streams).decode("latin-1")
+
+
+def test_the_pdf_is_a_pdf_with_the_number_lines_and_totals(actor, location, customer):
     invoice = open_invoice(actor, location, customer)
     data = invoice_pdf(invoice)
     assert data.startswith(b"%PDF-")
-    assert len(data) > 500
+    text = pdf_text(data)
+    for expected in ("Invoice INV-00001", "Unit A001, March", "89.90", "106.98 EUR", "Open"):
+        assert expected in text, expected
+
+
+def test_void_leaves_nothing_to_pay_and_takes_no_payments(actor, location, customer):
+    invoice = open_invoice(actor, location, customer)
+    billing.invoice_void(actor=actor, invoice=invoice, reason=" Wrong customer ")
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID and invoice.balance == 0
+    assert invoice.void_reason == "Wrong customer" and invoice.voided_at is not None
+    assert AuditEntry.objects.get(action="invoice.voided").details == {"reason": "Wrong customer"}
+    assert balances_of_customer(customer) == {}
+    assert invoice in invoices_for_customer(customer)  # still listed, marked Void
+    with pytest.raises(ValidationError):
+        billing.payment_record(
+            actor=actor, invoice=invoice, amount=Decimal("1.00"), received_on=dt.date(2026, 2, 5)
+        )
+    with pytest.raises(ValidationError):
+        billing.invoice_void(actor=actor, invoice=invoice, reason="again")
+
+
+def test_a_paid_invoice_cannot_be_voided(actor, location, customer):
+    invoice = open_invoice(actor, location, customer)
+    billing.payment_record(
+        actor=actor, invoice=invoice, amount=invoice.total, received_on=dt.date(2026, 2, 5)
+    )
+    with pytest.raises(ValidationError):
+        billing.invoice_void(actor=actor, invoice=invoice, reason="changed our mind")
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-5.00", "0.005", "10.001"])
+def test_a_payment_is_a_positive_amount_in_whole_cents(actor, location, customer, amount):
+    invoice = open_invoice(actor, location, customer)
+    with pytest.raises(ValidationError):
+        billing.payment_record(
+            actor=actor, invoice=invoice, amount=Decimal(amount), received_on=dt.date(2026, 2, 5)
+        )
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == 0 and not invoice.payments.exists()
+
+
+def test_an_invoice_is_in_its_locations_one_currency(actor, location, customer):
+    billing.billing_settings_update(
+        actor=actor,
+        location=location,
+        currency="chf",
+        invoice_prefix="ber",
+        grace_days=14,
+        lockout_enabled=True,
+    )
+    invoice = open_invoice(actor, location, customer)
+    assert invoice.currency == "CHF" and invoice.number == "BER-00001"
+
+
+def test_a_locations_currency_is_fixed_once_it_has_invoices(actor, location, customer):
+    open_invoice(actor, location, customer)
+    with pytest.raises(ValidationError) as error:
+        billing.billing_settings_update(
+            actor=actor,
+            location=location,
+            currency="USD",
+            invoice_prefix="INV",
+            grace_days=14,
+            lockout_enabled=True,
+        )
+    assert "currency" in error.value.message_dict
+    assert BillingSettings.objects.get(location=location).currency == "EUR"
+
+
+def test_a_booking_of_another_customer_cannot_be_billed(actor, location, customer):
+    theirs = booking_of(
+        CustomerFactory(home_location=location), [UnitFactory(location=location)], dt.date(2026, 1, 1)
+    )
+    with pytest.raises(ValidationError):
+        billing.invoice_create(
+            actor=actor,
+            location=location,
+            customer=customer,
+            booking=theirs,
+            due_on=dt.date(2026, 3, 1),
+            lines=[RENT],
+        )
+    assert not Invoice.objects.exists()
 
 
 # The overdue lockout: due 1 March, 14 grace days → locked from 16 March, local time in Berlin.

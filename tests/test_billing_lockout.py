@@ -4,12 +4,23 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
-from keyport.access.models import AccessGrant, BookingAccess, GrantState
-from keyport.access.services import booking_revoke_access, grants_sync_for_booking
+from keyport.access.doors import Door
+from keyport.access.emails import ACCESS_RESTORED, ACCESS_REVOKED
+from keyport.access.models import (
+    AccessEvent,
+    AccessGrant,
+    AccessHolder,
+    BookingAccess,
+    GrantState,
+    ShareState,
+)
+from keyport.access.services import access_decide, booking_revoke_access, grants_sync_for_booking
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.emails.models import OutgoingEmail
+from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory, CustomerFactory, LocationFactory, UnitFactory, booking_of
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +87,70 @@ def test_payment_does_not_undo_a_revocation_staff_made_for_another_reason(bookin
     )
     state = BookingAccess.objects.get(booking=booking)
     assert state.is_revoked and state.revoked_reason == "keys lost"
+
+
+def at(day: dt.date) -> dt.datetime:
+    """Noon UTC of a day: inside that day in Berlin as well."""
+    return dt.datetime(day.year, day.month, day.day, 12, 0, tzinfo=dt.UTC)
+
+
+def recipients(key: str) -> set[str]:
+    return set(OutgoingEmail.objects.filter(template=key).values_list("to", flat=True))
+
+
+def guest_pin(scene, email: str) -> str:  # type: ignore[no-untyped-def]
+    return AccessHolder.objects.get(location=scene.location, email=email).pin
+
+
+def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_current(
+    django_capture_on_commit_callbacks,
+):
+    scene = build_access_scene(starts_on=dt.date(2026, 1, 1), ends_on=None)
+    with time_machine.travel(at(dt.date(2026, 4, 20)), tick=False):
+        lasting = scene.share("friend@example.com", dt.date(2026, 4, 20), dt.date(2026, 6, 30))
+        brief = scene.share("brief@example.com", dt.date(2026, 4, 20), dt.date(2026, 5, 3))
+        invoice = overdue_invoice(scene.booking)
+    door = scene.door
+    friend_pin = guest_pin(scene, "friend@example.com")
+    assert access_decide(
+        door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 4, 30))
+    ).allowed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert billing.invoices_lock_overdue(now=at(dt.date(2026, 5, 1))) == 1
+    for share in (lasting, brief):
+        share.refresh_from_db()
+        assert share.state == ShareState.REVOKED and share.revoked_with_booking
+        assert set(share.grants.values_list("state", "revoked_reason")) == {(GrantState.REVOKED, "overdue")}
+    denied = access_decide(
+        door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 2))
+    )
+    assert (denied.allowed, denied.reason) == (False, "revoked")
+    assert recipients(ACCESS_REVOKED) == {scene.tenant.email, "friend@example.com", "brief@example.com"}
+    told_tenant = OutgoingEmail.objects.get(template=ACCESS_REVOKED, to=scene.tenant.email)
+    assert "Reason: overdue" in told_tenant.body_text
+    told_guest = OutgoingEmail.objects.get(template=ACCESS_REVOKED, to="friend@example.com")
+    assert "overdue" not in told_guest.body_text  # a guest is not told the tenant has not paid
+    assert recipients(ACCESS_RESTORED) == set()
+
+    with (
+        time_machine.travel(at(dt.date(2026, 5, 5)), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        billing.payment_record(
+            actor=SYSTEM, invoice=invoice, amount=invoice.total, received_on=dt.date(2026, 5, 5)
+        )
+    lasting.refresh_from_db()
+    brief.refresh_from_db()
+    assert lasting.state == ShareState.ACTIVE
+    assert set(lasting.grants.values_list("state", flat=True)) == {GrantState.ACTIVE}
+    assert brief.state == ShareState.REVOKED  # its window ended while access was locked
+    opened = access_decide(
+        door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 6))
+    )
+    assert (opened.allowed, opened.reason) == (True, "ok")
+    tenant_pin = scene.tenant_holder().pin
+    assert access_decide(
+        door=Door.of(door), pin=tenant_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 6))
+    ).allowed
+    assert recipients(ACCESS_RESTORED) == {scene.tenant.email, "friend@example.com"}

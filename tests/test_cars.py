@@ -100,3 +100,46 @@ def test_a_pdf_is_not_a_photo(actor):
     fake = SimpleUploadedFile("car.jpg", b"%PDF-1.7 not an image", content_type="image/jpeg")
     with pytest.raises(ValidationError):
         services.car_photo_add(actor=actor, car=CarFactory(), upload=fake)
+
+
+def test_notes_are_kept_trimmed_and_audited(actor):
+    car = services.car_set_notes(actor=actor, car=CarFactory(), notes="  Battery on a trickle charger.\n ")
+    car.refresh_from_db()
+    assert car.notes == "Battery on a trickle charger."
+    assert AuditEntry.objects.get(action="car.notes_changed").target_id == car.pk
+
+
+def test_a_car_is_created_with_its_details_and_its_bay(actor):
+    target = bay()
+    car = services.car_create(
+        actor=actor,
+        customer=CustomerFactory(),
+        make=" Volvo ",
+        model="P1800",
+        plate="b  ms 1800",
+        year=1967,
+        colour="Red",
+        vin=GOOD_VIN,
+        bay=target,
+    )
+    car.refresh_from_db()
+    assert (car.make, car.plate, car.year, car.colour, car.bay) == ("Volvo", "B MS 1800", 1967, "Red", target)
+    assert AuditEntry.objects.get(action="car.created").location == target.location
+
+
+def test_a_photo_over_20_mb_is_refused(actor):
+    big = SimpleUploadedFile(
+        "car.jpg", b"\xff\xd8\xff" + b"\x00" * (20 * 1024 * 1024), content_type="image/jpeg"
+    )
+    with pytest.raises(ValidationError):
+        services.car_photo_add(actor=actor, car=CarFactory(), upload=big)
+
+
+def test_a_new_car_cannot_take_a_bay_that_holds_one(actor):
+    target = bay()
+    CarFactory(bay=target)
+    with pytest.raises(ValidationError):
+        services.car_create(
+            actor=actor, customer=CustomerFactory(), make="Ford", model="T", plate="x", bay=target
+        )
+    assert target.cars.count() == 1

@@ -3,11 +3,18 @@ from email import message_from_bytes
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
+from django.urls import reverse
 
 from keyport.emails.backends import OneFilePerMessageBackend
-from keyport.emails.models import EmailStatus, OutgoingEmail
-from keyport.emails.services import MAX_DELIVERY_ATTEMPTS, email_deliver, email_queue
-from tests.factories import ContactFactory
+from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
+from keyport.emails.services import (
+    MAX_DELIVERY_ATTEMPTS,
+    email_deliver,
+    email_queue,
+    email_queue_from_template,
+)
+from keyport.staff.models import Role
+from tests.factories import ContactFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +88,82 @@ class BrokenBackend:
 
     def send_messages(self, messages):  # type: ignore[no-untyped-def]
         raise ConnectionRefusedError("SMTP server is down")
+
+
+# Send a test from the template's edit page ----------------------------------------------------------
+
+
+def test_an_owner_sends_a_test_of_the_wording_in_the_form_to_themselves(
+    client, owner, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    url = reverse("dashboard:email_template_send_test", args=["portal_invite"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"subject": "Hello {{ first_name }}", "body_text": "Open {{ link }}"})
+    assert response.status_code == 200
+    assert "Test email sent to owner@keyport.test." in response.content.decode()
+    email = OutgoingEmail.objects.get()
+    assert (email.to, email.template, email.status) == (
+        "owner@keyport.test",
+        "portal_invite",
+        EmailStatus.SENT,
+    )
+    assert email.subject == "Hello Mara"
+    assert email.body_text == "Open https://portal.example.com/login/link/EXAMPLE-ONE-TIME-TOKEN/"
+    assert mail.outbox[0].to == ["owner@keyport.test"]
+    assert not EmailTemplate.objects.exists()
+
+
+def test_a_wrong_template_is_not_sent(client, owner):
+    client.force_login(owner)
+    url = reverse("dashboard:email_template_send_test", args=["portal_invite"])
+    response = client.post(url, {"subject": "Hello", "body_text": "No link"})
+    assert response.status_code == 400
+    assert "must contain {{ link }}" in response.content.decode()
+    assert not OutgoingEmail.objects.exists() and mail.outbox == []
+
+
+def test_only_owners_send_tests(client):
+    client.force_login(StaffUserFactory(role=Role.MANAGER))
+    url = reverse("dashboard:email_template_send_test", args=["portal_invite"])
+    assert client.post(url, {"subject": "Hi", "body_text": "{{ link }}"}).status_code == 403
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_the_edit_page_offers_a_test_to_the_owners_own_email(client, owner):
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:email_template_edit", args=["portal_invite"])).content.decode()
+    assert reverse("dashboard:email_template_send_test", args=["portal_invite"]) in page
+    assert "Send a test to owner@keyport.test" in page
+
+
+def test_an_email_with_a_secret_drops_it_from_both_bodies_once_sent():
+    contact = ContactFactory()
+    email = email_queue_from_template(
+        key="portal_sign_in_link",
+        to=contact.email,
+        contact=contact,
+        context={"first_name": "Mara", "valid_for": "10 minutes"},
+        secrets={"link": "https://portal.example.com/login/link/SECRET-TOKEN/"},
+    )
+    assert "SECRET-TOKEN" in email.body_text and "SECRET-TOKEN" in email.body_html
+    email = email_deliver(email_id=email.pk)
+    assert "SECRET-TOKEN" in mail.outbox[0].body and "SECRET-TOKEN" in mail.outbox[0].alternatives[0][0]
+    assert "SECRET-TOKEN" not in email.body_text and "SECRET-TOKEN" not in email.body_html
+    assert "removed from the log" in email.body_html
+
+
+def test_the_html_version_escapes_what_customers_typed():
+    contact = ContactFactory(first_name="<b>Mallory</b>")
+    email = email_queue_from_template(
+        key="portal_email_changed",
+        to=contact.email,
+        contact=contact,
+        context={
+            "first_name": contact.first_name,
+            "old_email": "a@example.com",
+            "new_email": "b@example.com",
+        },
+    )
+    assert "Hello <b>Mallory</b>," in email.body_text
+    assert "Hello &lt;b&gt;Mallory&lt;/b&gt;," in email.body_html and "<b>Mallory" not in email.body_html

@@ -5,13 +5,24 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
+from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.contacts.models import Contact, CustomerKind, PortalAccess
 from keyport.events import services
 from keyport.events.models import Event, Ticket, TicketStatus
 from keyport.events.queries import ticket_qr_data_uri
-from tests.factories import ContactFactory, LocationFactory
+from keyport.staff.models import Role
+from tests.factories import (
+    ContactFactory,
+    CustomerFactory,
+    LocationFactory,
+    StaffUserFactory,
+    UnitFactory,
+    booking_of,
+)
 
 START = dt.datetime(2026, 6, 6, 8, 0, tzinfo=dt.UTC)
 
@@ -99,6 +110,70 @@ def test_check_in_once_and_only_for_people_coming(actor):
 
 
 @pytest.mark.django_db
+def test_the_event_time_is_shown_in_the_locations_zone(actor):
+    event = make_event(actor, location=LocationFactory(time_zone="America/Chicago"))
+    assert event.local_starts_at().isoformat() == "2026-06-06T03:00:00-05:00"
+
+
+@pytest.mark.django_db
+def test_staff_see_the_attendee_list_and_check_people_in(actor, django_capture_on_commit_callbacks):
+    location = LocationFactory(time_zone="Europe/Berlin")
+    event = make_event(actor, location=location)
+    customer = CustomerFactory(home_location=location)
+    ContactFactory(customer=customer, first_name="Mara", email="mara@example.com")
+    booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        mara, lia = services.event_invite(
+            actor=actor, event=event, emails=["mara@example.com", "lia@example.com"]
+        )
+    services.ticket_respond(actor=actor, ticket=lia, going=True, now=START - dt.timedelta(days=3))
+    manager = StaffUserFactory(role=Role.MANAGER)
+    manager.locations.add(location)
+    client = Client()
+    client.force_login(manager)
+    url = reverse("dashboard:event_detail", args=[event.pk])
+
+    page = client.get(url).content.decode()
+    assert "mara@example.com" in page and "lia@example.com" in page
+    assert "<td>Full</td>" in page and "<td>Ticket-only (lead)</td>" in page
+    assert "Invited, no answer yet" in page and "Going" in page
+    assert "Check in lia" in page and "Check in Mara" not in page
+
+    client.post(reverse("dashboard:ticket_check_in", args=[event.pk, lia.pk]))
+    lia.refresh_from_db()
+    assert lia.checked_in_at is not None
+    assert AuditEntry.objects.filter(action="ticket.checked_in", target_id=lia.pk).count() == 1
+    local = lia.checked_in_at.astimezone(location.zone)
+    assert f"{local:%H:%M}" in client.get(url).content.decode()
+
+    again = client.post(
+        reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": lia.code}, follow=True
+    )
+    assert "already checked in" in again.content.decode()
+    refused = client.post(
+        reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": mara.code}, follow=True
+    )
+    assert "has not said they are coming" in refused.content.decode()
+    mara.refresh_from_db()
+    assert mara.checked_in_at is None
+
+
+@pytest.mark.django_db
+def test_a_ticket_code_of_another_event_checks_nobody_in(actor):
+    event, other = make_event(actor), make_event(actor)
+    (elsewhere,) = services.event_invite(actor=actor, event=other, emails=["a@example.com"])
+    services.ticket_respond(actor=actor, ticket=elsewhere, going=True, now=START - dt.timedelta(days=3))
+    client = Client()
+    client.force_login(StaffUserFactory(role=Role.OWNER))
+    response = client.post(
+        reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": elsewhere.code}, follow=True
+    )
+    assert "No ticket of this event has that code." in response.content.decode()
+    elsewhere.refresh_from_db()
+    assert elsewhere.checked_in_at is None
+
+
+@pytest.mark.django_db
 def test_the_ticket_has_a_qr_code(actor):
     event = make_event(actor)
     (ticket,) = services.event_invite(actor=actor, event=event, emails=["a@example.com"])
@@ -131,6 +206,7 @@ def test_register_interest_leaves_a_known_person_unchanged():
     assert again.customer.kind == CustomerKind.STORAGE
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_rsvps_never_overfill_the_event():

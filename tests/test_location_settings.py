@@ -1,11 +1,16 @@
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
 
+from keyport.access.models import SensorbergAccount
+from keyport.access.providers import sensorberg
 from keyport.audit.models import AuditEntry
+from keyport.facilities import services as facilities_services
 from keyport.staff.models import Role
 from tests.factories import LocationFactory, StaffUserFactory
+from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +23,7 @@ def settings_post(location, **overrides):  # type: ignore[no-untyped-def]
         "city": location.city,
         "country": location.country,
         "time_zone": location.time_zone,
+        "access_provider": location.access_provider,
         "hours-TOTAL_FORMS": "7",
         "hours-INITIAL_FORMS": "7",
         "hours-MIN_NUM_FORMS": "7",
@@ -84,3 +90,164 @@ def test_only_owners_change_location_settings(client, role):
     assert client.post(url, settings_post(location, name="Hijacked")).status_code == 403
     location.refresh_from_db()
     assert location.name != "Hijacked"
+
+
+# Access provider and Test connection ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSensorberg]:
+    server = FakeSensorberg().start()
+    sensorberg.forget_cached_state()
+    yield server
+    server.stop()
+    sensorberg.forget_cached_state()
+
+
+@pytest.fixture
+def owner_client(client):  # type: ignore[no-untyped-def]
+    client.force_login(StaffUserFactory(role=Role.OWNER))
+    return client
+
+
+def sensorberg_post(location, base_url, secret=CLIENT_SECRET, **overrides):  # type: ignore[no-untyped-def]
+    return settings_post(
+        location,
+        access_provider="sensorberg",
+        sensorberg_base_url=base_url,
+        sensorberg_client_id=CLIENT_ID,
+        sensorberg_client_secret=secret,
+        **overrides,
+    )
+
+
+def test_owner_connects_sensorberg_and_the_audit_never_holds_the_secret(owner_client, fake):
+    location = LocationFactory()
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    assert "not set" in owner_client.get(url).content.decode()
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url))
+    assert response.status_code == 302
+    location.refresh_from_db()
+    account = SensorbergAccount.objects.get(location=location)
+    assert location.access_provider == "sensorberg"
+    assert (account.base_url, account.client_id, account.client_secret) == (
+        fake.base_url,
+        CLIENT_ID,
+        CLIENT_SECRET,
+    )
+    entry = AuditEntry.objects.get(action="location.access_provider_set")
+    assert entry.details["changed"]["access_provider"] == ["builtin", "sensorberg"]
+    assert entry.details["changed"]["sensorberg_client_secret"] == "set"
+    assert CLIENT_SECRET not in str(AuditEntry.objects.values_list("details", flat=True))
+    page = owner_client.get(url).content.decode()
+    assert CLIENT_SECRET not in page
+    assert ">set</span>" in page and fake.base_url in page
+
+
+def test_a_blank_secret_keeps_the_stored_one(owner_client, fake):
+    location = LocationFactory(access_provider="sensorberg")
+    SensorbergAccount.objects.create(
+        location=location, base_url=fake.base_url, client_id="old-id", client_secret=CLIENT_SECRET
+    )
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    assert owner_client.post(url, sensorberg_post(location, fake.base_url, secret="")).status_code == 302
+    account = SensorbergAccount.objects.get(location=location)
+    assert (account.client_id, account.client_secret) == (CLIENT_ID, CLIENT_SECRET)
+    entry = AuditEntry.objects.get(action="location.access_provider_set")
+    assert entry.details == {"changed": {"sensorberg_client_id": ["old-id", CLIENT_ID], "grants_pushed": 0}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sensorberg_base_url": "http://sensorberg.example.com"}, "starting with https://"),
+        ({"sensorberg_base_url": "ftp://sensorberg.example.com"}, "starting with https://"),
+        ({"sensorberg_base_url": ""}, "Enter the Sensorberg API&#x27;s base URL."),
+        ({"sensorberg_client_id": ""}, "Enter the client id Sensorberg issued."),
+        ({"sensorberg_client_secret": ""}, "Enter the client secret Sensorberg issued."),
+    ],
+)
+def test_sensorberg_needs_an_https_url_a_client_id_and_a_secret(owner_client, overrides, message):
+    location = LocationFactory()
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    data = sensorberg_post(location, "https://api.sensorberg.example.com")
+    response = owner_client.post(url, data | overrides)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    location.refresh_from_db()
+    assert location.access_provider == "builtin"
+    assert not SensorbergAccount.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_test_connection_lists_the_access_groups_and_changes_nothing(owner_client, fake):
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(
+        url, sensorberg_post(location, fake.base_url), headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Connected: 0 access groups." in page and "alert-success" in page
+    assert CLIENT_SECRET not in page
+    location.refresh_from_db()
+    assert location.access_provider == "builtin"
+    assert not SensorbergAccount.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_test_connection_uses_the_stored_secret_when_the_field_is_blank(owner_client, fake):
+    location = LocationFactory(access_provider="sensorberg")
+    SensorbergAccount.objects.create(
+        location=location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url, secret=""))
+    assert "Connected: 0 access groups." in response.content.decode()
+
+
+def test_test_connection_tells_a_wrong_secret(owner_client, fake):
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url, secret="wrong"))
+    page = response.content.decode()
+    assert "Sensorberg refused the client id and secret." in page and "alert-danger" in page
+    assert not SensorbergAccount.objects.exists()
+
+
+def test_test_connection_tells_a_server_that_is_down(owner_client, fake):
+    location = LocationFactory()
+    base_url = fake.base_url
+    fake.stop()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, base_url))
+    assert f"Could not reach Sensorberg at {base_url}: connection refused." in response.content.decode()
+
+
+def test_test_connection_tells_a_timeout(owner_client, fake, monkeypatch):
+    monkeypatch.setattr(facilities_services, "CONNECTION_TEST_TIMEOUT_SECONDS", 0.3)
+    fake.slow_next(1, 1.0)
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url))
+    assert "Sensorberg did not answer within 0.3 seconds." in response.content.decode()
+
+
+def test_test_connection_for_the_builtin_server_needs_nothing(owner_client):
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, settings_post(location))
+    assert "built-in access server needs no connection" in response.content.decode()
+
+
+def test_test_connection_names_what_is_missing(owner_client):
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, settings_post(location, access_provider="sensorberg"))
+    assert "Not tested. Enter the Sensorberg API&#x27;s base URL." in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
+def test_only_owners_test_the_connection(client, role, fake):
+    location = LocationFactory()
+    client.force_login(StaffUserFactory(role=role))
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    assert client.post(url, sensorberg_post(location, fake.base_url)).status_code == 403

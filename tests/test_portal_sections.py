@@ -185,3 +185,50 @@ def test_register_interest_is_rate_limited(client, scene):
     assert (
         client.post(url, {"first_name": "A", "last_name": "B", "email": "z@example.com"}).status_code == 429
     )
+
+
+def test_a_lead_sees_only_tickets_until_staff_convert_them_then_the_full_portal(client, scene):
+    sign_in_as(client, scene.guest)
+    assert client.get(reverse("portal:tickets")).status_code == 200
+    for section in ("cars", "billing", "documents", "events", "settings"):
+        assert client.get(reverse(f"portal:{section}")).status_code == 404, section
+    events.lead_convert(actor=SYSTEM, customer=scene.guest.customer)
+    for section in ("cars", "billing", "documents", "events", "settings"):
+        assert client.get(reverse(f"portal:{section}")).status_code == 200, section
+
+
+def test_a_registered_lead_is_ticket_only_in_the_portal(client, scene):
+    client.post(
+        reverse("portal:register_interest", args=[scene.location.pk]),
+        {"first_name": "Lia", "last_name": "Lead", "email": "lia@example.com"},
+    )
+    lead = Contact.objects.get(email="lia@example.com")
+    sign_in_as(client, lead)
+    assert client.get(reverse("portal:billing")).status_code == 404
+    assert "Your tickets" in client.get(reverse("portal:tickets")).content.decode()
+
+
+def test_the_additional_contact_sees_the_same_invoices_and_documents(client, scene):
+    invoice = rent(scene)
+    document_upload(
+        actor=SYSTEM,
+        customer=scene.tenant_customer,
+        title="Lease",
+        upload=SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease"),
+        visible_to_customer=True,
+    )
+    sign_in_as(client, scene.partner)
+    assert invoice.number in client.get(reverse("portal:billing")).content.decode()
+    assert "Lease" in client.get(reverse("portal:documents")).content.decode()
+
+
+def test_stored_files_have_no_public_url(client, scene, settings):
+    document = document_upload(
+        actor=SYSTEM,
+        customer=scene.tenant_customer,
+        title="Lease",
+        upload=SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease"),
+        visible_to_customer=True,
+    )
+    for prefix in ("/media/", "/", settings.MEDIA_URL or "/"):
+        assert client.get(prefix + document.file.name).status_code == 404

@@ -230,3 +230,23 @@ def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:  # 
     drain()
     [(_, body)] = fake.members("A001").items()
     assert body["email"] == "moved@example.com"
+
+
+def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
+
+    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None, provider="builtin")
+    for unit in scene.units:
+        fake.add_group(unit.number)
+    location_set_access_provider(
+        actor=ACTOR,
+        location=scene.location,
+        provider="sensorberg",
+        sensorberg=SensorbergCredentials(
+            base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+        ),
+    )
+    assert AccessGrant.objects.filter(sync_state=SyncState.PENDING).count() == 3
+    drain()
+    assert len(fake.members("A001")) == 1
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}

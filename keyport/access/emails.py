@@ -83,6 +83,12 @@ register_default_template(
 )
 
 
+# Why the booking was revoked (an unpaid invoice, lost keys) is the tenant's business, not their guests'.
+GUEST_REVOKED_REASON = (
+    "The facility paused the access of the person who shared it with you; they can tell you more."
+)
+
+
 def local_window(location: Location, starts_on: dt.date, ends_on: dt.date | None) -> str:
     if ends_on is None:
         return f"from {starts_on:%a %d %b %Y} 00:00, open-ended ({location.time_zone})"
@@ -92,7 +98,6 @@ def local_window(location: Location, starts_on: dt.date, ends_on: dt.date | None
 def _base(booking: Booking, unit_names: Sequence[str]) -> dict[str, str]:
     location = booking.location
     return {
-        "site_name": settings.KEYPORT_SITE_NAME,
         "tenant_name": booking.customer.name,
         "units": ", ".join(unit_names),
         "location_name": location.name,
@@ -111,6 +116,7 @@ def shared_access_email(*, share: SharedAccess, key: str) -> None:
         key=SHARED_ACCESS,
         to=share.holder.email,
         contact=None,
+        location=booking.location,
         context={
             **_base(booking, units),
             "window": local_window(booking.location, share.starts_on, share.ends_on),
@@ -131,17 +137,21 @@ def access_changed_emails(*, booking: Booking, shares: Sequence[SharedAccess], r
     }
     key = ACCESS_REVOKED if revoked else ACCESS_RESTORED
     for contact in booking.customer.contacts.filter(can_access_portal=True, email__isnull=False):
-        email_queue_from_template(key=key, to=contact.email or "", contact=contact, context=context)
+        email_queue_from_template(
+            key=key, to=contact.email or "", contact=contact, context=context, location=booking.location
+        )
     for share in shares:
         share_units = sorted(str(u) for u in share.units.all())
         email_queue_from_template(
             key=key,
             to=share.holder.email,
             contact=None,
+            location=booking.location,
             context={
                 **context,
                 "units": ", ".join(share_units),
                 "window": local_window(booking.location, share.starts_on, share.ends_on),
+                "reason": GUEST_REVOKED_REASON if revoked else "",
             },
         )
 

@@ -304,6 +304,18 @@ def sync_reconcile(*, location: Location) -> int:
     return queued
 
 
+def grants_push_for_location(*, location: Location) -> int:
+    """A location now reaches its doors through a provider (chosen, or a new login): push every
+    current grant there, in the caller's transaction; the worker sends them after commit."""
+    grants = list(
+        AccessGrant.objects.filter(booking__location=location, state=GrantState.ACTIVE)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()))
+        .select_related("booking__location")
+    )
+    _intend(grants, SyncOperation.UPSERT)
+    return len(grants)
+
+
 # Grants from bookings.
 
 

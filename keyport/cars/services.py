@@ -31,6 +31,7 @@ def car_create(
     bay: Unit | None = None,
 ) -> Car:
     if bay is not None:
+        bay = _locked_bay(bay)
         _check_bay_takes_a_car(bay)
     car = Car(
         customer=customer,
@@ -67,9 +68,13 @@ def _check_bay_takes_a_car(bay: Unit, *, moving: Car | None = None) -> None:
         raise ValidationError({"bay": f"Bay {bay.number} already holds a car."})
 
 
+def _locked_bay(bay: Unit) -> Unit:
+    """The bay's row, locked so that two cars cannot be put in it at the same moment."""
+    return Unit.objects.select_for_update().select_related("location").get(pk=bay.pk)
+
+
 def _place(actor: Actor, car: Car, bay: Unit, *, action: str) -> Car:
-    # Lock the bay so two cars cannot be put in it at the same moment.
-    bay = Unit.objects.select_for_update().select_related("location").get(pk=bay.pk)
+    bay = _locked_bay(bay)
     _check_bay_takes_a_car(bay, moving=car)
     previous = car.bay
     car.bay = bay

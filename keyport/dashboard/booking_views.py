@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
@@ -70,7 +71,7 @@ def booking_revoke(request: StaffRequest, booking_id: int) -> HttpResponse:
             form.add_error("reason", error.message_dict.get("reason", error.messages))
         else:
             messages.success(request, "Access revoked for the booking and every share of it.")
-            return redirect("dashboard:booking_detail", booking_id=booking.pk)
+            return _back(request, booking_id=booking.pk)
     return booking_detail(request, booking_id, revoke_form=form)
 
 
@@ -82,7 +83,20 @@ def booking_restore(request: StaffRequest, booking_id: int) -> HttpResponse:
         raise PermissionDenied
     booking_restore_access(actor=Actor.staff(request.user), booking=booking)
     messages.success(request, "Access restored, with the shares whose windows are still current.")
-    return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    return _back(request, booking_id=booking.pk)
+
+
+def _back(request: StaffRequest, *, booking_id: int) -> HttpResponse:
+    """To the page the form was posted from (`next`, e.g. the customer page), else the booking page.
+
+    `next` comes from the request: only a URL of this site is followed.
+    """
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("dashboard:booking_detail", booking_id=booking_id)
 
 
 @staff_required

@@ -1,18 +1,29 @@
-"""A customer's detail page: CRM Information (Active / Inactive), Contacts, Portal check, emails sent."""
+"""A customer's detail page: Personal & Contact, Contacts, Bookings with their access, Cars,
+Documents, Billing, CRM Information (Active / Inactive), Activity and the Portal check."""
 
-from collections import defaultdict
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
+from keyport.contacts.customer_detail_queries import (
+    BookingWithAccess,
+    activity_of_customer,
+    billing_of_customer,
+    bookings_with_access,
+    emails_to_customer,
+    primary_contact,
+    recent_documents_of_customer,
+)
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import (
-    bookings_of_customer,
+    Linked,
     cars_of_customer,
     contacts_of_customer,
     get_contact_for_staff,
@@ -22,9 +33,10 @@ from keyport.contacts.queries import (
 )
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.booking_views import RevokeAccessForm
 from keyport.dashboard.contact_forms import ContactForm
-from keyport.emails.models import OutgoingEmail
-from keyport.staff.models import Role
+from keyport.staff.models import Role, StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 def _can_manage(request: StaffRequest) -> bool:
@@ -40,19 +52,35 @@ def customer_detail(
     edit_forms: dict[int, ContactForm] | None = None,
 ) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
+    locations = locations_for_staff(request.user)
     contacts = list(contacts_of_customer(customer))
-    linked = linked_to_customer(customer)
-    emails: dict[int, list[OutgoingEmail]] = defaultdict(list)
-    sent = OutgoingEmail.objects.filter(contact__customer=customer).order_by("-created_at", "-id")
-    for email in sent[:100]:
-        if email.contact_id is not None:
-            emails[email.contact_id].append(email)
-    edit_forms = edit_forms or {}
-    rows = [
+    bookings = bookings_with_access(customer, locations)
+    context = {
+        "customer": customer,
+        "primary": primary_contact(contacts),
+        "rows": _contact_rows(contacts, linked_to_customer(customer), edit_forms or {}),
+        "bookings": _booking_rows(request.user, customer, bookings),
+        "revoke_form": RevokeAccessForm(),
+        "cars": cars_of_customer(customer),
+        "documents": recent_documents_of_customer(customer),
+        "billing": billing_of_customer(customer, locations),
+        "activity": activity_of_customer(customer, locations),
+        "emails": emails_to_customer(customer),
+        "add_form": add_form or ContactForm(prefix="new"),
+        "can_manage": _can_manage(request),
+        "add_open": add_form is not None,
+    }
+    status = 400 if add_form is not None or edit_forms else 200
+    return render(request, "dashboard/customers/detail.html", context, status=status)
+
+
+def _contact_rows(
+    contacts: list[Contact], linked: Linked, edit_forms: dict[int, ContactForm]
+) -> list[dict[str, Any]]:
+    return [
         {
             "contact": contact,
             "check": portal_check(contact, linked),
-            "emails": emails.get(contact.pk, []),
             "form": edit_forms.get(contact.pk)
             or ContactForm(initial=_initial(contact), prefix=f"c{contact.pk}"),
             "dialog_id": f"edit-contact-{contact.pk}",
@@ -60,18 +88,24 @@ def customer_detail(
         }
         for contact in contacts
     ]
-    context = {
-        "customer": customer,
-        "rows": rows,
-        "linked": linked,
-        "bookings": bookings_of_customer(customer),
-        "cars": cars_of_customer(customer),
-        "add_form": add_form or ContactForm(prefix="new"),
-        "can_manage": _can_manage(request),
-        "add_open": add_form is not None,
-    }
-    status = 400 if add_form is not None or edit_forms else 200
-    return render(request, "dashboard/customers/detail.html", context, status=status)
+
+
+def _booking_rows(
+    user: StaffUser, customer: Customer, bookings: list[BookingWithAccess]
+) -> list[dict[str, Any]]:
+    """Each booking, whether this staff member may revoke and restore its access (asked once per
+    location), and where Revoke / Restore access come back to."""
+    page = reverse("dashboard:customer_detail", args=[customer.pk])
+    locations = {item.booking.location for item in bookings}
+    operable = {location.pk for location in locations if user.can_operate_location(location)}
+    return [
+        {
+            "item": item,
+            "can_operate": item.booking.location_id in operable,
+            "next": f"{page}#booking-{item.booking.pk}",
+        }
+        for item in bookings
+    ]
 
 
 def _initial(contact: Contact) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Staff pages for a customer's documents: upload, list, download, show or hide in the portal."""
+"""Staff pages for a customer's documents: upload, list, download, show or hide in the portal, delete."""
 
 from typing import cast
 
@@ -87,4 +87,19 @@ def document_visibility(request: StaffRequest, customer_id: int, document_id: in
     messages.success(
         request, f"“{document.title}” is {'shown to' if visible else 'hidden from'} the customer."
     )
+    return redirect("dashboard:customer_documents", customer_id=customer.pk)
+
+
+@staff_required
+def document_delete(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes."""
+    customer = get_customer_for_staff(request.user, customer_id)
+    if not may_change_customer(request.user, customer):
+        raise PermissionDenied
+    document = get_document_for_staff(customer, document_id)
+    if request.method != "POST":
+        context = {"customer": customer, "document": document}
+        return render(request, "dashboard/documents/delete.html", context)
+    services.document_delete(actor=Actor.staff(request.user), document=document)
+    messages.success(request, f"“{document.title}” deleted. The customer no longer sees it.")
     return redirect("dashboard:customer_documents", customer_id=customer.pk)

@@ -1,4 +1,5 @@
-"""Email templates: the operator's own wording of Keyport's emails, with a preview. Owners only."""
+"""Email templates: the operator's own wording of Keyport's emails, with a preview and a test
+email to oneself. Owners only."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,9 +11,9 @@ from django.views.decorators.http import require_POST
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import EmailTemplateForm
-from keyport.emails.queries import all_template_contents, get_template_content
+from keyport.emails.queries import TemplateContent, all_template_contents, get_template_content
 from keyport.emails.rendering import render_email
-from keyport.emails.services import email_template_reset, email_template_save
+from keyport.emails.services import email_template_reset, email_template_save, email_template_send_test
 
 
 def _owner_only(request: StaffRequest) -> None:
@@ -42,15 +43,36 @@ def email_template_edit(request: StaffRequest, key: str) -> HttpResponse:
                 body_text=form.cleaned_data["body_text"],
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            _add_errors(form, error)
         else:
             messages.success(request, f"{content.default.name} saved. Emails from now on use it.")
             return redirect("dashboard:email_template_edit", key=key)
-    subject = form["subject"].value() or ""
-    body = form["body_text"].value() or ""
-    context = {"content": content, "form": form, "preview": _preview(content.default.sample, subject, body)}
-    return render(request, "dashboard/emails/edit.html", context, status=400 if form.errors else 200)
+    return _edit_page(request, content, form)
+
+
+@require_POST
+@staff_required
+def email_template_send_test_view(request: StaffRequest, key: str) -> HttpResponse:
+    """Send a test: the wording in the form, with the preview's example data, to the owner's own email.
+
+    Nothing is saved; the page comes back with the form as it was.
+    """
+    _owner_only(request)
+    content = get_template_content(key)
+    form = EmailTemplateForm(request.POST)
+    if form.is_valid():
+        try:
+            email = email_template_send_test(
+                key=key,
+                to=request.user.email,
+                subject=form.cleaned_data["subject"],
+                body_text=form.cleaned_data["body_text"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Test email sent to {email.to}.")
+    return _edit_page(request, content, form)
 
 
 @require_POST
@@ -73,6 +95,18 @@ def email_template_reset_view(request: StaffRequest, key: str) -> HttpResponse:
     email_template_reset(actor=Actor.staff(request.user), key=key)
     messages.success(request, f"{content.default.name} is back to Keyport's default.")
     return redirect("dashboard:email_template_edit", key=key)
+
+
+def _edit_page(request: StaffRequest, content: TemplateContent, form: EmailTemplateForm) -> HttpResponse:
+    subject = form["subject"].value() or ""
+    body = form["body_text"].value() or ""
+    context = {"content": content, "form": form, "preview": _preview(content.default.sample, subject, body)}
+    return render(request, "dashboard/emails/edit.html", context, status=400 if form.errors else 200)
+
+
+def _add_errors(form: EmailTemplateForm, error: ValidationError) -> None:
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def _preview(sample: dict[str, str], subject: str, body: str) -> dict[str, str]:

@@ -5,7 +5,13 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from keyport.facilities.models import Location
+from keyport.facilities.models import AccessProvider, Location, validate_provider_base_url
+from keyport.facilities.services import (
+    LOGO_MAX_BYTES,
+    BrandingChanges,
+    SensorbergCredentials,
+    sensorberg_credentials_errors,
+)
 from keyport.lib.email_addresses import normalize_email_address
 
 
@@ -41,6 +47,96 @@ class LocationSettingsForm(forms.ModelForm[Location]):
             css = "form-select" if name == "time_zone" else "form-control"
             invalid = " is-invalid" if self.is_bound and name in self.errors else ""
             field.widget.attrs["class"] = css + invalid
+
+
+class AccessProviderForm(forms.Form):
+    """The access provider and, for Sensorberg, its login. The secret is never rendered back."""
+
+    access_provider = forms.ChoiceField(
+        label="Access provider",
+        choices=AccessProvider.choices,
+        help_text="How doors learn who may open them.",
+    )
+    sensorberg_base_url = forms.CharField(
+        label="Sensorberg base URL",
+        required=False,
+        max_length=200,
+        validators=[validate_provider_base_url],
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+    sensorberg_client_id = forms.CharField(label="Client id", required=False, max_length=200)
+    sensorberg_client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, secret_is_set: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secret_is_set = secret_is_set
+        secret = self.fields["sensorberg_client_secret"]
+        secret.help_text = (
+            "Set. Leave empty to keep it."
+            if secret_is_set
+            else "Not set. Enter the secret Sensorberg issued."
+        )
+        for name, field in self.fields.items():
+            css = "form-select" if name == "access_provider" else "form-control"
+            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
+            field.widget.attrs["class"] = css + invalid
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("access_provider") == AccessProvider.SENSORBERG and not self.errors:
+            errors = sensorberg_credentials_errors(self.credentials(), has_stored_secret=self.secret_is_set)
+            for field, messages in errors.items():
+                self.add_error(field, messages)
+        return data
+
+    def credentials(self) -> SensorbergCredentials:
+        return SensorbergCredentials(
+            base_url=self.cleaned_data.get("sensorberg_base_url", ""),
+            client_id=self.cleaned_data.get("sensorberg_client_id", ""),
+            client_secret=self.cleaned_data.get("sensorberg_client_secret", ""),
+        )
+
+
+class BrandingForm(forms.Form):
+    """Settings > Website & customer app: how a site looks on the portal and in emails."""
+
+    site_name = forms.CharField(label="Site name", required=False, max_length=120)
+    colour = forms.CharField(
+        label="Brand colour",
+        required=False,
+        help_text="As #RRGGBB, for example #1a73e8. Text on it turns white or dark, whichever reads better.",
+        widget=forms.TextInput(attrs={"placeholder": "#1a73e8", "spellcheck": "false"}),
+    )
+    logo = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text=f"PNG or JPEG, up to {LOGO_MAX_BYTES // 1024 // 1024} MB; scaled down to fit the header.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+
+    def __init__(self, *args: Any, default_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site_name"].help_text = f"Shown on the portal and in emails. Empty uses {default_name}."
+        for name, field in self.fields.items():
+            if name == "remove_logo":
+                field.widget.attrs["class"] = "form-check-input"
+                continue
+            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
+            field.widget.attrs["class"] = "form-control" + invalid
+
+    def changes(self) -> BrandingChanges:
+        return BrandingChanges(
+            site_name=self.cleaned_data["site_name"],
+            colour=self.cleaned_data["colour"],
+            logo=self.cleaned_data["logo"],
+            remove_logo=self.cleaned_data["remove_logo"],
+        )
 
 
 class OpeningHoursDayForm(forms.Form):

@@ -21,6 +21,11 @@ urlpatterns = [
     path("locations/<int:location_id>/", views.location_detail, name="location_detail"),
     path("locations/<int:location_id>/settings/", views.location_settings, name="location_settings"),
     path(
+        "locations/<int:location_id>/settings/test-connection/",
+        views.location_test_connection,
+        name="location_test_connection",
+    ),
+    path(
         "locations/<int:location_id>/access-mapping/",
         views.location_mapping_upload,
         name="location_mapping_upload",
@@ -43,11 +48,21 @@ urlpatterns += [
     path("emails/<str:key>/", emails_views.email_template_edit, name="email_template_edit"),
     path("emails/<str:key>/preview/", emails_views.email_template_preview, name="email_template_preview"),
     path("emails/<str:key>/reset/", emails_views.email_template_reset_view, name="email_template_reset"),
+    path(
+        "emails/<str:key>/send-test/",
+        emails_views.email_template_send_test_view,
+        name="email_template_send_test",
+    ),
     path("customer-app/", customer_app_views.customer_app, name="customer_app"),
     path(
         "locations/<int:location_id>/customer-app/",
         customer_app_views.location_customer_app,
         name="location_customer_app",
+    ),
+    path(
+        "locations/<int:location_id>/customer-app/branding/",
+        customer_app_views.location_branding,
+        name="location_branding",
     ),
 ]
 
@@ -82,6 +97,11 @@ urlpatterns += [
         "customers/<int:customer_id>/documents/<int:document_id>/visibility/",
         documents_views.document_visibility,
         name="document_visibility",
+    ),
+    path(
+        "customers/<int:customer_id>/documents/<int:document_id>/delete/",
+        documents_views.document_delete,
+        name="document_delete",
     ),
     path("events/", events_views.event_list, name="event_list"),
     path("events/new/", events_views.event_create, name="event_create"),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -6,18 +8,27 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from keyport.access.providers import ConnectionCheck
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
+    AccessProviderForm,
     LocationSettingsForm,
     OpeningHoursFormSet,
     opening_hours_from,
     opening_hours_initial,
 )
+from keyport.facilities.models import Location
 from keyport.facilities.queries import get_location_for_staff, locations_with_counts, units_of_location
-from keyport.facilities.services import location_set_opening_hours, location_update, unit_mappings_import
+from keyport.facilities.services import (
+    access_provider_test_connection,
+    location_set_access_provider,
+    location_set_opening_hours,
+    location_update,
+    unit_mappings_import,
+)
 from keyport.staff.queries import locations_for_staff
 
 
@@ -76,18 +87,81 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
 
 @staff_required
 def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = _location_for_owner(request, location_id)
+    form = LocationSettingsForm(request.POST or None, instance=location)
+    hours = OpeningHoursFormSet(request.POST or None, initial=opening_hours_initial(location), prefix="hours")
+    provider = _access_provider_form(request, location)
+    if request.method == "POST" and all([form.is_valid(), hours.is_valid(), provider.is_valid()]):
+        try:
+            _save_location_settings(Actor.staff(request.user), location, form, hours, provider)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                provider.add_error(field if field in provider.fields else None, errors)
+        else:
+            messages.success(request, "Location settings saved.")
+            return redirect("dashboard:location_settings", location_id=location.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"location": location, "form": form, "hours": hours, "provider": provider}
+    return render(request, "dashboard/location_settings.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def location_test_connection(request: StaffRequest, location_id: int) -> HttpResponse:
+    """Test connection: try the access provider settings in the form; nothing is saved.
+
+    The whole page answers; htmx swaps in only its result (hx-select), a plain post shows it all.
+    """
+    location = _location_for_owner(request, location_id)
+    provider = _access_provider_form(request, location)
+    if provider.is_valid():
+        check = access_provider_test_connection(
+            location=location,
+            provider=provider.cleaned_data["access_provider"],
+            sensorberg=provider.credentials(),
+        )
+    else:
+        problems = " ".join(str(message) for errors in provider.errors.values() for message in errors)
+        check = ConnectionCheck(ok=False, message=f"Not tested. {problems}")
+    form = LocationSettingsForm(request.POST, instance=location)
+    hours = OpeningHoursFormSet(request.POST, initial=opening_hours_initial(location), prefix="hours")
+    context = {"location": location, "form": form, "hours": hours, "provider": provider, "check": check}
+    return render(request, "dashboard/location_settings.html", context)
+
+
+@transaction.atomic
+def _save_location_settings(
+    actor: Actor,
+    location: Location,
+    form: LocationSettingsForm,
+    hours: Any,
+    provider: AccessProviderForm,
+) -> None:
+    """All of the page or nothing: each service audits its own part."""
+    location_update(actor=actor, location=location, **{k: form.cleaned_data[k] for k in form.fields})
+    location_set_opening_hours(actor=actor, location=location, hours=opening_hours_from(hours))
+    location_set_access_provider(
+        actor=actor,
+        location=location,
+        provider=provider.cleaned_data["access_provider"],
+        sensorberg=provider.credentials(),
+    )
+
+
+def _location_for_owner(request: StaffRequest, location_id: int) -> Location:
     location = get_location_for_staff(locations_for_staff(request.user), location_id)
     if not request.user.is_owner:
         raise PermissionDenied
-    form = LocationSettingsForm(request.POST or None, instance=location)
-    hours = OpeningHoursFormSet(request.POST or None, initial=opening_hours_initial(location), prefix="hours")
-    if request.method == "POST" and form.is_valid() and hours.is_valid():
-        actor = Actor.staff(request.user)
-        with transaction.atomic():
-            location_update(actor=actor, location=location, **{k: form.cleaned_data[k] for k in form.fields})
-            location_set_opening_hours(actor=actor, location=location, hours=opening_hours_from(hours))
-        messages.success(request, "Location settings saved.")
-        return redirect("dashboard:location_settings", location_id=location.pk)
-    status = 400 if request.method == "POST" else 200
-    context = {"location": location, "form": form, "hours": hours}
-    return render(request, "dashboard/location_settings.html", context, status=status)
+    return location
+
+
+def _access_provider_form(request: StaffRequest, location: Location) -> AccessProviderForm:
+    account = getattr(location, "sensorberg_account", None)
+    initial = {
+        "access_provider": location.access_provider,
+        "sensorberg_base_url": account.base_url if account else "",
+        "sensorberg_client_id": account.client_id if account else "",
+    }
+    return AccessProviderForm(
+        request.POST or None, initial=initial, secret_is_set=bool(account and account.client_secret)
+    )

@@ -85,7 +85,19 @@ def document_set_visibility(*, actor: Actor, document: Document, visible_to_cust
 
 @transaction.atomic
 def document_delete(*, actor: Actor, document: Document) -> None:
-    audit_record(actor=actor, action="document.deleted", target=document, customer=document.customer)
+    """Delete a document; its file leaves storage once the deletion is committed, not before."""
+    document = Document.objects.select_for_update().select_related("customer").get(pk=document.pk)
+    audit_record(
+        actor=actor,
+        action="document.deleted",
+        target=document,
+        customer=document.customer,
+        details={
+            "title": document.title,
+            "original_name": document.original_name,
+            "visible_to_customer": document.visible_to_customer,
+        },
+    )
     name, storage = document.file.name, document.file.storage
     document.delete()
     transaction.on_commit(lambda: storage.delete(name))

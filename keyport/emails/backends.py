@@ -1,5 +1,8 @@
 """An email backend for a laptop: every message becomes one readable file under var/mail/."""
 
+import email
+import email.message
+import email.policy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,3 +29,13 @@ class OneFilePerMessageBackend(BaseEmailBackend):
             name = f"{stamp}-{get_random_string(6)}.eml"
             (self.directory / name).write_bytes(message.message().as_bytes())
         return len(email_messages)
+
+
+def read_message_file(path: Path) -> tuple[str, str]:
+    """The recipient and the plain-text body of a message this backend wrote."""
+    message = email.message_from_bytes(
+        path.read_bytes(), _class=email.message.EmailMessage, policy=email.policy.default
+    )
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    return str(message["To"]), str(text)

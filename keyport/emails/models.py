@@ -25,8 +25,9 @@ class OutgoingEmail(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # What the log keeps once the email has gone out (delivered or given up): the body without
-    # its secrets (a one-time sign-in link). Empty means the body itself is kept.
+    # its secrets (a one-time sign-in link), as text and as HTML. Empty means the body itself is kept.
     body_text_after_sending = models.TextField(blank=True)
+    body_html_after_sending = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,9 +2,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.template import TemplateSyntaxError
+from django.template.loader import render_to_string
 
 from keyport.emails.defaults import DefaultTemplate
 from keyport.emails.sandbox import compile_template, render_string
+from keyport.facilities.models import DARK_TEXT, Branding
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,21 @@ def render_email(subject: str, body_text: str, context: dict[str, str]) -> Rende
     # A subject is one line: a template that renders line breaks into it must not split headers.
     rendered_subject = " ".join(render_string(subject, context).split())
     return RenderedEmail(subject=rendered_subject[:255], body_text=render_string(body_text, context))
+
+
+def render_email_html(rendered: RenderedEmail, branding: Branding) -> str:
+    """The HTML version of an email: the site's name on its colour above the text body.
+
+    No logo: an uploaded logo has no public URL yet for mail clients to load it from.
+    """
+    context = {
+        "subject": rendered.subject,
+        "body_text": rendered.body_text,
+        "brand": branding,
+        "header_background": branding.colour or "#f8f9fa",
+        "header_text": branding.text_colour or DARK_TEXT,
+    }
+    return render_to_string("emails/branded.html", context)
 
 
 def validate_template(default: DefaultTemplate, subject: str, body_text: str) -> None:

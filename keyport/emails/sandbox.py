@@ -48,4 +48,7 @@ def compile_template(source: str) -> Any:
 
 
 def render_string(source: str, context: dict[str, str]) -> str:
-    return str(compile_template(source).render(Context(context, autoescape=False)))
+    rendered = compile_template(source).render(Context(context, autoescape=False))
+    # Plain text, not Django's SafeString: the HTML that shows it (the preview, an email's HTML
+    # version) must escape it, as names and addresses in it come from customers.
+    return str.__str__(rendered)

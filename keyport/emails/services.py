@@ -7,9 +7,11 @@ from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact
+from keyport.contacts.queries import portal_location
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import get_template_content
-from keyport.emails.rendering import render_email, validate_template
+from keyport.emails.rendering import render_email, render_email_html, validate_template
+from keyport.facilities.models import Branding, Location
 from keyport.lib.background import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -27,16 +29,18 @@ def email_queue(
     template: str = "",
     contact: Contact | None = None,
     body_text_after_sending: str = "",
+    body_html_after_sending: str = "",
 ) -> OutgoingEmail:
     """Log an email and send it from the worker once this transaction commits.
 
-    An email carrying a secret passes `body_text_after_sending`, the body without it:
-    the log keeps that once the email is delivered or given up.
+    An email carrying a secret passes `body_text_after_sending` (and `body_html_after_sending`
+    when it has an HTML version), the bodies without it: the log keeps those once the email
+    is delivered or given up.
     """
     from keyport.emails.tasks import deliver_email
 
-    if body_text_after_sending and body_html:
-        raise ValueError("An email with a secret is sent as text only, so the log can drop the secret.")
+    if body_text_after_sending and body_html and not body_html_after_sending:
+        raise ValueError("An email with a secret needs its HTML without the secret too, for the log.")
     email = OutgoingEmail.objects.create(
         to=to,
         subject=subject,
@@ -45,6 +49,7 @@ def email_queue(
         template=template,
         contact=contact,
         body_text_after_sending=body_text_after_sending,
+        body_html_after_sending=body_html_after_sending,
     )
     enqueue_on_commit(deliver_email, email.pk)
     return email
@@ -73,20 +78,22 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
         if email.attempts >= MAX_DELIVERY_ATTEMPTS:
             email.status = EmailStatus.FAILED
             _forget_secrets(email)
-        email.save(update_fields=["last_error", "status", "body_text"])
+        email.save(update_fields=["last_error", "status", "body_text", "body_html"])
         logger.warning("Email %s not delivered (attempt %s): %s", email.pk, email.attempts, email.last_error)
         return email
     email.status = EmailStatus.SENT
     email.sent_at = timezone.now()
     email.last_error = ""
     _forget_secrets(email)
-    email.save(update_fields=["status", "sent_at", "last_error", "body_text"])
+    email.save(update_fields=["status", "sent_at", "last_error", "body_text", "body_html"])
     return email
 
 
 def _forget_secrets(email: OutgoingEmail) -> None:
     if email.body_text_after_sending:
         email.body_text = email.body_text_after_sending
+    if email.body_html_after_sending:
+        email.body_html = email.body_html_after_sending
 
 
 @transaction.atomic
@@ -130,23 +137,52 @@ def email_queue_from_template(
     contact: Contact | None,
     context: dict[str, str],
     secrets: dict[str, str] | None = None,
+    location: Location | None = None,
 ) -> OutgoingEmail:
-    """Render one of Keyport's emails (operator's version or default) and queue it.
+    """Render one of Keyport's emails (operator's version or default) and queue it, as text and HTML.
 
+    It carries the branding of `location`, else of the contact's portal location: the site's
+    name fills {{ site_name }} and heads the HTML version with the site's colour and logo.
     `secrets` (such as a one-time link) go into the email but not into the log once it is sent.
     """
     content = get_template_content(key)
+    if location is None and contact is not None:
+        location = portal_location(contact.customer)
+    branding = Branding.of(location)
+    context = {**context, "site_name": branding.name}
     secrets = secrets or {}
     rendered = render_email(content.subject, content.body_text, {**context, **secrets})
-    after_sending = ""
+    after_text = after_html = ""
     if secrets:
         hidden = {name: "[one-time link, removed from the log after sending]" for name in secrets}
-        after_sending = render_email(content.subject, content.body_text, {**context, **hidden}).body_text
+        scrubbed = render_email(content.subject, content.body_text, {**context, **hidden})
+        after_text, after_html = scrubbed.body_text, render_email_html(scrubbed, branding)
     return email_queue(
         to=to,
         subject=rendered.subject,
         body_text=rendered.body_text,
+        body_html=render_email_html(rendered, branding),
         template=key,
         contact=contact,
-        body_text_after_sending=after_sending,
+        body_text_after_sending=after_text,
+        body_html_after_sending=after_html,
+    )
+
+
+@transaction.atomic
+def email_template_send_test(*, key: str, to: str, subject: str, body_text: str) -> OutgoingEmail:
+    """Send this wording of an email, filled with the preview's example data, to a staff member.
+
+    Refused like a save when the wording is wrong; logged like every other email.
+    """
+    default = get_template_content(key).default
+    validate_template(default, subject, body_text)
+    branding = Branding.of(None)
+    rendered = render_email(subject, body_text, {**default.sample, "site_name": branding.name})
+    return email_queue(
+        to=to,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=render_email_html(rendered, branding),
+        template=key,
     )

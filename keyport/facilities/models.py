@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import logging
+import urllib.parse
 import zoneinfo
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 def validate_time_zone(name: str) -> None:
@@ -16,6 +25,83 @@ def validate_time_zone(name: str) -> None:
 class AccessProvider(models.TextChoices):
     BUILTIN = "builtin", "Keyport access server"
     SENSORBERG = "sensorberg", "Sensorberg"
+
+
+# Plain http is only for a provider on this machine (the tests' fake Sensorberg server).
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def validate_provider_base_url(url: str) -> None:
+    message = "Enter the API's base URL starting with https:// (http:// only for localhost or 127.0.0.1)."
+    URLValidator(schemes=["http", "https"], message=message)(url)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise ValidationError(message)
+
+
+validate_brand_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}\Z", "Enter the colour as #RRGGBB, for example #1a73e8."
+)
+
+LIGHT_TEXT = "#ffffff"
+DARK_TEXT = "#212529"
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #RRGGBB colour."""
+    channels = [int(colour[start : start + 2], 16) / 255 for start in (1, 3, 5)]
+    red, green, blue = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_text_colour(background: str) -> str:
+    """White or dark text, whichever reads better on this background."""
+    if contrast_ratio(background, LIGHT_TEXT) >= contrast_ratio(background, DARK_TEXT):
+        return LIGHT_TEXT
+    return DARK_TEXT
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How a site presents itself on the customer portal and in emails."""
+
+    name: str
+    colour: str = ""  # empty keeps Keyport's own look
+    logo: str = ""  # the stored logo's file name, empty for none
+
+    @classmethod
+    def default(cls) -> Branding:
+        return cls(name=settings.KEYPORT_SITE_NAME)
+
+    @classmethod
+    def of(cls, location: Location | None) -> Branding:
+        """A location's branding; without a location, the only location's, else the default."""
+        if location is None:
+            locations = list(Location.objects.order_by("pk")[:2])
+            location = locations[0] if len(locations) == 1 else None
+        return location.branding() if location is not None else cls.default()
+
+    @property
+    def text_colour(self) -> str:
+        return readable_text_colour(self.colour) if self.colour else ""
+
+    def logo_data_uri(self) -> str:
+        """The logo inline, as a data: URI: uploads have no public URL, and pages may show data: images."""
+        if not self.logo:
+            return ""
+        content_type = "image/png" if self.logo.endswith(".png") else "image/jpeg"
+        try:
+            with default_storage.open(self.logo, "rb") as stored:
+                encoded = base64.b64encode(stored.read()).decode("ascii")
+        except OSError:
+            logger.warning("The logo file %s is missing; pages show the site name only.", self.logo)
+            return ""
+        return f"data:{content_type};base64,{encoded}"
 
 
 class Location(models.Model):
@@ -30,6 +116,16 @@ class Location(models.Model):
     access_provider = models.CharField(
         max_length=16, choices=AccessProvider.choices, default=AccessProvider.BUILTIN
     )
+    brand_name = models.CharField(
+        "site name",
+        max_length=120,
+        blank=True,
+        help_text="Shown on the customer portal and in emails; empty uses the install's name.",
+    )
+    brand_colour = models.CharField(
+        "brand colour", max_length=7, blank=True, validators=[validate_brand_colour]
+    )
+    brand_logo = models.FileField("logo", max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -45,6 +141,13 @@ class Location(models.Model):
     @property
     def address(self) -> str:
         return f"{self.street}, {self.postal_code} {self.city}, {self.country}"
+
+    def branding(self) -> Branding:
+        return Branding(
+            name=self.brand_name or settings.KEYPORT_SITE_NAME,
+            colour=self.brand_colour,
+            logo=self.brand_logo.name or "",
+        )
 
     def local_now(self) -> dt.datetime:
         return timezone.now().astimezone(self.zone)

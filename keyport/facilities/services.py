@@ -1,10 +1,19 @@
 import datetime as dt
+import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
 from django.db import transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from keyport.access.models import SensorbergAccount
+from keyport.access.providers import ConnectionCheck
+from keyport.access.providers.builtin import BuiltinProvider
+from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.services import grants_push_for_location
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
 from keyport.facilities.models import (
@@ -16,7 +25,9 @@ from keyport.facilities.models import (
     UnitAccessPoint,
     UnitKind,
     UnitStatus,
+    validate_provider_base_url,
 )
+from keyport.lib.uploads import sniff_content_type, unguessable_name
 
 
 @transaction.atomic
@@ -74,6 +85,219 @@ def location_update(*, actor: Actor, location: Location, **changes: str) -> Loca
         details={"changed": changed},
     )
     return location
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensorbergCredentials:
+    base_url: str
+    client_id: str
+    client_secret: str = ""  # empty keeps the stored secret
+
+
+def sensorberg_credentials_errors(
+    credentials: SensorbergCredentials, *, has_stored_secret: bool
+) -> dict[str, list[str]]:
+    """What is missing or wrong in a Sensorberg login, by field; empty when it can be used."""
+    errors: dict[str, list[str]] = {}
+    base_url = credentials.base_url.strip()
+    if not base_url:
+        errors["sensorberg_base_url"] = ["Enter the Sensorberg API's base URL."]
+    else:
+        try:
+            validate_provider_base_url(base_url)
+        except ValidationError as error:
+            errors["sensorberg_base_url"] = error.messages
+    if not credentials.client_id.strip():
+        errors["sensorberg_client_id"] = ["Enter the client id Sensorberg issued."]
+    if not credentials.client_secret.strip() and not has_stored_secret:
+        errors["sensorberg_client_secret"] = ["Enter the client secret Sensorberg issued."]
+    return errors
+
+
+def _sensorberg_login(
+    location: Location, stored: SensorbergAccount | None, credentials: SensorbergCredentials
+) -> SensorbergAccount:
+    """The account these credentials describe, not saved; a blank secret means the stored one."""
+    has_stored_secret = bool(stored and stored.client_secret)
+    errors = sensorberg_credentials_errors(credentials, has_stored_secret=has_stored_secret)
+    if errors:
+        raise ValidationError(errors)
+    return SensorbergAccount(
+        pk=stored.pk if stored else None,
+        location=location,
+        base_url=credentials.base_url.strip().rstrip("/"),
+        client_id=credentials.client_id.strip(),
+        client_secret=credentials.client_secret.strip() or (stored.client_secret if stored else ""),
+    )
+
+
+@transaction.atomic
+def location_set_access_provider(
+    *,
+    actor: Actor,
+    location: Location,
+    provider: str,
+    sensorberg: SensorbergCredentials | None = None,
+) -> Location:
+    """Choose how grants reach the doors and, for Sensorberg, keep its login.
+
+    The audit entry names what changed; of the secret it only says that it changed.
+    Switching back to the built-in server keeps the Sensorberg login for later.
+    """
+    if provider not in AccessProvider.values:
+        raise ValidationError({"access_provider": "Choose one of the listed access providers."})
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    changed: dict[str, object] = {}
+    if provider == AccessProvider.SENSORBERG:
+        changed |= _sensorberg_account_save(
+            location, sensorberg or SensorbergCredentials(base_url="", client_id="")
+        )
+    if location.access_provider != provider:
+        changed["access_provider"] = [location.access_provider, provider]
+        location.access_provider = provider
+        location.save(update_fields=["access_provider"])
+    if provider == AccessProvider.SENSORBERG and changed.keys() - {"sensorberg_client_secret"}:
+        changed["grants_pushed"] = grants_push_for_location(location=location)
+    if changed:
+        audit_record(
+            actor=actor,
+            action="location.access_provider_set",
+            target=location,
+            location=location,
+            details={"changed": changed},
+        )
+    return location
+
+
+def _sensorberg_account_save(location: Location, credentials: SensorbergCredentials) -> dict[str, object]:
+    stored = SensorbergAccount.objects.filter(location=location).first()
+    before = (stored.base_url, stored.client_id, stored.client_secret) if stored else ("", "", "")
+    account = _sensorberg_login(location, stored, credentials)
+    account.full_clean(validate_unique=False)
+    changed: dict[str, object] = {}
+    if account.base_url != before[0]:
+        changed["sensorberg_base_url"] = [before[0], account.base_url]
+    if account.client_id != before[1]:
+        changed["sensorberg_client_id"] = [before[1], account.client_id]
+    if account.client_secret != before[2]:
+        changed["sensorberg_client_secret"] = "changed" if before[2] else "set"
+    if changed:
+        account.save()
+    return changed
+
+
+# A test makes real calls to the vendor while the owner waits; keep it short.
+CONNECTION_TEST_TIMEOUT_SECONDS = 5.0
+
+
+def access_provider_test_connection(
+    *, location: Location, provider: str, sensorberg: SensorbergCredentials | None = None
+) -> ConnectionCheck:
+    """Try these provider settings (a blank secret means the stored one) without saving anything."""
+    if provider != AccessProvider.SENSORBERG:
+        return BuiltinProvider().test_connection(timeout=CONNECTION_TEST_TIMEOUT_SECONDS)
+    stored = SensorbergAccount.objects.filter(location=location).first()
+    credentials = sensorberg or SensorbergCredentials(base_url="", client_id="")
+    account = _sensorberg_login(location, stored, credentials)
+    client = SensorbergProvider(
+        base_url=account.base_url, client_id=account.client_id, client_secret=account.client_secret
+    )
+    return client.test_connection(timeout=CONNECTION_TEST_TIMEOUT_SECONDS)
+
+
+# Branding: the portal shows a logo 40 pixels high; 96 keeps it sharp on dense screens.
+LOGO_MAX_BYTES = 1024 * 1024
+LOGO_MAX_SIZE = (600, 96)
+LOGO_MAX_SOURCE_PIXELS = 40_000_000
+LOGO_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrandingChanges:
+    site_name: str
+    colour: str
+    logo: File | None = None
+    remove_logo: bool = False
+
+
+@transaction.atomic
+def location_set_branding(*, actor: Actor, location: Location, changes: BrandingChanges) -> Location:
+    """The site name, colour and logo the portal and emails show for this location.
+
+    Anything wrong refuses the whole change, each message beside its field.
+    """
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    old_logo = location.brand_logo.name or ""
+    changed: dict[str, object] = {}
+    for field, value in (
+        ("brand_name", changes.site_name.strip()),
+        ("brand_colour", changes.colour.strip().lower()),
+    ):
+        if getattr(location, field) != value:
+            changed[field] = [getattr(location, field), value]
+            setattr(location, field, value)
+    errors: dict[str, list[str]] = {}
+    try:
+        location.full_clean(exclude=["brand_logo"])
+    except ValidationError as error:
+        errors |= error.message_dict
+    logo = None
+    if changes.logo is not None:
+        try:
+            logo = _logo_image(changes.logo)
+        except ValidationError as error:
+            errors |= error.message_dict
+    if errors:
+        raise ValidationError(errors)
+    if logo is not None:
+        location.brand_logo.save(unguessable_name("branding", logo[1]), ContentFile(logo[0]), save=False)
+        changed["brand_logo"] = "replaced" if old_logo else "added"
+    elif changes.remove_logo and old_logo:
+        location.brand_logo = ""
+        changed["brand_logo"] = "removed"
+    if not changed:
+        return location
+    location.save(
+        update_fields=[name for name in ("brand_name", "brand_colour", "brand_logo") if name in changed]
+    )
+    if "brand_logo" in changed and old_logo:
+        storage = location.brand_logo.storage
+        transaction.on_commit(lambda: storage.delete(old_logo))
+    audit_record(
+        actor=actor,
+        action="location.branding_updated",
+        target=location,
+        location=location,
+        details={"changed": changed},
+    )
+    return location
+
+
+def _logo_image(upload: File) -> tuple[bytes, str]:
+    """The logo as PNG or JPEG bytes, scaled down to LOGO_MAX_SIZE, and its file extension."""
+    if upload.size is None or upload.size > LOGO_MAX_BYTES:
+        raise ValidationError({"brand_logo": "The logo may be at most 1 MB."})
+    upload.seek(0)
+    kind = sniff_content_type(upload.read(16))
+    if kind is None or kind[0] not in LOGO_FORMATS:
+        raise ValidationError({"brand_logo": "The logo must be a PNG or JPEG image."})
+    upload.seek(0)
+    image_format = LOGO_FORMATS[kind[0]]
+    try:
+        with Image.open(upload, formats=[image_format]) as opened:
+            width, height = opened.size
+            if width * height > LOGO_MAX_SOURCE_PIXELS:
+                raise ValidationError({"brand_logo": "The logo's image is too large; use a smaller one."})
+            opened.load()
+            logo = ImageOps.exif_transpose(opened)
+            logo.thumbnail(LOGO_MAX_SIZE)
+            if image_format == "JPEG":
+                logo = logo.convert("RGB")
+            buffer = io.BytesIO()
+            logo.save(buffer, format=image_format, **({"quality": 88} if image_format == "JPEG" else {}))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise ValidationError({"brand_logo": "This file is not a readable PNG or JPEG image."}) from None
+    return buffer.getvalue(), kind[1]
 
 
 @transaction.atomic

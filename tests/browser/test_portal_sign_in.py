@@ -1,11 +1,11 @@
 """The issue's walks in a browser: invite to portal, the additional contact, the ticket-only guest."""
 
-from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from keyport.emails.backends import read_message_file
 from tests.factories import PASSWORD, StaffUserFactory
 from tests.portal_scene import LINK, build_scene
 
@@ -23,9 +23,8 @@ def mailbox(settings, tmp_path, live_server):  # type: ignore[no-untyped-def]
 
 def link_in_mailbox(mailbox: Path, to: str) -> str:
     for path in sorted(mailbox.glob("*.eml"), reverse=True):
-        message = message_from_bytes(path.read_bytes())
-        if message["To"] == to:
-            body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        recipient, body = read_message_file(path)
+        if recipient == to:
             match = LINK.search(body)
             assert match, body
             return match.group(0)

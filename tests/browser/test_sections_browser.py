@@ -6,24 +6,23 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from keyport.access.models import AccessGrant, GrantState
-from keyport.access.services import grants_sync_for_booking
+from keyport.access.models import BookingAccess
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.contacts.models import Contact, CustomerKind
 from keyport.events.models import Ticket, TicketStatus
 from keyport.events.services import event_create
 from keyport.portal.access import SESSION_CONTACT_ID, SESSION_EPOCH
+from tests.access_scene import build_access_scene
 from tests.factories import (
     PASSWORD,
     ContactFactory,
     CustomerFactory,
     LocationFactory,
     StaffUserFactory,
-    UnitFactory,
-    booking_of,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,6 +60,9 @@ def test_a_ticket_only_guest_answers_an_invitation(live_server, page: Page):
     expect(page.get_by_role("heading", name="Cars & Coffee")).to_be_visible()
     expect(page.get_by_text("Invited, no answer yet")).to_be_visible()
     expect(page.get_by_role("link", name="Billing")).to_have_count(0)
+    page.goto(f"{live_server.url}/portal/billing/")
+    expect(page.get_by_role("heading", name="This page is not part of your portal")).to_be_visible()
+    page.goto(f"{live_server.url}/portal/")
 
     page.get_by_role("button", name="I'm going").click()
     expect(page.get_by_role("status")).to_contain_text("See you there!")
@@ -74,29 +76,36 @@ def test_a_ticket_only_guest_answers_an_invitation(live_server, page: Page):
     expect(page.get_by_role("img", name="QR code of your ticket")).to_have_count(0)
 
 
+def open_main_door(page: Page, live_server, booking_id: int) -> None:  # type: ignore[no-untyped-def]
+    """The tenant's own Open button on Manage Access: the same decision a door asks the access API for."""
+    page.goto(f"{live_server.url}/portal/bookings/{booking_id}/access/")
+    page.get_by_role("button", name="Open Main door").click()
+
+
 def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page: Page, browser):  # type: ignore[no-untyped-def]
-    location = LocationFactory(name="Keyport Self Storage Berlin")
-    customer = CustomerFactory(name="Mara Schneider", home_location=location)
-    tenant = ContactFactory(customer=customer, first_name="Mara", email="tenant@example.com")
-    booking = booking_of(customer, [UnitFactory(location=location, number="A010")], dt.date(2026, 1, 1))
-    grants_sync_for_booking(actor=SYSTEM, booking=booking)
+    today = timezone.localdate()
+    scene = build_access_scene(starts_on=today - dt.timedelta(days=90), ends_on=None, time_zone="UTC")
+    tenant, booking = scene.tenant, scene.booking
     invoice = billing.invoice_create(
         actor=SYSTEM,
-        location=location,
-        customer=customer,
+        location=scene.location,
+        customer=tenant.customer,
         booking=booking,
-        due_on=dt.date(2026, 3, 1),
+        due_on=today - dt.timedelta(days=30),
         lines=[
             billing.LineInput(description="Rent, March", quantity=Decimal("1"), unit_price=Decimal("89.90"))
         ],
     )
     invoice = billing.invoice_issue(actor=SYSTEM, invoice=invoice)
-    assert billing.invoices_lock_overdue(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)) == 1
-    assert set(AccessGrant.objects.filter(booking=booking).values_list("state", flat=True)) == {
-        GrantState.REVOKED
-    }
-
     portal_session(page, live_server, tenant)
+
+    open_main_door(page, live_server, booking.pk)
+    expect(page.locator("#open-result")).to_have_text("Open.")
+
+    assert billing.invoices_lock_overdue() == 1
+    assert BookingAccess.objects.get(booking=booking).revoked_reason == "overdue"
+    open_main_door(page, live_server, booking.pk)
+    expect(page.locator("#open-result")).to_have_text("Did not open (revoked).")
     page.goto(f"{live_server.url}/portal/billing/")
     expect(page.locator("[data-balance]")).to_have_text("89.90 EUR")
     expect(page.get_by_text("Access locked until paid")).to_be_visible()
@@ -117,10 +126,10 @@ def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page
     expect(staff.locator("#balance")).to_have_text("0.00 EUR")
     staff_context.close()
 
-    page.reload()
+    page.goto(f"{live_server.url}/portal/billing/")
     expect(page.locator("[data-balance]")).to_have_text("Nothing to pay. Thank you!")
     expect(page.get_by_text("Access locked until paid")).to_have_count(0)
     expect(page.get_by_text("Paid", exact=True)).to_be_visible()
-    assert GrantState.ACTIVE in set(
-        AccessGrant.objects.filter(booking=booking).values_list("state", flat=True)
-    )
+    open_main_door(page, live_server, booking.pk)
+    expect(page.locator("#open-result")).to_have_text("Open.")
+    assert not BookingAccess.objects.get(booking=booking).is_revoked

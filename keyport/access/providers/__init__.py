@@ -7,6 +7,7 @@ passing failure (retry with backoff) from a lasting one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -24,6 +25,14 @@ class RetryLater(ProviderError):
         self.after_seconds = after_seconds
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The answer to the settings page's Test connection: did it work, and what to tell the owner."""
+
+    ok: bool
+    message: str
+
+
 class Provider(Protocol):
     needs_sync: bool
 
@@ -32,6 +41,8 @@ class Provider(Protocol):
     def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None: ...
 
     def membership_refs(self, unit_external_id: str) -> set[str]: ...
+
+    def test_connection(self, *, timeout: float) -> ConnectionCheck: ...
 
 
 def provider_for(location: Location) -> Provider:

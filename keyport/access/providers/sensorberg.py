@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from keyport.access.providers import ProviderError, RetryLater
+from keyport.access.providers import ConnectionCheck, ProviderError, RetryLater
 
 if TYPE_CHECKING:
     from keyport.access.models import AccessGrant, SensorbergAccount
@@ -95,6 +95,71 @@ class SensorbergProvider:
         group = self._group_id(external_id)
         answer = self._call("GET", f"/v1/access-groups/{group}/memberships")
         return {item["ref"] for item in answer.get("items", [])}
+
+    def test_connection(self, *, timeout: float = TIMEOUT_SECONDS) -> ConnectionCheck:
+        """Log in and list the access groups, as the settings page's Test connection.
+
+        A fresh token, kept out of the cache: the credentials tried may not be the saved ones.
+        """
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            }
+        ).encode()
+        login = urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
+            self.base_url + "/oauth/token",
+            data=form,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            token = str(self._probe(login, timeout)["access_token"])
+            listing = urllib.request.Request(  # noqa: S310
+                self.base_url + "/v1/access-groups",
+                method="GET",
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
+            groups = self._probe(listing, timeout).get("items", [])
+        except ProviderError as error:
+            return ConnectionCheck(ok=False, message=str(error))
+        except (KeyError, TypeError, AttributeError):
+            return ConnectionCheck(
+                ok=False, message="Sensorberg answered with something Keyport does not understand."
+            )
+        noun = "access group" if len(groups) == 1 else "access groups"
+        return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.")
+
+    def _probe(self, request: urllib.request.Request, timeout: float) -> dict[str, Any]:
+        """One call of Test connection, its failure told in the owner's words."""
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403):
+                raise ProviderError("Sensorberg refused the client id and secret.") from None
+            path = urllib.parse.urlsplit(request.full_url).path
+            raise ProviderError(
+                f"Sensorberg answered {error.code} to {request.get_method()} {path}."
+            ) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError):
+                raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+            raise ProviderError(
+                f"Could not reach Sensorberg at {self.base_url}: {_reason(error.reason)}."
+            ) from None
+        except TimeoutError:
+            raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+        except OSError as error:
+            raise ProviderError(f"Could not reach Sensorberg at {self.base_url}: {_reason(error)}.") from None
+        try:
+            answer = json.loads(raw) if raw else {}
+        except ValueError:
+            raise ProviderError("Sensorberg answered with something Keyport does not understand.") from None
+        if not isinstance(answer, dict):
+            raise ProviderError("Sensorberg answered with something Keyport does not understand.")
+        return answer
 
     # The wire.
 
@@ -192,6 +257,14 @@ class SensorbergProvider:
 
 class _Unauthorized(Exception):
     pass
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason) or type(reason).__name__
 
 
 def _seconds(value: str | None) -> float:

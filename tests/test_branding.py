@@ -1,0 +1,200 @@
+"""Settings > Website & customer app: a site's name, logo and colour on the portal and in emails."""
+
+import io
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from keyport.audit.models import AuditEntry
+from keyport.audit.services import Actor
+from keyport.contacts.services import invite_send
+from keyport.emails.models import OutgoingEmail
+from keyport.facilities.models import readable_text_colour
+from keyport.staff.models import Role
+from tests.factories import LocationFactory, StaffUserFactory
+from tests.portal_scene import build_scene, sign_in_as
+
+pytestmark = pytest.mark.django_db
+
+
+def image_upload(size=(800, 200), image_format="PNG", name="logo.png"):  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "#336699").save(buffer, format=image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+@pytest.fixture
+def scene():  # type: ignore[no-untyped-def]
+    return build_scene()
+
+
+@pytest.fixture
+def owner_client(client, owner):  # type: ignore[no-untyped-def]
+    client.force_login(owner)
+    return client
+
+
+def brand(client, location, **data):  # type: ignore[no-untyped-def]
+    return client.post(reverse("dashboard:location_branding", args=[location.pk]), data)
+
+
+def test_owner_sets_name_colour_and_logo_and_the_portal_shows_them(owner_client, client, scene):
+    response = brand(
+        owner_client, scene.location, site_name="Lagerhaus", colour="#1A3D6E", logo=image_upload()
+    )
+    assert response.status_code == 302
+    scene.location.refresh_from_db()
+    assert (scene.location.brand_name, scene.location.brand_colour) == ("Lagerhaus", "#1a3d6e")
+    with Image.open(scene.location.brand_logo) as stored:
+        assert stored.format == "PNG" and stored.size == (384, 96)
+    entry = AuditEntry.objects.get(action="location.branding_updated")
+    assert entry.details["changed"]["brand_name"] == ["", "Lagerhaus"]
+    assert entry.details["changed"]["brand_logo"] == "added"
+
+    client.logout()
+    sign_in_as(client, scene.tenant)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert "<span>Lagerhaus</span>" in page
+    assert 'data-brand-colour="#1a3d6e" data-brand-text="#ffffff"' in page and "portal-branded" in page
+    assert "keyport/branding.js" in page
+    assert 'class="portal-logo" src="data:image/png;base64,' in page
+
+
+def test_the_brand_colour_becomes_css_custom_properties():
+    script = (settings.BASE_DIR / "static/keyport/branding.js").read_text()
+    assert 'setProperty("--kp-brand", source.dataset.brandColour)' in script
+    css = (settings.BASE_DIR / "static/keyport/keyport.css").read_text()
+    assert ".portal-brand-bar { background-color: var(--kp-brand); }" in css
+
+
+def test_text_on_the_brand_colour_is_white_or_dark_whichever_reads_better():
+    assert readable_text_colour("#1a3d6e") == "#ffffff"
+    assert readable_text_colour("#ffd600") == "#212529"
+    assert readable_text_colour("#000000") == "#ffffff"
+    assert readable_text_colour("#ffffff") == "#212529"
+
+
+def test_without_branding_the_portal_keeps_keyports_look(client, scene):
+    sign_in_as(client, scene.tenant)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert "<span>Keyport</span>" in page
+    assert "portal-branded" not in page and "data-brand-colour" not in page
+
+
+@pytest.mark.parametrize("colour", ["blue", "#12345", "#1234567", "#GGGGGG", "1a3d6e"])
+def test_a_bad_colour_is_refused_and_nothing_changes(owner_client, scene, colour):
+    response = brand(owner_client, scene.location, site_name="Lagerhaus", colour=colour, logo=image_upload())
+    assert response.status_code == 400
+    assert "Enter the colour as #RRGGBB, for example #1a73e8." in response.content.decode()
+    scene.location.refresh_from_db()
+    assert (scene.location.brand_name, scene.location.brand_colour, scene.location.brand_logo.name) == (
+        "",
+        "",
+        "",
+    )
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (
+            SimpleUploadedFile("logo.png", b"not an image at all", content_type="image/png"),
+            "must be a PNG or JPEG",
+        ),
+        (
+            SimpleUploadedFile("logo.png", b"%PDF-1.7 a document", content_type="image/png"),
+            "must be a PNG or JPEG",
+        ),
+        (
+            SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n broken", content_type="image/png"),
+            "not a readable",
+        ),
+    ],
+)
+def test_a_logo_that_is_not_a_png_or_jpeg_is_refused_and_nothing_changes(
+    owner_client, scene, upload, message
+):
+    response = brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=upload)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    scene.location.refresh_from_db()
+    assert (scene.location.brand_name, scene.location.brand_colour, scene.location.brand_logo.name) == (
+        "",
+        "",
+        "",
+    )
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_logo_over_1_mb_is_refused(owner_client, scene):
+    big = SimpleUploadedFile(
+        "logo.png", b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024), content_type="image/png"
+    )
+    response = brand(owner_client, scene.location, site_name="", colour="", logo=big)
+    assert response.status_code == 400
+    assert "The logo may be at most 1 MB." in response.content.decode()
+
+
+def test_a_jpeg_logo_stays_a_jpeg_and_can_be_removed(owner_client, scene):
+    brand(
+        owner_client, scene.location, site_name="", colour="", logo=image_upload((100, 50), "JPEG", "l.jpg")
+    )
+    scene.location.refresh_from_db()
+    assert scene.location.brand_logo.name.endswith(".jpg")
+    with Image.open(scene.location.brand_logo) as stored:
+        assert stored.format == "JPEG" and stored.size == (100, 50)
+    assert brand(owner_client, scene.location, site_name="", colour="", remove_logo="on").status_code == 302
+    scene.location.refresh_from_db()
+    assert not scene.location.brand_logo
+    actions = list(AuditEntry.objects.values_list("details__changed__brand_logo", flat=True).order_by("pk"))
+    assert actions == ["added", "removed"]
+
+
+def test_an_email_to_a_customer_of_the_location_carries_its_branding(owner_client, scene):
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="#ffd600", logo=image_upload())
+    scene.location.refresh_from_db()
+    invite_send(actor=Actor.system("tests"), contact=scene.tenant)
+    email = OutgoingEmail.objects.get(template="portal_invite")
+    assert email.subject == "Your Lagerhaus customer portal"
+    assert "the Lagerhaus customer portal" in email.body_text
+    assert "Lagerhaus</span>" in email.body_html
+    assert "background-color:#ffd600;color:#212529" in email.body_html
+
+
+def test_the_login_page_shows_the_only_sites_branding(client, owner_client, scene):
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e")
+    client.logout()
+    page = client.get(reverse("sign_in:login")).content.decode()
+    assert "<span>Lagerhaus</span>" in page and "portal-branded" in page
+    LocationFactory()
+    page = client.get(reverse("sign_in:login")).content.decode()
+    assert "<span>Keyport</span>" in page and "portal-branded" not in page
+
+
+def test_the_branding_form_shows_the_current_choice(owner_client, scene):
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e")
+    page = owner_client.get(
+        reverse("dashboard:location_customer_app", args=[scene.location.pk])
+    ).content.decode()
+    assert 'value="Lagerhaus"' in page and 'value="#1a3d6e"' in page and "with white text" in page
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
+def test_only_owners_change_branding(client, scene, role):
+    client.force_login(StaffUserFactory(role=role))
+    assert brand(client, scene.location, site_name="Hijacked", colour="#000000").status_code == 403
+    scene.location.refresh_from_db()
+    assert scene.location.brand_name == ""
+
+
+def test_a_missing_logo_file_leaves_the_site_name(client, owner_client, scene):
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="", logo=image_upload())
+    scene.location.refresh_from_db()
+    scene.location.brand_logo.storage.delete(scene.location.brand_logo.name)
+    sign_in_as(client, scene.tenant)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert "<span>Lagerhaus</span>" in page and "portal-logo" not in page
