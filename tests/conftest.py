@@ -1,7 +1,11 @@
+from collections.abc import Iterator
+
 import pytest
 
+from keyport.access.providers import sensorberg
 from keyport.audit.services import Actor
 from tests.factories import StaffUserFactory
+from tests.sensorberg_fake import FakeSensorberg
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +51,13 @@ def actor(owner):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system("tests")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSensorberg]:
+    """A local fake of Sensorberg's cloud on a free port, with the adapter's token cache cleared."""
+    server = FakeSensorberg().start()
+    sensorberg.forget_cached_state()
+    yield server
+    server.stop()
+    sensorberg.forget_cached_state()

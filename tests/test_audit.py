@@ -49,3 +49,10 @@ def test_failed_validation_writes_no_audit_entry(actor):
     with pytest.raises(ValidationError):
         location_create(actor=actor, name="", street="", postal_code="", city="", country="", time_zone="UTC")
     assert not AuditEntry.objects.exists()
+
+
+def test_actions_read_as_words_for_staff():
+    from keyport.audit.models import AuditEntry
+
+    assert AuditEntry(action="invoice.payment_recorded").action_label == "Invoice payment recorded"
+    assert AuditEntry(action="access.booking_revoked").action_label == "Access revoked"

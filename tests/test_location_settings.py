@@ -1,16 +1,14 @@
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
 
 from keyport.access.models import SensorbergAccount
-from keyport.access.providers import sensorberg
 from keyport.audit.models import AuditEntry
 from keyport.facilities import services as facilities_services
 from keyport.staff.models import Role
 from tests.factories import LocationFactory, StaffUserFactory
-from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
+from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -93,15 +91,6 @@ def test_only_owners_change_location_settings(client, role):
 
 
 # Access provider and Test connection ----------------------------------------------------------------
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSensorberg]:
-    server = FakeSensorberg().start()
-    sensorberg.forget_cached_state()
-    yield server
-    server.stop()
-    sensorberg.forget_cached_state()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The Sensorberg adapter and the sync outbox against a local fake of the vendor's cloud."""
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
@@ -30,15 +29,6 @@ from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("tests")
 LATER = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSensorberg]:
-    server = FakeSensorberg().start()
-    sensorberg.forget_cached_state()
-    yield server
-    server.stop()
-    sensorberg.forget_cached_state()
 
 
 def connected_scene(fake: FakeSensorberg, *, fail_first: int = 0):  # type: ignore[no-untyped-def]

@@ -10,6 +10,19 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# Actions whose generic wording ("Access booking synced") would not say what happened.
+ACTION_LABELS = {
+    "access.booking_synced": "Door access updated",
+    "access.booking_revoked": "Access revoked",
+    "access.booking_restored": "Access restored",
+    "access.shared": "Access shared",
+    "access.share_deleted": "Shared access deleted",
+    "access.window_ended": "Access window ended",
+    "access.sync_retried": "Provider sync retried",
+    "access.device_key_issued": "Device key issued",
+}
+
+
 class AuditEntry(models.Model):
     """One change that matters: who did what to which object, and when.
 
@@ -44,3 +57,10 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in words for staff: "invoice.payment_recorded" reads "Invoice payment recorded"."""
+        if self.action in ACTION_LABELS:
+            return ACTION_LABELS[self.action]
+        return self.action.replace(".", " ").replace("_", " ").capitalize()
