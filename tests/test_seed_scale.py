@@ -3,7 +3,8 @@ from django.core.management import call_command
 
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.cars.models import Car
-from keyport.contacts.models import Contact, Customer
+from keyport.contacts.models import AccountStatus, Contact, Customer, CustomerKind, PortalAccess
+from keyport.contacts.queries import with_portal_facts
 from keyport.facilities.models import Unit
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,19 @@ def test_scale_data_has_the_promised_proportions():
     assert Car.objects.count() == 400
     assert Unit.objects.count() == 200
     assert Contact.objects.filter(is_primary=True).count() == 400
+
+
+def test_scale_data_has_every_portal_access_and_account_status():
+    call_command("seed_scale", customers=300, verbosity=0)
+    contacts = with_portal_facts(Contact.objects.all())
+    for access in PortalAccess.values:
+        assert contacts.filter(portal_access_value=access).exists(), access
+    for status in AccountStatus.values:
+        assert contacts.filter(account_status_value=status).exists(), status
+    leads = Customer.objects.filter(kind=CustomerKind.LEAD)
+    assert leads.count() == 12
+    assert not Booking.objects.filter(customer__in=leads).exists()
+    assert not Car.objects.filter(customer__in=leads).exists()
 
 
 def test_scale_bookings_never_overlap_on_a_unit():

@@ -1,3 +1,6 @@
+import re
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -11,6 +14,11 @@ def validate_vin(value: str) -> None:
         raise ValidationError(problem)
 
 
+def plate_search_key(text: str) -> str:
+    """A plate as search compares it: upper case, without spaces and dashes ("b-ms 1800" is "BMS1800")."""
+    return re.sub(r"[\s-]+", "", text).upper()
+
+
 class Car(models.Model):
     """A customer's vehicle, optionally kept in a parking bay."""
 
@@ -20,6 +28,9 @@ class Car(models.Model):
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     colour = models.CharField(max_length=40, blank=True)
     plate = models.CharField("licence plate", max_length=20, db_index=True)
+    plate_key = models.CharField(
+        max_length=20, editable=False, default="", help_text="The plate as search compares it."
+    )
     vin = models.CharField("VIN", max_length=17, blank=True, validators=[validate_vin])
     notes = models.TextField(blank=True)
     bay = models.ForeignKey(
@@ -32,6 +43,13 @@ class Car(models.Model):
 
     def __str__(self) -> str:
         return f"{self.make} {self.model} ({self.plate})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.plate_key = plate_search_key(self.plate)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "plate" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "plate_key"}
+        super().save(*args, **kwargs)
 
     @property
     def vin_warning(self) -> str:

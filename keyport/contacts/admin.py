@@ -28,10 +28,12 @@ class ContactAdmin(admin.ModelAdmin):
         "customer",
         "is_primary",
         "can_access_portal",
+        "created_at",
     ]
-    list_filter = ["is_primary", "can_access_portal"]
+    list_filter = ["is_primary", "can_access_portal", "customer__is_active", "customer__home_location"]
     search_fields = ["first_name", "last_name", "email", "phone"]
     list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
 
 
 @admin.register(PortalLink)

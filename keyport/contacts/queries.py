@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db import transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Replace
+from django.db.models.lookups import IContains
 from django.http import Http404
+from django.utils import timezone
 
-from keyport.bookings.models import Booking, BookingStatus
-from keyport.cars.models import Car
+from keyport.bookings.models import Booking, BookingStatus, BookingUnit
+from keyport.cars.models import Car, plate_search_key
 from keyport.contacts.models import (
     AccountStatus,
     Contact,
     Customer,
     CustomerAppSettings,
     CustomerKind,
+    EmailOrEmpty,
     PortalAccess,
     PortalLink,
 )
@@ -190,11 +215,44 @@ def get_customer_for_staff(user: StaffUser, customer_id: int) -> Customer:
 
 
 def contacts_for_staff(user: StaffUser) -> QuerySet[Contact]:
-    return with_portal_facts(
-        Contact.objects.filter(customer__in=customers_for_staff(user)).select_related(
-            "customer", "customer__home_location"
-        )
+    """Contacts this staff member may see, with the All Contacts columns."""
+    contacts = Contact.objects.all()
+    if user.is_scoped_to_locations():
+        # Only scoped staff get the filter: without it an owner's pages are read straight off
+        # the sort index.
+        contacts = contacts.filter(customer__in=customers_for_staff(user))
+    return with_list_columns(contacts)
+
+
+def with_list_columns(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Account, home location, Portal Access, Account Status, Units and Cars, in the same query."""
+    return with_portal_facts(contacts.select_related("customer", "customer__home_location")).annotate(
+        units_count=_units_of_customer(), cars_count=_cars_of_customer()
     )
+
+
+def _units_of_customer() -> Coalesce:
+    """Units in the customer's current and upcoming bookings (evaluated for the shown rows only)."""
+    ongoing = Q(ends_on__isnull=True) | Q(ends_on__gte=timezone.localdate())
+    units = (
+        BookingUnit.objects.filter(ongoing, booking__customer=OuterRef("customer_id"), is_cancelled=False)
+        .order_by()
+        .values("booking__customer")
+        .annotate(count=Count("unit", distinct=True))
+        .values("count")
+    )
+    return Coalesce(Subquery(units, output_field=IntegerField()), 0)
+
+
+def _cars_of_customer() -> Coalesce:
+    cars = (
+        Car.objects.filter(customer=OuterRef("customer_id"))
+        .order_by()
+        .values("customer")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(cars, output_field=IntegerField()), 0)
 
 
 def get_contact_for_staff(user: StaffUser, contact_id: int) -> Contact:
@@ -210,31 +268,37 @@ class ContactFilters:
     portal_access: str = ""
     account_status: str = ""
     active: str = ""  # "", "active", "inactive"
-    sort: str = "name"
+    location_id: int | None = None  # the customer's home location
+    sort: str = "name"  # a key of CONTACT_SORTS, "-" in front for descending
 
 
+# Each sort is a tuple of keys ending in the id, so that it is total and a page can seek past
+# its last row. Every tuple has an index of its own (see Contact.Meta.indexes).
 CONTACT_SORTS = {
-    "name": ["first_name", "last_name", "id"],
-    "-name": ["-first_name", "-last_name", "-id"],
-    "customer": ["customer__name", "first_name", "id"],
-    "portal_access": ["portal_access_value", "first_name", "id"],
-    "account_status": ["account_status_value", "first_name", "id"],
-    "created": ["-created_at", "-id"],
+    "name": ("first_name", "last_name", "id"),
+    "email": ("email_sort_key", "id"),
+    "phone": ("phone", "id"),
+    "created": ("created_at", "id"),
 }
 
 
+def contact_sort_keys(sort: str) -> tuple[tuple[str, ...], bool]:
+    """The sort's keys and whether it runs descending; an unknown sort is by name."""
+    descending = sort.startswith("-")
+    keys = CONTACT_SORTS.get(sort.removeprefix("-"))
+    if keys is None:
+        return CONTACT_SORTS["name"], False
+    return keys, descending
+
+
 def filter_contacts(contacts: QuerySet[Contact], filters: ContactFilters) -> QuerySet[Contact]:
-    """All Contacts: search by name, email, phone or customer; filter and sort on the derived columns."""
+    """All Contacts and the Customer Report: search, filter, and sort (by an indexed key)."""
     text = filters.search.strip()
     if text:
-        for word in text.split()[:5]:
-            contacts = contacts.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(phone__icontains=word)
-                | Q(customer__name__icontains=word)
-            )
+        # One pass over the contacts finds the matches; the page then reads them in sort order
+        # off the sort index. (Testing rows one by one in sort order reads the whole index
+        # through the table when a search matches few.)
+        contacts = contacts.filter(pk__in=Contact.objects.filter(search_contacts(text)).values("pk"))
     if filters.portal_access in PortalAccess.values:
         # Annotated by with_portal_facts (the type checker cannot see annotations).
         contacts = contacts.filter(**{"portal_access_value": filters.portal_access})
@@ -244,7 +308,163 @@ def filter_contacts(contacts: QuerySet[Contact], filters: ContactFilters) -> Que
         contacts = contacts.filter(customer__is_active=True)
     elif filters.active == "inactive":
         contacts = contacts.filter(customer__is_active=False)
-    return contacts.order_by(*CONTACT_SORTS.get(filters.sort, CONTACT_SORTS["name"]))
+    if filters.location_id is not None:
+        contacts = contacts.filter(customer__home_location_id=filters.location_id)
+    keys, descending = contact_sort_keys(filters.sort)
+    return contacts.alias(email_sort_key=EMAIL_SORT_KEY).order_by(
+        *(f"-{key}" if descending else key for key in keys)
+    )
+
+
+# Stored emails are normalised to lower case; contacts without one sort as the empty text.
+EMAIL_SORT_KEY = EmailOrEmpty("email")
+PHONE_TEXT = re.compile(r"[\d\s+()./-]+")
+
+
+def search_contacts(text: str) -> Q:
+    """Every word in the name, email or phone; or the phone number by its digits; or a plate.
+
+    The words are looked for in `Contact.search_text` (the four fields in one lower-case column:
+    one comparison a row), a word with an @ in the (lower-case) email. Phone and plate are also
+    matched on the whole text with spaces and dashes taken out on both sides, so that "b-ms1800"
+    finds "B MS 1800" and "30 1234-5" finds "+49 30 12345". A car keeps its plate in that form
+    (`Car.plate_key`); a phone number is stripped as it is read, so only a text made of digits
+    and phone punctuation is looked for that way. Only a text with a digit (and no @) is looked
+    for among the plates.
+    """
+    found = Q()
+    for word in text.lower().split()[:5]:
+        # A word with an @ can only be part of an email: the shorter column is quicker to scan.
+        found &= Q(email__contains=word) if "@" in word else Q(search_text__contains=word)
+    plate = plate_search_key(text)
+    if any(character.isdigit() for character in plate) and "@" not in plate:
+        # The matching accounts are found in one pass over the cars, not once per contact.
+        cars = Car.objects.filter(plate_key__contains=plate)
+        found |= Q(customer_id__in=cars.values("customer_id"))
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 3 and PHONE_TEXT.fullmatch(text):
+        found |= Q(IContains(_without_separators("phone"), digits))
+    return found
+
+
+def _without_separators(field: str) -> Func:
+    return Replace(Replace(F(field), Value(" "), Value("")), Value("-"), Value(""))
+
+
+def stream_contacts(contacts: QuerySet[Contact], *, chunk_size: int = 2000) -> Iterator[Contact]:
+    """Every contact of the query, read from the database a chunk at a time.
+
+    Inside a transaction PostgreSQL hands the rows over as its cursor reaches them; outside one
+    Django's cursor is WITH HOLD, and PostgreSQL works out the whole result before the first row.
+    """
+    with transaction.atomic():
+        yield from contacts.iterator(chunk_size=chunk_size)
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of All Contacts, and the cursors of the pages before and after it (or None)."""
+
+    contacts: list[Contact]
+    previous_cursor: str | None
+    next_cursor: str | None
+
+
+def contacts_page(
+    contacts: QuerySet[Contact], *, sort: str, after: str = "", before: str = "", size: int = 50
+) -> ContactPage:
+    """Seek to the page after (or before) a cursor on the sort's keys: as fast at row 100,000 as at
+    row 1, where OFFSET would read and drop every row before the page. A cursor that does not
+    decode starts from the first page."""
+    keys, descending = contact_sort_keys(sort)
+    order = [f"-{key}" if descending else key for key in keys]
+    if before and (values := decode_cursor(before, keys)) is not None:
+        beyond = _beyond(keys, values, forwards=descending)
+        rows = _window(contacts, order, beyond, size, backwards=True)
+        if rows:
+            return _page(rows[-size:], keys, has_previous=len(rows) > size, has_next=True)
+    if after and (values := decode_cursor(after, keys)) is not None:
+        rows = _window(contacts, order, _beyond(keys, values, forwards=not descending), size)
+        return _page(rows[:size], keys, has_previous=True, has_next=len(rows) > size)
+    rows = _window(contacts, order, Q(), size)
+    return _page(rows[:size], keys, has_previous=False, has_next=len(rows) > size)
+
+
+def _window(
+    contacts: QuerySet[Contact], order: list[str], beyond: Q, size: int, *, backwards: bool = False
+) -> list[Contact]:
+    """Up to size + 1 rows beyond the cursor, in the sort's order, with their columns.
+
+    The ids are picked first, off the sort index; the columns' subqueries then run for those
+    rows only. (Asked in one query, PostgreSQL plans them for the whole table and hashes every
+    booking and car on each page.)
+    """
+    seek = [key[1:] if key.startswith("-") else f"-{key}" for key in order] if backwards else order
+    ids = contacts.filter(beyond).order_by(*seek).values("pk")[: size + 1]
+    rows = with_list_columns(Contact.objects.filter(pk__in=ids))
+    return list(rows.alias(email_sort_key=EMAIL_SORT_KEY).order_by(*order))
+
+
+def _page(rows: list[Contact], keys: tuple[str, ...], *, has_previous: bool, has_next: bool) -> ContactPage:
+    return ContactPage(
+        contacts=rows,
+        previous_cursor=encode_cursor(rows[0], keys) if rows and has_previous else None,
+        next_cursor=encode_cursor(rows[-1], keys) if rows and has_next else None,
+    )
+
+
+def _beyond(keys: tuple[str, ...], values: list[Any], *, forwards: bool) -> Q:
+    """Rows whose keys come after `values` (forwards) or before them, as (a > x) or (a = x and b > y)...
+
+    The leading `a >= x` gives the database a range to seek to on the index.
+    """
+    step = "gt" if forwards else "lt"
+    beyond = Q()
+    for position, key in enumerate(keys):
+        equal = {keys[n]: values[n] for n in range(position)}
+        beyond |= Q(**equal, **{f"{key}__{step}": values[position]})
+    return Q(**{f"{keys[0]}__{step}e": values[0]}) & beyond
+
+
+def _sort_value(contact: Contact, key: str) -> Any:
+    if key == "email_sort_key":
+        return contact.email or ""
+    value = getattr(contact, key)
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def encode_cursor(contact: Contact, keys: tuple[str, ...]) -> str:
+    raw = json.dumps([_sort_value(contact, key) for key in keys], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: tuple[str, ...]) -> list[Any] | None:
+    """The sort values a cursor holds, checked against the sort's keys; None if it does not fit."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    checked: list[Any] = []
+    for key, value in zip(keys, values, strict=True):
+        if key == "id":
+            if not isinstance(value, int) or isinstance(value, bool):
+                return None
+            checked.append(value)
+        elif key == "created_at":
+            try:
+                when = dt.datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                return None
+            if when.tzinfo is None:
+                return None
+            checked.append(when)
+        elif isinstance(value, str):
+            checked.append(value)
+        else:
+            return None
+    return checked
 
 
 # The Portal check panel -------------------------------------------------------------------

@@ -1,87 +1,191 @@
 """All Contacts: the contact table with search, Filters & Settings, Send Invite, and the Customer Report."""
 
 import csv
+from collections.abc import Iterator
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.middleware import HtmxDetails
 
 from keyport.audit.services import Actor
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import (
+    CONTACT_SORTS,
     ContactFilters,
     contacts_for_staff,
+    contacts_page,
     filter_contacts,
     get_contact_for_staff,
+    stream_contacts,
 )
 from keyport.contacts.services import invite_send
 from keyport.dashboard.access import StaffRequest, staff_required
-from keyport.dashboard.contact_forms import (
-    CONTACT_COLUMNS,
-    DEFAULT_COLUMNS,
-    ContactFiltersForm,
-    TableSettingsForm,
-)
+from keyport.dashboard.contact_forms import ContactFiltersForm, TableSettingsForm
+from keyport.facilities.models import Location
+from keyport.staff.models import ContactListSettings, StaffUser
+from keyport.staff.queries import contact_list_settings_of, locations_for_staff
+from keyport.staff.services import contact_list_layout_save, contact_list_query_save
 
 PAGE_SIZE = 50
-TABLE_SETTINGS = "dashboard_contacts_table"
+CURSOR_MAX_LENGTH = 600
+
+COLUMNS = [
+    ("name", "Name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("portal_access", "Portal Access"),
+    ("account_status", "Account Status"),
+    ("active", "Active"),
+    ("location", "Location"),
+    ("units", "Units"),
+    ("cars", "Cars"),
+    ("created", "Created"),
+    ("customer", "Customer"),
+]
+DEFAULT_COLUMNS = [key for key, _ in COLUMNS if key != "customer"]
+SORT_CHOICES = [
+    ("name", "Name, A–Z"),
+    ("-name", "Name, Z–A"),
+    ("email", "Email, A–Z"),
+    ("-email", "Email, Z–A"),
+    ("phone", "Phone, ascending"),
+    ("-phone", "Phone, descending"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+]
+# The query-string keys of the search, filters and sort (the cursors are not remembered).
+FILTER_KEYS = ("q", "access", "status", "active", "location", "sort")
 
 
-def _table_settings(request: StaffRequest) -> dict[str, Any]:
-    saved = request.session.get(TABLE_SETTINGS) or {}
-    return {"view": saved.get("view", "table"), "columns": saved.get("columns", DEFAULT_COLUMNS)}
+# The All Contacts forms extend the shared ones with the location filter, the indexed sorts and
+# the full column list; they live here as only this page uses them.
+class AllContactsForm(ContactFiltersForm):
+    """Search, filters and sort of All Contacts, read from the query string."""
 
-
-def _filters(form: ContactFiltersForm) -> ContactFilters:
-    data = form.cleaned_data if form.is_valid() else {}
-    return ContactFilters(
-        search=data.get("q", ""),
-        portal_access=data.get("access", ""),
-        account_status=data.get("status", ""),
-        active=data.get("active", ""),
-        sort=data.get("sort") or "name",
+    location: forms.ModelChoiceField[Location] = forms.ModelChoiceField(
+        queryset=None, label="Location", required=False, empty_label="Any"
     )
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args: Any, user: StaffUser, **kwargs: Any) -> None:
+        self.locations = locations_for_staff(user)
+        super().__init__(*args, **kwargs)
+
+    def style(self) -> None:
+        # The shared form styles (and so validates) its fields in __init__: the choices come first.
+        location: Any = self.fields["location"]
+        location.queryset = self.locations
+        super().style()
+
+    def filters(self) -> ContactFilters:
+        self.is_valid()  # a field in error is left out (and shown beside it); the others apply
+        data = self.cleaned_data
+        location = data.get("location")
+        return ContactFilters(
+            search=data.get("q", ""),
+            portal_access=data.get("access", ""),
+            account_status=data.get("status", ""),
+            active=data.get("active", ""),
+            location_id=location.pk if location is not None else None,
+            sort=data.get("sort") or "name",
+        )
+
+    def remembered_query(self) -> str:
+        """The search, filters and sort that differ from the defaults, as a query string."""
+        query = QueryDict(mutable=True)
+        for key in FILTER_KEYS:
+            value = self.data.get(key, "")
+            if value and not (key == "sort" and value == "name"):
+                query[key] = value
+        return query.urlencode()
+
+
+class ColumnSettingsForm(TableSettingsForm):
+    columns = forms.MultipleChoiceField(choices=COLUMNS, required=False, widget=forms.CheckboxSelectMultiple)
+
+
+def _table_settings(settings: ContactListSettings | None) -> dict[str, Any]:
+    if settings is None or settings.columns is None:
+        return {"view": settings.view if settings else "table", "columns": DEFAULT_COLUMNS}
+    known = [key for key in settings.columns if key in dict(COLUMNS)]
+    return {"view": settings.view, "columns": known or ["name"]}
+
+
+def _shown_columns(table: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(key, label) for key, label in COLUMNS if key in table["columns"]]
+
+
+def _shown(table: dict[str, Any]) -> dict[str, bool]:
+    """Column key to True for the shown ones: the row template asks `shown.email` (a fast lookup)."""
+    return {key: True for key in table["columns"]}
+
+
+def _cursor(request: StaffRequest, key: str) -> str:
+    return request.GET.get(key, "")[:CURSOR_MAX_LENGTH]
+
+
+def _remember_filters(
+    request: StaffRequest, form: AllContactsForm, settings: ContactListSettings | None
+) -> ContactListSettings | None:
+    """A page asked with valid search, filters or sort remembers them (a page without keeps them)."""
+    if not any(key in request.GET for key in FILTER_KEYS) or not form.is_valid():
+        return settings
+    query = form.remembered_query()
+    if query == (settings.query if settings else ""):
+        return settings
+    return contact_list_query_save(user=request.user, query=query)
 
 
 @staff_required
 def all_contacts(request: StaffRequest) -> HttpResponse:
-    form = ContactFiltersForm(request.GET)
-    contacts = filter_contacts(contacts_for_staff(request.user), _filters(form))
-    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    table = _table_settings(request)
+    settings = contact_list_settings_of(request.user)
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if not request.GET and not htmx and settings is not None and settings.query:
+        return redirect(f"{reverse('dashboard:all_contacts')}?{settings.query}")
+    form = AllContactsForm(request.GET, user=request.user)
+    filters = form.filters()
+    settings = _remember_filters(request, form, settings)
+    contacts = filter_contacts(contacts_for_staff(request.user), filters)
+    page = contacts_page(
+        contacts,
+        sort=filters.sort,
+        after=_cursor(request, "after"),
+        before=_cursor(request, "before"),
+        size=PAGE_SIZE,
+    )
+    table = _table_settings(settings)
     context = {
         "form": form,
         "page": page,
         "table": table,
-        "columns": [(key, label) for key, label in CONTACT_COLUMNS if key in table["columns"]],
-        "all_columns": CONTACT_COLUMNS,
-        "query": request.GET.copy(),
+        "columns": _shown_columns(table),
+        "shown": _shown(table),
+        "all_columns": COLUMNS,
+        "sort": filters.sort,
+        "sortable": CONTACT_SORTS,
     }
-    htmx: HtmxDetails = request.htmx  # type: ignore[attr-defined]
     if htmx and htmx.target == "contacts-results":
-        return render(request, "dashboard/contacts/_results.html", context)
+        # The sort may have changed from a column head: the Filters panel's choice follows it.
+        return render(request, "dashboard/contacts/_results.html", {**context, "partial": True})
     return render(request, "dashboard/contacts/all_contacts.html", context)
 
 
 @require_POST
 @staff_required
 def contacts_table_settings(request: StaffRequest) -> HttpResponse:
-    """Filters & Settings: remember table or cards, and which columns show."""
-    form = TableSettingsForm(request.POST)
+    """Filters & Settings: remember table or cards, and which columns show, for this staff member."""
+    form = ColumnSettingsForm(request.POST)
     if form.is_valid():
-        request.session[TABLE_SETTINGS] = {
-            "view": form.cleaned_data["view"],
-            "columns": form.cleaned_data["columns"],
-        }
-    # The page's own query string (search and filters), kept across the change; it can only
-    # follow the "?" of this page's URL, so it cannot send anyone elsewhere.
-    back = request.POST.get("query", "").lstrip("?")
-    return redirect(reverse("dashboard:all_contacts") + (f"?{back}" if back else ""))
+        contact_list_layout_save(
+            user=request.user, view=form.cleaned_data["view"], columns=form.cleaned_data["columns"]
+        )
+    # The bare address opens with the remembered search and filters.
+    return redirect("dashboard:all_contacts")
 
 
 @require_POST
@@ -104,12 +208,12 @@ def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
         "card": "dashboard/contacts/_card.html",
         "customer": "dashboard/customers/_contact_row.html",
     }.get(layout, "dashboard/contacts/_row.html")
-    table = _table_settings(request)
+    table = _table_settings(contact_list_settings_of(request.user))
     context = {
         "contact": contact,
         "flash": message,
         "flash_ok": ok,
-        "columns": [(key, label) for key, label in CONTACT_COLUMNS if key in table["columns"]],
+        "shown": _shown(table),
         "can_manage": _can_manage(request),
     }
     return render(request, template, context)
@@ -117,6 +221,10 @@ def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
 
 def _can_manage(request: StaffRequest) -> bool:
     return request.user.role in ("owner", "manager")
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if value else ""
 
 
 REPORT_COLUMNS = [
@@ -127,9 +235,12 @@ REPORT_COLUMNS = [
     ("Phone", lambda c: c.phone),
     ("Portal Access", lambda c: c.portal_access().label),
     ("Account Status", lambda c: c.account_status().label),
-    ("First signed in (UTC)", lambda c: c.first_signed_in_at.isoformat() if c.first_signed_in_at else ""),
-    ("Active / Inactive", lambda c: c.customer.status_label),
-    ("Home location", lambda c: c.customer.home_location.name if c.customer.home_location else ""),
+    ("First signed in (UTC)", lambda c: _date(c.first_signed_in_at)),
+    ("Active", lambda c: c.customer.status_label),
+    ("Location", lambda c: c.customer.home_location.name if c.customer.home_location else ""),
+    ("Units", lambda c: c.units_count),
+    ("Cars", lambda c: c.cars_count),
+    ("Created (UTC)", lambda c: _date(c.created_at)),
 ]
 
 
@@ -143,19 +254,20 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _report_rows(contacts: QuerySet[Contact]) -> Iterator[str]:
+    """One CSV line at a time, read in chunks: memory stays flat however many contacts there are."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([title for title, _ in REPORT_COLUMNS])
+    contact: Contact
+    for contact in stream_contacts(contacts):
+        yield writer.writerow([_safe_cell(str(value(contact))) for _, value in REPORT_COLUMNS])
+
+
 @staff_required  # type: ignore[arg-type]  # a streaming response is not an HttpResponse
 def customer_report(request: StaffRequest) -> StreamingHttpResponse:
-    """Customer Report: the same columns for every contact this staff member may see, as CSV."""
-    form = ContactFiltersForm(request.GET)
-    contacts = filter_contacts(contacts_for_staff(request.user), _filters(form))
-    writer = csv.writer(_Echo())
-
-    def rows(contacts: Any = contacts) -> Any:
-        yield writer.writerow([title for title, _ in REPORT_COLUMNS])
-        contact: Contact
-        for contact in contacts.iterator(chunk_size=500):
-            yield writer.writerow([_safe_cell(str(value(contact))) for _, value in REPORT_COLUMNS])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    """Customer Report: the All Contacts columns for every contact this staff member may see, as CSV."""
+    filters = AllContactsForm(request.GET, user=request.user).filters()
+    contacts = filter_contacts(contacts_for_staff(request.user), filters)
+    response = StreamingHttpResponse(_report_rows(contacts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customer-report.csv"'
     return response

@@ -4,9 +4,13 @@ Written with bulk inserts and without audit entries: it stands for years of
 history that were audited when they happened, and must load in minutes.
 Per customer: two contacts, one and a half bookings, one car; one unit per
 two customers (each unit booked up to three times, one after the other).
+One customer in 25 is an event lead with no booking and no car (Ticket-only);
+a third of the primary contacts have signed in to the portal and a sixth were
+sent an invite, so that every Account Status is represented.
 """
 
 import datetime as dt
+import hashlib
 import random
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,8 +20,15 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.cars.models import Car
-from keyport.contacts.models import Contact, Customer, CustomerKind
+from keyport.cars.models import Car, plate_search_key
+from keyport.contacts.models import (
+    Contact,
+    Customer,
+    CustomerKind,
+    PortalLink,
+    PortalLinkPurpose,
+    contact_search_text,
+)
 from keyport.demo.data import CARS, COLOURS, FIRST_NAMES, LAST_NAMES
 from keyport.facilities.models import AccessPoint, AccessPointKind, Location, Unit, UnitAccessPoint, UnitKind
 
@@ -57,13 +68,26 @@ def seed_scale(*, customers: int, seed: int = 7) -> dict[str, int]:
     with transaction.atomic():
         customer_ids = _insert(Customer, _customer_rows(customers, locations, rng))
     counts["customers"] = len(customer_ids)
+    # Leads are the customers numbered 0, 25, 50...: they keep no units and no cars.
+    storage_ids = [customer_id for n, customer_id in enumerate(customer_ids) if not _is_lead(n)]
     with transaction.atomic():
-        counts["contacts"] = len(_insert(Contact, _contact_rows(customer_ids, rng)))
+        contact_ids = _insert(Contact, _contact_rows(customer_ids, rng))
+    counts["contacts"] = len(contact_ids)
     with transaction.atomic():
-        counts["bookings"] = _bookings(customer_ids, units, today, rng)
+        counts["invites"] = len(_insert(PortalLink, _invite_rows(customer_ids, contact_ids, rng)))
     with transaction.atomic():
-        counts["cars"] = len(_insert(Car, _car_rows(customer_ids, rng)))
+        counts["bookings"] = _bookings(storage_ids, units, len(customer_ids) * 3 // 2, today, rng)
+    with transaction.atomic():
+        counts["cars"] = len(_insert(Car, _car_rows(storage_ids, len(customer_ids), rng)))
     return counts
+
+
+def _is_lead(n: int) -> bool:
+    return n % 25 == 0
+
+
+def _some_time_ago(rng: random.Random, *, days: int) -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=rng.randint(1, days), seconds=rng.randint(0, 86_399))
 
 
 def _locations(count: int) -> list[Location]:
@@ -110,9 +134,10 @@ def _customer_rows(count: int, locations: list[Location], rng: random.Random) ->
     for n in range(count):
         yield Customer(
             name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-            kind=CustomerKind.LEAD if n % 25 == 0 else CustomerKind.STORAGE,
+            kind=CustomerKind.LEAD if _is_lead(n) else CustomerKind.STORAGE,
             is_active=n % 10 != 0,
             home_location=locations[n % len(locations)],
+            created_at=_some_time_ago(rng, days=5 * 365),
         )
 
 
@@ -120,20 +145,48 @@ def _contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Conta
     for customer_id in customer_ids:
         for primary in (True, False):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            yield Contact(
+            signed_in = _some_time_ago(rng, days=700) if primary and customer_id % 3 == 1 else None
+            contact = Contact(
                 customer_id=customer_id,
                 is_primary=primary,
                 first_name=first,
                 last_name=last,
-                email=f"{'p' if primary else 'a'}{customer_id}@scale.example.com",
-                phone=f"+49 30 {customer_id:08d}",
+                email=_primary_email(customer_id) if primary else f"a{customer_id}@scale.example.com",
+                phone=f"+49 30 {customer_id:08d}" if primary else f"+49 171 {rng.randint(0, 9_999_999):07d}",
                 can_access_portal=primary or customer_id % 3 == 0,
+                created_at=_some_time_ago(rng, days=5 * 365),
+                first_signed_in_at=signed_in,
+                last_signed_in_at=signed_in,
             )
+            contact.search_text = contact_search_text(contact)
+            yield contact
 
 
-def _bookings(customer_ids: list[int], units: list[Unit], today: dt.date, rng: random.Random) -> int:
-    """One and a half bookings per customer: up to three back-to-back bookings per unit."""
-    wanted = len(customer_ids) * 3 // 2
+def _primary_email(customer_id: int) -> str:
+    return f"p{customer_id}@scale.example.com"
+
+
+def _invite_rows(customer_ids: list[int], contact_ids: list[int], rng: random.Random) -> Iterator[PortalLink]:
+    """An expired invite for the primary contact of every sixth customer (Account Status: Email Sent)."""
+    for n, customer_id in enumerate(customer_ids):
+        if customer_id % 6 != 2:
+            continue
+        contact_id = contact_ids[2 * n]  # each customer's primary contact comes first
+        sent = _some_time_ago(rng, days=300)
+        yield PortalLink(
+            contact_id=contact_id,
+            purpose=PortalLinkPurpose.INVITE,
+            token_hash=hashlib.sha256(f"scale-invite-{contact_id}".encode()).hexdigest(),
+            sent_to=_primary_email(customer_id),
+            created_at=sent,
+            expires_at=sent + dt.timedelta(days=7),
+        )
+
+
+def _bookings(
+    customer_ids: list[int], units: list[Unit], wanted: int, today: dt.date, rng: random.Random
+) -> int:
+    """`wanted` bookings shared out over the customers: up to three back-to-back bookings per unit."""
     plans = []
     for index in range(wanted):
         unit = units[index % len(units)]
@@ -157,15 +210,19 @@ def _bookings(customer_ids: list[int], units: list[Unit], today: dt.date, rng: r
     return len(plans)
 
 
-def _car_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Car]:
+def _car_rows(customer_ids: list[int], count: int, rng: random.Random) -> Iterator[Car]:
+    """`count` cars shared out over the customers, a few of whom own two."""
     letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
-    for customer_id in customer_ids:
+    for n in range(count):
+        customer_id = customer_ids[n % len(customer_ids)]
         make, model = rng.choice(CARS)
+        plate = f"{rng.choice(letters)}{rng.choice(letters)}-{rng.choice(letters)} {n + 1}"
         yield Car(
             customer_id=customer_id,
             make=make,
             model=model,
             year=rng.randint(1960, 2025),
             colour=rng.choice(COLOURS),
-            plate=f"{rng.choice(letters)}{rng.choice(letters)} {customer_id}",
+            plate=plate,
+            plate_key=plate_search_key(plate),
         )

@@ -86,3 +86,24 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
         if self.role == Role.OWNER:
             return True
         return self.role == Role.MANAGER and self.can_see_location(location)
+
+
+class ContactListSettings(models.Model):
+    """A staff member's Filters & Settings on All Contacts, kept across sign-ins and devices."""
+
+    user = models.OneToOneField(StaffUser, on_delete=models.CASCADE, related_name="contact_list_settings")
+    view = models.CharField(max_length=8, default="table", help_text="table or cards")
+    columns = models.JSONField(
+        null=True, blank=True, help_text="The shown columns; empty for the page's default columns."
+    )
+    query = models.CharField(
+        max_length=500, blank=True, help_text="The last search, filters and sort, as a query string."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "All Contacts settings"
+        verbose_name_plural = "All Contacts settings"
+
+    def __str__(self) -> str:
+        return f"All Contacts settings of {self.user}"
