@@ -23,12 +23,15 @@ from keyport.facilities.models import AccessPoint, Location, OpeningHours, UnitA
 
 @dataclass(frozen=True)
 class Door:
-    """What a check needs of an access point: itself, its location and the location's time zone."""
+    """What a check needs of an access point: itself, its location's time zone, its wrong PINs."""
 
     access_point_id: int
     external_id: str
     location_id: int
     time_zone: str
+    wrong_pins: int = 0
+    last_wrong_pin_at: dt.datetime | None = None
+    pins_blocked_until: dt.datetime | None = None
 
     @classmethod
     def of(cls, access_point: AccessPoint) -> Door:
@@ -37,6 +40,9 @@ class Door:
             external_id=access_point.external_id,
             location_id=access_point.location_id,
             time_zone=access_point.location.time_zone,
+            wrong_pins=access_point.wrong_pins,
+            last_wrong_pin_at=access_point.last_wrong_pin_at,
+            pins_blocked_until=access_point.pins_blocked_until,
         )
 
     @property
@@ -70,7 +76,8 @@ class HolderAtDoor:
 
 
 _DEVICE_SQL = f"""
-SELECT ap.id, ap.external_id, ap.location_id, loc.time_zone
+SELECT ap.id, ap.external_id, ap.location_id, loc.time_zone,
+  ap.wrong_pins, ap.last_wrong_pin_at, ap.pins_blocked_until
 FROM {DeviceKey._meta.db_table} dk
 JOIN {AccessPoint._meta.db_table} ap ON ap.id = dk.access_point_id
 JOIN {Location._meta.db_table} loc ON loc.id = ap.location_id
@@ -110,7 +117,24 @@ def door_for_device_key(key_hash: str) -> Door | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return Door(access_point_id=row[0], external_id=row[1], location_id=row[2], time_zone=row[3])
+    return Door(
+        access_point_id=row[0],
+        external_id=row[1],
+        location_id=row[2],
+        time_zone=row[3],
+        wrong_pins=row[4],
+        last_wrong_pin_at=_instant(row[5]),
+        pins_blocked_until=_instant(row[6]),
+    )
+
+
+def _instant(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A datetime column read with plain SQL as the ORM gives it: aware (SQLite keeps naive UTC text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def holder_at_door(

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -779,42 +778,51 @@ class Decision:
     retry_after: int | None = None
 
 
-def _throttle_key(door: Door) -> str:
-    return f"access:pin-failures:{door.access_point_id}"
-
-
-def _pin_throttle(door: Door, now: float) -> Decision | None:
+def _pin_throttle(door: Door, now: dt.datetime) -> Decision | None:
     """Wrong PINs at one access point: after a few, each try waits longer; after more, blocked a while.
 
-    One cache entry per access point ({count, last, blocked_until}) keeps the check to one read.
+    The counts come with the door (read with its device key), so a check spends no statement on them.
     """
-    failures = cache.get(_throttle_key(door))
-    if not failures:
-        return None
-    if failures.get("blocked_until", 0) > now:
-        return Decision(False, "blocked", retry_after=int(failures["blocked_until"] - now) + 1)
-    if failures["count"] >= settings.ACCESS_PIN_SLOW_AFTER:
-        wait = 2 ** (failures["count"] - settings.ACCESS_PIN_SLOW_AFTER)
-        if now < failures["last"] + wait:
-            return Decision(False, "slow_down", retry_after=int(failures["last"] + wait - now) + 1)
+    if door.pins_blocked_until is not None and door.pins_blocked_until > now:
+        return Decision(False, "blocked", retry_after=_seconds_until(door.pins_blocked_until, now))
+    recent = _recent_wrong_pins(door.wrong_pins, door.last_wrong_pin_at, door.pins_blocked_until, now)
+    if recent >= settings.ACCESS_PIN_SLOW_AFTER and door.last_wrong_pin_at is not None:
+        wait_until = door.last_wrong_pin_at + dt.timedelta(
+            seconds=2 ** (recent - settings.ACCESS_PIN_SLOW_AFTER)
+        )
+        if now < wait_until:
+            return Decision(False, "slow_down", retry_after=_seconds_until(wait_until, now))
     return None
 
 
-def _pin_failed(door: Door, now: float) -> None:
-    failures = cache.get(_throttle_key(door)) or {"count": 0}
-    if failures.get("blocked_until", 0) and failures["blocked_until"] <= now:
-        failures = {"count": 0}  # a block that has run out starts the count again
-    failures = {"count": failures["count"] + 1, "last": now}
-    timeout = settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS
-    if failures["count"] >= settings.ACCESS_PIN_BLOCK_AFTER:
-        failures["blocked_until"] = now + settings.ACCESS_PIN_BLOCK_SECONDS
-        timeout = max(timeout, settings.ACCESS_PIN_BLOCK_SECONDS)
-        logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, failures["count"])
-    elif failures["count"] >= settings.ACCESS_PIN_SLOW_AFTER:
-        logger.warning(
-            "Access point %s: %s wrong PINs; slowing down", door.access_point_id, failures["count"]
-        )
-    cache.set(_throttle_key(door), failures, timeout=timeout)
+def _recent_wrong_pins(
+    count: int, last: dt.datetime | None, blocked_until: dt.datetime | None, now: dt.datetime
+) -> int:
+    """The wrong PINs that still count: none once the window has passed or a block has run out."""
+    window = dt.timedelta(seconds=settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS)
+    if last is None or last <= now - window or (blocked_until is not None and blocked_until <= now):
+        return 0
+    return count
+
+
+def _seconds_until(instant: dt.datetime, now: dt.datetime) -> int:
+    return int((instant - now).total_seconds()) + 1
+
+
+@transaction.atomic
+def _pin_failed(door: Door, now: dt.datetime) -> None:
+    """Count a wrong PIN at this access point (locked, so concurrent wrong PINs all count)."""
+    point = AccessPoint.objects.select_for_update().get(pk=door.access_point_id)
+    count = _recent_wrong_pins(point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until, now) + 1
+    point.wrong_pins, point.last_wrong_pin_at = count, now
+    if point.pins_blocked_until is not None and point.pins_blocked_until <= now:
+        point.pins_blocked_until = None  # a block that has run out starts the count again
+    if count >= settings.ACCESS_PIN_BLOCK_AFTER:
+        point.pins_blocked_until = now + dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS)
+        logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, count)
+    elif count >= settings.ACCESS_PIN_SLOW_AFTER:
+        logger.warning("Access point %s: %s wrong PINs; slowing down", door.access_point_id, count)
+    point.save(update_fields=["wrong_pins", "last_wrong_pin_at", "pins_blocked_until"])
 
 
 def access_decide(
@@ -829,13 +837,13 @@ def access_decide(
     """May this PIN (or this signed-in holder) open this access point now? Logged either way."""
     when = when or timezone.now()
     if pin is not None:
-        throttled = _pin_throttle(door, when.timestamp())
+        throttled = _pin_throttle(door, when)
         if throttled is not None:
             access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
             return throttled
         found = holder_at_door(door, when=when, pin=pin)
         if found is None:
-            _pin_failed(door, when.timestamp())
+            _pin_failed(door, when)
             access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
             return Decision(False, "unknown_pin")
     elif holder is not None:

@@ -258,6 +258,11 @@ class AccessPoint(models.Model):
         max_length=120,
         help_text="The identifier of this door or group in the access provider's system.",
     )
+    # Wrong PINs typed here lately: read with the device key on every check, so the throttle
+    # costs no statement of its own (see access.services.access_decide).
+    wrong_pins = models.PositiveIntegerField(default=0, editable=False)
+    last_wrong_pin_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pins_blocked_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["location", "kind", "name"]
