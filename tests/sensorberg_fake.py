@@ -96,9 +96,12 @@ class FakeSensorberg:
                 url = urllib.parse.urlparse(self.path)
                 parts = url.path.strip("/").split("/")
                 if parts == ["v1", "access-groups"]:
-                    external_id = urllib.parse.parse_qs(url.query).get("external_id", [""])[0]
-                    group = state.groups.get(external_id)
-                    items = [{"id": group, "external_id": external_id}] if group else []
+                    asked = urllib.parse.parse_qs(url.query).get("external_id")
+                    items = [
+                        {"id": group, "external_id": external_id}
+                        for external_id, group in state.groups.items()
+                        if asked is None or external_id == asked[0]
+                    ]
                     return self._answer(200, {"items": items})
                 if len(parts) == 4 and parts[3] == "memberships":
                     with state.lock:

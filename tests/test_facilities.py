@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from keyport.audit.models import AuditEntry
-from keyport.facilities.models import AccessPointKind, UnitKind
+from keyport.facilities.models import AccessPointKind, OpeningHours, UnitKind
 from keyport.facilities.services import (
     access_point_create,
     location_create,
@@ -140,3 +140,32 @@ def test_mapping_the_same_access_points_again_writes_no_audit_entry(actor):
     unit_map_access_points(actor=actor, unit=unit, access_points=[gate])
     unit_map_access_points(actor=actor, unit=unit, access_points=[gate])
     assert AuditEntry.objects.filter(action="unit.access_mapped").count() == 1
+
+
+def test_mapping_a_unit_in_the_admin_goes_through_the_service_and_is_audited(admin_client):
+    unit = UnitFactory()
+    gate = AccessPointFactory(location=unit.location, external_id="GATE")
+    elsewhere = AccessPointFactory(external_id="FAR")
+    url = f"/admin/facilities/unit/{unit.pk}/change/"
+    fields = {
+        "location": unit.location.pk,
+        "number": unit.number,
+        "kind": unit.kind,
+        "size_m2": "5.00",
+        "status": unit.status,
+    }
+    refused = admin_client.post(url, {**fields, "mapped_access_points": [gate.pk, elsewhere.pk]})
+    assert refused.status_code == 200 and "Not at this unit&#x27;s location" in refused.content.decode()
+    assert not unit.access_mappings.exists()
+    assert admin_client.post(url, {**fields, "mapped_access_points": [gate.pk]}).status_code == 302
+    assert list(unit.access_mappings.values_list("access_point__external_id", flat=True)) == ["GATE"]
+    entry = AuditEntry.objects.get(action="unit.access_mapped")
+    assert entry.details["added"] == ["GATE"] and entry.actor_kind == "staff"
+
+
+def test_the_admin_shows_but_does_not_change_the_access_provider_or_opening_hours(admin_client):
+    location = LocationFactory()
+    OpeningHours.objects.create(location=location, weekday=0, opens_at=dt.time(6), closes_at=dt.time(22))
+    page = admin_client.get(f"/admin/facilities/location/{location.pk}/change/").content.decode()
+    assert "Keyport access server" in page and 'name="access_provider"' not in page
+    assert "06:00" in page and 'name="opening_hours-0-opens_at"' not in page

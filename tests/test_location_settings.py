@@ -170,13 +170,15 @@ def test_sensorberg_needs_an_https_url_a_client_id_and_a_secret(owner_client, ov
 
 def test_test_connection_lists_the_access_groups_and_changes_nothing(owner_client, fake):
     location = LocationFactory()
+    fake.add_group("U-001")
+    fake.add_group("U-002")
     url = reverse("dashboard:location_test_connection", args=[location.pk])
     response = owner_client.post(
         url, sensorberg_post(location, fake.base_url), headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Connected: 0 access groups." in page and "alert-success" in page
+    assert "Connected: 2 access groups." in page and "alert-success" in page
     assert CLIENT_SECRET not in page
     location.refresh_from_db()
     assert location.access_provider == "builtin"

@@ -162,22 +162,16 @@ def test_the_secret_is_masked_and_not_in_repr(fake) -> None:  # type: ignore[no-
     assert CLIENT_SECRET not in repr(provider)
 
 
-def test_the_admin_form_never_renders_the_secret_and_keeps_it_when_left_empty(fake) -> None:  # type: ignore[no-untyped-def]
-    from keyport.access.admin import SensorbergAccountForm
-
+def test_the_admin_shows_the_login_without_its_secret_and_cannot_change_it(fake, admin_client) -> None:  # type: ignore[no-untyped-def]
     scene = connected_scene(fake)
     account = SensorbergAccount.objects.get(location=scene.location)
-    assert CLIENT_SECRET not in SensorbergAccountForm(instance=account).as_p()
-    data = {
-        "location": scene.location.pk,
-        "base_url": fake.base_url,
-        "client_id": "new-id",
-        "client_secret": "",
-    }
-    form = SensorbergAccountForm(data, instance=account)
-    assert form.is_valid(), form.errors
-    form.save()
-    assert SensorbergAccount.objects.get(pk=account.pk).client_secret == CLIENT_SECRET
+    url = f"/admin/access/sensorbergaccount/{account.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and account.client_id in page.content.decode()
+    assert CLIENT_SECRET not in page.content.decode()
+    data = {"location": scene.location.pk, "base_url": "http://example.com", "client_id": "x"}
+    assert admin_client.post(url, data).status_code == 403
+    assert SensorbergAccount.objects.get(pk=account.pk).base_url == account.base_url
 
 
 def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]

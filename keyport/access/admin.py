@@ -1,40 +1,13 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from keyport.access.models import AccessEvent, AccessGrant, SensorbergAccount, SharedAccess, SyncIntent
 
 
-class SensorbergAccountForm(forms.ModelForm):
-    base_url = forms.URLField(assume_scheme="https", help_text="The Sensorberg API's base URL.")
-    # The secret is write-only: the form never renders it back, and leaving it empty keeps the old one.
-    client_secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False), required=False, help_text="Leave empty to keep it."
-    )
-
-    class Meta:
-        model = SensorbergAccount
-        fields = ["location", "base_url", "client_id", "client_secret"]
-
-    def clean_client_secret(self) -> str:
-        secret: str = self.cleaned_data["client_secret"]
-        if not secret and self.instance.pk:
-            return self.instance.client_secret
-        if not secret:
-            raise forms.ValidationError("Enter the client secret Sensorberg issued.")
-        return secret
-
-
-@admin.register(SensorbergAccount)
-class SensorbergAccountAdmin(admin.ModelAdmin):
-    form = SensorbergAccountForm
-    list_display = ["location", "base_url", "client_id", "masked_secret"]
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Grants and their history are written by the access services only."""
+    """Grants, their history and providers' logins are written by the access services only."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -44,6 +17,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SensorbergAccount)
+class SensorbergAccountAdmin(ReadOnlyAdmin):
+    """Shown here, changed only in the dashboard's location settings (validated, audited, grants
+    pushed again); the secret is never shown back."""
+
+    list_display = ["location", "base_url", "client_id", "masked_secret"]
+    fields = ["location", "base_url", "client_id", "masked_secret"]
+    readonly_fields = ["masked_secret"]
 
 
 @admin.register(AccessGrant)

@@ -1,32 +1,86 @@
-from django.contrib import admin
+from typing import Any
 
-from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit, UnitAccessPoint
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.http import HttpRequest
+
+from keyport.audit.services import Actor
+from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
+from keyport.facilities.services import unit_map_access_points
 
 
 class OpeningHoursInline(admin.TabularInline):
+    """Shown here; changed in the dashboard's location settings, where the change is audited."""
+
     model = OpeningHours
     extra = 0
+    can_delete = False
+    readonly_fields = ["weekday", "opens_at", "closes_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
     list_display = ["name", "city", "country", "time_zone", "access_provider"]
     search_fields = ["name", "city"]
+    # The provider and its login are set in the dashboard's location settings (validated, audited,
+    # grants pushed again).
+    readonly_fields = ["access_provider"]
     inlines = [OpeningHoursInline]
 
 
-class UnitAccessPointInline(admin.TabularInline):
-    model = UnitAccessPoint
-    extra = 0
-    autocomplete_fields = ["access_point"]
+class UnitAdminForm(forms.ModelForm):
+    # Not the model's `access_points`: the admin would write that many-to-many itself, unaudited.
+    mapped_access_points = forms.ModelMultipleChoiceField(
+        label="Access points",
+        queryset=AccessPoint.objects.select_related("location"),
+        required=False,
+        widget=FilteredSelectMultiple("access points", is_stacked=False),
+        help_text="The gates, doors and locks that open for this unit's holders.",
+    )
+
+    class Meta:
+        model = Unit
+        fields = ["location", "number", "kind", "size_m2", "status"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["mapped_access_points"].initial = list(
+                self.instance.access_mappings.values_list("access_point_id", flat=True)
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        location = cleaned.get("location")
+        foreign = [
+            ap.name for ap in cleaned.get("mapped_access_points", []) if location and ap.location != location
+        ]
+        if foreign:
+            self.add_error(
+                "mapped_access_points", f"Not at this unit's location: {', '.join(sorted(foreign))}."
+            )
+        return cleaned
 
 
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
+    form = UnitAdminForm
     list_display = ["number", "location", "kind", "size_m2", "status"]
     list_filter = ["location", "kind", "status"]
     search_fields = ["number"]
-    inlines = [UnitAccessPointInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The mapping goes through the service, so it is checked and audited like any other."""
+        super().save_related(request, form, formsets, change)
+        unit_map_access_points(
+            actor=Actor.staff(request.user),  # type: ignore[arg-type]
+            unit=form.instance,
+            access_points=form.cleaned_data["mapped_access_points"],
+        )
 
 
 @admin.register(AccessPoint)

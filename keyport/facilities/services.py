@@ -353,17 +353,21 @@ def access_point_create(
     return access_point
 
 
+def access_points_elsewhere(location_id: int, access_points: Iterable[AccessPoint]) -> str:
+    """The message for access points that are not at the unit's location, or "" when all are."""
+    foreign = sorted(ap.name for ap in access_points if ap.location_id != location_id)
+    return f"Not at this unit's location: {', '.join(foreign)}." if foreign else ""
+
+
 @transaction.atomic
 def unit_map_access_points(
     *, actor: Actor, unit: Unit, access_points: Iterable[AccessPoint]
 ) -> list[AccessPoint]:
     """Set which access points open for this unit's holders (replacing the previous mapping)."""
     wanted = {access_point.pk: access_point for access_point in access_points}
-    foreign = [ap.name for ap in wanted.values() if ap.location_id != unit.location_id]
-    if foreign:
-        raise ValidationError(
-            {"access_points": f"Not at this unit's location: {', '.join(sorted(foreign))}."}
-        )
+    problem = access_points_elsewhere(unit.location_id, wanted.values())
+    if problem:
+        raise ValidationError({"access_points": problem})
     current = set(unit.access_mappings.values_list("access_point_id", flat=True))
     added, removed = set(wanted) - current, current - set(wanted)
     if not added and not removed:

@@ -4,6 +4,7 @@ Shape of the protocol (Sensorberg publishes no reference; the fake server in
 tests/sensorberg_fake.py defines the wire format we speak):
 
     POST   {base}/oauth/token                           client credentials → bearer token
+    GET    {base}/v1/access-groups                      every access group (Test connection)
     GET    {base}/v1/access-groups?external_id=<unit>   the unit's access group
     PUT    {base}/v1/access-groups/<group>/memberships/<ref>   membership with validity and PIN
     DELETE {base}/v1/access-groups/<group>/memberships/<ref>   remove it (404 counts as gone)
