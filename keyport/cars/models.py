@@ -1,8 +1,9 @@
 import re
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Func, Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 from keyport.cars.vin import vin_check_digit_ok, vin_problem
@@ -15,8 +16,16 @@ def validate_vin(value: str) -> None:
 
 
 def plate_search_key(text: str) -> str:
-    """A plate as search compares it: upper case, without spaces and dashes ("b-ms 1800" is "BMS1800")."""
+    """A plate as search compares it: upper case, without spaces and dashes ("b-ms 1800" is "BMS1800").
+
+    The same as `Car.plate_key`, which the database keeps from the plate.
+    """
     return re.sub(r"[\s-]+", "", text).upper()
+
+
+def without_spaces_and_dashes(field: str) -> Func:
+    """A column without its spaces and dashes, as search compares it ("+49 30 123-45" is "+493012345")."""
+    return Replace(Replace(F(field), Value(" "), Value("")), Value("-"), Value(""))
 
 
 class Car(models.Model):
@@ -28,8 +37,11 @@ class Car(models.Model):
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     colour = models.CharField(max_length=40, blank=True)
     plate = models.CharField("licence plate", max_length=20, db_index=True)
-    plate_key = models.CharField(
-        max_length=20, editable=False, default="", help_text="The plate as search compares it."
+    plate_key = models.GeneratedField(
+        expression=Upper(without_spaces_and_dashes("plate")),
+        output_field=models.CharField(max_length=20),
+        db_persist=True,
+        help_text="The plate as search compares it (see plate_search_key).",
     )
     vin = models.CharField("VIN", max_length=17, blank=True, validators=[validate_vin])
     notes = models.TextField(blank=True)
@@ -43,13 +55,6 @@ class Car(models.Model):
 
     def __str__(self) -> str:
         return f"{self.make} {self.model} ({self.plate})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.plate_key = plate_search_key(self.plate)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "plate" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "plate_key"}
-        super().save(*args, **kwargs)
 
     @property
     def vin_warning(self) -> str:

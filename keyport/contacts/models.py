@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import models
-from django.db.models import Func, Q
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 
@@ -82,14 +82,6 @@ class EmailOrEmpty(Func):
     output_field = models.CharField()
 
 
-SEARCHED_FIELDS = {"first_name", "last_name", "email", "phone"}
-
-
-def contact_search_text(contact: Contact) -> str:
-    """One column to search instead of four: one comparison a row, however many fields."""
-    return " ".join([contact.first_name, contact.last_name, contact.email or "", contact.phone]).lower()
-
-
 class Contact(models.Model):
     """A person of a customer: the primary contact or an additional one (spouse, assistant)."""
 
@@ -100,8 +92,23 @@ class Contact(models.Model):
     # Stored normalised (trimmed, lower-case) and unique: it is how a person signs in.
     email = models.EmailField(null=True, blank=True, unique=True)
     phone = models.CharField(max_length=32, blank=True)
-    search_text = models.TextField(
-        editable=False, default="", help_text="Name, email and phone in lower case: what search looks in."
+    # One column to search instead of four (one comparison a row), kept by the database.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "first_name",
+                Value(" "),
+                "last_name",
+                Value(" "),
+                "email",
+                Value(" "),
+                "phone",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        help_text="Name, email and phone in lower case: what search looks in.",
     )
     can_access_portal = models.BooleanField(
         "can access customer portal (login with their email)", default=False
@@ -133,13 +140,6 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = contact_search_text(self)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and SEARCHED_FIELDS & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, "search_text"}
-        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

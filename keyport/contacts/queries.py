@@ -16,8 +16,6 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
-    F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -26,13 +24,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Replace
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import IContains
 from django.http import Http404
 from django.utils import timezone
 
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
-from keyport.cars.models import Car, plate_search_key
+from keyport.cars.models import Car, plate_search_key, without_spaces_and_dashes
 from keyport.contacts.models import (
     AccountStatus,
     Contact,
@@ -324,18 +322,22 @@ PHONE_TEXT = re.compile(r"[\d\s+()./-]+")
 def search_contacts(text: str) -> Q:
     """Every word in the name, email or phone; or the phone number by its digits; or a plate.
 
-    The words are looked for in `Contact.search_text` (the four fields in one lower-case column:
-    one comparison a row), a word with an @ in the (lower-case) email. Phone and plate are also
-    matched on the whole text with spaces and dashes taken out on both sides, so that "b-ms1800"
-    finds "B MS 1800" and "30 1234-5" finds "+49 30 12345". A car keeps its plate in that form
-    (`Car.plate_key`); a phone number is stripped as it is read, so only a text made of digits
-    and phone punctuation is looked for that way. Only a text with a digit (and no @) is looked
-    for among the plates.
+    The words are looked for in `Contact.search_text` (the four fields in one lower-case column
+    the database keeps: one comparison a row), a word with an @ in the (lower-case) email.
+    Phone and plate are also matched on the whole text with spaces and dashes taken out on both
+    sides, so that "b-ms1800" finds "B MS 1800" and "30 1234-5" finds "+49 30 12345". The
+    database keeps a car's plate in that form (`Car.plate_key`); a phone number is stripped as
+    it is read, so only a text made of digits and phone punctuation is looked for that way. Only
+    a text with a digit (and no @) is looked for among the plates.
     """
     found = Q()
-    for word in text.lower().split()[:5]:
+    for word in text.split()[:5]:
         # A word with an @ can only be part of an email: the shorter column is quicker to scan.
-        found &= Q(email__contains=word) if "@" in word else Q(search_text__contains=word)
+        # The database lowers the word as it lowered the column (SQLite only folds A-Z).
+        if "@" in word:
+            found &= Q(email__contains=word.lower())
+        else:
+            found &= Q(search_text__contains=Lower(Value(word)))
     plate = plate_search_key(text)
     if any(character.isdigit() for character in plate) and "@" not in plate:
         # The matching accounts are found in one pass over the cars, not once per contact.
@@ -343,12 +345,8 @@ def search_contacts(text: str) -> Q:
         found |= Q(customer_id__in=cars.values("customer_id"))
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 3 and PHONE_TEXT.fullmatch(text):
-        found |= Q(IContains(_without_separators("phone"), digits))
+        found |= Q(IContains(without_spaces_and_dashes("phone"), digits))
     return found
-
-
-def _without_separators(field: str) -> Func:
-    return Replace(Replace(F(field), Value(" "), Value("")), Value("-"), Value(""))
 
 
 def stream_contacts(contacts: QuerySet[Contact], *, chunk_size: int = 2000) -> Iterator[Contact]:

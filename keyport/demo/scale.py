@@ -20,14 +20,13 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.cars.models import Car, plate_search_key
+from keyport.cars.models import Car
 from keyport.contacts.models import (
     Contact,
     Customer,
     CustomerKind,
     PortalLink,
     PortalLinkPurpose,
-    contact_search_text,
 )
 from keyport.demo.data import CARS, COLOURS, FIRST_NAMES, LAST_NAMES
 from keyport.facilities.models import AccessPoint, AccessPointKind, Location, Unit, UnitAccessPoint, UnitKind
@@ -146,7 +145,7 @@ def _contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Conta
         for primary in (True, False):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             signed_in = _some_time_ago(rng, days=700) if primary and customer_id % 3 == 1 else None
-            contact = Contact(
+            yield Contact(
                 customer_id=customer_id,
                 is_primary=primary,
                 first_name=first,
@@ -158,8 +157,6 @@ def _contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Conta
                 first_signed_in_at=signed_in,
                 last_signed_in_at=signed_in,
             )
-            contact.search_text = contact_search_text(contact)
-            yield contact
 
 
 def _primary_email(customer_id: int) -> str:
@@ -216,13 +213,11 @@ def _car_rows(customer_ids: list[int], count: int, rng: random.Random) -> Iterat
     for n in range(count):
         customer_id = customer_ids[n % len(customer_ids)]
         make, model = rng.choice(CARS)
-        plate = f"{rng.choice(letters)}{rng.choice(letters)}-{rng.choice(letters)} {n + 1}"
         yield Car(
             customer_id=customer_id,
             make=make,
             model=model,
             year=rng.randint(1960, 2025),
             colour=rng.choice(COLOURS),
-            plate=plate,
-            plate_key=plate_search_key(plate),
+            plate=f"{rng.choice(letters)}{rng.choice(letters)}-{rng.choice(letters)} {n + 1}",
         )
