@@ -2,20 +2,27 @@
 
 .venv/bin/python bench/access_check.py            # fresh SQLite file under /tmp
 DATABASE_URL=postgres://... .venv/bin/python bench/access_check.py
+.venv/bin/python bench/access_check.py --without-event-write   # what-if: events not written at all
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from setup_django import build_grants, configure, percentile
+
+if TYPE_CHECKING:
+    from keyport.access.doors import Door
 
 
 class _Quiet(WSGIRequestHandler):
@@ -48,8 +55,18 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--without-event-write",
+        action="store_true",
+        help="skip the access event insert: the most that writing events in batches could gain",
+    )
     options = parser.parse_args()
     configure(fresh=True)
+    if options.without_event_write:
+        import keyport.access.services
+
+        keyport.access.services.access_event_record = lambda *args, **kwargs: None  # type: ignore[assignment]
+        print("what-if run: access events are NOT written")
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
@@ -77,6 +94,8 @@ def main() -> None:
         f"in process: p50 {percentile(timings, 0.5) * 1000:.2f} ms, p99 {percentile(timings, 0.99) * 1000:.2f} ms ({options.calls} checks)"  # noqa: E501
     )
 
+    _parts_of_a_check(door, pins, options.calls)  # type: ignore[arg-type]
+
     key = device_key_issue(actor=Actor.system("bench"), access_point=gate)  # type: ignore[arg-type]
     settings.ROOT_URLCONF = "bench_urls"
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
@@ -85,9 +104,9 @@ def main() -> None:
     # Persistent connections, as behind a real server or pool (the handler's copy is what counts).
     settings.DATABASES["default"]["CONN_MAX_AGE"] = None
     connections.settings["default"]["CONN_MAX_AGE"] = None
-    server = make_server(
-        "127.0.0.1", 0, get_wsgi_application(), server_class=_PoolServer, handler_class=_Quiet
-    )
+    application = get_wsgi_application()
+    _per_request_without_network(application, key, pins, options.calls)  # type: ignore[arg-type]
+    server = make_server("127.0.0.1", 0, application, server_class=_PoolServer, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -144,6 +163,68 @@ def main() -> None:
         f"ratio {check / noop:.2f} (goal ≥ 0.70)"
     )
     server.shutdown()
+
+
+def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        action()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def _parts_of_a_check(door: Door, pins: list[str], calls: int) -> None:
+    """What each statement of a check costs on its own, in process (mean of `calls`)."""
+    from django.utils import timezone
+
+    from keyport.access.doors import access_event_record, door_for_device_key, holder_at_door
+
+    rng = random.Random(11)  # noqa: S311
+    now = timezone.now()
+    parts = {
+        "device key": lambda: door_for_device_key("0" * 64),
+        "grants and hours": lambda: holder_at_door(door, when=now, pin=rng.choice(pins)),
+        "event insert": lambda: access_event_record(
+            door, channel="device", allowed=True, reason="ok", when=now
+        ),
+    }
+    print(
+        "parts of one check, in process: "
+        + ", ".join(f"{name} {_mean_microseconds(part, calls):.0f} µs" for name, part in parts.items())
+    )
+
+
+def _per_request_without_network(
+    application: Callable[..., Any], key: str, pins: list[str], calls: int
+) -> None:
+    """The server's own cost of a request: the WSGI handler called directly, one request at a time."""
+    rng = random.Random(13)  # noqa: S311
+
+    def call(path: str) -> None:
+        body = json.dumps({"access_point": "GATE", "pin": rng.choice(pins)}).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {key}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+        }
+        response = application(environ, lambda status, headers: None)
+        b"".join(response)
+        response.close()
+
+    paths = ("/noop", "/api/v1/access/check")
+    for path in paths:  # warm-up: the first requests load the URLs and middleware
+        _mean_microseconds(lambda path=path: call(path), 100)
+    costs = {path: _mean_microseconds(lambda path=path: call(path), calls) for path in paths}
+    print(
+        f"WSGI handler without network ({calls} requests each): no-op view {costs['/noop']:.0f} µs, "
+        f"access check {costs['/api/v1/access/check']:.0f} µs a request"
+    )
 
 
 if __name__ == "__main__":

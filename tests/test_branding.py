@@ -1,19 +1,25 @@
 """Settings > Website & customer app: a site's name, logo and colour on the portal and in emails."""
 
+import datetime as dt
 import io
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
+from keyport.access.emails import ACCESS_REVOKED, SHARED_ACCESS
+from keyport.access.services import booking_revoke_access
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.contacts.services import invite_send
 from keyport.emails.models import OutgoingEmail
-from keyport.facilities.models import readable_text_colour
+from keyport.facilities.models import Location, readable_text_colour
+from keyport.facilities.services import LOGO_MAX_SOURCE_PIXELS
 from keyport.staff.models import Role
+from tests.access_scene import build_access_scene
 from tests.factories import LocationFactory, StaffUserFactory
 from tests.portal_scene import build_scene, sign_in_as
 
@@ -84,18 +90,18 @@ def test_without_branding_the_portal_keeps_keyports_look(client, scene):
     assert "portal-branded" not in page and "data-brand-colour" not in page
 
 
+def assert_branding_unchanged(location) -> None:  # type: ignore[no-untyped-def]
+    location.refresh_from_db()
+    assert (location.brand_name, location.brand_colour, location.brand_logo.name) == ("", "", "")
+    assert not AuditEntry.objects.exists()
+
+
 @pytest.mark.parametrize("colour", ["blue", "#12345", "#1234567", "#GGGGGG", "1a3d6e"])
 def test_a_bad_colour_is_refused_and_nothing_changes(owner_client, scene, colour):
     response = brand(owner_client, scene.location, site_name="Lagerhaus", colour=colour, logo=image_upload())
     assert response.status_code == 400
     assert "Enter the colour as #RRGGBB, for example #1a73e8." in response.content.decode()
-    scene.location.refresh_from_db()
-    assert (scene.location.brand_name, scene.location.brand_colour, scene.location.brand_logo.name) == (
-        "",
-        "",
-        "",
-    )
-    assert not AuditEntry.objects.exists()
+    assert_branding_unchanged(scene.location)
 
 
 @pytest.mark.parametrize(
@@ -121,13 +127,7 @@ def test_a_logo_that_is_not_a_png_or_jpeg_is_refused_and_nothing_changes(
     response = brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=upload)
     assert response.status_code == 400
     assert message in response.content.decode()
-    scene.location.refresh_from_db()
-    assert (scene.location.brand_name, scene.location.brand_colour, scene.location.brand_logo.name) == (
-        "",
-        "",
-        "",
-    )
-    assert not AuditEntry.objects.exists()
+    assert_branding_unchanged(scene.location)
 
 
 def test_a_logo_over_1_mb_is_refused(owner_client, scene):
@@ -198,3 +198,48 @@ def test_a_missing_logo_file_leaves_the_site_name(client, owner_client, scene):
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
     assert "<span>Lagerhaus</span>" in page and "portal-logo" not in page
+
+
+def test_a_logo_with_too_many_pixels_is_refused_and_nothing_changes(owner_client, scene):
+    # One bit a pixel compresses to a few kilobytes however many pixels it has.
+    buffer = io.BytesIO()
+    Image.new("1", (8000, LOGO_MAX_SOURCE_PIXELS // 8000 + 1)).save(buffer, format="PNG")
+    upload = SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+    response = brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=upload)
+    assert response.status_code == 400
+    assert "The logo&#x27;s image is too large; use a smaller one." in response.content.decode()
+    assert_branding_unchanged(scene.location)
+
+
+def test_a_new_logo_removes_the_old_file_once_saved(owner_client, scene, django_capture_on_commit_callbacks):
+    brand(owner_client, scene.location, site_name="", colour="", logo=image_upload())
+    scene.location.refresh_from_db()
+    old = scene.location.brand_logo.name
+    storage = scene.location.brand_logo.storage
+    assert storage.exists(old)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = brand(owner_client, scene.location, site_name="", colour="", logo=image_upload((300, 100)))
+    assert response.status_code == 302
+    scene.location.refresh_from_db()
+    assert scene.location.brand_logo.name != old
+    assert storage.exists(scene.location.brand_logo.name) and not storage.exists(old)
+
+
+def test_guest_emails_carry_the_branding_of_the_bookings_location():
+    today = timezone.localdate()
+    other = build_access_scene(starts_on=today, ends_on=None)
+    scene = build_access_scene(starts_on=today, ends_on=None)
+    Location.objects.filter(pk=other.location.pk).update(brand_name="Lagerhaus Nord")
+    Location.objects.filter(pk=scene.location.pk).update(brand_name="Lagerhaus Sud", brand_colour="#ffd600")
+    scene.location.refresh_from_db()
+    scene.booking.refresh_from_db()
+
+    scene.share("friend@example.com", today, today + dt.timedelta(days=3))
+    booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Overdue")
+
+    to_guest = OutgoingEmail.objects.filter(to="friend@example.com")
+    assert sorted(to_guest.values_list("template", flat=True)) == sorted([SHARED_ACCESS, ACCESS_REVOKED])
+    for email in to_guest:
+        assert "Lagerhaus Sud</span>" in email.body_html
+        assert "background-color:#ffd600" in email.body_html
+        assert "Lagerhaus Nord" not in email.body_html

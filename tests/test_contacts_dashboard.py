@@ -1,5 +1,6 @@
 """Staff side of issue 3: All Contacts, Send Invite, the customer page, email templates, customer app."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -11,8 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from keyport.audit.models import AuditEntry
+from keyport.bookings.models import BookingUnit
 from keyport.contacts.models import AccountStatus, Contact, CustomerAppSettings, PortalLink
-from keyport.contacts.queries import ContactFilters, contact_sort_keys, encode_cursor, filter_contacts
+from keyport.contacts.queries import (
+    ContactFilters,
+    contact_sort_keys,
+    encode_cursor,
+    filter_contacts,
+    stream_contacts,
+)
 from keyport.contacts.services import ContactDetails, contact_update, invite_send
 from keyport.dashboard.contacts_views import COLUMNS
 from keyport.emails.models import EmailTemplate, OutgoingEmail
@@ -78,6 +86,22 @@ def test_the_row_shows_units_cars_location_and_active(staff_client, scene):
     cells = re.findall(r'<td class="text-end">(\d+)</td>', row)
     assert cells == ["2", "1"]  # two units booked, one car
     assert "Lager Kreuzberg" in row and "Active" in row
+
+
+def test_the_units_column_counts_current_and_upcoming_booked_units_only(staff_client, scene):
+    customer = CustomerFactory()
+    contact = ContactFactory(customer=customer, email="counted@example.com")
+    location = LocationFactory()
+    day = dt.timedelta(days=1)
+    booking_of(customer, [UnitFactory(location=location)], today() - 30 * day)  # open-ended: counts
+    booking_of(customer, [UnitFactory(location=location)], today() + 10 * day, today() + 20 * day)
+    booking_of(customer, [UnitFactory(location=location)], today() - 30 * day, today() - day)  # ended
+    cancelled = booking_of(customer, [UnitFactory(location=location)], today() - 5 * day)
+    BookingUnit.objects.filter(booking=cancelled).update(is_cancelled=True)
+    page = staff_client.get(ALL_CONTACTS, {"q": "counted@"}).content.decode()
+    row = page[page.index(f'id="contact-{contact.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert re.findall(r'<td class="text-end">(\d+)</td>', row) == ["2", "0"]
 
 
 def test_search_finds_a_contact_by_email(staff_client, scene):
@@ -259,6 +283,15 @@ def test_filters_and_settings_are_remembered_for_the_staff_member(client, owner,
     assert other_device.get(ALL_CONTACTS).status_code == 200
 
 
+def test_unknown_settings_are_refused_and_change_nothing(staff_client, owner):
+    url = reverse("dashboard:contacts_table_settings")
+    staff_client.post(url, {"view": "cards", "columns": ["name", "email"]})
+    response = staff_client.post(url, {"view": "poster", "columns": ["name", "password"]})
+    assert response.status_code == 400 and "nothing was changed" in response.content.decode()
+    settings = ContactListSettings.objects.get(user=owner)
+    assert (settings.view, settings.columns) == ("cards", ["name", "email"])
+
+
 def test_each_staff_member_has_their_own_settings(client, owner, scene):
     client.force_login(owner)
     client.post(reverse("dashboard:contacts_table_settings"), {"view": "cards", "columns": ["email"]})
@@ -328,6 +361,17 @@ def test_customer_report_exports_the_same_columns(staff_client, scene):
     assert "'=HYPERLINK(1)" in text
     tenant_line = next(line for line in lines if "tenant@example.com" in line)
     assert ",Active,Lager Kreuzberg,2,1," in tenant_line
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_export_holds_no_write_lock_on_sqlite():
+    for n in range(3):
+        ContactFactory(first_name=f"Row{n}")
+    streamed = stream_contacts(Contact.objects.all(), chunk_size=1)
+    next(streamed)
+    # PostgreSQL streams inside a transaction; SQLite's would block every writer until the end.
+    assert connection.in_atomic_block == (connection.vendor == "postgresql")
+    assert len(list(streamed)) == 2
 
 
 def test_customer_report_applies_the_search_and_filters(staff_client, scene):

@@ -417,6 +417,68 @@ def test_scoped_staff_see_only_the_bookings_and_activity_of_their_locations(clie
     assert f"Booking #{booking.pk}" in section(page, "activity-heading")
 
 
+def document_of(customer: Customer, title: str, booking=None) -> Document:  # type: ignore[no-untyped-def]
+    return Document.objects.create(
+        customer=customer,
+        booking=booking,
+        title=title,
+        file=f"documents/{title}.pdf",
+        original_name=f"{title}.pdf",
+        content_type="application/pdf",
+        size=10,
+        uploaded_by="tests",
+    )
+
+
+def test_scoped_staff_see_no_documents_or_cars_of_another_location(client, tenant, booking, berlin):
+    hamburg = LocationFactory(name="Lager Hamburg")
+    there = book(tenant.customer, hamburg, ["H001"], dt.date(2026, 3, 1))
+    document_of(tenant.customer, "Hamburg lease", booking=there)
+    document_of(tenant.customer, "Berlin lease", booking=booking)
+    document_of(tenant.customer, "ID copy")
+    hamburg_bay = UnitFactory(location=hamburg, number="HP01", kind=UnitKind.PARKING_BAY)
+    berlin_bay = UnitFactory(location=berlin, number="P007", kind=UnitKind.PARKING_BAY)
+    CarFactory(customer=tenant.customer, make="Jaguar", model="E-Type", bay=hamburg_bay)
+    CarFactory(customer=tenant.customer, make="Volvo", model="P1800", bay=berlin_bay)
+    CarFactory(customer=tenant.customer, make="Citroën", model="DS", bay=None)
+    signed_in(client, Role.MANAGER, berlin)
+    page = page_of(client, tenant.customer)
+    documents = section(page, "documents-heading")
+    assert "Berlin lease" in documents and "ID copy" in documents
+    assert "Hamburg lease" not in documents
+    cars = section(page, "cars-heading")
+    assert "Volvo P1800" in cars and "Citroën DS" in cars
+    assert "Jaguar" not in cars and "HP01" not in cars
+
+
+def test_scoped_staff_cannot_list_or_open_a_document_of_another_location(client, tenant, booking, berlin):
+    hamburg = LocationFactory(name="Lager Hamburg")
+    there = book(tenant.customer, hamburg, ["H001"], dt.date(2026, 3, 1))
+    elsewhere = document_of(tenant.customer, "Hamburg lease", booking=there)
+    document_of(tenant.customer, "Berlin lease", booking=booking)
+    signed_in(client, Role.MANAGER, berlin)
+    listing = client.get(reverse("dashboard:customer_documents", args=[tenant.customer.pk])).content.decode()
+    assert "Berlin lease" in listing and "Hamburg lease" not in listing
+    for name in ("document_download", "document_delete"):
+        url = reverse(f"dashboard:{name}", args=[tenant.customer.pk, elsewhere.pk])
+        assert client.get(url).status_code == 404
+    hide = reverse("dashboard:document_visibility", args=[tenant.customer.pk, elsewhere.pk])
+    assert client.post(hide, {"visible": "1"}).status_code == 404
+    assert Document.objects.filter(pk=elsewhere.pk, visible_to_customer=False).exists()
+
+
+def test_scoped_staff_see_no_invoices_or_balance_of_another_location(client, tenant, booking, berlin):
+    hamburg = LocationFactory(name="Lager Hamburg")
+    there = book(tenant.customer, hamburg, ["H001"], dt.date(2026, 3, 1))
+    here = invoice(booking, "89.90", dt.date(2026, 4, 1))
+    elsewhere = invoice(there, "10.10", dt.date(2026, 4, 1))
+    signed_in(client, Role.MANAGER, berlin)
+    panel = section(page_of(client, tenant.customer), "billing-heading")
+    assert reverse("dashboard:invoice_detail", args=[here.pk]) in panel
+    assert reverse("dashboard:invoice_detail", args=[elsewhere.pk]) not in panel
+    assert "89.90 EUR" in panel and "100.00 EUR" not in panel
+
+
 def test_the_page_makes_the_same_number_of_queries_for_one_booking_or_many(client, berlin):
     def customer_with(name: str, *, bookings: int, shares: int, contacts: int) -> Customer:
         primary = ContactFactory(customer=CustomerFactory(name=name, home_location=berlin))

@@ -4,6 +4,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from keyport.access.doors import Door, holder_at_door
+from keyport.access.models import AccessHolder
 from keyport.audit.models import AuditEntry
 from keyport.facilities.models import AccessPointKind, OpeningHours, UnitKind
 from keyport.facilities.services import (
@@ -169,3 +171,23 @@ def test_the_admin_shows_but_does_not_change_the_access_provider_or_opening_hour
     page = admin_client.get(f"/admin/facilities/location/{location.pk}/change/").content.decode()
     assert "Keyport access server" in page and 'name="access_provider"' not in page
     assert "06:00" in page and 'name="opening_hours-0-opens_at"' not in page
+
+
+def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
+    """The check asks the hours in SQL (keyport/access/doors.py); Location.is_open_at is the rule."""
+    austin = LocationFactory(time_zone="America/Chicago")
+    hours = [(day, dt.time(7), dt.time(20)) for day in range(6)] + [(6, dt.time(18), dt.time.min)]
+    location_set_opening_hours(actor=actor, location=austin, hours=hours)
+    holder = AccessHolder.objects.create(location=austin, email="h@example.com", pin="123456")
+    door = Door.of(AccessPointFactory(location=austin))
+    second = dt.timedelta(seconds=1)
+    edges = [
+        dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC),  # Wednesday 07:00 in Austin
+        dt.datetime(2026, 7, 2, 1, 0, tzinfo=dt.UTC),  # Wednesday 20:00
+        dt.datetime(2026, 7, 5, 23, 0, tzinfo=dt.UTC),  # Sunday 18:00
+        dt.datetime(2026, 7, 6, 5, 0, tzinfo=dt.UTC),  # Sunday 24:00, Monday 00:00
+        dt.datetime(2026, 3, 8, 7, 59, 59, tzinfo=dt.UTC),  # the night clocks go forward
+    ]
+    for when in [instant + shift for instant in edges for shift in (-second, dt.timedelta(0), second)]:
+        found = holder_at_door(door, when=when, holder_id=holder.pk)
+        assert found is not None and found.site_open == austin.is_open_at(when), when

@@ -1,4 +1,8 @@
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -242,3 +246,65 @@ def test_only_owners_test_the_connection(client, role, fake):
     client.force_login(StaffUserFactory(role=role))
     url = reverse("dashboard:location_test_connection", args=[location.pk])
     assert client.post(url, sensorberg_post(location, fake.base_url)).status_code == 403
+
+
+def test_switching_back_to_the_builtin_server_keeps_the_sensorberg_login(owner_client, fake):
+    location = LocationFactory(access_provider="sensorberg")
+    SensorbergAccount.objects.create(
+        location=location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    response = owner_client.post(url, settings_post(location, access_provider="builtin"))
+    assert response.status_code == 302
+    location.refresh_from_db()
+    assert location.access_provider == "builtin"
+    account = SensorbergAccount.objects.get(location=location)
+    assert (account.base_url, account.client_id, account.client_secret) == (
+        fake.base_url,
+        CLIENT_ID,
+        CLIENT_SECRET,
+    )
+    page = owner_client.get(url).content.decode()
+    assert ">set</span>" in page and fake.base_url in page
+
+
+@pytest.fixture
+def garbled_sensorberg(request) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A local server that answers every call 200 with the test's body: not what Sensorberg sends."""
+    body: bytes = request.param
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "garbled_sensorberg",
+    [b"<html>Maintenance</html>", b'{"token_type": "Bearer"}', b'["not", "an", "object"]'],
+    indirect=True,
+)
+def test_test_connection_tells_an_answer_it_does_not_understand(owner_client, garbled_sensorberg):
+    location = LocationFactory()
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, garbled_sensorberg))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Sensorberg answered with something Keyport does not understand." in page
+    assert "alert-danger" in page

@@ -22,7 +22,9 @@ from keyport.access.services import (
     sync_reconcile,
     sync_redrive,
 )
+from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
+from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
 from tests.access_scene import build_access_scene
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 
@@ -234,3 +236,32 @@ def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> N
     drain()
     assert len(fake.members("A001")) == 1
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+
+
+def test_a_new_client_secret_alone_pushes_no_grants_but_a_new_client_id_does(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    intents = SyncIntent.objects.count()
+
+    location_set_access_provider(
+        actor=ACTOR,
+        location=scene.location,
+        provider="sensorberg",
+        sensorberg=SensorbergCredentials(
+            base_url=fake.base_url, client_id=CLIENT_ID, client_secret="rotated"
+        ),
+    )
+    assert SyncIntent.objects.count() == intents
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
+    assert entry.details == {"changed": {"sensorberg_client_secret": "changed"}}
+
+    location_set_access_provider(
+        actor=ACTOR,
+        location=scene.location,
+        provider="sensorberg",
+        sensorberg=SensorbergCredentials(base_url=fake.base_url, client_id="new-client"),
+    )
+    assert SyncIntent.objects.count() == intents + 3
+    entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
+    assert entry.details["changed"]["grants_pushed"] == 3

@@ -154,11 +154,6 @@ class AccessGrant(models.Model):
     def __str__(self) -> str:
         return f"Grant #{self.pk}: {self.holder} → {self.unit}"
 
-    def is_open_at(self, when: dt.datetime) -> bool:
-        if self.state != GrantState.ACTIVE or when < self.starts_at:
-            return False
-        return self.ends_at is None or when < self.ends_at
-
     @property
     def membership_ref(self) -> str:
         """The grant's stable name at the provider: pushing it twice never makes two."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
@@ -15,9 +17,11 @@ from keyport.access.models import (
     BookingAccess,
     SharedAccess,
     ShareState,
+    SyncState,
 )
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Contact, Customer
+from keyport.contacts.queries import bookings_of_customer
 from keyport.facilities.models import AccessPoint, Location, Unit
 
 
@@ -74,7 +78,11 @@ def holder_of_contact(location: Location, contact: Contact) -> AccessHolder | No
 
 
 def booking_access_state(booking: Booking) -> BookingAccess | None:
-    return BookingAccess.objects.filter(booking=booking).first()
+    """The booking's Revoke state, None if it was never revoked (no query after select_related)."""
+    try:
+        return booking.access
+    except BookingAccess.DoesNotExist:
+        return None
 
 
 def get_booking_for_staff(locations: QuerySet[Location], booking_id: int) -> Booking:
@@ -88,21 +96,70 @@ def get_booking_for_staff(locations: QuerySet[Location], booking_id: int) -> Boo
         raise Http404("No such booking.") from None
 
 
-def grants_of_booking(booking: Booking) -> QuerySet[AccessGrant]:
-    return (
-        AccessGrant.objects.filter(booking=booking)
-        .select_related("holder", "unit", "share")
-        .order_by("origin", "unit__number", "pk")
+def _grants_in_display_order() -> QuerySet[AccessGrant]:
+    return AccessGrant.objects.select_related("holder", "unit", "share").order_by(
+        "origin", "unit__number", "pk"
     )
+
+
+def _shares_newest_first() -> QuerySet[SharedAccess]:
+    return (
+        SharedAccess.objects.select_related("holder").prefetch_related("units").order_by("-created_at", "-pk")
+    )
+
+
+def grants_of_booking(booking: Booking) -> QuerySet[AccessGrant]:
+    return _grants_in_display_order().filter(booking=booking)
 
 
 def all_shares_of_booking(booking: Booking) -> QuerySet[SharedAccess]:
-    return (
-        SharedAccess.objects.filter(booking=booking)
-        .select_related("holder")
-        .prefetch_related("units")
-        .order_by("-created_at", "-pk")
+    return _shares_newest_first().filter(booking=booking)
+
+
+@dataclass(frozen=True)
+class BookingWithAccess:
+    """One booking as the customer page shows it: its units, Revoke state, grants and shares."""
+
+    booking: Booking
+    units: list[Unit]
+    access: BookingAccess | None
+    grants: list[AccessGrant]
+    shares: list[SharedAccess]
+
+    @property
+    def phase(self) -> str:
+        return self.booking.phase_label(self.booking.location.local_now().date())
+
+    @property
+    def sync_counts(self) -> list[tuple[str, str, int]]:
+        """(state, label, how many grants) for each provider sync state that occurs, worst first."""
+        counts = Counter(grant.sync_state for grant in self.grants)
+        order = [SyncState.FAILED, SyncState.PENDING, SyncState.SYNCED]
+        return [(state.value, state.label, counts[state.value]) for state in order if counts[state.value]]
+
+
+def bookings_with_access(customer: Customer, locations: QuerySet[Location]) -> list[BookingWithAccess]:
+    """The customer's bookings at these locations, newest first, with their access, grants and shares
+    prefetched: the same number of queries however many bookings there are."""
+    bookings = (
+        bookings_of_customer(customer)
+        .filter(location__in=locations)
+        .select_related("access")
+        .prefetch_related(
+            Prefetch("grants", queryset=_grants_in_display_order()),
+            Prefetch("shares", queryset=_shares_newest_first()),
+        )
     )
+    return [
+        BookingWithAccess(
+            booking=booking,
+            units=list(booking.units.all()),
+            access=booking_access_state(booking),
+            grants=list(booking.grants.all()),
+            shares=list(booking.shares.all()),
+        )
+        for booking in bookings
+    ]
 
 
 def events_of_units(units: Sequence[Unit], *, limit: int = 50) -> QuerySet[AccessEvent]:

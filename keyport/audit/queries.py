@@ -1,6 +1,9 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from keyport.access.models import AccessGrant, SharedAccess
 from keyport.audit.models import AuditEntry
+from keyport.contacts.models import Customer
+from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 
 
@@ -10,3 +13,28 @@ def recent_entries_for_staff(user: StaffUser, *, limit: int) -> QuerySet[AuditEn
     if user.is_scoped_to_locations():
         entries = entries.filter(location__in=user.locations.all())
     return entries.order_by("-created_at", "-id")[:limit]
+
+
+def activity_of_customer(
+    customer: Customer, locations: QuerySet[Location], *, limit: int = 50
+) -> list[AuditEntry]:
+    """Audit entries about the customer, its contacts, bookings, grants and shares, newest first.
+
+    Entries tied to a location the staff member may not see are left out.
+    """
+    about = (
+        Q(customer=customer)
+        | Q(target_type="contacts.customer", target_id=customer.pk)
+        | Q(target_type="contacts.contact", target_id__in=customer.contacts.values("pk"))
+        | Q(target_type="bookings.booking", target_id__in=customer.bookings.values("pk"))
+        | Q(
+            target_type="access.accessgrant",
+            target_id__in=AccessGrant.objects.filter(booking__customer=customer).values("pk"),
+        )
+        | Q(
+            target_type="access.sharedaccess",
+            target_id__in=SharedAccess.objects.filter(booking__customer=customer).values("pk"),
+        )
+    )
+    visible = Q(location__isnull=True) | Q(location__in=locations)
+    return list(AuditEntry.objects.filter(about).filter(visible).order_by("-created_at", "-pk")[:limit])

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
@@ -36,13 +37,41 @@ def get_invoice_for_customer(customer: Customer, invoice_id: int) -> Invoice:
         raise Http404("No such invoice.") from None
 
 
-def balances_of_customer(customer: Customer) -> dict[str, Decimal]:
+def balances_of_customer(
+    customer: Customer, *, locations: QuerySet[Location] | None = None
+) -> dict[str, Decimal]:
     """What the customer owes, per currency (one currency per location, so possibly several)."""
+    invoices = Invoice.objects.filter(customer=customer, status=InvoiceStatus.OPEN)
+    if locations is not None:
+        invoices = invoices.filter(location__in=locations)
     rows = (
-        Invoice.objects.filter(customer=customer, status=InvoiceStatus.OPEN)
-        .values("currency")
-        .annotate(total=Sum("total"), paid=Sum("amount_paid"))
-        .order_by("currency")
+        invoices.values("currency").annotate(total=Sum("total"), paid=Sum("amount_paid")).order_by("currency")
     )
     # SQLite sums decimals as floats; back to exact cents.
     return {row["currency"]: (row["total"] - row["paid"]).quantize(CENT) for row in rows}
+
+
+@dataclass(frozen=True)
+class CustomerBilling:
+    """What the customer owes at these locations: the open invoices, the overdue among them and the
+    balance per currency."""
+
+    open_invoices: list[Invoice]
+    overdue_ids: frozenset[int]
+    balances: dict[str, Decimal]
+
+
+def billing_of_customer(customer: Customer, locations: QuerySet[Location]) -> CustomerBilling:
+    invoices = list(
+        invoices_for_staff(locations)
+        .filter(customer=customer, status=InvoiceStatus.OPEN)
+        .order_by("due_on", "pk")
+    )
+    overdue = frozenset(
+        invoice.pk for invoice in invoices if invoice.is_overdue_on(invoice.location.local_now().date())
+    )
+    return CustomerBilling(
+        open_invoices=invoices,
+        overdue_ids=overdue,
+        balances=balances_of_customer(customer, locations=locations),
+    )

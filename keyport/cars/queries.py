@@ -34,8 +34,12 @@ def free_bays(locations: QuerySet[Location]) -> QuerySet[Unit]:
     )
 
 
-def cars_for_customer(customer: Customer) -> QuerySet[Car]:
-    return customer.cars.select_related("bay__location").prefetch_related("photos").order_by("make", "model")
+def cars_for_customer(customer: Customer, *, locations: QuerySet[Location] | None = None) -> QuerySet[Car]:
+    """With `locations`, cars kept in a bay elsewhere are left out; cars in no bay stay."""
+    cars = customer.cars.select_related("bay__location").prefetch_related("photos").order_by("make", "model")
+    if locations is not None:
+        cars = cars.filter(Q(bay__isnull=True) | Q(bay__location__in=locations))
+    return cars
 
 
 def get_photo_for_customer(customer: Customer, photo_id: int) -> CarPhoto:

@@ -6,21 +6,18 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
-    Count,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -42,6 +39,7 @@ from keyport.contacts.models import (
     PortalLink,
 )
 from keyport.facilities.models import Location
+from keyport.lib.counts import count_per
 from keyport.staff.models import StaffUser
 
 
@@ -181,10 +179,6 @@ def bookings_of_customer(customer: Customer) -> QuerySet[Booking]:
     )
 
 
-def cars_of_customer(customer: Customer) -> QuerySet[Car]:
-    return Car.objects.filter(customer=customer).select_related("bay", "bay__location").order_by("make", "id")
-
-
 def contacts_of_customer(customer: Customer) -> QuerySet[Contact]:
     return with_portal_facts(customer.contacts.select_related("customer")).order_by(
         "-is_primary", "first_name", "last_name", "id"
@@ -232,25 +226,17 @@ def with_list_columns(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
 def _units_of_customer() -> Coalesce:
     """Units in the customer's current and upcoming bookings (evaluated for the shown rows only)."""
     ongoing = Q(ends_on__isnull=True) | Q(ends_on__gte=timezone.localdate())
-    units = (
-        BookingUnit.objects.filter(ongoing, booking__customer=OuterRef("customer_id"), is_cancelled=False)
-        .order_by()
-        .values("booking__customer")
-        .annotate(count=Count("unit", distinct=True))
-        .values("count")
-    )
-    return Coalesce(Subquery(units, output_field=IntegerField()), 0)
+    booked = BookingUnit.objects.filter(ongoing, is_cancelled=False)
+    return count_per(booked, "booking__customer", "customer_id", counted="unit")
 
 
 def _cars_of_customer() -> Coalesce:
-    cars = (
-        Car.objects.filter(customer=OuterRef("customer_id"))
-        .order_by()
-        .values("customer")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(cars, output_field=IntegerField()), 0)
+    return count_per(Car.objects.all(), "customer", "customer_id")
+
+
+def primary_contact(contacts: Sequence[Contact]) -> Contact | None:
+    """The primary contact among an account's contacts (already read), or None."""
+    return next((contact for contact in contacts if contact.is_primary), None)
 
 
 def get_contact_for_staff(user: StaffUser, contact_id: int) -> Contact:
@@ -354,7 +340,12 @@ def stream_contacts(contacts: QuerySet[Contact], *, chunk_size: int = 2000) -> I
 
     Inside a transaction PostgreSQL hands the rows over as its cursor reaches them; outside one
     Django's cursor is WITH HOLD, and PostgreSQL works out the whole result before the first row.
+    SQLite streams without one, and must: its transactions here take the write lock at BEGIN,
+    which would hold every door's event write for the length of the export.
     """
+    if connection.vendor != "postgresql":
+        yield from contacts.iterator(chunk_size=chunk_size)
+        return
     with transaction.atomic():
         yield from contacts.iterator(chunk_size=chunk_size)
 

@@ -206,7 +206,6 @@ def _person_context(contact: Contact) -> dict[str, str]:
         "first_name": contact.first_name,
         "full_name": contact.full_name,
         "customer_name": contact.customer.name,
-        "site_name": settings.KEYPORT_SITE_NAME,
         "login_url": settings.PUBLIC_BASE_URL + reverse("sign_in:login"),
     }
 

@@ -12,7 +12,7 @@ from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
 from keyport.billing.queries import get_invoice_for_staff, invoices_for_staff
 from keyport.contacts.queries import customers_for_staff, get_customer_for_staff
-from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -162,9 +162,7 @@ def customer_lockout_exempt(request: StaffRequest, customer_id: int) -> HttpResp
 
 @staff_required
 def billing_settings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.is_owner:
-        raise PermissionDenied
+    location = location_for_owner(request, location_id)
     form = BillingSettingsForm(request.POST or None, instance=billing.billing_settings_of(location))
     if request.method == "POST" and form.is_valid():
         try:

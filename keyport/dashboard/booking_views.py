@@ -1,6 +1,5 @@
 """Staff pages of bookings' access: detail with grants and shares, Revoke / Restore access, events."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -21,14 +20,9 @@ from keyport.access.queries import (
 from keyport.access.services import booking_restore_access, booking_revoke_access
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.forms import RevokeAccessForm
 from keyport.facilities.queries import get_location_for_staff
 from keyport.staff.queries import locations_for_staff
-
-
-class RevokeAccessForm(forms.Form):
-    reason = forms.CharField(
-        max_length=300, help_text="Shown to the tenant and their guests in the “Access revoked” email."
-    )
 
 
 @staff_required

@@ -3,20 +3,14 @@
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
 
 from keyport.contacts.models import AccountStatus, PortalAccess
+from keyport.contacts.queries import ContactFilters
 from keyport.contacts.services import ContactDetails
-
-CONTACT_COLUMNS = [
-    ("customer", "Customer"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("portal_access", "Portal Access"),
-    ("account_status", "Account Status"),
-    ("status", "Active / Inactive"),
-    ("location", "Home location"),
-]
-DEFAULT_COLUMNS = ["customer", "email", "phone", "portal_access", "account_status", "status"]
+from keyport.dashboard.sections_forms import BootstrapForm
+from keyport.facilities.models import Location
 
 
 class _Bootstrap:
@@ -31,7 +25,38 @@ class _Bootstrap:
             widget.attrs["class"] = css + invalid
 
 
-class ContactFiltersForm(_Bootstrap, forms.Form):
+# All Contacts: the columns a staff member can show, and the sorts (each has an index).
+COLUMNS = [
+    ("name", "Name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("portal_access", "Portal Access"),
+    ("account_status", "Account Status"),
+    ("active", "Active"),
+    ("location", "Location"),
+    ("units", "Units"),
+    ("cars", "Cars"),
+    ("created", "Created"),
+    ("customer", "Customer"),
+]
+DEFAULT_COLUMNS = [key for key, _ in COLUMNS if key != "customer"]
+SORT_CHOICES = [
+    ("name", "Name, A–Z"),
+    ("-name", "Name, Z–A"),
+    ("email", "Email, A–Z"),
+    ("-email", "Email, Z–A"),
+    ("phone", "Phone, ascending"),
+    ("-phone", "Phone, descending"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+]
+# The query-string keys of the search, filters and sort (the cursors are not remembered).
+FILTER_KEYS = ("q", "access", "status", "active", "location", "sort")
+
+
+class AllContactsForm(BootstrapForm):
+    """Search, filters and sort of All Contacts and the Customer Report, read from the query string."""
+
     q = forms.CharField(label="Search", required=False, max_length=100)
     access = forms.ChoiceField(
         label="Portal Access", required=False, choices=[("", "Any")] + list(PortalAccess.choices)
@@ -44,33 +69,47 @@ class ContactFiltersForm(_Bootstrap, forms.Form):
         required=False,
         choices=[("", "Any"), ("active", "Active"), ("inactive", "Inactive")],
     )
-    sort = forms.ChoiceField(
-        label="Sort by",
-        required=False,
-        choices=[
-            ("name", "Name"),
-            ("customer", "Customer"),
-            ("portal_access", "Portal Access"),
-            ("account_status", "Account Status"),
-            ("created", "Newest first"),
-        ],
+    location: forms.ModelChoiceField[Location] = forms.ModelChoiceField(
+        queryset=Location.objects.none(), label="Location", required=False, empty_label="Any"
     )
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.style()
+        location: Any = self.fields["location"]
+        location.queryset = locations
         for field in self.fields.values():
             # The filters sit in the Filters & Settings panel, outside the search form's element.
             field.widget.attrs["form"] = "contacts-search"
 
+    def filters(self) -> ContactFilters:
+        self.is_valid()  # a field in error is left out (and shown beside it); the others apply
+        data = self.cleaned_data
+        location = data.get("location")
+        return ContactFilters(
+            search=data.get("q", ""),
+            portal_access=data.get("access", ""),
+            account_status=data.get("status", ""),
+            active=data.get("active", ""),
+            location_id=location.pk if location is not None else None,
+            sort=data.get("sort") or "name",
+        )
 
-class TableSettingsForm(forms.Form):
+    def remembered_query(self) -> str:
+        """The search, filters and sort that differ from the defaults, as a query string."""
+        query = QueryDict(mutable=True)
+        for key in FILTER_KEYS:
+            value = self.data.get(key, "")
+            if value and not (key == "sort" and value == "name"):
+                query[key] = value
+        return query.urlencode()
+
+
+class ColumnSettingsForm(forms.Form):
     """Filters & Settings: table or cards view, which columns show."""
 
     view = forms.ChoiceField(choices=[("table", "Table"), ("cards", "Cards")], widget=forms.RadioSelect)
-    columns = forms.MultipleChoiceField(
-        choices=CONTACT_COLUMNS, required=False, widget=forms.CheckboxSelectMultiple
-    )
+    columns = forms.MultipleChoiceField(choices=COLUMNS, required=False, widget=forms.CheckboxSelectMultiple)
 
 
 class ContactForm(_Bootstrap, forms.Form):

@@ -4,10 +4,9 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -16,7 +15,6 @@ from keyport.audit.services import Actor
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import (
     CONTACT_SORTS,
-    ContactFilters,
     contacts_for_staff,
     contacts_page,
     filter_contacts,
@@ -25,88 +23,19 @@ from keyport.contacts.queries import (
 )
 from keyport.contacts.services import invite_send
 from keyport.dashboard.access import StaffRequest, staff_required
-from keyport.dashboard.contact_forms import ContactFiltersForm, TableSettingsForm
-from keyport.facilities.models import Location
-from keyport.staff.models import ContactListSettings, StaffUser
+from keyport.dashboard.contact_forms import (
+    COLUMNS,
+    DEFAULT_COLUMNS,
+    FILTER_KEYS,
+    AllContactsForm,
+    ColumnSettingsForm,
+)
+from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of, locations_for_staff
 from keyport.staff.services import contact_list_layout_save, contact_list_query_save
 
 PAGE_SIZE = 50
 CURSOR_MAX_LENGTH = 600
-
-COLUMNS = [
-    ("name", "Name"),
-    ("email", "Email"),
-    ("phone", "Phone"),
-    ("portal_access", "Portal Access"),
-    ("account_status", "Account Status"),
-    ("active", "Active"),
-    ("location", "Location"),
-    ("units", "Units"),
-    ("cars", "Cars"),
-    ("created", "Created"),
-    ("customer", "Customer"),
-]
-DEFAULT_COLUMNS = [key for key, _ in COLUMNS if key != "customer"]
-SORT_CHOICES = [
-    ("name", "Name, A–Z"),
-    ("-name", "Name, Z–A"),
-    ("email", "Email, A–Z"),
-    ("-email", "Email, Z–A"),
-    ("phone", "Phone, ascending"),
-    ("-phone", "Phone, descending"),
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-]
-# The query-string keys of the search, filters and sort (the cursors are not remembered).
-FILTER_KEYS = ("q", "access", "status", "active", "location", "sort")
-
-
-# The All Contacts forms extend the shared ones with the location filter, the indexed sorts and
-# the full column list; they live here as only this page uses them.
-class AllContactsForm(ContactFiltersForm):
-    """Search, filters and sort of All Contacts, read from the query string."""
-
-    location: forms.ModelChoiceField[Location] = forms.ModelChoiceField(
-        queryset=None, label="Location", required=False, empty_label="Any"
-    )
-    sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
-
-    def __init__(self, *args: Any, user: StaffUser, **kwargs: Any) -> None:
-        self.locations = locations_for_staff(user)
-        super().__init__(*args, **kwargs)
-
-    def style(self) -> None:
-        # The shared form styles (and so validates) its fields in __init__: the choices come first.
-        location: Any = self.fields["location"]
-        location.queryset = self.locations
-        super().style()
-
-    def filters(self) -> ContactFilters:
-        self.is_valid()  # a field in error is left out (and shown beside it); the others apply
-        data = self.cleaned_data
-        location = data.get("location")
-        return ContactFilters(
-            search=data.get("q", ""),
-            portal_access=data.get("access", ""),
-            account_status=data.get("status", ""),
-            active=data.get("active", ""),
-            location_id=location.pk if location is not None else None,
-            sort=data.get("sort") or "name",
-        )
-
-    def remembered_query(self) -> str:
-        """The search, filters and sort that differ from the defaults, as a query string."""
-        query = QueryDict(mutable=True)
-        for key in FILTER_KEYS:
-            value = self.data.get(key, "")
-            if value and not (key == "sort" and value == "name"):
-                query[key] = value
-        return query.urlencode()
-
-
-class ColumnSettingsForm(TableSettingsForm):
-    columns = forms.MultipleChoiceField(choices=COLUMNS, required=False, widget=forms.CheckboxSelectMultiple)
 
 
 def _table_settings(settings: ContactListSettings | None) -> dict[str, Any]:
@@ -147,7 +76,7 @@ def all_contacts(request: StaffRequest) -> HttpResponse:
     htmx = request.htmx  # type: ignore[attr-defined]
     if not request.GET and not htmx and settings is not None and settings.query:
         return redirect(f"{reverse('dashboard:all_contacts')}?{settings.query}")
-    form = AllContactsForm(request.GET, user=request.user)
+    form = AllContactsForm(request.GET, locations=locations_for_staff(request.user))
     filters = form.filters()
     settings = _remember_filters(request, form, settings)
     contacts = filter_contacts(contacts_for_staff(request.user), filters)
@@ -180,10 +109,12 @@ def all_contacts(request: StaffRequest) -> HttpResponse:
 def contacts_table_settings(request: StaffRequest) -> HttpResponse:
     """Filters & Settings: remember table or cards, and which columns show, for this staff member."""
     form = ColumnSettingsForm(request.POST)
-    if form.is_valid():
-        contact_list_layout_save(
-            user=request.user, view=form.cleaned_data["view"], columns=form.cleaned_data["columns"]
-        )
+    if not form.is_valid():
+        # Only a hand-made request gets here: the panel offers known choices only.
+        return HttpResponseBadRequest("Choose Table or Cards and columns from the list; nothing was changed.")
+    contact_list_layout_save(
+        user=request.user, view=form.cleaned_data["view"], columns=form.cleaned_data["columns"]
+    )
     # The bare address opens with the remembered search and filters.
     return redirect("dashboard:all_contacts")
 
@@ -214,13 +145,9 @@ def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
         "flash": message,
         "flash_ok": ok,
         "shown": _shown(table),
-        "can_manage": _can_manage(request),
+        "can_manage": request.user.manages_customers,
     }
     return render(request, template, context)
-
-
-def _can_manage(request: StaffRequest) -> bool:
-    return request.user.role in ("owner", "manager")
 
 
 def _date(value: Any) -> str:
@@ -266,7 +193,7 @@ def _report_rows(contacts: QuerySet[Contact]) -> Iterator[str]:
 @staff_required  # type: ignore[arg-type]  # a streaming response is not an HttpResponse
 def customer_report(request: StaffRequest) -> StreamingHttpResponse:
     """Customer Report: the All Contacts columns for every contact this staff member may see, as CSV."""
-    filters = AllContactsForm(request.GET, user=request.user).filters()
+    filters = AllContactsForm(request.GET, locations=locations_for_staff(request.user)).filters()
     contacts = filter_contacts(contacts_for_staff(request.user), filters)
     response = StreamingHttpResponse(_report_rows(contacts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customer-report.csv"'

@@ -12,11 +12,10 @@ from keyport.audit.services import Actor
 from keyport.contacts.models import CustomerAppSettings
 from keyport.contacts.queries import PORTAL_SECTIONS, sections_of_location
 from keyport.contacts.services import CUSTOMER_APP_SECTIONS, customer_app_settings_update
-from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
 from keyport.dashboard.contact_forms import CustomerAppForm
-from keyport.dashboard.forms import BrandingForm
+from keyport.dashboard.forms import BrandingForm, apply_errors
 from keyport.facilities.models import Location
-from keyport.facilities.queries import get_location_for_staff
 from keyport.facilities.services import location_set_branding
 from keyport.staff.queries import locations_for_staff
 
@@ -33,7 +32,7 @@ def customer_app(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def location_customer_app(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = _location_for_owner(request, location_id)
+    location = location_for_owner(request, location_id)
     sections = sections_of_location(CustomerAppSettings.objects.filter(location=location).first())
     initial = {f"show_{name}": sections.shows(name) for name in PORTAL_SECTIONS}
     form = CustomerAppForm(request.POST or None, initial=initial)
@@ -51,14 +50,13 @@ def location_customer_app(request: StaffRequest, location_id: int) -> HttpRespon
 @require_POST
 @staff_required
 def location_branding(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = _location_for_owner(request, location_id)
+    location = location_for_owner(request, location_id)
     form = _branding_form(location, data=request)
     if form.is_valid():
         try:
             location_set_branding(actor=Actor.staff(request.user), location=location, changes=form.changes())
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(_BRANDING_FIELDS.get(field), errors)
+            apply_errors(form, error, rename=_BRANDING_FIELDS)
         else:
             messages.success(request, "Branding saved. The portal and new emails show it.")
             return redirect("dashboard:location_customer_app", location_id=location.pk)
@@ -71,13 +69,6 @@ def location_branding(request: StaffRequest, location_id: int) -> HttpResponse:
 
 # The service names model fields; the form shows each message beside its own field.
 _BRANDING_FIELDS = {"brand_name": "site_name", "brand_colour": "colour", "brand_logo": "logo"}
-
-
-def _location_for_owner(request: StaffRequest, location_id: int) -> Location:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.is_owner:
-        raise PermissionDenied
-    return location
 
 
 def _branding_form(location: Location, data: HttpRequest | None = None) -> BrandingForm:

@@ -5,43 +5,34 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from keyport.access.queries import BookingWithAccess, bookings_with_access
+from keyport.audit.queries import activity_of_customer
 from keyport.audit.services import Actor
-from keyport.contacts.customer_detail_queries import (
-    BookingWithAccess,
-    activity_of_customer,
-    billing_of_customer,
-    bookings_with_access,
-    emails_to_customer,
-    primary_contact,
-    recent_documents_of_customer,
-)
+from keyport.billing.queries import billing_of_customer
+from keyport.cars.queries import cars_for_customer
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import (
     Linked,
-    cars_of_customer,
     contacts_of_customer,
     get_contact_for_staff,
     get_customer_for_staff,
     linked_to_customer,
     portal_check,
+    primary_contact,
 )
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.access import StaffRequest, staff_required
-from keyport.dashboard.booking_views import RevokeAccessForm
 from keyport.dashboard.contact_forms import ContactForm
-from keyport.staff.models import Role, StaffUser
+from keyport.dashboard.forms import RevokeAccessForm, apply_errors
+from keyport.documents.queries import documents_of_customer_for_staff
+from keyport.emails.queries import emails_to_customer
+from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
-
-
-def _can_manage(request: StaffRequest) -> bool:
-    """Owners and managers change customers and contacts; employees read and Send Invite."""
-    return request.user.role in (Role.OWNER, Role.MANAGER)
 
 
 @staff_required
@@ -61,13 +52,13 @@ def customer_detail(
         "rows": _contact_rows(contacts, linked_to_customer(customer), edit_forms or {}),
         "bookings": _booking_rows(request.user, customer, bookings),
         "revoke_form": RevokeAccessForm(),
-        "cars": cars_of_customer(customer),
-        "documents": recent_documents_of_customer(customer),
+        "cars": cars_for_customer(customer, locations=locations),
+        "documents": documents_of_customer_for_staff(customer, locations=locations)[:20],
         "billing": billing_of_customer(customer, locations),
         "activity": activity_of_customer(customer, locations),
         "emails": emails_to_customer(customer),
         "add_form": add_form or ContactForm(prefix="new"),
-        "can_manage": _can_manage(request),
+        "can_manage": request.user.manages_customers,
         "add_open": add_form is not None,
     }
     status = 400 if add_form is not None or edit_forms else 200
@@ -118,24 +109,19 @@ def _initial(contact: Contact) -> dict[str, object]:
     }
 
 
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @require_POST
 @staff_required
 def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpResponse:
     """Add Contact: an additional contact (spouse, assistant, bookkeeper)."""
     customer = get_customer_for_staff(request.user, customer_id)
-    if not _can_manage(request):
+    if not request.user.manages_customers:
         raise PermissionDenied
     form = ContactForm(request.POST, prefix="new")
     if form.is_valid():
         try:
             contact = contact_add(actor=Actor.staff(request.user), customer=customer, details=form.details())
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"{contact.full_name} added to Contacts.")
             return redirect("dashboard:customer_detail", customer_id=customer.pk)
@@ -147,14 +133,14 @@ def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpRespons
 def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
     """Edit Contact. A new email or portal access switched off ends the person's portal sessions."""
     contact = get_contact_for_staff(request.user, contact_id)
-    if not _can_manage(request):
+    if not request.user.manages_customers:
         raise PermissionDenied
     form = ContactForm(request.POST, prefix=f"c{contact.pk}")
     if form.is_valid():
         try:
             contact_update(actor=Actor.staff(request.user), contact=contact, details=form.details())
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"{form.cleaned_data['first_name']}'s details saved.")
             return redirect("dashboard:customer_detail", customer_id=contact.customer_id)
@@ -166,7 +152,7 @@ def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
 def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
     """CRM Information's Active / Inactive switch: Inactive pauses the relationship, keeps every record."""
     customer: Customer = get_customer_for_staff(request.user, customer_id)
-    if not _can_manage(request):
+    if not request.user.manages_customers:
         raise PermissionDenied
     is_active = request.POST.get("is_active") == "true"
     customer_set_active(actor=Actor.staff(request.user), customer=customer, is_active=is_active)

@@ -17,6 +17,7 @@ from keyport.documents import services
 from keyport.documents.models import Document
 from keyport.documents.queries import documents_of_customer_for_staff, get_document_for_staff
 from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 def may_change_customer(user: StaffUser, customer: Customer) -> bool:
@@ -49,11 +50,15 @@ def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
                 return redirect("dashboard:customer_documents", customer_id=customer.pk)
     context = {
         "customer": customer,
-        "documents": documents_of_customer_for_staff(customer),
+        "documents": documents_of_customer_for_staff(customer, locations=locations_for_staff(request.user)),
         "form": form,
         "can_change": can_change,
     }
     return render(request, "dashboard/documents/list.html", context, status=form_status(request))
+
+
+def _document(request: StaffRequest, customer: Customer, document_id: int) -> Document:
+    return get_document_for_staff(customer, document_id, locations=locations_for_staff(request.user))
 
 
 def file_response(document: Document) -> HttpResponse:
@@ -70,7 +75,7 @@ def file_response(document: Document) -> HttpResponse:
 @staff_required
 def document_download(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
-    return file_response(get_document_for_staff(customer, document_id))
+    return file_response(_document(request, customer, document_id))
 
 
 @require_POST
@@ -79,7 +84,7 @@ def document_visibility(request: StaffRequest, customer_id: int, document_id: in
     customer = get_customer_for_staff(request.user, customer_id)
     if not may_change_customer(request.user, customer):
         raise PermissionDenied
-    document = get_document_for_staff(customer, document_id)
+    document = _document(request, customer, document_id)
     visible = request.POST.get("visible") == "1"
     services.document_set_visibility(
         actor=Actor.staff(request.user), document=document, visible_to_customer=visible
@@ -96,7 +101,7 @@ def document_delete(request: StaffRequest, customer_id: int, document_id: int) -
     customer = get_customer_for_staff(request.user, customer_id)
     if not may_change_customer(request.user, customer):
         raise PermissionDenied
-    document = get_document_for_staff(customer, document_id)
+    document = _document(request, customer, document_id)
     if request.method != "POST":
         context = {"customer": customer, "document": document}
         return render(request, "dashboard/documents/delete.html", context)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import EmailTemplateForm
+from keyport.dashboard.forms import apply_errors
 from keyport.emails.queries import TemplateContent, all_template_contents, get_template_content
 from keyport.emails.rendering import render_email
 from keyport.emails.services import email_template_reset, email_template_save, email_template_send_test
@@ -43,7 +44,7 @@ def email_template_edit(request: StaffRequest, key: str) -> HttpResponse:
                 body_text=form.cleaned_data["body_text"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"{content.default.name} saved. Emails from now on use it.")
             return redirect("dashboard:email_template_edit", key=key)
@@ -69,7 +70,7 @@ def email_template_send_test_view(request: StaffRequest, key: str) -> HttpRespon
                 body_text=form.cleaned_data["body_text"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Test email sent to {email.to}.")
     return _edit_page(request, content, form)
@@ -102,11 +103,6 @@ def _edit_page(request: StaffRequest, content: TemplateContent, form: EmailTempl
     body = form["body_text"].value() or ""
     context = {"content": content, "form": form, "preview": _preview(content.default.sample, subject, body)}
     return render(request, "dashboard/emails/edit.html", context, status=400 if form.errors else 200)
-
-
-def _add_errors(form: EmailTemplateForm, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _preview(sample: dict[str, str], subject: str, body: str) -> dict[str, str]:

@@ -1,18 +1,31 @@
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
-from keyport.facilities.models import AccessProvider, Location, validate_provider_base_url
-from keyport.facilities.services import (
-    LOGO_MAX_BYTES,
-    BrandingChanges,
-    SensorbergCredentials,
-    sensorberg_credentials_errors,
-)
+from keyport.dashboard.sections_forms import BootstrapForm
+from keyport.facilities.models import AccessProvider, Location
+from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges, SensorbergCredentials
 from keyport.lib.email_addresses import normalize_email_address
+
+
+def apply_errors(
+    form: forms.BaseForm, error: ValidationError, rename: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's refusal on the form: each message beside its field, the rest above the form.
+
+    `rename` maps the names the service uses (usually model fields) to the form's field names.
+    """
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages in error.message_dict.items():
+        field = (rename or {}).get(name, name)
+        form.add_error(field if field in form.fields else None, messages)
 
 
 class StaffSignInForm(AuthenticationForm):
@@ -49,7 +62,7 @@ class LocationSettingsForm(forms.ModelForm[Location]):
             field.widget.attrs["class"] = css + invalid
 
 
-class AccessProviderForm(forms.Form):
+class AccessProviderForm(BootstrapForm):
     """The access provider and, for Sensorberg, its login. The secret is never rendered back."""
 
     access_provider = forms.ChoiceField(
@@ -61,7 +74,6 @@ class AccessProviderForm(forms.Form):
         label="Sensorberg base URL",
         required=False,
         max_length=200,
-        validators=[validate_provider_base_url],
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
     )
     sensorberg_client_id = forms.CharField(label="Client id", required=False, max_length=200)
@@ -81,18 +93,6 @@ class AccessProviderForm(forms.Form):
             if secret_is_set
             else "Not set. Enter the secret Sensorberg issued."
         )
-        for name, field in self.fields.items():
-            css = "form-select" if name == "access_provider" else "form-control"
-            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
-            field.widget.attrs["class"] = css + invalid
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("access_provider") == AccessProvider.SENSORBERG and not self.errors:
-            errors = sensorberg_credentials_errors(self.credentials(), has_stored_secret=self.secret_is_set)
-            for field, messages in errors.items():
-                self.add_error(field, messages)
-        return data
 
     def credentials(self) -> SensorbergCredentials:
         return SensorbergCredentials(
@@ -102,7 +102,7 @@ class AccessProviderForm(forms.Form):
         )
 
 
-class BrandingForm(forms.Form):
+class BrandingForm(BootstrapForm):
     """Settings > Website & customer app: how a site looks on the portal and in emails."""
 
     site_name = forms.CharField(label="Site name", required=False, max_length=120)
@@ -123,12 +123,6 @@ class BrandingForm(forms.Form):
     def __init__(self, *args: Any, default_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site_name"].help_text = f"Shown on the portal and in emails. Empty uses {default_name}."
-        for name, field in self.fields.items():
-            if name == "remove_logo":
-                field.widget.attrs["class"] = "form-check-input"
-                continue
-            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
-            field.widget.attrs["class"] = "form-control" + invalid
 
     def changes(self) -> BrandingChanges:
         return BrandingChanges(
@@ -182,3 +176,13 @@ def opening_hours_from(formset: Any) -> list[tuple[int, dt.time, dt.time]]:
         for day, form in enumerate(formset.forms)
         if form.cleaned_data.get("is_open")
     ]
+
+
+class RevokeAccessForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        help_text=(
+            "Shown to the tenant in the “Access revoked” email; their guests only learn that access "
+            "was paused."
+        ),
+    )

@@ -11,12 +11,13 @@ from django.views.decorators.http import require_POST
 from keyport.access.providers import ConnectionCheck
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
     LocationSettingsForm,
     OpeningHoursFormSet,
+    apply_errors,
     opening_hours_from,
     opening_hours_initial,
 )
@@ -87,7 +88,7 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
 
 @staff_required
 def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = _location_for_owner(request, location_id)
+    location = location_for_owner(request, location_id)
     form = LocationSettingsForm(request.POST or None, instance=location)
     hours = OpeningHoursFormSet(request.POST or None, initial=opening_hours_initial(location), prefix="hours")
     provider = _access_provider_form(request, location)
@@ -95,8 +96,7 @@ def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
         try:
             _save_location_settings(Actor.staff(request.user), location, form, hours, provider)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                provider.add_error(field if field in provider.fields else None, errors)
+            apply_errors(provider, error)
         else:
             messages.success(request, "Location settings saved.")
             return redirect("dashboard:location_settings", location_id=location.pk)
@@ -112,15 +112,19 @@ def location_test_connection(request: StaffRequest, location_id: int) -> HttpRes
 
     The whole page answers; htmx swaps in only its result (hx-select), a plain post shows it all.
     """
-    location = _location_for_owner(request, location_id)
+    location = location_for_owner(request, location_id)
     provider = _access_provider_form(request, location)
+    check = None
     if provider.is_valid():
-        check = access_provider_test_connection(
-            location=location,
-            provider=provider.cleaned_data["access_provider"],
-            sensorberg=provider.credentials(),
-        )
-    else:
+        try:
+            check = access_provider_test_connection(
+                location=location,
+                provider=provider.cleaned_data["access_provider"],
+                sensorberg=provider.credentials(),
+            )
+        except ValidationError as error:
+            apply_errors(provider, error)
+    if check is None:
         problems = " ".join(str(message) for errors in provider.errors.values() for message in errors)
         check = ConnectionCheck(ok=False, message=f"Not tested. {problems}")
     form = LocationSettingsForm(request.POST, instance=location)
@@ -146,13 +150,6 @@ def _save_location_settings(
         provider=provider.cleaned_data["access_provider"],
         sensorberg=provider.credentials(),
     )
-
-
-def _location_for_owner(request: StaffRequest, location_id: int) -> Location:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.is_owner:
-        raise PermissionDenied
-    return location
 
 
 def _access_provider_form(request: StaffRequest, location: Location) -> AccessProviderForm:

@@ -1,8 +1,9 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from keyport.contacts.models import Customer
 from keyport.documents.models import Document
+from keyport.facilities.models import Location
 
 
 def documents_for_customer(customer: Customer) -> QuerySet[Document]:
@@ -19,12 +20,20 @@ def get_document_for_customer(customer: Customer, document_id: int) -> Document:
         raise Http404("No such document.") from None
 
 
-def documents_of_customer_for_staff(customer: Customer) -> QuerySet[Document]:
-    return Document.objects.filter(customer=customer).select_related("car", "booking")
+def documents_of_customer_for_staff(
+    customer: Customer, *, locations: QuerySet[Location]
+) -> QuerySet[Document]:
+    """Newest first, those the staff member's locations may see: documents of a booking elsewhere
+    are left out; documents of no booking belong to the whole customer and stay."""
+    documents = Document.objects.filter(customer=customer).select_related("car", "booking")
+    documents = documents.filter(Q(booking__isnull=True) | Q(booking__location__in=locations))
+    return documents.order_by("-created_at", "-pk")
 
 
-def get_document_for_staff(customer: Customer, document_id: int) -> Document:
+def get_document_for_staff(
+    customer: Customer, document_id: int, *, locations: QuerySet[Location]
+) -> Document:
     try:
-        return documents_of_customer_for_staff(customer).get(pk=document_id)
+        return documents_of_customer_for_staff(customer, locations=locations).get(pk=document_id)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None

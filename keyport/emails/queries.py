@@ -1,10 +1,9 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
 from django.http import Http404
 
-from keyport.contacts.models import Contact
+from keyport.contacts.models import Customer
 from keyport.emails.defaults import DEFAULT_TEMPLATES, DefaultTemplate
 from keyport.emails.models import EmailTemplate, OutgoingEmail
 
@@ -51,5 +50,11 @@ def all_template_contents() -> list[TemplateContent]:
     return [_content(default, rows.get(key)) for key, default in sorted(DEFAULT_TEMPLATES.items())]
 
 
-def emails_for_contact(contact: Contact, *, limit: int = 20) -> QuerySet[OutgoingEmail]:
-    return contact.emails.order_by("-created_at", "-id")[:limit]
+def emails_to_customer(customer: Customer, *, limit: int = 50) -> list[OutgoingEmail]:
+    """Emails sent to the customer's people, newest first. Emails name no location: every staff
+    member who may see the customer sees them."""
+    return list(
+        OutgoingEmail.objects.filter(contact__customer=customer)
+        .select_related("contact")
+        .order_by("-created_at", "-pk")[:limit]
+    )

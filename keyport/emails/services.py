@@ -11,7 +11,8 @@ from keyport.contacts.queries import portal_location
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import get_template_content
 from keyport.emails.rendering import render_email, render_email_html, validate_template
-from keyport.facilities.models import Branding, Location
+from keyport.facilities.models import Location
+from keyport.facilities.queries import branding_for
 from keyport.lib.background import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def email_queue_from_template(
     content = get_template_content(key)
     if location is None and contact is not None:
         location = portal_location(contact.customer)
-    branding = Branding.of(location)
+    branding = branding_for(location)
     context = {**context, "site_name": branding.name}
     secrets = secrets or {}
     rendered = render_email(content.subject, content.body_text, {**context, **secrets})
@@ -177,7 +178,7 @@ def email_template_send_test(*, key: str, to: str, subject: str, body_text: str)
     """
     default = get_template_content(key).default
     validate_template(default, subject, body_text)
-    branding = Branding.of(None)
+    branding = branding_for(None)
     rendered = render_email(subject, body_text, {**default.sample, "site_name": branding.name})
     return email_queue(
         to=to,

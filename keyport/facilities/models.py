@@ -78,14 +78,6 @@ class Branding:
     def default(cls) -> Branding:
         return cls(name=settings.KEYPORT_SITE_NAME)
 
-    @classmethod
-    def of(cls, location: Location | None) -> Branding:
-        """A location's branding; without a location, the only location's, else the default."""
-        if location is None:
-            locations = list(Location.objects.order_by("pk")[:2])
-            location = locations[0] if len(locations) == 1 else None
-        return location.branding() if location is not None else cls.default()
-
     @property
     def text_colour(self) -> str:
         return readable_text_colour(self.colour) if self.colour else ""

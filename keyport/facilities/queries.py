@@ -1,12 +1,11 @@
 import datetime as dt
-from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from keyport.bookings.models import BookingUnit
-from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+from keyport.facilities.models import AccessPoint, Branding, Location, Unit, UnitAccessPoint
+from keyport.lib.counts import count_per
 
 
 def occupied_on(day: dt.date) -> Q:
@@ -14,29 +13,26 @@ def occupied_on(day: dt.date) -> Q:
     return Q(is_cancelled=False, starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def _count_per_location(queryset: QuerySet[Any], location_field: str, counted: str) -> Coalesce:
-    per_location = (
-        queryset.filter(**{location_field: OuterRef("pk")})
-        .order_by()
-        .values(location_field)
-        .annotate(n=Count(counted, distinct=True))
-        .values("n")
-    )
-    return Coalesce(Subquery(per_location, output_field=IntegerField()), 0)
-
-
 def locations_with_counts(locations: QuerySet[Location], today: dt.date) -> QuerySet[Location]:
     """Each location with its unit, occupancy, access point and unmapped-unit counts (one query)."""
     return locations.annotate(
-        unit_count=_count_per_location(Unit.objects.all(), "location", "pk"),
-        occupied_count=_count_per_location(
-            BookingUnit.objects.filter(occupied_on(today)), "unit__location", "unit"
+        unit_count=count_per(Unit.objects.all(), "location", "pk"),
+        occupied_count=count_per(
+            BookingUnit.objects.filter(occupied_on(today)), "unit__location", "pk", counted="unit"
         ),
-        access_point_count=_count_per_location(AccessPoint.objects.all(), "location", "pk"),
-        unmapped_count=_count_per_location(
-            Unit.objects.filter(access_mappings__isnull=True), "location", "pk"
+        access_point_count=count_per(AccessPoint.objects.all(), "location", "pk"),
+        unmapped_count=count_per(
+            Unit.objects.filter(access_mappings__isnull=True), "location", "pk", counted="pk"
         ),
     )
+
+
+def branding_for(location: Location | None) -> Branding:
+    """A location's branding; without a location, the only location's, else the install's default."""
+    if location is None:
+        locations = list(Location.objects.order_by("pk")[:2])
+        location = locations[0] if len(locations) == 1 else None
+    return location.branding() if location is not None else Branding.default()
 
 
 def get_location_for_staff(locations: QuerySet[Location], location_id: int) -> Location:

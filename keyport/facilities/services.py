@@ -94,12 +94,17 @@ class SensorbergCredentials:
     client_secret: str = ""  # empty keeps the stored secret
 
 
-def sensorberg_credentials_errors(
-    credentials: SensorbergCredentials, *, has_stored_secret: bool
-) -> dict[str, list[str]]:
-    """What is missing or wrong in a Sensorberg login, by field; empty when it can be used."""
-    errors: dict[str, list[str]] = {}
+def _sensorberg_login(
+    location: Location, stored: SensorbergAccount | None, credentials: SensorbergCredentials
+) -> SensorbergAccount:
+    """The account these credentials describe, not saved; a blank secret means the stored one.
+
+    Refused with each problem under the settings form's field name, so the owner sees it there.
+    """
     base_url = credentials.base_url.strip()
+    client_id = credentials.client_id.strip()
+    client_secret = credentials.client_secret.strip() or (stored.client_secret if stored else "")
+    errors: dict[str, list[str]] = {}
     if not base_url:
         errors["sensorberg_base_url"] = ["Enter the Sensorberg API's base URL."]
     else:
@@ -107,27 +112,18 @@ def sensorberg_credentials_errors(
             validate_provider_base_url(base_url)
         except ValidationError as error:
             errors["sensorberg_base_url"] = error.messages
-    if not credentials.client_id.strip():
+    if not client_id:
         errors["sensorberg_client_id"] = ["Enter the client id Sensorberg issued."]
-    if not credentials.client_secret.strip() and not has_stored_secret:
+    if not client_secret:
         errors["sensorberg_client_secret"] = ["Enter the client secret Sensorberg issued."]
-    return errors
-
-
-def _sensorberg_login(
-    location: Location, stored: SensorbergAccount | None, credentials: SensorbergCredentials
-) -> SensorbergAccount:
-    """The account these credentials describe, not saved; a blank secret means the stored one."""
-    has_stored_secret = bool(stored and stored.client_secret)
-    errors = sensorberg_credentials_errors(credentials, has_stored_secret=has_stored_secret)
     if errors:
         raise ValidationError(errors)
     return SensorbergAccount(
         pk=stored.pk if stored else None,
         location=location,
-        base_url=credentials.base_url.strip().rstrip("/"),
-        client_id=credentials.client_id.strip(),
-        client_secret=credentials.client_secret.strip() or (stored.client_secret if stored else ""),
+        base_url=base_url.rstrip("/"),
+        client_id=client_id,
+        client_secret=client_secret,
     )
 
 
@@ -193,7 +189,10 @@ CONNECTION_TEST_TIMEOUT_SECONDS = 5.0
 def access_provider_test_connection(
     *, location: Location, provider: str, sensorberg: SensorbergCredentials | None = None
 ) -> ConnectionCheck:
-    """Try these provider settings (a blank secret means the stored one) without saving anything."""
+    """Try these provider settings (a blank secret means the stored one) without saving anything.
+
+    An incomplete Sensorberg login is refused with a ValidationError, as when saving it.
+    """
     if provider != AccessProvider.SENSORBERG:
         return BuiltinProvider().test_connection(timeout=CONNECTION_TEST_TIMEOUT_SECONDS)
     stored = SensorbergAccount.objects.filter(location=location).first()

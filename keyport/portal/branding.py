@@ -12,6 +12,7 @@ from django.utils.functional import SimpleLazyObject
 
 from keyport.contacts.queries import portal_location
 from keyport.facilities.models import Branding
+from keyport.facilities.queries import branding_for
 
 
 def portal_branding(request: HttpRequest) -> dict[str, Any]:
@@ -20,4 +21,4 @@ def portal_branding(request: HttpRequest) -> dict[str, Any]:
 
 def branding_for_request(request: HttpRequest) -> Branding:
     customer = getattr(request, "customer", None)
-    return Branding.of(portal_location(customer) if customer is not None else None)
+    return branding_for(portal_location(customer) if customer is not None else None)

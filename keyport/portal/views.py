@@ -1,4 +1,4 @@
-"""The customer portal's own pages: home with Your Bookings, the sections, tickets, sign-out."""
+"""The customer portal's own pages: home with Your Bookings, tickets, sign-out (sections: sections_views)."""
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -7,13 +7,10 @@ from django.views.decorators.http import require_POST
 from keyport.contacts.models import PortalAccess
 from keyport.contacts.queries import (
     bookings_of_customer,
-    cars_of_customer,
     sections_for_customer,
 )
 from keyport.portal.access import (
     PortalRequest,
-    full_portal_required,
-    not_in_your_portal,
     portal_login_required,
     portal_session_end,
 )
@@ -37,38 +34,6 @@ def home(request: PortalRequest) -> HttpResponse:
 def tickets(request: PortalRequest) -> HttpResponse:
     """Every portal person has this page; for Ticket-only people it is the whole portal."""
     return render(request, "portal/tickets.html", {"sections": sections_for_customer(request.customer)})
-
-
-def _section(request: PortalRequest, section: str, template: str, **context: object) -> HttpResponse:
-    sections = sections_for_customer(request.customer)
-    if not sections.shows(section):
-        return not_in_your_portal(request)
-    return render(request, template, {"sections": sections, "section": section, **context})
-
-
-@full_portal_required
-def cars(request: PortalRequest) -> HttpResponse:
-    return _section(request, "cars", "portal/cars.html", cars=cars_of_customer(request.customer))
-
-
-@full_portal_required
-def billing(request: PortalRequest) -> HttpResponse:
-    return _section(request, "billing", "portal/billing.html")
-
-
-@full_portal_required
-def documents(request: PortalRequest) -> HttpResponse:
-    return _section(request, "documents", "portal/documents.html")
-
-
-@full_portal_required
-def events(request: PortalRequest) -> HttpResponse:
-    return _section(request, "events", "portal/events.html")
-
-
-@full_portal_required
-def account_settings(request: PortalRequest) -> HttpResponse:
-    return _section(request, "settings", "portal/settings.html")
 
 
 @require_POST

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+REFUSED = "Sensorberg refused the client id and secret."
+NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
 # Tokens and group ids are a cache: any process can fetch its own, so nothing is lost with it.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _groups: dict[tuple[str, str], str] = {}
@@ -102,65 +104,18 @@ class SensorbergProvider:
 
         A fresh token, kept out of the cache: the credentials tried may not be the saved ones.
         """
-        form = urllib.parse.urlencode(
-            {
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self._client_secret,
-            }
-        ).encode()
-        login = urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
-            self.base_url + "/oauth/token",
-            data=form,
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
         try:
-            token = str(self._probe(login, timeout)["access_token"])
-            listing = urllib.request.Request(  # noqa: S310
-                self.base_url + "/v1/access-groups",
-                method="GET",
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            )
-            groups = self._probe(listing, timeout).get("items", [])
+            token = str(self._send(self._token_request(), timeout=timeout)["access_token"])
+            listing = self._request("GET", "/v1/access-groups", token=token)
+            groups = self._send(listing, timeout=timeout).get("items", [])
+        except _Unauthorized:
+            return ConnectionCheck(ok=False, message=REFUSED)
         except ProviderError as error:
             return ConnectionCheck(ok=False, message=str(error))
         except (KeyError, TypeError, AttributeError):
-            return ConnectionCheck(
-                ok=False, message="Sensorberg answered with something Keyport does not understand."
-            )
+            return ConnectionCheck(ok=False, message=NOT_UNDERSTOOD)
         noun = "access group" if len(groups) == 1 else "access groups"
         return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.")
-
-    def _probe(self, request: urllib.request.Request, timeout: float) -> dict[str, Any]:
-        """One call of Test connection, its failure told in the owner's words."""
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            if error.code in (401, 403):
-                raise ProviderError("Sensorberg refused the client id and secret.") from None
-            path = urllib.parse.urlsplit(request.full_url).path
-            raise ProviderError(
-                f"Sensorberg answered {error.code} to {request.get_method()} {path}."
-            ) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
-            raise ProviderError(
-                f"Could not reach Sensorberg at {self.base_url}: {_reason(error.reason)}."
-            ) from None
-        except TimeoutError:
-            raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
-        except OSError as error:
-            raise ProviderError(f"Could not reach Sensorberg at {self.base_url}: {_reason(error)}.") from None
-        try:
-            answer = json.loads(raw) if raw else {}
-        except ValueError:
-            raise ProviderError("Sensorberg answered with something Keyport does not understand.") from None
-        if not isinstance(answer, dict):
-            raise ProviderError("Sensorberg answered with something Keyport does not understand.")
-        return answer
 
     # The wire.
 
@@ -185,6 +140,14 @@ class SensorbergProvider:
             cached = _tokens.get(key)
         if cached and not fresh and cached[1] > time.monotonic():
             return cached[0]
+        answer = self._send(self._token_request())
+        token = str(answer["access_token"])
+        lifetime = float(answer.get("expires_in", 300))
+        with _lock:
+            _tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2))
+        return token
+
+    def _token_request(self) -> urllib.request.Request:
         form = urllib.parse.urlencode(
             {
                 "grant_type": "client_credentials",
@@ -192,18 +155,32 @@ class SensorbergProvider:
                 "client_secret": self._client_secret,
             }
         ).encode()
-        request = urllib.request.Request(  # noqa: S310 (the operator configures an https URL)
+        return urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
             self.base_url + "/oauth/token",
             data=form,
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        answer = self._send(request)
-        token = str(answer["access_token"])
-        lifetime = float(answer.get("expires_in", 300))
-        with _lock:
-            _tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2))
-        return token
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        body: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> urllib.request.Request:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        return urllib.request.Request(  # noqa: S310
+            self.base_url + path, data=data, method=method, headers=headers
+        )
 
     def _call(
         self,
@@ -215,33 +192,32 @@ class SensorbergProvider:
         missing_ok: bool = False,
     ) -> dict[str, Any]:
         for attempt in (1, 2):
-            headers = {
-                "Authorization": f"Bearer {self._token(fresh=attempt == 2)}",
-                "Accept": "application/json",
-            }
-            if idempotency_key:
-                headers["Idempotency-Key"] = idempotency_key
-            data = None
-            if body is not None:
-                data = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
-            request = urllib.request.Request(  # noqa: S310
-                self.base_url + path, data=data, method=method, headers=headers
-            )
             try:
+                token = self._token(fresh=attempt == 2)
+                request = self._request(method, path, token=token, body=body, idempotency_key=idempotency_key)
                 return self._send(request, missing_ok=missing_ok)
             except _Unauthorized:
                 if attempt == 2:
-                    raise ProviderError("Sensorberg refused the client id and secret.") from None
+                    raise ProviderError(REFUSED) from None
         raise AssertionError("unreachable")
 
-    def _send(self, request: urllib.request.Request, *, missing_ok: bool = False) -> dict[str, Any]:
+    def _send(
+        self, request: urllib.request.Request, *, timeout: float | None = None, missing_ok: bool = False
+    ) -> dict[str, Any]:
+        """One call to Sensorberg; a failure is told in words the owner can act on.
+
+        A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more.
+        """
+        # Read at call time: tests shorten TIMEOUT_SECONDS.
+        timeout = TIMEOUT_SECONDS if timeout is None else timeout
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 raw = response.read()
         except urllib.error.HTTPError as error:
             if error.code == 401:
                 raise _Unauthorized from None
+            if error.code == 403:
+                raise ProviderError(REFUSED) from None
             if error.code == 404 and missing_ok:
                 return {}
             if error.code == 429:
@@ -249,11 +225,27 @@ class SensorbergProvider:
                 raise RetryLater(
                     "Sensorberg asked us to slow down (429).", after_seconds=retry_after
                 ) from None
-            raise ProviderError(f"Sensorberg answered {error.code} to {request.get_method()}.") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise ProviderError(f"Sensorberg did not answer: {type(reason).__name__}.") from None
-        return json.loads(raw) if raw else {}
+            path = urllib.parse.urlsplit(request.full_url).path
+            raise ProviderError(
+                f"Sensorberg answered {error.code} to {request.get_method()} {path}."
+            ) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError):
+                raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+            raise ProviderError(
+                f"Could not reach Sensorberg at {self.base_url}: {_reason(error.reason)}."
+            ) from None
+        except TimeoutError:
+            raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+        except OSError as error:
+            raise ProviderError(f"Could not reach Sensorberg at {self.base_url}: {_reason(error)}.") from None
+        try:
+            answer = json.loads(raw) if raw else {}
+        except ValueError:
+            raise ProviderError(NOT_UNDERSTOOD) from None
+        if not isinstance(answer, dict):
+            raise ProviderError(NOT_UNDERSTOOD)
+        return answer
 
 
 class _Unauthorized(Exception):
