@@ -123,6 +123,10 @@ if DATABASE_URL:
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
         },
+        # The pool is in the process, so a connection keeps what was prepared on it: the access
+        # check prepares its statements once (keyport/access/doors.py). Django's own queries bind
+        # on the client and are never prepared. Off behind a pooler that cannot keep them.
+        "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
     }
     _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not also.
     _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "test_keyport")}

@@ -5,12 +5,15 @@ import time_machine
 from django.urls import reverse
 
 from keyport.access.doors import Door
-from keyport.access.models import AccessGrant, GrantState, SyncState
+from keyport.access.models import AccessGrant, AccessHolder, GrantState, SyncState
+from keyport.access.queries import events_for_customer, events_of_units
 from keyport.access.services import access_decide
 from keyport.audit.services import Actor
+from keyport.bookings.services import booking_create, booking_set_end_date
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.services import email_template_save
 from tests.access_scene import build_access_scene
+from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
@@ -71,3 +74,31 @@ def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_bac
     assert "Payment overdue" in page and "Restore access" in page
     client.post(reverse("dashboard:booking_restore", args=[scene.booking.pk]))
     assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4
+
+
+def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(scene) -> None:  # type: ignore[no-untyped-def]
+    door = Door.of(scene.door)
+    friend = AccessGrant.objects.get(share__isnull=False).holder
+    with time_machine.travel(NOW, tick=False):
+        access_decide(door=door, holder=scene.tenant_holder(), channel="portal")
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        access_decide(door=door, holder=friend, channel="guest")
+    # The tenant moves out; the same unit's next tenant opens the same door.
+    booking_set_end_date(actor=Actor.system("t"), booking=scene.booking, ends_on=dt.date(2026, 3, 20))
+    next_tenant = ContactFactory(email="next@example.com")
+    with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
+        booking_create(
+            actor=Actor.system("t"),
+            customer=next_tenant.customer,
+            units=[scene.units[0]],
+            starts_on=dt.date(2026, 3, 25),
+        )
+        next_holder = AccessHolder.objects.get(contact=next_tenant)
+        access_decide(door=door, holder=next_holder, channel="portal")
+
+    assert [event.holder for event in events_for_customer(scene.tenant.customer)] == [
+        friend,
+        scene.tenant_holder(),
+    ]
+    assert [event.holder for event in events_for_customer(next_tenant.customer)] == [next_holder]
+    assert len(events_of_units([scene.units[0]])) == 3

@@ -186,3 +186,20 @@ def test_a_check_is_a_few_short_statements(client, scene, django_assert_max_num_
         assert (
             check(client, key, {"access_point": scene.unit_lock.external_id, "pin": pin}).status_code == 403
         )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@time_machine.travel(NOW, tick=False)
+def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, scene) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    for _ in range(3):
+        assert check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # Once each, whatever else ran on this connection before.
+    assert sum("FROM access_devicekey dk" in statement for statement in prepared) == 1
+    assert sum("AND h.pin = $" in statement for statement in prepared) == 1
+    assert sum("INSERT INTO access_accessevent" in statement for statement in prepared) == 1
+    assert AccessEvent.objects.filter(allowed=True).count() == 3

@@ -19,7 +19,7 @@ from keyport.access.models import (
     ShareState,
     SyncState,
 )
-from keyport.bookings.models import Booking
+from keyport.bookings.models import Booking, BookingUnit
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import bookings_of_customer
 from keyport.facilities.models import AccessPoint, Location, Unit
@@ -179,9 +179,15 @@ def events_of_location(location: Location, *, limit: int = 100) -> QuerySet[Acce
 
 
 def events_for_customer(customer: Customer, *, limit: int = 30) -> QuerySet[AccessEvent]:
-    """A tenant sees their bookings' events, their guests' included."""
+    """A tenant sees their bookings' events, their guests' included.
+
+    Asked by the bookings' units as well, which the events' index leads with (an event of a
+    booking always names its unit).
+    """
+    bookings = Booking.objects.filter(customer=customer).values("pk")
+    units = BookingUnit.objects.filter(booking__customer=customer).values("unit")
     return (
-        AccessEvent.objects.filter(booking__customer=customer)
+        AccessEvent.objects.filter(unit__in=units, booking__in=bookings)
         .select_related("access_point", "holder", "unit")
         .order_by("-occurred_at", "-pk")[:limit]
     )

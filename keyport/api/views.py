@@ -14,7 +14,7 @@ MAX_BODY = 4096
 
 
 def _device_key(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.startswith("Bearer ") and len(header) > 7:
         return header[7:].strip()
     return None
