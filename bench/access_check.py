@@ -3,14 +3,23 @@
 .venv/bin/python bench/access_check.py            # fresh SQLite file under /tmp
 DATABASE_URL=postgres://... .venv/bin/python bench/access_check.py
 .venv/bin/python bench/access_check.py --without-event-write   # what-if: events not written at all
+
+Throughput is measured twice: on a threaded WSGI server inside this process, with client threads
+beside it, and on gunicorn (the production server) in processes of its own, with client processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import json
+import multiprocessing
+import os
 import random
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -19,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from setup_django import build_grants, configure, percentile
+from setup_django import ROOT, build_grants, configure, percentile
 
 if TYPE_CHECKING:
     from keyport.access.doors import Door
@@ -55,6 +64,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--gunicorn-workers", type=int, default=2, help="0 skips the gunicorn run")
     parser.add_argument(
         "--without-event-write",
         action="store_true",
@@ -94,9 +104,8 @@ def main() -> None:
         f"in process: p50 {percentile(timings, 0.5) * 1000:.2f} ms, p99 {percentile(timings, 0.99) * 1000:.2f} ms ({options.calls} checks)"  # noqa: E501
     )
 
-    _parts_of_a_check(door, pins, options.calls)  # type: ignore[arg-type]
-
     key = device_key_issue(actor=Actor.system("bench"), access_point=gate)  # type: ignore[arg-type]
+    _parts_of_a_check(door, key, pins, options.calls)  # type: ignore[arg-type]
     settings.ROOT_URLCONF = "bench_urls"
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     from django.db import connections
@@ -163,6 +172,8 @@ def main() -> None:
         f"ratio {check / noop:.2f} (goal ≥ 0.70)"
     )
     server.shutdown()
+    if options.gunicorn_workers:
+        _throughput_on_gunicorn(options.gunicorn_workers, key, pins, options.threads, options.seconds)  # type: ignore[arg-type]
 
 
 def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
@@ -172,17 +183,21 @@ def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def _parts_of_a_check(door: Door, pins: list[str], calls: int) -> None:
+def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None:
     """What each statement of a check costs on its own, in process (mean of `calls`)."""
+    import hashlib
+
     from django.utils import timezone
 
-    from keyport.access.doors import access_event_record, door_for_device_key, holder_at_door
+    from keyport.access.doors import access_event_record, door_for_device_key
 
     rng = random.Random(11)  # noqa: S311
     now = timezone.now()
+    key_hash = hashlib.sha256(key.encode()).hexdigest()  # as the device key is kept
     parts = {
-        "device key": lambda: door_for_device_key("0" * 64),
-        "grants and hours": lambda: holder_at_door(door, when=now, pin=rng.choice(pins)),
+        "door with the PIN's holder and grants": lambda: door_for_device_key(
+            key_hash, pin=rng.choice(pins), when=now
+        ),
         "event insert": lambda: access_event_record(
             door, channel="device", allowed=True, reason="ok", when=now
         ),
@@ -225,6 +240,74 @@ def _per_request_without_network(
         f"WSGI handler without network ({calls} requests each): no-op view {costs['/noop']:.0f} µs, "
         f"access check {costs['/api/v1/access/check']:.0f} µs a request"
     )
+
+
+def _throughput_on_gunicorn(workers: int, key: str, pins: list[str], clients: int, seconds: float) -> None:
+    """The same alternating slices against gunicorn's sync workers, asked by client processes."""
+    from django.db import connections
+
+    connections.close_all()  # the server's processes open their own
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+    }
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "keyport.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        _wait_for_port(port)
+        slices = max(1, round(seconds))
+        totals = {"/noop": 0, "/api/v1/access/check": 0}
+        with multiprocessing.get_context("spawn").Pool(clients) as pool:
+            for index in range(slices):
+                for path in totals:
+                    jobs = [
+                        (port, key, path, pins, seconds / slices, index * clients + n) for n in range(clients)
+                    ]
+                    totals[path] += sum(pool.starmap(_ask_for, jobs))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    noop, check = totals["/noop"], totals["/api/v1/access/check"]
+    print(
+        f"throughput on gunicorn ({workers} sync workers; {clients} client processes, {seconds:.0f} s each "
+        f"in {slices} alternating slices): no-op view {noop / seconds:.0f}/s, "
+        f"access check {check / seconds:.0f}/s, ratio {check / noop:.2f} (goal ≥ 0.70)"
+    )
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start listening within 30 s")
+
+
+def _ask_for(port: int, key: str, path: str, pins: list[str], seconds: float, seed: int) -> int:
+    """One client process: asks one request after another for `seconds`; returns how many."""
+    rng = random.Random(seed)  # noqa: S311
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    done, stop = 0, time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        body = json.dumps({"access_point": "GATE", "pin": rng.choice(pins)})
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", path, body=body, headers=headers)
+        answer = json.loads(connection.getresponse().read())
+        connection.close()
+        assert path == "/noop" or answer["allowed"], answer
+        done += 1
+    return done
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from keyport.access.doors import Door, holder_at_door
-from keyport.access.models import AccessHolder
+from keyport.access.doors import Door
+from keyport.access.services import device_key_issue, door_for_device
 from keyport.audit.models import AuditEntry
 from keyport.facilities.models import AccessPointKind, OpeningHours, UnitKind
 from keyport.facilities.services import (
@@ -174,12 +174,15 @@ def test_the_admin_shows_but_does_not_change_the_access_provider_or_opening_hour
 
 
 def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
-    """The check asks the hours in SQL (keyport/access/doors.py); Location.is_open_at is the rule."""
+    """The device check reads the hours with its key, in one statement (keyport/access/doors.py);
+    Location.is_open_at reads them through the ORM. Both must apply the same periods."""
     austin = LocationFactory(time_zone="America/Chicago")
     hours = [(day, dt.time(7), dt.time(20)) for day in range(6)] + [(6, dt.time(18), dt.time.min)]
     location_set_opening_hours(actor=actor, location=austin, hours=hours)
-    holder = AccessHolder.objects.create(location=austin, email="h@example.com", pin="123456")
-    door = Door.of(AccessPointFactory(location=austin))
+    access_point = AccessPointFactory(location=austin)
+    from_device = door_for_device(device_key_issue(actor=actor, access_point=access_point))
+    assert from_device is not None and len(from_device.opening_hours) == 7
+    from_model = Door.of(access_point)
     second = dt.timedelta(seconds=1)
     edges = [
         dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC),  # Wednesday 07:00 in Austin
@@ -189,5 +192,5 @@ def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
         dt.datetime(2026, 3, 8, 7, 59, 59, tzinfo=dt.UTC),  # the night clocks go forward
     ]
     for when in [instant + shift for instant in edges for shift in (-second, dt.timedelta(0), second)]:
-        found = holder_at_door(door, when=when, holder_id=holder.pk)
-        assert found is not None and found.site_open == austin.is_open_at(when), when
+        expected = austin.is_open_at(when)
+        assert from_device.is_open_at(when) == expected and from_model.is_open_at(when) == expected, when

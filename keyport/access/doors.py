@@ -1,13 +1,15 @@
 """The access check's reads and its event write: the hot path of every door and keypad.
 
-A door asks many times a minute, so one check is three short SQL statements (the device key,
-the holder's grants at this access point with the opening hours, the access event) instead of
-the ORM's six queries and their compilation. The rules stay in `services.access_decide`; this
-module only fetches the facts it decides on and records the decision.
+A door asks many times a minute, so its check is two short SQL statements: one read (the
+device key's access point with its wrong-PIN counts and its location's opening hours, and the
+PIN's holder with their grants on the units this access point serves) and the access event's
+insert. The rules stay in `services` and in `facilities.models.opening_hours_cover`; this
+module only fetches the facts they decide on and records the decision.
 
 Instants are compared in SQL with parameters adapted as the ORM adapts them, so the same
-statements serve SQLite and PostgreSQL. They run on the database driver's own cursor
-(`_run`): on this path Django's cursor wrapper costs more than the statements themselves.
+statements serve SQLite and PostgreSQL (they differ in the name of the string aggregate only).
+They run on the database driver's own cursor (`_run`): on this path Django's cursor wrapper
+costs more than the statements themselves.
 """
 
 from __future__ import annotations
@@ -23,12 +25,20 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from keyport.access.models import AccessEvent, AccessGrant, AccessHolder, DeviceKey, GrantState
-from keyport.facilities.models import AccessPoint, Location, OpeningHours, UnitAccessPoint
+from keyport.facilities.models import (
+    AccessPoint,
+    Location,
+    OpeningHours,
+    OpeningPeriod,
+    UnitAccessPoint,
+    opening_hours_cover,
+)
 
 
 @dataclass(frozen=True)
 class Door:
-    """What a check needs of an access point: itself, its location's time zone, its wrong PINs."""
+    """What a check needs of an access point: itself, its location's time zone and opening hours,
+    its wrong PINs."""
 
     access_point_id: int
     external_id: str
@@ -37,22 +47,28 @@ class Door:
     wrong_pins: int = 0
     last_wrong_pin_at: dt.datetime | None = None
     pins_blocked_until: dt.datetime | None = None
+    opening_hours: tuple[OpeningPeriod, ...] = ()
 
     @classmethod
     def of(cls, access_point: AccessPoint) -> Door:
+        location = access_point.location
         return cls(
             access_point_id=access_point.pk,
             external_id=access_point.external_id,
             location_id=access_point.location_id,
-            time_zone=access_point.location.time_zone,
+            time_zone=location.time_zone,
             wrong_pins=access_point.wrong_pins,
             last_wrong_pin_at=access_point.last_wrong_pin_at,
             pins_blocked_until=access_point.pins_blocked_until,
+            opening_hours=tuple(hours.period for hours in location.opening_hours.all()),
         )
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def is_open_at(self, when: dt.datetime) -> bool:
+        return opening_hours_cover(self.zone, self.opening_hours, when)
 
 
 @dataclass(frozen=True)
@@ -73,47 +89,49 @@ class GrantAtDoor:
 
 @dataclass(frozen=True)
 class HolderAtDoor:
-    """The holder a PIN (or a signed-in person) names, their grants here, and the site's hours now."""
+    """The holder a PIN (or a signed-in person) names, and their grants at this door."""
 
     holder_id: int
     grants: list[GrantAtDoor]
-    site_open: bool
 
 
+# The holder's grants on units the access point serves, with their window judged at an instant:
+# three instant parameters in the columns, then the share (when one is named) and the access point.
+_GRANT_COLUMNS = """h.id, g.id, g.unit_id, g.booking_id, g.state,
+  CASE WHEN g.starts_at <= %s AND (g.ends_at IS NULL OR g.ends_at > %s) THEN 1 ELSE 0 END,
+  CASE WHEN g.ends_at IS NOT NULL AND g.ends_at <= %s THEN 1 ELSE 0 END"""
+_GRANTS_JOIN = f"""LEFT JOIN {AccessGrant._meta.db_table} g ON g.holder_id = h.id {{share}}
+  AND EXISTS (
+    SELECT 1 FROM {UnitAccessPoint._meta.db_table} m
+    WHERE m.unit_id = g.unit_id AND m.access_point_id = {{access_point}}
+  )"""  # noqa: S608 (table names come from the models; values are parameters)
+
+# The door a device key opens, its location's opening hours ("weekday opens closes" joined by
+# commas), and the holder of a PIN there with their grants: one row per grant.
 _DEVICE_SQL = f"""
 SELECT ap.id, ap.external_id, ap.location_id, loc.time_zone,
-  ap.wrong_pins, ap.last_wrong_pin_at, ap.pins_blocked_until
+  ap.wrong_pins, ap.last_wrong_pin_at, ap.pins_blocked_until,
+  (SELECT {{aggregate}}(o.weekday || ' ' || o.opens_at || ' ' || o.closes_at, ',')
+    FROM {OpeningHours._meta.db_table} o WHERE o.location_id = loc.id),
+  {_GRANT_COLUMNS}
 FROM {DeviceKey._meta.db_table} dk
 JOIN {AccessPoint._meta.db_table} ap ON ap.id = dk.access_point_id
 JOIN {Location._meta.db_table} loc ON loc.id = ap.location_id
+LEFT JOIN {AccessHolder._meta.db_table} h ON h.location_id = ap.location_id AND h.pin = %s
+{_GRANTS_JOIN.format(share="", access_point="ap.id")}
 WHERE dk.key_hash = %s
-"""  # noqa: S608 (table names come from the models; values are parameters)
-
-# The site is open when it has no opening hours at all, or a period of today covers the time.
-_HOLDER_SQL = f"""
-SELECT h.id, g.id, g.unit_id, g.booking_id, g.state,
-  CASE WHEN g.starts_at <= %s AND (g.ends_at IS NULL OR g.ends_at > %s) THEN 1 ELSE 0 END,
-  CASE WHEN g.ends_at IS NOT NULL AND g.ends_at <= %s THEN 1 ELSE 0 END,
-  CASE WHEN NOT EXISTS (SELECT 1 FROM {OpeningHours._meta.db_table} o WHERE o.location_id = h.location_id)
-    OR EXISTS (
-      SELECT 1 FROM {OpeningHours._meta.db_table} o
-      WHERE o.location_id = h.location_id AND o.weekday = %s AND o.opens_at <= %s
-        AND (o.closes_at = %s OR o.closes_at > %s)
-    ) THEN 1 ELSE 0 END
-FROM {AccessHolder._meta.db_table} h
-LEFT JOIN {AccessGrant._meta.db_table} g ON g.holder_id = h.id {{share}}
-  AND EXISTS (
-    SELECT 1 FROM {UnitAccessPoint._meta.db_table} m
-    WHERE m.unit_id = g.unit_id AND m.access_point_id = %s
-  )
-WHERE h.location_id = %s AND {{holder}}
 """  # noqa: S608
+_DOOR = 8
 
-# The statement by what names the holder (a PIN, or a holder id) and whether one share's grants count.
+# A holder's grants at a door already known, the holder named by a PIN or by id, perhaps one
+# share's grants only.
 _HOLDER_SQLS = {
-    (by_pin, of_share): _HOLDER_SQL.format(
-        holder="h.pin = %s" if by_pin else "h.id = %s", share="AND g.share_id = %s" if of_share else ""
-    )
+    (by_pin, of_share): f"""
+SELECT {_GRANT_COLUMNS}
+FROM {AccessHolder._meta.db_table} h
+{_GRANTS_JOIN.format(share="AND g.share_id = %s" if of_share else "", access_point="%s")}
+WHERE h.location_id = %s AND {"h.pin = %s" if by_pin else "h.id = %s"}
+"""  # noqa: S608
     for by_pin in (True, False)
     for of_share in (True, False)
 }
@@ -125,12 +143,18 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 """  # noqa: S608
 
 
-def door_for_device_key(key_hash: str) -> Door | None:
-    rows = _run(_DEVICE_SQL, [key_hash])
+def door_for_device_key(
+    key_hash: str, *, pin: str | None = None, when: dt.datetime | None = None
+) -> tuple[Door, HolderAtDoor | None] | None:
+    """The door this device key belongs to and, when a PIN is given, its holder there (judged at
+    `when`); None for an unknown key."""
+    db = connections[DEFAULT_DB_ALIAS]
+    aggregate = "group_concat" if db.vendor == "sqlite" else "string_agg"
+    rows = _run(_device_sql(aggregate), [*_instants(when), pin, key_hash], fetch=True)
     if not rows:
         return None
     row = rows[0]
-    return Door(
+    door = Door(
         access_point_id=row[0],
         external_id=row[1],
         location_id=row[2],
@@ -138,16 +162,9 @@ def door_for_device_key(key_hash: str) -> Door | None:
         wrong_pins=row[4],
         last_wrong_pin_at=_instant(row[5]),
         pins_blocked_until=_instant(row[6]),
+        opening_hours=_periods(row[7]),
     )
-
-
-def _instant(value: dt.datetime | str | None) -> dt.datetime | None:
-    """A datetime column read with plain SQL as the ORM gives it: aware (SQLite keeps naive UTC text)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
+    return door, _holder([found[_DOOR:] for found in rows])
 
 
 def holder_at_door(
@@ -159,37 +176,15 @@ def holder_at_door(
     share_id: int | None = None,
 ) -> HolderAtDoor | None:
     """The holder of this PIN (or this holder) at the door's location, or None when there is none."""
-    share_params = [share_id] if share_id is not None else []
-    holder_value = pin if pin is not None else holder_id
-    local = when.astimezone(door.zone)
-    ops = connections[DEFAULT_DB_ALIAS].ops
-    instant = ops.adapt_datetimefield_value(when)
-    local_time = ops.adapt_timefield_value(local.time().replace(tzinfo=None))
-    midnight = ops.adapt_timefield_value(dt.time.min)
     params = [
-        *(instant, instant, instant),
-        *(local.weekday(), local_time, midnight, local_time),
-        *share_params,
+        *_instants(when),
+        *([share_id] if share_id is not None else []),
         door.access_point_id,
         door.location_id,
-        holder_value,
+        pin if pin is not None else holder_id,
     ]
-    rows = _run(_HOLDER_SQLS[pin is not None, share_id is not None], params)
-    if not rows:
-        return None
-    grants = [
-        GrantAtDoor(
-            grant_id=row[1],
-            unit_id=row[2],
-            booking_id=row[3],
-            is_active=row[4] == GrantState.ACTIVE,
-            in_window=bool(row[5]),
-            has_ended=bool(row[6]),
-        )
-        for row in rows
-        if row[1] is not None
-    ]
-    return HolderAtDoor(holder_id=rows[0][0], grants=grants, site_open=bool(rows[0][7]))
+    rows = _run(_HOLDER_SQLS[pin is not None, share_id is not None], params, fetch=True)
+    return _holder(rows)
 
 
 def access_event_record(
@@ -213,11 +208,62 @@ def access_event_record(
         reason,
         connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(when),
     ]
-    _run(_EVENT_SQL, params)
+    _run(_EVENT_SQL, params, fetch=False)
 
 
-def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Run one of this module's statements and return its rows (none for the insert).
+def _instants(when: dt.datetime | None) -> list[Any]:
+    """The instant a grant's window is judged at, once for each of the grant columns' comparisons."""
+    instant = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(when)
+    return [instant, instant, instant]
+
+
+def _holder(rows: Sequence[Sequence[Any]]) -> HolderAtDoor | None:
+    """Rows of `_GRANT_COLUMNS`: the holder (None when there is none) with their grants."""
+    if not rows or rows[0][0] is None:
+        return None
+    grants = [
+        GrantAtDoor(
+            grant_id=row[1],
+            unit_id=row[2],
+            booking_id=row[3],
+            is_active=row[4] == GrantState.ACTIVE,
+            in_window=bool(row[5]),
+            has_ended=bool(row[6]),
+        )
+        for row in rows
+        if row[1] is not None
+    ]
+    return HolderAtDoor(holder_id=rows[0][0], grants=grants)
+
+
+def _periods(joined: str | None) -> tuple[OpeningPeriod, ...]:
+    if not joined:
+        return ()
+    periods = []
+    for period in joined.split(","):
+        weekday, opens_at, closes_at = period.split(" ")
+        periods.append(
+            OpeningPeriod(int(weekday), dt.time.fromisoformat(opens_at), dt.time.fromisoformat(closes_at))
+        )
+    return tuple(periods)
+
+
+def _instant(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A datetime column read with plain SQL as the ORM gives it: aware (SQLite keeps naive UTC text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+@functools.cache
+def _device_sql(aggregate: str) -> str:
+    return _DEVICE_SQL.format(aggregate=aggregate)
+
+
+def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...]]:
+    """Run one of this module's statements and, when `fetch`, return its rows.
 
     Straight on the driver's cursor: on SQLite Django's wrapper rewrites the placeholders of the
     whole statement on every call (about 10 µs a statement, more than the statement costs); on
@@ -229,7 +275,7 @@ def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     if db.queries_logged:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall() if fetch else []
     db.ensure_connection()
     with db.wrap_database_errors:
         if db.vendor == "sqlite":
@@ -238,7 +284,7 @@ def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             cursor = psycopg.Cursor(db.connection)
             cursor.execute(sql, params, prepare=True)
         try:
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall() if fetch else []
         finally:
             cursor.close()
 

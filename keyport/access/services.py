@@ -34,6 +34,7 @@ from keyport.access.doors import (
     holder_at_door,
 )
 from keyport.access.models import (
+    AccessEvent,
     AccessGrant,
     AccessHolder,
     BookingAccess,
@@ -762,7 +763,8 @@ def device_key_issue(*, actor: Actor, access_point: AccessPoint) -> str:
 
 def door_for_device(key: str) -> Door | None:
     """The door a device key belongs to, or None for an unknown key."""
-    return door_for_device_key(_key_hash(key))
+    found = door_for_device_key(_key_hash(key))
+    return found[0] if found is not None else None
 
 
 # Decisions at the doors.
@@ -825,6 +827,30 @@ def _pin_failed(door: Door, now: dt.datetime) -> None:
     point.save(update_fields=["wrong_pins", "last_wrong_pin_at", "pins_blocked_until"])
 
 
+class DeviceRefused(Exception):
+    """A device asked with a key that is unknown, or that belongs to another access point."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def device_access_decide(*, key: str, access_point_ref: str, pin: str) -> Decision:
+    """A door's or keypad's question with its device key: may this PIN open it now? Logged either way.
+
+    The door and the PIN's holder come in one read. Raises DeviceRefused ("invalid_device_key",
+    "wrong_access_point") before anything is decided or logged.
+    """
+    when = timezone.now()
+    found = door_for_device_key(_key_hash(key), pin=pin, when=when)
+    if found is None:
+        raise DeviceRefused("invalid_device_key")
+    door, holder = found
+    if access_point_ref != door.external_id:
+        raise DeviceRefused("wrong_access_point")
+    return _pin_decide(door, found=holder, channel=AccessEvent.Channel.DEVICE, when=when)
+
+
 def access_decide(
     *,
     door: Door,
@@ -837,24 +863,32 @@ def access_decide(
     """May this PIN (or this signed-in holder) open this access point now? Logged either way."""
     when = when or timezone.now()
     if pin is not None:
-        throttled = _pin_throttle(door, when)
-        if throttled is not None:
-            access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
-            return throttled
-        found = holder_at_door(door, when=when, pin=pin)
-        if found is None:
-            _pin_failed(door, when)
-            access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
-            return Decision(False, "unknown_pin")
-    elif holder is not None:
-        found = holder_at_door(
-            door, when=when, holder_id=holder.pk, share_id=share.pk if share is not None else None
-        )
-        if found is None:
-            raise ValueError("This holder belongs to another location.")
-    else:
+        return _pin_decide(door, found=holder_at_door(door, when=when, pin=pin), channel=channel, when=when)
+    if holder is None:
         raise ValueError("Pass a PIN or a holder.")
-    decision, grant = _judge(found, when)
+    found = holder_at_door(
+        door, when=when, holder_id=holder.pk, share_id=share.pk if share is not None else None
+    )
+    if found is None:
+        raise ValueError("This holder belongs to another location.")
+    return _holder_decide(door, found, channel=channel, when=when)
+
+
+def _pin_decide(door: Door, *, found: HolderAtDoor | None, channel: str, when: dt.datetime) -> Decision:
+    """The PIN's rules: a door slowed or blocked by wrong PINs answers so; an unknown PIN counts as one."""
+    throttled = _pin_throttle(door, when)
+    if throttled is not None:
+        access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
+        return throttled
+    if found is None:
+        _pin_failed(door, when)
+        access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
+        return Decision(False, "unknown_pin")
+    return _holder_decide(door, found, channel=channel, when=when)
+
+
+def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
+    decision, grant = _judge(door, found, when)
     access_event_record(
         door,
         channel=channel,
@@ -867,14 +901,16 @@ def access_decide(
     return decision
 
 
-def _judge(found: HolderAtDoor, when: dt.datetime) -> tuple[Decision, GrantAtDoor | None]:
+def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision, GrantAtDoor | None]:
     """The decision on a holder's grants at a door, and the grant it rests on."""
     grants = found.grants
     if not grants:
         return Decision(False, "not_mapped"), None
     open_now = [grant for grant in grants if grant.opens_now]
     if open_now:
-        return Decision(True, OK) if found.site_open else Decision(False, "location_closed"), open_now[0]
+        return Decision(True, OK) if door.is_open_at(when) else Decision(False, "location_closed"), open_now[
+            0
+        ]
     if any(grant.is_active for grant in grants):
         return Decision(False, "outside_window"), grants[0]
     if all(grant.has_ended for grant in grants):

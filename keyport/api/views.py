@@ -6,8 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from keyport.access.models import AccessEvent
-from keyport.access.services import access_decide, door_for_device
+from keyport.access.services import DeviceRefused, device_access_decide, door_for_device
 from keyport.api.openapi import OPENAPI
 
 MAX_BODY = 4096
@@ -25,14 +24,26 @@ def _device_key(request: HttpRequest) -> str | None:
 def access_check(request: HttpRequest) -> JsonResponse:
     key = _device_key(request)
     if key is None:
-        return JsonResponse(
-            {"error": "missing_device_key"}, status=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-    door = door_for_device(key)
-    if door is None:
-        return JsonResponse(
-            {"error": "invalid_device_key"}, status=401, headers={"WWW-Authenticate": "Bearer"}
-        )
+        return _unauthorized("missing_device_key")
+    asked = _question(request)
+    if isinstance(asked, JsonResponse):
+        # A bad body from an unknown key is refused as unknown first.
+        return _unauthorized("invalid_device_key") if door_for_device(key) is None else asked
+    access_point_ref, pin = asked
+    try:
+        decision = device_access_decide(key=key, access_point_ref=access_point_ref, pin=pin)
+    except DeviceRefused as refused:
+        if refused.error == "invalid_device_key":
+            return _unauthorized(refused.error)
+        return JsonResponse({"error": refused.error}, status=403)
+    answer: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
+    if decision.retry_after is not None:
+        answer["retry_after"] = decision.retry_after
+    return JsonResponse(answer)
+
+
+def _question(request: HttpRequest) -> tuple[str, str] | JsonResponse:
+    """The access point and the PIN a device asks about, or the answer to a body that is not one."""
     if len(request.body) > MAX_BODY:
         return JsonResponse({"error": "body_too_large"}, status=413)
     try:
@@ -45,13 +56,11 @@ def access_check(request: HttpRequest) -> JsonResponse:
             {"error": "bad_request", "detail": 'Send {"access_point": "<external id>", "pin": "<digits>"}.'},
             status=400,
         )
-    if access_point_ref != door.external_id:
-        return JsonResponse({"error": "wrong_access_point"}, status=403)
-    decision = access_decide(door=door, pin=pin, channel=AccessEvent.Channel.DEVICE)
-    answer: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
-    if decision.retry_after is not None:
-        answer["retry_after"] = decision.retry_after
-    return JsonResponse(answer)
+    return access_point_ref, pin
+
+
+def _unauthorized(error: str) -> JsonResponse:
+    return JsonResponse({"error": error}, status=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 @require_GET

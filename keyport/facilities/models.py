@@ -5,7 +5,9 @@ import datetime as dt
 import logging
 import urllib.parse
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -152,11 +154,7 @@ class Location(models.Model):
     def is_open_at(self, when: dt.datetime, hours: list[OpeningHours] | None = None) -> bool:
         """True when the site is open at this instant. No opening hours means always open."""
         hours = list(self.opening_hours.all()) if hours is None else hours
-        if not hours:
-            return True
-        local = when.astimezone(self.zone)
-        today = [h for h in hours if h.weekday == local.weekday()]
-        return any(h.covers(local.time()) for h in today)
+        return opening_hours_cover(self.zone, [h.period for h in hours], when)
 
 
 class Weekday(models.IntegerChoices):
@@ -193,10 +191,31 @@ class OpeningHours(models.Model):
         if self.closes_at != dt.time.min and self.closes_at <= self.opens_at:
             raise ValidationError({"closes_at": "Closing time must be after opening time."})
 
+    @property
+    def period(self) -> OpeningPeriod:
+        return OpeningPeriod(self.weekday, self.opens_at, self.closes_at)
+
+
+class OpeningPeriod(NamedTuple):
+    """One opening period as plain values: what the door check reads without loading the model."""
+
+    weekday: int
+    opens_at: dt.time
+    closes_at: dt.time
+
     def covers(self, local_time: dt.time) -> bool:
         if local_time < self.opens_at:
             return False
         return self.closes_at == dt.time.min or local_time < self.closes_at
+
+
+def opening_hours_cover(zone: zoneinfo.ZoneInfo, periods: Sequence[OpeningPeriod], when: dt.datetime) -> bool:
+    """The opening-hours rule: no periods means always open; else a period of the local day covers it."""
+    if not periods:
+        return True
+    local = when.astimezone(zone)
+    weekday, local_time = local.weekday(), local.time()
+    return any(period.weekday == weekday and period.covers(local_time) for period in periods)
 
 
 class UnitKind(models.TextChoices):
