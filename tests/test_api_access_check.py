@@ -62,6 +62,8 @@ def test_missing_or_wrong_keys_are_refused(client, scene) -> None:  # type: igno
     )
     assert check(client, key, {"access_point": scene.door.external_id}).status_code == 400
     assert check(client, key, {"access_point": scene.door.external_id, "pin": "12ab"}).status_code == 400
+    # A bad body from an unknown key tells nothing about the body.
+    assert check(client, "kpd_wrong", {"access_point": scene.door.external_id}).status_code == 401
     assert not AccessEvent.objects.exists()
 
 
@@ -139,6 +141,56 @@ def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, setting
 
 
 @pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_BLOCK_AFTER = 100
+    door = Door.of(scene.door)
+    pin = scene.tenant_holder().pin
+    wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
+    barrier = threading.Barrier(8)
+
+    def type_a_wrong_pin() -> None:
+        try:
+            barrier.wait()
+            access_decide(door=door, pin=wrong, channel="device", when=NOW)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=type_a_wrong_pin) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 8
+    assert AccessEvent.objects.filter(reason="unknown_pin").count() == 8
+
+
+def test_the_openapi_document_describes_the_check(client) -> None:  # type: ignore[no-untyped-def]
+    document = client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/access/check"]["post"]
+    assert document["openapi"].startswith("3.")
+    assert set(operation["responses"]) >= {"200", "401", "403"}
+    assert (
+        "outside_window"
+        in document["components"]["schemas"]["AccessDecision"]["properties"]["reason"]["enum"]
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_check_is_one_read_and_one_insert(client, scene, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    # The door (its wrong-PIN counts and hours) with the PIN's holder and grants; then the event.
+    with django_assert_max_num_queries(2):
+        assert check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"]
+    # Another access point's key: refused after the one read, nothing logged.
+    with django_assert_max_num_queries(1):
+        assert (
+            check(client, key, {"access_point": scene.unit_lock.external_id, "pin": pin}).status_code == 403
+        )
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 @time_machine.travel(NOW, tick=False)
 def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, scene) -> None:  # type: ignore[no-untyped-def]

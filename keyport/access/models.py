@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class AccessHolder(models.Model):
@@ -195,8 +199,25 @@ class SyncIntent(models.Model):
         return f"{self.get_operation_display()} grant {self.grant_id} ({self.status})"
 
 
+class EventIdField(models.BigAutoField):
+    """A primary key that SQLite numbers without AUTOINCREMENT.
+
+    AUTOINCREMENT keeps the highest id in a table of its own, one more page written by every
+    insert; the access check writes an event on every door's question. Without it SQLite takes
+    the highest id plus one, which could give a deleted newest event's id again: events are
+    deleted only with their location.
+    """
+
+    def db_type_suffix(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "sqlite":
+            return None
+        return super().db_type_suffix(connection)
+
+
 class AccessEvent(models.Model):
     """One decision at a door, keypad or Open button: allowed or denied, why, for whom, when."""
+
+    id = EventIdField(primary_key=True)
 
     class Channel(models.TextChoices):
         DEVICE = "device", "Door or keypad"
