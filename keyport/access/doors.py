@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from keyport.access.models import AccessEvent, AccessGrant, AccessHolder, DeviceKey, GrantState
 from keyport.facilities.models import (
@@ -148,9 +149,9 @@ def door_for_device_key(
 ) -> tuple[Door, HolderAtDoor | None] | None:
     """The door this device key belongs to and, when a PIN is given, its holder there (judged at
     `when`); None for an unknown key."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _database()
     aggregate = "group_concat" if db.vendor == "sqlite" else "string_agg"
-    rows = _run(_device_sql(aggregate), [*_instants(when), pin, key_hash], fetch=True)
+    rows = _run(db, _device_sql(aggregate), [*_instants(db, when), pin, key_hash], fetch=True)
     if not rows:
         return None
     row = rows[0]
@@ -176,14 +177,15 @@ def holder_at_door(
     share_id: int | None = None,
 ) -> HolderAtDoor | None:
     """The holder of this PIN (or this holder) at the door's location, or None when there is none."""
+    db = _database()
     params = [
-        *_instants(when),
+        *_instants(db, when),
         *([share_id] if share_id is not None else []),
         door.access_point_id,
         door.location_id,
         pin if pin is not None else holder_id,
     ]
-    rows = _run(_HOLDER_SQLS[pin is not None, share_id is not None], params, fetch=True)
+    rows = _run(db, _HOLDER_SQLS[pin is not None, share_id is not None], params, fetch=True)
     return _holder(rows)
 
 
@@ -197,6 +199,7 @@ def access_event_record(
     holder_id: int | None = None,
     grant: GrantAtDoor | None = None,
 ) -> None:
+    db = _database()
     params = [
         door.location_id,
         door.access_point_id,
@@ -206,14 +209,20 @@ def access_event_record(
         channel,
         allowed,
         reason,
-        connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(when),
+        db.ops.adapt_datetimefield_value(when),
     ]
-    _run(_EVENT_SQL, params, fetch=False)
+    _run(db, _EVENT_SQL, params, fetch=False)
 
 
-def _instants(when: dt.datetime | None) -> list[Any]:
+def _database() -> BaseDatabaseWrapper:
+    """The default database's connection, looked up once a statement (each use of Django's
+    `connection` proxy looks it up again)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _instants(db: BaseDatabaseWrapper, when: dt.datetime | None) -> list[Any]:
     """The instant a grant's window is judged at, once for each of the grant columns' comparisons."""
-    instant = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(when)
+    instant = db.ops.adapt_datetimefield_value(when)
     return [instant, instant, instant]
 
 
@@ -262,7 +271,7 @@ def _device_sql(aggregate: str) -> str:
     return _DEVICE_SQL.format(aggregate=aggregate)
 
 
-def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...]]:
+def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...]]:
     """Run one of this module's statements and, when `fetch`, return its rows.
 
     Straight on the driver's cursor: on SQLite Django's wrapper rewrites the placeholders of the
@@ -271,7 +280,6 @@ def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...
     binding has it planned again on every check. While Django logs queries (DEBUG, or a test that
     counts them) the statements go through Django's cursor, so they are logged like any other.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up again
     if db.queries_logged:
         with db.cursor() as cursor:
             cursor.execute(sql, params)

@@ -801,8 +801,10 @@ def _recent_wrong_pins(
     count: int, last: dt.datetime | None, blocked_until: dt.datetime | None, now: dt.datetime
 ) -> int:
     """The wrong PINs that still count: none once the window has passed or a block has run out."""
+    if last is None:
+        return 0
     window = dt.timedelta(seconds=settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS)
-    if last is None or last <= now - window or (blocked_until is not None and blocked_until <= now):
+    if last <= now - window or (blocked_until is not None and blocked_until <= now):
         return 0
     return count
 
