@@ -64,7 +64,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--gunicorn-workers", type=int, default=2, help="0 skips the gunicorn run")
+    parser.add_argument(
+        "--gunicorn-workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn's own advice, two per core and one more, by default; 0 skips the gunicorn run",
+    )
     parser.add_argument(
         "--without-event-write",
         action="store_true",
