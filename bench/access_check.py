@@ -177,7 +177,9 @@ def main() -> None:
         f"ratio {check / noop:.2f} (goal ≥ 0.70)"
     )
     server.shutdown()
-    if options.gunicorn_workers:
+    if options.without_event_write:
+        print("gunicorn run skipped: the what-if patches this process only")
+    elif options.gunicorn_workers:
         _throughput_on_gunicorn(options.gunicorn_workers, key, pins, options.threads, options.seconds)  # type: ignore[arg-type]
 
 

@@ -4,6 +4,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, AccessHolder, GrantOrigin, GrantState, SharedAccess, ShareState
@@ -352,6 +354,23 @@ def test_revoke_access_cascades_and_restore_gives_back_what_it_took(
         AuditEntry.objects.filter(action__in=["access.booking_revoked", "access.booking_restored"]).count()
         == 2
     )
+
+
+def _access_statements_of_revoke(shares: int) -> int:
+    """How many statements on grants and shares revoking a booking with `shares` shares takes."""
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        for n in range(shares):
+            scene.share(f"g{n}@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 6))
+        with CaptureQueriesContext(connection) as queries:
+            booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    assert SharedAccess.objects.filter(booking=scene.booking, state=ShareState.REVOKED).count() == shares
+    tables = ("access_accessgrant", "access_sharedaccess", "access_syncintent")
+    return sum(any(table in query["sql"] for table in tables) for query in queries.captured_queries)
+
+
+def test_revoking_a_booking_with_more_shares_takes_no_more_statements_on_access() -> None:
+    assert _access_statements_of_revoke(6) == _access_statements_of_revoke(2)
 
 
 def test_restore_does_not_bring_back_a_share_whose_window_has_passed() -> None:

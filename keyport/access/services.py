@@ -411,6 +411,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
 def _shares_fit_booking(booking: Booking) -> list[int]:
     """Clamp or revoke the booking's shares so none outlives or outreaches it."""
     changed: list[int] = []
+    gone_shares: list[SharedAccess] = []
     booking_units = set(booking.units.values_list("pk", flat=True))
     for share in (
         SharedAccess.objects.filter(booking=booking).filter(state=ShareState.ACTIVE).prefetch_related("units")
@@ -423,7 +424,7 @@ def _shares_fit_booking(booking: Booking) -> list[int]:
             or share.ends_on < booking.starts_on
         )
         if gone:
-            _share_end(share, state=ShareState.REVOKED, reason="The booking no longer covers this share")
+            gone_shares.append(share)
             changed.append(share.pk)
             continue
         first = max(share.starts_on, booking.starts_on)
@@ -437,6 +438,7 @@ def _shares_fit_booking(booking: Booking) -> list[int]:
                 grant.save(update_fields=["starts_at", "ends_at"])
             _intend(grants, SyncOperation.UPSERT)
             changed.append(share.pk)
+    _shares_end(gone_shares, state=ShareState.REVOKED, reason="The booking no longer covers this share")
     return changed
 
 
@@ -629,12 +631,23 @@ def share_create(
     return shares
 
 
-def _share_end(share: SharedAccess, *, state: ShareState, reason: str, with_booking: bool = False) -> None:
-    share.state = state
-    share.revoked_with_booking = with_booking
-    share.ended_at = timezone.now()
-    share.save(update_fields=["state", "revoked_with_booking", "ended_at"])
-    grants = list(share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location"))
+def _shares_end(
+    shares: Sequence[SharedAccess], *, state: ShareState, reason: str, with_booking: bool = False
+) -> None:
+    """End these shares and their active grants: a few statements, however many shares."""
+    if not shares:
+        return
+    now = timezone.now()
+    SharedAccess.objects.filter(pk__in=[share.pk for share in shares]).update(
+        state=state, revoked_with_booking=with_booking, ended_at=now
+    )
+    for share in shares:
+        share.state, share.revoked_with_booking, share.ended_at = state, with_booking, now
+    grants = list(
+        AccessGrant.objects.filter(share__in=list(shares), state=GrantState.ACTIVE).select_related(
+            "booking__location"
+        )
+    )
     _end_grants(grants, state=GrantState.REVOKED, reason=reason, with_booking=with_booking)
 
 
@@ -644,7 +657,7 @@ def share_delete(*, actor: Actor, share: SharedAccess) -> SharedAccess:
     share = SharedAccess.objects.select_for_update().select_related("booking__location").get(pk=share.pk)
     if share.state != ShareState.ACTIVE:
         return share
-    _share_end(share, state=ShareState.DELETED, reason="Deleted by the tenant")
+    _shares_end([share], state=ShareState.DELETED, reason="Deleted by the tenant")
     audit_record(
         actor=actor,
         action="access.share_deleted",
@@ -678,9 +691,12 @@ def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Boo
         ).select_related("booking__location")
     )
     _end_grants(grants, state=GrantState.REVOKED, reason=reason.strip(), with_booking=True)
-    shares = list(SharedAccess.objects.filter(booking=booking).filter(state=ShareState.ACTIVE))
-    for share in shares:
-        _share_end(share, state=ShareState.REVOKED, reason=reason.strip(), with_booking=True)
+    shares = list(
+        SharedAccess.objects.filter(booking=booking, state=ShareState.ACTIVE)
+        .select_related("holder")
+        .prefetch_related("units")
+    )
+    _shares_end(shares, state=ShareState.REVOKED, reason=reason.strip(), with_booking=True)
     audit_record(
         actor=actor,
         action="access.booking_revoked",
