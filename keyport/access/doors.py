@@ -281,20 +281,21 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, fetch: boo
     counts them) the statements go through Django's cursor, so they are logged like any other.
     """
     if db.queries_logged:
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if fetch else []
+        with db.cursor() as logged:
+            logged.execute(sql, params)
+            return logged.fetchall() if fetch else []
     db.ensure_connection()
     with db.wrap_database_errors:
+        driver: Any
         if db.vendor == "sqlite":
-            cursor = db.connection.execute(_qmark(sql), params)
+            driver = db.connection.execute(_qmark(sql), params)
         else:
-            cursor = psycopg.Cursor(db.connection)
-            cursor.execute(sql, params, prepare=True)
+            driver = psycopg.Cursor(db.connection)
+            driver.execute(sql, params, prepare=True)
         try:
-            return cursor.fetchall() if fetch else []
+            return driver.fetchall() if fetch else []
         finally:
-            cursor.close()
+            driver.close()
 
 
 @functools.cache

@@ -211,7 +211,7 @@ class EventIdField(models.BigAutoField):
     def db_type_suffix(self, connection: BaseDatabaseWrapper) -> str | None:
         if connection.vendor == "sqlite":
             return None
-        return super().db_type_suffix(connection)
+        return super().db_type_suffix(connection)  # type: ignore[misc]  # missing from django-stubs
 
 
 class AccessEvent(models.Model):
