@@ -926,9 +926,8 @@ def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision
         return Decision(False, "not_mapped"), None
     open_now = [grant for grant in grants if grant.opens_now]
     if open_now:
-        return Decision(True, OK) if door.is_open_at(when) else Decision(False, "location_closed"), open_now[
-            0
-        ]
+        decision = Decision(True, OK) if door.is_open_at(when) else Decision(False, "location_closed")
+        return decision, open_now[0]
     if any(grant.is_active for grant in grants):
         return Decision(False, "outside_window"), grants[0]
     if all(grant.has_ended for grant in grants):
