@@ -122,7 +122,7 @@ LEFT JOIN {AccessHolder._meta.db_table} h ON h.location_id = ap.location_id AND 
 {_GRANTS_JOIN.format(share="", access_point="ap.id")}
 WHERE dk.key_hash = %s
 """  # noqa: S608
-_DOOR = 8
+_DOOR_COLUMNS = 8  # the door and its hours come first in each row, then `_GRANT_COLUMNS`
 
 # A holder's grants at a door already known, the holder named by a PIN or by id, perhaps one
 # share's grants only.
@@ -165,7 +165,7 @@ def door_for_device_key(
         pins_blocked_until=_instant(row[6]),
         opening_hours=_periods(row[7]),
     )
-    return door, _holder([found[_DOOR:] for found in rows])
+    return door, _holder([found[_DOOR_COLUMNS:] for found in rows])
 
 
 def holder_at_door(
