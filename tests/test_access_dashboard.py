@@ -84,7 +84,8 @@ def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenan
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
         access_decide(door=door, holder=friend, channel="guest")
     # The tenant moves out; the same unit's next tenant opens the same door.
-    booking_set_end_date(actor=Actor.system("t"), booking=scene.booking, ends_on=dt.date(2026, 3, 20))
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        booking_set_end_date(actor=Actor.system("t"), booking=scene.booking, ends_on=dt.date(2026, 3, 20))
     next_tenant = ContactFactory(email="next@example.com")
     with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
         booking_create(

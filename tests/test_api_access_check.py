@@ -210,3 +210,18 @@ def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, 
         assert check(client, key, body).json()["allowed"]
     assert prepared() == after_one
     assert AccessEvent.objects.filter(allowed=True).count() == 4
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="AUTOINCREMENT is SQLite's")
+def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> None:  # type: ignore[no-untyped-def]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [AccessEvent._meta.db_table])
+        (table,) = cursor.fetchone()
+    assert '"id" integer NOT NULL PRIMARY KEY' in table and "AUTOINCREMENT" not in table
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
+    with time_machine.travel(NOW, tick=False):
+        check(client, key, body)
+        check(client, key, body)
+    first, second = AccessEvent.objects.order_by("pk").values_list("pk", flat=True)
+    assert second == first + 1

@@ -179,3 +179,14 @@ def test_redis_url_gives_a_shared_cache_that_counts_across_processes(tmp_path):
     result = run_manage("shell", "-c", script, extra_env=redis, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "counted 2 django.core.cache.backends.redis.RedisCache" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("switch", "threshold"), [({}, "5"), ({"DATABASE_PREPARED_STATEMENTS": "false"}, "None")]
+)
+def test_prepared_statements_on_postgresql_can_be_turned_off(tmp_path, switch, threshold):
+    database = {"DATABASE_URL": "postgres://keyport@127.0.0.1:5432/keyport", **switch}
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = run_manage("shell", "-c", show, extra_env=database, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"'prepare_threshold': {threshold}" in result.stdout.splitlines()[-1]
