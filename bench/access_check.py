@@ -22,9 +22,9 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -32,6 +32,8 @@ from setup_django import ROOT, build_grants, configure, percentile
 
 if TYPE_CHECKING:
     from keyport.access.doors import Door
+
+PATHS = ("/noop", "/api/v1/access/check")
 
 
 class _Quiet(WSGIRequestHandler):
@@ -76,13 +78,13 @@ def main() -> None:
         help="skip the access event insert: the most that writing events in batches could gain",
     )
     options = parser.parse_args()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"  # both servers: the no-op view added
     configure(fresh=True)
     if options.without_event_write:
         import keyport.access.services
 
         keyport.access.services.access_event_record = lambda *args, **kwargs: None  # type: ignore[assignment]
         print("what-if run: access events are NOT written")
-    from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
     from keyport.access.doors import Door
@@ -112,71 +114,34 @@ def main() -> None:
     )
 
     _parts_of_a_check(door, key, pins, options.calls)  # type: ignore[arg-type]
-    settings.ROOT_URLCONF = "bench_urls"
-    settings.ALLOWED_HOSTS = ["127.0.0.1"]
-    from django.db import connections
-
-    # Persistent connections, as behind a real server or pool (the handler's copy is what counts).
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = None
-    connections.settings["default"]["CONN_MAX_AGE"] = None
+    _cpu_of_a_check(key, pins, options.calls)  # type: ignore[arg-type]
     application = get_wsgi_application()
     _per_request_without_network(application, key, pins, options.calls)  # type: ignore[arg-type]
     server = make_server("127.0.0.1", 0, application, server_class=_PoolServer, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    port = server.server_address[1]
 
-    def request(path: str, pin: str) -> None:
-        body = json.dumps({"access_point": "GATE", "pin": pin}).encode()
-        call = urllib.request.Request(  # noqa: S310
-            base + path,
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(call, timeout=30) as response:  # noqa: S310
-            answer = json.loads(response.read())
-        assert path == "/noop" or answer["allowed"], answer
-
-    for path in ("/noop", "/api/v1/access/check"):
+    for path in PATHS:
         latencies = []
         for _ in range(300):
             started = time.perf_counter()
-            request(path, rng.choice(pins))  # type: ignore[arg-type]
+            _ask(port, key, path, rng.choice(pins))  # type: ignore[arg-type]
             latencies.append(time.perf_counter() - started)
         print(
             f"HTTP {path}: p50 {percentile(latencies, 0.5) * 1000:.2f} ms, p99 {percentile(latencies, 0.99) * 1000:.2f} ms (one client)"  # noqa: E501
         )
 
-    def throughput(path: str, seconds: float) -> int:
-        """Checks answered by `options.threads` clients asking one after another for `seconds`."""
-        done = [0] * options.threads
-        stop = time.perf_counter() + seconds
-
-        def client(index: int) -> None:
-            local = random.Random(index)  # noqa: S311
-            while time.perf_counter() < stop:
-                request(path, local.choice(pins))  # type: ignore[arg-type]
-                done[index] += 1
-
-        workers = [threading.Thread(target=client, args=(i,)) for i in range(options.threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return sum(done)
-
-    # Alternate one-second slices of each, so that a busy moment of the machine weighs on both.
-    slices = max(1, round(options.seconds))
-    noop = check = 0
-    for _ in range(slices):
-        noop += throughput("/noop", options.seconds / slices)
-        check += throughput("/api/v1/access/check", options.seconds / slices)
-    print(
-        f"throughput ({options.threads} clients, {options.seconds:.0f} s each "
-        f"in {slices} alternating slices): "
-        f"no-op view {noop / options.seconds:.0f}/s, access check {check / options.seconds:.0f}/s, "
-        f"ratio {check / noop:.2f} (goal ≥ 0.70)"
-    )
+    with ThreadPoolExecutor(options.threads) as clients:
+        totals = _alternating_slices(
+            options.seconds,
+            lambda path, seconds, first_seed: sum(
+                clients.map(
+                    lambda job: _ask_for(*job),
+                    _client_jobs(port, key, path, pins, seconds, first_seed, options.threads),  # type: ignore[arg-type]
+                )
+            ),
+        )
+    print(_throughput_line(f"{options.threads} client threads", totals, options.seconds))
     server.shutdown()
     if options.without_event_write:
         print("gunicorn run skipped: the what-if patches this process only")
@@ -193,15 +158,14 @@ def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
 
 def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None:
     """What each statement of a check costs on its own, in process (mean of `calls`)."""
-    import hashlib
-
     from django.utils import timezone
 
     from keyport.access.doors import access_event_record, door_for_device_key
+    from keyport.access.services import _key_hash
 
     rng = random.Random(11)  # noqa: S311
     now = timezone.now()
-    key_hash = hashlib.sha256(key.encode()).hexdigest()  # as the device key is kept
+    key_hash = _key_hash(key)
     parts = {
         "door with the PIN's holder and grants": lambda: door_for_device_key(
             key_hash, pin=rng.choice(pins), when=now
@@ -213,6 +177,39 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None
     print(
         "parts of one check, in process: "
         + ", ".join(f"{name} {_mean_microseconds(part, calls):.0f} µs" for name, part in parts.items())
+    )
+
+
+def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> None:
+    """On PostgreSQL: the processor time a check costs this process and its database backend.
+
+    The backend's is read from /proc, so only when the database server runs on this machine.
+    """
+    from django.db import connection
+
+    from keyport.access.services import device_access_decide
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    if not backend.exists():
+        print("processor time of a check: the database server is not on this machine")
+        return
+
+    def backend_seconds() -> float:
+        fields = backend.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    rng = random.Random(17)  # noqa: S311
+    ours, theirs = time.process_time(), backend_seconds()
+    for _ in range(calls):
+        device_access_decide(key=key, access_point_ref="GATE", pin=rng.choice(pins))
+    ours, theirs = time.process_time() - ours, backend_seconds() - theirs
+    print(
+        f"processor time of a check ({calls} checks): this process {ours / calls * 1e6:.0f} µs, "
+        f"its database backend {theirs / calls * 1e6:.0f} µs"
     )
 
 
@@ -240,10 +237,9 @@ def _per_request_without_network(
         b"".join(response)
         response.close()
 
-    paths = ("/noop", "/api/v1/access/check")
-    for path in paths:  # warm-up: the first requests load the URLs and middleware
+    for path in PATHS:  # warm-up: the first requests load the URLs and middleware
         _mean_microseconds(lambda path=path: call(path), 100)
-    costs = {path: _mean_microseconds(lambda path=path: call(path), calls) for path in paths}
+    costs = {path: _mean_microseconds(lambda path=path: call(path), calls) for path in PATHS}
     print(
         f"WSGI handler without network ({calls} requests each): no-op view {costs['/noop']:.0f} µs, "
         f"access check {costs['/api/v1/access/check']:.0f} µs a request"
@@ -271,23 +267,48 @@ def _throughput_on_gunicorn(workers: int, key: str, pins: list[str], clients: in
     )
     try:
         _wait_for_port(port)
-        slices = max(1, round(seconds))
-        totals = {"/noop": 0, "/api/v1/access/check": 0}
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
-            for index in range(slices):
-                for path in totals:
-                    jobs = [
-                        (port, key, path, pins, seconds / slices, index * clients + n) for n in range(clients)
-                    ]
-                    totals[path] += sum(pool.starmap(_ask_for, jobs))
+            for path in PATHS:  # warm-up, not counted: each worker builds its URLs and middleware
+                pool.starmap(_ask_for, _client_jobs(port, key, path, pins, 1.0, 0, clients))
+            totals = _alternating_slices(
+                seconds,
+                lambda path, slice_seconds, first_seed: sum(
+                    pool.starmap(
+                        _ask_for, _client_jobs(port, key, path, pins, slice_seconds, first_seed, clients)
+                    )
+                ),
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    noop, check = totals["/noop"], totals["/api/v1/access/check"]
     print(
-        f"throughput on gunicorn ({workers} sync workers; {clients} client processes, {seconds:.0f} s each "
-        f"in {slices} alternating slices): no-op view {noop / seconds:.0f}/s, "
-        f"access check {check / seconds:.0f}/s, ratio {check / noop:.2f} (goal ≥ 0.70)"
+        _throughput_line(f"on gunicorn, {workers} sync workers; {clients} client processes", totals, seconds)
+    )
+
+
+def _alternating_slices(seconds: float, ask: Callable[[str, float, int], int]) -> dict[str, int]:
+    """Requests answered on each path, in one-second slices taken in turn, so that a busy moment
+    of the machine weighs on both. `ask(path, slice_seconds, first_seed)` runs one slice."""
+    slices = max(1, round(seconds))
+    totals = dict.fromkeys(PATHS, 0)
+    for index in range(slices):
+        for path in PATHS:
+            totals[path] += ask(path, seconds / slices, index * 100)
+    return totals
+
+
+def _client_jobs(
+    port: int, key: str, path: str, pins: list[str], seconds: float, first_seed: int, clients: int
+) -> list[tuple[int, str, str, list[str], float, int]]:
+    return [(port, key, path, pins, seconds, first_seed + n) for n in range(clients)]
+
+
+def _throughput_line(how: str, totals: dict[str, int], seconds: float) -> str:
+    noop, check = totals["/noop"], totals["/api/v1/access/check"]
+    return (
+        f"throughput ({how}, {seconds:.0f} s each in {max(1, round(seconds))} alternating slices): "
+        f"no-op view {noop / seconds:.0f}/s, access check {check / seconds:.0f}/s, "
+        f"ratio {check / noop:.2f} (goal ≥ 0.70)"
     )
 
 
@@ -303,19 +324,23 @@ def _wait_for_port(port: int) -> None:
 
 
 def _ask_for(port: int, key: str, path: str, pins: list[str], seconds: float, seed: int) -> int:
-    """One client process: asks one request after another for `seconds`; returns how many."""
+    """One client: asks one request after another for `seconds`; returns how many."""
     rng = random.Random(seed)  # noqa: S311
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     done, stop = 0, time.perf_counter() + seconds
     while time.perf_counter() < stop:
-        body = json.dumps({"access_point": "GATE", "pin": rng.choice(pins)})
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("POST", path, body=body, headers=headers)
-        answer = json.loads(connection.getresponse().read())
-        connection.close()
-        assert path == "/noop" or answer["allowed"], answer
+        _ask(port, key, path, rng.choice(pins))
         done += 1
     return done
+
+
+def _ask(port: int, key: str, path: str, pin: str) -> None:
+    """One request, on a connection of its own as a door makes it; the check must allow the PIN."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", path, body=json.dumps({"access_point": "GATE", "pin": pin}), headers=headers)
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert path == "/noop" or answer["allowed"], answer
 
 
 if __name__ == "__main__":
