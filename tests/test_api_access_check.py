@@ -225,3 +225,20 @@ def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> N
         check(client, key, body)
     first, second = AccessEvent.objects.order_by("pk").values_list("pk", flat=True)
     assert second == first + 1
+
+
+def test_events_keep_their_references_without_database_constraints(client, scene) -> None:  # type: ignore[no-untyped-def]
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, AccessEvent._meta.db_table)
+    assert not [name for name, constraint in constraints.items() if constraint["foreign_key"]]
+    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+    holder = scene.tenant_holder()
+    with time_machine.travel(NOW, tick=False):
+        check(client, key, {"access_point": scene.door.external_id, "pin": holder.pin})
+    event = AccessEvent.objects.get()
+    assert (event.access_point, event.holder, event.unit) == (scene.door, holder, scene.units[0])
+
+    # The ORM still applies on_delete: the reference is cleared, the event stays.
+    scene.door.delete()
+    event.refresh_from_db()
+    assert (event.access_point_id, event.holder, event.allowed) == (None, holder, True)

@@ -229,8 +229,16 @@ class AccessEvent(models.Model):
     # (an event names a unit exactly when it names a booking: both come from the grant it rests on).
     # Nothing reads events by access point or holder; deleting one of those, or a booking (admin
     # only), clears the reference with one scan of the table.
+    # The references have no constraint in the database (db_constraint=False): one would make every
+    # insert look up five rows and, on PostgreSQL, lock them, the same location and access point
+    # rows for every check at a door, which concurrent checks then queue on. Deletes go through
+    # the ORM, which still applies on_delete (CASCADE for the location, SET_NULL for the rest).
     location = models.ForeignKey(
-        "facilities.Location", on_delete=models.CASCADE, related_name="access_events", db_index=False
+        "facilities.Location",
+        on_delete=models.CASCADE,
+        related_name="access_events",
+        db_index=False,
+        db_constraint=False,
     )
     access_point = models.ForeignKey(
         "facilities.AccessPoint",
@@ -239,6 +247,7 @@ class AccessEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
         db_index=False,
+        db_constraint=False,
     )
     unit = models.ForeignKey(
         "facilities.Unit",
@@ -247,6 +256,7 @@ class AccessEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="access_events",
         db_index=False,
+        db_constraint=False,
     )
     holder = models.ForeignKey(
         AccessHolder,
@@ -255,6 +265,7 @@ class AccessEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
         db_index=False,
+        db_constraint=False,
     )
     booking = models.ForeignKey(
         "bookings.Booking",
@@ -263,6 +274,7 @@ class AccessEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="access_events",
         db_index=False,
+        db_constraint=False,
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     allowed = models.BooleanField()
