@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from setup_django import ROOT, build_grants, configure, percentile
+from setup_django import ROOT, build_grants, configure, percentile, skip_event_writes
 
 if TYPE_CHECKING:
     from keyport.access.doors import Door
@@ -81,9 +81,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"  # both servers: the no-op view added
     configure(fresh=True)
     if options.without_event_write:
-        import keyport.access.services
-
-        keyport.access.services.access_event_record = lambda *args, **kwargs: None  # type: ignore[assignment]
+        skip_event_writes()
         print("what-if run: access events are NOT written")
     from django.core.wsgi import get_wsgi_application
 
@@ -143,10 +141,15 @@ def main() -> None:
         )
     print(_throughput_line(f"{options.threads} client threads", totals, options.seconds))
     server.shutdown()
-    if options.without_event_write:
-        print("gunicorn run skipped: the what-if patches this process only")
-    elif options.gunicorn_workers:
-        _throughput_on_gunicorn(options.gunicorn_workers, key, pins, options.threads, options.seconds)  # type: ignore[arg-type]
+    if options.gunicorn_workers:
+        _throughput_on_gunicorn(
+            options.gunicorn_workers,
+            key,  # type: ignore[arg-type]
+            pins,  # type: ignore[arg-type]
+            options.threads,
+            options.seconds,
+            without_event_write=options.without_event_write,
+        )
 
 
 def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
@@ -157,7 +160,9 @@ def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
 
 
 def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None:
-    """What each statement of a check costs on its own, in process (mean of `calls`)."""
+    """What each statement of a check costs on its own, in process (mean of `calls`), and the read
+    again right after another connection's insert, as in a server of several processes."""
+    from django.db import connections
     from django.utils import timezone
 
     from keyport.access.doors import access_event_record, door_for_device_key
@@ -166,31 +171,44 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None
     rng = random.Random(11)  # noqa: S311
     now = timezone.now()
     key_hash = _key_hash(key)
-    parts = {
-        "door with the PIN's holder and grants": lambda: door_for_device_key(
-            key_hash, pin=rng.choice(pins), when=now
-        ),
-        "event insert": lambda: access_event_record(
-            door, channel="device", allowed=True, reason="ok", when=now
-        ),
-    }
+
+    def read() -> object:
+        return door_for_device_key(key_hash, pin=rng.choice(pins), when=now)
+
+    def insert() -> None:
+        access_event_record(door, channel="device", allowed=True, reason="ok", when=now)
+
+    parts = {"door with the PIN's holder and grants": read, "event insert": insert}
     print(
         "parts of one check, in process: "
         + ", ".join(f"{name} {_mean_microseconds(part, calls):.0f} µs" for name, part in parts.items())
     )
+    with ThreadPoolExecutor(1) as other:  # a thread of its own has a database connection of its own
+        reads = 0.0
+        for _ in range(calls):
+            other.submit(insert).result()
+            started = time.perf_counter()
+            read()
+            reads += time.perf_counter() - started
+        other.submit(connections.close_all).result()
+    print(f"the same read right after another connection's event insert: {reads / calls * 1e6:.0f} µs")
 
 
 def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> None:
-    """On PostgreSQL: the processor time a check costs this process and its database backend.
+    """On PostgreSQL: the least a statement costs (a prepared `SELECT 1` there and back), and the
+    processor time a check costs this process and its database backend.
 
     The backend's is read from /proc, so only when the database server runs on this machine.
     """
     from django.db import connection
 
+    from keyport.access.doors import _run
     from keyport.access.services import device_access_decide
 
     if connection.vendor != "postgresql":
         return
+    round_trip = _mean_microseconds(lambda: _run(connection, "SELECT 1", [], fetch=True), calls)
+    print(f"one round trip to the database server (a prepared SELECT 1): {round_trip:.0f} µs")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = Path(f"/proc/{cursor.fetchone()[0]}/stat")
@@ -246,7 +264,9 @@ def _per_request_without_network(
     )
 
 
-def _throughput_on_gunicorn(workers: int, key: str, pins: list[str], clients: int, seconds: float) -> None:
+def _throughput_on_gunicorn(
+    workers: int, key: str, pins: list[str], clients: int, seconds: float, *, without_event_write: bool
+) -> None:
     """The same alternating slices against gunicorn's sync workers, asked by client processes."""
     from django.db import connections
 
@@ -258,9 +278,10 @@ def _throughput_on_gunicorn(workers: int, key: str, pins: list[str], clients: in
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+        **({"BENCH_WITHOUT_EVENT_WRITE": "1"} if without_event_write else {}),
     }
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "keyport.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        [sys.executable, "-m", "gunicorn", "bench_wsgi:application", "--bind", f"127.0.0.1:{port}"]
         + ["--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT,
         env=env,

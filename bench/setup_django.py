@@ -151,3 +151,10 @@ def build_grants(*, units: int = 50_000, holders_per_unit: int = 4) -> dict[str,
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def skip_event_writes() -> None:
+    """The what-if of `--without-event-write`: decisions are made as ever, their events not written."""
+    import keyport.access.services
+
+    keyport.access.services.access_event_record = lambda *args, **kwargs: None  # type: ignore[assignment]
