@@ -151,10 +151,9 @@ class Location(models.Model):
         local = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
         return local.astimezone(dt.UTC)
 
-    def is_open_at(self, when: dt.datetime, hours: list[OpeningHours] | None = None) -> bool:
+    def is_open_at(self, when: dt.datetime) -> bool:
         """True when the site is open at this instant. No opening hours means always open."""
-        hours = list(self.opening_hours.all()) if hours is None else hours
-        return opening_hours_cover(self.zone, [h.period for h in hours], when)
+        return opening_hours_cover(self.zone, [hours.period for hours in self.opening_hours.all()], when)
 
 
 class Weekday(models.IntegerChoices):
