@@ -3,6 +3,7 @@
 .venv/bin/python bench/access_check.py            # fresh SQLite file under /tmp
 DATABASE_URL=postgres://... .venv/bin/python bench/access_check.py
 .venv/bin/python bench/access_check.py --without-event-write   # what-if: events not written at all
+.venv/bin/python bench/access_check.py --sqlite-pragmas synchronous=OFF,wal_autocheckpoint=0   # what-if
 
 Throughput is measured twice: on a threaded WSGI server inside this process, with client threads
 beside it, and on gunicorn (the production server) in processes of its own, with client processes.
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from setup_django import ROOT, build_grants, configure, percentile, skip_event_writes
+from setup_django import ROOT, alternating_slices, build_grants, configure, percentile, skip_event_writes
 
 if TYPE_CHECKING:
     from keyport.access.doors import Door
@@ -77,8 +78,16 @@ def main() -> None:
         action="store_true",
         help="skip the access event insert: the most that writing events in batches could gain",
     )
+    parser.add_argument(
+        "--sqlite-pragmas",
+        default="",
+        help="what-if: pragmas added to every SQLite connection of both servers, e.g. synchronous=OFF",
+    )
     options = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"  # both servers: the no-op view added
+    if options.sqlite_pragmas:
+        os.environ["BENCH_SQLITE_PRAGMAS"] = options.sqlite_pragmas  # gunicorn's workers inherit it
+        print(f"what-if run: every SQLite connection also sets {options.sqlite_pragmas}")
     configure(fresh=True)
     if options.without_event_write:
         skip_event_writes()
@@ -130,8 +139,9 @@ def main() -> None:
         )
 
     with ThreadPoolExecutor(options.threads) as clients:
-        totals = _alternating_slices(
+        totals = alternating_slices(
             options.seconds,
+            PATHS,
             lambda path, seconds, first_seed: sum(
                 clients.map(
                     lambda job: _ask_for(*job),
@@ -291,8 +301,9 @@ def _throughput_on_gunicorn(
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
             for path in PATHS:  # warm-up, not counted: each worker builds its URLs and middleware
                 pool.starmap(_ask_for, _client_jobs(port, key, path, pins, 1.0, 0, clients))
-            totals = _alternating_slices(
+            totals = alternating_slices(
                 seconds,
+                PATHS,
                 lambda path, slice_seconds, first_seed: sum(
                     pool.starmap(
                         _ask_for, _client_jobs(port, key, path, pins, slice_seconds, first_seed, clients)
@@ -305,17 +316,6 @@ def _throughput_on_gunicorn(
     print(
         _throughput_line(f"on gunicorn, {workers} sync workers; {clients} client processes", totals, seconds)
     )
-
-
-def _alternating_slices(seconds: float, ask: Callable[[str, float, int], int]) -> dict[str, int]:
-    """Requests answered on each path, in one-second slices taken in turn, so that a busy moment
-    of the machine weighs on both. `ask(path, slice_seconds, first_seed)` runs one slice."""
-    slices = max(1, round(seconds))
-    totals = dict.fromkeys(PATHS, 0)
-    for index in range(slices):
-        for path in PATHS:
-            totals[path] += ask(path, seconds / slices, index * 100)
-    return totals
 
 
 def _client_jobs(

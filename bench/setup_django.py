@@ -9,6 +9,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = Path(os.environ.get("BENCH_SQLITE_PATH", "/tmp/keyport-bench.sqlite3"))  # noqa: S108
 
 
-def configure(*, fresh: bool) -> None:
+def configure(*, fresh: bool, migrate: bool = True) -> None:
+    """Django set up on the bench's database; `migrate=False` for a process of a run already set up."""
     if not os.environ.get("DATABASE_URL"):
         os.environ["SQLITE_PATH"] = str(BENCH_DB)
         if fresh:
@@ -27,6 +29,8 @@ def configure(*, fresh: bool) -> None:
     import django
 
     django.setup()
+    if not migrate:
+        return
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -146,6 +150,19 @@ def build_grants(*, units: int = 50_000, holders_per_unit: int = 4) -> dict[str,
         "pins": [pin for _, pin in holder_ids],
         "seconds": time.perf_counter() - started,
     }
+
+
+def alternating_slices(
+    seconds: float, variants: Sequence[str], ask: Callable[[str, float, int], int]
+) -> dict[str, int]:
+    """What each variant got done in `seconds`, in one-second slices taken in turn, so that a busy
+    moment of the machine weighs on all. `ask(variant, slice_seconds, first_seed)` runs one slice."""
+    slices = max(1, round(seconds))
+    totals = dict.fromkeys(variants, 0)
+    for index in range(slices):
+        for variant in variants:
+            totals[variant] += ask(variant, seconds / slices, index * 100)
+    return totals
 
 
 def percentile(values: list[float], fraction: float) -> float:
