@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, AccessHolder, GrantOrigin, GrantState, SharedAccess, ShareState
+from keyport.access.queries import events_for_customer
 from keyport.access.services import (
     ShareRequest,
     access_decide,
@@ -22,8 +23,9 @@ from keyport.access.services import (
 )
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.bookings.services import booking_cancel, booking_set_end_date
+from keyport.bookings.services import booking_cancel, booking_create, booking_set_end_date
 from keyport.contacts.services import ContactDetails, contact_add, contact_update, customer_set_active
+from keyport.facilities.models import UnitAccessPoint
 from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 
@@ -269,6 +271,38 @@ def test_the_tenant_deletes_a_share_and_the_same_pin_is_denied() -> None:
     assert SharedAccess.objects.get(pk=share.pk).state == ShareState.DELETED
 
 
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_a_guest_of_two_tenants_is_logged_under_the_booking_the_decision_rests_on() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    other = ContactFactory(email="other-tenant@example.com")
+    other_unit = UnitFactory(location=scene.location, number="B001")
+    UnitAccessPoint.objects.create(unit=other_unit, access_point=scene.door)
+    other_booking = booking_create(
+        actor=ACTOR, customer=other.customer, units=[other_unit], starts_on=dt.date(2026, 3, 1)
+    )
+    deleted = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
+    (upcoming,) = share_create(
+        actor=ACTOR,
+        booking=other_booking,
+        shared_by=other,
+        request=ShareRequest(
+            emails=["friend@example.com"],
+            units=[other_unit],
+            starts_on=dt.date(2026, 3, 20),
+            ends_on=dt.date(2026, 3, 25),
+        ),
+    )
+    assert upcoming.holder_id == deleted.holder_id  # one guest, one PIN at the location
+    share_delete(actor=ACTOR, share=deleted)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+    assert decide(scene, upcoming.holder.pin, now).reason == "outside_window"  # the upcoming share
+    assert list(events_for_customer(other.customer).values_list("booking", flat=True)) == [other_booking.pk]
+    assert not events_for_customer(scene.tenant.customer).exists()
+    with time_machine.travel(dt.datetime(2026, 3, 21, 9, tzinfo=UTC), tick=False):
+        assert decide(scene, upcoming.holder.pin, dt.datetime(2026, 3, 21, 9, tzinfo=UTC)).allowed
+    assert events_for_customer(other.customer).count() == 2
+
+
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
 def test_a_pin_opens_only_the_doors_mapped_to_its_units() -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
@@ -278,10 +312,9 @@ def test_a_pin_opens_only_the_doors_mapped_to_its_units() -> None:
     now = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
     assert decide(scene, share.holder.pin, now).allowed  # A002 maps to the main door
     assert decide(scene, share.holder.pin, now, scene.unit_lock).reason == "not_mapped"
-    assert decide(scene, "000000" if share.holder.pin != "000000" else "111111", now).reason in {
-        "unknown_pin",
-        "ok",
-    }
+    held = set(AccessHolder.objects.values_list("pin", flat=True))
+    nobodys = next(pin for pin in ("000000", "111111", "222222") if pin not in held)
+    assert decide(scene, nobodys, now).reason == "unknown_pin"
 
 
 def test_the_booking_end_revokes_its_grants_and_every_share_at_the_end_instant() -> None:

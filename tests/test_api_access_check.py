@@ -61,7 +61,10 @@ def test_missing_or_wrong_keys_are_refused(client, scene) -> None:  # type: igno
         check(client, key, {"access_point": scene.unit_lock.external_id, "pin": "123456"}).status_code == 403
     )
     assert check(client, key, {"access_point": scene.door.external_id}).status_code == 400
-    assert check(client, key, {"access_point": scene.door.external_id, "pin": "12ab"}).status_code == 400
+    for not_a_pin in ("12ab", "١٢٣٤٥٦", "１２３４５６", "123", "1" * 11, "123456\n"):
+        answer = check(client, key, {"access_point": scene.door.external_id, "pin": not_a_pin})
+        assert answer.status_code == 400, not_a_pin
+    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 0
     # A bad body from an unknown key tells nothing about the body.
     assert check(client, "kpd_wrong", {"access_point": scene.door.external_id}).status_code == 401
     assert not AccessEvent.objects.exists()

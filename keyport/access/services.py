@@ -920,19 +920,25 @@ def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.da
 
 
 def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision, GrantAtDoor | None]:
-    """The decision on a holder's grants at a door, and the grant it rests on."""
-    grants = found.grants
+    """The decision on a holder's grants at a door, and the grant it rests on.
+
+    The event is filed under that grant's unit and booking, so it must be the grant the reason
+    comes from: a guest two tenants shared with holds grants of both bookings. Newest first.
+    """
+    grants = sorted(found.grants, key=lambda grant: grant.grant_id, reverse=True)
     if not grants:
         return Decision(False, "not_mapped"), None
     open_now = [grant for grant in grants if grant.opens_now]
     if open_now:
         decision = Decision(True, OK) if door.is_open_at(when) else Decision(False, "location_closed")
         return decision, open_now[0]
-    if any(grant.is_active for grant in grants):
+    active = [grant for grant in grants if grant.is_active]
+    if active:
+        return Decision(False, "outside_window"), active[0]
+    current = [grant for grant in grants if not grant.has_ended]
+    if not current:
         return Decision(False, "outside_window"), grants[0]
-    if all(grant.has_ended for grant in grants):
-        return Decision(False, "outside_window"), grants[0]
-    return Decision(False, "revoked"), grants[0]
+    return Decision(False, "revoked"), current[0]
 
 
 def guest_share_for_key(key: str) -> SharedAccess | None:

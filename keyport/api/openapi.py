@@ -2,6 +2,10 @@
 
 from typing import Any
 
+# Four to ten ASCII digits, the lengths ACCESS_PIN_LENGTH allows (str.isdigit would also take
+# other scripts' digits).
+PIN_PATTERN = "^[0-9]{4,10}$"
+
 REASONS = [
     "ok",
     "unknown_pin",
@@ -39,7 +43,7 @@ OPENAPI: dict[str, Any] = {
                         "type": "string",
                         "description": "The access point's external identifier.",
                     },
-                    "pin": {"type": "string", "pattern": "^[0-9]{4,10}$"},
+                    "pin": {"type": "string", "pattern": PIN_PATTERN},
                 },
             },
             "AccessDecision": {

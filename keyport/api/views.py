@@ -1,15 +1,17 @@
 """The access check API for doors and keypads, and its OpenAPI document."""
 
 import json
+import re
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from keyport.access.services import DeviceRefused, device_access_decide, door_for_device
-from keyport.api.openapi import OPENAPI
+from keyport.api.openapi import OPENAPI, PIN_PATTERN
 
 MAX_BODY = 4096
+_PIN = re.compile(PIN_PATTERN, re.ASCII)
 
 
 def _device_key(request: HttpRequest) -> str | None:
@@ -49,7 +51,7 @@ def _question(request: HttpRequest) -> tuple[str, str] | JsonResponse:
     try:
         body = json.loads(request.body)
         access_point_ref, pin = body["access_point"], body["pin"]
-        if not isinstance(access_point_ref, str) or not isinstance(pin, str) or not pin.isdigit():
+        if not isinstance(access_point_ref, str) or not isinstance(pin, str) or not _PIN.fullmatch(pin):
             raise ValueError
     except (ValueError, KeyError, TypeError):
         return JsonResponse(
