@@ -445,3 +445,124 @@ def test_unit_of_another_location_cannot_be_added() -> None:
         stranger = UnitFactory()
         with pytest.raises(ValidationError):
             scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4), units=[stranger])
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_an_inactive_account_pauses_its_guests_too_and_they_come_back_with_it() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+    customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=False)
+    assert decide(scene, scene.tenant_holder().pin, now).reason == "revoked"
+    assert decide(scene, share.holder.pin, now).reason == "revoked"
+    customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=True)
+    assert decide(scene, share.holder.pin, now).allowed
+    assert decide(scene, scene.tenant_holder().pin, now).allowed
+
+
+@time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=UTC), tick=False)
+def test_revoke_leaves_shares_whose_window_is_over_alone(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        past = scene.share("last-week@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 3))
+        grants_end_due(now=dt.datetime(2026, 3, 5, tzinfo=UTC))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    assert [m.to for m in mail.outbox] == [[scene.tenant.email]]
+    past.refresh_from_db()
+    assert (past.state, past.revoked_with_booking) == (ShareState.ACTIVE, False)
+
+
+def test_restore_after_the_booking_ended_gives_no_grants_and_sends_nothing(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 20))
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 20))
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    mail.outbox.clear()
+    with (
+        time_machine.travel(dt.datetime(2026, 4, 10, 9, tzinfo=UTC), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        booking_restore_access(actor=ACTOR, booking=scene.booking)
+    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+    assert mail.outbox == []
+    share.refresh_from_db()
+    assert share.state == ShareState.REVOKED
+    assert AuditEntry.objects.filter(action="access.booking_restored").exists()
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_restore_of_a_cancelled_booking_brings_nothing_back_and_sends_nothing(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    booking_cancel(actor=ACTOR, booking=scene.booking, reason="Moved out")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_restore_access(actor=ACTOR, booking=scene.booking)
+    assert mail.outbox == []
+    share.refresh_from_db()
+    assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, False)
+    entry = AuditEntry.objects.get(action="access.booking_restored")
+    assert entry.details["shares"] == []
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_a_share_no_longer_covered_while_revoked_stays_revoked_after_restore(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    later = scene.share("later@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 25))
+    kept = scene.share("kept@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 15))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_restore_access(actor=ACTOR, booking=scene.booking)
+    later.refresh_from_db()
+    kept.refresh_from_db()
+    assert later.state == ShareState.REVOKED
+    assert (kept.state, kept.ends_on) == (ShareState.ACTIVE, dt.date(2026, 3, 15))
+    assert {m.to[0] for m in mail.outbox} == {scene.tenant.email, "kept@example.com"}
+    assert decide(scene, later.holder.pin, dt.datetime(2026, 3, 21, 9, tzinfo=UTC)).reason != "ok"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_new_time_zone_moves_every_current_window() -> None:
+    from keyport.facilities.services import location_update
+
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    share = scene.share("friend@example.com", dt.date(2026, 3, 5), dt.date(2026, 3, 9))
+    location_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
+    guest = AccessGrant.objects.get(share=share)
+    assert (guest.starts_at, guest.ends_at) == (
+        dt.datetime(2026, 3, 5, 5, tzinfo=UTC),
+        dt.datetime(2026, 3, 10, 4, tzinfo=UTC),  # New York moved to summer time on 8 March
+    )
+    tenant = AccessGrant.objects.filter(booking=scene.booking, origin=GrantOrigin.BOOKING).first()
+    assert tenant is not None
+    assert tenant.ends_at == dt.datetime(2026, 4, 1, 4, tzinfo=UTC)
+    assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 5, 4, tzinfo=UTC)).reason == "outside_window"
+    assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 5, 5, tzinfo=UTC)).allowed
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_holder_made_meanwhile_by_another_request_is_shared(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access import services
+
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    made = services.holder_for_guest(location=scene.location, email="friend@example.com")
+    real_filter = AccessHolder.objects.filter
+    misses = iter([True])
+
+    def first_lookup_misses(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_filter(*args, **kwargs)
+        return found.none() if next(misses, False) else found
+
+    monkeypatch.setattr(AccessHolder.objects, "filter", first_lookup_misses)
+    assert services.holder_for_guest(location=scene.location, email="friend@example.com") == made

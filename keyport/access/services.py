@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from keyport.access.doors import (
@@ -84,16 +84,16 @@ def _holder(*, location: Location, contact: Contact | None, email: str, name: st
     lookup: dict[str, object] = (
         {"contact": contact} if contact is not None else {"contact__isnull": True, "email": email}
     )
-    holder = AccessHolder.objects.filter(location=location, **lookup).first()
-    if holder is not None:
-        return holder
     for _ in range(5):
+        holder = AccessHolder.objects.filter(location=location, **lookup).first()
+        if holder is not None:
+            return holder
         try:
             with transaction.atomic():
                 return AccessHolder.objects.create(
                     location=location, contact=contact, email=email, name=name, pin=_new_pin(location)
                 )
-        except IntegrityError:  # a PIN taken meanwhile; draw again
+        except IntegrityError:  # the PIN was taken meanwhile, or this person got their holder: again
             continue
     raise RuntimeError("Could not give this person a PIN.")
 
@@ -372,6 +372,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
             grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
             grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
             changed.append(grant)
+    has_ended = ends_at is not None and ends_at <= timezone.now()
     created = [
         AccessGrant.objects.create(
             holder_id=holder_id,
@@ -381,12 +382,12 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
             starts_at=starts_at,
             ends_at=ends_at,
         )
-        for holder_id, unit_id in wanted
+        for holder_id, unit_id in ({} if has_ended else wanted)
     ]
     reason = "Booking cancelled" if booking.is_cancelled else "No longer a portal contact of the booking"
     _end_grants(gone, state=GrantState.REVOKED, reason=reason)
     _intend(created + changed, SyncOperation.UPSERT)
-    shares_changed = _shares_fit_booking(booking)
+    shares_changed = _shares_follow_booking(booking, paused=revoked or not booking.customer.is_active)
     if created or changed or gone or shares_changed:
         audit_record(
             actor=actor,
@@ -408,53 +409,116 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     return created + changed
 
 
-def _shares_fit_booking(booking: Booking) -> list[int]:
-    """Clamp or revoke the booking's shares so none outlives or outreaches it."""
+def _shares_follow_booking(booking: Booking, *, paused: bool) -> list[int]:
+    """Keep the booking's shares inside it: none outlives or outreaches it.
+
+    A share that no longer fits is revoked for good. While the booking's access is `paused`
+    (revoked by the operator, or the tenant's account inactive) its shares are revoked with it,
+    and they come back once it is not, where their window is still current.
+    """
     changed: list[int] = []
-    gone_shares: list[SharedAccess] = []
     booking_units = set(booking.units.values_list("pk", flat=True))
-    for share in (
-        SharedAccess.objects.filter(booking=booking).filter(state=ShareState.ACTIVE).prefetch_related("units")
-    ):
-        fits_units = {u.pk for u in share.units.all()} <= booking_units
-        gone = (
-            booking.is_cancelled
-            or not fits_units
-            or (booking.ends_on is not None and share.starts_on > booking.ends_on)
-            or share.ends_on < booking.starts_on
-        )
-        if gone:
-            gone_shares.append(share)
+    today = booking.location.local_now().date()
+    shares = SharedAccess.objects.filter(booking=booking).filter(
+        Q(state=ShareState.ACTIVE)
+        | Q(state=ShareState.REVOKED, revoked_with_booking=True, ends_on__gte=today)
+    )
+    gone, to_pause, to_resume, current = [], [], [], []
+    for share in shares.prefetch_related("units"):
+        if _share_outside_booking(share, booking, booking_units):
+            gone.append(share)
+        elif share.state == ShareState.ACTIVE:
+            (to_pause if paused else current).append(share)
+        elif not paused:
+            to_resume.append(share)
+    # A paused share that no longer fits is revoked for good as well: it will not come back.
+    _shares_end(gone, state=ShareState.REVOKED, reason="The booking no longer covers this share")
+    _shares_end(
+        to_pause, state=ShareState.REVOKED, reason="The booking's access is paused", with_booking=True
+    )
+    _shares_resume(to_resume)
+    for share in current + to_resume:
+        if _share_clamp(share, booking):
             changed.append(share.pk)
-            continue
-        first = max(share.starts_on, booking.starts_on)
-        last = share.ends_on if booking.ends_on is None else min(share.ends_on, booking.ends_on)
-        if (first, last) != (share.starts_on, share.ends_on):
-            share.starts_on, share.ends_on = first, last
-            share.save(update_fields=["starts_on", "ends_on"])
-            grants = list(share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location"))
-            for grant in grants:
-                grant.starts_at, grant.ends_at = share.starts_at(), share.ends_at()
-                grant.save(update_fields=["starts_at", "ends_at"])
-            _intend(grants, SyncOperation.UPSERT)
-            changed.append(share.pk)
-    _shares_end(gone_shares, state=ShareState.REVOKED, reason="The booking no longer covers this share")
-    return changed
+    return changed + [share.pk for share in gone + to_pause + to_resume]
+
+
+def _share_outside_booking(share: SharedAccess, booking: Booking, booking_units: set[int]) -> bool:
+    return (
+        booking.is_cancelled
+        or not {unit.pk for unit in share.units.all()} <= booking_units
+        or (booking.ends_on is not None and share.starts_on > booking.ends_on)
+        or share.ends_on < booking.starts_on
+    )
+
+
+def _shares_resume(shares: Sequence[SharedAccess]) -> None:
+    """Give back shares, and their grants, that were revoked with their booking's access."""
+    if not shares:
+        return
+    SharedAccess.objects.filter(pk__in=[share.pk for share in shares]).update(
+        state=ShareState.ACTIVE, revoked_with_booking=False, ended_at=None
+    )
+    for share in shares:
+        share.state, share.revoked_with_booking, share.ended_at = ShareState.ACTIVE, False, None
+    grants = AccessGrant.objects.filter(
+        share__in=list(shares), state=GrantState.REVOKED, revoked_with_booking=True
+    )
+    resumed = list(grants.select_related("booking__location"))
+    AccessGrant.objects.filter(pk__in=[g.pk for g in resumed]).update(
+        state=GrantState.ACTIVE, revoked_reason="", revoked_with_booking=False, updated_at=timezone.now()
+    )
+    for grant in resumed:
+        grant.state = GrantState.ACTIVE
+    _intend(resumed, SyncOperation.UPSERT)
+
+
+def _share_clamp(share: SharedAccess, booking: Booking) -> bool:
+    """Fit a share's dates inside its booking's, and its grants' instants to the share's local dates
+    (which move with the location's time zone). True when anything changed."""
+    first = max(share.starts_on, booking.starts_on)
+    last = share.ends_on if booking.ends_on is None else min(share.ends_on, booking.ends_on)
+    dates_changed = (first, last) != (share.starts_on, share.ends_on)
+    if dates_changed:
+        share.starts_on, share.ends_on = first, last
+        share.save(update_fields=["starts_on", "ends_on"])
+    starts_at, ends_at = share.starts_at(), share.ends_at()
+    moved = [
+        grant
+        for grant in share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location")
+        if (grant.starts_at, grant.ends_at) != (starts_at, ends_at)
+    ]
+    for grant in moved:
+        grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
+        grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
+    _intend(moved, SyncOperation.UPSERT)
+    return dates_changed or bool(moved)
 
 
 def grants_sync_for_customer(*, actor: Actor, customer: Customer) -> None:
     """The account's people changed (added, portal access switched, new email or name) or the
     account turned (in)active: its holders and the grants of its current bookings follow."""
-    now = timezone.now()
     with transaction.atomic():
         _holders_follow_contacts(customer)
-        bookings = customer.bookings.exclude(status=BookingStatus.CANCELLED).filter(
-            Q(ends_on__isnull=True) | Q(ends_on__gte=now.date() - dt.timedelta(days=1))
-        )
-        for booking in bookings.select_related("location"):
-            ends_at = booking.ends_at()
-            if ends_at is None or ends_at > now:
-                grants_sync_for_booking(actor=actor, booking=booking)
+        _grants_sync_for_current(actor, customer.bookings.all())
+
+
+@transaction.atomic
+def grants_sync_for_location(*, actor: Actor, location: Location) -> None:
+    """The location's time zone changed: its bookings' and shares' local dates are other instants now."""
+    _grants_sync_for_current(actor, Booking.objects.filter(location=location))
+
+
+def _grants_sync_for_current(actor: Actor, bookings: QuerySet[Booking]) -> None:
+    """Sync the grants of those of these bookings that have not ended."""
+    now = timezone.now()
+    current = bookings.exclude(status=BookingStatus.CANCELLED).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=now.date() - dt.timedelta(days=1))
+    )
+    for booking in current.select_related("location"):
+        ends_at = booking.ends_at()
+        if ends_at is None or ends_at > now:
+            grants_sync_for_booking(actor=actor, booking=booking)
 
 
 @transaction.atomic
@@ -464,8 +528,12 @@ def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = 
     due = AccessGrant.objects.filter(state=GrantState.ACTIVE, ends_at__lte=now)
     if booking is not None:
         due = due.filter(booking=booking)
+    # Locked, and those locked elsewhere skipped: the end task and the sweep, or a Delete or a
+    # Revoke at the same moment, must not end the same grant twice or write over its revocation.
     grants = list(
-        due.select_related("booking__location", "booking__customer").order_by("booking_id", "pk")[:5000]
+        due.select_for_update(skip_locked=True, of=("self",))
+        .select_related("booking__location", "booking__customer")
+        .order_by("booking_id", "pk")[:5000]
     )
     if not grants:
         return 0
@@ -643,6 +711,9 @@ def _shares_end(
     )
     for share in shares:
         share.state, share.revoked_with_booking, share.ended_at = state, with_booking, now
+    AccessGrant.objects.filter(share__in=list(shares), revoked_with_booking=True).exclude(
+        state=GrantState.ACTIVE
+    ).update(revoked_with_booking=with_booking)
     grants = list(
         AccessGrant.objects.filter(share__in=list(shares), state=GrantState.ACTIVE).select_related(
             "booking__location"
@@ -692,7 +763,9 @@ def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Boo
     )
     _end_grants(grants, state=GrantState.REVOKED, reason=reason.strip(), with_booking=True)
     shares = list(
-        SharedAccess.objects.filter(booking=booking, state=ShareState.ACTIVE)
+        SharedAccess.objects.filter(
+            booking=booking, state=ShareState.ACTIVE, ends_on__gte=booking.location.local_now().date()
+        )
         .select_related("holder")
         .prefetch_related("units")
     )
@@ -709,9 +782,10 @@ def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Boo
             "shares": [s.pk for s in shares],
         },
     )
-    from keyport.access.emails import access_changed_emails
+    if _booking_has_access(booking):
+        from keyport.access.emails import access_changed_emails
 
-    access_changed_emails(booking=booking, shares=shares, revoked=True)
+        access_changed_emails(booking=booking, shares=shares, revoked=True)
     return booking
 
 
@@ -725,27 +799,14 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
     state.revoked_at = None
     state.revoked_reason = ""
     state.save(update_fields=["revoked_at", "revoked_reason"])
+    paused = SharedAccess.objects.filter(booking=booking, state=ShareState.REVOKED, revoked_with_booking=True)
+    paused_ids = list(paused.values_list("pk", flat=True))
     grants_sync_for_booking(actor=actor, booking=booking)
-    today = booking.location.local_now().date()
-    restored = []
-    for share in SharedAccess.objects.filter(booking=booking).filter(
-        state=ShareState.REVOKED, revoked_with_booking=True, ends_on__gte=today
-    ):
-        share.state = ShareState.ACTIVE
-        share.revoked_with_booking = False
-        share.ended_at = None
-        share.save(update_fields=["state", "revoked_with_booking", "ended_at"])
-        grants = list(
-            share.grants.filter(state=GrantState.REVOKED, revoked_with_booking=True).select_related(
-                "booking__location"
-            )
-        )
-        AccessGrant.objects.filter(pk__in=[g.pk for g in grants]).update(
-            state=GrantState.ACTIVE, revoked_reason="", revoked_with_booking=False, updated_at=timezone.now()
-        )
-        _intend(grants, SyncOperation.UPSERT)
-        restored.append(share)
-    _shares_fit_booking(booking)
+    restored = list(
+        SharedAccess.objects.filter(pk__in=paused_ids, state=ShareState.ACTIVE)
+        .select_related("holder")
+        .prefetch_related("units")
+    )
     audit_record(
         actor=actor,
         action="access.booking_restored",
@@ -754,10 +815,21 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         customer=booking.customer,
         details={"shares": [s.pk for s in restored]},
     )
-    from keyport.access.emails import access_changed_emails
+    if _booking_has_access(booking):
+        from keyport.access.emails import access_changed_emails
 
-    access_changed_emails(booking=booking, shares=restored, revoked=False)
+        access_changed_emails(booking=booking, shares=restored, revoked=False)
     return booking
+
+
+def _booking_has_access(booking: Booking) -> bool:
+    """Whether the booking's people can get in at all, now or later: what its emails may speak of."""
+    ends_at = booking.ends_at()
+    return (
+        not booking.is_cancelled
+        and booking.customer.is_active
+        and (ends_at is None or ends_at > timezone.now())
+    )
 
 
 # Device keys.

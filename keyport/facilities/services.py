@@ -13,7 +13,7 @@ from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
 from keyport.access.providers.sensorberg import SensorbergProvider
-from keyport.access.services import grants_push_for_location
+from keyport.access.services import grants_push_for_location, grants_sync_for_location
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
 from keyport.facilities.models import (
@@ -84,6 +84,8 @@ def location_update(*, actor: Actor, location: Location, **changes: str) -> Loca
         location=location,
         details={"changed": changed},
     )
+    if "time_zone" in changed:
+        grants_sync_for_location(actor=actor, location=location)
     return location
 
 
