@@ -423,7 +423,10 @@ def _shares_follow_booking(booking: Booking, *, paused: bool) -> list[int]:
         Q(state=ShareState.ACTIVE)
         | Q(state=ShareState.REVOKED, revoked_with_booking=True, ends_on__gte=today)
     )
-    gone, to_pause, to_resume, current = [], [], [], []
+    gone: list[SharedAccess] = []
+    to_pause: list[SharedAccess] = []
+    to_resume: list[SharedAccess] = []
+    current: list[SharedAccess] = []
     for share in shares.prefetch_related("units"):
         if _share_outside_booking(share, booking, booking_units):
             gone.append(share)
