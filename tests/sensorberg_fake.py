@@ -2,7 +2,9 @@
 
 It defines the wire format (see keyport/access/providers/sensorberg.py) and can misbehave:
 `fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out, `rate_limit_next(n,
-retry_after)` answers 429, `expire_tokens()` makes every issued token stale (401).
+retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes every issued token
+stale (401), `answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer.
+Several clients may log in (`add_client`); each sees only its own access groups.
 """
 
 from __future__ import annotations
@@ -21,15 +23,33 @@ CLIENT_SECRET = "s3cret-value-never-logged"
 
 
 @dataclass
+class Scripted:
+    status: int
+    raw: bytes
+    cut_after: int | None  # send only this many bytes of `raw`, announcing all of them
+
+
+@dataclass
 class FakeState:
-    groups: dict[str, str] = field(default_factory=dict)  # external id → group id
+    groups: dict[str, str] = field(default_factory=dict)  # CLIENT_ID's: external id → group id
+    clients: dict[str, str] = field(default_factory=lambda: {CLIENT_ID: CLIENT_SECRET})  # id → secret
+    groups_by_client: dict[str, dict[str, str]] = field(default_factory=dict)
+    twin_groups: list[tuple[str, str, str]] = field(default_factory=list)  # client, external id, group
     memberships: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # group → ref → body
-    tokens: set[str] = field(default_factory=set)
+    tokens: dict[str, str] = field(default_factory=dict)  # token → client id
     failures: list[int] = field(default_factory=list)
     slow: list[float] = field(default_factory=list)
-    rate_limits: list[int] = field(default_factory=list)
+    rate_limits: list[int | str] = field(default_factory=list)
+    scripted: dict[str, Scripted] = field(default_factory=dict)  # path → the next answer to it
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, idempotency key
+    answers: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, status
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.groups_by_client.setdefault(CLIENT_ID, self.groups)
+
+    def groups_of(self, client: str) -> dict[str, str]:
+        return self.groups_by_client.setdefault(client, {})
 
 
 class FakeSensorberg:
@@ -43,6 +63,8 @@ class FakeSensorberg:
 
             def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
                 raw = json.dumps(body).encode() if body is not None else b""
+                with state.lock:
+                    state.answers.append((self.command, self.path, status))
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -52,6 +74,17 @@ class FakeSensorberg:
                 self.wfile.write(raw)
 
             def _misbehave(self) -> bool:
+                with state.lock:
+                    scripted = state.scripted.pop(urllib.parse.urlparse(self.path).path, None)
+                if scripted is not None:
+                    with state.lock:
+                        state.answers.append((self.command, self.path, scripted.status))
+                    self.send_response(scripted.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(scripted.raw)))
+                    self.end_headers()
+                    self.wfile.write(scripted.raw[: scripted.cut_after])
+                    return True
                 with state.lock:
                     delay = state.slow.pop(0) if state.slow else 0
                     failure = state.failures.pop(0) if state.failures else 0
@@ -66,12 +99,14 @@ class FakeSensorberg:
                     return True
                 return False
 
-            def _authorised(self) -> bool:
+            def _client(self) -> str | None:
+                """The client the bearer token was issued to; None (and a 401 answered) if none."""
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                if token not in state.tokens:
+                with state.lock:
+                    client = state.tokens.get(token)
+                if client is None:
                     self._answer(401, {"error": "invalid_token"})
-                    return False
-                return True
+                return client
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -83,47 +118,61 @@ class FakeSensorberg:
                 if self.path != "/oauth/token":
                     return self._answer(404, {"error": "not_found"})
                 form = urllib.parse.parse_qs(body.decode())
-                if form.get("client_id") != [CLIENT_ID] or form.get("client_secret") != [CLIENT_SECRET]:
+                client = (form.get("client_id") or [""])[0]
+                if client not in state.clients or form.get("client_secret") != [state.clients[client]]:
                     return self._answer(401, {"error": "invalid_client"})
                 token = secrets.token_hex(16)
                 with state.lock:
-                    state.tokens.add(token)
+                    state.tokens[token] = client
                 self._answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
             def do_GET(self) -> None:  # noqa: N802
-                if self._misbehave() or not self._authorised():
+                if self._misbehave():
+                    return
+                client = self._client()
+                if client is None:
                     return
                 url = urllib.parse.urlparse(self.path)
                 parts = url.path.strip("/").split("/")
                 if parts == ["v1", "access-groups"]:
                     asked = urllib.parse.parse_qs(url.query).get("external_id")
+                    listed = list(state.groups_of(client).items()) + [
+                        (external_id, group)
+                        for owner, external_id, group in state.twin_groups
+                        if owner == client
+                    ]
                     items = [
                         {"id": group, "external_id": external_id}
-                        for external_id, group in state.groups.items()
+                        for external_id, group in listed
                         if asked is None or external_id == asked[0]
                     ]
                     return self._answer(200, {"items": items})
                 if len(parts) == 4 and parts[3] == "memberships":
+                    if parts[2] not in state.groups_of(client).values():
+                        return self._answer(404, {"error": "not_found"})
                     with state.lock:
                         held = state.memberships.get(parts[2], {})
                         items = [{"ref": ref, **body} for ref, body in held.items()]
                     return self._answer(200, {"items": items})
                 self._answer(404, {"error": "not_found"})
 
-            def _membership(self) -> tuple[str, str] | None:
+            def _membership(self, client: str) -> tuple[str, str] | None:
                 parts = self.path.strip("/").split("/")
                 shaped = (
                     len(parts) == 5 and parts[:2] == ["v1", "access-groups"] and parts[3] == "memberships"
                 )
-                if shaped and parts[2] in state.groups.values():
-                    return parts[2], parts[4]
+                if shaped and parts[2] in state.groups_of(client).values():
+                    return parts[2], urllib.parse.unquote(parts[4])
                 return None
 
             def do_PUT(self) -> None:  # noqa: N802
                 body = self._body()
-                if self._misbehave() or not self._authorised():
+                if self._misbehave():
                     return
-                target = self._membership()
+                client = self._client()
+                if client is None:
+                    return
+                target = self._membership(client)
                 if target is None:
                     return self._answer(404, {"error": "not_found"})
                 with state.lock:
@@ -132,9 +181,12 @@ class FakeSensorberg:
                 self._answer(200, {"ref": target[1]})
 
             def do_DELETE(self) -> None:  # noqa: N802
-                if self._misbehave() or not self._authorised():
+                if self._misbehave():
                     return
-                target = self._membership()
+                client = self._client()
+                if client is None:
+                    return
+                target = self._membership(client)
                 if target is None:
                     return self._answer(404, {"error": "not_found"})
                 with state.lock:
@@ -160,14 +212,34 @@ class FakeSensorberg:
 
     # Knobs.
 
-    def add_group(self, external_id: str) -> str:
+    def add_client(self, client_id: str, client_secret: str) -> None:
+        self.state.clients[client_id] = client_secret
+
+    def add_group(self, external_id: str, *, client_id: str = CLIENT_ID) -> str:
         group = f"grp_{secrets.token_hex(4)}"
-        self.state.groups[external_id] = group
+        self.state.groups_of(client_id)[external_id] = group
         return group
 
-    def members(self, external_id: str) -> dict[str, dict[str, Any]]:
+    def add_twin_group(self, external_id: str, *, client_id: str = CLIENT_ID) -> str:
+        """A second access group with the same External Identifier, as the vendor allows."""
+        group = f"grp_{secrets.token_hex(4)}"
+        self.state.twin_groups.append((client_id, external_id, group))
+        return group
+
+    def recreate_group(self, external_id: str, *, client_id: str = CLIENT_ID) -> str:
+        """The group deleted and made again in the vendor's dashboard: a new id, the same members."""
         with self.state.lock:
-            return dict(self.state.memberships.get(self.state.groups[external_id], {}))
+            groups = self.state.groups_of(client_id)
+            old = groups[external_id]
+            group = f"grp_{secrets.token_hex(4)}"
+            groups[external_id] = group
+            self.state.memberships[group] = self.state.memberships.pop(old, {})
+        return group
+
+    def members(self, external_id: str, *, client_id: str = CLIENT_ID) -> dict[str, dict[str, Any]]:
+        with self.state.lock:
+            group = self.state.groups_of(client_id)[external_id]
+            return dict(self.state.memberships.get(group, {}))
 
     def fail_next(self, count: int, status: int = 503) -> None:
         self.state.failures.extend([status] * count)
@@ -175,8 +247,13 @@ class FakeSensorberg:
     def slow_next(self, count: int, seconds: float) -> None:
         self.state.slow.extend([seconds] * count)
 
-    def rate_limit_next(self, count: int, retry_after: int) -> None:
+    def rate_limit_next(self, count: int, retry_after: int | str) -> None:
         self.state.rate_limits.extend([retry_after] * count)
+
+    def answer_next(self, path: str, body: Any, *, status: int = 200, cut_after: int | None = None) -> None:
+        """The next request to `path` gets `body` (JSON, or bytes as they are), perhaps cut off."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.state.scripted[path] = Scripted(status=status, raw=raw, cut_after=cut_after)
 
     def expire_tokens(self) -> None:
         with self.state.lock:

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from keyport.access.models import (
@@ -19,6 +20,7 @@ from keyport.access.services import (
     booking_restore_access,
     booking_revoke_access,
     share_delete,
+    sync_intent_process,
     sync_reconcile,
     sync_redrive,
 )
@@ -151,9 +153,27 @@ def test_reconcile_re_drives_what_drifted(fake) -> None:  # type: ignore[no-unty
     group = fake.state.groups["A001"]
     fake.state.memberships[group].clear()  # someone deleted it in the vendor's dashboard
     fake.state.memberships[group]["keyport-grant-999999"] = {"email": "stale@example.com"}
+    assert sync_reconcile(location=scene.location) == 2  # one missing, one with no grant behind it
+    drain()
+    assert list(fake.members("A001")) == [
+        scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref
+    ]
+    assert AuditEntry.objects.filter(action="access.orphan_memberships_removed").count() == 1
+    assert sync_reconcile(location=scene.location) == 0
+
+
+def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    grant = scene.tenant_holder().grants.get(unit=scene.units[0])
+    group = fake.state.groups["A001"]
+    fake.state.memberships[group][grant.membership_ref]["valid_until"] = "2020-01-01T00:00:00+00:00"
+    fake.state.memberships[group][grant.membership_ref]["credential"] = {"type": "pin", "code": "000000"}
     assert sync_reconcile(location=scene.location) == 1
     drain()
-    assert scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref in fake.members("A001")
+    held = fake.members("A001")[grant.membership_ref]
+    assert held["valid_until"] is None and held["credential"]["code"] == scene.tenant_holder().pin
+    assert sync_reconcile(location=scene.location) == 0
 
 
 def test_the_secret_is_masked_and_not_in_repr(fake) -> None:  # type: ignore[no-untyped-def]
@@ -265,3 +285,127 @@ def test_a_new_client_secret_alone_pushes_no_grants_but_a_new_client_id_does(fak
     assert SyncIntent.objects.count() == intents + 3
     entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
     assert entry.details["changed"]["grants_pushed"] == 3
+
+
+def test_an_intent_is_sent_once_while_its_lease_runs_and_not_before_it_is_due(fake) -> None:  # type: ignore[no-untyped-def]
+    connected_scene(fake)
+    intent = SyncIntent.objects.order_by("pk").first()
+    assert intent is not None
+    SyncIntent.objects.filter(pk=intent.pk).update(next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
+    sync_intent_process(intent_id=intent.pk)  # a retry's task running early, or the sweep
+    assert fake.state.writes == []
+    SyncIntent.objects.filter(pk=intent.pk).update(
+        status=SyncIntentStatus.SENDING, next_attempt_at=timezone.now() + dt.timedelta(seconds=30)
+    )
+    sync_intent_process(intent_id=intent.pk)  # another worker is sending it
+    assert fake.state.writes == []
+    sync_redrive(now=timezone.now() + dt.timedelta(minutes=1))  # that worker died: its lease runs out
+    assert (
+        len(fake.state.writes) == 3 and SyncIntent.objects.get(pk=intent.pk).status == SyncIntentStatus.DONE
+    )
+
+
+def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    share = scene.share(
+        "friend@example.com", timezone.localdate(), timezone.localdate() + dt.timedelta(days=3)
+    )
+    grant = share.grants.get()
+    (first,) = SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING)
+    real_push = sensorberg.SensorbergProvider.push
+    deletes_sent_meanwhile = []
+
+    def push_while_the_tenant_deletes(provider, pushed, *, idempotency_key):  # type: ignore[no-untyped-def]
+        share_delete(actor=ACTOR, share=share)
+        (second,) = SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING)
+        sync_intent_process(intent_id=second.pk)  # another worker takes the removal at once
+        deletes_sent_meanwhile.extend(m for m, _, _ in fake.state.writes if m == "DELETE")
+        real_push(provider, pushed, idempotency_key=idempotency_key)  # the push lands after it
+
+    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", push_while_the_tenant_deletes)
+    sync_intent_process(intent_id=first.pk)
+    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+    assert deletes_sent_meanwhile == []  # the removal waited for the push
+    drain()
+    assert grant.membership_ref not in fake.members("A001")
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.SYNCED
+    assert list(SyncIntent.objects.filter(grant=grant).values_list("operation", "status")) == [
+        ("upsert", "done"),
+        ("delete", "done"),
+    ]
+
+
+def test_a_fault_of_any_kind_is_a_failed_attempt_and_the_others_go_on(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    connected_scene(fake)
+    real_push = sensorberg.SensorbergProvider.push
+
+    def push_a001_breaks(provider, grant, *, idempotency_key):  # type: ignore[no-untyped-def]
+        if grant.unit.number == "A001":
+            raise KeyError("items")
+        real_push(provider, grant, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", push_a001_breaks)
+    drain()
+    broken = AccessGrant.objects.get(unit__number="A001")
+    assert broken.sync_state == SyncState.PENDING and "could not send" in broken.sync_error
+    assert set(AccessGrant.objects.exclude(pk=broken.pk).values_list("sync_state", flat=True)) == {
+        SyncState.SYNCED
+    }
+    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+    drain()
+    assert AccessGrant.objects.get(pk=broken.pk).sync_state == SyncState.SYNCED
+
+
+def test_grants_of_several_locations_each_go_to_their_own_provider(fake) -> None:  # type: ignore[no-untyped-def]
+    connected = connected_scene(fake)
+    drain()
+    builtin = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    both = list(AccessGrant.objects.filter(booking__in=[builtin.booking, connected.booking]).order_by("-pk"))
+    from keyport.access.services import _end_grants
+
+    with transaction.atomic():
+        _end_grants(both, state=GrantState.REVOKED, reason="test")  # the built-in location's first
+    drain()
+    assert fake.members("A001") == {} and fake.members("A002") == {}
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+
+
+def test_the_sweep_reconciles_every_location_when_one_has_no_login_yet(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.tasks import access_sweep_run
+    from keyport.facilities.models import Location
+
+    unready = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    Location.objects.filter(pk=unready.location.pk).update(access_provider="sensorberg")
+    scene = connected_scene(fake)
+    drain()
+    group = fake.state.groups["A001"]
+    fake.state.memberships[group].clear()
+    assert access_sweep_run()["reconciled"] == 1
+    drain()
+    assert scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref in fake.members("A001")
+
+
+def test_the_provider_stays_while_a_revocation_is_on_its_way(fake) -> None:  # type: ignore[no-untyped-def]
+    from django.core.exceptions import ValidationError
+
+    scene = connected_scene(fake)
+    drain()
+    fake.fail_next(1000, 503)
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    drain(2)  # Sensorberg is down: the removals wait
+    with pytest.raises(ValidationError, match="still sending 3 access changes"):
+        location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
+    other_account = SensorbergCredentials(
+        base_url=fake.base_url, client_id="another-client", client_secret="s"
+    )
+    with pytest.raises(ValidationError):
+        location_set_access_provider(
+            actor=ACTOR, location=scene.location, provider="sensorberg", sensorberg=other_account
+        )
+    fake.state.failures.clear()  # back up
+    drain()
+    assert fake.members("A001") == {}
+    location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
+    scene.location.refresh_from_db()
+    assert scene.location.access_provider == "builtin"

@@ -161,7 +161,7 @@ class AccessGrant(models.Model):
     @property
     def membership_ref(self) -> str:
         """The grant's stable name at the provider: pushing it twice never makes two."""
-        return f"keyport-grant-{self.pk}"
+        return f"{MEMBERSHIP_REF_PREFIX}{self.pk}"
 
 
 class SyncOperation(models.TextChoices):
@@ -169,15 +169,25 @@ class SyncOperation(models.TextChoices):
     DELETE = "delete", "Remove"
 
 
+# What a grant is called at a provider: this prefix and its id.
+MEMBERSHIP_REF_PREFIX = "keyport-grant-"
+
+
 class SyncIntentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"  # a worker is calling the provider; `next_attempt_at` ends its lease
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     SUPERSEDED = "superseded", "Superseded"
 
 
 class SyncIntent(models.Model):
-    """The outbox: what the provider must be told about a grant; committed with the grant's change."""
+    """The outbox: the provider must learn a grant's state; committed with the grant's change.
+
+    The call is worked out when the intent is sent, from the grant as it is then (`operation`
+    records the call made), and a grant's intents are sent one at a time: however their
+    outcomes interleave, the provider ends with the grant's latest state.
+    """
 
     grant = models.ForeignKey(AccessGrant, on_delete=models.CASCADE, related_name="sync_intents")
     operation = models.CharField(max_length=16, choices=SyncOperation.choices)

@@ -17,6 +17,8 @@ from keyport.access.models import (
     BookingAccess,
     SharedAccess,
     ShareState,
+    SyncIntent,
+    SyncIntentStatus,
     SyncState,
 )
 from keyport.bookings.models import Booking, BookingUnit
@@ -204,3 +206,11 @@ def bookings_of_location(location: Location) -> QuerySet[Booking]:
 
 def active_holder_q() -> Q:
     return Q(grants__state="active")
+
+
+def sync_changes_on_the_way(location: Location) -> int:
+    """How many grant changes at this location still wait to reach its provider (or are being sent)."""
+    return SyncIntent.objects.filter(
+        grant__booking__location=location,
+        status__in=[SyncIntentStatus.PENDING, SyncIntentStatus.SENDING],
+    ).count()

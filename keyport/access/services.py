@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from keyport.access.doors import (
     holder_at_door,
 )
 from keyport.access.models import (
+    MEMBERSHIP_REF_PREFIX,
     AccessEvent,
     AccessGrant,
     AccessHolder,
@@ -48,7 +50,7 @@ from keyport.access.models import (
     SyncOperation,
     SyncState,
 )
-from keyport.access.providers import ProviderError, RetryLater, provider_for
+from keyport.access.providers import Provider, ProviderError, RetryLater, provider_for
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
@@ -60,7 +62,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SYNC_MAX_ATTEMPTS = 8
+# 2 s, 4 s, ... doubling up to the cap: the last tries are half an hour apart, about 1.5 hours in all.
+SYNC_MAX_ATTEMPTS = 12
 SYNC_BACKOFF_CAP = dt.timedelta(minutes=30)
 
 
@@ -128,16 +131,24 @@ def holder_for_guest(*, location: Location, email: str) -> AccessHolder:
 
 
 def _intend(grants: Sequence[AccessGrant], operation: SyncOperation) -> None:
-    """Record what the provider must learn, in the caller's transaction; push after commit."""
-    if not grants:
-        return
-    location = grants[0].booking.location
-    if not provider_for_safe(location):
-        AccessGrant.objects.filter(pk__in=[g.pk for g in grants]).update(sync_state=SyncState.SYNCED)
+    """Record that the provider must learn these grants' state, in the caller's transaction; push
+    after commit. `operation` is what the change calls for; the worker sends what the grant is then.
+    """
+    by_location: dict[int, list[AccessGrant]] = {}
+    for grant in grants:
+        by_location.setdefault(grant.booking.location_id, []).append(grant)
+    for group in by_location.values():
+        _intend_at_location(group, operation)
+
+
+def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation) -> None:
+    ids = [g.pk for g in grants]
+    if not provider_for_safe(grants[0].booking.location):
+        AccessGrant.objects.filter(pk__in=ids).update(sync_state=SyncState.SYNCED)
         return
     from keyport.access.tasks import sync_intent_push
 
-    ids = [g.pk for g in grants]
+    # An intent being sent finishes first; those still waiting are replaced by the new one.
     SyncIntent.objects.filter(grant_id__in=ids, status=SyncIntentStatus.PENDING).update(
         status=SyncIntentStatus.SUPERSEDED
     )
@@ -165,58 +176,93 @@ def _backoff(attempts: int) -> dt.timedelta:
 SYNC_LEASE = dt.timedelta(seconds=60)
 
 
-def sync_intent_process(*, intent_id: int) -> SyncIntent:
-    """Push one intent to the provider. Safe to run twice: a finished intent is left alone.
+def _operation_now(grant: AccessGrant, now: dt.datetime) -> SyncOperation:
+    """What the provider must hold of this grant now: its membership while it opens, else none."""
+    current = grant.state == GrantState.ACTIVE and (grant.ends_at is None or grant.ends_at > now)
+    return SyncOperation.UPSERT if current else SyncOperation.DELETE
 
-    The intent is claimed in one short transaction, the provider is called outside any
-    transaction (a slow vendor must not hold the database's write lock), and the outcome is
-    recorded in a second transaction. The claim leases the intent so the sweep leaves it alone.
+
+def _sendable(now: dt.datetime) -> Q:
+    """Intents due, and intents whose worker's lease ran out (it died or lost its connection)."""
+    return Q(status__in=[SyncIntentStatus.PENDING, SyncIntentStatus.SENDING], next_attempt_at__lte=now)
+
+
+def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> SyncIntent:
+    """Send one intent to the provider. Safe to run twice: a finished intent is left alone.
+
+    The intent is claimed in one short transaction, leased so that nobody else sends it, the
+    provider is called outside any transaction (a slow vendor must not hold the database's
+    write lock), and the outcome is recorded in a second transaction. While another intent of
+    the same grant is being sent, this one waits for it.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         intent = (
             SyncIntent.objects.select_for_update(skip_locked=True)
-            .filter(pk=intent_id, status=SyncIntentStatus.PENDING)
+            .filter(_sendable(now), pk=intent_id)
             .first()
         )
         if intent is None:
             return SyncIntent.objects.get(pk=intent_id)
+        sending = (
+            SyncIntent.objects.filter(
+                grant_id=intent.grant_id, status=SyncIntentStatus.SENDING, next_attempt_at__gt=now
+            )
+            .exclude(pk=intent.pk)
+            .first()
+        )
+        if sending is not None:
+            intent.next_attempt_at = sending.next_attempt_at
+            intent.save(update_fields=["next_attempt_at"])
+            _later(intent.pk, intent.next_attempt_at)
+            return intent
+        grant = AccessGrant.objects.select_related(
+            "holder", "unit", "booking__location__sensorberg_account"
+        ).get(pk=intent.grant_id)
+        intent.operation = _operation_now(grant, now)
+        intent.status = SyncIntentStatus.SENDING
         intent.attempts += 1
-        intent.next_attempt_at = timezone.now() + SYNC_LEASE
-        intent.save(update_fields=["attempts", "next_attempt_at"])
-    grant = AccessGrant.objects.select_related("holder", "unit", "booking__location__sensorberg_account").get(
-        pk=intent.grant_id
-    )
-    error: ProviderError | None = None
+        intent.next_attempt_at = now + SYNC_LEASE
+        intent.save(update_fields=["operation", "status", "attempts", "next_attempt_at"])
+    error = _send_intent(intent, grant)
+    with transaction.atomic():
+        current = SyncIntent.objects.select_for_update().get(pk=intent.pk)
+        if current.status != SyncIntentStatus.SENDING or current.attempts != intent.attempts:
+            return current  # the lease ran out and another worker sent it again
+        waiting = list(
+            grant.sync_intents.filter(status=SyncIntentStatus.PENDING).values_list("pk", flat=True)
+        )
+        if error is not None and not waiting:
+            return _sync_failed(current, grant, error)
+        # Done, or failed with a newer intent waiting, which carries the grant's state now.
+        current.status = SyncIntentStatus.DONE if error is None else SyncIntentStatus.SUPERSEDED
+        current.done_at = timezone.now()
+        current.last_error = "" if error is None else str(error)[:2000]
+        current.save(update_fields=["status", "done_at", "last_error"])
+        if not waiting:
+            AccessGrant.objects.filter(pk=grant.pk).update(sync_state=SyncState.SYNCED, sync_error="")
+        from keyport.access.tasks import sync_intent_push
+
+        for intent_waiting in waiting:
+            SyncIntent.objects.filter(pk=intent_waiting).update(next_attempt_at=timezone.now())
+            enqueue_on_commit(sync_intent_push, intent_waiting)
+        return current
+
+
+def _send_intent(intent: SyncIntent, grant: AccessGrant) -> ProviderError | None:
+    """Make the provider call the intent stands for; any failure comes back as an error, never raised."""
     try:
         provider = provider_for(grant.booking.location)
         if intent.operation == SyncOperation.UPSERT:
             provider.push(grant, idempotency_key=str(intent.idempotency_key))
         else:
             provider.remove(grant, idempotency_key=str(intent.idempotency_key))
-    except ProviderError as raised:
-        error = raised
-    with transaction.atomic():
-        current = SyncIntent.objects.select_for_update().get(pk=intent.pk)
-        if current.status != SyncIntentStatus.PENDING:
-            # Superseded while we pushed. A push that landed after the grant was revoked must
-            # be taken back: queue a fresh removal (reconcile would catch it too, later).
-            grant.refresh_from_db(fields=["state"])
-            if (
-                intent.operation == SyncOperation.UPSERT
-                and error is None
-                and grant.state != GrantState.ACTIVE
-            ):
-                _intend([grant], SyncOperation.DELETE)
-            return current
-        if error is not None:
-            return _sync_failed(current, grant, error)
-        current.status = SyncIntentStatus.DONE
-        current.done_at = timezone.now()
-        current.last_error = ""
-        current.save(update_fields=["status", "done_at", "last_error"])
-        if not grant.sync_intents.filter(status=SyncIntentStatus.PENDING).exists():
-            AccessGrant.objects.filter(pk=grant.pk).update(sync_state=SyncState.SYNCED, sync_error="")
-        return current
+    except ProviderError as error:
+        return error
+    except Exception as error:  # a fault of ours or an answer nobody foresaw: a failed attempt, kept
+        logger.exception("Sync of grant %s raised", grant.pk)
+        return ProviderError(f"Keyport could not send this change ({type(error).__name__}).")
+    return None
 
 
 def _sync_failed(intent: SyncIntent, grant: AccessGrant, error: ProviderError) -> SyncIntent:
@@ -250,19 +296,21 @@ def _enqueue_at(task: Task, *args: object, when: dt.datetime) -> None:
 
 
 def sync_redrive(*, now: dt.datetime | None = None) -> int:
-    """Push every pending intent that is due: a lost task, a worker restart or a backoff elapsed."""
+    """Send every intent that is due: a lost task, a worker restart or a backoff elapsed.
+
+    One intent's failure is recorded on it and does not stop the others.
+    """
     now = now or timezone.now()
     due = list(
-        SyncIntent.objects.filter(status=SyncIntentStatus.PENDING, next_attempt_at__lte=now)
+        SyncIntent.objects.filter(_sendable(now))
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:500]
     )
     for intent_id in due:
-        sync_intent_process(intent_id=intent_id)
+        sync_intent_process(intent_id=intent_id, now=now)
     return len(due)
 
 
-@transaction.atomic
 def sync_intent_retry(*, actor: Actor, grant: AccessGrant) -> None:
     """Staff's Retry on a grant whose sync failed: try again from the start."""
     operation = SyncOperation.UPSERT if grant.state == GrantState.ACTIVE else SyncOperation.DELETE
@@ -271,37 +319,89 @@ def sync_intent_retry(*, actor: Actor, grant: AccessGrant) -> None:
 
 
 def sync_reconcile(*, location: Location) -> int:
-    """Read back what the provider holds and queue intents for whatever drifted."""
+    """Read back what the provider holds and set right whatever drifted: a membership missing,
+    one it should no longer hold, one whose validity, PIN or name differ, and one Keyport made
+    for a grant that no longer exists. Returns how many were set right."""
     if not provider_for_safe(location):
         return 0
-    provider = provider_for(location)
+    try:
+        provider = provider_for(location)
+    except ProviderError as error:
+        logger.warning("Reconcile of location %s skipped: %s", location.pk, error)
+        return 0
     now = timezone.now()
     queued = 0
-    units = Unit.objects.filter(grants__booking__location=location).distinct()
-    for unit in units:
+    for unit in Unit.objects.filter(grants__booking__location=location).distinct():
         from keyport.access.providers.sensorberg import unit_external_id
 
         try:
-            held = provider.membership_refs(unit_external_id(unit))
+            held = provider.memberships(unit_external_id(unit))
         except ProviderError as error:
             logger.warning("Reconcile of unit %s skipped: %s", unit.pk, error)
             continue
         grants = list(
             AccessGrant.objects.filter(unit=unit)
-            .select_related("booking__location")
-            .exclude(sync_intents__status=SyncIntentStatus.PENDING)
+            .select_related("booking__location", "holder", "unit")
+            .exclude(sync_intents__status__in=[SyncIntentStatus.PENDING, SyncIntentStatus.SENDING])
         )
-        should_hold = [
-            g for g in grants if g.state == GrantState.ACTIVE and (g.ends_at is None or g.ends_at > now)
-        ]
-        missing = [g for g in should_hold if g.membership_ref not in held]
-        wanted = {g.membership_ref for g in should_hold}
-        extra = [g for g in grants if g.membership_ref in held and g.membership_ref not in wanted]
+        drifted = [g for g in grants if _held_wrongly(g, held.get(g.membership_ref), now)]
         with transaction.atomic():
-            _intend(missing, SyncOperation.UPSERT)
-            _intend(extra, SyncOperation.DELETE)
-        queued += len(missing) + len(extra)
+            _intend(drifted, SyncOperation.UPSERT)  # the worker sends what each grant is then
+        queued += len(drifted) + _orphans_remove(provider, location, unit, held)
     return queued
+
+
+def _held_wrongly(grant: AccessGrant, held: dict[str, object] | None, now: dt.datetime) -> bool:
+    """Whether the provider's copy of this grant (None: it has none) differs from what it should hold."""
+    from keyport.access.providers.sensorberg import membership_body
+
+    if _operation_now(grant, now) == SyncOperation.DELETE:
+        return held is not None
+    if held is None:
+        return True
+    wanted = membership_body(grant)
+    return any(_normalised(held.get(name)) != _normalised(value) for name, value in wanted.items())
+
+
+def _normalised(value: object) -> object:
+    """An instant as the same instant however it is written ("Z" or "+00:00"); anything else as is."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _orphans_remove(
+    provider: Provider, location: Location, unit: Unit, held: dict[str, dict[str, object]]
+) -> int:
+    """Remove the memberships named after grants that no longer exist (a booking deleted in the admin)."""
+    from keyport.access.providers.sensorberg import unit_external_id
+
+    named = {
+        ref: ref.removeprefix(MEMBERSHIP_REF_PREFIX) for ref in held if ref.startswith(MEMBERSHIP_REF_PREFIX)
+    }
+    ids = {int(grant_id) for grant_id in named.values() if grant_id.isdecimal()}
+    existing = {str(pk) for pk in AccessGrant.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+    orphans = sorted(ref for ref, grant_id in named.items() if grant_id not in existing)
+    removed = []
+    for ref in orphans:
+        try:
+            provider.remove_ref(unit_external_id(unit), ref, idempotency_key=str(uuid.uuid4()))
+        except ProviderError as error:
+            logger.warning("Reconcile could not remove %s from unit %s: %s", ref, unit.pk, error)
+            continue
+        removed.append(ref)
+    if removed:
+        audit_record(
+            actor=Actor.system("access reconcile"),
+            action="access.orphan_memberships_removed",
+            target=unit,
+            location=location,
+            details={"memberships": removed},
+        )
+    return len(removed)
 
 
 def grants_push_for_location(*, location: Location) -> int:
@@ -998,9 +1098,10 @@ def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision
     """The decision on a holder's grants at a door, and the grant it rests on.
 
     The event is filed under that grant's unit and booking, so it must be the grant the reason
-    comes from: a guest two tenants shared with holds grants of both bookings. Newest first.
+    comes from: a guest two tenants shared with holds grants of both bookings. Where several
+    grants open the door, the oldest; where the reason is an ended or revoked grant, the newest.
     """
-    grants = sorted(found.grants, key=lambda grant: grant.grant_id, reverse=True)
+    grants = sorted(found.grants, key=lambda grant: grant.grant_id)
     if not grants:
         return Decision(False, "not_mapped"), None
     open_now = [grant for grant in grants if grant.opens_now]
@@ -1012,8 +1113,8 @@ def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision
         return Decision(False, "outside_window"), active[0]
     current = [grant for grant in grants if not grant.has_ended]
     if not current:
-        return Decision(False, "outside_window"), grants[0]
-    return Decision(False, "revoked"), current[0]
+        return Decision(False, "outside_window"), grants[-1]
+    return Decision(False, "revoked"), current[-1]
 
 
 def guest_share_for_key(key: str) -> SharedAccess | None:

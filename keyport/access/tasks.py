@@ -1,6 +1,7 @@
 """Background work of the access engine: thin, load by id and call a service."""
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.utils import timezone
@@ -9,6 +10,8 @@ from django_tasks.base import TaskResultStatus
 
 from keyport.access import services
 from keyport.bookings.models import Booking
+
+logger = logging.getLogger(__name__)
 
 
 @task()
@@ -33,7 +36,10 @@ def access_sweep_run() -> dict[str, int]:
     redriven = services.sync_redrive()
     reconciled = 0
     for location in Location.objects.exclude(access_provider=AccessProvider.BUILTIN):
-        reconciled += services.sync_reconcile(location=location)
+        try:
+            reconciled += services.sync_reconcile(location=location)
+        except Exception:  # one location's trouble must not keep the others from their reconcile
+            logger.exception("Reconcile of location %s failed", location.pk)
     return {"ended": ended, "redriven": redriven, "reconciled": reconciled}
 
 

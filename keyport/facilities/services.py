@@ -13,6 +13,7 @@ from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
 from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import grants_push_for_location, grants_sync_for_location
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
@@ -145,6 +146,7 @@ def location_set_access_provider(
     if provider not in AccessProvider.values:
         raise ValidationError({"access_provider": "Choose one of the listed access providers."})
     location = Location.objects.select_for_update().get(pk=location.pk)
+    _refuse_to_leave_changes_behind(location, provider, sensorberg)
     changed: dict[str, object] = {}
     if provider == AccessProvider.SENSORBERG:
         changed |= _sensorberg_account_save(
@@ -165,6 +167,33 @@ def location_set_access_provider(
             details={"changed": changed},
         )
     return location
+
+
+def _refuse_to_leave_changes_behind(
+    location: Location, provider: str, sensorberg: SensorbergCredentials | None
+) -> None:
+    """Changes still on their way to a Sensorberg account (a revocation among them) must reach it:
+    the location keeps that account until they have gone through."""
+    if location.access_provider != AccessProvider.SENSORBERG:
+        return
+    stored = SensorbergAccount.objects.filter(location=location).first()
+    same_account = (
+        provider == AccessProvider.SENSORBERG
+        and sensorberg is not None
+        and stored is not None
+        and (sensorberg.base_url.strip().rstrip("/"), sensorberg.client_id.strip())
+        == (stored.base_url.rstrip("/"), stored.client_id)
+    )
+    waiting = sync_changes_on_the_way(location)
+    if not same_account and waiting:
+        raise ValidationError(
+            {
+                "access_provider": (
+                    f"Keyport is still sending {waiting} access change{'s' if waiting != 1 else ''} to "
+                    "Sensorberg. Change the provider or its account once they have gone through."
+                )
+            }
+        )
 
 
 def _sensorberg_account_save(location: Location, credentials: SensorbergCredentials) -> dict[str, object]:

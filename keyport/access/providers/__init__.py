@@ -8,7 +8,7 @@ passing failure (retry with backoff) from a lasting one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from keyport.access.models import AccessGrant
@@ -39,6 +39,10 @@ class Provider(Protocol):
     def push(self, grant: AccessGrant, *, idempotency_key: str) -> None: ...
 
     def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None: ...
+
+    def remove_ref(self, external_id: str, ref: str, *, idempotency_key: str) -> None: ...
+
+    def memberships(self, external_id: str) -> dict[str, dict[str, Any]]: ...
 
     def membership_refs(self, unit_external_id: str) -> set[str]: ...
 

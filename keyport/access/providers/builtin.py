@@ -3,7 +3,7 @@ only in Keyport's database and there is nothing to push."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keyport.access.providers import ConnectionCheck
 
@@ -19,6 +19,12 @@ class BuiltinProvider:
 
     def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None:
         return None
+
+    def remove_ref(self, external_id: str, ref: str, *, idempotency_key: str) -> None:
+        return None
+
+    def memberships(self, external_id: str) -> dict[str, dict[str, Any]]:
+        return {}
 
     def membership_refs(self, unit_external_id: str) -> set[str]:
         return set()

@@ -12,13 +12,19 @@ tests/sensorberg_fake.py defines the wire format we speak):
 
 A membership is named by the grant (`keyport-grant-<id>`) and written with PUT, so pushing the
 same grant twice never makes two. Every write carries an Idempotency-Key as well.
+A group can be re-created in the vendor's dashboard under a new id: a 404 on a cached group id
+looks the group up again and, if its id changed, tries once more there.
 urllib from the standard library is enough for four calls; no dependency is added for it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import http.client
 import json
 import logging
+import math
 import threading
 import time
 import urllib.error
@@ -35,11 +41,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+# A vendor asking for a longer pause is still retried after a day.
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 REFUSED = "Sensorberg refused the client id and secret."
 NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
+CUT_OFF = "Sensorberg's answer was cut off or garbled on the way."
+MEMBERSHIP_FIELDS = ("email", "name", "valid_from", "valid_until", "credential")
 # Tokens and group ids are a cache: any process can fetch its own, so nothing is lost with it.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
-_groups: dict[tuple[str, str], str] = {}
+_groups: dict[tuple[str, str, str], str] = {}
 _lock = threading.Lock()
 
 
@@ -52,6 +62,17 @@ def forget_cached_state() -> None:
 def unit_external_id(unit: Any) -> str:
     """The access group's External Identifier for a unit: its number."""
     return str(unit.number)
+
+
+def membership_body(grant: AccessGrant) -> dict[str, Any]:
+    """The membership Sensorberg should hold for a grant, as push sends it."""
+    return {
+        "email": grant.holder.email,
+        "name": grant.holder.name,
+        "valid_from": grant.starts_at.isoformat(),
+        "valid_until": grant.ends_at.isoformat() if grant.ends_at else None,
+        "credential": {"type": "pin", "code": grant.holder.pin},
+    }
 
 
 class SensorbergProvider:
@@ -77,27 +98,33 @@ class SensorbergProvider:
     # The operations the outbox uses.
 
     def push(self, grant: AccessGrant, *, idempotency_key: str) -> None:
-        group = self._group_id(unit_external_id(grant.unit))
-        body = {
-            "email": grant.holder.email,
-            "name": grant.holder.name,
-            "valid_from": grant.starts_at.isoformat(),
-            "valid_until": grant.ends_at.isoformat() if grant.ends_at else None,
-            "credential": {"type": "pin", "code": grant.holder.pin},
-        }
-        self._call(
-            "PUT", f"/v1/access-groups/{group}/memberships/{grant.membership_ref}", body, idempotency_key
+        self._membership_call(
+            "PUT",
+            unit_external_id(grant.unit),
+            _path_part(grant.membership_ref),
+            body=membership_body(grant),
+            idempotency_key=idempotency_key,
         )
 
     def remove(self, grant: AccessGrant, *, idempotency_key: str) -> None:
-        group = self._group_id(unit_external_id(grant.unit))
-        path = f"/v1/access-groups/{group}/memberships/{grant.membership_ref}"
-        self._call("DELETE", path, None, idempotency_key, missing_ok=True)
+        self.remove_ref(unit_external_id(grant.unit), grant.membership_ref, idempotency_key=idempotency_key)
+
+    def remove_ref(self, external_id: str, ref: str, *, idempotency_key: str) -> None:
+        """Delete the membership named `ref`; one the vendor no longer holds counts as gone."""
+        self._membership_call(
+            "DELETE", external_id, _path_part(ref), idempotency_key=idempotency_key, missing_ok=True
+        )
+
+    def memberships(self, external_id: str) -> dict[str, dict[str, Any]]:
+        """Per ref, the membership as Sensorberg holds it: the fields push sends, as far as present."""
+        answer = self._membership_call("GET", external_id, None)
+        held: dict[str, dict[str, Any]] = {}
+        for item in _items(answer):
+            held[_identifier(item, "ref")] = {name: item[name] for name in MEMBERSHIP_FIELDS if name in item}
+        return held
 
     def membership_refs(self, external_id: str) -> set[str]:
-        group = self._group_id(external_id)
-        answer = self._call("GET", f"/v1/access-groups/{group}/memberships")
-        return {item["ref"] for item in answer.get("items", [])}
+        return set(self.memberships(external_id))
 
     def test_connection(self, *, timeout: float = TIMEOUT_SECONDS) -> ConnectionCheck:
         """Log in and list the access groups, as the settings page's Test connection.
@@ -105,34 +132,77 @@ class SensorbergProvider:
         A fresh token, kept out of the cache: the credentials tried may not be the saved ones.
         """
         try:
-            token = str(self._send(self._token_request(), timeout=timeout)["access_token"])
+            token, _ = _token_from(self._send(self._token_request(), timeout=timeout))
             listing = self._request("GET", "/v1/access-groups", token=token)
-            groups = self._send(listing, timeout=timeout).get("items", [])
+            groups = _items(self._send(listing, timeout=timeout))
         except _Unauthorized:
             return ConnectionCheck(ok=False, message=REFUSED)
         except ProviderError as error:
             return ConnectionCheck(ok=False, message=str(error))
-        except (KeyError, TypeError, AttributeError):
-            return ConnectionCheck(ok=False, message=NOT_UNDERSTOOD)
         noun = "access group" if len(groups) == 1 else "access groups"
         return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.")
 
     # The wire.
 
-    def _group_id(self, external_id: str) -> str:
-        key = (self.base_url, external_id)
+    def _membership_call(
+        self,
+        method: str,
+        external_id: str,
+        ref_part: str | None,
+        *,
+        body: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        """A call on the unit's group memberships (`ref_part` None: the whole list).
+
+        A 404 on a cached group id may mean the group was re-created under a new id: look it up
+        again and, if the id changed, try once more. Only a 404 on a group id looked up in this
+        call means the membership is missing (gone, for a delete).
+        """
+        group, looked_up = self._group_id(external_id)
+        while True:
+            path = f"/v1/access-groups/{_path_part(group)}/memberships"
+            if ref_part is not None:
+                path += f"/{ref_part}"
+            try:
+                return self._call(method, path, body, idempotency_key)
+            except _NotFound:
+                if not looked_up:
+                    self._forget_group_id(external_id)
+                    stale = group
+                    group, looked_up = self._group_id(external_id)
+                    if group != stale:
+                        continue
+                if missing_ok:
+                    return {}
+                raise
+
+    def _group_id(self, external_id: str) -> tuple[str, bool]:
+        """The group's id, and whether it was looked up now rather than taken from the cache."""
+        key = (self.base_url, self.client_id, external_id)
         with _lock:
             if key in _groups:
-                return _groups[key]
+                return _groups[key], False
         answer = self._call(
             "GET", "/v1/access-groups?" + urllib.parse.urlencode({"external_id": external_id})
         )
-        items = answer.get("items", [])
+        items = _items(answer)
         if not items:
             raise ProviderError(f"Sensorberg has no access group with External Identifier {external_id!r}.")
+        if len(items) > 1:
+            raise ProviderError(
+                f"Sensorberg has {len(items)} access groups with External Identifier {external_id!r}; "
+                "keep one of them in Sensorberg's dashboard, or give the others another identifier."
+            )
+        group = _identifier(items[0], "id")
         with _lock:
-            _groups[key] = items[0]["id"]
-        return str(items[0]["id"])
+            _groups[key] = group
+        return group, True
+
+    def _forget_group_id(self, external_id: str) -> None:
+        with _lock:
+            _groups.pop((self.base_url, self.client_id, external_id), None)
 
     def _token(self, *, fresh: bool = False) -> str:
         key = (self.base_url, self.client_id)
@@ -140,9 +210,7 @@ class SensorbergProvider:
             cached = _tokens.get(key)
         if cached and not fresh and cached[1] > time.monotonic():
             return cached[0]
-        answer = self._send(self._token_request())
-        token = str(answer["access_token"])
-        lifetime = float(answer.get("expires_in", 300))
+        token, lifetime = _token_from(self._send(self._token_request()))
         with _lock:
             _tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2))
         return token
@@ -155,8 +223,8 @@ class SensorbergProvider:
                 "client_secret": self._client_secret,
             }
         ).encode()
-        return urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
-            self.base_url + "/oauth/token",
+        return self._new_request(
+            "/oauth/token",
             data=form,
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -178,9 +246,17 @@ class SensorbergProvider:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        return urllib.request.Request(  # noqa: S310
-            self.base_url + path, data=data, method=method, headers=headers
-        )
+        return self._new_request(path, data=data, method=method, headers=headers)
+
+    def _new_request(
+        self, path: str, *, data: bytes | None, method: str, headers: dict[str, str]
+    ) -> urllib.request.Request:
+        try:
+            return urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
+                self.base_url + path, data=data, method=method, headers=headers
+            )
+        except ValueError:
+            raise ProviderError(self._bad_address()) from None
 
     def _call(
         self,
@@ -188,25 +264,23 @@ class SensorbergProvider:
         path: str,
         body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
-        *,
-        missing_ok: bool = False,
     ) -> dict[str, Any]:
         for attempt in (1, 2):
             try:
                 token = self._token(fresh=attempt == 2)
                 request = self._request(method, path, token=token, body=body, idempotency_key=idempotency_key)
-                return self._send(request, missing_ok=missing_ok)
+                return self._send(request)
             except _Unauthorized:
                 if attempt == 2:
                     raise ProviderError(REFUSED) from None
         raise AssertionError("unreachable")
 
-    def _send(
-        self, request: urllib.request.Request, *, timeout: float | None = None, missing_ok: bool = False
-    ) -> dict[str, Any]:
+    def _send(self, request: urllib.request.Request, *, timeout: float | None = None) -> dict[str, Any]:
         """One call to Sensorberg; a failure is told in words the owner can act on.
 
-        A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more.
+        A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more;
+        a 404 raises _NotFound, so that the caller may decide it means gone.
+        Messages never hold the secret, the request body or the exception's own text.
         """
         # Read at call time: tests shorten TIMEOUT_SECONDS.
         timeout = TIMEOUT_SECONDS if timeout is None else timeout
@@ -218,27 +292,33 @@ class SensorbergProvider:
                 raise _Unauthorized from None
             if error.code == 403:
                 raise ProviderError(REFUSED) from None
-            if error.code == 404 and missing_ok:
-                return {}
             if error.code == 429:
-                retry_after = _seconds(error.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(error.headers.get("Retry-After"))
                 raise RetryLater(
                     "Sensorberg asked us to slow down (429).", after_seconds=retry_after
                 ) from None
             path = urllib.parse.urlsplit(request.full_url).path
-            raise ProviderError(
-                f"Sensorberg answered {error.code} to {request.get_method()} {path}."
-            ) from None
+            message = f"Sensorberg answered {error.code} to {request.get_method()} {path}."
+            if error.code == 404:
+                raise _NotFound(message) from None
+            raise ProviderError(message) from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
                 raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
             raise ProviderError(
-                f"Could not reach Sensorberg at {self.base_url}: {_reason(error.reason)}."
+                f"Could not reach Sensorberg at {self._address()}: {_reason(error.reason)}."
             ) from None
         except TimeoutError:
             raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+        except (http.client.InvalidURL, ValueError):
+            # A port or host urllib cannot call, such as a user and password with no port.
+            raise ProviderError(self._bad_address()) from None
+        except http.client.HTTPException:
+            raise ProviderError(CUT_OFF) from None
         except OSError as error:
-            raise ProviderError(f"Could not reach Sensorberg at {self.base_url}: {_reason(error)}.") from None
+            raise ProviderError(
+                f"Could not reach Sensorberg at {self._address()}: {_reason(error)}."
+            ) from None
         try:
             answer = json.loads(raw) if raw else {}
         except ValueError:
@@ -247,9 +327,51 @@ class SensorbergProvider:
             raise ProviderError(NOT_UNDERSTOOD)
         return answer
 
+    def _address(self) -> str:
+        """The base URL without any user name or password in it."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+    def _bad_address(self) -> str:
+        return f"Keyport cannot call the Sensorberg address {self._address()}; check it in the settings."
+
 
 class _Unauthorized(Exception):
     pass
+
+
+class _NotFound(ProviderError):
+    pass
+
+
+def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    items = answer.get("items", [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ProviderError(NOT_UNDERSTOOD)
+    return items
+
+
+def _identifier(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ProviderError(NOT_UNDERSTOOD)
+    return str(value)
+
+
+def _token_from(answer: dict[str, Any]) -> tuple[str, float]:
+    """The bearer token and its lifetime in seconds from the token endpoint's answer."""
+    token = answer.get("access_token")
+    try:
+        lifetime = float(answer.get("expires_in", 300))
+    except (TypeError, ValueError):
+        raise ProviderError(NOT_UNDERSTOOD) from None
+    if not isinstance(token, str) or not token or not math.isfinite(lifetime):
+        raise ProviderError(NOT_UNDERSTOOD)
+    return token, lifetime
+
+
+def _path_part(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
 
 
 def _reason(reason: object) -> str:
@@ -260,8 +382,20 @@ def _reason(reason: object) -> str:
     return str(reason) or type(reason).__name__
 
 
-def _seconds(value: str | None) -> float:
-    try:
-        return max(0.0, float(value or 1))
-    except ValueError:
+def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float:
+    """A Retry-After header in seconds: a number of seconds or an HTTP date (RFC 9110)."""
+    if not value:
         return 1.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 1.0
+        if when.tzinfo is None:  # "-0000": the RFC's GMT
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return 1.0 if math.isnan(seconds) else RETRY_AFTER_MAX_SECONDS
+    return min(max(0.0, seconds), RETRY_AFTER_MAX_SECONDS)

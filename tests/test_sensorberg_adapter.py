@@ -1,0 +1,228 @@
+"""The Sensorberg adapter on its own, against the local fake of the vendor's cloud."""
+
+import datetime as dt
+import email.utils
+
+import pytest
+from django.utils import timezone
+
+from keyport.access.models import AccessGrant
+from keyport.access.providers import ProviderError, RetryLater
+from keyport.access.providers.sensorberg import (
+    NOT_UNDERSTOOD,
+    RETRY_AFTER_MAX_SECONDS,
+    SensorbergProvider,
+    membership_body,
+    retry_after_seconds,
+)
+from tests.access_scene import build_access_scene
+from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
+
+pytestmark = pytest.mark.django_db
+KEY = "00000000-0000-0000-0000-000000000001"
+OTHER_CLIENT_ID = "keyport-second-site"
+OTHER_CLIENT_SECRET = "another-s3cret-never-logged"
+
+
+def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET):  # type: ignore[no-untyped-def]
+    return SensorbergProvider(base_url=fake.base_url, client_id=client_id, client_secret=secret)
+
+
+@pytest.fixture
+def grant() -> AccessGrant:
+    """The tenant's grant on unit A001, whose External Identifier is "A001"."""
+    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    return AccessGrant.objects.select_related("holder", "unit").get(
+        holder=scene.tenant_holder(), unit=scene.units[0]
+    )
+
+
+def test_two_accounts_on_one_address_push_into_their_own_groups(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_client(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)
+    fake.add_group("A001")
+    fake.add_group("A001", client_id=OTHER_CLIENT_ID)
+    first = provider_for_fake(fake)
+    second = provider_for_fake(fake, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)
+
+    first.push(grant, idempotency_key=KEY)
+    second.push(grant, idempotency_key=KEY)
+    first.push(grant, idempotency_key=KEY)
+
+    assert grant.membership_ref in fake.members("A001")
+    assert grant.membership_ref in fake.members("A001", client_id=OTHER_CLIENT_ID)
+    # Each account used its own group id from the start: no call went to the other's group.
+    assert [answer for answer in fake.state.answers if answer[2] == 404] == []
+
+
+def test_a_push_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.push(grant, idempotency_key=KEY)
+    fake.recreate_group("A001")
+    fake.state.memberships[fake.state.groups["A001"]].clear()
+
+    provider.push(grant, idempotency_key=KEY)
+
+    assert grant.membership_ref in fake.members("A001")
+
+
+def test_a_removal_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.push(grant, idempotency_key=KEY)
+    fake.recreate_group("A001")  # the new group holds the membership too
+
+    provider.remove(grant, idempotency_key=KEY)
+
+    assert fake.members("A001") == {}
+
+
+def test_memberships_are_read_from_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    assert provider.memberships("A001") == {}
+    provider.push(grant, idempotency_key=KEY)
+    fake.recreate_group("A001")
+
+    assert provider.membership_refs("A001") == {grant.membership_ref}
+
+
+def test_a_removal_of_a_membership_the_vendor_no_longer_holds_counts_as_done(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.remove(grant, idempotency_key=KEY)  # group looked up now: the 404 means gone
+    provider.remove(grant, idempotency_key=KEY)  # group from the cache, confirmed on the 404
+
+    assert fake.members("A001") == {}
+
+
+def test_a_membership_on_a_group_that_was_deleted_fails_with_its_external_identifier(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.push(grant, idempotency_key=KEY)
+    del fake.state.groups["A001"]
+
+    with pytest.raises(ProviderError, match="no access group with External Identifier 'A001'"):
+        provider.remove(grant, idempotency_key=KEY)
+
+
+def test_memberships_return_what_push_sent_and_remove_ref_deletes_one_without_a_grant(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    group = fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.push(grant, idempotency_key=KEY)
+    fake.state.memberships[group]["keyport-grant-999999"] = {"email": "stale@example.com"}
+
+    held = provider.memberships("A001")
+
+    assert held == {
+        grant.membership_ref: membership_body(grant),
+        "keyport-grant-999999": {"email": "stale@example.com"},
+    }
+    assert membership_body(grant)["credential"] == {"type": "pin", "code": grant.holder.pin}
+    provider.remove_ref("A001", "keyport-grant-999999", idempotency_key=KEY)
+    provider.remove_ref("A001", "keyport-grant-999999", idempotency_key=KEY)  # already gone
+    assert set(fake.members("A001")) == {grant.membership_ref}
+
+
+def test_several_groups_with_one_external_identifier_are_refused_by_name(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    fake.add_twin_group("A001")
+
+    with pytest.raises(ProviderError, match="2 access groups with External Identifier 'A001'"):
+        provider_for_fake(fake).push(grant, idempotency_key=KEY)
+    assert fake.state.writes == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        ("-5", 0.0),
+        ("Tue, 01 Dec 2026 12:34:06 GMT", 6.0),
+        ("Tue, 01 Dec 2026 12:33:00 GMT", 0.0),  # already past
+        ("Tue, 01 Dec 2026 12:34:06 -0000", 6.0),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", RETRY_AFTER_MAX_SECONDS),
+        ("inf", RETRY_AFTER_MAX_SECONDS),
+        ("soon", 1.0),
+        ("", 1.0),
+        (None, 1.0),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_as_an_http_date(value, seconds) -> None:  # type: ignore[no-untyped-def]
+    now = dt.datetime(2026, 12, 1, 12, 34, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds(value, now=now) == seconds
+
+
+def test_a_429_with_an_http_date_waits_until_that_date(fake, grant) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    later = timezone.now() + dt.timedelta(seconds=120)
+    fake.rate_limit_next(1, email.utils.format_datetime(later, usegmt=True))
+
+    with pytest.raises(RetryLater) as raised:
+        provider_for_fake(fake).push(grant, idempotency_key=KEY)
+
+    assert 118 <= raised.value.after_seconds <= 120
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "cut_after"),
+    [
+        ("/oauth/token", {"access_token": "abc", "expires_in": 3600}, 10),
+        ("/oauth/token", {"token": "abc"}, None),
+        ("/oauth/token", {"access_token": "abc", "expires_in": "an hour"}, None),
+        ("/v1/access-groups", {"items": [{"id": "grp_1"}]}, 12),
+        ("/v1/access-groups", {"items": {"id": "grp_1"}}, None),
+        ("/v1/access-groups", {"items": [{"name": "A001"}]}, None),
+        ("/v1/access-groups", {"items": ["grp_1"]}, None),
+        ("/v1/access-groups", b"<html>Bad gateway</html>", None),
+    ],
+)
+def test_a_cut_off_or_odd_answer_on_push_is_a_provider_error(fake, grant, path, body, cut_after) -> None:  # type: ignore[no-untyped-def]
+    fake.add_group("A001")
+    fake.answer_next(path, body, cut_after=cut_after)
+
+    with pytest.raises(ProviderError) as raised:
+        provider_for_fake(fake).push(grant, idempotency_key=KEY)
+
+    assert CLIENT_SECRET not in str(raised.value)
+    assert fake.state.writes == []
+
+
+@pytest.mark.parametrize(
+    ("body", "cut_after"),
+    [
+        ({"items": [{"ref": "keyport-grant-1"}]}, 20),
+        ({"items": [{"email": "someone@example.com"}]}, None),
+        ({"items": "keyport-grant-1"}, None),
+        ({"items": [{"ref": ["keyport-grant-1"]}]}, None),
+    ],
+)
+def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_after) -> None:  # type: ignore[no-untyped-def]
+    group = fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.memberships("A001")
+    fake.answer_next(f"/v1/access-groups/{group}/memberships", body, cut_after=cut_after)
+
+    with pytest.raises(ProviderError):
+        provider.memberships("A001")
+
+
+def test_test_connection_tells_of_an_odd_group_list(fake) -> None:  # type: ignore[no-untyped-def]
+    fake.answer_next("/v1/access-groups", {"items": 3})
+
+    check = provider_for_fake(fake).test_connection(timeout=1)
+
+    assert not check.ok and check.message == NOT_UNDERSTOOD
+
+
+def test_an_address_with_a_password_and_no_port_fails_without_showing_the_password(grant) -> None:  # type: ignore[no-untyped-def]
+    provider = SensorbergProvider(
+        base_url="http://keyport:hunter2@127.0.0.1", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+
+    with pytest.raises(ProviderError) as raised:
+        provider.push(grant, idempotency_key=KEY)
+
+    assert "hunter2" not in str(raised.value) and CLIENT_SECRET not in str(raised.value)
+    assert "http://127.0.0.1" in str(raised.value)
