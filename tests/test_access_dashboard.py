@@ -59,6 +59,22 @@ def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client,
 
 
 @time_machine.travel(NOW, tick=False)
+def test_the_location_page_and_overview_warn_until_the_shared_access_email_is_saved(
+    client, owner, scene
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(owner)
+    pages = [reverse("dashboard:location_detail", args=[scene.location.pk]), reverse("dashboard:home")]
+    for url in pages:
+        assert "shared-access-setup-warning" in client.get(url).content.decode()
+    default = DEFAULT_TEMPLATES["shared_access"]
+    email_template_save(
+        actor=Actor.staff(owner), key="shared_access", subject=default.subject, body_text=default.body_text
+    )
+    for url in pages:
+        assert "shared-access-setup-warning" not in client.get(url).content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
 def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_back(
     client, owner, scene
 ) -> None:  # type: ignore[no-untyped-def]

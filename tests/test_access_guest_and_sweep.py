@@ -33,11 +33,12 @@ def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(cl
     with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
         page = client.get(f"/key/{key}/").content.decode()
         assert "Your access starts on Tue 3 Mar 2026 at 00:00" in page and share.holder.pin not in page
-        assert client.post(f"/key/{key}/open/{scene.door.pk}/").context["decision"].reason == "outside_window"
+        response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
+        assert response.context["decision"].reason == "outside_window"
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
         page = client.get(f"/key/{key}/").content.decode()
         assert share.holder.pin in page and "Open Main door" in page and "Open A001 lock" in page
-        response = client.post(f"/key/{key}/open/{scene.door.pk}/")
+        response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
         assert response.context["decision"].allowed
         assert AccessEvent.objects.filter(channel="guest", allowed=True, holder=share.holder).count() == 1
     with time_machine.travel(dt.datetime(2026, 3, 9, 23, tzinfo=UTC), tick=False):
@@ -50,10 +51,30 @@ def test_a_deleted_share_page_opens_nothing_and_a_wrong_key_is_404(client, share
     share_delete(actor=Actor.system("t"), share=share)
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
         assert "withdrawn" in client.get(f"/key/{key}/").content.decode()
-        assert client.post(f"/key/{key}/open/{scene.door.pk}/").context["decision"].reason == "revoked"
+        response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
+        assert response.context["decision"].reason == "revoked"
     assert client.get("/key/not-a-key/").status_code == 404
     other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     assert client.post(f"/key/{key}/open/{other.door.pk}/").status_code == 404
+
+
+def test_open_answers_with_a_redirect_and_a_refresh_does_not_open_again(client, shared) -> None:  # type: ignore[no-untyped-def]
+    scene, share, key = shared
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        response = client.post(f"/key/{key}/open/{scene.door.pk}/")
+        assert response.status_code == 302 and response["Location"] == f"/key/{key}/"
+        page = client.get(f"/key/{key}/").content.decode()
+        assert 'id="open-result"' in page and "Main door is open." in page
+        refreshed = client.get(f"/key/{key}/").content.decode()
+        assert 'id="open-result"' not in refreshed
+    assert AccessEvent.objects.filter(channel="guest", holder=share.holder).count() == 1
+
+
+def test_a_door_that_did_not_open_says_why_after_the_redirect(client, shared) -> None:  # type: ignore[no-untyped-def]
+    scene, share, key = shared
+    with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
+        page = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True).content.decode()
+    assert "Main door did not open. Your access is not valid at this time." in page
 
 
 def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -> None:  # type: ignore[no-untyped-def]

@@ -116,7 +116,10 @@ def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_curr
         door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 4, 30))
     ).allowed
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(at(dt.date(2026, 5, 1)), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert billing.invoices_lock_overdue(now=at(dt.date(2026, 5, 1))) == 1
     for share in (lasting, brief):
         share.refresh_from_db()

@@ -389,6 +389,7 @@ def test_a_bad_link_path_is_not_logged_with_its_token(client, caplog):
     with caplog.at_level(logging.WARNING, logger="django.request"):
         client.get(f"/login/link/{secret}/")
         client.get(f"/login/link/{secret}/extra/")
+    assert caplog.records
     handler_filter = __import__("keyport.portal.log_redaction", fromlist=["x"]).RedactSignInTokens()
     for record in caplog.records:
         handler_filter.filter(record)

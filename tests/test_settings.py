@@ -95,6 +95,24 @@ def test_laptop_secret_key_is_made_once_and_kept(tmp_path):
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_django_loggers_redact_guest_keys_and_sign_in_tokens_with_debug_on(tmp_path):
+    script = "; ".join(
+        [
+            "import logging",
+            "logging.getLogger('django.request').warning('Not Found: %s', '/key/GUESTKEY123/')",
+            "logging.getLogger('django.server').info('\"GET /login/link/SIGNINTOKEN456/ HTTP/1.1\" 200 1')",
+            "logging.getLogger('django.security.csrf').warning('Forbidden: /key/GUESTKEY789/open/1/')",
+        ]
+    )
+    result = run_manage("shell", "--no-imports", "-c", script, extra_env={"DEBUG": "true"}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "Not Found: /key/[redacted]/" in output and "/login/link/[redacted]/" in output
+    assert "Forbidden: /key/[redacted]/open/1/" in output
+    for secret in ("GUESTKEY123", "SIGNINTOKEN456", "GUESTKEY789"):
+        assert secret not in output
+
+
 def test_env_int_rejects_words_and_out_of_range(monkeypatch):
     monkeypatch.setenv("KEYPORT_TEST_NUMBER", "ten")
     with pytest.raises(ImproperlyConfigured, match="KEYPORT_TEST_NUMBER must be a whole number"):

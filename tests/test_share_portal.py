@@ -82,6 +82,29 @@ def test_bad_input_shows_the_error_beside_its_field_and_creates_nothing(
 
 
 @time_machine.travel(NOW, tick=False)
+def test_a_bad_email_and_an_end_after_the_booking_show_both_errors_and_create_nothing(client, scene) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    response = post_share(client, scene, emails="nope", ends_on="2026-04-02")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="emails-error"' in page and "Not a valid email address: nope." in page
+    assert 'id="ends_on-error"' in page and "cannot be after the booking ends (31 Mar 2026)" in page
+    assert 'id="units-error"' not in page and 'id="starts_on-error"' not in page
+    assert not SharedAccess.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_field_that_does_not_parse_shows_only_its_own_error(client, scene) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    response = post_share(client, scene, units=[], starts_on="2026-03-01")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.count("Choose at least one unit.") == 1
+    assert "The start date cannot be in the past." in page
+    assert not SharedAccess.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
 def test_another_tenants_booking_unit_and_share_ids_are_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
     other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     other_share = other.share("theirs@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
@@ -110,13 +133,26 @@ def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene)
     sign_in_as(client, scene.tenant)
     client.post(reverse("portal:share_delete", args=[scene.booking.pk, share.pk]))
     assert SharedAccess.objects.get(pk=share.pk).state == ShareState.DELETED
-    response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]))
+    response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]), follow=True)
     assert response.context["decision"].allowed
     assert AccessEvent.objects.filter(channel="portal", allowed=True).count() == 1
     sign_in_as(client, partner)  # not yet synced: no holder, no door
     assert (
         client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk])).status_code == 404
     )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_once(client, scene) -> None:  # type: ignore[no-untyped-def]
+    sign_in_as(client, scene.tenant)
+    manage = reverse("portal:share_manage", args=[scene.booking.pk])
+    response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]))
+    assert response.status_code == 302 and response["Location"] == manage
+    page = client.get(manage)
+    assert page.context["decision"].allowed
+    assert 'class="alert alert-success" role="status" id="open-result"' in page.content.decode()
+    assert 'id="open-result"' not in client.get(manage).content.decode()
+    assert AccessEvent.objects.filter(channel="portal").count() == 1
 
 
 def test_signed_out_visitors_go_to_login(client, scene) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.providers import ConnectionCheck
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
@@ -42,6 +43,7 @@ def home(request: StaffRequest) -> HttpResponse:
         {
             "locations": locations_with_counts(locations, timezone.localdate()),
             "audit_entries": recent_entries_for_staff(request.user, limit=15),
+            "email_reviewed": shared_access_email_reviewed(),
         },
     )
 
@@ -61,6 +63,7 @@ def location_detail(
             "today": today,
             "can_operate": request.user.can_operate_location(location),
             "mapping_form": mapping_form or AccessMappingUploadForm(),
+            "email_reviewed": shared_access_email_reviewed(),
         },
         status=400 if mapping_form is not None else 200,
     )

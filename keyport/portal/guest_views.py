@@ -5,7 +5,7 @@ hash is stored, and the page answers 404 for any other key.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -14,6 +14,7 @@ from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, share_phase
 from keyport.access.services import access_decide, guest_share_for_key
+from keyport.portal.door_outcome import door_outcome_keep, door_outcome_take
 
 
 def _share(key: str) -> SharedAccess:
@@ -23,9 +24,11 @@ def _share(key: str) -> SharedAccess:
     return share
 
 
-def _render(request: HttpRequest, key: str, share: SharedAccess, **extra: object) -> HttpResponse:
+def _render(request: HttpRequest, key: str, share: SharedAccess) -> HttpResponse:
     now = timezone.now()
     units = list(share.units.all())
+    access_points = list(access_points_of_units(units))
+    extra = {"access_points": access_points, **_open_outcome(request, share, access_points)}
     # Times on the page are the location's local time, whatever the server's zone.
     with timezone.override(share.booking.location.zone):
         return _render_in_zone(request, key, share, units, now, extra)
@@ -43,12 +46,24 @@ def _render_in_zone(
             "units": units,
             "phase": share_phase(share, now),  # type: ignore[arg-type]
             "location": share.booking.location,
-            "access_points": access_points_of_units(units),
             "window_start": share.starts_at().astimezone(share.booking.location.zone),
             "window_end": share.ends_at().astimezone(share.booking.location.zone),
             **extra,
         },
     )
+
+
+def _outcome_page(share: SharedAccess) -> str:
+    return f"share:{share.pk}"
+
+
+def _open_outcome(request: HttpRequest, share: SharedAccess, access_points: list) -> dict[str, object]:
+    """The door opened and the decision, when the page is loaded right after an Open button."""
+    outcome = door_outcome_take(request, page=_outcome_page(share))
+    if outcome is None:
+        return {}
+    opened = next((ap for ap in access_points if ap.pk == outcome.access_point_id), None)
+    return {"opened": opened, "decision": outcome.decision} if opened is not None else {}
 
 
 @never_cache
@@ -66,4 +81,5 @@ def key_open(request: HttpRequest, key: str, access_point_id: int) -> HttpRespon
     decision = access_decide(
         door=Door.of(access_point), holder=share.holder, share=share, channel=AccessEvent.Channel.GUEST
     )
-    return _render(request, key, share, opened=access_point, decision=decision)
+    door_outcome_keep(request, page=_outcome_page(share), access_point_id=access_point.pk, decision=decision)
+    return redirect("guest:key", key=key)

@@ -47,6 +47,24 @@ class ShareForm(forms.Form):
             ends_on=data["ends_on"],
         )
 
+    def parsed_share_request(self) -> ShareRequest | None:
+        """What parsed of an invalid form, for checking the sharing rules too; None without both dates.
+
+        Emails or units that did not parse count as none: their fields already show an error.
+        """
+        data = self.cleaned_data
+        if "starts_on" not in data or "ends_on" not in data:
+            return None
+        return ShareRequest(
+            emails=data.get("emails", []),
+            units=list(data.get("units", [])),
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+        )
+
     def add_service_errors(self, error: ValidationError) -> None:
+        """The rules' errors beside their fields; a field that did not parse keeps only its own error."""
         for field, messages in error.message_dict.items():
+            if field in self.errors and field != "__all__":
+                continue
             self.add_error(None if field == "__all__" else field, messages)

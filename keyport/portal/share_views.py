@@ -20,11 +20,19 @@ from keyport.access.queries import (
     holder_of_contact,
     shares_of_booking,
 )
-from keyport.access.services import Decision, access_decide, mapped_unit_ids, share_create, share_delete
+from keyport.access.services import (
+    Decision,
+    access_decide,
+    mapped_unit_ids,
+    share_create,
+    share_delete,
+    share_validate,
+)
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
 from keyport.portal.access import PortalRequest, full_portal_required
+from keyport.portal.door_outcome import door_outcome_keep, door_outcome_take
 from keyport.portal.share_forms import ShareForm
 
 
@@ -70,7 +78,7 @@ def _page(
 def share_manage(request: PortalRequest, booking_id: int) -> HttpResponse:
     booking = get_booking_for_customer(request.customer, booking_id)
     if request.method != "POST":
-        return _page(request, booking, ShareForm(booking=booking))
+        return _page(request, booking, ShareForm(booking=booking), decision=_open_decision(request, booking))
     form = ShareForm(request.POST, booking=booking)
     if form.is_valid():
         try:
@@ -86,7 +94,20 @@ def share_manage(request: PortalRequest, booking_id: int) -> HttpResponse:
             guests = ", ".join(share.holder.email for share in shares)
             messages.success(request, f"Access shared with {guests}. Each gets an email with their key.")
             return redirect("portal:share_manage", booking_id=booking.pk)
+    else:
+        _check_share_rules(form, booking)
     return _page(request, booking, form, status=400)
+
+
+def _check_share_rules(form: ShareForm, booking: Booking) -> None:
+    """Puts the sharing rules' errors on an invalid form too, so that the page shows every error at once."""
+    share_request = form.parsed_share_request()
+    if share_request is None:
+        return
+    try:
+        share_validate(booking=booking, request=share_request, today=booking.location.local_now().date())
+    except ValidationError as error:
+        form.add_service_errors(error)
 
 
 @require_POST
@@ -111,4 +132,17 @@ def portal_open(request: PortalRequest, booking_id: int, access_point_id: int) -
     if access_point is None or holder is None:
         raise Http404("Not one of your doors.")
     decision = access_decide(door=Door.of(access_point), holder=holder, channel=AccessEvent.Channel.PORTAL)
-    return _page(request, booking, ShareForm(booking=booking), decision=decision)
+    door_outcome_keep(
+        request, page=_outcome_page(booking), access_point_id=access_point.pk, decision=decision
+    )
+    return redirect("portal:share_manage", booking_id=booking.pk)
+
+
+def _outcome_page(booking: Booking) -> str:
+    return f"booking:{booking.pk}"
+
+
+def _open_decision(request: PortalRequest, booking: Booking) -> Decision | None:
+    """The decision of the Open button pressed just before this page was loaded, if any."""
+    outcome = door_outcome_take(request, page=_outcome_page(booking))
+    return outcome.decision if outcome is not None else None

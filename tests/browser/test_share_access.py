@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from keyport.access.models import AccessEvent
 from keyport.access.services import device_key_issue
 from keyport.audit.services import Actor
 from tests.access_scene import build_access_scene
@@ -53,6 +54,9 @@ def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: B
     pin = friend.locator("#guest-pin").inner_text().strip()
     friend.get_by_role("button", name="Open Main door").click()
     expect(friend.locator("#open-result")).to_contain_text("Main door is open")
+    friend.reload()  # the Open button answered with a redirect, so a refresh does not open again
+    expect(friend.locator("#open-result")).to_have_count(0)
+    assert AccessEvent.objects.filter(channel="guest").count() == 1
 
     def check(pin: str) -> dict:  # type: ignore[type-arg]
         response = tenant.request.post(
