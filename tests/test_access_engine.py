@@ -566,3 +566,32 @@ def test_a_holder_made_meanwhile_by_another_request_is_shared(monkeypatch) -> No
 
     monkeypatch.setattr(AccessHolder.objects, "filter", first_lookup_misses)
     assert services.holder_for_guest(location=scene.location, email="friend@example.com") == made
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_sharing_with_someone_who_has_access_already_is_refused() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
+    with pytest.raises(ValidationError) as refused:
+        scene.share(scene.tenant.email.upper(), dt.date(2026, 3, 3), dt.date(2026, 3, 4))
+    assert "through the account" in str(refused.value.message_dict["emails"])
+    with pytest.raises(ValidationError) as refused:
+        scene.share("friend@example.com", dt.date(2026, 3, 9), dt.date(2026, 3, 12))
+    assert "delete that share first" in str(refused.value.message_dict["emails"])
+    assert SharedAccess.objects.count() == 1
+    scene.share("friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 12))  # the week after
+    scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9), units=[scene.units[1]])
+    assert SharedAccess.objects.count() == 3
+
+
+def test_revoke_reads_its_email_template_once_however_many_guests_it_tells() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        for n in range(6):
+            scene.share(f"g{n}@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 6))
+        with CaptureQueriesContext(connection) as queries:
+            booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert sum("emails_emailtemplate" in sql for sql in statements) == 1
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) <= 3
+    assert sum('INSERT INTO "emails_outgoingemail"' in sql for sql in statements) == 7

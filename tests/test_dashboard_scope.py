@@ -52,10 +52,24 @@ def objects_at(location):  # type: ignore[no-untyped-def]
         "contact_id": contact.pk,
         "unit_id": unit.pk,
         "booking_id": booking.pk,
+        "grant_id": _grant_of(booking, contact, unit).pk,
         "car_id": car.pk,
         **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
         "key": "portal_invite",  # an email template
     }
+
+
+def _grant_of(booking, contact, unit):  # type: ignore[no-untyped-def]
+    from keyport.access.models import AccessGrant, GrantOrigin
+    from keyport.access.services import holder_for_contact
+
+    return AccessGrant.objects.filter(booking=booking).first() or AccessGrant.objects.create(
+        holder=holder_for_contact(location=booking.location, contact=contact),
+        unit=unit,
+        booking=booking,
+        origin=GrantOrigin.BOOKING,
+        starts_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
 
 
 def url_for(name, args, ids):  # type: ignore[no-untyped-def]

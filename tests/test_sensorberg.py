@@ -116,7 +116,7 @@ def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:  # 
 
 def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
-    connected_scene(fake)
+    scene = connected_scene(fake)
     fake.slow_next(1, 1.0)
     drain()
     intent = SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).order_by("pk").first()
@@ -128,12 +128,14 @@ def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:
     drain(3)
     assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
     fake.expire_tokens()
-    grant = AccessGrant.objects.filter(state=GrantState.ACTIVE).first()
-    from keyport.access.services import sync_intent_retry
+    from keyport.access.services import grants_push_for_location
 
-    sync_intent_retry(actor=ACTOR, grant=grant)
+    writes = len(fake.state.writes)
+    with transaction.atomic():
+        grants_push_for_location(location=scene.location)  # every grant sent again, on an old token
     drain()
-    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.SYNCED
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    assert len(fake.state.writes) == writes + 3
 
 
 def test_backoff_is_capped_then_the_grant_shows_failed(fake) -> None:  # type: ignore[no-untyped-def]
@@ -409,3 +411,58 @@ def test_the_provider_stays_while_a_revocation_is_on_its_way(fake) -> None:  # t
     location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
     scene.location.refresh_from_db()
     assert scene.location.access_provider == "builtin"
+
+
+def test_staff_retry_sends_failed_grants_again_from_the_first_attempt(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.queries import grants_failed_to_sync
+    from keyport.access.services import sync_intent_retry
+
+    scene = connected_scene(fake)
+    other = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    fake.fail_next(1000, 500)
+    for _ in range(SYNC_MAX_ATTEMPTS):
+        sync_redrive(now=timezone.now() + dt.timedelta(days=1))
+    failed = list(grants_failed_to_sync(scene.location))
+    assert len(failed) == 3
+    fake.state.failures.clear()
+    others = list(AccessGrant.objects.filter(booking=other.booking))
+    assert sync_intent_retry(actor=ACTOR, location=scene.location, grants=failed + others) == 3
+    assert sync_intent_retry(actor=ACTOR, location=scene.location, grants=failed) == 0  # pending now
+    drain()
+    assert not grants_failed_to_sync(scene.location).exists()
+    assert len(fake.members("A001")) == 1
+    entry = AuditEntry.objects.get(action="access.sync_retried")
+    assert sorted(entry.details["grants"]) == sorted(g.pk for g in failed)
+
+
+def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, owner) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from keyport.staff.models import Role
+    from tests.factories import StaffUserFactory
+
+    scene = connected_scene(fake)
+    fake.fail_next(1000, 500)
+    for _ in range(SYNC_MAX_ATTEMPTS):
+        sync_redrive(now=timezone.now() + dt.timedelta(days=1))
+    fake.state.failures.clear()
+    employee = StaffUserFactory(email="employee@keyport.test", role=Role.EMPLOYEE)
+    client.force_login(employee)
+    location_url = reverse("dashboard:location_detail", args=[scene.location.pk])
+    page = client.get(location_url).content.decode()
+    assert "provider-sync" in page and "Sensorberg answered 500" in page and "Retry all failed" not in page
+    retry_all = reverse("dashboard:location_sync_retry", args=[scene.location.pk])
+    assert client.post(retry_all).status_code == 403
+    client.force_login(owner)
+    grant = AccessGrant.objects.filter(unit=scene.units[0]).get()
+    booking_page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    assert reverse("dashboard:grant_sync_retry", args=[scene.booking.pk, grant.pk]) in booking_page
+    client.post(reverse("dashboard:grant_sync_retry", args=[scene.booking.pk, grant.pk]))
+    drain()
+    assert list(fake.members("A001")) == [grant.membership_ref] and fake.members("A002") == {}
+    assert "Retry all failed" in client.get(location_url).content.decode()
+    response = client.post(retry_all, follow=True)
+    assert "2 changes sent to the provider again." in response.content.decode()
+    drain()
+    assert "provider-sync" not in client.get(location_url).content.decode()
+    assert len(fake.members("A002")) == 1

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from keyport.emails.defaults import DefaultTemplate, register_default_template
-from keyport.emails.services import email_queue_from_template
+from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
 
 if TYPE_CHECKING:
     from keyport.access.models import SharedAccess
@@ -135,25 +135,28 @@ def access_changed_emails(*, booking: Booking, shares: Sequence[SharedAccess], r
         "window": local_window(booking.location, booking.starts_on, booking.ends_on),
         "reason": BookingAccess.objects.get(booking=booking).revoked_reason if revoked else "",
     }
-    key = ACCESS_REVOKED if revoked else ACCESS_RESTORED
-    for contact in booking.customer.contacts.filter(can_access_portal=True, email__isnull=False):
-        email_queue_from_template(
-            key=key, to=contact.email or "", contact=contact, context=context, location=booking.location
-        )
-    for share in shares:
-        share_units = sorted(str(u) for u in share.units.all())
-        email_queue_from_template(
-            key=key,
+    people = [
+        Recipient(to=contact.email or "", contact=contact, context=context)
+        for contact in booking.customer.contacts.filter(can_access_portal=True, email__isnull=False)
+    ]
+    guests = [
+        Recipient(
             to=share.holder.email,
             contact=None,
-            location=booking.location,
             context={
                 **context,
-                "units": ", ".join(share_units),
+                "units": ", ".join(sorted(str(u) for u in share.units.all())),
                 "window": local_window(booking.location, share.starts_on, share.ends_on),
                 "reason": GUEST_REVOKED_REASON if revoked else "",
             },
         )
+        for share in shares
+    ]
+    emails_queue_from_template(
+        key=ACCESS_REVOKED if revoked else ACCESS_RESTORED,
+        recipients=people + guests,
+        location=booking.location,
+    )
 
 
 def shared_access_email_reviewed() -> bool:

@@ -114,6 +114,15 @@ def grants_of_booking(booking: Booking) -> QuerySet[AccessGrant]:
     return _grants_in_display_order().filter(booking=booking)
 
 
+def grants_failed_to_sync(location: Location) -> QuerySet[AccessGrant]:
+    """The grants at this location whose change the provider never took: staff's to retry."""
+    return (
+        AccessGrant.objects.filter(booking__location=location, sync_state=SyncState.FAILED)
+        .select_related("holder", "unit", "booking__location", "booking__customer")
+        .order_by("-updated_at", "-pk")
+    )
+
+
 def all_shares_of_booking(booking: Booking) -> QuerySet[SharedAccess]:
     return _shares_newest_first().filter(booking=booking)
 
@@ -214,3 +223,70 @@ def sync_changes_on_the_way(location: Location) -> int:
         grant__booking__location=location,
         status__in=[SyncIntentStatus.PENDING, SyncIntentStatus.SENDING],
     ).count()
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """Where a page of events ends: its last event's time and id, the order's two keys.
+
+    Written as `<UTC time>_<id>` (e.g. `2026-03-04T09:00:00.000000Z_812`), readable in a link.
+    """
+
+    occurred_at: dt.datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ}_{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> EventCursor:
+        """The cursor a link carries; ValueError if it is not one."""
+        when, separator, event_id = text.rpartition("_")
+        # Up to 18 digits: any larger id would overflow the database's 64-bit integer.
+        if not separator or not (event_id.isascii() and event_id.isdigit() and len(event_id) <= 18):
+            raise ValueError("Not an event cursor.")
+        occurred_at = dt.datetime.fromisoformat(when)
+        if occurred_at.tzinfo is None:
+            raise ValueError("An event cursor's time names its zone.")
+        try:
+            occurred_at = occurred_at.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("An event cursor's time is out of range.") from None
+        return cls(occurred_at=occurred_at, id=int(event_id))
+
+
+@dataclass(frozen=True)
+class EventsPage:
+    """One page of a location's events, newest first, and the cursor of the older page (or None)."""
+
+    events: list[AccessEvent]
+    older: EventCursor | None
+
+
+def events_page(
+    location: Location,
+    *,
+    unit: Unit | None = None,
+    allowed: bool | None = None,
+    before: EventCursor | None = None,
+    limit: int = 50,
+) -> EventsPage:
+    """The location's events before the cursor, newest first: seeks on the (location, occurred_at)
+    index, where OFFSET would read and drop every newer event first. Events of the same instant
+    follow their ids, so none is shown twice or skipped across pages."""
+    events = AccessEvent.objects.filter(location=location)
+    if unit is not None:
+        events = events.filter(unit=unit)
+    if allowed is not None:
+        events = events.filter(allowed=allowed)
+    if before is not None:
+        # The leading `occurred_at <= t` gives the database a range to seek to on the index.
+        events = events.filter(occurred_at__lte=before.occurred_at).filter(
+            Q(occurred_at__lt=before.occurred_at) | Q(occurred_at=before.occurred_at, id__lt=before.id)
+        )
+    rows = list(
+        events.select_related("access_point", "holder", "unit").order_by("-occurred_at", "-id")[: limit + 1]
+    )
+    shown = rows[:limit]
+    older = EventCursor(shown[-1].occurred_at, shown[-1].id) if len(rows) > limit else None
+    return EventsPage(events=shown, older=older)

@@ -311,11 +311,26 @@ def sync_redrive(*, now: dt.datetime | None = None) -> int:
     return len(due)
 
 
-def sync_intent_retry(*, actor: Actor, grant: AccessGrant) -> None:
-    """Staff's Retry on a grant whose sync failed: try again from the start."""
-    operation = SyncOperation.UPSERT if grant.state == GrantState.ACTIVE else SyncOperation.DELETE
-    _intend([grant], operation)
-    audit_record(actor=actor, action="access.sync_retried", target=grant, location=grant.booking.location)
+@transaction.atomic
+def sync_intent_retry(*, actor: Actor, location: Location, grants: Iterable[AccessGrant]) -> int:
+    """Staff's Retry on grants whose sync failed at this location: sent again from the first
+    attempt. Grants of other locations, and those not failed, are left alone. Returns how many."""
+    failed = [
+        grant
+        for grant in grants
+        if grant.sync_state == SyncState.FAILED and grant.booking.location_id == location.pk
+    ]
+    if not failed:
+        return 0
+    _intend(failed, SyncOperation.UPSERT)  # the worker sends what each grant is then
+    audit_record(
+        actor=actor,
+        action="access.sync_retried",
+        target=location,
+        location=location,
+        details={"grants": [grant.pk for grant in failed]},
+    )
+    return len(failed)
 
 
 def sync_reconcile(*, location: Location) -> int:
@@ -724,10 +739,12 @@ def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -
         errors.setdefault("ends_on", []).append(
             f"The end date cannot be after the booking ends ({booking.ends_on:%d %b %Y})."
         )
-    if booking.is_cancelled or _booking_revoked(booking):
+    if booking.is_cancelled or _booking_revoked(booking) or not booking.customer.is_active:
         errors.setdefault("__all__", []).append(
             "This booking's access is not active, so it cannot be shared."
         )
+    for message in _guests_with_access_already(booking, request):
+        errors.setdefault("emails", []).append(message)
     live = (
         SharedAccess.objects.filter(booking=booking)
         .filter(state=ShareState.ACTIVE, ends_on__gte=today)
@@ -739,6 +756,26 @@ def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -
         )
     if errors:
         raise ValidationError(errors)
+
+
+def _guests_with_access_already(booking: Booking, request: ShareRequest) -> list[str]:
+    """The asked emails that would get nothing new: the tenant's own people, and guests whose
+    current share of this booking already covers some of these units on some of these days."""
+    asked = {email.lower() for email in request.emails}
+    own = sorted(asked & {(contact.email or "").lower() for contact in _portal_contacts(booking.customer)})
+    messages = [f"{email} already has access to this booking through the account." for email in own]
+    overlapping = (
+        SharedAccess.objects.filter(booking=booking, state=ShareState.ACTIVE, holder__email__in=asked)
+        .filter(starts_on__lte=request.ends_on, ends_on__gte=request.starts_on)
+        .filter(units__in=[unit.pk for unit in request.units])
+        .values_list("holder__email", flat=True)
+        .distinct()
+    )
+    messages += [
+        f"{email} already has access to some of these units on these dates; delete that share first."
+        for email in sorted(set(overlapping))
+    ]
+    return messages
 
 
 def _key_hash(key: str) -> str:

@@ -15,9 +15,10 @@ from keyport.access.queries import (
     events_of_location,
     events_of_units,
     get_booking_for_staff,
+    grants_failed_to_sync,
     grants_of_booking,
 )
-from keyport.access.services import booking_restore_access, booking_revoke_access
+from keyport.access.services import booking_restore_access, booking_revoke_access, sync_intent_retry
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import RevokeAccessForm
@@ -78,6 +79,42 @@ def booking_restore(request: StaffRequest, booking_id: int) -> HttpResponse:
     booking_restore_access(actor=Actor.staff(request.user), booking=booking)
     messages.success(request, "Access restored, with the shares whose windows are still current.")
     return _back(request, booking_id=booking.pk)
+
+
+@require_POST
+@staff_required
+def grant_sync_retry(request: StaffRequest, booking_id: int, grant_id: int) -> HttpResponse:
+    """Retry on one grant of a booking whose sync failed."""
+    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
+    if not request.user.can_operate_location(booking.location):
+        raise PermissionDenied
+    grants = grants_of_booking(booking).filter(pk=grant_id)
+    _retried_message(
+        request, sync_intent_retry(actor=Actor.staff(request.user), location=booking.location, grants=grants)
+    )
+    return redirect("dashboard:booking_detail", booking_id=booking.pk)
+
+
+@require_POST
+@staff_required
+def location_sync_retry(request: StaffRequest, location_id: int) -> HttpResponse:
+    """Retry on every grant of a location whose sync failed: after the provider's outage."""
+    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    if not request.user.can_operate_location(location):
+        raise PermissionDenied
+    grants = grants_failed_to_sync(location)
+    _retried_message(
+        request, sync_intent_retry(actor=Actor.staff(request.user), location=location, grants=grants)
+    )
+    return redirect("dashboard:location_detail", location_id=location.pk)
+
+
+def _retried_message(request: StaffRequest, retried: int) -> None:
+    if retried:
+        noun = "change" if retried == 1 else "changes"
+        messages.success(request, f"{retried} {noun} sent to the provider again.")
+    else:
+        messages.info(request, "Nothing to retry: no change failed to reach the provider.")
 
 
 def _back(request: StaffRequest, *, booking_id: int) -> HttpResponse:

@@ -136,5 +136,26 @@ urlpatterns += [
     path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
     path("bookings/<int:booking_id>/revoke-access/", booking_views.booking_revoke, name="booking_revoke"),
     path("bookings/<int:booking_id>/restore-access/", booking_views.booking_restore, name="booking_restore"),
+    path(
+        "bookings/<int:booking_id>/grants/<int:grant_id>/retry-sync/",
+        booking_views.grant_sync_retry,
+        name="grant_sync_retry",
+    ),
+    path(
+        "locations/<int:location_id>/retry-sync/",
+        booking_views.location_sync_retry,
+        name="location_sync_retry",
+    ),
     path("locations/<int:location_id>/bookings/", booking_views.location_bookings, name="location_bookings"),
+]
+
+# A location's access events, filtered by unit and decision, paged by cursor (issue 4).
+from keyport.dashboard import access_events_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "locations/<int:location_id>/access-events/",
+        access_events_views.location_access_events,
+        name="location_access_events",
+    ),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.providers import ConnectionCheck
+from keyport.access.queries import grants_failed_to_sync, sync_changes_on_the_way
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
@@ -64,6 +65,8 @@ def location_detail(
             "can_operate": request.user.can_operate_location(location),
             "mapping_form": mapping_form or AccessMappingUploadForm(),
             "email_reviewed": shared_access_email_reviewed(),
+            "sync_waiting": sync_changes_on_the_way(location),
+            "sync_failed": grants_failed_to_sync(location)[:50],
         },
         status=400 if mapping_form is not None else 200,
     )

@@ -1,4 +1,6 @@
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -9,9 +11,9 @@ from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import portal_location
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
-from keyport.emails.queries import get_template_content
+from keyport.emails.queries import TemplateContent, get_template_content
 from keyport.emails.rendering import render_email, render_email_html, validate_template
-from keyport.facilities.models import Location
+from keyport.facilities.models import Branding, Location
 from keyport.facilities.queries import branding_for
 from keyport.lib.background import enqueue_on_commit
 
@@ -20,7 +22,6 @@ logger = logging.getLogger(__name__)
 MAX_DELIVERY_ATTEMPTS = 5
 
 
-@transaction.atomic
 def email_queue(
     *,
     to: str,
@@ -32,7 +33,8 @@ def email_queue(
     body_text_after_sending: str = "",
     body_html_after_sending: str = "",
 ) -> OutgoingEmail:
-    """Log an email and send it from the worker once this transaction commits.
+    """Log an email and send it from the worker once the caller's transaction commits (at once
+    outside one).
 
     An email carrying a secret passes `body_text_after_sending` (and `body_html_after_sending`
     when it has an HTML version), the bodies without it: the log keeps those once the email
@@ -130,6 +132,16 @@ def email_template_reset(*, actor: Actor, key: str) -> None:
     template.delete()
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """One person an email from a template goes to, with what fills it in for them."""
+
+    to: str
+    contact: Contact | None
+    context: dict[str, str]
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
 @transaction.atomic
 def email_queue_from_template(
     *,
@@ -140,18 +152,43 @@ def email_queue_from_template(
     secrets: dict[str, str] | None = None,
     location: Location | None = None,
 ) -> OutgoingEmail:
-    """Render one of Keyport's emails (operator's version or default) and queue it, as text and HTML.
+    """Render one of Keyport's emails (operator's version or default) and queue it: see
+    `emails_queue_from_template`, for one recipient."""
+    recipient = Recipient(to=to, contact=contact, context=context, secrets=secrets or {})
+    return emails_queue_from_template(key=key, recipients=[recipient], location=location)[0]
 
-    It carries the branding of `location`, else of the contact's portal location: the site's
+
+@transaction.atomic
+def emails_queue_from_template(
+    *, key: str, recipients: Sequence[Recipient], location: Location | None = None
+) -> list[OutgoingEmail]:
+    """Render one of Keyport's emails (operator's version or default) for each recipient and queue
+    them, as text and HTML; the template is read once, however many they are.
+
+    Each carries the branding of `location`, else of its contact's portal location: the site's
     name fills {{ site_name }} and heads the HTML version with the site's colour and logo.
-    `secrets` (such as a one-time link) go into the email but not into the log once it is sent.
+    A recipient's `secrets` (such as a one-time link) go into the email but not into the log
+    once it is sent.
     """
     content = get_template_content(key)
-    if location is None and contact is not None:
-        location = portal_location(contact.customer)
-    branding = branding_for(location)
-    context = {**context, "site_name": branding.name}
-    secrets = secrets or {}
+    brandings: dict[int | None, Branding] = {}
+    queued = []
+    for recipient in recipients:
+        where = location
+        if where is None and recipient.contact is not None:
+            where = portal_location(recipient.contact.customer)
+        where_key = where.pk if where is not None else None
+        if where_key not in brandings:
+            brandings[where_key] = branding_for(where)
+        queued.append(_email_from_template(key, content, recipient, brandings[where_key]))
+    return queued
+
+
+def _email_from_template(
+    key: str, content: TemplateContent, recipient: Recipient, branding: Branding
+) -> OutgoingEmail:
+    context = {**recipient.context, "site_name": branding.name}
+    secrets = recipient.secrets
     rendered = render_email(content.subject, content.body_text, {**context, **secrets})
     after_text = after_html = ""
     if secrets:
@@ -159,12 +196,12 @@ def email_queue_from_template(
         scrubbed = render_email(content.subject, content.body_text, {**context, **hidden})
         after_text, after_html = scrubbed.body_text, render_email_html(scrubbed, branding)
     return email_queue(
-        to=to,
+        to=recipient.to,
         subject=rendered.subject,
         body_text=rendered.body_text,
         body_html=render_email_html(rendered, branding),
         template=key,
-        contact=contact,
+        contact=recipient.contact,
         body_text_after_sending=after_text,
         body_html_after_sending=after_html,
     )

@@ -1,0 +1,28 @@
+"""Staff page of a location's access events: every decision, filtered and paged."""
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+
+from keyport.access.queries import events_page
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.access_events_forms import AccessEventsFilterForm
+from keyport.facilities.queries import get_location_for_staff
+from keyport.staff.queries import locations_for_staff
+
+
+@staff_required
+def location_access_events(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    form = AccessEventsFilterForm(request.GET, location=location)
+    context = {"location": location, "form": form, "page": None}
+    if not form.is_valid():
+        if form.has_error("unit"):
+            raise Http404("No such unit at this location.")
+        return render(request, "dashboard/bookings/access_events.html", context, status=400)
+    context["page"] = events_page(
+        location,
+        unit=form.cleaned_data["unit"],
+        allowed=form.allowed(),
+        before=form.cleaned_data["before"],
+    )
+    return render(request, "dashboard/bookings/access_events.html", context)
