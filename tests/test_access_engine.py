@@ -595,3 +595,22 @@ def test_revoke_reads_its_email_template_once_however_many_guests_it_tells() -> 
     assert sum("emails_emailtemplate" in sql for sql in statements) == 1
     assert sum(sql.startswith("SAVEPOINT") for sql in statements) <= 3
     assert sum('INSERT INTO "emails_outgoingemail"' in sql for sql in statements) == 7
+
+
+@time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
+def test_a_crowded_location_still_finds_its_last_free_pins_then_says_so(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_LENGTH = 4
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    taken = set(AccessHolder.objects.values_list("pin", flat=True))
+    keep_free = [pin for pin in (f"{n:04d}" for n in range(10_000)) if pin not in taken][:2]
+    AccessHolder.objects.bulk_create(
+        AccessHolder(location=scene.location, email=f"past{n}@example.com", pin=f"{n:04d}")
+        for n in range(10_000)
+        if f"{n:04d}" not in taken and f"{n:04d}" not in keep_free
+    )
+    first = scene.share("one@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
+    second = scene.share("two@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
+    assert {first.holder.pin, second.holder.pin} == set(keep_free)
+    with pytest.raises(ValidationError, match="Every PIN of this length is taken"):
+        scene.share("three@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
+    assert not AccessHolder.objects.filter(email="three@example.com").exists()

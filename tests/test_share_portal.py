@@ -158,3 +158,21 @@ def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_o
 def test_signed_out_visitors_go_to_login(client, scene) -> None:  # type: ignore[no-untyped-def]
     response = client.get(reverse("portal:share_manage", args=[scene.booking.pk]))
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
+
+
+def test_a_booking_that_cannot_be_shared_says_why_instead_of_offering_the_form(client, scene) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.services import booking_revoke_access
+    from keyport.audit.services import Actor
+
+    sign_in_as(client, scene.tenant)
+    url = reverse("portal:share_manage", args=[scene.booking.pk])
+    with time_machine.travel(NOW, tick=False):
+        assert 'id="share-refusal"' not in client.get(url).content.decode()
+        booking_revoke_access(actor=Actor.system("t"), booking=scene.booking, reason="Overdue")
+        page = client.get(url).content.decode()
+        assert "not active, so it cannot be shared" in page and "Share Access</button>" not in page
+    with time_machine.travel(dt.datetime(2026, 4, 2, 9, tzinfo=dt.UTC), tick=False):
+        from keyport.access.services import booking_restore_access
+
+        booking_restore_access(actor=Actor.system("t"), booking=scene.booking)
+        assert "This booking has ended" in client.get(url).content.decode()

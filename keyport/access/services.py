@@ -74,13 +74,29 @@ def _pin_length() -> int:
     return int(getattr(settings, "ACCESS_PIN_LENGTH", 6))
 
 
+# Up to this many PINs of a length, a crowded location lists its free ones; beyond, random
+# draws cannot all miss.
+_PINS_LISTED_UP_TO = 10**6
+NO_FREE_PIN = (
+    "Every PIN of this length is taken at this location. The facility needs longer PINs "
+    "(ACCESS_PIN_LENGTH) before anyone else can be given access."
+)
+
+
 def _new_pin(location: Location) -> str:
+    """A PIN nobody at this location has: drawn at random, and when the draws keep meeting taken
+    ones, picked from those still free; a ValidationError when there are none."""
     length = _pin_length()
-    for _ in range(50):
+    for _ in range(20):
         pin = "".join(secrets.choice("0123456789") for _ in range(length))
         if not AccessHolder.objects.filter(location=location, pin=pin).exists():
             return pin
-    raise RuntimeError("No free PIN found; raise ACCESS_PIN_LENGTH.")
+    if 10**length <= _PINS_LISTED_UP_TO:
+        taken = set(AccessHolder.objects.filter(location=location).values_list("pin", flat=True))
+        free = [pin for pin in (f"{n:0{length}d}" for n in range(10**length)) if pin not in taken]
+        if free:
+            return secrets.choice(free)
+    raise ValidationError(NO_FREE_PIN)
 
 
 def _holder(*, location: Location, contact: Contact | None, email: str, name: str) -> AccessHolder:
@@ -739,10 +755,9 @@ def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -
         errors.setdefault("ends_on", []).append(
             f"The end date cannot be after the booking ends ({booking.ends_on:%d %b %Y})."
         )
-    if booking.is_cancelled or _booking_revoked(booking) or not booking.customer.is_active:
-        errors.setdefault("__all__", []).append(
-            "This booking's access is not active, so it cannot be shared."
-        )
+    refusal = share_refusal(booking, today=today)
+    if refusal is not None:
+        errors.setdefault("__all__", []).append(refusal)
     for message in _guests_with_access_already(booking, request):
         errors.setdefault("emails", []).append(message)
     live = (
@@ -756,6 +771,15 @@ def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -
         )
     if errors:
         raise ValidationError(errors)
+
+
+def share_refusal(booking: Booking, *, today: dt.date) -> str | None:
+    """Why this booking cannot be shared at all now, or None when it can."""
+    if booking.is_cancelled or _booking_revoked(booking) or not booking.customer.is_active:
+        return "This booking's access is not active, so it cannot be shared."
+    if booking.ends_on is not None and booking.ends_on < today:
+        return "This booking has ended, so it cannot be shared."
+    return None
 
 
 def _guests_with_access_already(booking: Booking, request: ShareRequest) -> list[str]:

@@ -26,6 +26,7 @@ from keyport.access.services import (
     mapped_unit_ids,
     share_create,
     share_delete,
+    share_refusal,
     share_validate,
 )
 from keyport.audit.models import ActorKind
@@ -69,6 +70,7 @@ def _page(
             "events": events_for_customer(request.customer),
             "decision": decision,
             "today": today,
+            "share_refusal": share_refusal(booking, today=today),
         },
         status=status,
     )
