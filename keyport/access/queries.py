@@ -199,7 +199,7 @@ def events_for_customer(customer: Customer, *, limit: int = 30) -> QuerySet[Acce
     units = BookingUnit.objects.filter(booking__customer=customer).values("unit")
     return (
         AccessEvent.objects.filter(unit__in=units, booking__in=bookings)
-        .select_related("access_point", "holder", "unit")
+        .select_related("access_point", "holder", "unit", "location")
         .order_by("-occurred_at", "-pk")[:limit]
     )
 
