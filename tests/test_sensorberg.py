@@ -388,29 +388,35 @@ def test_the_sweep_reconciles_every_location_when_one_has_no_login_yet(fake) -> 
     assert scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref in fake.members("A001")
 
 
-def test_the_provider_stays_while_a_revocation_is_on_its_way(fake) -> None:  # type: ignore[no-untyped-def]
+def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake) -> None:  # type: ignore[no-untyped-def]
     from django.core.exceptions import ValidationError
 
     scene = connected_scene(fake)
+    share = scene.share(
+        "friend@example.com", timezone.localdate(), timezone.localdate() + dt.timedelta(days=3)
+    )
     drain()
+    assert len(fake.members("A001")) == 2
     fake.fail_next(1000, 503)
-    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
-    drain(2)  # Sensorberg is down: the removals wait
-    with pytest.raises(ValidationError, match="still sending 3 access changes"):
-        location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
+    share_delete(actor=ACTOR, share=share)
+    drain(2)  # Sensorberg is down: the removal waits
     other_account = SensorbergCredentials(
         base_url=fake.base_url, client_id="another-client", client_secret="s"
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="still sending 1 access change to this Sensorberg account"):
         location_set_access_provider(
             actor=ACTOR, location=scene.location, provider="sensorberg", sensorberg=other_account
         )
+    location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
     fake.state.failures.clear()  # back up
     drain()
-    assert fake.members("A001") == {}
-    location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
-    scene.location.refresh_from_db()
-    assert scene.location.access_provider == "builtin"
+    assert fake.members("A001") == {} and fake.members("A002") == {}
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
+    assert entry.details["changed"]["grants_removed"] == 3
+    with transaction.atomic():
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")  # nothing to send now
+    assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
 
 
 def test_staff_retry_sends_failed_grants_again_from_the_first_attempt(fake) -> None:  # type: ignore[no-untyped-def]

@@ -185,11 +185,15 @@ class SyncIntent(models.Model):
     """The outbox: the provider must learn a grant's state; committed with the grant's change.
 
     The call is worked out when the intent is sent, from the grant as it is then (`operation`
-    records the call made), and a grant's intents are sent one at a time: however their
-    outcomes interleave, the provider ends with the grant's latest state.
+    records the call made): its membership while it opens and the location still uses that
+    provider, else none. A grant's intents are sent one at a time: however their outcomes
+    interleave, the provider ends with the grant's latest state.
     """
 
     grant = models.ForeignKey(AccessGrant, on_delete=models.CASCADE, related_name="sync_intents")
+    # The provider the grant's state goes to: the location's when the intent was made. A location
+    # that leaves it for another still has its grants removed there.
+    provider = models.CharField(max_length=16, default="sensorberg")
     operation = models.CharField(max_length=16, choices=SyncOperation.choices)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True)
     status = models.CharField(

@@ -50,7 +50,7 @@ from keyport.access.models import (
     SyncOperation,
     SyncState,
 )
-from keyport.access.providers import Provider, ProviderError, RetryLater, provider_for
+from keyport.access.providers import Provider, ProviderError, RetryLater, provider_for, provider_named
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
@@ -146,7 +146,7 @@ def holder_for_guest(*, location: Location, email: str) -> AccessHolder:
 # The sync outbox.
 
 
-def _intend(grants: Sequence[AccessGrant], operation: SyncOperation) -> None:
+def _intend(grants: Sequence[AccessGrant], operation: SyncOperation, *, provider: str | None = None) -> None:
     """Record that the provider must learn these grants' state, in the caller's transaction; push
     after commit. `operation` is what the change calls for; the worker sends what the grant is then.
     """
@@ -154,13 +154,18 @@ def _intend(grants: Sequence[AccessGrant], operation: SyncOperation) -> None:
     for grant in grants:
         by_location.setdefault(grant.booking.location_id, []).append(grant)
     for group in by_location.values():
-        _intend_at_location(group, operation)
+        _intend_at_location(group, operation, provider or group[0].booking.location.access_provider)
 
 
-def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation) -> None:
+def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation, provider: str) -> None:
+    from keyport.facilities.models import AccessProvider
+
     ids = [g.pk for g in grants]
-    if not provider_for_safe(grants[0].booking.location):
-        AccessGrant.objects.filter(pk__in=ids).update(sync_state=SyncState.SYNCED)
+    if provider == AccessProvider.BUILTIN:  # Keyport answers the doors itself: nothing to send
+        on_the_way = [SyncIntentStatus.PENDING, SyncIntentStatus.SENDING]  # to a provider it left
+        AccessGrant.objects.filter(pk__in=ids).exclude(sync_intents__status__in=on_the_way).update(
+            sync_state=SyncState.SYNCED
+        )
         return
     from keyport.access.tasks import sync_intent_push
 
@@ -168,7 +173,9 @@ def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation) -> 
     SyncIntent.objects.filter(grant_id__in=ids, status=SyncIntentStatus.PENDING).update(
         status=SyncIntentStatus.SUPERSEDED
     )
-    intents = SyncIntent.objects.bulk_create([SyncIntent(grant=g, operation=operation) for g in grants])
+    intents = SyncIntent.objects.bulk_create(
+        [SyncIntent(grant=g, operation=operation, provider=provider) for g in grants]
+    )
     AccessGrant.objects.filter(pk__in=ids).update(sync_state=SyncState.PENDING, sync_error="")
     for grant in grants:
         grant.sync_state = SyncState.PENDING
@@ -192,10 +199,12 @@ def _backoff(attempts: int) -> dt.timedelta:
 SYNC_LEASE = dt.timedelta(seconds=60)
 
 
-def _operation_now(grant: AccessGrant, now: dt.datetime) -> SyncOperation:
-    """What the provider must hold of this grant now: its membership while it opens, else none."""
+def _operation_now(grant: AccessGrant, provider: str, now: dt.datetime) -> SyncOperation:
+    """What this provider must hold of the grant now: its membership while the grant opens and the
+    location uses the provider, else none."""
     current = grant.state == GrantState.ACTIVE and (grant.ends_at is None or grant.ends_at > now)
-    return SyncOperation.UPSERT if current else SyncOperation.DELETE
+    used = grant.booking.location.access_provider == provider
+    return SyncOperation.UPSERT if current and used else SyncOperation.DELETE
 
 
 def _sendable(now: dt.datetime) -> Q:
@@ -235,7 +244,7 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
         grant = AccessGrant.objects.select_related(
             "holder", "unit", "booking__location__sensorberg_account"
         ).get(pk=intent.grant_id)
-        intent.operation = _operation_now(grant, now)
+        intent.operation = _operation_now(grant, intent.provider, now)
         intent.status = SyncIntentStatus.SENDING
         intent.attempts += 1
         intent.next_attempt_at = now + SYNC_LEASE
@@ -268,7 +277,7 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
 def _send_intent(intent: SyncIntent, grant: AccessGrant) -> ProviderError | None:
     """Make the provider call the intent stands for; any failure comes back as an error, never raised."""
     try:
-        provider = provider_for(grant.booking.location)
+        provider = provider_named(intent.provider, grant.booking.location)
         if intent.operation == SyncOperation.UPSERT:
             provider.push(grant, idempotency_key=str(intent.idempotency_key))
         else:
@@ -386,7 +395,7 @@ def _held_wrongly(grant: AccessGrant, held: dict[str, object] | None, now: dt.da
     """Whether the provider's copy of this grant (None: it has none) differs from what it should hold."""
     from keyport.access.providers.sensorberg import membership_body
 
-    if _operation_now(grant, now) == SyncOperation.DELETE:
+    if _operation_now(grant, grant.booking.location.access_provider, now) == SyncOperation.DELETE:
         return held is not None
     if held is None:
         return True
@@ -433,6 +442,18 @@ def _orphans_remove(
             details={"memberships": removed},
         )
     return len(removed)
+
+
+def grants_remove_from_provider(*, location: Location, provider: str) -> int:
+    """The location left this provider for another: remove every grant it may still hold there,
+    in the caller's transaction; the worker sends the removals after commit."""
+    grants = list(
+        AccessGrant.objects.filter(booking__location=location, state=GrantState.ACTIVE).select_related(
+            "booking__location"
+        )
+    )
+    _intend(grants, SyncOperation.DELETE, provider=provider)
+    return len(grants)
 
 
 def grants_push_for_location(*, location: Location) -> int:

@@ -14,7 +14,11 @@ from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
 from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.access.queries import sync_changes_on_the_way
-from keyport.access.services import grants_push_for_location, grants_sync_for_location
+from keyport.access.services import (
+    grants_push_for_location,
+    grants_remove_from_provider,
+    grants_sync_for_location,
+)
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
 from keyport.facilities.models import (
@@ -141,7 +145,8 @@ def location_set_access_provider(
     """Choose how grants reach the doors and, for Sensorberg, keep its login.
 
     The audit entry names what changed; of the secret it only says that it changed.
-    Switching back to the built-in server keeps the Sensorberg login for later.
+    Switching back to the built-in server keeps the Sensorberg login for later, and removes
+    there every grant Keyport put there.
     """
     if provider not in AccessProvider.values:
         raise ValidationError({"access_provider": "Choose one of the listed access providers."})
@@ -153,9 +158,12 @@ def location_set_access_provider(
             location, sensorberg or SensorbergCredentials(base_url="", client_id="")
         )
     if location.access_provider != provider:
-        changed["access_provider"] = [location.access_provider, provider]
+        left = location.access_provider
+        changed["access_provider"] = [left, provider]
         location.access_provider = provider
         location.save(update_fields=["access_provider"])
+        if left == AccessProvider.SENSORBERG:
+            changed["grants_removed"] = grants_remove_from_provider(location=location, provider=left)
     if provider == AccessProvider.SENSORBERG and changed.keys() - {"sensorberg_client_secret"}:
         changed["grants_pushed"] = grants_push_for_location(location=location)
     if changed:
@@ -172,17 +180,15 @@ def location_set_access_provider(
 def _refuse_to_leave_changes_behind(
     location: Location, provider: str, sensorberg: SensorbergCredentials | None
 ) -> None:
-    """Changes still on their way to a Sensorberg account (a revocation among them) must reach it:
-    the location keeps that account until they have gone through."""
-    if location.access_provider != AccessProvider.SENSORBERG:
-        return
+    """Changes still on their way to the Sensorberg account (a revocation among them) must reach
+    that account: it cannot be exchanged for another until they have gone through. Leaving
+    Sensorberg keeps the account, so its removals still get there."""
     stored = SensorbergAccount.objects.filter(location=location).first()
-    same_account = (
-        provider == AccessProvider.SENSORBERG
-        and sensorberg is not None
-        and stored is not None
-        and (sensorberg.base_url.strip().rstrip("/"), sensorberg.client_id.strip())
-        == (stored.base_url.rstrip("/"), stored.client_id)
+    if provider != AccessProvider.SENSORBERG or sensorberg is None or stored is None:
+        return
+    same_account = (sensorberg.base_url.strip().rstrip("/"), sensorberg.client_id.strip()) == (
+        stored.base_url.rstrip("/"),
+        stored.client_id,
     )
     waiting = sync_changes_on_the_way(location)
     if not same_account and waiting:
@@ -190,7 +196,7 @@ def _refuse_to_leave_changes_behind(
             {
                 "access_provider": (
                     f"Keyport is still sending {waiting} access change{'s' if waiting != 1 else ''} to "
-                    "Sensorberg. Change the provider or its account once they have gone through."
+                    "this Sensorberg account. Change the account once they have gone through."
                 )
             }
         )

@@ -50,10 +50,16 @@ class Provider(Protocol):
 
 
 def provider_for(location: Location) -> Provider:
+    """The provider the location's doors use now."""
+    return provider_named(location.access_provider, location)
+
+
+def provider_named(name: str, location: Location) -> Provider:
+    """That provider (an `AccessProvider` value) with this location's login to it."""
     from keyport.access.providers.builtin import BuiltinProvider
     from keyport.access.providers.sensorberg import SensorbergProvider
     from keyport.facilities.models import AccessProvider
 
-    if location.access_provider == AccessProvider.SENSORBERG:
+    if name == AccessProvider.SENSORBERG:
         return SensorbergProvider.for_location(location)
     return BuiltinProvider()
