@@ -614,3 +614,16 @@ def test_a_crowded_location_still_finds_its_last_free_pins_then_says_so(settings
     with pytest.raises(ValidationError, match="Every PIN of this length is taken"):
         scene.share("three@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
     assert not AccessHolder.objects.filter(email="three@example.com").exists()
+
+
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
+def test_a_share_deleted_while_its_booking_is_revoked_stays_deleted_after_restore() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    share_delete(actor=ACTOR, share=share)
+    booking_restore_access(actor=ACTOR, booking=scene.booking)
+    share.refresh_from_db()
+    assert share.state == ShareState.DELETED
+    assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 4, 9, tzinfo=UTC)).reason == "revoked"
+    assert AuditEntry.objects.filter(action="access.share_deleted").count() == 1

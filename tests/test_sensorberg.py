@@ -413,7 +413,7 @@ def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake)
     assert fake.members("A001") == {} and fake.members("A002") == {}
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
     entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
-    assert entry.details["changed"]["grants_removed"] == 3
+    assert entry.details["changed"]["grants_removed"] == 4  # the three current, the deleted share's
     with transaction.atomic():
         booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")  # nothing to send now
     assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
@@ -472,3 +472,28 @@ def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, o
     drain()
     assert "provider-sync" not in client.get(location_url).content.decode()
     assert len(fake.members("A002")) == 1
+
+
+def test_removals_that_failed_before_leaving_sensorberg_still_get_there(fake) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.services import sync_intent_retry
+
+    scene = connected_scene(fake)
+    drain()
+    fake.fail_next(100_000, 503)
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    for _ in range(SYNC_MAX_ATTEMPTS):
+        sync_redrive(now=timezone.now() + dt.timedelta(days=1))
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.FAILED}
+    location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
+    for _ in range(SYNC_MAX_ATTEMPTS):  # still down: the removals fail once more
+        sync_redrive(now=timezone.now() + dt.timedelta(days=1))
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.FAILED}
+    fake.state.failures.clear()  # back up; staff retry
+    scene.location.refresh_from_db()
+    retried = sync_intent_retry(
+        actor=ACTOR, location=scene.location, grants=AccessGrant.objects.select_related("booking__location")
+    )
+    assert retried == 3
+    drain()
+    assert fake.members("A001") == {} and fake.members("A002") == {}
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}

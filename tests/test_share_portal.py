@@ -176,3 +176,21 @@ def test_a_booking_that_cannot_be_shared_says_why_instead_of_offering_the_form(c
 
         booking_restore_access(actor=Actor.system("t"), booking=scene.booking)
         assert "This booking has ended" in client.get(url).content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_location_with_no_free_pin_left_says_so_beside_the_form(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.models import AccessHolder
+
+    settings.ACCESS_PIN_LENGTH = 4
+    taken = set(AccessHolder.objects.values_list("pin", flat=True))
+    AccessHolder.objects.bulk_create(
+        AccessHolder(location=scene.location, email=f"past{n}@example.com", pin=f"{n:04d}")
+        for n in range(10_000)
+        if f"{n:04d}" not in taken
+    )
+    sign_in_as(client, scene.tenant)
+    response = post_share(client, scene)
+    assert response.status_code == 400
+    assert "Every PIN of this length is taken" in response.content.decode()
+    assert not SharedAccess.objects.exists()

@@ -96,7 +96,7 @@ def _new_pin(location: Location) -> str:
         free = [pin for pin in (f"{n:0{length}d}" for n in range(10**length)) if pin not in taken]
         if free:
             return secrets.choice(free)
-    raise ValidationError(NO_FREE_PIN)
+    raise ValidationError({"__all__": [NO_FREE_PIN]})
 
 
 def _holder(*, location: Location, contact: Contact | None, email: str, name: str) -> AccessHolder:
@@ -347,7 +347,13 @@ def sync_intent_retry(*, actor: Actor, location: Location, grants: Iterable[Acce
     ]
     if not failed:
         return 0
-    _intend(failed, SyncOperation.UPSERT)  # the worker sends what each grant is then
+    # Each to the provider its change failed at: the location may have left it since.
+    by_provider: dict[str, list[AccessGrant]] = {}
+    for grant in failed:
+        last = grant.sync_intents.order_by("-pk").first()
+        by_provider.setdefault(last.provider if last else location.access_provider, []).append(grant)
+    for provider, grants_there in by_provider.items():
+        _intend(grants_there, SyncOperation.UPSERT, provider=provider)  # sent as each grant is then
     audit_record(
         actor=actor,
         action="access.sync_retried",
@@ -445,12 +451,13 @@ def _orphans_remove(
 
 
 def grants_remove_from_provider(*, location: Location, provider: str) -> int:
-    """The location left this provider for another: remove every grant it may still hold there,
-    in the caller's transaction; the worker sends the removals after commit."""
+    """The location left this provider for another: remove every grant it may still hold there
+    (the active ones, and those whose last change never got there), in the caller's transaction;
+    the worker sends the removals after commit."""
     grants = list(
-        AccessGrant.objects.filter(booking__location=location, state=GrantState.ACTIVE).select_related(
-            "booking__location"
-        )
+        AccessGrant.objects.filter(booking__location=location)
+        .filter(Q(state=GrantState.ACTIVE) | ~Q(sync_state=SyncState.SYNCED))
+        .select_related("booking__location")
     )
     _intend(grants, SyncOperation.DELETE, provider=provider)
     return len(grants)
@@ -909,9 +916,11 @@ def _shares_end(
 
 @transaction.atomic
 def share_delete(*, actor: Actor, share: SharedAccess) -> SharedAccess:
-    """The tenant's Delete: the guest loses access at once."""
+    """The tenant's Delete: the guest loses access at once, and a share paused with its booking
+    does not come back with it."""
     share = SharedAccess.objects.select_for_update().select_related("booking__location").get(pk=share.pk)
-    if share.state != ShareState.ACTIVE:
+    paused = share.state == ShareState.REVOKED and share.revoked_with_booking
+    if share.state != ShareState.ACTIVE and not paused:
         return share
     _shares_end([share], state=ShareState.DELETED, reason="Deleted by the tenant")
     audit_record(
