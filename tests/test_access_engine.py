@@ -627,3 +627,43 @@ def test_a_share_deleted_while_its_booking_is_revoked_stays_deleted_after_restor
     assert share.state == ShareState.DELETED
     assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 4, 9, tzinfo=UTC)).reason == "revoked"
     assert AuditEntry.objects.filter(action="access.share_deleted").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from keyport.access import services
+
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 20))
+    locked, release = threading.Event(), threading.Event()
+    real_end_grants = services._end_grants
+
+    def end_grants_slowly(*args, **kwargs):  # type: ignore[no-untyped-def]
+        locked.set()  # the task holds its due grants
+        release.wait(timeout=10)
+        real_end_grants(*args, **kwargs)
+
+    after_the_end = dt.datetime(2026, 3, 21, tzinfo=UTC)
+
+    def the_end_task() -> None:
+        try:
+            grants_end_due(now=after_the_end, booking=scene.booking)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(services, "_end_grants", end_grants_slowly)
+    task = threading.Thread(target=the_end_task)
+    task.start()
+    assert locked.wait(timeout=10)
+    monkeypatch.setattr(services, "_end_grants", real_end_grants)
+    try:
+        assert grants_end_due(now=after_the_end) == 0  # the sweep skips what the task holds
+    finally:
+        release.set()
+        task.join()
+    assert AuditEntry.objects.filter(action="access.window_ended").count() == 1
+    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()

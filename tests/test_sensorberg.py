@@ -408,14 +408,16 @@ def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake)
             actor=ACTOR, location=scene.location, provider="sensorberg", sensorberg=other_account
         )
     location_set_access_provider(actor=ACTOR, location=scene.location, provider="builtin")
+    with transaction.atomic():  # a change at the built-in location while the removals still wait
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.PENDING}
     fake.state.failures.clear()  # back up
     drain()
     assert fake.members("A001") == {} and fake.members("A002") == {}
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
     entry = AuditEntry.objects.filter(action="location.access_provider_set").latest("pk")
     assert entry.details["changed"]["grants_removed"] == 4  # the three current, the deleted share's
-    with transaction.atomic():
-        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")  # nothing to send now
+    booking_restore_access(actor=ACTOR, booking=scene.booking)  # nothing to send now
     assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
 
 

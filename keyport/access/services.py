@@ -185,13 +185,6 @@ def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation, pro
         enqueue_on_commit(sync_intent_push, intent.pk)
 
 
-def provider_for_safe(location: Location) -> bool:
-    """True when grants at this location must be pushed to an outside system."""
-    from keyport.facilities.models import AccessProvider
-
-    return location.access_provider != AccessProvider.BUILTIN
-
-
 def _backoff(attempts: int) -> dt.timedelta:
     return min(SYNC_BACKOFF_CAP, dt.timedelta(seconds=2 ** min(attempts, 16)))
 
@@ -368,7 +361,9 @@ def sync_reconcile(*, location: Location) -> int:
     """Read back what the provider holds and set right whatever drifted: a membership missing,
     one it should no longer hold, one whose validity, PIN or name differ, and one Keyport made
     for a grant that no longer exists. Returns how many were set right."""
-    if not provider_for_safe(location):
+    from keyport.facilities.models import AccessProvider
+
+    if location.access_provider == AccessProvider.BUILTIN:
         return 0
     try:
         provider = provider_for(location)
@@ -803,10 +798,10 @@ def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -
 
 def share_refusal(booking: Booking, *, today: dt.date) -> str | None:
     """Why this booking cannot be shared at all now, or None when it can."""
-    if booking.is_cancelled or _booking_revoked(booking) or not booking.customer.is_active:
-        return "This booking's access is not active, so it cannot be shared."
     if booking.ends_on is not None and booking.ends_on < today:
         return "This booking has ended, so it cannot be shared."
+    if not _booking_has_access(booking) or _booking_revoked(booking):
+        return "This booking's access is not active, so it cannot be shared."
     return None
 
 
@@ -886,8 +881,6 @@ def share_create(
 
         shared_access_email(share=share, key=key)
         shares.append(share)
-    if location.access_provider != "builtin":
-        pass
     return shares
 
 

@@ -26,9 +26,6 @@ class BuiltinProvider:
     def memberships(self, external_id: str) -> dict[str, dict[str, Any]]:
         return {}
 
-    def membership_refs(self, unit_external_id: str) -> set[str]:
-        return set()
-
     def test_connection(self, *, timeout: float) -> ConnectionCheck:
         return ConnectionCheck(
             ok=True, message="The built-in access server needs no connection: the doors ask Keyport itself."

@@ -123,9 +123,6 @@ class SensorbergProvider:
             held[_identifier(item, "ref")] = {name: item[name] for name in MEMBERSHIP_FIELDS if name in item}
         return held
 
-    def membership_refs(self, external_id: str) -> set[str]:
-        return set(self.memberships(external_id))
-
     def test_connection(self, *, timeout: float = TIMEOUT_SECONDS) -> ConnectionCheck:
         """Log in and list the access groups, as the settings page's Test connection.
 
