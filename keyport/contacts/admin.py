@@ -1,17 +1,19 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
 from keyport.contacts.models import Contact, Customer, CustomerAppSettings, PortalLink
+from keyport.lib.admin import ShownOnlyAdmin, ShownOnlyInline
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ShownOnlyInline):
     model = Contact
-    extra = 0
     fields = ["is_primary", "first_name", "last_name", "email", "phone", "can_access_portal"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ShownOnlyAdmin):
+    """Changed in the dashboard: an account turned Inactive, a person's email or portal access
+    changed there end sessions, void links and move the account's door access with it."""
+
     list_display = ["name", "kind", "is_active", "home_location", "created_at"]
     list_filter = ["kind", "is_active", "home_location"]
     search_fields = ["name", "contacts__email", "contacts__last_name"]
@@ -19,7 +21,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ShownOnlyAdmin):
+    """Changed in the dashboard's Add Contact / Edit Contact, as the account is."""
+
     list_display = [
         "first_name",
         "last_name",
@@ -37,17 +41,14 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(PortalLink)
-class PortalLinkAdmin(admin.ModelAdmin):
-    """Read-only: links are made and used by the services; only their hash is stored."""
+class PortalLinkAdmin(ShownOnlyAdmin):
+    """Links are made and used by the services; only their hash is stored."""
 
     list_display = ["sent_to", "purpose", "created_at", "expires_at", "used_at", "voided_at"]
     list_filter = ["purpose"]
     search_fields = ["sent_to"]
     list_select_related = ["contact"]
-    readonly_fields = [field.name for field in PortalLink._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    exclude = ["token_hash"]
 
 
 @admin.register(CustomerAppSettings)

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
 from keyport.facilities.services import unit_map_access_points
+from keyport.lib.admin import FixedOnceMadeAdmin
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -23,12 +24,13 @@ class OpeningHoursInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(FixedOnceMadeAdmin):
     list_display = ["name", "city", "country", "time_zone", "access_provider"]
     search_fields = ["name", "city"]
-    # The provider and its login are set in the dashboard's location settings (validated, audited,
-    # grants pushed again).
+    # The provider and its login, and a new time zone, are set in the dashboard's location
+    # settings (validated, audited, grants pushed again or moved to the new zone's instants).
     readonly_fields = ["access_provider"]
+    fixed_once_made = ("time_zone",)
     inlines = [OpeningHoursInline]
 
 
@@ -55,9 +57,12 @@ class UnitAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
-        location = cleaned.get("location")
+        # A unit's location is fixed once made, and no longer in the form then.
+        location_id = cleaned["location"].pk if cleaned.get("location") else self.instance.location_id
         foreign = [
-            ap.name for ap in cleaned.get("mapped_access_points", []) if location and ap.location != location
+            ap.name
+            for ap in cleaned.get("mapped_access_points", [])
+            if location_id and ap.location_id != location_id
         ]
         if foreign:
             self.add_error(
@@ -67,8 +72,11 @@ class UnitAdminForm(forms.ModelForm):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(FixedOnceMadeAdmin):
     form = UnitAdminForm
+    # Grants and bookings hold the unit where it is, and its number names its access group at
+    # the provider.
+    fixed_once_made = ("location", "number")
     list_display = ["number", "location", "kind", "size_m2", "status"]
     list_filter = ["location", "kind", "status"]
     search_fields = ["number"]
@@ -84,7 +92,8 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessPoint)
-class AccessPointAdmin(admin.ModelAdmin):
+class AccessPointAdmin(FixedOnceMadeAdmin):
     list_display = ["name", "location", "kind", "external_id"]
     list_filter = ["location", "kind"]
     search_fields = ["name", "external_id"]
+    fixed_once_made = ("location",)  # it opens for units of its own location only
