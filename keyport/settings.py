@@ -272,6 +272,8 @@ ACCESS_PIN_BLOCK_SECONDS = env_int("ACCESS_PIN_BLOCK_SECONDS", 900, minimum=1)
 ACCESS_PIN_FAILURE_WINDOW_SECONDS = env_int("ACCESS_PIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 # 0 turns the periodic sweep off (tests that do not exercise it).
 ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
+# Each sweep reads back this many units from each location's access provider, in turn.
+ACCESS_RECONCILE_UNITS_PER_SWEEP = env_int("ACCESS_RECONCILE_UNITS_PER_SWEEP", 200, minimum=1)
 
 # Billing (issue 6): how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)

@@ -164,6 +164,22 @@ def test_reconcile_re_drives_what_drifted(fake) -> None:  # type: ignore[no-unty
     assert sync_reconcile(location=scene.location) == 0
 
 
+def test_reconcile_in_slices_goes_through_every_unit_in_turn(fake) -> None:  # type: ignore[no-untyped-def]
+    scene = connected_scene(fake)
+    drain()
+    for unit in scene.units:
+        fake.state.memberships[fake.state.groups[unit.number]].clear()
+    read_back = len(fake.state.answers)
+    assert sync_reconcile(location=scene.location, units=2) == 2  # A001 and A002
+    asked = [path for method, path, _ in fake.state.answers[read_back:] if method == "GET"]
+    assert len([path for path in asked if path.endswith("/memberships")]) == 2
+    assert sync_reconcile(location=scene.location, units=2) == 1  # A003, then from the first again
+    drain()
+    assert all(fake.members(unit.number) for unit in scene.units)
+    assert sync_reconcile(location=scene.location, units=2) == 0
+    assert sync_reconcile(location=scene.location, units=2) == 0
+
+
 def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:  # type: ignore[no-untyped-def]
     scene = connected_scene(fake)
     drain()

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from keyport.access.doors import (
@@ -357,10 +358,14 @@ def sync_intent_retry(*, actor: Actor, location: Location, grants: Iterable[Acce
     return len(failed)
 
 
-def sync_reconcile(*, location: Location) -> int:
+def sync_reconcile(*, location: Location, units: int | None = None) -> int:
     """Read back what the provider holds and set right whatever drifted: a membership missing,
     one it should no longer hold, one whose validity, PIN or name differ, and one Keyport made
-    for a grant that no longer exists. Returns how many were set right."""
+    for a grant that no longer exists. Returns how many were set right.
+
+    With `units`, only that many of the location's units, from where the last call stopped: each
+    call asks the provider a bounded number of questions, and a large site is gone through in turn.
+    """
     from keyport.facilities.models import AccessProvider
 
     if location.access_provider == AccessProvider.BUILTIN:
@@ -372,9 +377,9 @@ def sync_reconcile(*, location: Location) -> int:
         return 0
     now = timezone.now()
     queued = 0
-    for unit in Unit.objects.filter(grants__booking__location=location).distinct():
-        from keyport.access.providers.sensorberg import unit_external_id
+    from keyport.access.providers.sensorberg import unit_external_id
 
+    for unit in _units_to_reconcile(location, units):
         try:
             held = provider.memberships(unit_external_id(unit))
         except ProviderError as error:
@@ -390,6 +395,22 @@ def sync_reconcile(*, location: Location) -> int:
             _intend(drifted, SyncOperation.UPSERT)  # the worker sends what each grant is then
         queued += len(drifted) + _orphans_remove(provider, location, unit, held)
     return queued
+
+
+def _units_to_reconcile(location: Location, limit: int | None) -> list[Unit]:
+    """The location's units with grants, in order; with `limit`, the next ones after the last
+    call's (kept in the shared cache: when it is lost, the next call starts from the first)."""
+    units = (
+        Unit.objects.filter(location=location)
+        .filter(Exists(AccessGrant.objects.filter(unit=OuterRef("pk"))))
+        .order_by("pk")
+    )
+    if limit is None:
+        return list(units)
+    key = f"access:reconciled-up-to:{location.pk}"
+    batch = list(units.filter(pk__gt=cache.get(key, 0))[:limit])
+    cache.set(key, batch[-1].pk if len(batch) == limit else 0, timeout=None)
+    return batch
 
 
 def _held_wrongly(grant: AccessGrant, held: dict[str, object] | None, now: dt.datetime) -> bool:
@@ -417,7 +438,7 @@ def _normalised(value: object) -> object:
 def _orphans_remove(
     provider: Provider, location: Location, unit: Unit, held: dict[str, dict[str, object]]
 ) -> int:
-    """Remove the memberships named after grants that no longer exist (a booking deleted in the admin)."""
+    """Remove the memberships named after grants that no longer exist (a booking deleted from a shell)."""
     from keyport.access.providers.sensorberg import unit_external_id
 
     named = {

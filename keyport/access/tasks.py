@@ -37,7 +37,9 @@ def access_sweep_run() -> dict[str, int]:
     reconciled = 0
     for location in Location.objects.exclude(access_provider=AccessProvider.BUILTIN):
         try:
-            reconciled += services.sync_reconcile(location=location)
+            reconciled += services.sync_reconcile(
+                location=location, units=settings.ACCESS_RECONCILE_UNITS_PER_SWEEP
+            )
         except Exception:  # one location's trouble must not keep the others from their reconcile
             logger.exception("Reconcile of location %s failed", location.pk)
     return {"ended": ended, "redriven": redriven, "reconciled": reconciled}
