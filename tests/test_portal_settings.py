@@ -66,6 +66,17 @@ def test_an_email_of_another_contact_is_refused(client, scene):
     assert not OutgoingEmail.objects.filter(template="portal_email_change_confirm").exists()
 
 
+def test_a_confirmation_for_an_address_taken_meanwhile_is_refused_on_the_page(client, scene):
+    sign_in_as(client, scene.tenant)
+    client.post(reverse("portal:settings_email"), {"email": "mara@new.example.com"})
+    link = confirmation_link("mara@new.example.com")
+    ContactFactory(customer=scene.other_tenant.customer, is_primary=False, email="mara@new.example.com")
+    response = client.post(link)
+    assert response.status_code == 400
+    assert "already uses" in response.content.decode()
+    assert Contact.objects.get(pk=scene.tenant.pk).email == "tenant@example.com"
+
+
 def test_a_forged_confirmation_link_does_nothing(client, scene):
     assert client.get("/portal/settings/email/not-a-token/").status_code == 400
 

@@ -102,6 +102,11 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return render(request, "portal/sections/email_confirm.html", {"invalid": True}, status=400)
     if request.method == "POST":
-        contact_email_change_confirm(token=token)
+        try:
+            contact_email_change_confirm(token=token)
+        except ValidationError as error:
+            # The address was given to someone else after the link was sent.
+            context = {"refused": " ".join(error.messages), "new_email": found[1]}
+            return render(request, "portal/sections/email_confirm.html", context, status=400)
         return render(request, "portal/sections/email_confirm.html", {"done": True, "new_email": found[1]})
     return render(request, "portal/sections/email_confirm.html", {"new_email": found[1]})
