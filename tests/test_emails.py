@@ -167,3 +167,36 @@ def test_the_html_version_escapes_what_customers_typed():
     )
     assert "Hello <b>Mallory</b>," in email.body_text
     assert "Hello &lt;b&gt;Mallory&lt;/b&gt;," in email.body_html and "<b>Mallory" not in email.body_html
+
+
+def test_a_template_subject_may_not_carry_a_one_time_link():
+    from django.core.exceptions import ValidationError
+
+    from keyport.audit.services import Actor
+    from keyport.emails.services import email_template_save
+
+    with pytest.raises(ValidationError) as refused:
+        email_template_save(
+            actor=Actor.system("test"),
+            key="portal_sign_in_link",
+            subject="Sign in: {{ link }}",
+            body_text="{{ link }}",
+        )
+    assert "subject" in refused.value.message_dict
+    assert not EmailTemplate.objects.exists()
+
+
+def test_a_one_time_link_never_reaches_the_logged_subject():
+    EmailTemplate.objects.create(
+        key="portal_sign_in_link", subject="Sign in: {{ link }}", body_text="{{ link }}"
+    )
+    contact = ContactFactory()
+    email = email_queue_from_template(
+        key="portal_sign_in_link",
+        to=contact.email,
+        contact=contact,
+        context={"first_name": "Mara", "valid_for": "10 minutes"},
+        secrets={"link": "https://portal.example.com/login/link/SECRET-TOKEN/"},
+    )
+    assert "SECRET-TOKEN" not in email.subject
+    assert "SECRET-TOKEN" in email.body_text

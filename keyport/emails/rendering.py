@@ -47,6 +47,14 @@ def validate_template(default: DefaultTemplate, subject: str, body_text: str) ->
             compile_template(source)
         except TemplateSyntaxError as error:
             errors.setdefault(field, []).append(f"Template error: {error}")
+    if "subject" not in errors:
+        # A subject is kept in the email log as sent: a one-time link in it would stay readable.
+        for name in default.required:
+            marker = f"KEYPORT-REQUIRED-{name}"
+            if marker in render_string(subject, {**default.sample, name: marker}):
+                errors.setdefault("subject", []).append(
+                    f"The subject cannot contain {{{{ {name} }}}}: subjects are kept in the email log."
+                )
     if "body_text" not in errors:
         for name in default.required:
             marker = f"KEYPORT-REQUIRED-{name}"

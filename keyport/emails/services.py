@@ -12,7 +12,7 @@ from keyport.contacts.models import Contact
 from keyport.contacts.queries import portal_location
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import TemplateContent, get_template_content
-from keyport.emails.rendering import render_email, render_email_html, validate_template
+from keyport.emails.rendering import RenderedEmail, render_email, render_email_html, validate_template
 from keyport.facilities.models import Branding, Location
 from keyport.facilities.queries import branding_for
 from keyport.lib.background import enqueue_on_commit
@@ -194,6 +194,9 @@ def _email_from_template(
     if secrets:
         hidden = {name: "[one-time link, removed from the log after sending]" for name in secrets}
         scrubbed = render_email(content.subject, content.body_text, {**context, **hidden})
+        # The subject is logged as sent, so a secret never goes into it (even from a template
+        # saved before subjects were checked).
+        rendered = RenderedEmail(subject=scrubbed.subject, body_text=rendered.body_text)
         after_text, after_html = scrubbed.body_text, render_email_html(scrubbed, branding)
     return email_queue(
         to=recipient.to,
