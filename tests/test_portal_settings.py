@@ -77,6 +77,24 @@ def test_a_confirmation_for_an_address_taken_meanwhile_is_refused_on_the_page(cl
     assert Contact.objects.get(pk=scene.tenant.pk).email == "tenant@example.com"
 
 
+@pytest.mark.parametrize("shut", ["portal_access_off", "customer_inactive"])
+def test_an_email_change_link_is_void_once_portal_access_ends(client, scene, shut):
+    from keyport.contacts.services import ContactDetails, contact_update, customer_set_active
+
+    sign_in_as(client, scene.partner)
+    client.post(reverse("portal:settings_email"), {"email": "jonas@new.example.com"})
+    link = confirmation_link("jonas@new.example.com")
+    staff = Actor.system("test")
+    if shut == "portal_access_off":
+        details = ContactDetails(first_name="Jonas", email="partner@example.com", can_access_portal=False)
+        contact_update(actor=staff, contact=scene.partner, details=details)
+    else:
+        customer_set_active(actor=staff, customer=scene.tenant_customer, is_active=False)
+    assert client.get(link).status_code == 400
+    assert client.post(link).status_code == 400
+    assert Contact.objects.get(pk=scene.partner.pk).email == "partner@example.com"
+
+
 def test_a_forged_confirmation_link_does_nothing(client, scene):
     assert client.get("/portal/settings/email/not-a-token/").status_code == 400
 

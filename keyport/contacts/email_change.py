@@ -2,8 +2,9 @@
 
 The confirmation link carries a signed, time-limited token naming the contact, the old and the
 new address; it stops working once the address has changed (the old address no longer matches),
-so it works once. The change itself is contact_update's: sessions end, links are voided, and
-the old address is told.
+so it works once, and when the person's portal sessions end (portal access off, account
+Inactive: the session epoch it names has moved on), as their sign-in links do. The change
+itself is contact_update's: sessions end, links are voided, and the old address is told.
 """
 
 from django.conf import settings
@@ -32,7 +33,9 @@ def contact_email_change_request(*, contact: Contact, new_email: str) -> None:
         raise ValidationError({"email": "This is already your email address."})
     if Contact.objects.filter(email=new_email).exclude(pk=contact.pk).exists():
         raise ValidationError({"email": "Another contact already uses this email address."})
-    token = signing.dumps({"c": contact.pk, "old": contact.email, "new": new_email}, salt=SALT)
+    token = signing.dumps(
+        {"c": contact.pk, "old": contact.email, "new": new_email, "e": contact.session_epoch}, salt=SALT
+    )
     link = settings.PUBLIC_BASE_URL + reverse("portal:email_confirm", args=[token])
     body = (
         f"Hello {contact.first_name},\n\n"
@@ -66,7 +69,9 @@ def email_change_read(token: str) -> tuple[Contact, str] | None:
     except signing.BadSignature:
         return None
     contact = Contact.objects.select_related("customer").filter(pk=data.get("c")).first()
-    if contact is None or contact.email != data.get("old"):
+    if contact is None or contact.email != data.get("old") or not contact.may_sign_in:
+        return None
+    if contact.session_epoch != data.get("e"):
         return None
     return contact, str(data["new"])
 
