@@ -32,6 +32,25 @@ def test_the_profile_changes_name_and_phone(client, scene):
     assert client.get(reverse("portal:settings")).status_code == 200  # still signed in
 
 
+def test_a_profile_save_keeps_portal_access_that_staff_switched_off_meanwhile(client, scene, monkeypatch):
+    from keyport.contacts.services import ContactDetails, contact_update
+    from keyport.portal.sections_forms import ProfileForm
+
+    sign_in_as(client, scene.partner)
+    is_valid = ProfileForm.is_valid
+
+    def staff_switches_portal_access_off_meanwhile(form):  # type: ignore[no-untyped-def]
+        details = ContactDetails(first_name="Jonas", email="partner@example.com", can_access_portal=False)
+        contact_update(actor=Actor.system("test"), contact=scene.partner, details=details)
+        return is_valid(form)
+
+    monkeypatch.setattr(ProfileForm, "is_valid", staff_switches_portal_access_off_meanwhile)
+    client.post(reverse("portal:settings_profile"), {"first_name": "Jo", "last_name": "", "phone": ""})
+    partner = Contact.objects.get(pk=scene.partner.pk)
+    assert not partner.can_access_portal
+    assert partner.email == "partner@example.com"
+
+
 def test_a_profile_needs_a_first_name(client, scene):
     sign_in_as(client, scene.tenant)
     assert client.post(reverse("portal:settings_profile"), {"first_name": ""}).status_code == 400

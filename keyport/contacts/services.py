@@ -144,6 +144,24 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
     return contact
 
 
+@transaction.atomic
+def contact_profile_update(
+    *, actor: Actor, contact: Contact, first_name: str, last_name: str, phone: str
+) -> Contact:
+    """A person's own name and phone (portal Settings). Email and portal access are taken from the
+    locked row, not from the copy read at the start of the request: a change staff made
+    meanwhile (portal access off, a new email) stays."""
+    current = Contact.objects.select_for_update().get(pk=contact.pk)
+    details = ContactDetails(
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        email=current.email or "",
+        can_access_portal=current.can_access_portal,
+    )
+    return contact_update(actor=actor, contact=current, details=details)
+
+
 def _access_facts(contact: Contact) -> dict[str, object]:
     """What doors and the portal know of a contact: a change of any of these reaches both."""
     return {

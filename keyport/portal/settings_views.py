@@ -12,7 +12,7 @@ from keyport.contacts.email_change import (
     email_change_read,
 )
 from keyport.contacts.queries import sections_for_customer
-from keyport.contacts.services import ContactDetails, contact_actor, contact_update
+from keyport.contacts.services import contact_actor, contact_profile_update
 from keyport.events.models import EmailPreferences
 from keyport.events.services import email_preferences_set
 from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal
@@ -57,10 +57,7 @@ def profile_save(request: PortalRequest) -> HttpResponse:
     if not form.is_valid():
         return _settings_page(request, profile=form, status=400)
     contact = request.contact
-    details = ContactDetails(
-        email=contact.email or "", can_access_portal=contact.can_access_portal, **form.cleaned_data
-    )
-    contact_update(actor=contact_actor(contact), contact=contact, details=details)
+    contact_profile_update(actor=contact_actor(contact), contact=contact, **form.cleaned_data)
     messages.success(request, "Your profile is saved.")
     return redirect("portal:settings")
 
