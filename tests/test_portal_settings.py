@@ -114,6 +114,23 @@ def test_an_email_change_link_is_void_once_portal_access_ends(client, scene, shu
     assert Contact.objects.get(pk=scene.partner.pk).email == "partner@example.com"
 
 
+def test_email_change_requests_are_rate_limited_per_person(client, scene):
+    from django.core.cache import cache
+
+    cache.clear()
+    sign_in_as(client, scene.tenant)
+    answers = [
+        client.post(reverse("portal:settings_email"), {"email": f"new{n}@example.com"}).status_code
+        for n in range(7)
+    ]
+    assert answers == [302] * 5 + [429] * 2
+    sent = OutgoingEmail.objects.filter(template="portal_email_change_confirm")
+    assert sent.count() == 5
+    limited = client.post(reverse("portal:settings_email"), {"email": "late@example.com"})
+    assert "Too many" in limited.content.decode()
+    cache.clear()
+
+
 def test_a_forged_confirmation_link_does_nothing(client, scene):
     assert client.get("/portal/settings/email/not-a-token/").status_code == 400
 

@@ -15,8 +15,11 @@ from keyport.contacts.queries import sections_for_customer
 from keyport.contacts.services import contact_actor, contact_profile_update
 from keyport.events.models import EmailPreferences
 from keyport.events.services import email_preferences_set
+from keyport.lib.rate_limits import rate_limit_allows
 from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal
 from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
+
+EMAIL_CHANGES_PER_HOUR = 5
 
 
 def _settings_page(
@@ -66,6 +69,16 @@ def profile_save(request: PortalRequest) -> HttpResponse:
 @full_portal_required
 def email_change(request: PortalRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST)
+    # Each request emails an address the person types in: without a limit the portal would
+    # send as many of the facility's emails to anyone as a signed-in person asks for.
+    if form.is_valid() and not rate_limit_allows(
+        scope="email-change",
+        identity=str(request.contact.pk),
+        limit=EMAIL_CHANGES_PER_HOUR,
+        window_seconds=3600,
+    ):
+        form.add_error("email", "Too many requests for a new email address. Try again in an hour.")
+        return _settings_page(request, email=form, status=429)
     if form.is_valid():
         try:
             contact_email_change_request(contact=request.contact, new_email=form.cleaned_data["email"])
