@@ -62,13 +62,17 @@ def contact_email_change_request(*, contact: Contact, new_email: str) -> None:
     )
 
 
-def email_change_read(token: str) -> tuple[Contact, str] | None:
-    """The contact and new address a confirmation token names, or None when it is not (or no longer) valid."""
+def email_change_read(token: str, *, for_update: bool = False) -> tuple[Contact, str] | None:
+    """The contact and new address a confirmation token names, or None when it is not (or no longer)
+    valid; `for_update` locks the contact's row until the transaction ends."""
     try:
         data = signing.loads(token, salt=SALT, max_age=CONFIRM_WITHIN_SECONDS)
     except signing.BadSignature:
         return None
-    contact = Contact.objects.select_related("customer").filter(pk=data.get("c")).first()
+    contacts = Contact.objects.select_related("customer")
+    if for_update:
+        contacts = contacts.select_for_update(of=("self",))
+    contact = contacts.filter(pk=data.get("c")).first()
     if contact is None or contact.email != data.get("old") or not contact.may_sign_in:
         return None
     if contact.session_epoch != data.get("e"):
@@ -78,7 +82,8 @@ def email_change_read(token: str) -> tuple[Contact, str] | None:
 
 @transaction.atomic
 def contact_email_change_confirm(*, token: str) -> Contact | None:
-    found = email_change_read(token)
+    # Locked: staff may switch portal access off or change the email at the same moment.
+    found = email_change_read(token, for_update=True)
     if found is None:
         return None
     contact, new_email = found
