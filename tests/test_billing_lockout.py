@@ -157,3 +157,25 @@ def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_curr
         door=Door.of(door), pin=tenant_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 6))
     ).allowed
     assert recipients(ACCESS_RESTORED) == {scene.tenant.email, "friend@example.com"}
+
+
+def test_an_overdue_invoice_still_locks_once_staff_give_back_access_they_revoked_for_another_reason(
+    booking,
+):
+    from keyport.access.services import booking_restore_access
+
+    invoice = overdue_invoice(booking)
+    booking_revoke_access(actor=SYSTEM, booking=booking, reason="keys lost")
+    billing.invoices_lock_overdue(now=OVERDUE)
+    booking_restore_access(actor=SYSTEM, booking=booking)  # the keys were found; the rent is still unpaid
+    assert GrantState.ACTIVE in grant_states(booking)
+
+    assert billing.invoices_lock_overdue(now=OVERDUE + dt.timedelta(hours=1)) == 1
+    state = BookingAccess.objects.get(booking=booking)
+    assert state.is_revoked and state.revoked_reason == "overdue"
+    assert GrantState.ACTIVE not in grant_states(booking)
+    billing.payment_record(
+        actor=SYSTEM, invoice=invoice, amount=invoice.total, received_on=dt.date(2026, 5, 2)
+    )
+    assert not BookingAccess.objects.get(booking=booking).is_revoked
+    assert GrantState.ACTIVE in grant_states(booking)

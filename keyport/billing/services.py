@@ -311,6 +311,10 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
         return False
     booking = Booking.objects.get(pk=invoice.booking_id)
     already_locked = booking.invoices.filter(access_locked_at__isnull=False).exists()
+    if not already_locked and _booking_access_revoked(booking):
+        # Revoked by staff for another reason: lock once they give access back, not before,
+        # or giving it back would also end the lockout.
+        return False
     invoice.access_locked_at = now
     invoice.save(update_fields=["access_locked_at"])
     actor = Actor.system("overdue lockout")
@@ -325,6 +329,12 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     if not already_locked:
         booking_access_revoke_for_overdue(actor=actor, booking=booking)
     return True
+
+
+def _booking_access_revoked(booking: Booking) -> bool:
+    from keyport.access.models import BookingAccess
+
+    return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
 
 
 def _release_access_lock(*, actor: Actor, invoice: Invoice) -> None:
