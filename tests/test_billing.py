@@ -353,3 +353,26 @@ def test_the_command_schedules_the_check_once(settings):
 
     assert DBTaskResult.objects.count() == 1
     assert overdue_check_is_scheduled()
+
+
+FREE_MONTH = LineInput(description="First month free", quantity=Decimal("1"), unit_price=Decimal("-106.98"))
+
+
+def test_an_invoice_with_nothing_to_pay_is_paid_when_issued_and_locks_nothing(
+    actor, location, customer, booking
+):
+    invoice = open_invoice(actor, location, customer, booking, lines=(RENT, FREE_MONTH))
+    assert invoice.total == 0
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.paid_at is not None
+    assert billing.invoices_lock_overdue(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)) == 0
+    assert balances_of_customer(customer) == {}
+
+
+def test_an_invoice_cannot_total_less_than_nothing(actor, location, customer):
+    with pytest.raises(ValidationError) as refused:
+        billing.invoice_create(
+            actor=actor, location=location, customer=customer, due_on=dt.date(2026, 3, 1), lines=[FREE_MONTH]
+        )
+    assert "lines" in refused.value.message_dict
+    assert not Invoice.objects.exists()

@@ -131,6 +131,9 @@ def invoice_create(
     invoice.subtotal = sum((line.net_amount for line in built), Decimal("0.00"))
     invoice.tax_total = sum((line.tax_amount for line in built), Decimal("0.00"))
     invoice.total = invoice.subtotal + invoice.tax_total
+    if invoice.total < 0:
+        # Nobody could pay it, and it would stay Open: a credit is given by voiding or lowering lines.
+        raise ValidationError({"lines": "An invoice's total cannot be below zero."})
     invoice.save()
     InvoiceLine.objects.bulk_create(built)
     audit_record(
@@ -150,7 +153,8 @@ def _locked_invoice(invoice: Invoice) -> Invoice:
 
 @transaction.atomic
 def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None = None) -> Invoice:
-    """Draft → Open: the invoice takes the next number of its location's sequence."""
+    """Draft → Open (Paid at once when it totals zero): the invoice takes the next number of its
+    location's sequence."""
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft invoice can be issued.")
@@ -160,7 +164,13 @@ def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None =
     sequence.save(update_fields=["next_invoice_number"])
     invoice.status = InvoiceStatus.OPEN
     invoice.issued_on = issued_on or invoice.location.local_now().date()
-    invoice.save(update_fields=["number", "status", "issued_on"])
+    fields = ["number", "status", "issued_on"]
+    if invoice.total == 0:
+        # Nothing to pay, so no payment would ever close it, and Open it would lock access.
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = timezone.now()
+        fields.append("paid_at")
+    invoice.save(update_fields=fields)
     audit_record(
         actor=actor,
         action="invoice.issued",
