@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 
 from keyport.audit.services import Actor
-from keyport.contacts.models import Contact
+from keyport.contacts.models import Contact, CustomerAppSettings
 from keyport.emails.models import OutgoingEmail
 from keyport.events import services as events
-from keyport.events.models import Ticket
+from keyport.events.models import EmailPreferences, Ticket
 from tests.factories import ContactFactory
 from tests.portal_scene import build_scene, sign_in_as
 
@@ -166,3 +166,15 @@ def test_ticket_only_guests_change_no_settings(client, scene, name):
         client.post(reverse(f"portal:{name}"), {"first_name": "X", "email": "x@example.com"}).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])
+def test_nothing_is_changed_through_settings_the_operator_turned_off(client, scene, name):
+    CustomerAppSettings.objects.create(location=scene.location, show_settings=False)
+    sign_in_as(client, scene.tenant)
+    response = client.post(reverse(f"portal:{name}"), {"first_name": "X", "email": "x@example.com"})
+    assert response.status_code == 404
+    tenant = Contact.objects.get(pk=scene.tenant.pk)
+    assert (tenant.first_name, tenant.email) == (scene.tenant.first_name, scene.tenant.email)
+    assert not EmailPreferences.objects.exists()
+    assert not OutgoingEmail.objects.filter(template="portal_email_change_confirm").exists()

@@ -48,6 +48,11 @@ def _settings_page(
     return render(request, "portal/sections/settings.html", context, status=status)
 
 
+def _settings_hidden(request: PortalRequest) -> bool:
+    """The operator turned Settings off for this customer's site: nothing is changed through it."""
+    return not sections_for_customer(request.customer).shows("settings")
+
+
 @full_portal_required
 def account_settings(request: PortalRequest) -> HttpResponse:
     return _settings_page(request)
@@ -56,6 +61,8 @@ def account_settings(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def profile_save(request: PortalRequest) -> HttpResponse:
+    if _settings_hidden(request):
+        return not_in_your_portal(request)
     form = ProfileForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, profile=form, status=400)
@@ -68,6 +75,8 @@ def profile_save(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def email_change(request: PortalRequest) -> HttpResponse:
+    if _settings_hidden(request):
+        return not_in_your_portal(request)
     form = EmailChangeForm(request.POST)
     # Each request emails an address the person types in: without a limit the portal would
     # send as many of the facility's emails to anyone as a signed-in person asks for.
@@ -95,6 +104,8 @@ def email_change(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def preferences_save(request: PortalRequest) -> HttpResponse:
+    if _settings_hidden(request):
+        return not_in_your_portal(request)
     form = PreferencesForm(request.POST)
     form.is_valid()
     email_preferences_set(
