@@ -179,3 +179,26 @@ def test_an_overdue_invoice_still_locks_once_staff_give_back_access_they_revoked
     )
     assert not BookingAccess.objects.get(booking=booking).is_revoked
     assert GrantState.ACTIVE in grant_states(booking)
+
+
+def test_a_later_overdue_invoice_locks_again_after_staff_gave_back_access_the_lockout_took(booking):
+    from keyport.access.services import booking_restore_access
+
+    overdue_invoice(booking)
+    assert billing.invoices_lock_overdue(now=OVERDUE) == 1
+    booking_restore_access(actor=SYSTEM, booking=booking)  # staff let them in on a promise to pay
+    assert not BookingAccess.objects.get(booking=booking).is_revoked
+
+    later = billing.invoice_create(
+        actor=SYSTEM,
+        location=booking.location,
+        customer=booking.customer,
+        booking=booking,
+        due_on=dt.date(2026, 4, 1),
+        lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("80"))],
+    )
+    billing.invoice_issue(actor=SYSTEM, invoice=later)
+    assert billing.invoices_lock_overdue(now=OVERDUE + dt.timedelta(days=30)) == 1
+    state = BookingAccess.objects.get(booking=booking)
+    assert state.is_revoked and state.revoked_reason == "overdue"
+    assert GrantState.ACTIVE not in grant_states(booking)

@@ -320,8 +320,8 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     if is_lockout_exempt(invoice.customer):
         return False
     booking = Booking.objects.get(pk=invoice.booking_id)
-    already_locked = booking.invoices.filter(access_locked_at__isnull=False).exists()
-    if not already_locked and _booking_access_revoked(booking):
+    revoked = _booking_access_revoked(booking)
+    if revoked and not booking.invoices.filter(access_locked_at__isnull=False).exists():
         # Revoked by staff for another reason: lock once they give access back, not before,
         # or giving it back would also end the lockout.
         return False
@@ -336,7 +336,8 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
         customer=invoice.customer,
         details={"booking": booking.pk, "reason": OVERDUE_REASON},
     )
-    if not already_locked:
+    # Access may be open although another invoice holds a lock: staff gave it back by hand.
+    if not revoked:
         booking_access_revoke_for_overdue(actor=actor, booking=booking)
     return True
 
