@@ -116,6 +116,22 @@ def test_the_event_time_is_shown_in_the_locations_zone(actor):
 
 
 @pytest.mark.django_db
+def test_staff_see_the_event_and_its_deadline_in_the_locations_zone(actor):
+    location = LocationFactory(time_zone="America/Chicago")
+    event = make_event(actor, location=location)
+    owner = StaffUserFactory(role=Role.OWNER)
+    client = Client()
+    client.force_login(owner)
+    starts, deadline = event.local_starts_at(), event.local_rsvp_deadline()
+    assert deadline is not None
+    detail = client.get(reverse("dashboard:event_detail", args=[event.pk])).content.decode()
+    assert f"{starts:%H:%M} (America/Chicago)" in detail
+    assert f"answers close {deadline:%Y-%m-%d %H:%M}" in detail
+    listed = client.get(reverse("dashboard:event_list")).content.decode()
+    assert f"{starts:%Y-%m-%d %H:%M}" in listed
+
+
+@pytest.mark.django_db
 def test_staff_see_the_attendee_list_and_check_people_in(actor, django_capture_on_commit_callbacks):
     location = LocationFactory(time_zone="Europe/Berlin")
     event = make_event(actor, location=location)

@@ -162,6 +162,13 @@ def test_nobody_answers_for_someone_else(client, scene):
     assert client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"}).status_code == 404
 
 
+def test_the_ticket_shows_the_event_time_in_the_locations_zone(client, scene):
+    invited(scene, scene.guest)  # 10:00 UTC on 1 June is noon in Berlin
+    sign_in_as(client, scene.guest)
+    page = client.get(reverse("portal:tickets")).content.decode()
+    assert "Monday 1 June 2099, 12:00" in page and "10:00" not in page
+
+
 def test_full_customers_see_their_tickets_under_events(client, scene):
     invited(scene, scene.tenant)
     sign_in_as(client, scene.tenant)
