@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
@@ -276,3 +277,36 @@ def test_employees_add_no_cars(client, location, customer):
         reverse("dashboard:car_create", args=[customer.pk]), {"make": "A", "model": "B", "plate": "C"}
     )
     assert response.status_code == 403
+
+
+def test_a_payment_is_received_today_in_the_invoices_location(client, customer):
+    from keyport.audit.services import Actor
+    from keyport.billing.services import LineInput, invoice_create, invoice_issue
+
+    tokyo = LocationFactory(name="Tokyo", time_zone="Asia/Tokyo")
+    staff(client, tokyo, Role.MANAGER)
+    actor = Actor.system("tests")
+    rent = LineInput(
+        description="Rent", quantity=Decimal("1"), unit_price=Decimal("50"), tax_rate=Decimal("0")
+    )
+    invoice = invoice_issue(
+        actor=actor,
+        invoice=invoice_create(
+            actor=actor, location=tokyo, customer=customer, due_on=dt.date(2026, 3, 31), lines=[rent]
+        ),
+    )
+    with time_machine.travel(dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), tick=False):  # 2 March in Tokyo
+        page = client.get(reverse("dashboard:invoice_detail", args=[invoice.pk])).content.decode()
+    assert 'name="received_on" value="2026-03-02"' in page
+
+
+def test_the_upload_form_offers_only_bookings_at_the_staff_members_locations(client, location, customer):
+    staff(client, location, Role.MANAGER)
+    here = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
+    elsewhere = booking_of(customer, [UnitFactory(location=LocationFactory())], dt.date(2026, 1, 1))
+    url = reverse("dashboard:customer_documents", args=[customer.pk])
+    page = client.get(url).content.decode()
+    assert f'value="{here.pk}"' in page and f'value="{elsewhere.pk}"' not in page
+    pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
+    refused = client.post(url, {"file": pdf, "booking": elsewhere.pk})
+    assert refused.status_code == 400 and not Document.objects.exists()

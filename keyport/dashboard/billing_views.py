@@ -74,7 +74,9 @@ def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
     context = {
         "invoice": invoice,
         "can_operate": request.user.can_operate_location(invoice.location),
-        "payment_form": PaymentForm(initial={"amount": invoice.balance}),
+        "payment_form": PaymentForm(
+            initial={"amount": invoice.balance, "received_on": invoice.location.local_now().date()}
+        ),
         "void_form": VoidForm(),
         "exempt": profile is not None and profile.lockout_exempt,
         "rule": billing.billing_settings_of(invoice.location),

@@ -31,7 +31,8 @@ def may_change_customer(user: StaffUser, customer: Customer) -> bool:
 def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
     can_change = may_change_customer(request.user, customer)
-    form = DocumentForm(request.POST or None, request.FILES or None, customer=customer)
+    locations = locations_for_staff(request.user)
+    form = DocumentForm(request.POST or None, request.FILES or None, customer=customer, locations=locations)
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
@@ -50,7 +51,7 @@ def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
                 return redirect("dashboard:customer_documents", customer_id=customer.pk)
     context = {
         "customer": customer,
-        "documents": documents_of_customer_for_staff(customer, locations=locations_for_staff(request.user)),
+        "documents": documents_of_customer_for_staff(customer, locations=locations),
         "form": form,
         "can_change": can_change,
     }

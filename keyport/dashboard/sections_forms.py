@@ -92,7 +92,7 @@ def lines_from(formset: Any) -> list[LineInput]:
 
 class PaymentForm(BootstrapForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), initial=dt.date.today)
+    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(choices=PaymentMethod.choices)
     reference = forms.CharField(max_length=100, required=False)
 
@@ -128,10 +128,13 @@ class DocumentForm(BootstrapForm):
     booking = forms.ModelChoiceField(queryset=Booking.objects.none(), required=False)
     visible_to_customer = forms.BooleanField(label="Customer can see it in the portal", required=False)
 
-    def __init__(self, *args: Any, customer: Customer, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, customer: Customer, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["car"].queryset = customer.cars.all()  # type: ignore[attr-defined]
-        self.fields["booking"].queryset = customer.bookings.all()  # type: ignore[attr-defined]
+        # Only bookings at the staff member's own locations are theirs to see and link.
+        self.fields["booking"].queryset = customer.bookings.filter(  # type: ignore[attr-defined]
+            location__in=locations
+        )
 
 
 class EventForm(BootstrapForm):
