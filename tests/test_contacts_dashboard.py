@@ -462,6 +462,32 @@ def test_a_scoped_manager_sees_only_customers_of_their_locations(client, scene):
     assert "Stranger" not in report
 
 
+def test_a_manager_does_not_change_a_customer_at_home_at_another_location(client, scene):
+    other = LocationFactory(name="Elsewhere")
+    visiting = ContactFactory(
+        customer=CustomerFactory(home_location=other), first_name="Visiting", email="visiting@example.com"
+    )
+    booking_of(visiting.customer, [UnitFactory(location=scene.location)], today())
+    staff(client, Role.MANAGER, scene.location)
+    customer_url = reverse("dashboard:customer_detail", args=[visiting.customer_id])
+    active = client.post(reverse("dashboard:customer_active", args=[visiting.customer_id]), {})
+    add = client.post(reverse("dashboard:contact_add", args=[visiting.customer_id]), {"new-first_name": "X"})
+    prefix = f"c{visiting.pk}"
+    edit = client.post(
+        reverse("dashboard:contact_edit", args=[visiting.pk]),
+        {f"{prefix}-first_name": "X", f"{prefix}-email": "x@example.com"},
+    )
+    assert (active.status_code, add.status_code, edit.status_code) == (403, 403, 403)
+    visiting.refresh_from_db()
+    assert visiting.customer.is_active and visiting.email == "visiting@example.com"
+    assert visiting.customer.contacts.count() == 1
+    page = client.get(customer_url).content.decode()
+    assert "Add Contact" not in page and "Set Inactive" not in page
+    # Their own location's customers they still change.
+    mine = client.post(reverse("dashboard:customer_active", args=[scene.tenant.customer_id]), {})
+    assert mine.status_code == 302
+
+
 # The customer page -------------------------------------------------------------------------------------
 
 

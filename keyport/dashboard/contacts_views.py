@@ -30,6 +30,7 @@ from keyport.dashboard.contact_forms import (
     AllContactsForm,
     ColumnSettingsForm,
 )
+from keyport.dashboard.documents_views import may_change_customer
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of, locations_for_staff
 from keyport.staff.services import contact_list_layout_save, contact_list_query_save
@@ -145,7 +146,7 @@ def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
         "flash": message,
         "flash_ok": ok,
         "shown": _shown(table),
-        "can_manage": request.user.manages_customers,
+        "can_manage": may_change_customer(request.user, contact.customer),
     }
     return render(request, template, context)
 

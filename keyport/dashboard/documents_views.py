@@ -21,7 +21,9 @@ from keyport.staff.queries import locations_for_staff
 
 
 def may_change_customer(user: StaffUser, customer: Customer) -> bool:
-    """Owners, and managers of the customer's home location."""
+    """Owners, and managers of the customer's home location, change a customer: its contacts,
+    Active / Inactive, documents and cars. A booking at another location shows the customer to
+    that location's staff, but does not let them change what reaches the home location's doors."""
     if customer.home_location is None:
         return user.is_owner
     return user.can_operate_location(customer.home_location)

@@ -72,11 +72,6 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
 
-    @property
-    def manages_customers(self) -> bool:
-        """Owners and managers change customers and their contacts; employees read and invite."""
-        return self.role in (Role.OWNER, Role.MANAGER)
-
     def is_scoped_to_locations(self) -> bool:
         """Owners see everything; others see only their locations when any are set."""
         return not self.is_owner and self.locations.exists()
