@@ -89,6 +89,23 @@ def test_contact_update_records_what_changed(actor):
     }
 
 
+def test_contact_update_records_a_changed_phone_number(actor):
+    contact = ContactFactory(email="mara@example.com", phone="+49 30 1111")
+    contact_update(
+        actor=actor,
+        contact=contact,
+        details=ContactDetails(
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            email="mara@example.com",
+            phone="+49 30 2222",
+            can_access_portal=contact.can_access_portal,
+        ),
+    )
+    entry = AuditEntry.objects.get(action="contact.updated")
+    assert entry.details["changed"] == {"phone": ["+49 30 1111", "+49 30 2222"]}
+
+
 def test_a_customer_has_one_primary_contact_at_most():
     customer = CustomerFactory()
     ContactFactory(customer=customer, is_primary=True)

@@ -112,11 +112,16 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
     and voids their links; the old address is told about the change."""
     contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
     before = _access_facts(contact)
+    phone_before = contact.phone
     _apply_details(contact, details)
     contact.save()
     after = _access_facts(contact)
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
-    audit_details: dict[str, object] = {"changed": changed}
+    # The phone reaches neither doors nor portal, but its change is recorded like the others.
+    recorded = (
+        {**changed, "phone": [phone_before, contact.phone]} if phone_before != contact.phone else changed
+    )
+    audit_details: dict[str, object] = {"changed": recorded}
     if "email" in changed or (before["can_access_portal"] and not contact.can_access_portal):
         audit_details["portal_sessions_ended"] = True
         audit_details["links_voided"] = _shut_portal(contact)
