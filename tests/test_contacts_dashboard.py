@@ -283,6 +283,15 @@ def test_filters_and_settings_are_remembered_for_the_staff_member(client, owner,
     assert other_device.get(ALL_CONTACTS).status_code == 200
 
 
+def test_a_search_too_long_to_remember_is_still_run(client, owner, scene):
+    client.force_login(owner)
+    client.get(ALL_CONTACTS, {"active": "active"})
+    # 100 letters (the longest search) take 900 characters in a query string: more than is kept.
+    response = client.get(ALL_CONTACTS, {"q": "漢" * 100, "active": "active"})
+    assert response.status_code == 200 and "No contacts match." in response.content.decode()
+    assert ContactListSettings.objects.get(user=owner).query == "active=active"
+
+
 def test_unknown_settings_are_refused_and_change_nothing(staff_client, owner):
     url = reverse("dashboard:contacts_table_settings")
     staff_client.post(url, {"view": "cards", "columns": ["name", "email"]})

@@ -37,6 +37,7 @@ from keyport.staff.services import contact_list_layout_save, contact_list_query_
 
 PAGE_SIZE = 50
 CURSOR_MAX_LENGTH = 600
+REMEMBERED_QUERY_MAX_LENGTH = ContactListSettings._meta.get_field("query").max_length or 0
 
 
 def _table_settings(settings: ContactListSettings | None) -> dict[str, Any]:
@@ -66,7 +67,8 @@ def _remember_filters(
     if not any(key in request.GET for key in FILTER_KEYS) or not form.is_valid():
         return settings
     query = form.remembered_query()
-    if query == (settings.query if settings else ""):
+    if query == (settings.query if settings else "") or len(query) > REMEMBERED_QUERY_MAX_LENGTH:
+        # A search in letters that take several bytes can outgrow the column: it runs, unremembered.
         return settings
     return contact_list_query_save(user=request.user, query=query)
 
