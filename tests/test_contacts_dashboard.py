@@ -1,6 +1,8 @@
 """Staff side of issue 3: All Contacts, Send Invite, the customer page, email templates, customer app."""
 
+import base64
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -17,6 +19,7 @@ from keyport.contacts.models import AccountStatus, Contact, CustomerAppSettings,
 from keyport.contacts.queries import (
     ContactFilters,
     contact_sort_keys,
+    decode_cursor,
     encode_cursor,
     filter_contacts,
     stream_contacts,
@@ -259,6 +262,16 @@ def test_a_cursor_that_does_not_decode_starts_at_the_first_page(staff_client, sc
     for cursor in ("nonsense", "W10", "WyJhIiwiYiIsInN0cmluZyJd", "!!"):
         page = staff_client.get(ALL_CONTACTS, {"sort": "created", "after": cursor}).content.decode()
         assert len(_names(page)) == 4
+
+
+def test_a_cursor_holding_a_nul_character_starts_at_the_first_page(staff_client, scene):
+    # PostgreSQL refuses text with NUL in it: such a cursor must not reach the database.
+    keys = contact_sort_keys("name")[0]
+    cursor = base64.urlsafe_b64encode(json.dumps(["Mara\u0000", "", 1]).encode()).decode()
+    assert decode_cursor(cursor, keys) is None
+    for direction in ("after", "before"):
+        response = staff_client.get(ALL_CONTACTS, {direction: cursor})
+        assert response.status_code == 200 and len(_names(response.content.decode())) == 4
 
 
 def test_filters_and_settings_are_remembered_for_the_staff_member(client, owner, scene):

@@ -449,7 +449,7 @@ def decode_cursor(cursor: str, keys: tuple[str, ...]) -> list[Any] | None:
             if when.tzinfo is None:
                 return None
             checked.append(when)
-        elif isinstance(value, str):
+        elif isinstance(value, str) and "\x00" not in value:  # PostgreSQL refuses NUL in text
             checked.append(value)
         else:
             return None
