@@ -67,6 +67,7 @@ def test_access_points_of_another_location_are_unknown_here(actor, site):
         (b"", "The file has no rows"),
         (b"\xff\xfe\x00A", "not UTF-8"),
         (b"A" * (2 * 1024 * 1024 + 1), "larger than 2 MB"),
+        (b"A001,GATE-1\nA002," + b"x" * 200_000 + b"\n", "Line 2: a cell is longer than"),
     ],
 )
 def test_unreadable_files_are_refused(actor, site, data, message):

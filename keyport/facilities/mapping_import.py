@@ -7,6 +7,7 @@ One row a unit: the unit number, then one external identifier per column
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from keyport.facilities.models import AccessPoint, Location, Unit
@@ -33,7 +34,7 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     units = {unit.number.casefold(): unit for unit in location.units.all()}
     access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
     seen: dict[str, int] = {}
-    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for line_number, row in enumerate(_rows(text, plan), start=1):
         cells = [cell.strip() for cell in row if cell.strip()]
         if not cells:
             continue
@@ -64,3 +65,21 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     if not plan.rows and not plan.errors:
         plan.errors.append("The file has no rows: one row a unit, e.g. A001,GATE-1,DOOR-1.")
     return plan
+
+
+def _rows(text: str, plan: MappingPlan) -> Iterator[list[str]]:
+    """The CSV's rows; a row the csv module cannot read (a cell over its size limit) ends the file
+    with an error on that line."""
+    reader = csv.reader(io.StringIO(text))
+    line_number = 0
+    while True:
+        line_number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            limit = csv.field_size_limit()
+            plan.errors.append(f"Line {line_number}: a cell is longer than {limit} characters.")
+            return
+        yield row
