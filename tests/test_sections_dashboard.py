@@ -201,6 +201,27 @@ def test_employees_may_invite_but_not_check_in(client, location, django_capture_
     assert "ann@example.com" in page and "Ticket-only (lead)" in page
 
 
+def test_a_search_or_ticket_code_with_a_nul_character_is_refused_not_a_server_error(
+    client, location, customer
+):
+    # PostgreSQL refuses text with NUL in it: such input must not reach the database.
+    event = Event.objects.create(
+        location=location,
+        title="Open day",
+        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+        place="Yard",
+        capacity=5,
+    )
+    staff(client, location, Role.MANAGER)
+    response = client.post(reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": "A\x00"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).content.decode()
+    assert "No ticket of this event has that code." in page
+    CarFactory(customer=customer, plate="B XY 12")
+    assert "B XY 12" in client.get(reverse("dashboard:car_list"), {"q": " xy "}).content.decode()
+    assert client.get(reverse("dashboard:car_list"), {"q": "B\x00"}).status_code == 200
+
+
 def test_staff_convert_a_lead(client, location):
     lead = CustomerFactory(home_location=location, kind=CustomerKind.LEAD)
     ContactFactory(customer=lead)

@@ -16,7 +16,14 @@ from keyport.cars.queries import cars_for_staff, free_bays, get_car_for_staff, g
 from keyport.contacts.queries import get_customer_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.documents_views import may_change_customer
-from keyport.dashboard.sections_forms import BayForm, CarForm, NotesForm, PhotoForm, form_status
+from keyport.dashboard.sections_forms import (
+    BayForm,
+    CarForm,
+    CarSearchForm,
+    NotesForm,
+    PhotoForm,
+    form_status,
+)
 from keyport.facilities.models import Unit
 from keyport.staff.queries import locations_for_staff
 
@@ -30,7 +37,8 @@ def _operable_bays(request: StaffRequest) -> QuerySet[Unit]:
 @staff_required
 def car_list(request: StaffRequest) -> HttpResponse:
     cars = cars_for_staff(locations_for_staff(request.user))
-    query = request.GET.get("q", "").strip()
+    search = CarSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
     if query:
         cars = cars.filter(plate__icontains=query) | cars.filter(customer__name__icontains=query)
     context = {"cars": cars[:300], "q": query, "bays": list(_operable_bays(request))}

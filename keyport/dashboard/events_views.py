@@ -119,8 +119,10 @@ def ticket_check_in_by_code(request: StaffRequest, event_id: int) -> HttpRespons
     if not request.user.can_operate_location(event.location):
         raise PermissionDenied
     form = CheckInCodeForm(request.POST)
-    ticket = event.tickets.select_related("contact").filter(code=request.POST.get("code", "").strip()).first()
-    if not form.is_valid() or ticket is None:
+    ticket = None
+    if form.is_valid():
+        ticket = event.tickets.select_related("contact").filter(code=form.cleaned_data["code"]).first()
+    if ticket is None:
         messages.error(request, "No ticket of this event has that code.")
     else:
         _check_in(request, ticket)

@@ -186,6 +186,12 @@ class CheckInCodeForm(BootstrapForm):
     code = forms.CharField(max_length=64, label="Ticket code", help_text="Scan the QR code or type its code.")
 
 
+class CarSearchForm(forms.Form):
+    """The cars list's search; a form, so that a NUL character (which PostgreSQL refuses) is."""
+
+    q = forms.CharField(required=False)
+
+
 class BayForm(BootstrapForm):
     bay = forms.ModelChoiceField(queryset=Unit.objects.none())
 
