@@ -15,7 +15,6 @@ from keyport.cars.models import Car, CarPhoto
 from keyport.cars.queries import cars_for_staff, free_bays, get_car_for_staff, get_photo_for_staff
 from keyport.contacts.queries import get_customer_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
-from keyport.dashboard.documents_views import may_change_customer
 from keyport.dashboard.sections_forms import (
     BayForm,
     CarForm,
@@ -61,7 +60,7 @@ def car_detail(request: StaffRequest, car_id: int) -> HttpResponse:
 def _may_change(request: StaffRequest, car: Car) -> bool:
     if car.bay is not None:
         return request.user.can_operate_location(car.bay.location)
-    return may_change_customer(request.user, car.customer)
+    return request.user.can_change_customer(car.customer)
 
 
 def _changeable_car(request: StaffRequest, car_id: int) -> Car:
@@ -146,7 +145,7 @@ def car_photo(request: StaffRequest, car_id: int, photo_id: int) -> HttpResponse
 @staff_required
 def car_create(request: StaffRequest, customer_id: int) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
-    if not may_change_customer(request.user, customer):
+    if not request.user.can_change_customer(customer):
         raise PermissionDenied
     form = CarForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -30,7 +30,6 @@ from keyport.dashboard.contact_forms import (
     AllContactsForm,
     ColumnSettingsForm,
 )
-from keyport.dashboard.documents_views import may_change_customer
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of, locations_for_staff
 from keyport.staff.services import contact_list_layout_save, contact_list_query_save
@@ -148,7 +147,7 @@ def contact_invite(request: StaffRequest, contact_id: int) -> HttpResponse:
         "flash": message,
         "flash_ok": ok,
         "shown": _shown(table),
-        "can_manage": may_change_customer(request.user, contact.customer),
+        "can_manage": request.user.can_change_customer(contact.customer),
     }
     return render(request, template, context)
 

@@ -28,7 +28,6 @@ from keyport.contacts.queries import (
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import ContactForm
-from keyport.dashboard.documents_views import may_change_customer
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
@@ -59,7 +58,7 @@ def customer_detail(
         "activity": activity_of_customer(customer, locations),
         "emails": emails_to_customer(customer),
         "add_form": add_form or ContactForm(prefix="new"),
-        "can_manage": may_change_customer(request.user, customer),
+        "can_manage": request.user.can_change_customer(customer),
         "add_open": add_form is not None,
     }
     status = 400 if add_form is not None or edit_forms else 200
@@ -115,7 +114,7 @@ def _initial(contact: Contact) -> dict[str, object]:
 def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpResponse:
     """Add Contact: an additional contact (spouse, assistant, bookkeeper)."""
     customer = get_customer_for_staff(request.user, customer_id)
-    if not may_change_customer(request.user, customer):
+    if not request.user.can_change_customer(customer):
         raise PermissionDenied
     form = ContactForm(request.POST, prefix="new")
     if form.is_valid():
@@ -134,7 +133,7 @@ def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpRespons
 def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
     """Edit Contact. A new email or portal access switched off ends the person's portal sessions."""
     contact = get_contact_for_staff(request.user, contact_id)
-    if not may_change_customer(request.user, contact.customer):
+    if not request.user.can_change_customer(contact.customer):
         raise PermissionDenied
     form = ContactForm(request.POST, prefix=f"c{contact.pk}")
     if form.is_valid():
@@ -153,7 +152,7 @@ def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
 def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
     """CRM Information's Active / Inactive switch: Inactive pauses the relationship, keeps every record."""
     customer: Customer = get_customer_for_staff(request.user, customer_id)
-    if not may_change_customer(request.user, customer):
+    if not request.user.can_change_customer(customer):
         raise PermissionDenied
     is_active = request.POST.get("is_active") == "true"
     customer_set_active(actor=Actor.staff(request.user), customer=customer, is_active=is_active)

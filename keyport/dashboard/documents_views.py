@@ -16,23 +16,13 @@ from keyport.dashboard.sections_forms import DocumentForm, form_status
 from keyport.documents import services
 from keyport.documents.models import Document
 from keyport.documents.queries import documents_of_customer_for_staff, get_document_for_staff
-from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
-
-
-def may_change_customer(user: StaffUser, customer: Customer) -> bool:
-    """Owners, and managers of the customer's home location, change a customer: its contacts,
-    Active / Inactive, documents and cars. A booking at another location shows the customer to
-    that location's staff, but does not let them change what reaches the home location's doors."""
-    if customer.home_location is None:
-        return user.is_owner
-    return user.can_operate_location(customer.home_location)
 
 
 @staff_required
 def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
-    can_change = may_change_customer(request.user, customer)
+    can_change = request.user.can_change_customer(customer)
     locations = locations_for_staff(request.user)
     form = DocumentForm(request.POST or None, request.FILES or None, customer=customer, locations=locations)
     if request.method == "POST":
@@ -85,7 +75,7 @@ def document_download(request: StaffRequest, customer_id: int, document_id: int)
 @staff_required
 def document_visibility(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
-    if not may_change_customer(request.user, customer):
+    if not request.user.can_change_customer(customer):
         raise PermissionDenied
     document = _document(request, customer, document_id)
     visible = request.POST.get("visible") == "1"
@@ -102,7 +92,7 @@ def document_visibility(request: StaffRequest, customer_id: int, document_id: in
 def document_delete(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
     """GET asks for confirmation; POST deletes."""
     customer = get_customer_for_staff(request.user, customer_id)
-    if not may_change_customer(request.user, customer):
+    if not request.user.can_change_customer(customer):
         raise PermissionDenied
     document = _document(request, customer, document_id)
     if request.method != "POST":

@@ -187,7 +187,7 @@ class CheckInCodeForm(BootstrapForm):
 
 
 class CarSearchForm(forms.Form):
-    """The cars list's search; a form, so that a NUL character (which PostgreSQL refuses) is."""
+    """The cars list's search, validated: a NUL character, which PostgreSQL refuses, finds nothing."""
 
     q = forms.CharField(required=False)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from keyport.lib.email_addresses import normalize_email_address
 
 if TYPE_CHECKING:
+    from keyport.contacts.models import Customer
     from keyport.facilities.models import Location
 
 
@@ -86,6 +87,14 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
         if self.role == Role.OWNER:
             return True
         return self.role == Role.MANAGER and self.can_see_location(location)
+
+    def can_change_customer(self, customer: Customer) -> bool:
+        """Owners, and managers of the customer's home location, change a customer: its contacts,
+        Active / Inactive, documents and cars. A booking at another location shows the customer to
+        that location's staff, but does not let them change what reaches the home location's doors."""
+        if customer.home_location is None:
+            return self.is_owner
+        return self.can_operate_location(customer.home_location)
 
 
 class ContactListSettings(models.Model):
