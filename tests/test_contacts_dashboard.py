@@ -506,8 +506,17 @@ def test_a_manager_does_not_change_a_customer_at_home_at_another_location(client
     page = client.get(customer_url).content.decode()
     assert "Add Contact" not in page and "Set Inactive" not in page
     # Their own location's customers they still change.
-    mine = client.post(reverse("dashboard:customer_active", args=[scene.tenant.customer_id]), {})
-    assert mine.status_code == 302
+    mine = reverse("dashboard:customer_active", args=[scene.tenant.customer_id])
+    assert client.post(mine, {"is_active": "false"}).status_code == 302
+
+
+def test_the_active_switch_without_a_choice_changes_nothing(staff_client, scene):
+    url = reverse("dashboard:customer_active", args=[scene.tenant.customer_id])
+    for sent in ({}, {"is_active": "no"}):
+        refused = staff_client.post(url, sent)
+        assert refused.status_code == 400 and "nothing was changed" in refused.content.decode()
+    scene.tenant.customer.refresh_from_db()
+    assert scene.tenant.customer.is_active
 
 
 # The customer page -------------------------------------------------------------------------------------

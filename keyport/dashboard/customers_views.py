@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -154,7 +154,10 @@ def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
     customer: Customer = get_customer_for_staff(request.user, customer_id)
     if not request.user.can_change_customer(customer):
         raise PermissionDenied
-    is_active = request.POST.get("is_active") == "true"
+    choice = request.POST.get("is_active")
+    if choice not in ("true", "false"):
+        return HttpResponseBadRequest("Choose Active or Inactive; nothing was changed.")
+    is_active = choice == "true"
     customer_set_active(actor=Actor.staff(request.user), customer=customer, is_active=is_active)
     if is_active:
         messages.success(request, f"{customer.name} is Active again.")
