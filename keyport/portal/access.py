@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from keyport.contacts.models import Contact, Customer, PortalAccess
-from keyport.contacts.queries import get_portal_contact
+from keyport.contacts.queries import get_portal_contact, sections_for_customer
 
 SESSION_CONTACT_ID = "portal_contact_id"
 SESSION_EPOCH = "portal_session_epoch"
@@ -108,3 +108,9 @@ def full_portal_required(view: View) -> View:
 def not_in_your_portal(request: PortalRequest) -> HttpResponse:
     """The refusal for a page this person's portal does not have (Ticket-only, or a section turned off)."""
     return render(request, "portal/not_in_your_portal.html", status=404)
+
+
+def section_shown(request: PortalRequest, section: str) -> bool:
+    """Whether the operator shows this section of the portal on the person's site; a section turned
+    off is not reached by its URLs either."""
+    return sections_for_customer(request.customer).shows(section)

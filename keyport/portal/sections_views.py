@@ -13,13 +13,12 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from keyport.audit.models import ActorKind
-from keyport.audit.services import Actor
 from keyport.billing.pdf import invoice_pdf
 from keyport.billing.queries import balances_of_customer, get_invoice_for_customer, invoices_for_customer
 from keyport.cars.queries import cars_for_customer, get_photo_for_customer
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import sections_for_customer
+from keyport.contacts.services import contact_actor
 from keyport.documents.queries import documents_for_customer, get_document_for_customer
 from keyport.events import services as events
 from keyport.events.queries import get_ticket_for_contact, ticket_qr_data_uri, tickets_for_contact
@@ -31,14 +30,11 @@ from keyport.portal.access import (
     full_portal_required,
     not_in_your_portal,
     portal_login_required,
+    section_shown,
 )
 from keyport.portal.sections_forms import InterestForm
 
 INTEREST_PER_HOUR = 10
-
-
-def contact_actor(contact: Contact) -> Actor:
-    return Actor(kind=ActorKind.CONTACT, label=contact.email or contact.full_name, id=contact.pk)
 
 
 def _section(
@@ -48,10 +44,6 @@ def _section(
     if not sections.shows(section):
         return not_in_your_portal(request)
     return render(request, template, {"sections": sections, "section": section, **context})
-
-
-def _shows(request: PortalRequest, section: str) -> bool:
-    return sections_for_customer(request.customer).shows(section)
 
 
 def _streamed(response: FileResponse) -> HttpResponse:
@@ -68,7 +60,7 @@ def cars(request: PortalRequest) -> HttpResponse:
 
 @full_portal_required
 def car_photo(request: PortalRequest, photo_id: int) -> HttpResponse:
-    if not _shows(request, "cars"):
+    if not section_shown(request, "cars"):
         return not_in_your_portal(request)
     photo = get_photo_for_customer(request.customer, photo_id)
     thumbnail = request.GET.get("size") == "thumbnail"
@@ -88,7 +80,7 @@ def billing(request: PortalRequest) -> HttpResponse:
 
 @full_portal_required
 def invoice_pdf_download(request: PortalRequest, invoice_id: int) -> HttpResponse:
-    if not _shows(request, "billing"):
+    if not section_shown(request, "billing"):
         return not_in_your_portal(request)
     invoice = get_invoice_for_customer(request.customer, invoice_id)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
@@ -105,7 +97,7 @@ def documents(request: PortalRequest) -> HttpResponse:
 
 @full_portal_required
 def document_download(request: PortalRequest, document_id: int) -> HttpResponse:
-    if not _shows(request, "documents"):
+    if not section_shown(request, "documents"):
         return not_in_your_portal(request)
     document = get_document_for_customer(request.customer, document_id)
     response = FileResponse(

@@ -16,7 +16,7 @@ from keyport.contacts.services import contact_actor, contact_profile_update
 from keyport.events.models import EmailPreferences
 from keyport.events.services import email_preferences_set
 from keyport.lib.rate_limits import rate_limit_allows
-from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal
+from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal, section_shown
 from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
 
 EMAIL_CHANGES_PER_HOUR = 5
@@ -48,11 +48,6 @@ def _settings_page(
     return render(request, "portal/sections/settings.html", context, status=status)
 
 
-def _settings_hidden(request: PortalRequest) -> bool:
-    """The operator turned Settings off for this customer's site: nothing is changed through it."""
-    return not sections_for_customer(request.customer).shows("settings")
-
-
 @full_portal_required
 def account_settings(request: PortalRequest) -> HttpResponse:
     return _settings_page(request)
@@ -61,7 +56,7 @@ def account_settings(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def profile_save(request: PortalRequest) -> HttpResponse:
-    if _settings_hidden(request):
+    if not section_shown(request, "settings"):
         return not_in_your_portal(request)
     form = ProfileForm(request.POST)
     if not form.is_valid():
@@ -75,7 +70,7 @@ def profile_save(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def email_change(request: PortalRequest) -> HttpResponse:
-    if _settings_hidden(request):
+    if not section_shown(request, "settings"):
         return not_in_your_portal(request)
     form = EmailChangeForm(request.POST)
     # Each request emails an address the person types in: without a limit the portal would
@@ -104,7 +99,7 @@ def email_change(request: PortalRequest) -> HttpResponse:
 @require_POST
 @full_portal_required
 def preferences_save(request: PortalRequest) -> HttpResponse:
-    if _settings_hidden(request):
+    if not section_shown(request, "settings"):
         return not_in_your_portal(request)
     form = PreferencesForm(request.POST)
     form.is_valid()
