@@ -112,6 +112,9 @@ def test_an_owner_sends_a_test_of_the_wording_in_the_form_to_themselves(
     assert email.body_text == "Open https://portal.example.com/login/link/EXAMPLE-ONE-TIME-TOKEN/"
     assert mail.outbox[0].to == ["owner@keyport.test"]
     assert not EmailTemplate.objects.exists()
+    # Save on the page the test left behind saves, not sends another test.
+    edit = reverse("dashboard:email_template_edit", args=["portal_invite"])
+    assert f'<form method="post" action="{edit}"' in response.content.decode()
 
 
 def test_a_wrong_template_is_not_sent(client, owner):

@@ -58,6 +58,7 @@ def test_sharing_with_two_friends_creates_two_shares_and_emails(
     assert sorted(m.to[0] for m in mail.outbox) == ["friend@example.com", "other@example.com"]
     page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
     assert "friend@example.com" in page and "Delete" in page
+    assert page.count("Access shared with friend@example.com, other@example.com. Each gets an email") == 1
 
 
 @time_machine.travel(NOW, tick=False)
@@ -150,7 +151,10 @@ def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_o
     assert response.status_code == 302 and response["Location"] == manage
     page = client.get(manage)
     assert page.context["decision"].allowed
-    assert 'class="alert alert-success" role="status" id="open-result"' in page.content.decode()
+    assert (
+        'class="alert alert-success" role="status" id="open-result">Main door is open.'
+        in page.content.decode()
+    )
     assert 'id="open-result"' not in client.get(manage).content.decode()
     assert AccessEvent.objects.filter(channel="portal").count() == 1
 

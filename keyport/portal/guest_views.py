@@ -14,7 +14,7 @@ from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, share_phase
 from keyport.access.services import access_decide, guest_share_for_key
-from keyport.portal.door_outcome import door_outcome_keep, door_outcome_take
+from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 
 
 def _share(key: str) -> SharedAccess:
@@ -28,7 +28,10 @@ def _render(request: HttpRequest, key: str, share: SharedAccess) -> HttpResponse
     now = timezone.now()
     units = list(share.units.all())
     access_points = list(access_points_of_units(units))
-    extra = {"access_points": access_points, **_open_outcome(request, share, access_points)}
+    extra = {
+        "access_points": access_points,
+        **door_outcome_shown(request, page=_outcome_page(share), access_points=access_points),
+    }
     # Times on the page are the location's local time, whatever the server's zone.
     with timezone.override(share.booking.location.zone):
         return _render_in_zone(request, key, share, units, now, extra)
@@ -55,15 +58,6 @@ def _render_in_zone(
 
 def _outcome_page(share: SharedAccess) -> str:
     return f"share:{share.pk}"
-
-
-def _open_outcome(request: HttpRequest, share: SharedAccess, access_points: list) -> dict[str, object]:
-    """The door opened and the decision, when the page is loaded right after an Open button."""
-    outcome = door_outcome_take(request, page=_outcome_page(share))
-    if outcome is None:
-        return {}
-    opened = next((ap for ap in access_points if ap.pk == outcome.access_point_id), None)
-    return {"opened": opened, "decision": outcome.decision} if opened is not None else {}
 
 
 @never_cache

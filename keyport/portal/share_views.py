@@ -21,7 +21,6 @@ from keyport.access.queries import (
     shares_of_booking,
 )
 from keyport.access.services import (
-    Decision,
     access_decide,
     mapped_unit_ids,
     share_create,
@@ -33,7 +32,7 @@ from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
 from keyport.portal.access import PortalRequest, full_portal_required
-from keyport.portal.door_outcome import door_outcome_keep, door_outcome_take
+from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 from keyport.portal.share_forms import ShareForm
 
 
@@ -50,12 +49,19 @@ def _page(
     booking: Booking,
     form: ShareForm,
     *,
-    decision: Decision | None = None,
+    after_open: bool = False,
     status: int = 200,
 ) -> HttpResponse:
+    """`after_open`: loaded right after an Open button, whose outcome the page shows once."""
     units = list(booking.units.all())
     mapped = mapped_unit_ids(units)
     today = booking.location.local_now().date()
+    access_points = list(access_points_of_units(units))
+    outcome = (
+        door_outcome_shown(request, page=_outcome_page(booking), access_points=access_points)
+        if after_open
+        else {}
+    )
     return render(
         request,
         "portal/share/manage.html",
@@ -66,9 +72,9 @@ def _page(
             "chosen": {str(v) for v in (form["units"].value() or [])},
             "shares": shares_of_booking(booking, today=today),
             "holder": holder_of_contact(booking.location, request.contact),
-            "access_points": access_points_of_units(units),
+            "access_points": access_points,
             "events": events_for_customer(request.customer),
-            "decision": decision,
+            **outcome,
             "today": today,
             "share_refusal": share_refusal(booking, today=today),
         },
@@ -80,7 +86,7 @@ def _page(
 def share_manage(request: PortalRequest, booking_id: int) -> HttpResponse:
     booking = get_booking_for_customer(request.customer, booking_id)
     if request.method != "POST":
-        return _page(request, booking, ShareForm(booking=booking), decision=_open_decision(request, booking))
+        return _page(request, booking, ShareForm(booking=booking), after_open=True)
     form = ShareForm(request.POST, booking=booking)
     if form.is_valid():
         try:
@@ -94,7 +100,8 @@ def share_manage(request: PortalRequest, booking_id: int) -> HttpResponse:
             form.add_service_errors(error)
         else:
             guests = ", ".join(share.holder.email for share in shares)
-            messages.success(request, f"Access shared with {guests}. Each gets an email with their key.")
+            told = "Each gets an email" if len(shares) > 1 else "They get an email"
+            messages.success(request, f"Access shared with {guests}. {told} with their key.")
             return redirect("portal:share_manage", booking_id=booking.pk)
     else:
         _check_share_rules(form, booking)
@@ -142,9 +149,3 @@ def portal_open(request: PortalRequest, booking_id: int, access_point_id: int) -
 
 def _outcome_page(booking: Booking) -> str:
     return f"booking:{booking.pk}"
-
-
-def _open_decision(request: PortalRequest, booking: Booking) -> Decision | None:
-    """The decision of the Open button pressed just before this page was loaded, if any."""
-    outcome = door_outcome_take(request, page=_outcome_page(booking))
-    return outcome.decision if outcome is not None else None

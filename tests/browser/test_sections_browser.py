@@ -100,13 +100,13 @@ def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page
     portal_session(page, live_server, tenant)
 
     open_main_door(page, live_server, booking.pk)
-    expect(page.locator("#open-result")).to_have_text("Open.")
+    expect(page.locator("#open-result")).to_have_text("Main door is open.")
 
     assert billing.invoices_lock_overdue() == 1
     assert BookingAccess.objects.get(booking=booking).revoked_reason == "overdue"
     open_main_door(page, live_server, booking.pk)
     expect(page.locator("#open-result")).to_have_text(
-        "Did not open. This access has been withdrawn. Contact the facility if you still need it."
+        "Main door did not open. This access has been withdrawn. Contact the facility if you still need it."
     )
     page.goto(f"{live_server.url}/portal/billing/")
     expect(page.locator("[data-balance]")).to_have_text("89.90 EUR")
@@ -133,5 +133,5 @@ def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page
     expect(page.get_by_text("Access locked until paid")).to_have_count(0)
     expect(page.get_by_text("Paid", exact=True)).to_be_visible()
     open_main_door(page, live_server, booking.pk)
-    expect(page.locator("#open-result")).to_have_text("Open.")
+    expect(page.locator("#open-result")).to_have_text("Main door is open.")
     assert not BookingAccess.objects.get(booking=booking).is_revoked
