@@ -13,7 +13,7 @@ from keyport.bookings.services import booking_create, booking_set_end_date
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.services import email_template_save
 from tests.access_scene import build_access_scene
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
@@ -119,3 +119,29 @@ def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenan
     ]
     assert [event.holder for event in events_for_customer(next_tenant.customer)] == [next_holder]
     assert len(events_of_units([scene.units[0]])) == 3
+
+
+def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_phase(client, owner) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 2, 1), ends_on=dt.date(2026, 3, 20))
+        current = booking_create(
+            actor=Actor.system("tests"),
+            customer=ContactFactory().customer,
+            units=[UnitFactory(location=scene.location)],
+            starts_on=dt.date(2026, 3, 1),
+            ends_on=None,
+        )
+        client.force_login(owner)
+        client.post(reverse("dashboard:booking_revoke", args=[current.pk]), {"reason": "Keys lost"})
+    with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
+        client.force_login(owner)
+        page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+        assert "Ended" in page and "ended with 2026-03-20" in page
+        assert "Revoke access" not in page and "Restore access" not in page
+        listing = client.get(
+            reverse("dashboard:location_bookings", args=[scene.location.pk])
+        ).content.decode()
+    ended_row = listing.split(f">#{scene.booking.pk}<")[1].split("</tr>")[0]
+    current_row = listing.split(f">#{current.pk}<")[1].split("</tr>")[0]
+    assert "Ended" in ended_row and "Access revoked" not in ended_row
+    assert "Current" in current_row and "Access revoked" in current_row

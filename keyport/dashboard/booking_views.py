@@ -37,6 +37,7 @@ def booking_detail(
         "dashboard/bookings/detail.html",
         {
             "booking": booking,
+            "phase": booking.phase_label(booking.location.local_now().date()),
             "units": units,
             "access": booking_access_state(booking),
             "grants": grants_of_booking(booking),
@@ -133,12 +134,16 @@ def _back(request: StaffRequest, *, booking_id: int) -> HttpResponse:
 @staff_required
 def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
     location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    today = location.local_now().date()
     return render(
         request,
         "dashboard/bookings/location.html",
         {
             "location": location,
-            "bookings": bookings_of_location(location)[:200],
+            "bookings": [
+                {"booking": booking, "phase": booking.phase_label(today)}
+                for booking in bookings_of_location(location)[:200]
+            ],
             "events": events_of_location(location),
             "email_reviewed": shared_access_email_reviewed(),
         },
