@@ -240,6 +240,39 @@ def test_test_connection_names_what_is_missing(owner_client):
     assert "Not tested. Enter the Sensorberg API&#x27;s base URL." in response.content.decode()
 
 
+def test_test_connection_to_another_address_never_sends_the_stored_secret(owner_client, fake):
+    location = LocationFactory(access_provider="sensorberg")
+    SensorbergAccount.objects.create(
+        location=location,
+        base_url="https://api.sensorberg.example.com",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    url = reverse("dashboard:location_test_connection", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url, secret=""))
+    assert "Not tested. Enter the client secret again for this base URL." in response.content.decode()
+    assert not fake.state.answers and not fake.state.tokens
+
+
+def test_a_new_base_url_needs_the_secret_again(owner_client, fake):
+    location = LocationFactory(access_provider="sensorberg")
+    SensorbergAccount.objects.create(
+        location=location,
+        base_url="https://api.sensorberg.example.com",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    response = owner_client.post(url, sensorberg_post(location, fake.base_url, secret=""))
+    assert response.status_code == 400
+    assert "Enter the client secret again for this base URL." in response.content.decode()
+    account = SensorbergAccount.objects.get(location=location)
+    assert account.base_url == "https://api.sensorberg.example.com"
+    assert not AuditEntry.objects.exists() and not fake.state.answers
+    assert owner_client.post(url, sensorberg_post(location, fake.base_url)).status_code == 302
+    assert SensorbergAccount.objects.get(location=location).base_url == fake.base_url
+
+
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_test_the_connection(client, role, fake):
     location = LocationFactory()

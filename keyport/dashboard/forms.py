@@ -89,7 +89,7 @@ class AccessProviderForm(BootstrapForm):
         self.secret_is_set = secret_is_set
         secret = self.fields["sensorberg_client_secret"]
         secret.help_text = (
-            "Set. Leave empty to keep it."
+            "Set. Leave empty to keep it; a new base URL needs it again."
             if secret_is_set
             else "Not set. Enter the secret Sensorberg issued."
         )

@@ -98,19 +98,25 @@ def location_update(*, actor: Actor, location: Location, **changes: str) -> Loca
 class SensorbergCredentials:
     base_url: str
     client_id: str
-    client_secret: str = ""  # empty keeps the stored secret
+    client_secret: str = ""  # empty keeps the stored secret, for the same base URL only
 
 
 def _sensorberg_login(
     location: Location, stored: SensorbergAccount | None, credentials: SensorbergCredentials
 ) -> SensorbergAccount:
-    """The account these credentials describe, not saved; a blank secret means the stored one.
+    """The account these credentials describe, not saved; a blank secret means the stored one
+    when the base URL stays the same.
 
     Refused with each problem under the settings form's field name, so the owner sees it there.
     """
     base_url = credentials.base_url.strip()
     client_id = credentials.client_id.strip()
-    client_secret = credentials.client_secret.strip() or (stored.client_secret if stored else "")
+    # The stored secret goes only to the address it was entered for: a new base URL needs it
+    # typed again, or anyone changing the URL could have it sent to a server of their own.
+    same_address = stored is not None and base_url.rstrip("/") == stored.base_url.rstrip("/")
+    client_secret = credentials.client_secret.strip() or (
+        stored.client_secret if stored and same_address else ""
+    )
     errors: dict[str, list[str]] = {}
     if not base_url:
         errors["sensorberg_base_url"] = ["Enter the Sensorberg API's base URL."]
@@ -121,7 +127,9 @@ def _sensorberg_login(
             errors["sensorberg_base_url"] = error.messages
     if not client_id:
         errors["sensorberg_client_id"] = ["Enter the client id Sensorberg issued."]
-    if not client_secret:
+    if not client_secret and stored is not None and stored.client_secret and not same_address:
+        errors["sensorberg_client_secret"] = ["Enter the client secret again for this base URL."]
+    elif not client_secret:
         errors["sensorberg_client_secret"] = ["Enter the client secret Sensorberg issued."]
     if errors:
         raise ValidationError(errors)
