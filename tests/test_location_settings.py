@@ -83,6 +83,20 @@ def test_an_open_day_needs_both_times(client):
     assert "Give the opening time." in response.content.decode()
 
 
+@pytest.mark.parametrize("total", ["0", "3", "8"])
+def test_opening_hours_need_all_seven_days_and_no_more(client, total):
+    location = LocationFactory()
+    location.opening_hours.create(weekday=0, opens_at=dt.time(8), closes_at=dt.time(18))
+    client.force_login(StaffUserFactory(role=Role.OWNER))
+    url = reverse("dashboard:location_settings", args=[location.pk])
+    extra = {"hours-7-is_open": "on", "hours-7-opens_at": "06:00", "hours-7-closes_at": "22:00"}
+    response = client.post(url, settings_post(location, **{"hours-TOTAL_FORMS": total}, **extra))
+    assert response.status_code == 400
+    assert "Please submit" in response.content.decode()
+    assert [(h.weekday, h.opens_at) for h in location.opening_hours.all()] == [(0, dt.time(8))]
+    assert not AuditEntry.objects.exists()
+
+
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_change_location_settings(client, role):
     location = LocationFactory()

@@ -155,7 +155,11 @@ class OpeningHoursDayForm(forms.Form):
         return data
 
 
-OpeningHoursFormSet = forms.formset_factory(OpeningHoursDayForm, extra=0, min_num=7, max_num=7)
+# One form a weekday, Monday first: a post with fewer would close the missing days (or, with none,
+# open the site around the clock), one with more names a day that does not exist.
+OpeningHoursFormSet = forms.formset_factory(
+    OpeningHoursDayForm, extra=0, min_num=7, max_num=7, validate_min=True, validate_max=True
+)
 
 
 def opening_hours_initial(location: Location) -> list[dict[str, Any]]:
