@@ -1,8 +1,19 @@
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from keyport.staff.models import Role
-from tests.factories import PASSWORD, AccessPointFactory, LocationFactory, StaffUserFactory, UnitFactory
+from tests.factories import (
+    PASSWORD,
+    AccessPointFactory,
+    CustomerFactory,
+    LocationFactory,
+    StaffUserFactory,
+    UnitFactory,
+    booking_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +92,23 @@ def test_overview_counts_units_and_flags_unmapped_ones(client):
     page = client.get(reverse("dashboard:home")).content.decode()
     assert "Lager Nord" in page
     assert "1 unmapped" in page
+
+
+def test_overview_counts_occupancy_on_each_locations_own_date(client):
+    # 06:00 UTC on 10 March is still 9 March, 23:00, in Los Angeles, and 10 March, 19:00, in Auckland.
+    west = LocationFactory(name="West Storage", time_zone="America/Los_Angeles")
+    east = LocationFactory(name="East Storage", time_zone="Pacific/Auckland")
+    customer = CustomerFactory()
+    booking_of(customer, [UnitFactory(location=west)], dt.date(2026, 3, 1), dt.date(2026, 3, 9))
+    booking_of(customer, [UnitFactory(location=east)], dt.date(2026, 3, 1), dt.date(2026, 3, 9))
+    booking_of(customer, [UnitFactory(location=east)], dt.date(2026, 3, 10))
+    sign_in(client, StaffUserFactory())
+    with time_machine.travel(dt.datetime(2026, 3, 10, 6, tzinfo=dt.UTC), tick=False):
+        locations = client.get(reverse("dashboard:home")).context["locations"]
+    assert {location.name: location.occupied_count for location in locations} == {
+        "East Storage": 1,
+        "West Storage": 1,
+    }
 
 
 def test_staff_scoped_to_a_location_see_only_that_location(client):

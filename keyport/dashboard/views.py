@@ -42,7 +42,7 @@ def home(request: StaffRequest) -> HttpResponse:
         request,
         "dashboard/home.html",
         {
-            "locations": locations_with_counts(locations, timezone.localdate()),
+            "locations": locations_with_counts(locations, timezone.now()),
             "audit_entries": recent_entries_for_staff(request.user, limit=15),
             "email_reviewed": shared_access_email_reviewed(),
         },

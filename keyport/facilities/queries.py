@@ -1,4 +1,5 @@
 import datetime as dt
+import zoneinfo
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -13,12 +14,24 @@ def occupied_on(day: dt.date) -> Q:
     return Q(is_cancelled=False, starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
 
 
-def locations_with_counts(locations: QuerySet[Location], today: dt.date) -> QuerySet[Location]:
-    """Each location with its unit, occupancy, access point and unmapped-unit counts (one query)."""
+def occupied_at(locations: QuerySet[Location], when: dt.datetime) -> Q:
+    """Booking units that hold their unit on the day `when` falls on at the unit's own location."""
+    zones_by_day: dict[dt.date, list[str]] = {}
+    for zone in locations.order_by().values_list("time_zone", flat=True).distinct():
+        zones_by_day.setdefault(when.astimezone(zoneinfo.ZoneInfo(zone)).date(), []).append(zone)
+    occupied = Q(pk__in=[])
+    for day, zones in zones_by_day.items():
+        occupied |= Q(unit__location__time_zone__in=zones) & occupied_on(day)
+    return occupied
+
+
+def locations_with_counts(locations: QuerySet[Location], now: dt.datetime) -> QuerySet[Location]:
+    """Each location with its unit, occupancy (on its own local date), access point and
+    unmapped-unit counts (one query, after one for the locations' time zones)."""
     return locations.annotate(
         unit_count=count_per(Unit.objects.all(), "location", "pk"),
         occupied_count=count_per(
-            BookingUnit.objects.filter(occupied_on(today)), "unit__location", "pk", counted="unit"
+            BookingUnit.objects.filter(occupied_at(locations, now)), "unit__location", "pk", counted="unit"
         ),
         access_point_count=count_per(AccessPoint.objects.all(), "location", "pk"),
         unmapped_count=count_per(
