@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from keyport.access.doors import Door
 from keyport.access.services import device_key_issue, door_for_device
@@ -194,3 +195,57 @@ def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
     for when in [instant + shift for instant in edges for shift in (-second, dt.timedelta(0), second)]:
         expected = austin.is_open_at(when)
         assert from_device.is_open_at(when) == expected and from_model.is_open_at(when) == expected, when
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_mappings_of_one_unit_at_the_same_moment_apply_one_after_the_other(monkeypatch):  # type: ignore[no-untyped-def]
+    import threading
+
+    from keyport.audit.services import Actor
+    from keyport.facilities import services
+    from keyport.facilities.models import UnitAccessPoint
+
+    actor = Actor.system("test")
+    location = LocationFactory()
+    unit, gate = UnitFactory(location=location), AccessPointFactory(location=location)
+    reading, release = threading.Event(), threading.Event()
+
+    class SlowMappings:
+        """The first mapping waits after reading the unit's mapping, before writing its own."""
+
+        def __new__(cls, **fields):  # type: ignore[no-untyped-def]
+            return UnitAccessPoint(**fields)
+
+        class objects:  # noqa: N801
+            @staticmethod
+            def bulk_create(rows):  # type: ignore[no-untyped-def]
+                reading.set()
+                release.wait(timeout=10)
+                return UnitAccessPoint.objects.bulk_create(rows)
+
+    errors: list[BaseException] = []
+
+    def map_gate() -> None:
+        try:
+            unit_map_access_points(actor=actor, unit=unit, access_points=[gate])
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(services, "UnitAccessPoint", SlowMappings)
+    first = threading.Thread(target=map_gate)
+    first.start()
+    assert reading.wait(timeout=10)
+    monkeypatch.setattr(services, "UnitAccessPoint", UnitAccessPoint)
+    second = threading.Thread(target=map_gate)
+    second.start()
+    second.join(timeout=1)
+    release.set()
+    first.join()
+    second.join()
+    assert errors == []
+    assert list(unit.access_mappings.values_list("access_point_id", flat=True)) == [gate.pk]
+    assert AuditEntry.objects.filter(action="unit.access_mapped").count() == 1

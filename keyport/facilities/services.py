@@ -412,6 +412,9 @@ def unit_map_access_points(
     problem = access_points_elsewhere(unit.location_id, wanted.values())
     if problem:
         raise ValidationError({"access_points": problem})
+    # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one
+    # after the other, each reading what the other wrote.
+    Unit.objects.select_for_update().get(pk=unit.pk)
     current = set(unit.access_mappings.values_list("access_point_id", flat=True))
     added, removed = set(wanted) - current, current - set(wanted)
     if not added and not removed:
