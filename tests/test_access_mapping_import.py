@@ -95,6 +95,26 @@ def test_errors_are_shown_beside_the_upload_field(client, site):
     assert "Line 1: there is no unit &#x27;Z1&#x27; at Lager Nord." in response.content.decode()
 
 
+def test_a_large_upload_is_refused_without_reading_it_whole(client, site, monkeypatch):
+    from keyport.dashboard import views
+    from keyport.facilities.mapping_import import MAX_BYTES
+
+    read: list[int] = []
+
+    def import_spy(*, data, **kwargs):  # type: ignore[no-untyped-def]
+        read.append(len(data))
+        return unit_mappings_import(data=data, **kwargs)
+
+    monkeypatch.setattr(views, "unit_mappings_import", import_spy)
+    client.force_login(StaffUserFactory(role=Role.OWNER))
+    url = reverse("dashboard:location_mapping_upload", args=[site.pk])
+    response = client.post(url, {"file": SimpleUploadedFile("map.csv", b"A001,GATE-1\n" * 500_000)})
+    assert response.status_code == 400
+    assert "larger than 2 MB" in response.content.decode()
+    assert read == [MAX_BYTES + 1]
+    assert not UnitAccessPoint.objects.exists()
+
+
 def test_employees_cannot_change_the_mapping(client, site):
     client.force_login(StaffUserFactory(role=Role.EMPLOYEE))
     url = reverse("dashboard:location_mapping_upload", args=[site.pk])

@@ -23,6 +23,7 @@ from keyport.dashboard.forms import (
     opening_hours_from,
     opening_hours_initial,
 )
+from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
 from keyport.facilities.queries import get_location_for_staff, locations_with_counts, units_of_location
 from keyport.facilities.services import (
@@ -81,9 +82,10 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
     form = AccessMappingUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            count = unit_mappings_import(
-                actor=Actor.staff(request.user), location=location, data=form.cleaned_data["file"].read()
-            )
+            # One byte past the limit is enough for the import to refuse a file too large,
+            # without holding all of it in memory.
+            data = form.cleaned_data["file"].read(MAPPING_MAX_BYTES + 1)
+            count = unit_mappings_import(actor=Actor.staff(request.user), location=location, data=data)
         except ValidationError as error:
             form.add_error("file", error.message_dict["file"])
         else:
