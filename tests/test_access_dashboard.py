@@ -145,3 +145,18 @@ def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_p
     current_row = listing.split(f">#{current.pk}<")[1].split("</tr>")[0]
     assert "Ended" in ended_row and "Access revoked" not in ended_row
     assert "Current" in current_row and "Access revoked" in current_row
+
+
+def test_a_manager_is_told_an_owner_reviews_the_email_and_a_refusal_page_says_why(client, scene) -> None:  # type: ignore[no-untyped-def]
+    from keyport.staff.models import Role
+    from tests.factories import StaffUserFactory
+
+    manager = StaffUserFactory(role=Role.MANAGER)
+    manager.locations.add(scene.location)
+    client.force_login(manager)
+    page = client.get(reverse("dashboard:location_detail", args=[scene.location.pk])).content.decode()
+    assert "shared-access-setup-warning" in page and "An owner reviews it under Email templates." in page
+    assert reverse("dashboard:email_template_edit", args=["shared_access"]) not in page
+    refused = client.get(reverse("dashboard:email_template_edit", args=["shared_access"]))
+    assert refused.status_code == 403 and "nothing was changed" in refused.content.decode()
+    assert reverse("dashboard:home") in refused.content.decode()
