@@ -32,12 +32,16 @@ def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(cl
     scene, share, key = shared
     with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
         page = client.get(f"/key/{key}/").content.decode()
-        assert "Your access starts on Tue 3 Mar 2026 at 00:00" in page and share.holder.pin not in page
+        assert "Your access starts on Tue 3 Mar 2026 (Europe/Berlin time)" in page
+        assert share.holder.pin not in page
         response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
         assert response.context["decision"].reason == "outside_window"
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
         page = client.get(f"/key/{key}/").content.decode()
         assert share.holder.pin in page and "Open Main door" in page and "Open A001 lock" in page
+        # The window in the same words as the Shared Access email, the last day included.
+        window = "from Tue 3 Mar 2026 to the end of Mon 9 Mar 2026 (Europe/Berlin time)"
+        assert window in mail.outbox[-1].body and "F" + window[1:] in page
         response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
         assert response.context["decision"].allowed
         assert AccessEvent.objects.filter(channel="guest", allowed=True, holder=share.holder).count() == 1

@@ -31,7 +31,7 @@ _SAMPLE = {
     "units": "Storage unit A010",
     "location_name": "Lager Kreuzberg",
     "location_address": "Hauptstraße 1, 10115 Berlin, DE",
-    "window": "from Mon 2 Mar 2026 00:00 until Mon 9 Mar 2026 24:00 (Europe/Berlin)",
+    "window": "from Mon 2 Mar 2026 to the end of Mon 9 Mar 2026 (Europe/Berlin time)",
     "how_to_enter": "Open the doors with the Open buttons on your key page, or type your PIN at the keypad.",
 }
 
@@ -90,9 +90,14 @@ GUEST_REVOKED_REASON = (
 
 
 def local_window(location: Location, starts_on: dt.date, ends_on: dt.date | None) -> str:
+    """A window of whole local days in the words every page and email uses: the last day included."""
     if ends_on is None:
-        return f"from {starts_on:%a %d %b %Y} 00:00, open-ended ({location.time_zone})"
-    return f"from {starts_on:%a %d %b %Y} 00:00 until {ends_on:%a %d %b %Y} 24:00 ({location.time_zone})"
+        return f"from {local_day(starts_on)}, open-ended ({location.time_zone} time)"
+    return f"from {local_day(starts_on)} to the end of {local_day(ends_on)} ({location.time_zone} time)"
+
+
+def local_day(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def _base(booking: Booking, unit_names: Sequence[str]) -> dict[str, str]:

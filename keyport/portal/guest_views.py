@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from keyport.access.doors import Door
+from keyport.access.emails import local_window
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, share_phase
 from keyport.access.services import access_decide, guest_share_for_key
@@ -49,8 +50,7 @@ def _render_in_zone(
             "units": units,
             "phase": share_phase(share, now),  # type: ignore[arg-type]
             "location": share.booking.location,
-            "window_start": share.starts_at().astimezone(share.booking.location.zone),
-            "window_end": share.ends_at().astimezone(share.booking.location.zone),
+            "window": local_window(share.booking.location, share.starts_on, share.ends_on),
             **extra,
         },
     )
