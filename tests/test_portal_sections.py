@@ -65,6 +65,19 @@ def test_billing_shows_issued_invoices_and_the_balance(client, scene):
     assert pdf.content.startswith(b"%PDF-")
 
 
+def test_billing_tells_an_invoice_past_its_due_date_is_overdue(client, scene):
+    import time_machine
+
+    rent(scene)  # due 1 March, in the location's time
+    sign_in_as(client, scene.tenant)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
+        assert "Overdue" not in client.get(reverse("portal:billing")).content.decode()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC), tick=False):
+        sign_in_as(client, scene.tenant)
+        page = client.get(reverse("portal:billing")).content.decode()
+    assert ">Overdue<" in page and "An invoice is overdue: please pay it" in page
+
+
 def test_another_accounts_invoice_is_not_found(client, scene):
     theirs = rent(scene, customer=scene.other_tenant.customer)
     sign_in_as(client, scene.tenant)

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -61,17 +62,21 @@ class CustomerBilling:
     balances: dict[str, Decimal]
 
 
+def overdue_among(invoices: Iterable[Invoice]) -> frozenset[int]:
+    """The ids of those invoices that are overdue today, each at its own location."""
+    return frozenset(
+        invoice.pk for invoice in invoices if invoice.is_overdue_on(invoice.location.local_now().date())
+    )
+
+
 def billing_of_customer(customer: Customer, locations: QuerySet[Location]) -> CustomerBilling:
     invoices = list(
         invoices_for_staff(locations)
         .filter(customer=customer, status=InvoiceStatus.OPEN)
         .order_by("due_on", "pk")
     )
-    overdue = frozenset(
-        invoice.pk for invoice in invoices if invoice.is_overdue_on(invoice.location.local_now().date())
-    )
     return CustomerBilling(
         open_invoices=invoices,
-        overdue_ids=overdue,
+        overdue_ids=overdue_among(invoices),
         balances=balances_of_customer(customer, locations=locations),
     )

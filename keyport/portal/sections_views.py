@@ -14,7 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.billing.pdf import invoice_pdf
-from keyport.billing.queries import balances_of_customer, get_invoice_for_customer, invoices_for_customer
+from keyport.billing.queries import (
+    balances_of_customer,
+    get_invoice_for_customer,
+    invoices_for_customer,
+    overdue_among,
+)
 from keyport.cars.queries import cars_for_customer, get_photo_for_customer
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import sections_for_customer
@@ -71,8 +76,10 @@ def car_photo(request: PortalRequest, photo_id: int) -> HttpResponse:
 
 @full_portal_required
 def billing(request: PortalRequest) -> HttpResponse:
+    invoices = list(invoices_for_customer(request.customer))
     context = {
-        "invoices": invoices_for_customer(request.customer),
+        "invoices": invoices,
+        "overdue_ids": overdue_among(invoices),
         "balances": balances_of_customer(request.customer),
     }
     return _section(request, "billing", "portal/sections/billing.html", context)
