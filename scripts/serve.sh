@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 ADDR=${KEYPORT_ADDR:-127.0.0.1:8000}
+# Links in emails (written by the worker, off any request) point at this server.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$ADDR}
 
 cat <<TEXT
 
