@@ -105,3 +105,17 @@ def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, 
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
     assert "2026-03-04 10:00 (Europe/Berlin) by" in page
+
+
+def test_the_overview_and_the_customer_page_show_an_access_change_in_its_locations_time(
+    client, owner, scene
+) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Keys lost")
+    client.force_login(owner)
+    overview = client.get(reverse("dashboard:home")).content.decode()
+    customer = client.get(
+        reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
+    ).content.decode()
+    for page in (overview, customer):
+        assert '2026-03-04 10:00</time> <span class="text-body-secondary">Europe/Berlin</span>' in page

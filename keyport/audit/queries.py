@@ -37,4 +37,5 @@ def activity_of_customer(
         )
     )
     visible = Q(location__isnull=True) | Q(location__in=locations)
-    return list(AuditEntry.objects.filter(about).filter(visible).order_by("-created_at", "-pk")[:limit])
+    entries = AuditEntry.objects.filter(about).filter(visible).select_related("location")
+    return list(entries.order_by("-created_at", "-pk")[:limit])
