@@ -203,3 +203,40 @@ def test_a_one_time_link_never_reaches_the_logged_subject():
     )
     assert "SECRET-TOKEN" not in email.subject
     assert "SECRET-TOKEN" in email.body_text
+
+
+# A template that compiles but fails when run --------------------------------------------------------
+
+
+def test_a_template_whose_filter_fails_when_run_is_refused_beside_the_field(client, owner):
+    client.force_login(owner)
+    url = reverse("dashboard:email_template_edit", args=["portal_email_changed"])
+    response = client.post(url, {"subject": "Changed", "body_text": "Hello {{ first_name|center:'x' }}"})
+    assert response.status_code == 400
+    assert "Template error: a filter failed" in response.content.decode()
+    assert not EmailTemplate.objects.exists()
+
+
+def test_the_preview_shows_a_filter_that_fails_when_run(client, owner):
+    client.force_login(owner)
+    url = reverse("dashboard:email_template_preview", args=["portal_invite"])
+    response = client.post(url, {"subject": "Hi", "body_text": "{{ link }} {{ first_name|center:'x' }}"})
+    assert response.status_code == 200
+    assert "Template error: a filter failed" in response.content.decode()
+
+
+def test_a_saved_template_that_fails_for_a_recipient_sends_the_default_wording():
+    # Saved before templates were run at save time, or passing the example data only.
+    EmailTemplate.objects.create(
+        key="portal_sign_in_link", subject="Sign in", body_text="{{ link }} {{ first_name|center:'x' }}"
+    )
+    contact = ContactFactory()
+    email = email_queue_from_template(
+        key="portal_sign_in_link",
+        to=contact.email,
+        contact=contact,
+        context={"first_name": "Mara", "valid_for": "10 minutes"},
+        secrets={"link": "https://portal.example.com/login/link/SECRET-TOKEN/"},
+    )
+    assert email.subject == "Your sign-in link for Keyport"
+    assert "here is your link to sign in" in email.body_text and "SECRET-TOKEN" in email.body_text

@@ -5,7 +5,7 @@ from django.template import TemplateSyntaxError
 from django.template.loader import render_to_string
 
 from keyport.emails.defaults import DefaultTemplate
-from keyport.emails.sandbox import compile_template, render_string
+from keyport.emails.sandbox import render_string
 from keyport.facilities.models import DARK_TEXT, Branding
 
 
@@ -37,28 +37,26 @@ def render_email_html(rendered: RenderedEmail, branding: Branding) -> str:
 
 
 def validate_template(default: DefaultTemplate, subject: str, body_text: str) -> None:
-    """Errors beside the field: a template that does not compile, or that drops what the email is for."""
+    """Errors beside the field: a template that does not compile or fails when run with the
+    preview's example data, or that drops what the email is for."""
     errors: dict[str, list[str]] = {}
+    markers = {name: f"KEYPORT-REQUIRED-{name}" for name in default.required}
     for field, source in (("subject", subject), ("body_text", body_text)):
         if not source.strip():
             errors.setdefault(field, []).append("This cannot be empty.")
             continue
         try:
-            compile_template(source)
+            rendered = render_string(source, {**default.sample, **markers})
         except TemplateSyntaxError as error:
             errors.setdefault(field, []).append(f"Template error: {error}")
-    if "subject" not in errors:
-        # A subject is kept in the email log as sent: a one-time link in it would stay readable.
-        for name in default.required:
-            marker = f"KEYPORT-REQUIRED-{name}"
-            if marker in render_string(subject, {**default.sample, name: marker}):
+            continue
+        for name, marker in markers.items():
+            if field == "subject" and marker in rendered:
+                # A subject is kept in the email log as sent: a one-time link in it would stay readable.
                 errors.setdefault("subject", []).append(
                     f"The subject cannot contain {{{{ {name} }}}}: subjects are kept in the email log."
                 )
-    if "body_text" not in errors:
-        for name in default.required:
-            marker = f"KEYPORT-REQUIRED-{name}"
-            if marker not in render_string(body_text, {**default.sample, name: marker}):
+            elif field == "body_text" and marker not in rendered:
                 errors.setdefault("body_text", []).append(f"The body must contain {{{{ {name} }}}}.")
     if errors:
         raise ValidationError(errors)

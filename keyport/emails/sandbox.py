@@ -8,7 +8,7 @@ methods on models or reach settings.
 
 from typing import Any
 
-from django.template import Context, Engine, Library, defaultfilters, defaulttags
+from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 
 SAFE_TAGS = (
     "autoescape",
@@ -48,7 +48,14 @@ def compile_template(source: str) -> Any:
 
 
 def render_string(source: str, context: dict[str, str]) -> str:
-    rendered = compile_template(source).render(Context(context, autoescape=False))
+    """Raises TemplateSyntaxError too for a template that compiles but fails when run."""
+    template = compile_template(source)
+    try:
+        rendered = template.render(Context(context, autoescape=False))
+    except TemplateSyntaxError:
+        raise
+    except Exception as error:  # A filter given a wrong argument, such as {{ name|center:"x" }}.
+        raise TemplateSyntaxError(f"a filter failed: {error}") from error
     # Plain text, not Django's SafeString: the HTML that shows it (the preview, an email's HTML
     # version) must escape it, as names and addresses in it come from customers.
     return str.__str__(rendered)

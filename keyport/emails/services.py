@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
@@ -180,7 +181,20 @@ def emails_queue_from_template(
         where_key = where.pk if where is not None else None
         if where_key not in brandings:
             brandings[where_key] = branding_for(where)
-        queued.append(_email_from_template(key, content, recipient, brandings[where_key]))
+        try:
+            email = _email_from_template(key, content, recipient, brandings[where_key])
+        except TemplateSyntaxError:
+            if not content.is_customised:
+                raise
+            # The operator's wording fails for this recipient's data (it passed the example data):
+            # the shipped wording still tells them. The error is not logged: it may quote a secret.
+            logger.warning("Email template %s failed for one recipient; sent the default wording", key)
+            default = content.default
+            shipped = TemplateContent(
+                default=default, subject=default.subject, body_text=default.body_text, is_customised=False
+            )
+            email = _email_from_template(key, shipped, recipient, brandings[where_key])
+        queued.append(email)
     return queued
 
 
