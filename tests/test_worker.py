@@ -111,3 +111,58 @@ def test_silent_heartbeats_are_cleared(settings):
     WorkerHeartbeat.objects.update(last_seen_at=timezone.now() - dt.timedelta(hours=1))
     tasks_requeue_stale()
     assert not WorkerHeartbeat.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_whose_delivery_task_ended_without_an_outcome_is_sent(database_tasks):
+    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+    # What a dropped database connection mid-send, or a worker stopped hard, leaves behind: the
+    # task failed, the email still queued after one attempt.
+    DBTaskResult.objects.update(status=TaskResultStatus.FAILED, finished_at=timezone.now())
+    OutgoingEmail.objects.update(attempts=1, created_at=timezone.now() - dt.timedelta(minutes=10))
+
+    run_worker_until_idle()
+
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (EmailStatus.SENT, 2)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_an_email_whose_delivery_is_pending_is_not_queued_again(settings, django_capture_on_commit_callbacks):
+    settings.TASKS = DATABASE_TASKS
+    from keyport.emails.tasks import email_deliveries_ensure_queued
+
+    with django_capture_on_commit_callbacks(execute=True):
+        email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+    OutgoingEmail.objects.update(created_at=timezone.now() - dt.timedelta(minutes=10))
+    assert email_deliveries_ensure_queued() == 0
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_fresh_email_is_left_to_its_own_enqueue(settings):
+    settings.TASKS = DATABASE_TASKS
+    from keyport.emails.tasks import email_deliveries_ensure_queued
+
+    OutgoingEmail.objects.create(to="mara@example.com", subject="Welcome", body_text="Hello")
+    assert email_deliveries_ensure_queued() == 0
+    assert not DBTaskResult.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_email_out_of_attempts_is_given_up_instead_of_sent_again():
+    from keyport.emails.services import MAX_DELIVERY_ATTEMPTS, email_deliver
+
+    email = OutgoingEmail.objects.create(
+        to="mara@example.com",
+        subject="Sign in",
+        body_text="https://portal.example.com/login/link/SECRET/",
+        body_text_after_sending="[removed]",
+        attempts=MAX_DELIVERY_ATTEMPTS,
+    )
+    email = email_deliver(email_id=email.pk)
+    assert email.status == EmailStatus.FAILED
+    assert mail.outbox == []
+    email.refresh_from_db()
+    assert email.body_text == "[removed]"

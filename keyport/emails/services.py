@@ -65,6 +65,12 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
         email = OutgoingEmail.objects.select_for_update().get(pk=email_id)
         if email.status != EmailStatus.QUEUED:
             return email
+        if email.attempts >= MAX_DELIVERY_ATTEMPTS:
+            # Every attempt ended without an outcome recorded (the worker or database went away).
+            email.status = EmailStatus.FAILED
+            _forget_secrets(email)
+            email.save(update_fields=["status", "body_text", "body_html"])
+            return email
         email.attempts += 1
         email.save(update_fields=["attempts"])
     message = EmailMultiAlternatives(

@@ -15,6 +15,7 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 
 from keyport.access.tasks import access_sweep_ensure_scheduled
 from keyport.billing.tasks import overdue_check_ensure_scheduled
+from keyport.emails.tasks import email_deliveries_ensure_queued
 from keyport.worker.services import tasks_requeue_stale, worker_heartbeat, worker_retire
 
 
@@ -41,6 +42,7 @@ class Command(DatabaseWorkerCommand):
             self._started_at = timezone.now()
         worker_heartbeat(worker_id=worker_id, started_at=self._started_at)
         tasks_requeue_stale()
+        email_deliveries_ensure_queued()
         # The access engine's periodic sweep is a self-queueing task; any live worker restarts it.
         if settings.ACCESS_SWEEP_SECONDS:
             access_sweep_ensure_scheduled()
