@@ -3,6 +3,8 @@ from email import message_from_bytes
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.urls import reverse
 
 from keyport.emails.backends import OneFilePerMessageBackend
@@ -82,12 +84,41 @@ def test_failed_delivery_is_retried_later(settings, django_capture_on_commit_cal
     assert retried[0].task.run_after is not None
 
 
-class BrokenBackend:
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        pass
-
+class BrokenBackend(BaseEmailBackend):
     def send_messages(self, messages):  # type: ignore[no-untyped-def]
         raise ConnectionRefusedError("SMTP server is down")
+
+
+class SMTPThatTimesOutOnQuit:
+    """An SMTP server that takes the message, then never answers QUIT."""
+
+    accepted: list[bytes] = []
+
+    def __init__(self, host, port, **kwargs):  # type: ignore[no-untyped-def]
+        pass
+
+    def sendmail(self, from_addr, to_addrs, msg):  # type: ignore[no-untyped-def]
+        self.accepted.append(msg)
+        return {}
+
+    def quit(self):  # type: ignore[no-untyped-def]
+        raise TimeoutError("timed out")
+
+    def close(self):  # type: ignore[no-untyped-def]
+        pass
+
+
+class QuitTimeoutBackend(SMTPBackend):
+    connection_class = SMTPThatTimesOutOnQuit
+
+
+def test_a_message_the_server_took_is_delivered_even_if_quit_fails(settings):
+    settings.EMAIL_BACKEND = "tests.test_emails.QuitTimeoutBackend"
+    SMTPThatTimesOutOnQuit.accepted = []
+    email = OutgoingEmail.objects.create(to="a@example.com", subject="S", body_text="B")
+    email = email_deliver(email_id=email.pk)
+    assert (email.status, email.last_error) == (EmailStatus.SENT, "")
+    assert len(SMTPThatTimesOutOnQuit.accepted) == 1
 
 
 # Send a test from the template's edit page ----------------------------------------------------------

@@ -1,9 +1,10 @@
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template import TemplateSyntaxError
 from django.utils import timezone
@@ -81,8 +82,16 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
+    connection = get_connection()
     try:
-        message.send()
+        try:
+            # Opened here so that closing is ours: a server that took the message and then fails
+            # to answer QUIT (a timeout, a reset) has delivered it, and it must not go out again.
+            connection.open()
+            connection.send_messages([message])
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
     except Exception as error:  # Any transport failure is recorded, never lost.
         email.last_error = f"{type(error).__name__}: {error}"[:2000]
         if email.attempts >= MAX_DELIVERY_ATTEMPTS:
