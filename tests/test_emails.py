@@ -59,6 +59,17 @@ def test_a_delivered_email_is_not_sent_twice():
     assert len(mail.outbox) == 1
 
 
+def test_an_email_sent_again_after_a_lost_outcome_is_the_same_message():
+    email = OutgoingEmail.objects.create(to="a@example.com", subject="S", body_text="B")
+    email_deliver(email_id=email.pk)
+    # The worker died after the server took it, before it was recorded as delivered.
+    OutgoingEmail.objects.filter(pk=email.pk).update(status=EmailStatus.QUEUED)
+    email_deliver(email_id=email.pk)
+    ids = [message.message()["Message-ID"] for message in mail.outbox]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert ids[0].startswith(f"<keyport-email-{email.pk}.")
+
+
 def test_a_failing_transport_is_recorded_then_marked_failed(settings):
     settings.EMAIL_BACKEND = "tests.test_emails.BrokenBackend"
     email = OutgoingEmail.objects.create(to="a@example.com", subject="S", body_text="B")

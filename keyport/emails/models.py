@@ -1,3 +1,6 @@
+import urllib.parse
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -34,6 +37,12 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
+
+    def message_id(self) -> str:
+        """The same on every attempt: a worker that dies after the server took the email sends it
+        again, and the recipient's mail system sees the same message, not a second one."""
+        host = urllib.parse.urlsplit(settings.PUBLIC_BASE_URL).hostname or "keyport.invalid"
+        return f"<keyport-email-{self.pk}.{self.created_at:%Y%m%d%H%M%S%f}@{host}>"
 
 
 class EmailTemplate(models.Model):

@@ -79,6 +79,7 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
+        headers={"Message-ID": email.message_id()},
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
