@@ -80,6 +80,25 @@ def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys
     assert first != second and DeviceKey.objects.count() == 1
 
 
+def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(client, scene, capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management.base import CommandError
+
+    from keyport.audit.models import AuditEntry
+
+    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    key = capsys.readouterr().out.strip()
+    body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
+    assert check(client, key, body).status_code == 200
+    call_command("access_device_key", str(scene.location.pk), scene.door.external_id, "--revoke")
+    assert "Device key revoked" in capsys.readouterr().out
+    assert check(client, key, body).status_code == 401 and not DeviceKey.objects.exists()
+    assert AuditEntry.objects.filter(action="access.device_key_revoked").count() == 1
+    with pytest.raises(CommandError, match="no device key"):
+        call_command("access_device_key", str(scene.location.pk), scene.door.external_id, "--revoke")
+    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    assert check(client, capsys.readouterr().out.strip(), body).status_code == 200
+
+
 def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
     settings.ACCESS_PIN_SLOW_AFTER = 3
     settings.ACCESS_PIN_BLOCK_AFTER = 5

@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "access.window_ended": "Access window ended",
     "access.sync_retried": "Provider sync retried",
     "access.device_key_issued": "Device key issued",
+    "access.device_key_revoked": "Device key revoked",
 }
 
 
