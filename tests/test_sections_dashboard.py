@@ -53,6 +53,16 @@ def staff(client, location, role):  # type: ignore[no-untyped-def]
     return user
 
 
+def open_day(location):  # type: ignore[no-untyped-def]
+    return Event.objects.create(
+        location=location,
+        title="Open day",
+        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+        place="Yard",
+        capacity=5,
+    )
+
+
 def test_invoice_from_draft_to_paid(client, location, customer):
     staff(client, location, Role.MANAGER)
     booking = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
@@ -175,13 +185,7 @@ def test_event_created_in_the_locations_time_zone(client, location):
 
 
 def test_employees_may_invite_but_not_check_in(client, location, django_capture_on_commit_callbacks):
-    event = Event.objects.create(
-        location=location,
-        title="Open day",
-        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
-        place="Yard",
-        capacity=5,
-    )
+    event = open_day(location)
     staff(client, location, Role.EMPLOYEE)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -205,13 +209,7 @@ def test_a_search_or_ticket_code_with_a_nul_character_is_refused_not_a_server_er
     client, location, customer
 ):
     # PostgreSQL refuses text with NUL in it: such input must not reach the database.
-    event = Event.objects.create(
-        location=location,
-        title="Open day",
-        starts_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
-        place="Yard",
-        capacity=5,
-    )
+    event = open_day(location)
     staff(client, location, Role.MANAGER)
     response = client.post(reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": "A\x00"})
     assert response.status_code == 302

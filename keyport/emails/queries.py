@@ -22,11 +22,16 @@ class TemplateContent:
         return self.default.key
 
 
+def shipped_content(default: DefaultTemplate) -> TemplateContent:
+    """Keyport's own wording of an email, as if the operator had never changed it."""
+    return TemplateContent(
+        default=default, subject=default.subject, body_text=default.body_text, is_customised=False
+    )
+
+
 def _content(default: DefaultTemplate, row: EmailTemplate | None) -> TemplateContent:
     if row is None:
-        return TemplateContent(
-            default=default, subject=default.subject, body_text=default.body_text, is_customised=False
-        )
+        return shipped_content(default)
     return TemplateContent(
         default=default,
         subject=row.subject,

@@ -13,7 +13,7 @@ from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import portal_location
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
-from keyport.emails.queries import TemplateContent, get_template_content
+from keyport.emails.queries import TemplateContent, get_template_content, shipped_content
 from keyport.emails.rendering import RenderedEmail, render_email, render_email_html, validate_template
 from keyport.facilities.models import Branding, Location
 from keyport.facilities.queries import branding_for
@@ -205,10 +205,7 @@ def emails_queue_from_template(
             # The operator's wording fails for this recipient's data (it passed the example data):
             # the shipped wording still tells them. The error is not logged: it may quote a secret.
             logger.warning("Email template %s failed for one recipient; sent the default wording", key)
-            default = content.default
-            shipped = TemplateContent(
-                default=default, subject=default.subject, body_text=default.body_text, is_customised=False
-            )
+            shipped = shipped_content(content.default)
             email = _email_from_template(key, shipped, recipient, brandings[where_key])
         queued.append(email)
     return queued
