@@ -129,6 +129,8 @@ if DATABASE_URL:
         "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
     }
     _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not also.
+    # The pool hands out only a connection that answers: one the server dropped is replaced.
+    _database["CONN_HEALTH_CHECKS"] = True
     _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "test_keyport")}
 else:
     _database = {
@@ -157,6 +159,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # A RUNNING task whose worker has not been heard from for this long is run again.
 TASK_WORKER_STALE_AFTER_SECONDS = env_int("TASK_WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
 TASK_WORKER_HEARTBEAT_SECONDS = env_int("TASK_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+# A worker that loses its database connection tries again after this pause, doubling up to the cap.
+TASK_WORKER_RECONNECT_FIRST_SECONDS = 0.5
+TASK_WORKER_RECONNECT_MAX_SECONDS = env_int("TASK_WORKER_RECONNECT_MAX_SECONDS", 30, minimum=1)
+# Finished task results are deleted once a day when older than this; 0 keeps them all.
+TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7, minimum=0)
 
 AUTH_USER_MODEL = "staff.StaffUser"
 LOGIN_URL = "dashboard:login"

@@ -27,6 +27,12 @@ def _no_overdue_check(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _no_task_results_prune(settings):  # type: ignore[no-untyped-def]
+    """The worker starts the daily pruning of task results; tests that want it turn it back on."""
+    settings.TASK_RESULTS_KEEP_DAYS = 0
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Uploaded files (documents, car photos, demo data) go to the test's own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -4,14 +4,21 @@ import os
 import socket
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from keyport.worker.models import WorkerHeartbeat
+from keyport.access.tasks import access_sweep_ensure_scheduled
+from keyport.billing.tasks import overdue_check_ensure_scheduled
+from keyport.worker.models import ScheduleLock, WorkerHeartbeat
+from keyport.worker.tasks import task_results_prune_ensure_scheduled
 
 logger = logging.getLogger(__name__)
+
+# What a dropped, refused or timed-out database connection raises (psycopg's pool timeout too).
+DATABASE_LOST = (OperationalError, InterfaceError)
+PERIODIC_CHAINS_LOCK = "periodic-chains"
 
 
 def worker_heartbeat(*, worker_id: str, started_at: dt.datetime) -> None:
@@ -62,3 +69,41 @@ def tasks_requeue_stale() -> int:
         requeued += 1
     WorkerHeartbeat.objects.filter(last_seen_at__lt=stale_before).delete()
     return requeued
+
+
+@transaction.atomic
+def tasks_requeue_own(*, worker_id: str) -> int:
+    """Put back in the queue the tasks this worker left RUNNING; call it only while the worker
+    runs none (after it lost its database connection mid-task, say). Its heartbeat keeps beating,
+    so tasks_requeue_stale() would never take them."""
+    requeued = 0
+    running = DBTaskResult.objects.select_for_update(skip_locked=True).filter(status=TaskResultStatus.RUNNING)
+    for task_result in running:
+        if task_result.worker_ids and task_result.worker_ids[-1] == worker_id:
+            task_result.status = TaskResultStatus.READY
+            task_result.started_at = None
+            task_result.save(update_fields=["status", "started_at"])
+            logger.warning(
+                "Requeued task %s (%s) cut off by a lost connection", task_result.id, task_result.task_path
+            )
+            requeued += 1
+    return requeued
+
+
+@transaction.atomic
+def periodic_chains_ensure_scheduled() -> list[str]:
+    """Start each periodic chain that is not queued or running; any live worker calls this.
+
+    The lock row makes it one worker at a time: the second finds the first one's chains queued.
+    """
+    ScheduleLock.objects.get_or_create(name=PERIODIC_CHAINS_LOCK)
+    ScheduleLock.objects.select_for_update().get(name=PERIODIC_CHAINS_LOCK)
+    started = []
+    # The access engine's periodic sweep is a self-queueing task; any live worker restarts it.
+    if settings.ACCESS_SWEEP_SECONDS and access_sweep_ensure_scheduled():
+        started.append("access_sweep")
+    if settings.BILLING_OVERDUE_CHECK_MINUTES and overdue_check_ensure_scheduled():
+        started.append("overdue_check")
+    if settings.TASK_RESULTS_KEEP_DAYS and task_results_prune_ensure_scheduled():
+        started.append("task_results_prune")
+    return started
