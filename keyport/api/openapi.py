@@ -5,6 +5,7 @@ from typing import Any
 # Four to ten ASCII digits, the lengths ACCESS_PIN_LENGTH allows (str.isdigit would also take
 # other scripts' digits).
 PIN_PATTERN = "^[0-9]{4,10}$"
+MAX_BODY_BYTES = 4096
 
 REASONS = [
     "ok",
@@ -26,7 +27,9 @@ OPENAPI: dict[str, Any] = {
             "Doors, gates and keypads ask whether a PIN may open them now. Each access point has its "
             "own device key (issue with `manage.py access_device_key <location id> <external id>`); "
             "every decision is logged as an access event. Repeated wrong PINs at one access point are "
-            "slowed (`slow_down`, with `retry_after` seconds) and then blocked for a while (`blocked`)."
+            "slowed (`slow_down`, with `retry_after` seconds) and then blocked for a while (`blocked`, with "
+            "a `message` for the keypad's display: the portal's Open button still opens the door). "
+            f"The body is one flat JSON object of at most {MAX_BODY_BYTES} bytes; anything else is refused."
         ),
     },
     "servers": [{"url": "/api/v1"}],
@@ -56,9 +59,18 @@ OPENAPI: dict[str, Any] = {
                         "type": "integer",
                         "description": "Seconds to wait (slow_down, blocked).",
                     },
+                    "message": {
+                        "type": "string",
+                        "description": "For the keypad's display (blocked): how long, and that the "
+                        "portal's Open button still works.",
+                    },
                 },
             },
-            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+            },
         },
     },
     "paths": {
@@ -79,7 +91,9 @@ OPENAPI: dict[str, Any] = {
                         },
                     },
                     "400": {
-                        "description": "Malformed body.",
+                        "description": "A known key with a body that is not one flat JSON object "
+                        f"of at most {MAX_BODY_BYTES} bytes (`body_too_large`, `bad_request`), "
+                        "or without the fields.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                     },
                     "401": {

@@ -1,6 +1,5 @@
 """The access check API for doors and keypads, and its OpenAPI document."""
 
-import json
 import re
 
 from django.http import HttpRequest, JsonResponse
@@ -8,9 +7,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from keyport.access.services import DeviceRefused, device_access_decide, door_for_device
-from keyport.api.openapi import OPENAPI, PIN_PATTERN
+from keyport.access.templatetags.access_words import keypad_blocked_words
+from keyport.api.bodies import BodyRefused, flat_json_object
+from keyport.api.openapi import MAX_BODY_BYTES, OPENAPI, PIN_PATTERN
 
-MAX_BODY = 4096
 _PIN = re.compile(PIN_PATTERN, re.ASCII)
 
 
@@ -24,13 +24,21 @@ def _device_key(request: HttpRequest) -> str | None:
 @csrf_exempt  # devices authenticate with their key, not a session cookie
 @require_POST
 def access_check(request: HttpRequest) -> JsonResponse:
+    """May this PIN open this access point now?
+
+    Only a small flat JSON object is ever parsed (`keyport.api.bodies`). Such a body is read before
+    the key is looked up, because the key and the PIN are looked up together, in the check's one
+    read; any other body is answered only once the key is known: 401 for an unknown key, whatever
+    it sent, else 400.
+    """
     key = _device_key(request)
     if key is None:
         return _unauthorized("missing_device_key")
     asked = _question(request)
-    if isinstance(asked, JsonResponse):
-        # A bad body from an unknown key is refused as unknown first.
-        return _unauthorized("invalid_device_key") if door_for_device(key) is None else asked
+    if isinstance(asked, BodyRefused):
+        if door_for_device(key) is None:
+            return _unauthorized("invalid_device_key")
+        return JsonResponse(asked.as_json(), status=400)
     access_point_ref, pin = asked
     try:
         decision = device_access_decide(key=key, access_point_ref=access_point_ref, pin=pin)
@@ -41,23 +49,19 @@ def access_check(request: HttpRequest) -> JsonResponse:
     answer: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
     if decision.retry_after is not None:
         answer["retry_after"] = decision.retry_after
+    if decision.reason == "blocked":
+        answer["message"] = keypad_blocked_words(decision.retry_after)
     return JsonResponse(answer)
 
 
-def _question(request: HttpRequest) -> tuple[str, str] | JsonResponse:
-    """The access point and the PIN a device asks about, or the answer to a body that is not one."""
-    if len(request.body) > MAX_BODY:
-        return JsonResponse({"error": "body_too_large"}, status=413)
-    try:
-        body = json.loads(request.body)
-        access_point_ref, pin = body["access_point"], body["pin"]
-        if not isinstance(access_point_ref, str) or not isinstance(pin, str) or not _PIN.fullmatch(pin):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse(
-            {"error": "bad_request", "detail": 'Send {"access_point": "<external id>", "pin": "<digits>"}.'},
-            status=400,
-        )
+def _question(request: HttpRequest) -> tuple[str, str] | BodyRefused:
+    """The access point and the PIN a device asks about, or why the body is not such a question."""
+    body = flat_json_object(request, max_bytes=MAX_BODY_BYTES)
+    if isinstance(body, BodyRefused):
+        return body
+    access_point_ref, pin = body.get("access_point"), body.get("pin")
+    if not isinstance(access_point_ref, str) or not isinstance(pin, str) or not _PIN.fullmatch(pin):
+        return BodyRefused("bad_request", 'Send {"access_point": "<external id>", "pin": "<digits>"}.')
     return access_point_ref, pin
 
 
