@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_htmx",
     "csp",
+    "keyport.lib",
     "keyport.staff",
     "keyport.audit",
     "keyport.facilities",
@@ -261,7 +262,11 @@ KEYPORT_SITE_NAME = env_str("KEYPORT_SITE_NAME", "Keyport")
 # Customer portal sign-in: magic-link lifetimes and the login page's rate limits.
 PORTAL_SIGN_IN_LINK_MINUTES = env_int("PORTAL_SIGN_IN_LINK_MINUTES", 10, minimum=1, maximum=24 * 60)
 PORTAL_INVITE_HOURS = env_int("PORTAL_INVITE_HOURS", 72, minimum=1, maximum=30 * 24)
+# Per email: this many links at once; then each next one waits, from the first delay and
+# doubling, at most the max delay and never longer than a link lives (see docs/security.md).
 LOGIN_RATE_PER_EMAIL_PER_HOUR = env_int("LOGIN_RATE_PER_EMAIL_PER_HOUR", 5, minimum=1)
+LOGIN_EMAIL_FIRST_DELAY_SECONDS = env_int("LOGIN_EMAIL_FIRST_DELAY_SECONDS", 60, minimum=1)
+LOGIN_EMAIL_MAX_DELAY_SECONDS = env_int("LOGIN_EMAIL_MAX_DELAY_SECONDS", 600, minimum=1)
 LOGIN_RATE_PER_ADDRESS_PER_MINUTE = env_int("LOGIN_RATE_PER_ADDRESS_PER_MINUTE", 20, minimum=1)
 # How many proxies in front of Keyport append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)

@@ -180,6 +180,24 @@ def test_reconcile_in_slices_goes_through_every_unit_in_turn(fake) -> None:  # t
     assert sync_reconcile(location=scene.location, units=2) == 0
 
 
+def test_reconcile_in_slices_goes_on_where_it_stopped_when_the_cache_is_emptied(fake) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    scene = connected_scene(fake)
+    drain()
+    for unit in scene.units:
+        fake.state.memberships[fake.state.groups[unit.number]].clear()
+    assert sync_reconcile(location=scene.location, units=2) == 2  # A001 and A002
+    cache.clear()  # culled, evicted or cleared: the cursor is not in it
+    read_back = len(fake.state.answers)
+    assert sync_reconcile(location=scene.location, units=2) == 1  # A003
+    asked = [path for method, path, _ in fake.state.answers[read_back:] if method == "GET"]
+    group = fake.state.groups["A003"]
+    assert [path for path in asked if path.endswith("/memberships")] == [
+        path for path in asked if path.endswith(f"{group}/memberships")
+    ]
+
+
 def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:  # type: ignore[no-untyped-def]
     scene = connected_scene(fake)
     drain()

@@ -355,3 +355,20 @@ class BookingAccess(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class ReconcileCursor(models.Model):
+    """Where the sliced reconcile of a location stopped: the last unit it read back.
+
+    A row, not a cache entry, so a full or cleared cache does not send the reconcile back to
+    the first units over and over while the last ones are never read back.
+    """
+
+    location = models.OneToOneField(
+        "facilities.Location", on_delete=models.CASCADE, related_name="reconcile_cursor"
+    )
+    after_unit_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reconcile of {self.location} after unit {self.after_unit_id}"

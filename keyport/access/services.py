@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -44,6 +43,7 @@ from keyport.access.models import (
     DeviceKey,
     GrantOrigin,
     GrantState,
+    ReconcileCursor,
     SharedAccess,
     ShareState,
     SyncIntent,
@@ -399,7 +399,7 @@ def sync_reconcile(*, location: Location, units: int | None = None) -> int:
 
 def _units_to_reconcile(location: Location, limit: int | None) -> list[Unit]:
     """The location's units with grants, in order; with `limit`, the next ones after the last
-    call's (kept in the shared cache: when it is lost, the next call starts from the first)."""
+    call's (the cursor is a row: two sweeps at once take turns on it)."""
     units = (
         Unit.objects.filter(location=location)
         .filter(Exists(AccessGrant.objects.filter(unit=OuterRef("pk"))))
@@ -407,9 +407,12 @@ def _units_to_reconcile(location: Location, limit: int | None) -> list[Unit]:
     )
     if limit is None:
         return list(units)
-    key = f"access:reconciled-up-to:{location.pk}"
-    batch = list(units.filter(pk__gt=cache.get(key, 0))[:limit])
-    cache.set(key, batch[-1].pk if len(batch) == limit else 0, timeout=None)
+    with transaction.atomic():
+        ReconcileCursor.objects.get_or_create(location=location)
+        cursor = ReconcileCursor.objects.select_for_update().get(location=location)
+        batch = list(units.filter(pk__gt=cursor.after_unit_id)[:limit])
+        cursor.after_unit_id = batch[-1].pk if len(batch) == limit else 0
+        cursor.save(update_fields=["after_unit_id", "updated_at"])
     return batch
 
 

@@ -9,7 +9,7 @@ from log lines (the development server logs every path).
 With no-referrer, browsers send `Origin: null` and no Referer on the pages' form posts, which
 Django's CSRF check refuses (on HTTPS it insists on a Referer). So:
 - asking for a link (/login/) is exempt: a forged request can only do what anyone can do by
-  typing an address into the page, and it is rate-limited;
+  typing an address into the page, and it is rate-limited (see _wait_before_next_link);
 - Continue is protected by its own double-submit nonce: the link page sets it in a
   SameSite=Strict cookie and in the form, and a cross-site post carries no such cookie.
 """
@@ -32,7 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from keyport.contacts.queries import find_portal_link
 from keyport.contacts.services import portal_link_redeem, sign_in_link_request
 from keyport.lib.client_address import client_address
-from keyport.lib.rate_limits import rate_limit_allows
+from keyport.lib.rate_limits import RateLimitAnswer, rate_limit_hit, rate_limit_slow_down
 from keyport.portal.access import portal_contact, portal_session_start
 from keyport.portal.forms import ContinueForm, SignInRequestForm
 
@@ -51,20 +51,35 @@ def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def _rate_limited(request: HttpRequest, email: str) -> bool:
-    by_address = rate_limit_allows(
+def _wait_before_next_link(request: HttpRequest, email: str) -> RateLimitAnswer | None:
+    """None if a link may be sent now; else how long to wait.
+
+    Per address a plain limit a minute. Per email a growing delay rather than a block: a few
+    links at once, then each next one only after twice the wait of the one before, never longer
+    than a link lives. So someone asking for another person's links over and over cannot lock
+    them out: when a request is refused, the link sent last is younger than the wait and still
+    works (a refused request voids nothing). The answer depends only on the typed address, so
+    it is the same for known and unknown emails.
+    """
+    by_address = rate_limit_hit(
         scope="login-address",
         identity=client_address(request),
         limit=settings.LOGIN_RATE_PER_ADDRESS_PER_MINUTE,
         window_seconds=60,
     )
-    by_email = rate_limit_allows(
+    if not by_address.allowed:
+        return by_address
+    by_email = rate_limit_slow_down(
         scope="login-email",
         identity=email,
-        limit=settings.LOGIN_RATE_PER_EMAIL_PER_HOUR,
-        window_seconds=3600,
+        free=settings.LOGIN_RATE_PER_EMAIL_PER_HOUR,
+        first_delay_seconds=settings.LOGIN_EMAIL_FIRST_DELAY_SECONDS,
+        max_delay_seconds=min(
+            settings.LOGIN_EMAIL_MAX_DELAY_SECONDS, settings.PORTAL_SIGN_IN_LINK_MINUTES * 60
+        ),
+        forget_after_seconds=3600,
     )
-    return not (by_address and by_email)
+    return None if by_email.allowed else by_email
 
 
 @csrf_exempt
@@ -78,9 +93,12 @@ def login(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "portal/login.html", context, status=400)
     email = form.cleaned_data["email"].strip().lower()
-    if _rate_limited(request, email):
-        context["limited"] = True
-        return render(request, "portal/login.html", context, status=429)
+    wait = _wait_before_next_link(request, email)
+    if wait is not None:
+        context.update({"limited": True, "retry_minutes": wait.retry_after_minutes})
+        response = render(request, "portal/login.html", context, status=429)
+        response["Retry-After"] = str(wait.retry_after)
+        return response
     sign_in_link_request(email=email)
     context.update({"sent_to": email, "sent_message": SENT_MESSAGE})
     return render(request, "portal/login_sent.html", context)
