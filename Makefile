@@ -19,12 +19,13 @@ migrate: $(STAMP)
 	$(BIN)/python manage.py createcachetable
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
+	DEBUG=true $(BIN)/python manage.py seed_demo
 	@touch var/.demo-seeded
 
 # Seeds the demo data once (var/.demo-seeded remembers); `make demo` runs the seeder again.
+# seed_demo refuses to run with DEBUG off (its staff have a published password): both are development.
 run: migrate
-	@test -f var/.demo-seeded || { $(BIN)/python manage.py seed_demo && touch var/.demo-seeded; }
+	@test -f var/.demo-seeded || { DEBUG=true $(BIN)/python manage.py seed_demo && touch var/.demo-seeded; }
 	@DEBUG=true scripts/serve.sh
 
 test: $(STAMP)

@@ -51,7 +51,7 @@ def _crawl(client: Client, start: str, within: str) -> dict[str, int]:
 
 @pytest.fixture
 def demo():  # type: ignore[no-untyped-def]
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
 
 
 def test_every_dashboard_page_the_owner_reaches_answers(demo, client):

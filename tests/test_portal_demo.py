@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded():  # type: ignore[no-untyped-def]
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
 
 
 def test_demo_covers_every_portal_state(seeded):

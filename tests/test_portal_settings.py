@@ -1,5 +1,6 @@
 """The portal's Settings: profile, email preferences, an email change confirmed from the new address."""
 
+import logging
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from keyport.contacts.models import Contact, CustomerAppSettings
 from keyport.emails.models import OutgoingEmail
 from keyport.events import services as events
 from keyport.events.models import EmailPreferences, Ticket
+from keyport.portal.log_redaction import RedactSignInTokens
 from tests.factories import ContactFactory
 from tests.portal_scene import build_scene, sign_in_as
 
@@ -178,3 +180,41 @@ def test_nothing_is_changed_through_settings_the_operator_turned_off(client, sce
     assert (tenant.first_name, tenant.email) == (scene.tenant.first_name, scene.tenant.email)
     assert not EmailPreferences.objects.exists()
     assert not OutgoingEmail.objects.filter(template="portal_email_change_confirm").exists()
+
+
+def test_the_confirmation_page_is_never_cached(client, scene):
+    sign_in_as(client, scene.tenant)
+    client.post(reverse("portal:settings_email"), {"email": "mara@new.example.com"})
+    link = confirmation_link("mara@new.example.com")
+    for response in (client.get(link), client.get("/portal/settings/email/forged-token/")):
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_the_confirmation_token_is_redacted_from_request_logs():
+    token = "eyJjIjoxLCJvbGQiOiJ0QGV4YW1wbGUuY29tIn0:1tXyZa:SECRETSIGNATURE"
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        (f"GET /portal/settings/email/{token}/ HTTP/1.1", 200, 1),
+        None,
+    )
+    RedactSignInTokens().filter(record)
+    assert token not in record.getMessage() and "SECRETSIGNATURE" not in record.getMessage()
+    assert record.getMessage() == '"GET /portal/settings/email/[redacted]/ HTTP/1.1" 200 1'
+
+
+def test_the_email_change_request_path_itself_is_logged_as_it_is():
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("POST /portal/settings/email/ HTTP/1.1", 302, 0),
+        None,
+    )
+    RedactSignInTokens().filter(record)
+    assert record.getMessage() == '"POST /portal/settings/email/ HTTP/1.1" 302 0'

@@ -1,5 +1,7 @@
+from pathlib import Path
+
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from keyport.bookings.models import Booking
@@ -13,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded():  # type: ignore[no-untyped-def]
+def seeded(settings):  # type: ignore[no-untyped-def]
+    settings.DEBUG = True  # a developer's machine, as `make run` and `make demo` set it
     call_command("seed_demo", verbosity=0)
 
 
@@ -68,3 +71,24 @@ def test_seeding_twice_changes_nothing(seeded):
 
 def test_demo_leaves_some_units_unmapped_to_show_the_warning(seeded):
     assert Unit.objects.filter(access_mappings__isnull=True).exists()
+
+
+def test_with_debug_off_seeding_is_refused_and_creates_no_published_password(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="published password"):
+        call_command("seed_demo", verbosity=0)
+    assert not StaffUser.objects.exists()
+    assert not Location.objects.exists()
+
+
+def test_with_debug_off_force_seeds_anyway(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", force=True, verbosity=0)
+    assert StaffUser.objects.get(email=OWNER_EMAIL).check_password(DEMO_PASSWORD)
+
+
+def test_make_demo_and_make_run_seed_with_debug_on():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    seeding = [line for line in makefile.splitlines() if "manage.py seed_demo" in line]
+    assert len(seeding) == 2
+    assert all("DEBUG=true" in line or "--force" in line for line in seeding)

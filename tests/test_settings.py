@@ -102,6 +102,7 @@ def test_django_loggers_redact_guest_keys_and_sign_in_tokens_with_debug_on(tmp_p
             "logging.getLogger('django.request').warning('Not Found: %s', '/key/GUESTKEY123/')",
             "logging.getLogger('django.server').info('\"GET /login/link/SIGNINTOKEN456/ HTTP/1.1\" 200 1')",
             "logging.getLogger('django.security.csrf').warning('Forbidden: /key/GUESTKEY789/open/1/')",
+            "logging.getLogger('django.server').info('GET /portal/settings/email/EMAILTOKEN012/ HTTP/1.1')",
         ]
     )
     result = run_manage("shell", "--no-imports", "-c", script, extra_env={"DEBUG": "true"}, tmp_path=tmp_path)
@@ -109,7 +110,8 @@ def test_django_loggers_redact_guest_keys_and_sign_in_tokens_with_debug_on(tmp_p
     output = result.stdout + result.stderr
     assert "Not Found: /key/[redacted]/" in output and "/login/link/[redacted]/" in output
     assert "Forbidden: /key/[redacted]/open/1/" in output
-    for secret in ("GUESTKEY123", "SIGNINTOKEN456", "GUESTKEY789"):
+    assert "/portal/settings/email/[redacted]/" in output
+    for secret in ("GUESTKEY123", "SIGNINTOKEN456", "GUESTKEY789", "EMAILTOKEN012"):
         assert secret not in output
 
 

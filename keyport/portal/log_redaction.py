@@ -1,15 +1,18 @@
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"(/login/link/|/key/)[^/\s\"?]+")
+# The paths whose next segment is a secret: a sign-in link, a guest's key, an email-change confirmation.
+TOKEN_PREFIXES = ("/login/link/", "/key/", "/settings/email/")
+TOKEN_IN_PATH = re.compile("(" + "|".join(re.escape(prefix) for prefix in TOKEN_PREFIXES) + r")[^/\s\"?]+")
 
 
 class RedactSignInTokens(logging.Filter):
-    """Removes magic-link tokens and guest keys from log lines, such as request paths logged by runserver."""
+    """Removes magic-link tokens, guest keys and email-change tokens from log lines, such as request
+    paths logged by runserver."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/login/link/" in message or "/key/" in message:
+        if any(prefix in message for prefix in TOKEN_PREFIXES):
             record.msg = TOKEN_IN_PATH.sub(r"\1[redacted]", message)
             record.args = None
         return True

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from keyport.contacts.email_change import (
@@ -112,8 +113,14 @@ def preferences_save(request: PortalRequest) -> HttpResponse:
     return redirect("portal:settings")
 
 
+@never_cache
 def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """Opened from the new address. GET only shows the question, so mail scanners change nothing."""
+    """Opened from the new address. GET only shows the question, so mail scanners change nothing.
+
+    The token sits in the path: the page is never cached, and the log filter
+    (keyport.portal.log_redaction) removes it from request logs. The page keeps the site's
+    same-origin Referrer-Policy: with no-referrer its Confirm post would fail Django's CSRF check.
+    """
     found = email_change_read(token)
     if found is None:
         return render(request, "portal/sections/email_confirm.html", {"invalid": True}, status=400)
