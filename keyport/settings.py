@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "keyport.dashboard.sessions.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -205,6 +206,11 @@ else:
     EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
 
 # Security.
+# Staff are signed out after this many hours without a request; a portal sign-in lasts this many
+# days. The session cookie lives as long as the longest of them; each audience is checked on its own.
+KEYPORT_STAFF_IDLE_HOURS = env_int("KEYPORT_STAFF_IDLE_HOURS", 12, minimum=1, maximum=24 * 30)
+KEYPORT_PORTAL_SESSION_DAYS = env_int("KEYPORT_PORTAL_SESSION_DAYS", 30, minimum=1, maximum=365)
+SESSION_COOKIE_AGE = max(KEYPORT_PORTAL_SESSION_DAYS * 24, KEYPORT_STAFF_IDLE_HOURS) * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -5,11 +5,12 @@ import re
 from dataclasses import dataclass
 
 from django.test import Client
+from django.utils import timezone
 
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.emails.models import OutgoingEmail
 from keyport.facilities.models import Location, UnitKind
-from keyport.portal.access import SESSION_CONTACT_ID, SESSION_EPOCH
+from keyport.portal.access import SESSION_CONTACT_ID, SESSION_EPOCH, SESSION_SIGNED_IN_AT
 from tests.factories import (
     CarFactory,
     ContactFactory,
@@ -70,6 +71,7 @@ def sign_in_as(client: Client, contact: Contact) -> None:
     session = client.session
     session[SESSION_CONTACT_ID] = contact.pk
     session[SESSION_EPOCH] = contact.session_epoch
+    session[SESSION_SIGNED_IN_AT] = int(timezone.now().timestamp())
     session.save()
 
 

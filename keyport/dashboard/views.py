@@ -46,6 +46,7 @@ def home(request: StaffRequest) -> HttpResponse:
             "locations": locations_with_counts(locations, timezone.now()),
             "audit_entries": recent_entries_for_staff(request.user, limit=15),
             "email_reviewed": shared_access_email_reviewed(),
+            "no_location": request.user.has_no_location(),
         },
     )
 

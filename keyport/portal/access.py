@@ -3,7 +3,8 @@
 Portal sign-in is not Django authentication: customers and their contacts are never
 Django users. The session holds the contact's id and the contact's `session_epoch` at
 sign-in; raising the epoch (email changed, portal access off, account Inactive) ends
-that person's sessions on every device, because each request compares the two.
+that person's sessions on every device, because each request compares the two. A sign-in
+lasts KEYPORT_PORTAL_SESSION_DAYS from the moment it was made, however often it is used.
 
 Views use the decorators:
 
@@ -19,14 +20,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from keyport.contacts.models import Contact, Customer, PortalAccess
 from keyport.contacts.queries import get_portal_contact, sections_for_customer
 
 SESSION_CONTACT_ID = "portal_contact_id"
 SESSION_EPOCH = "portal_session_epoch"
+SESSION_SIGNED_IN_AT = "portal_signed_in_at"
 
 View = Callable[..., HttpResponse]
 
@@ -42,12 +46,14 @@ def portal_session_start(request: HttpRequest, contact: Contact) -> None:
     request.session.cycle_key()
     request.session[SESSION_CONTACT_ID] = contact.pk
     request.session[SESSION_EPOCH] = contact.session_epoch
+    request.session[SESSION_SIGNED_IN_AT] = int(timezone.now().timestamp())
 
 
 def portal_session_end(request: HttpRequest) -> None:
     """Sign the portal contact out of this browser (a staff sign-in in the same browser stays)."""
     request.session.pop(SESSION_CONTACT_ID, None)
     request.session.pop(SESSION_EPOCH, None)
+    request.session.pop(SESSION_SIGNED_IN_AT, None)
     request.session.cycle_key()
 
 
@@ -55,6 +61,9 @@ def portal_contact(request: HttpRequest) -> Contact | None:
     """The contact signed in on this request, or None; a stale session is ended on the way."""
     contact_id = request.session.get(SESSION_CONTACT_ID)
     if not isinstance(contact_id, int):
+        return None
+    if _sign_in_expired(request):
+        portal_session_end(request)
         return None
     contact = get_portal_contact(contact_id)
     valid = (
@@ -66,6 +75,16 @@ def portal_contact(request: HttpRequest) -> Contact | None:
         portal_session_end(request)
         return None
     return contact
+
+
+def _sign_in_expired(request: HttpRequest) -> bool:
+    now = int(timezone.now().timestamp())
+    signed_in_at = request.session.get(SESSION_SIGNED_IN_AT)
+    if not isinstance(signed_in_at, int):
+        # Signed in before sign-ins were timed: timed from now on.
+        request.session[SESSION_SIGNED_IN_AT] = now
+        return False
+    return now - signed_in_at > settings.KEYPORT_PORTAL_SESSION_DAYS * 24 * 60 * 60
 
 
 def _attach(request: HttpRequest, contact: Contact) -> PortalRequest:

@@ -1,22 +1,77 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from typing import Any
 
-from keyport.staff.models import StaffUser
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.http import HttpRequest
+
+from keyport.audit.services import Actor
+from keyport.facilities.models import Location
+from keyport.staff.models import Role, StaffUser
+from keyport.staff.services import staff_scope_change
+
+# Written through staff_scope_change, never by the admin's form itself: a change ends the person's
+# sessions and is audited.
+SCOPE_FIELDS = ("role", "all_locations", "locations")
+
+
+class StaffUserChangeForm(UserChangeForm):
+    role = forms.ChoiceField(choices=Role.choices)
+    all_locations = forms.BooleanField(
+        label="All locations",
+        required=False,
+        help_text="For a manager or employee: work across every location, present and future, "
+        "whatever Locations says. Owners always do.",
+    )
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.order_by("name"),
+        required=False,
+        widget=FilteredSelectMultiple("locations", is_stacked=False),
+        help_text="Where a manager or employee works. With none, and not All locations, they see "
+        "nothing. Changing the role or the locations signs the person out everywhere.",
+    )
+
+    class Meta(UserChangeForm.Meta):
+        model = StaffUser
+        exclude = SCOPE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        member = self.instance
+        if member.pk:
+            self.initial.setdefault("role", member.role)
+            self.initial.setdefault("all_locations", member.all_locations)
+            self.initial.setdefault("locations", list(member.locations.values_list("pk", flat=True)))
 
 
 @admin.register(StaffUser)
 class StaffUserAdmin(UserAdmin):
+    form = StaffUserChangeForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "role", "is_active", "is_staff"]
-    list_filter = ["role", "is_active", "locations"]
+    list_display = ["email", "full_name", "role", "all_locations", "is_active", "is_staff"]
+    list_filter = ["role", "all_locations", "is_active", "locations"]
     search_fields = ["email", "full_name"]
-    filter_horizontal = ["locations", "groups", "user_permissions"]
+    filter_horizontal = ["groups", "user_permissions"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Person", {"fields": ("full_name", "role", "locations")}),
+        ("Person", {"fields": ("full_name", "role", "all_locations", "locations")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "created_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "password1", "password2")}),
     )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Role and locations go through the service, which signs the person out and audits."""
+        super().save_related(request, form, formsets, change)
+        if change:
+            staff_scope_change(
+                actor=Actor.staff(request.user),  # type: ignore[arg-type]
+                member=form.instance,
+                role=form.cleaned_data["role"],
+                all_locations=form.cleaned_data["all_locations"],
+                locations=form.cleaned_data["locations"],
+            )

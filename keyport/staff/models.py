@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from keyport.lib.email_addresses import normalize_email_address
 
@@ -45,7 +47,19 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
         "facilities.Location",
         blank=True,
         related_name="staff_members",
-        help_text="Leave empty to work across every location.",
+        help_text="The locations a manager or employee works at. With none (and not All locations) "
+        "they see nothing.",
+    )
+    all_locations = models.BooleanField(
+        "All locations",
+        default=False,
+        help_text="A manager or employee works across every location, present and future, whatever "
+        "Locations says. Owners always do.",
+    )
+    session_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised to end every session of this person (their role or locations changed).",
     )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
@@ -73,9 +87,33 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
 
+    def sees_every_location(self) -> bool:
+        """The one rule of staff scope. Owners, and managers and employees an owner gave All
+        locations, see every location; anyone else sees only their own locations, and nothing at
+        all while they have none (never everything by default)."""
+        return self.is_owner or self.all_locations
+
     def is_scoped_to_locations(self) -> bool:
-        """Owners see everything; others see only their locations when any are set."""
-        return not self.is_owner and self.locations.exists()
+        return not self.sees_every_location()
+
+    def has_no_location(self) -> bool:
+        """Signed in, but given no location yet: every list is empty, and the Overview says why."""
+        return self.is_scoped_to_locations() and not self.locations.exists()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self) -> Any:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, secret: str | None = None) -> str:
+        """Django's check of a signed-in session, with the session generation added: raising it
+        ends every session of this person, as a new password does. Generation 0 gives Django's own
+        hash, so sessions made before generations existed stay valid."""
+        value = self.password if not self.session_generation else f"{self.password}:{self.session_generation}"
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def can_see_location(self, location: Location) -> bool:
         if not self.is_scoped_to_locations():
