@@ -83,7 +83,7 @@ def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_bac
     response = client.post(url, {"reason": ""})
     assert response.status_code == 400 and "is-invalid" in response.content.decode()
     assert not AccessGrant.objects.filter(state=GrantState.REVOKED).exists()
-    response = client.post(url, {"reason": "Payment overdue"})
+    response = client.post(url, {"reason": "Payment overdue", "confirm": "1"})
     assert response.status_code == 302
     assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
@@ -132,7 +132,9 @@ def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_p
             ends_on=None,
         )
         client.force_login(owner)
-        client.post(reverse("dashboard:booking_revoke", args=[current.pk]), {"reason": "Keys lost"})
+        client.post(
+            reverse("dashboard:booking_revoke", args=[current.pk]), {"reason": "Keys lost", "confirm": "1"}
+        )
     with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
         client.force_login(owner)
         page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()

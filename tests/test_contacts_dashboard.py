@@ -507,7 +507,7 @@ def test_a_manager_does_not_change_a_customer_at_home_at_another_location(client
     assert "Add Contact" not in page and "Set Inactive" not in page
     # Their own location's customers they still change.
     mine = reverse("dashboard:customer_active", args=[scene.tenant.customer_id])
-    assert client.post(mine, {"is_active": "false"}).status_code == 302
+    assert client.post(mine, {"is_active": "false", "confirm": "1"}).status_code == 302
 
 
 def test_the_active_switch_without_a_choice_changes_nothing(staff_client, scene):
@@ -542,7 +542,7 @@ def test_customer_page_has_crm_information_contacts_and_portal_check(staff_clien
 
 def test_inactive_pauses_the_customer_and_keeps_records(staff_client, scene):
     url = reverse("dashboard:customer_active", args=[scene.tenant.customer_id])
-    response = staff_client.post(url, {"is_active": "false"})
+    response = staff_client.post(url, {"is_active": "false", "confirm": "1"})
     assert response.status_code == 302
     scene.tenant.customer.refresh_from_db()
     assert not scene.tenant.customer.is_active

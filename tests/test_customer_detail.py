@@ -180,7 +180,8 @@ def test_revoke_access_from_the_customer_page_revokes_grants_and_shares_and_come
     customer_page = reverse("dashboard:customer_detail", args=[tenant.customer_id])
     back = f"{customer_page}#booking-{booking.pk}"
     response = client.post(
-        reverse("dashboard:booking_revoke", args=[booking.pk]), {"reason": "Payment overdue", "next": back}
+        reverse("dashboard:booking_revoke", args=[booking.pk]),
+        {"reason": "Payment overdue", "next": back, "confirm": "1"},
     )
     assert response.status_code == 302 and response.headers["Location"] == back
     assert not AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE).exists()
@@ -200,7 +201,8 @@ def test_revoke_and_restore_never_follow_a_next_that_leaves_the_site(client, ten
     signed_in(client)
     booking_page = reverse("dashboard:booking_detail", args=[booking.pk])
     revoke = client.post(
-        reverse("dashboard:booking_revoke", args=[booking.pk]), {"reason": "Moved out", "next": next_url}
+        reverse("dashboard:booking_revoke", args=[booking.pk]),
+        {"reason": "Moved out", "next": next_url, "confirm": "1"},
     )
     assert revoke.headers["Location"] == booking_page
     restore = client.post(reverse("dashboard:booking_restore", args=[booking.pk]), {"next": next_url})
@@ -298,7 +300,10 @@ def test_crm_information_has_the_active_inactive_switch(client, tenant):
     signed_in(client)
     crm = section(page_of(client, tenant.customer), "crm-heading")
     assert "Active / Inactive" in crm and "Set Inactive" in crm
-    client.post(reverse("dashboard:customer_active", args=[tenant.customer_id]), {"is_active": "false"})
+    client.post(
+        reverse("dashboard:customer_active", args=[tenant.customer_id]),
+        {"is_active": "false", "confirm": "1"},
+    )
     crm = section(page_of(client, tenant.customer), "crm-heading")
     assert "Set Active" in crm
 
@@ -389,7 +394,9 @@ def test_an_employee_reads_and_invites_but_sees_no_revoke_restore_or_edit_button
     for button in ("Revoke access", "Restore access", "Add Contact", "Set Inactive", "Add a car"):
         assert button not in page
     assert f'data-bs-target="#edit-contact-{partner.pk}"' not in page
-    revoke = client.post(reverse("dashboard:booking_revoke", args=[booking.pk]), {"reason": "x"})
+    revoke = client.post(
+        reverse("dashboard:booking_revoke", args=[booking.pk]), {"reason": "x", "confirm": "1"}
+    )
     restore = client.post(reverse("dashboard:booking_restore", args=[booking.pk]))
     assert revoke.status_code == 403 and restore.status_code == 403
     assert AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE).exists()

@@ -132,7 +132,7 @@ def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene)
     share = scene.share("friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     partner = ContactFactory(customer=scene.tenant.customer, is_primary=False)
     sign_in_as(client, scene.tenant)
-    client.post(reverse("portal:share_delete", args=[scene.booking.pk, share.pk]))
+    client.post(reverse("portal:share_delete", args=[scene.booking.pk, share.pk]), {"confirm": "1"})
     assert SharedAccess.objects.get(pk=share.pk).state == ShareState.DELETED
     response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]), follow=True)
     assert response.context["decision"].allowed

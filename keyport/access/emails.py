@@ -58,7 +58,10 @@ register_default_template(
     DefaultTemplate(
         key=ACCESS_REVOKED,
         name="Access revoked",
-        description="Sent to the tenant's people and guests when the operator revokes a booking's access.",
+        description=(
+            "Sent to the tenant's people and guests when the operator revokes a booking's access "
+            "or sets the customer Inactive."
+        ),
         subject="Your access to {{ units }} at {{ location_name }} was revoked",
         body_text=(
             "Hello,\n\n"
@@ -73,7 +76,9 @@ register_default_template(
     DefaultTemplate(
         key=ACCESS_RESTORED,
         name="Access restored",
-        description="Sent when the operator restores a booking's access.",
+        description=(
+            "Sent when the operator restores a booking's access, or sets an Inactive customer Active again."
+        ),
         subject="Your access to {{ units }} at {{ location_name }} is back",
         body_text=(
             "Hello,\n\naccess to {{ units }} at {{ location_name }} was restored.\nWhen: {{ window }}\n"
@@ -130,15 +135,22 @@ def shared_access_email(*, share: SharedAccess, key: str) -> None:
     )
 
 
-def access_changed_emails(*, booking: Booking, shares: Sequence[SharedAccess], revoked: bool) -> None:
-    """The tenant's portal people and the affected guests learn that access was revoked or restored."""
+def access_changed_emails(
+    *, booking: Booking, shares: Sequence[SharedAccess], revoked: bool, reason: str | None = None
+) -> None:
+    """The tenant's portal people and the affected guests learn that access was revoked or restored.
+
+    `reason` is what the tenant's people read; without it, the one the operator gave with Revoke access.
+    """
     from keyport.access.models import BookingAccess
 
     units = sorted(str(u) for u in booking.units.all())
+    if revoked and reason is None:
+        reason = BookingAccess.objects.get(booking=booking).revoked_reason
     context = {
         **_base(booking, units),
         "window": local_window(booking.location, booking.starts_on, booking.ends_on),
-        "reason": BookingAccess.objects.get(booking=booking).revoked_reason if revoked else "",
+        "reason": reason if revoked and reason else "",
     }
     people = [
         Recipient(to=contact.email or "", contact=contact, context=context)

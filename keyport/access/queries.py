@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from keyport.access.models import (
     AccessEvent,
     AccessGrant,
     AccessHolder,
     BookingAccess,
+    GrantState,
     SharedAccess,
     ShareState,
     SyncIntent,
@@ -290,3 +293,78 @@ def events_page(
     shown = rows[:limit]
     older = EventCursor(shown[-1].occurred_at, shown[-1].id) if len(rows) > limit else None
     return EventsPage(events=shown, older=older)
+
+
+@dataclass(frozen=True)
+class AccessLoss:
+    """Who loses door access if a change goes ahead: the people by name, guests counted.
+
+    Read from the grants that open doors now or later, so it names exactly those the change takes
+    access from, not everyone on the account.
+    """
+
+    people: list[str]
+    guests: int
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.people or self.guests)
+
+    def sentence(self) -> str:
+        """ "Mara Schneider, Jonas Schneider and 1 guest lose door access now"."""
+        if not self.anyone:
+            return gettext("Nobody loses door access: nobody holds a grant that opens a door now or later.")
+        parts = list(self.people)
+        if self.guests:
+            parts.append(
+                ngettext("%(count)d guest", "%(count)d guests", self.guests) % {"count": self.guests}
+            )
+        names = (
+            parts[0]
+            if len(parts) == 1
+            else gettext("%(names)s and %(last)s")
+            % {
+                "names": ", ".join(parts[:-1]),
+                "last": parts[-1],
+            }
+        )
+        if len(self.people) + self.guests == 1:
+            return gettext("%(names)s loses door access now.") % {"names": names}
+        return gettext("%(names)s lose door access now.") % {"names": names}
+
+
+def _access_loss(grants: QuerySet[AccessGrant]) -> AccessLoss:
+    now = timezone.now()
+    holding = (
+        grants.filter(state=GrantState.ACTIVE)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .select_related("holder__contact")
+    )
+    people: dict[int, Contact] = {}
+    guests: set[str] = set()
+    for grant in holding:
+        holder = grant.holder
+        if holder.contact is None:
+            guests.add(holder.email.lower())
+        else:
+            people[holder.contact.pk] = holder.contact
+    # The primary contact first, then the others in the order they were added.
+    named = sorted(people.values(), key=lambda contact: (not contact.is_primary, contact.pk))
+    return AccessLoss(
+        people=[contact.full_name or contact.email or "" for contact in named], guests=len(guests)
+    )
+
+
+def access_loss_for_customer(customer: Customer) -> AccessLoss:
+    """Who loses door access when the account turns Inactive: its people and every guest of it."""
+    return _access_loss(AccessGrant.objects.filter(booking__customer=customer))
+
+
+def access_loss_for_booking(booking: Booking) -> AccessLoss:
+    """Who loses door access when the booking's access is revoked: its people and its guests."""
+    return _access_loss(AccessGrant.objects.filter(booking=booking))
+
+
+def access_loss_for_share(share: SharedAccess) -> AccessLoss:
+    """Who loses door access when the tenant deletes the share: its guest, if their key opens anything."""
+    return _access_loss(AccessGrant.objects.filter(share=share))

@@ -676,12 +676,48 @@ def _share_clamp(share: SharedAccess, booking: Booking) -> bool:
     return dates_changed or bool(moved)
 
 
-def grants_sync_for_customer(*, actor: Actor, customer: Customer) -> None:
+def grants_sync_for_customer(
+    *, actor: Actor, customer: Customer, tell_people: bool = False, reason: str = ""
+) -> None:
     """The account's people changed (added, portal access switched, new email or name) or the
-    account turned (in)active: its holders and the grants of its current bookings follow."""
+    account turned (in)active: its holders and the grants of its current bookings follow.
+
+    With `tell_people`, a booking whose doors all shut for its people and guests sends the "Access
+    revoked" emails (with `reason` for the tenant's people), one whose doors open again "Access restored".
+    """
     with transaction.atomic():
         _holders_follow_contacts(customer)
+        before = _bookings_opening(customer) if tell_people else {}
         _grants_sync_for_current(actor, customer.bookings.all())
+        if tell_people:
+            _tell_access_changed(before, _bookings_opening(customer), reason=reason)
+
+
+def _bookings_opening(customer: Customer) -> dict[int, set[int]]:
+    """For each of the account's bookings whose grants open a door now or later: its shares that do."""
+    now = timezone.now()
+    opening = AccessGrant.objects.filter(booking__customer=customer, state=GrantState.ACTIVE).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    )
+    bookings: dict[int, set[int]] = {}
+    for booking_id, share_id in opening.values_list("booking_id", "share_id"):
+        shares = bookings.setdefault(booking_id, set())
+        if share_id is not None:
+            shares.add(share_id)
+    return bookings
+
+
+def _tell_access_changed(before: dict[int, set[int]], after: dict[int, set[int]], *, reason: str) -> None:
+    from keyport.access.emails import access_changed_emails
+
+    for booking_id in sorted(set(before) ^ set(after)):
+        revoked = booking_id in before
+        share_ids = before[booking_id] if revoked else after[booking_id]
+        booking = Booking.objects.select_related("location", "customer").get(pk=booking_id)
+        shares = list(
+            SharedAccess.objects.filter(pk__in=share_ids).select_related("holder").prefetch_related("units")
+        )
+        access_changed_emails(booking=booking, shares=shares, revoked=revoked, reason=reason)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from keyport.access.services import grants_sync_for_customer
 from keyport.audit.models import ActorKind
@@ -196,7 +197,10 @@ def customer_set_active(*, actor: Actor, customer: Customer, is_active: bool) ->
         customer=customer,
         details=details,
     )
-    grants_sync_for_customer(actor=actor, customer=customer)
+    # The people and guests who lose (or get back) door access are told, as Revoke access tells them.
+    grants_sync_for_customer(
+        actor=actor, customer=customer, tell_people=True, reason=gettext("The customer account is paused.")
+    )
     return customer
 
 

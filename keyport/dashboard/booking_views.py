@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.queries import (
+    access_loss_for_booking,
     all_shares_of_booking,
     booking_access_state,
     bookings_of_location,
@@ -58,6 +59,18 @@ def booking_revoke(request: StaffRequest, booking_id: int) -> HttpResponse:
     if not request.user.can_operate_location(booking.location):
         raise PermissionDenied
     form = RevokeAccessForm(request.POST)
+    if form.is_valid() and request.POST.get("confirm") != "1":
+        # Revoking shuts doors at once: first say whose, and ask.
+        return render(
+            request,
+            "dashboard/bookings/confirm_revoke.html",
+            {
+                "booking": booking,
+                "reason": form.cleaned_data["reason"],
+                "loss": access_loss_for_booking(booking),
+                "next": _safe_next(request),
+            },
+        )
     if form.is_valid():
         try:
             booking_revoke_access(
@@ -123,12 +136,20 @@ def _back(request: StaffRequest, *, booking_id: int) -> HttpResponse:
 
     `next` comes from the request: only a URL of this site is followed.
     """
+    target = _safe_next(request)
+    if target:
+        return redirect(target)
+    return redirect("dashboard:booking_detail", booking_id=booking_id)
+
+
+def _safe_next(request: StaffRequest) -> str:
+    """`next` from the request when it is a URL of this site, else empty."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect("dashboard:booking_detail", booking_id=booking_id)
+        return target
+    return ""
 
 
 @staff_required

@@ -8,9 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from keyport.access.queries import BookingWithAccess, bookings_with_access
+from keyport.access.queries import BookingWithAccess, access_loss_for_customer, bookings_with_access
 from keyport.audit.queries import activity_of_customer
 from keyport.audit.services import Actor
 from keyport.billing.queries import billing_of_customer
@@ -150,20 +151,34 @@ def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
-    """CRM Information's Active / Inactive switch: Inactive pauses the relationship, keeps every record."""
+    """CRM Information's Active / Inactive switch: Inactive pauses the relationship, keeps every record.
+
+    Set Inactive shuts doors: the first POST shows who loses access and asks; the one with
+    `confirm=1` acts.
+    """
     customer: Customer = get_customer_for_staff(request.user, customer_id)
     if not request.user.can_change_customer(customer):
         raise PermissionDenied
     choice = request.POST.get("is_active")
     if choice not in ("true", "false"):
-        return HttpResponseBadRequest("Choose Active or Inactive; nothing was changed.")
+        return HttpResponseBadRequest(gettext("Choose Active or Inactive; nothing was changed."))
     is_active = choice == "true"
+    if not is_active and customer.is_active and request.POST.get("confirm") != "1":
+        return render(
+            request,
+            "dashboard/customers/confirm_inactive.html",
+            {"customer": customer, "loss": access_loss_for_customer(customer)},
+        )
     customer_set_active(actor=Actor.staff(request.user), customer=customer, is_active=is_active)
     if is_active:
-        messages.success(request, f"{customer.name} is Active again.")
+        messages.success(request, gettext("%(name)s is Active again.") % {"name": customer.name})
     else:
         messages.success(
             request,
-            f"{customer.name} is Inactive: portal sessions ended, sign-in links voided, records kept.",
+            gettext(
+                "%(name)s is Inactive: door access revoked, portal sessions ended, sign-in links "
+                "voided, records kept."
+            )
+            % {"name": customer.name},
         )
     return redirect("dashboard:customer_detail", customer_id=customer.pk)

@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from keyport.access.doors import Door
 from keyport.access.models import AccessEvent
 from keyport.access.queries import (
+    access_loss_for_share,
     access_points_of_units,
     events_for_customer,
     get_booking_for_customer,
@@ -125,9 +127,18 @@ def share_remove(request: PortalRequest, booking_id: int, share_id: int) -> Http
     share = get_share_for_customer(request.customer, share_id)
     if share.booking_id != booking_id:
         raise Http404("No such shared access.")
+    if request.POST.get("confirm") != "1":
+        # The guest's key stops at once: ask first, on a page of its own (no script needed).
+        return render(
+            request,
+            "portal/share/confirm_delete.html",
+            {"share": share, "booking": share.booking, "loss": access_loss_for_share(share)},
+        )
     share_delete(actor=_actor(request), share=share)
     messages.success(
-        request, f"Shared access for {share.holder.email} deleted; their key no longer opens anything."
+        request,
+        gettext("Shared access for %(email)s deleted; their key no longer opens anything.")
+        % {"email": share.holder.email},
     )
     return redirect("portal:share_manage", booking_id=booking_id)
 

@@ -179,6 +179,11 @@ def test_revoke_access_from_the_customer_page_revokes_the_booking_and_its_grants
     expect(booking).to_contain_text("friend@example.com")
     booking.get_by_label("Reason").fill("Payment overdue")
     booking.get_by_role("button", name="Revoke access").click()
+    expect(page.locator("[data-access-loss]")).to_have_text(
+        f"{scene.tenant.full_name} and 1 guest lose door access now."
+    )
+    assert AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+    page.get_by_role("button", name="Revoke access now").click()
 
     expect(page).to_have_url(re.compile(rf"/dashboard/customers/{scene.tenant.customer_id}/#booking-"))
     booking = page.locator(f"[data-booking='{scene.booking.pk}']")

@@ -69,6 +69,9 @@ def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: B
 
     assert check(pin) == {"allowed": True, "reason": "ok"}
     tenant.get_by_role("button", name="Delete shared access for friend@example.com").click()
+    expect(tenant.locator("[data-access-loss]")).to_contain_text("stop opening your doors now")
+    assert check(pin) == {"allowed": True, "reason": "ok"}  # asking changed nothing
+    tenant.get_by_role("button", name="Delete shared access", exact=True).click()
     expect(tenant.get_by_role("status").first).to_contain_text("deleted")
     assert check(pin) == {"allowed": False, "reason": "revoked"}
     friend.reload()
