@@ -1246,40 +1246,63 @@ def _pin_decide(door: Door, *, found: HolderAtDoor | None, channel: str, when: d
 
 
 def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
-    decision, grant = _judge(door, found, when)
+    judged = access_judge(door, found.grants, when)
     access_event_record(
         door,
         channel=channel,
-        allowed=decision.allowed,
-        reason=decision.reason,
+        allowed=judged.decision.allowed,
+        reason=judged.decision.reason,
         when=when,
         holder_id=found.holder_id,
-        grant=grant,
+        grant=judged.grant,
     )
-    return decision
+    return judged.decision
 
 
-def _judge(door: Door, found: HolderAtDoor, when: dt.datetime) -> tuple[Decision, GrantAtDoor | None]:
-    """The decision on a holder's grants at a door, and the grant it rests on.
+@dataclass(frozen=True)
+class Judgement:
+    """A decision on a holder's grants at a door, the grant it rests on, and the facts it asked on
+    the way, in order, with their answers: "mapped" (a grant on a unit this door serves),
+    "opens_now" (one active and inside its window), then "opening_hours", or "active" (one neither
+    revoked nor ended) and "not_ended". The doors log the decision; "Why can't they get in?"
+    shows the facts and logs nothing."""
 
-    The event is filed under that grant's unit and booking, so it must be the grant the reason
+    decision: Decision
+    grant: GrantAtDoor | None
+    checks: tuple[tuple[str, bool], ...]
+
+
+def access_judge(door: Door, grants: Sequence[GrantAtDoor], when: dt.datetime) -> Judgement:
+    """The decision on a holder's grants at a door. Reads and writes nothing.
+
+    The event is filed under the grant it rests on, so it must be the grant the reason
     comes from: a guest two tenants shared with holds grants of both bookings. Where several
     grants open the door, the oldest; where the reason is an ended or revoked grant, the newest.
     """
-    grants = sorted(found.grants, key=lambda grant: grant.grant_id)
-    if not grants:
-        return Decision(False, "not_mapped"), None
+    checks: list[tuple[str, bool]] = []
+
+    def check(name: str, passed: bool) -> bool:
+        checks.append((name, passed))
+        return passed
+
+    def judged(decision: Decision, grant: GrantAtDoor | None) -> Judgement:
+        return Judgement(decision, grant, tuple(checks))
+
+    grants = sorted(grants, key=lambda grant: grant.grant_id)
+    if not check("mapped", bool(grants)):
+        return judged(Decision(False, "not_mapped"), None)
     open_now = [grant for grant in grants if grant.opens_now]
-    if open_now:
-        decision = Decision(True, OK) if door.is_open_at(when) else Decision(False, "location_closed")
-        return decision, open_now[0]
+    if check("opens_now", bool(open_now)):
+        if check("opening_hours", door.is_open_at(when)):
+            return judged(Decision(True, OK), open_now[0])
+        return judged(Decision(False, "location_closed"), open_now[0])
     active = [grant for grant in grants if grant.is_active]
-    if active:
-        return Decision(False, "outside_window"), active[0]
+    if check("active", bool(active)):
+        return judged(Decision(False, "outside_window"), active[0])
     current = [grant for grant in grants if not grant.has_ended]
-    if not current:
-        return Decision(False, "outside_window"), grants[-1]
-    return Decision(False, "revoked"), current[-1]
+    if not check("not_ended", bool(current)):
+        return judged(Decision(False, "outside_window"), grants[-1])
+    return judged(Decision(False, "revoked"), current[-1])
 
 
 def guest_share_for_key(key: str) -> SharedAccess | None:
