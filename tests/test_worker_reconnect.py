@@ -1,0 +1,212 @@
+"""A worker that loses its database connection waits it out and goes on."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.core import mail
+from django.core.management import call_command
+from django.db import OperationalError, connection
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
+
+from keyport.access.services import booking_revoke_access
+from keyport.audit.services import Actor
+from keyport.emails.backends import read_message_file
+from keyport.emails.models import EmailStatus, OutgoingEmail
+from keyport.emails.services import email_queue
+from tests.portal_scene import LINK
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+LOST = "server closed the connection unexpectedly"
+
+
+@pytest.fixture
+def database_tasks(settings):  # type: ignore[no-untyped-def]
+    settings.TASKS = DATABASE_TASKS
+    settings.TASK_WORKER_RECONNECT_FIRST_SECONDS = 0.01
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def run_worker_until_idle() -> None:
+    call_command("run_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+
+
+def fail_once(monkeypatch, owner: type, name: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """`owner.name` raises what a dropped connection raises, the first time it is called."""
+    real: Callable[..., object] = getattr(owner, name)
+    calls: list[int] = []
+
+    def lost_then_real(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError(LOST)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, lost_then_real)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_goes_on_after_losing_its_connection_while_looking_for_work(
+    database_tasks, monkeypatch, caplog
+):  # type: ignore[no-untyped-def]
+    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    calls = fail_once(monkeypatch, DBTaskResultQuerySet, "get_locked")
+
+    run_worker_until_idle()  # without reconnecting, the OperationalError ends the worker here
+
+    assert len(calls) >= 2
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT
+    assert [message.to for message in mail.outbox] == [["mara@example.com"]]
+    assert "lost its database connection" in caplog.text
+    assert "reconnected" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_cut_off_by_a_lost_connection_is_run_again_by_the_same_worker(database_tasks, monkeypatch):  # type: ignore[no-untyped-def]
+    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    # The task ran, then neither its success nor its failure could be written: it stays RUNNING
+    # under a worker whose heartbeat goes on, so only that worker can know it was cut off.
+    fail_once(monkeypatch, DBTaskResult, "set_successful")
+    fail_once(monkeypatch, DBTaskResult, "set_failed")
+
+    run_worker_until_idle()
+
+    task = DBTaskResult.objects.get()
+    assert task.status == TaskResultStatus.SUCCESSFUL
+    assert len(task.worker_ids) == 2 and task.worker_ids[0] == task.worker_ids[1]
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT
+    assert len(mail.outbox) == 1, "sent once: the second run finds the email delivered"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconnect_pause_doubles_up_to_its_cap(database_tasks, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    from keyport.worker import services
+    from keyport.worker.management.commands import run_worker
+
+    settings.TASK_WORKER_RECONNECT_FIRST_SECONDS = 1
+    settings.TASK_WORKER_RECONNECT_MAX_SECONDS = 5
+    pauses: list[float] = []
+    monkeypatch.setattr(run_worker.time, "sleep", pauses.append)
+    real_requeue = services.tasks_requeue_own
+    down = iter(range(5))
+
+    def database_down_five_times(*, worker_id):  # type: ignore[no-untyped-def]
+        if next(down, None) is not None:
+            raise OperationalError("connection refused")
+        return real_requeue(worker_id=worker_id)
+
+    monkeypatch.setattr(run_worker, "tasks_requeue_own", database_down_five_times)
+    fail_once(monkeypatch, DBTaskResultQuerySet, "get_locked")
+
+    run_worker_until_idle()
+
+    assert pauses == [1, 2, 4, 5, 5, 5]
+
+
+def _terminate_other_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity"
+            " where datname = %s and pid <> pg_backend_pid()",
+            [connection.settings_dict["NAME"]],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def _wait_for(what: Callable[[], object], *, seconds: float, worker: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, f"the worker exited with {worker.returncode}"
+        if what():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def _worker_process(tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "ACCESS_SWEEP_SECONDS": "0",
+        "BILLING_OVERDUE_CHECK_MINUTES": "0",
+        "TASK_RESULTS_KEEP_DAYS": "0",
+        "TASK_WORKER_HEARTBEAT_SECONDS": "1",
+        "DEBUG": "false",
+    }
+    env.pop("EMAIL_HOST", None)
+    return subprocess.Popen(  # noqa: S603 (our own manage.py)
+        [
+            sys.executable,
+            "manage.py",
+            "run_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.05",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_terminate_backend: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_after_the_database_drops_every_connection_a_revocation_and_a_sign_in_email_still_go_out(
+    fake, settings, tmp_path, client
+):  # type: ignore[no-untyped-def]
+    from tests.test_sensorberg import connected_scene
+
+    settings.TASKS = DATABASE_TASKS
+    worker = _worker_process(tmp_path)
+    try:
+        scene = connected_scene(fake)
+        _wait_for(lambda: fake.members("A001") and fake.members("A002"), seconds=30, worker=worker)
+
+        # Dropped again and again, so that some drops meet the worker mid-query.
+        terminated = 0
+        for _ in range(5):
+            terminated += _terminate_other_backends()
+            time.sleep(0.2)
+        assert terminated >= 1
+        assert worker.poll() is None, "the worker survived the drops"
+
+        booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Overdue")
+        client.post("/login/", {"email": scene.tenant.email})
+        _terminate_other_backends()
+
+        _wait_for(lambda: not fake.members("A001") and not fake.members("A002"), seconds=30, worker=worker)
+        mail_dir = tmp_path / "mail"
+
+        def sign_in_link_sent() -> bool:
+            messages = [read_message_file(path) for path in mail_dir.glob("*.eml")]
+            return any(to == scene.tenant.email and LINK.search(body) for to, body in messages)
+
+        _wait_for(sign_in_link_sent, seconds=30, worker=worker)
+        assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENT}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            output, _ = worker.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        print(output.decode(errors="replace"))  # noqa: T201 (shown when the test fails)
