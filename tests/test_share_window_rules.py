@@ -1,0 +1,318 @@
+"""Every rule of a share's window fails a test when broken: what a share may ask for, how it follows
+its booking (clamped, revoked, sent to the provider again), and what the sweep ends."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from keyport.access.doors import Door
+from keyport.access.models import AccessEvent, AccessGrant, GrantState, SharedAccess, ShareState, SyncIntent
+from keyport.access.services import (
+    ShareRequest,
+    access_decide,
+    booking_revoke_access,
+    grants_end_due,
+    grants_sync_for_booking,
+    share_create,
+    share_validate,
+)
+from keyport.audit.models import AuditEntry
+from keyport.audit.services import Actor
+from keyport.bookings.models import Booking
+from keyport.bookings.services import booking_create, booking_set_end_date
+from keyport.facilities.models import UnitAccessPoint
+from tests.access_scene import AccessScene, build_access_scene
+from tests.factories import ContactFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor.system("tests")
+UTC = dt.UTC
+TODAY = dt.date(2026, 3, 2)
+NOW = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def errors(scene: AccessScene, *, today: dt.date = TODAY, **changes) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """What `share_validate` says of a request for one guest, A001, 5 to 9 March, changed by `changes`."""
+    fields = {
+        "emails": ["friend@example.com"],
+        "units": scene.units[:1],
+        "starts_on": dt.date(2026, 3, 5),
+        "ends_on": dt.date(2026, 3, 9),
+    } | changes
+    try:
+        share_validate(booking=scene.booking, request=ShareRequest(**fields), today=today)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def decide(scene: AccessScene, pin: str, when: dt.datetime) -> tuple[bool, str]:
+    decision = access_decide(door=Door.of(scene.door), pin=pin, channel="device", when=when)
+    return decision.allowed, decision.reason
+
+
+def move_start(booking: Booking, starts_on: dt.date) -> None:
+    """The booking's first day edited (as the admin does), then its access synced."""
+    Booking.objects.filter(pk=booking.pk).update(starts_on=starts_on)
+    booking.booking_units.update(starts_on=starts_on)
+    grants_sync_for_booking(actor=ACTOR, booking=booking)
+
+
+def upserts(share: SharedAccess) -> list[tuple[str, dt.datetime | None]]:
+    """The provider intents of the share's grant, oldest first: status, and the window they carry."""
+    return list(
+        SyncIntent.objects.filter(grant__share=share, operation="upsert")
+        .order_by("pk")
+        .values_list("status", flat=True)
+    )
+
+
+# What a share may ask for.
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_share_starts_no_earlier_than_today_and_its_booking() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 10), ends_on=dt.date(2026, 3, 31))
+    assert errors(scene, starts_on=dt.date(2026, 3, 9)) == {
+        "starts_on": ["The start date cannot be before the booking starts (10 Mar 2026)."]
+    }
+    assert errors(scene, starts_on=dt.date(2026, 3, 10), ends_on=dt.date(2026, 3, 12)) == {}
+    started = build_access_scene(starts_on=dt.date(2026, 2, 1), ends_on=None)
+    assert errors(started, starts_on=dt.date(2026, 3, 1)) == {
+        "starts_on": ["The start date cannot be in the past."]
+    }
+    assert errors(started, starts_on=TODAY) == {}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_share_ends_no_earlier_than_it_starts_and_no_later_than_its_booking() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    assert errors(scene, ends_on=dt.date(2026, 3, 4)) == {
+        "ends_on": ["The end date cannot be before the start date."]
+    }
+    assert errors(scene, ends_on=dt.date(2026, 3, 5)) == {}  # one day
+    assert errors(scene, ends_on=dt.date(2026, 4, 1)) == {
+        "ends_on": ["The end date cannot be after the booking ends (31 Mar 2026)."]
+    }
+    assert errors(scene, ends_on=dt.date(2026, 3, 31)) == {}
+
+
+def test_a_booking_can_be_shared_up_to_its_last_day_and_not_after() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 9))
+    with time_machine.travel(dt.datetime(2026, 3, 9, 12, tzinfo=UTC), tick=False):
+        assert errors(scene, today=dt.date(2026, 3, 9), starts_on=dt.date(2026, 3, 9)) == {}
+    with time_machine.travel(dt.datetime(2026, 3, 10, 12, tzinfo=UTC), tick=False):
+        ended = errors(scene, today=dt.date(2026, 3, 10), starts_on=dt.date(2026, 3, 10))
+    assert ended["__all__"] == ["This booking has ended, so it cannot be shared."]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_booking_whose_access_is_revoked_cannot_be_shared() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    assert errors(scene) == {"__all__": ["This booking's access is not active, so it cannot be shared."]}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_share_asks_for_some_of_its_bookings_mapped_units_only() -> None:
+    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    assert errors(scene, units=[]) == {"units": ["Choose at least one unit."]}
+    assert errors(scene, units=[scene.units[2]]) == {
+        "units": ["These units have no access points mapped yet: A003."]
+    }
+    mixed = [scene.units[0], other.units[1]]  # one of the booking's, one of another tenant's
+    assert errors(scene, units=mixed) == {"units": ["Choose only units of this booking."]}
+    with pytest.raises(ValidationError):
+        share_create(
+            actor=ACTOR,
+            booking=scene.booking,
+            shared_by=scene.tenant,
+            request=ShareRequest(
+                emails=["friend@example.com"],
+                units=mixed,
+                starts_on=dt.date(2026, 3, 5),
+                ends_on=dt.date(2026, 3, 9),
+            ),
+        )
+    assert not SharedAccess.objects.exists()
+    assert not AccessGrant.objects.filter(unit=other.units[1], booking=scene.booking).exists()
+
+
+def test_the_share_limit_counts_the_shares_that_are_live_today(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_SHARES_PER_BOOKING = 2
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        scene.share("one@example.com", TODAY, dt.date(2026, 3, 3))
+        assert errors(scene, emails=["two@example.com"]) == {}  # the second of two
+        assert errors(scene, emails=["two@example.com", "three@example.com"]) == {
+            "emails": ["A booking can have at most 2 active shares; it has 1."]
+        }
+    day_after = dt.date(2026, 3, 3)  # the first share's last day: it still counts
+    assert errors(scene, today=day_after, starts_on=day_after, emails=["a@example.com", "b@example.com"]) == {
+        "emails": ["A booking can have at most 2 active shares; it has 1."]
+    }
+    later = dt.date(2026, 3, 4)
+    assert errors(scene, today=later, starts_on=later, emails=["a@example.com", "b@example.com"]) == {}
+
+
+# A share follows its booking.
+
+
+def test_a_share_is_pulled_forward_when_its_booking_starts_later(settings) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 4), ends_on=None, provider="sensorberg")
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        move_start(scene.booking, dt.date(2026, 3, 6))
+    share.refresh_from_db()
+    assert (share.state, share.starts_on, share.ends_on) == (
+        ShareState.ACTIVE,
+        dt.date(2026, 3, 6),
+        dt.date(2026, 3, 9),
+    )
+    grant = AccessGrant.objects.get(share=share)
+    assert (grant.state, grant.starts_at) == (GrantState.ACTIVE, dt.datetime(2026, 3, 5, 23, tzinfo=UTC))
+    assert upserts(share) == ["superseded", "pending"]  # the provider gets the new window
+    pin = share.holder.pin
+    assert decide(scene, pin, dt.datetime(2026, 3, 5, 22, 59, 59, tzinfo=UTC)) == (False, "outside_window")
+    assert decide(scene, pin, dt.datetime(2026, 3, 5, 23, tzinfo=UTC)) == (True, "ok")
+    assert list(AccessEvent.objects.order_by("pk").values_list("allowed", "reason", "booking")) == [
+        (False, "outside_window", scene.booking.pk),
+        (True, "ok", scene.booking.pk),
+    ]
+
+
+def test_a_share_cut_short_with_its_booking_sends_its_new_window_to_the_provider() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 20))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+    share.refresh_from_db()
+    assert (share.state, share.ends_on) == (ShareState.ACTIVE, dt.date(2026, 3, 10))
+    grant = AccessGrant.objects.get(share=share)
+    assert grant.ends_at == dt.datetime(2026, 3, 10, 23, tzinfo=UTC)
+    assert upserts(share) == ["superseded", "pending"]
+    assert grant.sync_state == "pending"
+    pin = share.holder.pin
+    assert decide(scene, pin, dt.datetime(2026, 3, 10, 22, 59, 59, tzinfo=UTC)) == (True, "ok")
+    assert decide(scene, pin, dt.datetime(2026, 3, 10, 23, tzinfo=UTC)) == (False, "outside_window")
+
+
+def test_a_share_sent_nothing_new_when_its_booking_changes_around_it() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 20))
+    share.refresh_from_db()
+    assert (share.state, share.starts_on, share.ends_on) == (
+        ShareState.ACTIVE,
+        dt.date(2026, 3, 4),
+        dt.date(2026, 3, 9),
+    )
+    assert upserts(share) == ["pending"]
+
+
+def test_a_share_of_every_unit_of_its_booking_survives_a_resync() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        neighbour = ContactFactory(email="neighbour@example.com")
+        unit = UnitFactory(location=scene.location, number="B001")
+        UnitAccessPoint.objects.create(unit=unit, access_point=scene.door)
+        booking = booking_create(
+            actor=ACTOR, customer=neighbour.customer, units=[unit], starts_on=dt.date(2026, 3, 1)
+        )
+        [share] = share_create(
+            actor=ACTOR,
+            booking=booking,
+            shared_by=neighbour,
+            request=ShareRequest(
+                emails=["friend@example.com"], units=[unit], starts_on=TODAY, ends_on=dt.date(2026, 3, 9)
+            ),
+        )
+        grants_sync_for_booking(actor=ACTOR, booking=booking)
+    share.refresh_from_db()
+    assert share.state == ShareState.ACTIVE
+    assert decide(scene, share.holder.pin, NOW) == (True, "ok")
+
+
+@pytest.mark.parametrize(
+    ("ends_on", "kept"),
+    [(dt.date(2026, 3, 6), True), (dt.date(2026, 3, 5), False)],
+)
+def test_a_share_ending_on_its_bookings_new_first_day_is_kept_for_that_day(ends_on, kept) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 4), ends_on=None)
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), ends_on)
+        move_start(scene.booking, dt.date(2026, 3, 6))
+    share.refresh_from_db()
+    grant = AccessGrant.objects.get(share=share)
+    on_the_day = dt.datetime(2026, 3, 6, 9, tzinfo=UTC)
+    if kept:
+        assert (share.state, share.starts_on, share.ends_on) == (ShareState.ACTIVE, ends_on, ends_on)
+        assert grant.state == GrantState.ACTIVE
+        assert decide(scene, share.holder.pin, on_the_day) == (True, "ok")
+    else:  # it would end before the booking begins: revoked, never a window that runs backwards
+        assert (share.state, share.starts_on, share.ends_on) == (
+            ShareState.REVOKED,
+            dt.date(2026, 3, 4),
+            ends_on,
+        )
+        assert (grant.state, grant.revoked_reason) == (
+            GrantState.REVOKED,
+            "The booking no longer covers this share",
+        )
+        in_its_old_window = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)
+        assert decide(scene, share.holder.pin, in_its_old_window) == (False, "revoked")
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "kept"),
+    [(dt.date(2026, 3, 10), True), (dt.date(2026, 3, 11), False)],
+)
+def test_a_share_starting_on_its_bookings_new_last_day_is_kept_for_that_day(starts_on, kept) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", starts_on, dt.date(2026, 3, 20))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+    share.refresh_from_db()
+    grant = AccessGrant.objects.get(share=share)
+    if kept:
+        assert (share.state, share.starts_on, share.ends_on) == (ShareState.ACTIVE, starts_on, starts_on)
+        assert grant.state == GrantState.ACTIVE
+        assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 10, 9, tzinfo=UTC)) == (True, "ok")
+    else:
+        assert (share.state, grant.state) == (ShareState.REVOKED, GrantState.REVOKED)
+        assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 10, 9, tzinfo=UTC)) == (False, "revoked")
+
+
+# The sweep.
+
+
+def test_the_sweep_ends_active_grants_only_and_leaves_a_revocation_as_it_is() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+        other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+    revoked = list(
+        AccessGrant.objects.filter(booking=scene.booking).values_list("pk", "state", "revoked_reason")
+    )
+    assert {state for _, state, _ in revoked} == {GrantState.REVOKED}
+    after = dt.datetime(2026, 3, 6, 9, tzinfo=UTC)
+    assert grants_end_due(now=after) == 3  # the other booking's three grants
+    assert (
+        list(AccessGrant.objects.filter(booking=scene.booking).values_list("pk", "state", "revoked_reason"))
+        == revoked
+    )
+    assert set(AccessGrant.objects.filter(booking=other.booking).values_list("state", flat=True)) == {
+        GrantState.ENDED
+    }
+    [entry] = AuditEntry.objects.filter(action="access.window_ended")
+    assert entry.target_id == str(other.booking.pk) or entry.target_id == other.booking.pk
+    assert sorted(entry.details["grants"]) == sorted(
+        AccessGrant.objects.filter(booking=other.booking).values_list("pk", flat=True)
+    )
+    assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
