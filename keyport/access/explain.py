@@ -337,7 +337,7 @@ def _revocation_steps(grant: AccessGrant) -> list[ChainStep]:
                     "Overdue lock: an unpaid invoice locked this booking's access on %(day)s; "
                     "it opens again once the invoice is paid."
                 )
-                % {"day": date_format(state.revoked_at)},
+                % {"day": date_format(state.revoked_at or grant.updated_at)},
             )
         ]
     if state is not None:
@@ -347,7 +347,7 @@ def _revocation_steps(grant: AccessGrant) -> list[ChainStep]:
                 False,
                 _("Revoke access on %(day)s by %(by)s: %(reason)s")
                 % {
-                    "day": date_format(state.revoked_at),
+                    "day": date_format(state.revoked_at or grant.updated_at),
                     "by": state.revoked_by,
                     "reason": state.revoked_reason,
                 },
