@@ -642,7 +642,7 @@ def test_the_portal_check_names_the_next_action(staff_client, scene):
     assert "Enable portal access" in check_of(off)
     assert "Resend Invite" in check_of(scene.partner)
     assert "Send Invite" in check_of(scene.tenant)
-    assert "1 booking, 1 car" in check_of(scene.tenant)
+    assert "1 current booking, 1 car" in check_of(scene.tenant)
     guest_page = staff_client.get(
         reverse("dashboard:customer_detail", args=[scene.guest.customer_id])
     ).content.decode()

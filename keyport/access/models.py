@@ -341,6 +341,11 @@ class SensorbergAccount(models.Model):
         return f"••••{self.client_secret[-4:]}" if len(self.client_secret) > 8 else "••••"
 
 
+# The reason billing's overdue lockout revokes a booking's access with (Revoke access by hand needs
+# words of its own), so the access engine can tell an overdue lock from the operator's revocation.
+OVERDUE_REASON = "overdue"
+
+
 class BookingAccess(models.Model):
     """The operator's Revoke access on a booking: while revoked, nobody of the booking gets in."""
 

@@ -158,7 +158,7 @@ def bookings_with_access(customer: Customer, locations: QuerySet[Location]) -> l
     bookings = (
         bookings_of_customer(customer)
         .filter(location__in=locations)
-        .select_related("access")
+        .select_related("access", "customer")
         .prefetch_related(
             Prefetch("grants", queryset=_grants_in_display_order()),
             Prefetch("shares", queryset=_shares_newest_first()),

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from keyport.access.models import OVERDUE_REASON
 from keyport.audit.services import Actor, audit_record
 from keyport.billing.models import (
     CENT,
@@ -24,8 +25,6 @@ from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
 
 logger = logging.getLogger(__name__)
-
-OVERDUE_REASON = "overdue"
 
 
 @dataclass(frozen=True, kw_only=True)

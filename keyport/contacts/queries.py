@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,8 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import IContains
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.cars.models import Car, plate_search_key, without_spaces_and_dashes
@@ -463,14 +465,20 @@ def decode_cursor(cursor: str, keys: tuple[str, ...]) -> list[Any] | None:
 class Linked:
     """What is linked to an account, as a Full customer would see it in the portal."""
 
-    bookings: int
+    bookings: int  # bookings that have not ended (current or upcoming)
     cars: int
     documents: int | None  # None: that part of Keyport is not installed yet
     invoices: int | None
+    sections: PortalSections = PortalSections()
 
     @property
     def nothing(self) -> bool:
         return not (self.bookings or self.cars or self.documents or self.invoices)
+
+    def hidden(self) -> list[str]:
+        """Sections with something linked that Settings > Website & customer app switched off."""
+        counts = {"cars": self.cars, "documents": self.documents, "billing": self.invoices}
+        return [name for name, count in counts.items() if count and not self.sections.shows(name)]
 
 
 def _count_if_installed(model_label: str, customer: Customer) -> int | None:
@@ -483,13 +491,36 @@ def _count_if_installed(model_label: str, customer: Customer) -> int | None:
     return int(model._default_manager.filter(customer=customer).count())
 
 
+def not_ended(bookings: Iterable[Booking], *, when: dt.datetime | None = None) -> list[Booking]:
+    """Those of these bookings that have not ended by `when` (current or upcoming), not cancelled."""
+    when = when or timezone.now()
+    return [
+        booking
+        for booking in bookings
+        if not booking.is_cancelled and ((ends := booking.ends_at()) is None or ends > when)
+    ]
+
+
 def linked_to_customer(customer: Customer) -> Linked:
+    recent = customer.bookings.exclude(status=BookingStatus.CANCELLED).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=timezone.now().date() - dt.timedelta(days=1))
+    )
     return Linked(
-        bookings=customer.bookings.exclude(status=BookingStatus.CANCELLED).count(),
+        bookings=len(not_ended(recent.select_related("location"))),
         cars=customer.cars.count(),
         documents=_count_if_installed("documents.Document", customer),
         invoices=_count_if_installed("billing.Invoice", customer),
+        sections=sections_for_customer(customer),
     )
+
+
+@dataclass(frozen=True)
+class UnitDoors:
+    """The Doors step for one unit: whether the person opens its access points now, and if not, why."""
+
+    unit: str
+    opens: bool
+    why: str
 
 
 @dataclass(frozen=True)
@@ -501,7 +532,8 @@ class PortalCheckStep:
 
 @dataclass(frozen=True)
 class PortalCheck:
-    """The seed's phone-support checklist for one contact, in its order, and the next action."""
+    """The seed's phone-support checklist for one contact, in its order, then the doors; the next
+    action is the first step that is not fine ("stop when you find the answer")."""
 
     contact: Contact
     steps: list[PortalCheckStep]
@@ -509,68 +541,137 @@ class PortalCheck:
     action: str  # "send_invite", "resend_invite", "edit_contact", "activate", "" (explain only)
 
 
-def portal_check(contact: Contact, linked: Linked) -> PortalCheck:
-    access = contact.portal_access()
-    status = contact.account_status()
-    customer = contact.customer
-    linked_text = (
-        f"{linked.bookings} booking{'s' if linked.bookings != 1 else ''}, "
-        f"{linked.cars} car{'s' if linked.cars != 1 else ''}, "
-        + ("documents not set up" if linked.documents is None else f"{linked.documents} documents")
-        + ", "
-        + ("billing not set up" if linked.invoices is None else f"{linked.invoices} invoices")
-    )
+def portal_check(contact: Contact, linked: Linked, doors: Sequence[UnitDoors] = ()) -> PortalCheck:
+    """1 the right record (their email), 2 Portal Access, 3 Account Status, 4 what is linked,
+    5 Doors: each step's answer and whether it is fine, and what to do at the first that is not."""
+    access, status = contact.portal_access(), contact.account_status()
+    found: list[tuple[str, str]] = []  # (next action, action) of each step that is not fine
+
+    def step(question: str, answer: str, ok: bool, action: tuple[str, str] = ("", "")) -> PortalCheckStep:
+        if not ok:
+            found.append(action)
+        return PortalCheckStep(question, answer, ok)
+
     steps = [
-        PortalCheckStep("Email on the record?", contact.email or "No email address", bool(contact.email)),
-        PortalCheckStep(
-            "Portal access switched on?",
-            "Yes" if contact.can_access_portal else "No: Can access customer portal is off",
-            contact.can_access_portal,
+        step(
+            _("Right customer record: the email they sign in with"),
+            contact.email or _("No email address on the record"),
+            bool(contact.email),
+            (
+                _("Add an email address that belongs to this person: the one they sign in with."),
+                "edit_contact",
+            ),
         ),
-        PortalCheckStep("Customer Active?", customer.status_label, customer.is_active),
-        PortalCheckStep("Portal Access", access.label, access == PortalAccess.FULL),
-        PortalCheckStep("Account Status", status.label, status == AccountStatus.SIGNED_IN),
-        PortalCheckStep("What is linked", linked_text, not linked.nothing),
+        _portal_access_step(step, contact, access),
+        step(
+            _("Account Status"),
+            status.label,
+            status == AccountStatus.SIGNED_IN,
+            (
+                (_("Send Invite, or walk them through the login page."), "send_invite")
+                if status == AccountStatus.NOT_SIGNED_IN
+                else (_("Resend Invite, or walk them through the login page."), "resend_invite")
+            ),
+        ),
+        step(
+            _("What is linked"),
+            _linked_text(linked),
+            not linked.nothing and not linked.hidden(),
+            (
+                _("Signed In, but nothing is linked: add their bookings, cars, documents or billing.")
+                if linked.nothing
+                else _(
+                    "Switch on %(sections)s in Settings > Website & customer app, or they see nothing of it."
+                )
+                % {"sections": ", ".join(name.title() for name in linked.hidden())},
+                "",
+            ),
+        ),
+        _doors_step(step, doors),
     ]
-    if not contact.email:
-        return PortalCheck(
-            contact, steps, "Add an email address that belongs to this person.", "edit_contact"
-        )
-    if not contact.can_access_portal:
-        return PortalCheck(
-            contact,
-            steps,
-            "Enable portal access: Edit Contact, tick Can access customer portal (login with their email).",
-            "edit_contact",
-        )
-    if not customer.is_active:
-        return PortalCheck(
-            contact, steps, "The customer is Inactive: switch CRM Information to Active first.", "activate"
-        )
-    if status == AccountStatus.NOT_SIGNED_IN:
-        return PortalCheck(contact, steps, "Send Invite, or walk them through the login page.", "send_invite")
-    if status == AccountStatus.EMAIL_SENT:
-        return PortalCheck(
-            contact, steps, "Resend Invite, or walk them through the login page.", "resend_invite"
-        )
-    if access == PortalAccess.TICKET_ONLY:
-        return PortalCheck(
-            contact,
-            steps,
-            "Ticket-only: they see their tickets and events, not the storage dashboard, "
-            "until they become a storage customer (a booking or a car).",
-            "",
-        )
-    if linked.nothing:
-        return PortalCheck(
-            contact,
-            steps,
-            "Signed In, but nothing is linked: add their bookings, cars, documents or billing.",
-            "",
-        )
+    if found:
+        next_action, action = found[0]
+        return PortalCheck(contact, steps, next_action, action)
     return PortalCheck(
         contact,
         steps,
-        "All set: they sign in on the login page with this email; check what is linked if one is missing.",
+        _("All set: they sign in on the login page with this email, and their doors open."),
         "",
+    )
+
+
+def _portal_access_step(step: Any, contact: Contact, access: PortalAccess) -> PortalCheckStep:
+    if not contact.can_access_portal:
+        return step(
+            _("Portal Access"),
+            _("None: Can access customer portal (login with their email) is off"),
+            False,
+            (
+                _(
+                    "Enable portal access: Edit Contact, tick Can access customer portal "
+                    "(login with their email)."
+                ),
+                "edit_contact",
+            ),
+        )
+    if not contact.customer.is_active:
+        return step(
+            _("Portal Access"),
+            _("Paused: the customer is Inactive"),
+            False,
+            (_("The customer is Inactive: switch CRM Information to Active first."), "activate"),
+        )
+    if access == PortalAccess.TICKET_ONLY:
+        return step(
+            _("Portal Access"),
+            access.label,
+            False,
+            (
+                _(
+                    "Ticket-only: they see their tickets and events, not the storage dashboard, "
+                    "until they become a storage customer (a booking or a car). Set expectations."
+                ),
+                "",
+            ),
+        )
+    return step(_("Portal Access"), access.label, True)
+
+
+def _linked_text(linked: Linked) -> str:
+    parts = [
+        ngettext("%(count)s current booking", "%(count)s current bookings", linked.bookings)
+        % {"count": linked.bookings},
+        ngettext("%(count)s car", "%(count)s cars", linked.cars) % {"count": linked.cars},
+        _("documents not set up")
+        if linked.documents is None
+        else ngettext("%(count)s document", "%(count)s documents", linked.documents)
+        % {"count": linked.documents},
+        _("billing not set up")
+        if linked.invoices is None
+        else ngettext("%(count)s invoice", "%(count)s invoices", linked.invoices)
+        % {"count": linked.invoices},
+    ]
+    shown = ", ".join(name.title() for name in linked.sections.enabled()) or _("none")
+    return _("%(linked)s; sections shown: %(shown)s") % {"linked": ", ".join(parts), "shown": shown}
+
+
+def _doors_step(step: Any, doors: Sequence[UnitDoors]) -> PortalCheckStep:
+    if not doors:
+        return step(_("Doors"), _("No units: no current booking of theirs opens a door"), True)
+    answers = "; ".join(
+        _("%(unit)s: opens now") % {"unit": door.unit}
+        if door.opens
+        else _("%(unit)s: does not open now (%(why)s)") % {"unit": door.unit, "why": door.why}
+        for door in doors
+    )
+    closed = [door.unit for door in doors if not door.opens]
+    return step(
+        _("Doors"),
+        answers,
+        not closed,
+        (
+            _("Their doors do not open now for %(units)s: see Why can't they get in? below.")
+            % {"units": ", ".join(closed)},
+            "",
+        ),
     )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from keyport.access.explain import doors_of_contacts
 from keyport.access.queries import BookingWithAccess, access_loss_for_customer, bookings_with_access
 from keyport.audit.queries import activity_of_customer
 from keyport.audit.services import Actor
@@ -19,6 +20,7 @@ from keyport.cars.queries import cars_for_customer
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import (
     Linked,
+    UnitDoors,
     contacts_of_customer,
     get_contact_for_staff,
     get_customer_for_staff,
@@ -30,8 +32,10 @@ from keyport.contacts.services import contact_add, contact_update, customer_set_
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
+from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
+from keyport.facilities.models import AccessPoint
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
@@ -47,10 +51,19 @@ def customer_detail(
     locations = locations_for_staff(request.user)
     contacts = list(contacts_of_customer(customer))
     bookings = bookings_with_access(customer, locations)
+    why, why_refused = why_cant_context(
+        request.GET,
+        access_points=AccessPoint.objects.filter(
+            location__in=locations.filter(bookings__customer=customer).distinct()
+        ),
+        people=_people(contacts, bookings),
+    )
     context = {
         "customer": customer,
         "primary": primary_contact(contacts),
-        "rows": _contact_rows(contacts, linked_to_customer(customer), edit_forms or {}),
+        "rows": _contact_rows(
+            contacts, linked_to_customer(customer), doors_of_contacts(contacts, bookings), edit_forms or {}
+        ),
         "bookings": _booking_rows(request.user, customer, bookings),
         "revoke_form": RevokeAccessForm(),
         "cars": cars_for_customer(customer, locations=locations),
@@ -61,18 +74,32 @@ def customer_detail(
         "add_form": add_form or ContactForm(prefix="new"),
         "can_manage": request.user.can_change_customer(customer),
         "add_open": add_form is not None,
+        "why_action": reverse("dashboard:customer_detail", args=[customer.pk]),
+        **why,
     }
-    status = 400 if add_form is not None or edit_forms else 200
+    status = 400 if add_form is not None or edit_forms or why_refused else 200
     return render(request, "dashboard/customers/detail.html", context, status=status)
 
 
+def _people(contacts: list[Contact], bookings: list[BookingWithAccess]) -> list[Person]:
+    """Whom Why can't they get in? asks about: the customer's people, then their shares' guests."""
+    guests = {share.holder.pk: share.holder for item in bookings for share in item.shares}
+    return [Person(f"contact-{c.pk}", c.full_name or str(c.email), contact=c) for c in contacts] + [
+        Person(f"guest-{guest.pk}", gettext("%(email)s (guest)") % {"email": guest.email}, holder=guest)
+        for guest in sorted(guests.values(), key=lambda guest: guest.email)
+    ]
+
+
 def _contact_rows(
-    contacts: list[Contact], linked: Linked, edit_forms: dict[int, ContactForm]
+    contacts: list[Contact],
+    linked: Linked,
+    doors: dict[int, list[UnitDoors]],
+    edit_forms: dict[int, ContactForm],
 ) -> list[dict[str, Any]]:
     return [
         {
             "contact": contact,
-            "check": portal_check(contact, linked),
+            "check": portal_check(contact, linked, doors.get(contact.pk, [])),
             "form": edit_forms.get(contact.pk)
             or ContactForm(initial=_initial(contact), prefix=f"c{contact.pk}"),
             "dialog_id": f"edit-contact-{contact.pk}",
