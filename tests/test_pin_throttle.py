@@ -93,9 +93,8 @@ def test_during_a_block_the_keypad_says_the_portals_open_button_still_works(clie
 def test_the_portals_open_button_and_the_guest_key_page_open_during_a_keypad_block(  # type: ignore[no-untyped-def]
     client, scene, django_capture_on_commit_callbacks
 ) -> None:
-    with time_machine.travel(NOW, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
     guest_key = KEY.search(mail.outbox[-1].body)["key"]  # type: ignore[index]
     thirty_wrong_pins(scene)
     with time_machine.travel(NOW + dt.timedelta(minutes=3), tick=False):
@@ -220,7 +219,7 @@ def in_parallel(count: int, batches: int, check) -> list[str]:  # type: ignore[n
     for _ in range(batches):
         barrier = threading.Barrier(count)
 
-        def one() -> None:
+        def one(barrier: threading.Barrier = barrier) -> None:
             try:
                 barrier.wait()
                 reasons.append(check())
