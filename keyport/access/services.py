@@ -1136,13 +1136,14 @@ def _door_locked(door: Door) -> tuple[Door, AccessPoint]:
     """The door with its wrong-PIN counts as they are now, its access point's row locked until the
     transaction ends: wrong PINs typed at the same moment, in any process, are judged one by one."""
     point = AccessPoint.objects.select_for_update().get(pk=door.access_point_id)
-    counts = {
-        "wrong_pins": point.wrong_pins,
-        "last_wrong_pin_at": point.last_wrong_pin_at,
-        "pins_blocked_until": point.pins_blocked_until,
-        "wrong_pin_serial": point.wrong_pin_serial,
-    }
-    return dataclasses.replace(door, **counts), point
+    locked = dataclasses.replace(
+        door,
+        wrong_pins=point.wrong_pins,
+        last_wrong_pin_at=point.last_wrong_pin_at,
+        pins_blocked_until=point.pins_blocked_until,
+        wrong_pin_serial=point.wrong_pin_serial,
+    )
+    return locked, point
 
 
 @transaction.atomic
