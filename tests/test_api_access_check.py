@@ -166,6 +166,7 @@ def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, setting
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 100
     settings.ACCESS_PIN_BLOCK_AFTER = 100
     door = Door.of(scene.door)
     pin = scene.tenant_holder().pin

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from keyport.dashboard import urls as dashboard_urls
 from keyport.staff.models import Role
 from tests.factories import (
+    AccessPointFactory,
     CarFactory,
     ContactFactory,
     CustomerFactory,
@@ -54,6 +55,7 @@ def objects_at(location):  # type: ignore[no-untyped-def]
         "booking_id": booking.pk,
         "grant_id": _grant_of(booking, contact, unit).pk,
         "car_id": car.pk,
+        "access_point_id": AccessPointFactory(location=location).pk,
         **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
         "key": "portal_invite",  # an email template
     }

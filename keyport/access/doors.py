@@ -3,8 +3,10 @@
 A door asks many times a minute, so its check is two short SQL statements: one read (the
 device key's access point with its wrong-PIN counts and its location's opening hours, and the
 PIN's holder with their grants on the units this access point serves) and the access event's
-insert. The rules stay in `services` and in `facilities.models.opening_hours_cover`; this
-module only fetches the facts they decide on and records the decision.
+insert (for a PIN's answer, made only while the wrong-PIN counts it was judged by still hold).
+Neither locks a row; only a wrong PIN does (`services._pin_failed`). The rules stay in
+`services` and in `facilities.models.opening_hours_cover`; this module only fetches the facts
+they decide on and records the decision.
 
 Instants are compared in SQL with parameters adapted as the ORM adapts them, so the same
 statements serve SQLite and PostgreSQL (they differ in the name of the string aggregate only).
@@ -17,9 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -35,6 +37,8 @@ from keyport.facilities.models import (
     opening_hours_cover,
 )
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Door:
@@ -49,6 +53,7 @@ class Door:
     last_wrong_pin_at: dt.datetime | None = None
     pins_blocked_until: dt.datetime | None = None
     opening_hours: tuple[OpeningPeriod, ...] = ()
+    wrong_pin_serial: int = 0
 
     @classmethod
     def of(cls, access_point: AccessPoint) -> Door:
@@ -62,6 +67,7 @@ class Door:
             last_wrong_pin_at=access_point.last_wrong_pin_at,
             pins_blocked_until=access_point.pins_blocked_until,
             opening_hours=tuple(hours.period for hours in location.opening_hours.all()),
+            wrong_pin_serial=access_point.wrong_pin_serial,
         )
 
     @property
@@ -111,7 +117,7 @@ _GRANTS_JOIN = f"""LEFT JOIN {AccessGrant._meta.db_table} g ON g.holder_id = h.i
 # commas), and the holder of a PIN there with their grants: one row per grant.
 _DEVICE_SQL = f"""
 SELECT ap.id, ap.external_id, ap.location_id, loc.time_zone,
-  ap.wrong_pins, ap.last_wrong_pin_at, ap.pins_blocked_until,
+  ap.wrong_pins, ap.last_wrong_pin_at, ap.pins_blocked_until, ap.wrong_pin_serial,
   (SELECT {{aggregate}}(o.weekday || ' ' || o.opens_at || ' ' || o.closes_at, ',')
     FROM {OpeningHours._meta.db_table} o WHERE o.location_id = loc.id),
   {_GRANT_COLUMNS}
@@ -122,7 +128,7 @@ LEFT JOIN {AccessHolder._meta.db_table} h ON h.location_id = ap.location_id AND 
 {_GRANTS_JOIN.format(share="", access_point="ap.id")}
 WHERE dk.key_hash = %s
 """  # noqa: S608
-_DOOR_COLUMNS = 8  # the door and its hours come first in each row, then `_GRANT_COLUMNS`
+_DOOR_COLUMNS = 9  # the door and its hours come first in each row, then `_GRANT_COLUMNS`
 
 # A holder's grants at a door already known, the holder named by a PIN or by id, perhaps one
 # share's grants only.
@@ -141,6 +147,16 @@ _EVENT_SQL = f"""
 INSERT INTO {AccessEvent._meta.db_table}
   (location_id, access_point_id, unit_id, holder_id, booking_id, channel, allowed, reason, occurred_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""  # noqa: S608
+# The same insert, made only while no wrong PIN has been counted at the access point since its
+# counts were read (its serial unchanged): a PIN's answer stands only if the counts it was judged
+# by still hold. The casts type the ids where PostgreSQL cannot take them from a VALUES list.
+_EVENT_IF_COUNTS_HOLD_SQL = f"""
+INSERT INTO {AccessEvent._meta.db_table}
+  (location_id, access_point_id, unit_id, holder_id, booking_id, channel, allowed, reason, occurred_at)
+SELECT CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint),
+  CAST(%s AS bigint), %s, %s, %s, %s
+FROM {AccessPoint._meta.db_table} ap WHERE ap.id = %s AND ap.wrong_pin_serial = %s
 """  # noqa: S608
 
 
@@ -163,7 +179,8 @@ def door_for_device_key(
         wrong_pins=row[4],
         last_wrong_pin_at=_instant(row[5]),
         pins_blocked_until=_instant(row[6]),
-        opening_hours=_periods(row[7]),
+        wrong_pin_serial=row[7],
+        opening_hours=_periods(row[8]),
     )
     return door, _holder([found[_DOOR_COLUMNS:] for found in rows])
 
@@ -233,7 +250,11 @@ def access_event_record(
     when: dt.datetime,
     holder_id: int | None = None,
     grant: GrantAtDoor | None = None,
-) -> None:
+    if_wrong_pin_serial: int | None = None,
+) -> bool:
+    """Log a decision at this door. With `if_wrong_pin_serial`, only while the door's wrong-PIN
+    serial is still that (no wrong PIN counted since the door was read): False when it is not,
+    and nothing was logged."""
     db = _database()
     params = [
         door.location_id,
@@ -246,7 +267,11 @@ def access_event_record(
         reason,
         db.ops.adapt_datetimefield_value(when),
     ]
-    _run(db, _EVENT_SQL, params, fetch=False)
+    if if_wrong_pin_serial is None:
+        _run(db, _EVENT_SQL, params, fetch=False)
+        return True
+    guarded = [*params, door.access_point_id, if_wrong_pin_serial]
+    return _execute(db, _EVENT_IF_COUNTS_HOLD_SQL, guarded, lambda cursor: cursor.rowcount) == 1
 
 
 def _database() -> BaseDatabaseWrapper:
@@ -307,7 +332,12 @@ def _device_sql(aggregate: str) -> str:
 
 
 def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...]]:
-    """Run one of this module's statements and, when `fetch`, return its rows.
+    """Run one of this module's statements and, when `fetch`, return its rows."""
+    return _execute(db, sql, params, lambda cursor: cursor.fetchall() if fetch else [])
+
+
+def _execute(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], result: Callable[[Any], T]) -> T:
+    """Run one of this module's statements and return `result` of its cursor.
 
     Straight on the driver's cursor: on SQLite Django's wrapper rewrites the placeholders of the
     whole statement on every call (about 10 µs a statement, more than the statement costs); on
@@ -318,7 +348,7 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, fetch: boo
     if db.queries_logged:
         with db.cursor() as logged:
             logged.execute(sql, params)
-            return logged.fetchall() if fetch else []
+            return result(logged)
     db.ensure_connection()
     with db.wrap_database_errors:
         driver: Any
@@ -328,7 +358,7 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], *, fetch: boo
             driver = psycopg.Cursor(db.connection)
             driver.execute(sql, params, prepare=True)
         try:
-            return driver.fetchall() if fetch else []
+            return result(driver)
         finally:
             driver.close()
 

@@ -7,23 +7,28 @@ with the emails app when the access app loads.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import ngettext
 
 from keyport.emails.defaults import DefaultTemplate, register_default_template
 from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
+from keyport.staff.queries import staff_to_alert_at
 
 if TYPE_CHECKING:
     from keyport.access.models import SharedAccess
     from keyport.bookings.models import Booking
-    from keyport.facilities.models import Location
+    from keyport.facilities.models import AccessPoint, Location
 
 SHARED_ACCESS = "shared_access"
 ACCESS_REVOKED = "access_revoked"
 ACCESS_RESTORED = "access_restored"
+KEYPAD_BLOCKED = "keypad_blocked"
 
 _SAMPLE = {
     "site_name": "Keyport",
@@ -87,6 +92,35 @@ register_default_template(
     )
 )
 
+register_default_template(
+    DefaultTemplate(
+        key=KEYPAD_BLOCKED,
+        name="Keypad blocked",
+        description="Sent to a location's managers (or the owners) when wrong PINs block a keypad.",
+        subject=(
+            "{{ access_point_name }} at {{ location_name }}: keypad blocked after {{ wrong_pins }} wrong PINs"
+        ),
+        body_text=(
+            "Hello,\n\n"
+            "{{ wrong_pins }} wrong PINs were typed at {{ access_point_name }} ({{ location_name }}) "
+            "{{ in_minutes }}. Its keypad takes no PIN until {{ blocked_until }} ({{ time_zone }} time), "
+            "not even a right one.\n\n"
+            "Tenants and guests can still open it with the Open button in the customer portal or on "
+            "their key page.\n\n"
+            "If this was no attack (someone who forgot their PIN), lift the block on the location's page:\n"
+            "{{ location_link }}\n"
+        ),
+        sample={
+            **_SAMPLE,
+            "access_point_name": "Main gate",
+            "wrong_pins": "10",
+            "in_minutes": "in 1 minute",
+            "blocked_until": "14:05",
+            "time_zone": "Europe/Berlin",
+            "location_link": "https://keyport.example.com/dashboard/locations/1/",
+        },
+    )
+)
 
 # Why the booking was revoked (an unpaid invoice, lost keys) is the tenant's business, not their guests'.
 GUEST_REVOKED_REASON = (
@@ -181,3 +215,36 @@ def shared_access_email_reviewed() -> bool:
     from keyport.emails.models import EmailTemplate
 
     return EmailTemplate.objects.filter(key=SHARED_ACCESS).exists()
+
+
+def in_minutes(seconds: float) -> str:
+    """How long a burst of wrong PINs took, in whole minutes (at least one)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext("in %(minutes)d minute", "in %(minutes)d minutes", minutes) % {"minutes": minutes}
+
+
+def local_time(location: Location, instant: dt.datetime) -> str:
+    """An instant as the location's clock shows it ("14:05"), with the date when it is not today."""
+    local = timezone.localtime(instant, location.zone)
+    shown = "H:i" if local.date() == location.local_now().date() else "j M Y H:i"
+    return formats.date_format(local, shown)
+
+
+def keypad_blocked_email(*, access_point: AccessPoint, location: Location, when: dt.datetime) -> None:
+    """The location's managers learn that wrong PINs blocked a keypad, and how to lift the block."""
+    since = access_point.wrong_pins_since or when
+    until = access_point.pins_blocked_until or when
+    context = {
+        "access_point_name": access_point.name,
+        "location_name": location.name,
+        "wrong_pins": str(access_point.wrong_pins),
+        "in_minutes": in_minutes((when - since).total_seconds()),
+        "blocked_until": local_time(location, until),
+        "time_zone": location.time_zone,
+        "location_link": settings.PUBLIC_BASE_URL + reverse("dashboard:location_detail", args=[location.pk]),
+    }
+    recipients = [
+        Recipient(to=staff.email, contact=None, context=context) for staff in staff_to_alert_at(location)
+    ]
+    if recipients:
+        emails_queue_from_template(key=KEYPAD_BLOCKED, recipients=recipients, location=location)

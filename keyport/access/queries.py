@@ -7,11 +7,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from keyport.access.emails import in_minutes, local_time
 from keyport.access.models import (
     AccessEvent,
     AccessGrant,
@@ -368,3 +370,61 @@ def access_loss_for_booking(booking: Booking) -> AccessLoss:
 def access_loss_for_share(share: SharedAccess) -> AccessLoss:
     """Who loses door access when the tenant deletes the share: its guest, if their key opens anything."""
     return _access_loss(AccessGrant.objects.filter(share=share))
+
+
+# What a wrong PIN hears: told so, or turned away unread while the keypad is slowed or blocked.
+# Those refusals name no holder; a known PIN turned away by a block names its holder.
+WRONG_PIN_REASONS = ("unknown_pin", "slow_down", "blocked")
+
+
+@dataclass(frozen=True)
+class PinBlock:
+    """A keypad that wrong PINs have blocked: which, how many wrong PINs over how long, until when."""
+
+    access_point: AccessPoint
+    wrong_pins: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+    @property
+    def location(self) -> Location:
+        return self.access_point.location
+
+    @property
+    def in_minutes(self) -> str:
+        return in_minutes((self.last_at - self.first_at).total_seconds())
+
+    @property
+    def until_local(self) -> str:
+        """When the block ends, on the location's clock."""
+        return local_time(self.location, self.access_point.pins_blocked_until or self.last_at)
+
+
+def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBlock]:
+    """The keypads blocked now at these locations, with the wrong PINs of their burst: one query."""
+    wrong = AccessEvent.objects.filter(
+        location_id=OuterRef("location_id"),
+        access_point_id=OuterRef("pk"),
+        occurred_at__gte=OuterRef("wrong_pins_since"),
+        allowed=False,
+        holder__isnull=True,
+        reason__in=WRONG_PIN_REASONS,
+    ).order_by()
+    points = (
+        AccessPoint.objects.filter(location__in=locations, pins_blocked_until__gt=now)
+        .select_related("location")
+        .annotate(
+            burst=Coalesce(Subquery(wrong.values("access_point_id").annotate(n=Count("pk")).values("n")), 0),
+            burst_last=Subquery(wrong.order_by("-occurred_at").values("occurred_at")[:1]),
+        )
+        .order_by("location__name", "name")
+    )
+    return [
+        PinBlock(
+            access_point=point,
+            wrong_pins=max(point.burst, point.wrong_pins),
+            first_at=point.wrong_pins_since or point.last_wrong_pin_at or now,
+            last_at=point.burst_last or point.last_wrong_pin_at or now,
+        )
+        for point in points
+    ]

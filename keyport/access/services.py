@@ -10,6 +10,7 @@ The rules in one place:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from keyport.access.doors import (
     door_for_device_key,
     holder_at_door,
 )
+from keyport.access.emails import keypad_blocked_email
 from keyport.access.models import (
     MEMBERSHIP_REF_PREFIX,
     AccessEvent,
@@ -1169,20 +1171,119 @@ def _seconds_until(instant: dt.datetime, now: dt.datetime) -> int:
     return int((instant - now).total_seconds()) + 1
 
 
-@transaction.atomic
-def _pin_failed(door: Door, now: dt.datetime) -> None:
-    """Count a wrong PIN at this access point (locked, so concurrent wrong PINs all count)."""
+def _door_locked(door: Door) -> tuple[Door, AccessPoint]:
+    """The door with its wrong-PIN counts as they are now, its access point's row locked until the
+    transaction ends: wrong PINs typed at the same moment, in any process, are judged one by one."""
     point = AccessPoint.objects.select_for_update().get(pk=door.access_point_id)
-    count = _recent_wrong_pins(point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until, now) + 1
-    point.wrong_pins, point.last_wrong_pin_at = count, now
-    if point.pins_blocked_until is not None and point.pins_blocked_until <= now:
+    locked = dataclasses.replace(
+        door,
+        wrong_pins=point.wrong_pins,
+        last_wrong_pin_at=point.last_wrong_pin_at,
+        pins_blocked_until=point.pins_blocked_until,
+        wrong_pin_serial=point.wrong_pin_serial,
+    )
+    return locked, point
+
+
+@transaction.atomic
+def _pin_failed(door: Door, *, channel: str, when: dt.datetime) -> Decision:
+    """A PIN nobody here has: judged and counted with the counts locked, so that however many come
+    at once, no more are answered "unknown_pin" than the slow-down and the block let through; the
+    rest hear what the counts say by then. The try that blocks the keypad tells the staff."""
+    locked, point = _door_locked(door)
+    throttled = _pin_throttle(locked, when)
+    if throttled is not None:
+        access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
+        return throttled
+    count = _recent_wrong_pins(point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until, when) + 1
+    if count == 1:
+        point.wrong_pins_since = when
+    point.wrong_pins, point.last_wrong_pin_at = count, when
+    point.wrong_pin_serial += 1
+    if point.pins_blocked_until is not None and point.pins_blocked_until <= when:
         point.pins_blocked_until = None  # a block that has run out starts the count again
     if count >= settings.ACCESS_PIN_BLOCK_AFTER:
-        point.pins_blocked_until = now + dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS)
+        point.pins_blocked_until = when + dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS)
         logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, count)
     elif count >= settings.ACCESS_PIN_SLOW_AFTER:
         logger.warning("Access point %s: %s wrong PINs; slowing down", door.access_point_id, count)
-    point.save(update_fields=["wrong_pins", "last_wrong_pin_at", "pins_blocked_until"])
+    point.save(
+        update_fields=[
+            "wrong_pins",
+            "last_wrong_pin_at",
+            "pins_blocked_until",
+            "wrong_pins_since",
+            "wrong_pin_serial",
+        ]
+    )
+    access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
+    if count == settings.ACCESS_PIN_BLOCK_AFTER:
+        _pin_block_started(point, when=when)
+    return Decision(False, "unknown_pin")
+
+
+def _pin_block_started(point: AccessPoint, *, when: dt.datetime) -> None:
+    """A keypad blocked: audited, and its location's managers are emailed, once for the block."""
+    location = Location.objects.get(pk=point.location_id)
+    audit_record(
+        actor=Actor.system("Keypad"),
+        action="access.pin_block_started",
+        target=point,
+        location=location,
+        details={
+            "wrong_pins": point.wrong_pins,
+            "since": point.wrong_pins_since.isoformat() if point.wrong_pins_since else None,
+            "blocked_until": point.pins_blocked_until.isoformat() if point.pins_blocked_until else None,
+        },
+    )
+    keypad_blocked_email(access_point=point, location=location, when=when)
+
+
+@transaction.atomic
+def _pin_judged_locked(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
+    """A known PIN whose door counted a wrong PIN after it was read: judged again by the counts now."""
+    locked, _ = _door_locked(door)
+    decision = _pin_throttle(locked, when)
+    grant = None
+    if decision is None:
+        decision, grant = _judge(locked, found, when)
+    access_event_record(
+        locked,
+        channel=channel,
+        allowed=decision.allowed,
+        reason=decision.reason,
+        when=when,
+        holder_id=found.holder_id,
+        grant=grant,
+    )
+    return decision
+
+
+@transaction.atomic
+def access_point_pin_block_lift(*, actor: Actor, access_point: AccessPoint) -> bool:
+    """Lift a keypad's block by hand (a tenant who forgot their PIN, not an attack): its wrong PINs
+    are forgotten and PINs open again at once. False when it was not blocked."""
+    point = AccessPoint.objects.select_for_update().select_related("location").get(pk=access_point.pk)
+    now = timezone.now()
+    if point.pins_blocked_until is None or point.pins_blocked_until <= now:
+        return False
+    details = {"wrong_pins": point.wrong_pins, "blocked_until": point.pins_blocked_until.isoformat()}
+    point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until = 0, None, None
+    point.wrong_pins_since = None
+    point.wrong_pin_serial += 1
+    point.save(
+        update_fields=[
+            "wrong_pins",
+            "last_wrong_pin_at",
+            "pins_blocked_until",
+            "wrong_pins_since",
+            "wrong_pin_serial",
+        ]
+    )
+    audit_record(
+        actor=actor, action="access.pin_block_lifted", target=point, location=point.location, details=details
+    )
+    return True
 
 
 class DeviceRefused(Exception):
@@ -1233,16 +1334,33 @@ def access_decide(
 
 
 def _pin_decide(door: Door, *, found: HolderAtDoor | None, channel: str, when: dt.datetime) -> Decision:
-    """The PIN's rules: a door slowed or blocked by wrong PINs answers so; an unknown PIN counts as one."""
+    """The PIN's rules: a door slowed or blocked by wrong PINs answers so; an unknown PIN counts as one.
+
+    No more PINs are judged than the limits allow, however many come at once: a wrong one is judged
+    with the counts locked (`_pin_failed`); a known one's answer is logged, and given, only while no
+    wrong PIN has been counted since the door was read, else it is judged again with them locked.
+    """
     throttled = _pin_throttle(door, when)
     if throttled is not None:
-        access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
+        holder_id = found.holder_id if found is not None else None
+        access_event_record(
+            door, channel=channel, allowed=False, reason=throttled.reason, when=when, holder_id=holder_id
+        )
         return throttled
     if found is None:
-        _pin_failed(door, when)
-        access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
-        return Decision(False, "unknown_pin")
-    return _holder_decide(door, found, channel=channel, when=when)
+        return _pin_failed(door, channel=channel, when=when)
+    decision, grant = _judge(door, found, when)
+    logged = access_event_record(
+        door,
+        channel=channel,
+        allowed=decision.allowed,
+        reason=decision.reason,
+        when=when,
+        holder_id=found.holder_id,
+        grant=grant,
+        if_wrong_pin_serial=door.wrong_pin_serial,
+    )
+    return decision if logged else _pin_judged_locked(door, found, channel=channel, when=when)
 
 
 def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:

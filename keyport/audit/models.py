@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "access.sync_retried": "Provider sync retried",
     "access.device_key_issued": "Device key issued",
     "access.device_key_revoked": "Device key revoked",
+    "access.pin_block_started": "Keypad blocked after wrong PINs",
+    "access.pin_block_lifted": "Keypad block lifted",
 }
 
 

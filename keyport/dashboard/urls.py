@@ -159,3 +159,14 @@ urlpatterns += [
         name="location_access_events",
     ),
 ]
+
+# Keypads blocked by wrong PINs: Lift block (the alert is on the Overview and the location page).
+from keyport.dashboard import keypad_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "locations/<int:location_id>/access-points/<int:access_point_id>/lift-block/",
+        keypad_views.access_point_lift_block,
+        name="access_point_lift_block",
+    ),
+]

@@ -23,6 +23,7 @@ from keyport.dashboard.forms import (
     opening_hours_from,
     opening_hours_initial,
 )
+from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
 from keyport.facilities.queries import get_location_for_staff, locations_with_counts, units_of_location
@@ -47,6 +48,7 @@ def home(request: StaffRequest) -> HttpResponse:
             "audit_entries": recent_entries_for_staff(request.user, limit=15),
             "email_reviewed": shared_access_email_reviewed(),
             "no_location": request.user.has_no_location(),
+            **pin_blocks_context(request, locations),
         },
     )
 
@@ -69,6 +71,7 @@ def location_detail(
             "email_reviewed": shared_access_email_reviewed(),
             "sync_waiting": sync_changes_on_the_way(location),
             "sync_failed": grants_failed_to_sync(location)[:50],
+            **pin_blocks_context(request, Location.objects.filter(pk=location.pk)),
         },
         status=400 if mapping_form is not None else 200,
     )

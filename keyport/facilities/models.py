@@ -273,6 +273,11 @@ class AccessPoint(models.Model):
     wrong_pins = models.PositiveIntegerField(default=0, editable=False)
     last_wrong_pin_at = models.DateTimeField(null=True, blank=True, editable=False)
     pins_blocked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The first of the wrong PINs counted now: where a burst of them began.
+    wrong_pins_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Grows with every change of the counts, never goes back: a check that read the counts logs
+    # its answer only while this is unchanged, so that wrong PINs counted meanwhile are not missed.
+    wrong_pin_serial = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["location", "kind", "name"]

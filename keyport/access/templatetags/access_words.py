@@ -1,6 +1,5 @@
 """Door decisions in words a tenant or guest can act on: `{{ event.reason|access_reason }}`."""
 
-import math
 
 from django import template
 from django.utils.translation import gettext_lazy, ngettext
@@ -34,7 +33,7 @@ def reason_in_words(reason: str) -> str:
 
 def keypad_blocked_words(retry_after: int | None) -> str:
     """What a keypad shows while it takes no PIN: how long, and the way in that still works."""
-    minutes = max(1, math.ceil((retry_after or 0) / 60))
+    minutes = max(1, round((retry_after or 0) / 60))
     return ngettext(
         "Too many wrong PINs at this door: its keypad takes no PIN for %(minutes)d more minute. "
         "The Open button in the portal, or on your key page, still opens it.",
