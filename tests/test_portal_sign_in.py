@@ -139,6 +139,77 @@ def test_the_email_limit_resets_after_an_hour(client, scene, settings):
         assert request_link(client, "tenant@example.com").status_code == 200
 
 
+def test_someone_asking_for_a_persons_links_all_hour_never_leaves_them_without_a_working_link(
+    client, scene, django_capture_on_commit_callbacks
+):
+    start = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    refused = 0
+    with time_machine.travel(start, tick=False) as traveller:
+        for step in range(120):  # every 30 seconds for an hour, each from a new address
+            with django_capture_on_commit_callbacks(execute=True):
+                response = request_link(
+                    client, "tenant@example.com", REMOTE_ADDR=f"10.1.{step // 200}.{step % 200}"
+                )
+            if response.status_code == 429:
+                refused += 1
+                newest = PortalLink.objects.filter(contact=scene.tenant).latest("created_at", "id")
+                assert newest.is_usable_at(timezone.now()), f"no working link at {timezone.now()}"
+            traveller.shift(dt.timedelta(seconds=30))
+        # The person themself, right after the hour: a link now or within a link's lifetime.
+        response = request_link(client, "tenant@example.com", REMOTE_ADDR="192.0.2.1")
+        if response.status_code == 429:
+            traveller.shift(dt.timedelta(minutes=10))
+            response = request_link(client, "tenant@example.com", REMOTE_ADDR="192.0.2.1")
+    assert refused > 60  # the attack was slowed down
+    assert response.status_code == 200
+
+
+def test_a_refused_request_voids_nothing_and_the_last_link_still_signs_in(
+    client, scene, settings, django_capture_on_commit_callbacks
+):
+    settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, "tenant@example.com")
+        request_link(client, "tenant@example.com")
+    token = token_from_text(mail.outbox[-1].body)
+    links_before = list(PortalLink.objects.values_list("pk", "voided_at"))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert request_link(client, "tenant@example.com").status_code == 429
+    assert callbacks == []
+    assert list(PortalLink.objects.values_list("pk", "voided_at")) == links_before
+    assert press_continue(client, token).status_code == 302
+    assert signed_in_contact_id(client) == scene.tenant.pk
+
+
+def test_the_wait_between_links_for_one_email_grows_and_is_said(client, scene, settings):
+    settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 1
+    settings.LOGIN_EMAIL_FIRST_DELAY_SECONDS = 60
+    with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False) as traveller:
+        assert request_link(client, "tenant@example.com").status_code == 200
+        first_wait = request_link(client, "tenant@example.com")
+        assert first_wait.status_code == 429 and first_wait["Retry-After"] == "60"
+        assert "Please wait 1 minute," in first_wait.content.decode()
+        traveller.shift(dt.timedelta(minutes=1))
+        assert request_link(client, "tenant@example.com").status_code == 200
+        second_wait = request_link(client, "tenant@example.com")
+        assert "Please wait 2 minutes," in second_wait.content.decode()
+
+
+def test_known_and_unknown_emails_are_slowed_down_alike(client, scene, settings):
+    settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 2
+    with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False):
+        answers = {}
+        for email in ("tenant@example.com", "nobody@example.com"):
+            for _ in range(2):
+                assert request_link(client, email).status_code == 200
+            limited = request_link(client, email)
+            body = re.sub(r"[A-Za-z0-9]{64}", "CSRF", limited.content.decode())
+            body = body.replace(email, "EMAIL")
+            answers[email] = (limited.status_code, limited["Retry-After"], body)
+    assert answers["tenant@example.com"] == answers["nobody@example.com"]
+    assert answers["tenant@example.com"][0] == 429
+
+
 def test_requests_per_address_are_limited(client, settings):
     settings.LOGIN_RATE_PER_ADDRESS_PER_MINUTE = 3
     for n in range(3):
