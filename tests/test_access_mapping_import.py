@@ -116,7 +116,7 @@ def test_a_large_upload_is_refused_without_reading_it_whole(client, site, monkey
 
 
 def test_employees_cannot_change_the_mapping(client, site):
-    client.force_login(StaffUserFactory(role=Role.EMPLOYEE))
+    client.force_login(StaffUserFactory(role=Role.EMPLOYEE, all_locations=True))
     url = reverse("dashboard:location_mapping_upload", args=[site.pk])
     response = client.post(url, {"file": SimpleUploadedFile("map.csv", b"A001,GATE-1\n")})
     assert response.status_code == 403

@@ -185,7 +185,7 @@ def test_the_branding_form_shows_the_current_choice(owner_client, scene):
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_change_branding(client, scene, role):
-    client.force_login(StaffUserFactory(role=role))
+    client.force_login(StaffUserFactory(role=role, all_locations=True))
     assert brand(client, scene.location, site_name="Hijacked", colour="#000000").status_code == 403
     scene.location.refresh_from_db()
     assert scene.location.brand_name == ""

@@ -317,7 +317,7 @@ def test_unknown_settings_are_refused_and_change_nothing(staff_client, owner):
 def test_each_staff_member_has_their_own_settings(client, owner, scene):
     client.force_login(owner)
     client.post(reverse("dashboard:contacts_table_settings"), {"view": "cards", "columns": ["email"]})
-    staff(client, Role.MANAGER)
+    staff(client, Role.MANAGER, scene.location)
     page = client.get(ALL_CONTACTS).content.decode()
     assert 'class="card h-100"' not in page and "Portal Access</th>" in page
 
@@ -713,7 +713,7 @@ def test_an_unknown_template_is_404(staff_client):
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_change_templates_and_customer_app(client, role):
     location = LocationFactory()
-    staff(client, role)
+    staff(client, role, location)
     assert client.get(reverse("dashboard:email_templates")).status_code == 403
     assert (
         client.post(

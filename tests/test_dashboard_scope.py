@@ -106,3 +106,25 @@ def test_staff_of_one_location_cannot_reach_another_locations_objects(client, ro
     url = url_for(name, args, elsewhere)
     assert client.get(url).status_code in {403, 404, 405}
     assert client.post(url).status_code in {403, 404, 405}
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
+@pytest.mark.parametrize(("name", "args"), [route for route in ROUTES if route[1]])
+def test_staff_with_no_location_reach_no_locations_objects(client, role, name, args):
+    ids = objects_at(LocationFactory())
+    client.force_login(StaffUserFactory(role=role))
+    url = url_for(name, args, ids)
+    assert client.get(url).status_code in {403, 404, 405}
+    assert client.post(url).status_code in {403, 404, 405}
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
+@pytest.mark.parametrize(("name", "args"), [route for route in ROUTES if not route[1]])
+def test_staff_with_no_location_find_nothing_in_the_lists(client, role, name, args):
+    location = LocationFactory(name="Lager Unsichtbar")
+    location.customers.filter(pk=objects_at(location)["customer_id"]).update(name="Mara Unsichtbar")
+    client.force_login(StaffUserFactory(role=role))
+    response = client.get(url_for(name, args, {}))
+    assert response.status_code in {200, 403, 405}
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert "Unsichtbar" not in body.decode()

@@ -100,7 +100,7 @@ def test_opening_hours_need_all_seven_days_and_no_more(client, total):
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_change_location_settings(client, role):
     location = LocationFactory()
-    client.force_login(StaffUserFactory(role=role))
+    client.force_login(StaffUserFactory(role=role, all_locations=True))
     url = reverse("dashboard:location_settings", args=[location.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, settings_post(location, name="Hijacked")).status_code == 403
@@ -290,7 +290,7 @@ def test_a_new_base_url_needs_the_secret_again(owner_client, fake):
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_only_owners_test_the_connection(client, role, fake):
     location = LocationFactory()
-    client.force_login(StaffUserFactory(role=role))
+    client.force_login(StaffUserFactory(role=role, all_locations=True))
     url = reverse("dashboard:location_test_connection", args=[location.pk])
     assert client.post(url, sensorberg_post(location, fake.base_url)).status_code == 403
 

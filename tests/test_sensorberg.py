@@ -488,7 +488,7 @@ def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, o
     for _ in range(SYNC_MAX_ATTEMPTS):
         sync_redrive(now=timezone.now() + dt.timedelta(days=1))
     fake.state.failures.clear()
-    employee = StaffUserFactory(email="employee@keyport.test", role=Role.EMPLOYEE)
+    employee = StaffUserFactory(email="employee@keyport.test", role=Role.EMPLOYEE, all_locations=True)
     client.force_login(employee)
     location_url = reverse("dashboard:location_detail", args=[scene.location.pk])
     page = client.get(location_url).content.decode()

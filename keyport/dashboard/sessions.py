@@ -43,7 +43,7 @@ def staff_session_end(request: HttpRequest) -> None:
     async def anonymous() -> AnonymousUser:
         return AnonymousUser()
 
-    request.auser = anonymous  # type: ignore[attr-defined]
+    request.auser = anonymous
 
 
 class StaffIdleTimeoutMiddleware:

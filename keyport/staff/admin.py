@@ -33,10 +33,6 @@ class StaffUserChangeForm(UserChangeForm):
         "nothing. Changing the role or the locations signs the person out everywhere.",
     )
 
-    class Meta(UserChangeForm.Meta):
-        model = StaffUser
-        exclude = SCOPE_FIELDS
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         member = self.instance
@@ -63,6 +59,10 @@ class StaffUserAdmin(UserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "password1", "password2")}),
     )
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        """On the change page the model form leaves role and locations alone (see save_related)."""
+        return SCOPE_FIELDS if obj is not None else super().get_exclude(request, obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Role and locations go through the service, which signs the person out and audits."""

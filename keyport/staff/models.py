@@ -107,7 +107,7 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=fallback_secret)
 
-    def _session_hash(self, secret: str | None = None) -> str:
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
         """Django's check of a signed-in session, with the session generation added: raising it
         ends every session of this person, as a new password does. Generation 0 gives Django's own
         hash, so sessions made before generations existed stay valid."""
