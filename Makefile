@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres test-browser lint fmt migrate demo clean
+.PHONY: run test test-postgres test-browser lint fmt migrate demo clean mutate
 
 # Installs again only when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -37,6 +37,13 @@ test-postgres: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser
 
+# Mutation testing of the door rules (mutation/targets.txt), on SQLite; docs/mutation.md says more.
+mutate: $(STAMP)
+	rm -rf mutants
+	set -f; env -u DATABASE_URL $(BIN)/mutmut run $$($(BIN)/python mutation/score.py --globs) > var/mutmut.log 2>&1 \
+	  || { tail -n 40 var/mutmut.log; exit 1; }
+	$(BIN)/python mutation/score.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,4 +54,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-results
+	rm -rf $(VENV) var mutants .pytest_cache .mypy_cache .ruff_cache test-results

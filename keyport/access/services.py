@@ -740,37 +740,38 @@ def _grants_sync_for_current(actor: Actor, bookings: QuerySet[Booking]) -> None:
             grants_sync_for_booking(actor=actor, booking=booking)
 
 
-@transaction.atomic
 def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = None) -> int:
     """End grants whose window is over (the booking's end, a share's end) and tell the provider."""
-    now = now or timezone.now()
-    due = AccessGrant.objects.filter(state=GrantState.ACTIVE, ends_at__lte=now)
-    if booking is not None:
-        due = due.filter(booking=booking)
-    # Locked, and those locked elsewhere skipped: the end task and the sweep, or a Delete or a
-    # Revoke at the same moment, must not end the same grant twice or write over its revocation.
-    grants = list(
-        due.select_for_update(skip_locked=True, of=("self",))
-        .select_related("booking__location", "booking__customer")
-        .order_by("booking_id", "pk")[:5000]
-    )
-    if not grants:
-        return 0
-    _end_grants(grants, state=GrantState.ENDED, reason="The window ended")
-    by_booking: dict[int, list[AccessGrant]] = {}
-    for grant in grants:
-        by_booking.setdefault(grant.booking_id, []).append(grant)
-    for group in by_booking.values():
-        ended = group[0].booking
-        audit_record(
-            actor=Actor.system("access sweep"),
-            action="access.window_ended",
-            target=ended,
-            location=ended.location,
-            customer=ended.customer,
-            details={"grants": [g.pk for g in group]},
+    # A block, not the decorator: make mutate mutates no decorated function.
+    with transaction.atomic():
+        now = now or timezone.now()
+        due = AccessGrant.objects.filter(state=GrantState.ACTIVE, ends_at__lte=now)
+        if booking is not None:
+            due = due.filter(booking=booking)
+        # Locked, and those locked elsewhere skipped: the end task and the sweep, or a Delete or a
+        # Revoke at the same moment, must not end the same grant twice or write over its revocation.
+        grants = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .select_related("booking__location", "booking__customer")
+            .order_by("booking_id", "pk")[:5000]
         )
-    return len(grants)
+        if not grants:
+            return 0
+        _end_grants(grants, state=GrantState.ENDED, reason="The window ended")
+        by_booking: dict[int, list[AccessGrant]] = {}
+        for grant in grants:
+            by_booking.setdefault(grant.booking_id, []).append(grant)
+        for group in by_booking.values():
+            ended = group[0].booking
+            audit_record(
+                actor=Actor.system("access sweep"),
+                action="access.window_ended",
+                target=ended,
+                location=ended.location,
+                customer=ended.customer,
+                details={"grants": [g.pk for g in group]},
+            )
+        return len(grants)
 
 
 # Shares.
