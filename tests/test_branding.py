@@ -17,7 +17,7 @@ from keyport.audit.services import Actor
 from keyport.contacts.services import invite_send
 from keyport.emails.models import OutgoingEmail
 from keyport.facilities.models import Location, readable_text_colour
-from keyport.facilities.services import LOGO_MAX_SOURCE_PIXELS
+from keyport.lib.uploads import MAX_IMAGE_PIXELS
 from keyport.staff.models import Role
 from tests.access_scene import build_access_scene
 from tests.factories import LocationFactory, StaffUserFactory
@@ -203,7 +203,7 @@ def test_a_missing_logo_file_leaves_the_site_name(client, owner_client, scene):
 def test_a_logo_with_too_many_pixels_is_refused_and_nothing_changes(owner_client, scene):
     # One bit a pixel compresses to a few kilobytes however many pixels it has.
     buffer = io.BytesIO()
-    Image.new("1", (8000, LOGO_MAX_SOURCE_PIXELS // 8000 + 1)).save(buffer, format="PNG")
+    Image.new("1", (8000, MAX_IMAGE_PIXELS // 8000 + 1)).save(buffer, format="PNG")
     upload = SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
     response = brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=upload)
     assert response.status_code == 400

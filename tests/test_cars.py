@@ -1,4 +1,7 @@
 import io
+import struct
+import warnings
+import zlib
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -94,6 +97,43 @@ def test_a_photo_gets_a_small_thumbnail(actor):
     with Image.open(photo.thumbnail) as thumbnail:
         assert thumbnail.size[0] <= 480 and thumbnail.size[1] <= 360
     assert photo.content_type == "image/jpeg"
+
+
+def huge_png(width: int = 12_000, height: int = 12_000) -> SimpleUploadedFile:
+    """A valid black PNG of width × height pixels (144 megapixels by default) in a few kilobytes:
+    one bit a pixel, every row the same, compressed once."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    rows = zlib.compress((b"\x00" + bytes((width + 7) // 8)) * height, 9)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return SimpleUploadedFile("car.png", data, content_type="image/png")
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_it_is_decoded(actor, monkeypatch, settings):
+    car = CarFactory()
+    upload = huge_png()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(upload.read())) as check:
+            assert check.size == (12_000, 12_000)  # a real 144-megapixel image
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda image: decoded.append(image))
+    with pytest.raises(ValidationError) as refused:
+        services.car_photo_add(actor=actor, car=car, upload=upload)
+    assert "too many pixels (at most 40 megapixels)" in str(refused.value.message_dict["image"])
+    assert decoded == []
+    assert not car.photos.exists()
+    assert not AuditEntry.objects.filter(action="car.photo_added").exists()
+    assert not any(path.is_file() for path in (settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_a_photo_at_the_pixel_cap_is_kept_with_its_thumbnail(actor):
+    photo = services.car_photo_add(actor=actor, car=CarFactory(), upload=huge_png(8_000, 5_000))
+    with Image.open(photo.thumbnail) as thumbnail:
+        assert thumbnail.size == (480, 300)
 
 
 def test_a_pdf_is_not_a_photo(actor):

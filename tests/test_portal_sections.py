@@ -130,8 +130,22 @@ def test_cars_show_photos_and_the_bay(client, scene):
     page = client.get(reverse("portal:cars")).content.decode()
     assert "Volvo P1800" in page and "P001" in page and scene.location.name in page
     assert reverse("portal:car_photo", args=[photo.pk]) in page
-    assert client.get(reverse("portal:car_photo", args=[photo.pk]) + "?size=thumbnail").status_code == 200
     assert client.get(reverse("portal:car_photo", args=[other_photo.pk])).status_code == 404
+
+
+def test_the_portal_gets_a_photos_resized_copy_never_the_original(client, scene):
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "green").save(buffer, format="PNG")
+    car = scene.tenant_customer.cars.get()
+    photo = car_photo_add(actor=SYSTEM, car=car, upload=SimpleUploadedFile("car.png", buffer.getvalue()))
+    sign_in_as(client, scene.tenant)
+    for query in ("", "?size=full", "?size=thumbnail"):
+        response = client.get(reverse("portal:car_photo", args=[photo.pk]) + query)
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        served = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        with Image.open(io.BytesIO(served)) as image:
+            assert image.size == (480, 360)
+    assert "size=" not in client.get(reverse("portal:cars")).content.decode()
 
 
 def invited(scene, contact, capacity=5):  # type: ignore[no-untyped-def]

@@ -10,7 +10,13 @@ from keyport.cars.models import Car, CarPhoto
 from keyport.cars.vin import normalize_vin
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Unit, UnitKind, UnitStatus
-from keyport.lib.uploads import sniff_content_type, unguessable_name
+from keyport.lib.uploads import (
+    MAX_IMAGE_PIXELS,
+    ImageTooLarge,
+    open_uploaded_image,
+    sniff_content_type,
+    unguessable_name,
+)
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 THUMBNAIL_SIZE = (480, 360)
@@ -122,14 +128,22 @@ def car_set_notes(*, actor: Actor, car: Car, notes: str) -> Car:
     return car
 
 
-def _thumbnail(upload: File) -> bytes:
+def _thumbnail(upload: File, *, content_type: str) -> bytes:
+    """The photo scaled down to THUMBNAIL_SIZE as a JPEG without the original's metadata; the
+    portal shows only this copy."""
     try:
-        with Image.open(upload) as opened:
+        with open_uploaded_image(upload, content_type=content_type) as opened:
+            opened.draft("RGB", THUMBNAIL_SIZE)  # a JPEG decodes at a fraction of its size
             opened.load()
             upright = ImageOps.exif_transpose(opened)
             upright.thumbnail(THUMBNAIL_SIZE)
             buffer = io.BytesIO()
             upright.convert("RGB").save(buffer, format="JPEG", quality=82)
+    except ImageTooLarge:
+        megapixels = MAX_IMAGE_PIXELS // 1_000_000
+        raise ValidationError(
+            {"image": f"This photo has too many pixels (at most {megapixels} megapixels); use a smaller one."}
+        ) from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise ValidationError({"image": "This file is not a readable image."}) from None
     return buffer.getvalue()
@@ -145,7 +159,7 @@ def car_photo_add(*, actor: Actor, car: Car, upload: File) -> CarPhoto:
     if kind is None or not kind[0].startswith("image/"):
         raise ValidationError({"image": "Only PNG, JPEG or WebP photos can be uploaded."})
     upload.seek(0)
-    thumbnail = _thumbnail(upload)
+    thumbnail = _thumbnail(upload, content_type=kind[0])
     upload.seek(0)
     photo = CarPhoto(car=car, content_type=kind[0], uploaded_by=actor.label[:200])
     photo.image.save(unguessable_name("cars", kind[1]), upload, save=False)

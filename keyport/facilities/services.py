@@ -32,7 +32,7 @@ from keyport.facilities.models import (
     UnitStatus,
     validate_provider_base_url,
 )
-from keyport.lib.uploads import sniff_content_type, unguessable_name
+from keyport.lib.uploads import ImageTooLarge, open_uploaded_image, sniff_content_type, unguessable_name
 
 
 @transaction.atomic
@@ -252,7 +252,6 @@ def access_provider_test_connection(
 # Branding: the portal shows a logo 40 pixels high; 96 keeps it sharp on dense screens.
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_MAX_SIZE = (600, 96)
-LOGO_MAX_SOURCE_PIXELS = 40_000_000
 LOGO_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
@@ -325,13 +324,9 @@ def _logo_image(upload: File) -> tuple[bytes, str]:
     kind = sniff_content_type(upload.read(16))
     if kind is None or kind[0] not in LOGO_FORMATS:
         raise ValidationError({"brand_logo": "The logo must be a PNG or JPEG image."})
-    upload.seek(0)
     image_format = LOGO_FORMATS[kind[0]]
     try:
-        with Image.open(upload, formats=[image_format]) as opened:
-            width, height = opened.size
-            if width * height > LOGO_MAX_SOURCE_PIXELS:
-                raise ValidationError({"brand_logo": "The logo's image is too large; use a smaller one."})
+        with open_uploaded_image(upload, content_type=kind[0]) as opened:
             opened.load()
             logo = ImageOps.exif_transpose(opened)
             logo.thumbnail(LOGO_MAX_SIZE)
@@ -339,6 +334,8 @@ def _logo_image(upload: File) -> tuple[bytes, str]:
                 logo = logo.convert("RGB")
             buffer = io.BytesIO()
             logo.save(buffer, format=image_format, **({"quality": 88} if image_format == "JPEG" else {}))
+    except ImageTooLarge:
+        raise ValidationError({"brand_logo": "The logo's image is too large; use a smaller one."}) from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise ValidationError({"brand_logo": "This file is not a readable PNG or JPEG image."}) from None
     return buffer.getvalue(), kind[1]

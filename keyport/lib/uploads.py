@@ -1,6 +1,12 @@
-"""Uploaded files: a file's kind read from its first bytes, and unguessable storage names."""
+"""Uploaded files: a file's kind read from its first bytes, unguessable storage names, and images
+opened with a cap on their pixels."""
 
+import contextlib
 import secrets
+from collections.abc import Iterator
+from typing import IO
+
+from PIL import Image
 
 # The kinds Keyport accepts, by their signature. Four fixed formats need no libmagic
 # (a native library the app would then depend on); the name and the browser's claim are ignored.
@@ -24,3 +30,29 @@ def sniff_content_type(head: bytes) -> tuple[str, str] | None:
 
 def unguessable_name(folder: str, extension: str) -> str:
     return f"{folder}/{secrets.token_urlsafe(24)}{extension}"
+
+
+# The most pixels an uploaded image may have: decoded, each costs 3-4 bytes of memory, so this keeps
+# one upload under about 160 MB however well its file compresses (a PNG of one colour is tiny).
+MAX_IMAGE_PIXELS = 40_000_000
+PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+class ImageTooLarge(ValueError):
+    """An uploaded image has more than MAX_IMAGE_PIXELS pixels."""
+
+
+@contextlib.contextmanager
+def open_uploaded_image(upload: IO[bytes], *, content_type: str) -> Iterator[Image.Image]:
+    """An uploaded image opened as the format its first bytes named, refused with ImageTooLarge
+    before any pixel is decoded: Image.open reads only the header, the pixels load on first use.
+
+    Unreadable files raise UnidentifiedImageError or OSError (Pillow's own bomb check:
+    DecompressionBombError).
+    """
+    upload.seek(0)
+    with Image.open(upload, formats=[PILLOW_FORMATS[content_type]]) as opened:
+        width, height = opened.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise ImageTooLarge(f"{width} × {height} pixels")
+        yield opened

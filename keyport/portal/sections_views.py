@@ -68,10 +68,8 @@ def car_photo(request: PortalRequest, photo_id: int) -> HttpResponse:
     if not section_shown(request, "cars"):
         return not_in_your_portal(request)
     photo = get_photo_for_customer(request.customer, photo_id)
-    thumbnail = request.GET.get("size") == "thumbnail"
-    stored = photo.thumbnail if thumbnail else photo.image
-    content_type = "image/jpeg" if thumbnail else photo.content_type
-    return _streamed(FileResponse(stored.open("rb"), content_type=content_type))
+    # Always the resized copy: the original may be many megabytes and carry its camera's metadata.
+    return _streamed(FileResponse(photo.thumbnail.open("rb"), content_type="image/jpeg"))
 
 
 @full_portal_required
