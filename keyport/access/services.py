@@ -1247,7 +1247,8 @@ def _pin_judged_locked(door: Door, found: HolderAtDoor, *, channel: str, when: d
     decision = _pin_throttle(locked, when)
     grant = None
     if decision is None:
-        decision, grant = _judge(locked, found, when)
+        judged = access_judge(locked, found.grants, when)
+        decision, grant = judged.decision, judged.grant
     access_event_record(
         locked,
         channel=channel,
@@ -1350,7 +1351,8 @@ def _pin_decide(door: Door, *, found: HolderAtDoor | None, channel: str, when: d
         return throttled
     if found is None:
         return _pin_failed(door, channel=channel, when=when)
-    decision, grant = _judge(door, found, when)
+    judged = access_judge(door, found.grants, when)
+    decision, grant = judged.decision, judged.grant
     logged = access_event_record(
         door,
         channel=channel,

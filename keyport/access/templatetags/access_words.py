@@ -1,6 +1,5 @@
 """Door decisions in words a tenant or guest can act on: `{{ event.reason|access_reason }}`."""
 
-
 from django import template
 from django.utils.translation import gettext_lazy, ngettext
 
