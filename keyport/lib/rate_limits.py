@@ -17,6 +17,7 @@ not needed for it even when REDIS_URL is set.
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -62,7 +63,7 @@ def _window(now: dt.datetime, window_seconds: int) -> tuple[int, dt.datetime, dt
     return number, start, start + dt.timedelta(seconds=window_seconds)
 
 
-def _db(value: dt.datetime) -> object:
+def _db(value: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
