@@ -86,7 +86,7 @@ def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings)
         answer = check(client, key, holder.pin)
         assert answer["allowed"] is False and answer["reason"] == "blocked"
         assert 600 <= answer["retry_after"] <= 601
-        assert events() == [(False, "blocked", None, None)]
+        assert events() == [(False, "blocked", holder.pk, None)]
         clock.shift(dt.timedelta(seconds=599))  # the block lasts its whole length
         answer = check(client, key, holder.pin)
         assert (answer["allowed"], answer["reason"]) == (False, "blocked")
