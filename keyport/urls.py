@@ -13,3 +13,5 @@ urlpatterns = [
     path("key/", include("keyport.portal.guest_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "keyport.lib.server_errors.server_error"

@@ -25,8 +25,15 @@ TEXT
 
 # The worker gets its own process group, so that Ctrl-C reaches it only once, as
 # the TERM sent by stop(): a second signal would abort the task it is running.
+# A worker that still ends is started again, as a service manager would.
 set -m
-"$PY" manage.py run_worker --no-reload --verbosity 1 &
+(
+  while true; do
+    "$PY" manage.py run_worker --no-reload --verbosity 1 || true
+    echo "The task worker stopped; starting it again in 2 s." >&2
+    sleep 2
+  done
+) &
 worker=$!
 set +m
 
@@ -37,7 +44,7 @@ server=$!
 
 stop() {
   trap - EXIT INT TERM
-  kill -TERM "$server" "$worker" 2>/dev/null || true
+  kill -TERM -- "$server" "-$worker" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap stop EXIT
