@@ -109,7 +109,7 @@ def test_a_slowed_door_does_not_open_before_its_wait_and_logs_the_try_as_refused
         answer = check(client, key, holder.pin)
         assert (answer["allowed"], answer["reason"]) == (False, "slow_down")
         assert 1 <= answer["retry_after"] <= 2  # two wrong PINs: one second's wait
-        assert events() == [(False, "slow_down", None, None)]
+        assert events() == [(False, "slow_down", holder.pk, None)]
         clock.shift(dt.timedelta(seconds=answer["retry_after"]))
         assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"  # the third
         answer = check(client, key, holder.pin)
