@@ -281,7 +281,7 @@ PUBLIC_BASE_URL = env_str(
     "PUBLIC_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
 ).rstrip("/")
 
-# Access engine (issue 4): PINs, shares, wrong-PIN throttling, the periodic sweep.
+# Access engine: PINs, shares, wrong-PIN throttling, the periodic sweep.
 ACCESS_PIN_LENGTH = env_int("ACCESS_PIN_LENGTH", 6, minimum=4, maximum=10)
 ACCESS_SHARES_PER_BOOKING = env_int("ACCESS_SHARES_PER_BOOKING", 20, minimum=1)
 ACCESS_PIN_SLOW_AFTER = env_int("ACCESS_PIN_SLOW_AFTER", 5, minimum=1)
@@ -293,5 +293,5 @@ ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
 # Each sweep reads back this many units from each location's access provider, in turn.
 ACCESS_RECONCILE_UNITS_PER_SWEEP = env_int("ACCESS_RECONCILE_UNITS_PER_SWEEP", 200, minimum=1)
 
-# Billing (issue 6): how often the overdue lockout check runs; 0 turns the periodic check off.
+# Billing: how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)

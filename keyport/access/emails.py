@@ -211,7 +211,7 @@ def access_changed_emails(
 
 
 def shared_access_email_reviewed() -> bool:
-    """The seed's prerequisite: the operator has set up (saved) the "Shared Access" email."""
+    """A prerequisite of Share Access: the operator has set up (saved) the "Shared Access" email."""
     from keyport.emails.models import EmailTemplate
 
     return EmailTemplate.objects.filter(key=SHARED_ACCESS).exists()

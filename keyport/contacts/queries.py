@@ -532,7 +532,7 @@ class PortalCheckStep:
 
 @dataclass(frozen=True)
 class PortalCheck:
-    """The seed's phone-support checklist for one contact, in its order, then the doors; the next
+    """The phone-support checklist for one contact, in its order, then the doors; the next
     action is the first step that is not fine ("stop when you find the answer")."""
 
     contact: Contact

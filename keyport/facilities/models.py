@@ -292,7 +292,7 @@ class AccessPoint(models.Model):
 
 
 class UnitAccessPoint(models.Model):
-    """The seed's "access permissions mapped": this access point opens for this unit's holders."""
+    """A unit's "access permissions mapped": this access point opens for this unit's holders."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="access_mappings")
     access_point = models.ForeignKey(AccessPoint, on_delete=models.CASCADE, related_name="unit_mappings")
