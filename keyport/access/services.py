@@ -1186,6 +1186,16 @@ def _door_locked(door: Door) -> tuple[Door, AccessPoint]:
     return locked, point
 
 
+# The access point's wrong-PIN counts, written together whenever one of them changes.
+PIN_COUNT_FIELDS = [
+    "wrong_pins",
+    "last_wrong_pin_at",
+    "pins_blocked_until",
+    "wrong_pins_since",
+    "wrong_pin_serial",
+]
+
+
 @transaction.atomic
 def _pin_failed(door: Door, *, channel: str, when: dt.datetime) -> Decision:
     """A PIN nobody here has: judged and counted with the counts locked, so that however many come
@@ -1208,15 +1218,7 @@ def _pin_failed(door: Door, *, channel: str, when: dt.datetime) -> Decision:
         logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, count)
     elif count >= settings.ACCESS_PIN_SLOW_AFTER:
         logger.warning("Access point %s: %s wrong PINs; slowing down", door.access_point_id, count)
-    point.save(
-        update_fields=[
-            "wrong_pins",
-            "last_wrong_pin_at",
-            "pins_blocked_until",
-            "wrong_pins_since",
-            "wrong_pin_serial",
-        ]
-    )
+    point.save(update_fields=PIN_COUNT_FIELDS)
     access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
     if count == settings.ACCESS_PIN_BLOCK_AFTER:
         _pin_block_started(point, when=when)
@@ -1273,15 +1275,7 @@ def access_point_pin_block_lift(*, actor: Actor, access_point: AccessPoint) -> b
     point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until = 0, None, None
     point.wrong_pins_since = None
     point.wrong_pin_serial += 1
-    point.save(
-        update_fields=[
-            "wrong_pins",
-            "last_wrong_pin_at",
-            "pins_blocked_until",
-            "wrong_pins_since",
-            "wrong_pin_serial",
-        ]
-    )
+    point.save(update_fields=PIN_COUNT_FIELDS)
     audit_record(
         actor=actor, action="access.pin_block_lifted", target=point, location=point.location, details=details
     )

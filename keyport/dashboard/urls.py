@@ -32,7 +32,7 @@ urlpatterns = [
     ),
 ]
 
-# All Contacts, customers, email templates, Settings > Website & customer app (issue 3).
+# All Contacts, customers, email templates, Settings > Website & customer app.
 urlpatterns += [
     path("contacts/", contacts_views.all_contacts, name="all_contacts"),
     path("contacts/settings/", contacts_views.contacts_table_settings, name="contacts_table_settings"),
@@ -66,7 +66,7 @@ urlpatterns += [
     ),
 ]
 
-# Billing, documents, events and cars (issue 6).
+# Billing, documents, events and cars.
 from keyport.dashboard import billing_views, cars_views, documents_views, events_views  # noqa: E402
 
 urlpatterns += [
@@ -129,7 +129,7 @@ urlpatterns += [
     path("customers/<int:customer_id>/cars/new/", cars_views.car_create, name="car_create"),
 ]
 
-# Bookings' access: grants, shares, Revoke / Restore access, access events (issue 4).
+# Bookings' access: grants, shares, Revoke / Restore access, access events.
 from keyport.dashboard import booking_views  # noqa: E402
 
 urlpatterns += [
@@ -149,7 +149,7 @@ urlpatterns += [
     path("locations/<int:location_id>/bookings/", booking_views.location_bookings, name="location_bookings"),
 ]
 
-# A location's access events, filtered by unit and decision, paged by cursor (issue 4).
+# A location's access events, filtered by unit and decision, paged by cursor.
 from keyport.dashboard import access_events_views  # noqa: E402
 
 urlpatterns += [

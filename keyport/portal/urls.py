@@ -13,7 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("events/", sections_views.events_section, name="events"),
     path("settings/", settings_views.account_settings, name="settings"),
     path("sign-out/", views.sign_out, name="sign_out"),
-    # Manage Access (issue 4).
+    # Manage Access.
     path("bookings/<int:booking_id>/access/", share_views.share_manage, name="share_manage"),
     path(
         "bookings/<int:booking_id>/access/<int:share_id>/delete/",
@@ -25,7 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
 ]
 
-# Cars, Billing, Documents, Events, tickets and Register interest (issue 6).
+# Cars, Billing, Documents, Events, tickets and Register interest.
 urlpatterns += [
     path("cars/photos/<int:photo_id>/", sections_views.car_photo, name="car_photo"),
     path("billing/invoices/<int:invoice_id>/pdf/", sections_views.invoice_pdf_download, name="invoice_pdf"),
@@ -34,7 +34,7 @@ urlpatterns += [
     path("interest/<int:location_id>/", sections_views.register_interest, name="register_interest"),
 ]
 
-# Settings: profile, email preferences, sign-in email change (issue 6).
+# Settings: profile, email preferences, sign-in email change.
 urlpatterns += [
     path("settings/profile/", settings_views.profile_save, name="settings_profile"),
     path("settings/email/", settings_views.email_change, name="settings_email"),
