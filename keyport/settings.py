@@ -168,6 +168,13 @@ TASK_WORKER_RECONNECT_MAX_SECONDS = env_int("TASK_WORKER_RECONNECT_MAX_SECONDS",
 TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7, minimum=0)
 
 AUTH_USER_MODEL = "staff.StaffUser"
+# Every password check, whichever form asks (dashboard, Django admin), is throttled here.
+AUTHENTICATION_BACKENDS = ["keyport.staff.authentication.ThrottledModelBackend"]
+# Staff password sign-in: wrong passwords counted per account (the email typed, known or not) and
+# per address within a window; past either limit even the right password waits for the window's end.
+STAFF_SIGN_IN_FAILURES_PER_ACCOUNT = env_int("STAFF_SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+STAFF_SIGN_IN_FAILURES_PER_ADDRESS = env_int("STAFF_SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
+STAFF_SIGN_IN_WINDOW_SECONDS = env_int("STAFF_SIGN_IN_WINDOW_SECONDS", 900, minimum=60, maximum=24 * 60 * 60)
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "dashboard:login"

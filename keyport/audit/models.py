@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "access.device_key_revoked": "Device key revoked",
     "access.pin_block_started": "Keypad blocked after wrong PINs",
     "access.pin_block_lifted": "Keypad block lifted",
+    "staff.sign_in_blocked": "Staff sign-in blocked after wrong passwords",
 }
 
 
@@ -38,8 +39,9 @@ class AuditEntry(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=200)
     action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64)
-    target_id = models.BigIntegerField()
+    # Blank and null only for entries about no stored object (see audit_record).
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
     target_label = models.CharField(max_length=200)
     location = models.ForeignKey(
         "facilities.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,14 +3,24 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
 
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
+from keyport.staff.authentication import ThrottledAuthenticationForm
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.services import staff_scope_change
+
+
+class AdminSignInForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin's login form, worded like the dashboard's when too many passwords were wrong
+    (the throttle itself is in the authentication backend)."""
+
+
+admin.site.login_form = AdminSignInForm
 
 # Written through staff_scope_change, never by the admin's form itself: a change ends the person's
 # sessions and is audited.
