@@ -262,3 +262,11 @@ def test_parallel_wrong_passwords_get_exactly_the_limit_of_checks_and_one_audit_
             thread.join()
     assert sorted(answers) == ["blocked"] * 14 + ["wrong"] * 10
     assert AuditEntry.objects.filter(action="staff.sign_in_blocked").count() == 1
+
+
+def test_the_block_shows_in_the_owners_recent_activity(client, olga, traveller):
+    fail(client, "nobody@keyport.test", 10)
+    client.force_login(olga)
+    page = client.get(HOME).content.decode()
+    assert "203.0.113.7 · <span" in page
+    assert "Staff sign-in blocked after wrong passwords</span> · Unknown account" in page

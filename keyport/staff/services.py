@@ -11,6 +11,7 @@ from django.db.models import F
 
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
+from keyport.facilities.models import Location
 from keyport.lib.rate_limits import (
     RateLimitAnswer,
     rate_limit_give_back,
@@ -18,7 +19,6 @@ from keyport.lib.rate_limits import (
     rate_limit_reset,
     rate_limit_window_end,
 )
-from keyport.facilities.models import Location
 from keyport.staff.models import ContactListSettings, StaffUser
 
 
