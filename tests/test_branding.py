@@ -63,7 +63,7 @@ def test_owner_sets_name_colour_and_logo_and_the_portal_shows_them(owner_client,
     client.logout()
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Lagerhaus</span>" in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page
     assert 'data-brand-colour="#1a3d6e" data-brand-text="#ffffff"' in page and "portal-branded" in page
     assert "keyport/branding.js" in page
     assert 'class="portal-logo" src="data:image/png;base64,' in page
@@ -86,7 +86,7 @@ def test_text_on_the_brand_colour_is_white_or_dark_whichever_reads_better():
 def test_without_branding_the_portal_keeps_keyports_look(client, scene):
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Keyport</span>" in page
+    assert '<span class="portal-brand-name">Keyport</span>' in page
     assert "portal-branded" not in page and "data-brand-colour" not in page
 
 
@@ -169,10 +169,10 @@ def test_the_login_page_shows_the_only_sites_branding(client, owner_client, scen
     brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e")
     client.logout()
     page = client.get(reverse("sign_in:login")).content.decode()
-    assert "<span>Lagerhaus</span>" in page and "portal-branded" in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page and "portal-branded" in page
     LocationFactory()
     page = client.get(reverse("sign_in:login")).content.decode()
-    assert "<span>Keyport</span>" in page and "portal-branded" not in page
+    assert '<span class="portal-brand-name">Keyport</span>' in page and "portal-branded" not in page
 
 
 def test_the_branding_form_shows_the_current_choice(owner_client, scene):
@@ -197,7 +197,7 @@ def test_a_missing_logo_file_leaves_the_site_name(client, owner_client, scene):
     scene.location.brand_logo.storage.delete(scene.location.brand_logo.name)
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Lagerhaus</span>" in page and "portal-logo" not in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page and "portal-logo" not in page
 
 
 def test_a_logo_with_too_many_pixels_is_refused_and_nothing_changes(owner_client, scene):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from keyport.access.services import grants_sync_for_customer
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
+from keyport.contacts.queries import portal_location, portal_login_path
 from keyport.contacts.models import (
     AccountStatus,
     Contact,
@@ -233,7 +234,7 @@ def _person_context(contact: Contact) -> dict[str, str]:
         "first_name": contact.first_name,
         "full_name": contact.full_name,
         "customer_name": contact.customer.name,
-        "login_url": settings.PUBLIC_BASE_URL + reverse("sign_in:login"),
+        "login_url": settings.PUBLIC_BASE_URL + portal_login_path(portal_location(contact.customer)),
     }
 
 
