@@ -14,7 +14,6 @@ from django.utils.translation import gettext
 from keyport.access.services import grants_sync_for_customer
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
-from keyport.contacts.queries import portal_location, portal_login_path
 from keyport.contacts.models import (
     AccountStatus,
     Contact,
@@ -24,6 +23,7 @@ from keyport.contacts.models import (
     PortalLink,
     PortalLinkPurpose,
 )
+from keyport.contacts.queries import portal_location, portal_login_path
 from keyport.emails.defaults import PORTAL_EMAIL_CHANGED, PORTAL_INVITE, PORTAL_SIGN_IN_LINK
 from keyport.emails.services import email_queue_from_template
 from keyport.facilities.models import Location
