@@ -430,7 +430,8 @@ def test_sessions_end_on_every_device(scene, actor):
 
 def test_sign_out_ends_the_portal_session(client, scene):
     sign_in_as(client, scene.tenant)
-    assert client.post("/portal/sign-out/")["Location"] == LOGIN
+    # Back to the login page in the person's site's branding.
+    assert client.post("/portal/sign-out/")["Location"] == f"{LOGIN}?location={scene.location.pk}"
     assert client.get("/portal/")["Location"] == LOGIN
 
 

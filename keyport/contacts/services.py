@@ -23,6 +23,7 @@ from keyport.contacts.models import (
     PortalLink,
     PortalLinkPurpose,
 )
+from keyport.contacts.queries import portal_location, portal_login_path
 from keyport.emails.defaults import PORTAL_EMAIL_CHANGED, PORTAL_INVITE, PORTAL_SIGN_IN_LINK
 from keyport.emails.services import email_queue_from_template
 from keyport.facilities.models import Location
@@ -233,7 +234,7 @@ def _person_context(contact: Contact) -> dict[str, str]:
         "first_name": contact.first_name,
         "full_name": contact.full_name,
         "customer_name": contact.customer.name,
-        "login_url": settings.PUBLIC_BASE_URL + reverse("sign_in:login"),
+        "login_url": settings.PUBLIC_BASE_URL + portal_login_path(portal_location(contact.customer)),
     }
 
 
