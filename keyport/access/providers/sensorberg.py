@@ -297,7 +297,7 @@ class SensorbergProvider:
                     raise
             except _Unauthorized:
                 if attempt == 2:
-                    raise ProviderError(REFUSED) from None
+                    raise ProviderError(REFUSED, status=401) from None
         raise AssertionError("unreachable")
 
     def _send(self, request: urllib.request.Request, *, timeout: float | None = None) -> dict[str, Any]:
