@@ -299,6 +299,12 @@ ACCESS_PIN_FAILURE_WINDOW_SECONDS = env_int("ACCESS_PIN_FAILURE_WINDOW_SECONDS",
 ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
 # Each sweep reads back this many units from each location's access provider, in turn.
 ACCESS_RECONCILE_UNITS_PER_SWEEP = env_int("ACCESS_RECONCILE_UNITS_PER_SWEEP", 200, minimum=1)
+# Sensorberg: a push that got no answer may still be applied by the vendor this long after Keyport
+# gave up on it; a removal sent meanwhile is sent again once it has passed (see docs/security.md).
+SENSORBERG_LATE_PUSH_SECONDS = env_int("SENSORBERG_LATE_PUSH_SECONDS", 120, minimum=1)
+# Only for tests and development with the fake Sensorberg on 127.0.0.1: otherwise the client
+# secret goes only to hosts whose every address is public.
+SENSORBERG_ALLOW_PRIVATE_HOSTS = env_bool("SENSORBERG_ALLOW_PRIVATE_HOSTS", default=False)
 
 # Billing: how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)

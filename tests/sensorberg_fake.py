@@ -1,7 +1,8 @@
 """A fake Sensorberg cloud: a real HTTP server in a thread that speaks the adapter's protocol.
 
 It defines the wire format (see keyport/access/providers/sensorberg.py) and can misbehave:
-`fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out, `rate_limit_next(n,
+`fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out (and then still applies
+the call, as a vendor may after the client gave up; `method=` only that method's calls), `rate_limit_next(n,
 retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes every issued token
 stale (401), `answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer.
 Several clients may log in (`add_client`); each sees only its own access groups.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import threading
 import time
 import urllib.parse
@@ -38,7 +40,7 @@ class FakeState:
     memberships: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # group → ref → body
     tokens: dict[str, str] = field(default_factory=dict)  # token → client id
     failures: list[int] = field(default_factory=list)
-    slow: list[float] = field(default_factory=list)
+    slow: list[tuple[float, str | None]] = field(default_factory=list)  # seconds, method or any
     rate_limits: list[int | str] = field(default_factory=list)
     scripted: dict[str, Scripted] = field(default_factory=dict)  # path → the next answer to it
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, idempotency key
@@ -50,6 +52,13 @@ class FakeState:
 
     def groups_of(self, client: str) -> dict[str, str]:
         return self.groups_by_client.setdefault(client, {})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up on a slow answer is the point of `slow_next`, not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeSensorberg:
@@ -86,7 +95,7 @@ class FakeSensorberg:
                     self.wfile.write(scripted.raw[: scripted.cut_after])
                     return True
                 with state.lock:
-                    delay = state.slow.pop(0) if state.slow else 0
+                    delay = self._delay()
                     failure = state.failures.pop(0) if state.failures else 0
                     limited = state.rate_limits.pop(0) if state.rate_limits else None
                 if delay:
@@ -98,6 +107,14 @@ class FakeSensorberg:
                     self._answer(429, {"error": "rate_limited"}, {"Retry-After": str(limited)})
                     return True
                 return False
+
+            def _delay(self) -> float:
+                """How long to sit on this call before doing it (the caller holds the lock)."""
+                for index, (seconds, method) in enumerate(state.slow):
+                    if method in (None, self.command):
+                        del state.slow[index]
+                        return seconds
+                return 0
 
             def _client(self) -> str | None:
                 """The client the bearer token was issued to; None (and a 401 answered) if none."""
@@ -194,7 +211,7 @@ class FakeSensorberg:
                     existed = state.memberships.get(target[0], {}).pop(target[1], None)
                 self._answer(204 if existed else 404, None if existed else {"error": "not_found"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -244,8 +261,8 @@ class FakeSensorberg:
     def fail_next(self, count: int, status: int = 503) -> None:
         self.state.failures.extend([status] * count)
 
-    def slow_next(self, count: int, seconds: float) -> None:
-        self.state.slow.extend([seconds] * count)
+    def slow_next(self, count: int, seconds: float, *, method: str | None = None) -> None:
+        self.state.slow.extend([(seconds, method)] * count)
 
     def rate_limit_next(self, count: int, retry_after: int | str) -> None:
         self.state.rate_limits.extend([retry_after] * count)

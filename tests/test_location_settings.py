@@ -316,8 +316,9 @@ def test_switching_back_to_the_builtin_server_keeps_the_sensorberg_login(owner_c
 
 
 @pytest.fixture
-def garbled_sensorberg(request) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def garbled_sensorberg(request, settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A local server that answers every call 200 with the test's body: not what Sensorberg sends."""
+    settings.SENSORBERG_ALLOW_PRIVATE_HOSTS = True
     body: bytes = request.param
 
     class Handler(BaseHTTPRequestHandler):
@@ -355,3 +356,4 @@ def test_test_connection_tells_an_answer_it_does_not_understand(owner_client, ga
     page = response.content.decode()
     assert "Sensorberg answered with something Keyport does not understand." in page
     assert "alert-danger" in page
+    assert "Maintenance" not in page and "not an object" not in page  # the answer's body is never shown

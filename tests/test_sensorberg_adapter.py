@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from keyport.access.models import AccessGrant
-from keyport.access.providers import ProviderError, RetryLater
+from keyport.access.providers import MayStillLand, ProviderError, RetryLater, sensorberg
 from keyport.access.providers.sensorberg import (
     NOT_UNDERSTOOD,
     RETRY_AFTER_MAX_SECONDS,
@@ -226,3 +226,56 @@ def test_an_address_with_a_password_and_no_port_fails_without_showing_the_passwo
 
     assert "hunter2" not in str(raised.value) and CLIENT_SECRET not in str(raised.value)
     assert "http://127.0.0.1" in str(raised.value)
+
+
+def membership_path(fake: FakeSensorberg, grant: AccessGrant) -> str:
+    return f"/v1/access-groups/{fake.state.groups['A001']}/memberships/{grant.membership_ref}"
+
+
+@pytest.mark.parametrize("answer", ["timeout", "cut off", 502, 504])
+def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answer) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.memberships("A001")  # signed in, the group known: the next call is the PUT itself
+    if answer == "timeout":
+        fake.slow_next(1, 1.0, method="PUT")
+    elif answer == "cut off":
+        fake.answer_next(membership_path(fake, grant), {"ref": grant.membership_ref}, cut_after=4)
+    else:
+        fake.answer_next(membership_path(fake, grant), {"error": "upstream"}, status=answer)
+
+    with pytest.raises(MayStillLand):
+        provider.push(grant, idempotency_key=KEY)
+
+
+@pytest.mark.parametrize("failure", [500, 503, 400, "login timeout", "server down"])
+def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatch, failure) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    if failure == "login timeout":
+        fake.slow_next(1, 1.0, method="POST")
+    elif failure == "server down":
+        fake.stop()
+    else:
+        provider.memberships("A001")
+        fake.answer_next(membership_path(fake, grant), {"error": "no"}, status=failure)
+
+    with pytest.raises(ProviderError) as raised:
+        provider.push(grant, idempotency_key=KEY)
+
+    assert not isinstance(raised.value, MayStillLand)
+
+
+def test_a_removal_that_got_no_answer_is_only_a_failed_attempt(fake, grant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    fake.add_group("A001")
+    provider = provider_for_fake(fake)
+    provider.push(grant, idempotency_key=KEY)
+    fake.slow_next(1, 1.0, method="DELETE")
+
+    with pytest.raises(ProviderError) as raised:
+        provider.remove(grant, idempotency_key=KEY)
+
+    assert not isinstance(raised.value, MayStillLand)

@@ -148,6 +148,7 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-ar
         "TASK_RESULTS_KEEP_DAYS": "0",
         "TASK_WORKER_HEARTBEAT_SECONDS": "1",
         "DEBUG": "false",
+        "SENSORBERG_ALLOW_PRIVATE_HOSTS": "true",  # the fake Sensorberg listens on 127.0.0.1
     }
     env.pop("EMAIL_HOST", None)
     return subprocess.Popen(  # noqa: S603 (our own manage.py)

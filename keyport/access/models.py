@@ -138,6 +138,9 @@ class AccessGrant(models.Model):
     revoked_with_booking = models.BooleanField(default=False)
     sync_state = models.CharField(max_length=16, choices=SyncState.choices, default=SyncState.SYNCED)
     sync_error = models.TextField(blank=True)
+    # A push that got no answer may still be applied by the provider until then: a removal sent
+    # before this instant is sent again after it, or the late push would give the access back.
+    push_may_land_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
-from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg import SensorbergProvider, base_url_refusal
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
     grants_push_for_location,
@@ -125,6 +125,10 @@ def _sensorberg_login(
             validate_provider_base_url(base_url)
         except ValidationError as error:
             errors["sensorberg_base_url"] = error.messages
+        else:
+            refusal = base_url_refusal(base_url)
+            if refusal:
+                errors["sensorberg_base_url"] = [refusal]
     if not client_id:
         errors["sensorberg_client_id"] = ["Enter the client id Sensorberg issued."]
     if not client_secret and stored is not None and stored.client_secret and not same_address:

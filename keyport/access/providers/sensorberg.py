@@ -14,6 +14,11 @@ A membership is named by the grant (`keyport-grant-<id>`) and written with PUT, 
 same grant twice never makes two. Every write carries an Idempotency-Key as well.
 A group can be re-created in the vendor's dashboard under a new id: a 404 on a cached group id
 looks the group up again and, if its id changed, tries once more there.
+A PUT that got no answer (a timeout, an answer cut off, a gateway's 502 or 504) raises
+MayStillLand: the vendor may apply it later, and the outbox then confirms a removal sent meanwhile.
+Calls go only to hosts whose every address is public (keyport.lib.public_hosts), connected to the
+very addresses checked, and never through an HTTP proxy of the environment, which would resolve
+the name itself; SENSORBERG_ALLOW_PRIVATE_HOSTS lifts this for the local fake.
 urllib from the standard library is enough for four calls; no dependency is added for it.
 """
 
@@ -32,7 +37,10 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from keyport.access.providers import ConnectionCheck, ProviderError, RetryLater
+from django.conf import settings
+
+from keyport.access.providers import ConnectionCheck, MayStillLand, ProviderError, RetryLater
+from keyport.lib.public_hosts import HostNotPublic, connect_to_public_address, host_refusal
 
 if TYPE_CHECKING:
     from keyport.access.models import AccessGrant, SensorbergAccount
@@ -47,6 +55,8 @@ REFUSED = "Sensorberg refused the client id and secret."
 NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
 CUT_OFF = "Sensorberg's answer was cut off or garbled on the way."
 MEMBERSHIP_FIELDS = ("email", "name", "valid_from", "valid_until", "credential")
+# A gateway's answers that say nothing of whether the vendor behind it applied the call.
+NO_ANSWER_STATUSES = (502, 504)
 # Tokens and group ids are a cache: any process can fetch its own, so nothing is lost with it.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _groups: dict[tuple[str, str, str], str] = {}
@@ -73,6 +83,19 @@ def membership_body(grant: AccessGrant) -> dict[str, Any]:
         "valid_until": grant.ends_at.isoformat() if grant.ends_at else None,
         "credential": {"type": "pin", "code": grant.holder.pin},
     }
+
+
+def base_url_refusal(base_url: str) -> str | None:
+    """Why Keyport will not send the client secret to this base URL (its host has an address
+    that is not public), or None; checked again on every call, at the address connected to."""
+    if settings.SENSORBERG_ALLOW_PRIVATE_HOSTS:
+        return None
+    parts = urllib.parse.urlsplit(base_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port out of range: the URL's own validation says so
+        return None
+    return host_refusal(parts.hostname or "", port)
 
 
 class SensorbergProvider:
@@ -133,11 +156,11 @@ class SensorbergProvider:
             listing = self._request("GET", "/v1/access-groups", token=token)
             groups = _items(self._send(listing, timeout=timeout))
         except _Unauthorized:
-            return ConnectionCheck(ok=False, message=REFUSED)
+            return ConnectionCheck(ok=False, message=REFUSED, status=401)
         except ProviderError as error:
-            return ConnectionCheck(ok=False, message=str(error))
+            return ConnectionCheck(ok=False, message=str(error), status=error.status)
         noun = "access group" if len(groups) == 1 else "access groups"
-        return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.")
+        return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.", status=200)
 
     # The wire.
 
@@ -266,10 +289,15 @@ class SensorbergProvider:
             try:
                 token = self._token(fresh=attempt == 2)
                 request = self._request(method, path, token=token, body=body, idempotency_key=idempotency_key)
-                return self._send(request)
+                try:
+                    return self._send(request)
+                except _NoAnswer as error:
+                    if method == "PUT":
+                        raise MayStillLand(str(error), status=error.status) from None
+                    raise
             except _Unauthorized:
                 if attempt == 2:
-                    raise ProviderError(REFUSED) from None
+                    raise ProviderError(REFUSED, status=401) from None
         raise AssertionError("unreachable")
 
     def _send(self, request: urllib.request.Request, *, timeout: float | None = None) -> dict[str, Any]:
@@ -278,44 +306,35 @@ class SensorbergProvider:
         A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more;
         a 404 raises _NotFound, so that the caller may decide it means gone.
         Messages never hold the secret, the request body or the exception's own text.
+        Only the status of an answer is told, never its body: a server that is not Sensorberg
+        must not have its pages shown through Keyport.
+        An error while connecting or sending means the request did not get there; one while
+        waiting for or reading the answer (_NoAnswer) means it may have.
         """
         # Read at call time: tests shorten TIMEOUT_SECONDS.
         timeout = TIMEOUT_SECONDS if timeout is None else timeout
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with _opener().open(request, timeout=timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            if error.code == 401:
-                raise _Unauthorized from None
-            if error.code == 403:
-                raise ProviderError(REFUSED) from None
-            if error.code == 429:
-                retry_after = retry_after_seconds(error.headers.get("Retry-After"))
-                raise RetryLater(
-                    "Sensorberg asked us to slow down (429).", after_seconds=retry_after
-                ) from None
-            path = urllib.parse.urlsplit(request.full_url).path
-            message = f"Sensorberg answered {error.code} to {request.get_method()} {path}."
-            if error.code == 404:
-                raise _NotFound(message) from None
-            raise ProviderError(message) from None
+            raise _status_error(error.code, error.headers.get("Retry-After"), request) from None
         except urllib.error.URLError as error:
+            if isinstance(error.reason, HostNotPublic):
+                raise ProviderError(str(error.reason)) from None
             if isinstance(error.reason, TimeoutError):
                 raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
             raise ProviderError(
                 f"Could not reach Sensorberg at {self._address()}: {_reason(error.reason)}."
             ) from None
         except TimeoutError:
-            raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+            raise _NoAnswer(f"Sensorberg did not answer within {timeout:g} seconds.") from None
         except (http.client.InvalidURL, ValueError):
             # A port or host urllib cannot call, such as a user and password with no port.
             raise ProviderError(self._bad_address()) from None
         except http.client.HTTPException:
-            raise ProviderError(CUT_OFF) from None
+            raise _NoAnswer(CUT_OFF) from None
         except OSError as error:
-            raise ProviderError(
-                f"Could not reach Sensorberg at {self._address()}: {_reason(error)}."
-            ) from None
+            raise _NoAnswer(f"Could not reach Sensorberg at {self._address()}: {_reason(error)}.") from None
         try:
             answer = json.loads(raw) if raw else {}
         except ValueError:
@@ -339,6 +358,63 @@ class _Unauthorized(Exception):
 
 class _NotFound(ProviderError):
     pass
+
+
+class _NoAnswer(ProviderError):
+    """The request went out and no answer came back: the vendor may have applied it."""
+
+
+def _status_error(status: int, retry_after: str | None, request: urllib.request.Request) -> Exception:
+    """The error for an answer with this HTTP status, named by its status alone."""
+    if status == 401:
+        return _Unauthorized()
+    if status == 403:
+        return ProviderError(REFUSED, status=status)
+    if status == 429:
+        return RetryLater(
+            "Sensorberg asked us to slow down (429).",
+            after_seconds=retry_after_seconds(retry_after),
+            status=status,
+        )
+    path = urllib.parse.urlsplit(request.full_url).path
+    message = f"Sensorberg answered {status} to {request.get_method()} {path}."
+    if status == 404:
+        return _NotFound(message, status=status)
+    if status in NO_ANSWER_STATUSES:
+        return _NoAnswer(message, status=status)
+    return ProviderError(message, status=status)
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = connect_to_public_address
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = connect_to_public_address
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """An opener without the environment's proxies; to public hosts only, unless the settings
+    allow private ones (read at call time, as tests change them)."""
+    if settings.SENSORBERG_ALLOW_PRIVATE_HOSTS:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _PublicHTTPHandler, _PublicHTTPSHandler
+    )
 
 
 def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
