@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.template import loader
 from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -27,8 +28,8 @@ from keyport.access.doors import Door
 from keyport.access.models import AccessHolder
 from keyport.access.services import access_decide
 from keyport.contacts.models import Contact
-from keyport.demo.data import GUEST_EMAIL, OWNER_EMAIL, TENANT_EMAIL, seed_demo
-from keyport.facilities.models import AccessPoint
+from keyport.demo.data import BERLIN, GUEST_EMAIL, OWNER_EMAIL, TENANT_EMAIL, seed_demo
+from keyport.facilities.models import AccessPoint, Location
 from keyport.staff.models import StaffUser
 from tests.portal_scene import sign_in_as
 
@@ -219,7 +220,10 @@ def test_the_owners_dashboard_pages_have_no_wcag_violations(live_server, browser
     expect(page.get_by_role("heading", name=re.compile("Revoke access of booking"))).to_be_visible()
     audit.check(page, "Revoke access confirmation")
 
-    page.goto(f"{base}/dashboard/login/")  # signed in: it sends the owner on to the Overview
+    employee = staff_page(browser, base, StaffUser.objects.get(email="employee@demo.keyport.test"))
+    employee.goto(f"{base}/dashboard/customer-app/")  # the owner's alone
+    expect(employee.get_by_role("heading", name="This is not yours to do")).to_be_visible()
+    audit.check(employee, "Not allowed (403)")
     audit.assert_clean()
 
 
@@ -289,6 +293,23 @@ def test_the_public_sign_in_pages_have_no_wcag_violations(live_server, browser, 
     audit.check(page, "Portal sign-in Continue")
     page.goto(f"{base}/login/link/not-a-real-token/")
     audit.check(page, "Portal sign-in link expired")
+
+    berlin = Location.objects.get(name=BERLIN)
+    page.goto(f"{base}/portal/interest/{berlin.pk}/")
+    audit.check(page, "Register interest")
+    page.get_by_role("button", name="Register interest").click()  # nothing filled in
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    audit.check(page, "Register interest with errors")
+    page.get_by_label("First name").fill("Lena")
+    page.get_by_label("Last name").fill("Vogel")
+    page.get_by_label("Email").fill("lena@example.com")
+    page.get_by_role("button", name="Register interest").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    audit.check(page, "Register interest thanks")
+
+    for error_page in ("500.html", "503.html"):  # rendered without a request, as handler500 does
+        page.set_content(loader.render_to_string(error_page))  # on the server's origin: its CSS loads
+        audit.check(page, f"Server error page {error_page}")
 
     staff = new_page(browser, base)
     staff.goto(f"{base}/dashboard/login/")
