@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres test-browser lint fmt migrate demo clean mutate
+.PHONY: run test test-postgres test-browser lint fmt migrate demo clean mutate bench
 
 # Installs again only when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -43,6 +43,12 @@ test-postgres: $(STAMP)
 
 test-browser: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -m browser
+
+# Every benchmark against its same-run baseline, ending in one table (docs/benchmarks.md):
+# under 10 minutes on 2 cores; PostgreSQL too when DATABASE_URL is set; BENCH_ARGS=--full for
+# the recorded scale.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # Mutation testing of the door rules (mutation/targets.txt), on SQLite; docs/mutation.md says more.
 mutate: $(STAMP)

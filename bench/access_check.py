@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from figures import Figure, table
 from setup_django import ROOT, alternating_slices, build_grants, configure, percentile, skip_event_writes
 
 if TYPE_CHECKING:
@@ -64,9 +65,10 @@ class _PoolServer(WSGIServer):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=50_000)
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=2000, help="checks in process, each round")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="of each path, each round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--gunicorn-workers",
         type=int,
@@ -84,82 +86,128 @@ def main() -> None:
         help="what-if: pragmas added to every SQLite connection of both servers, e.g. synchronous=OFF",
     )
     options = parser.parse_args()
+    figures = measure(**vars(options))
+    print(table(figures))
+
+
+def measure(
+    *,
+    units: int,
+    calls: int,
+    threads: int,
+    seconds: float,
+    rounds: int,
+    gunicorn_workers: int,
+    without_event_write: bool = False,
+    sqlite_pragmas: str = "",
+) -> list[Figure]:
+    """The door check's figures, each against its baseline in the same run (see docs/benchmarks.md)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"  # both servers: the no-op view added
-    if options.sqlite_pragmas:
-        os.environ["BENCH_SQLITE_PRAGMAS"] = options.sqlite_pragmas  # gunicorn's workers inherit it
-        print(f"what-if run: every SQLite connection also sets {options.sqlite_pragmas}")
+    if sqlite_pragmas:
+        os.environ["BENCH_SQLITE_PRAGMAS"] = sqlite_pragmas  # gunicorn's workers inherit it
+        print(f"what-if run: every SQLite connection also sets {sqlite_pragmas}")
     configure(fresh=True)
-    if options.without_event_write:
+    if without_event_write:
         skip_event_writes()
         print("what-if run: access events are NOT written")
     from django.core.wsgi import get_wsgi_application
 
     from keyport.access.doors import Door
-    from keyport.access.models import AccessGrant
-    from keyport.access.services import device_access_decide, device_key_issue
+    from keyport.access.services import device_key_issue
     from keyport.audit.services import Actor
 
-    data = build_grants(units=options.units)
+    data = build_grants(units=units)
     gate, pins = data["gate"], data["pins"]
     door = Door.of(gate)  # type: ignore[arg-type]
-    print(
-        f"data: {AccessGrant.objects.count():,} grants over {options.units:,} units, built in {data['seconds']:.1f} s"  # noqa: E501
-    )
-    rng = random.Random(7)  # noqa: S311
     key = device_key_issue(actor=Actor.system("bench"), access_point=gate)  # type: ignore[arg-type]
-
-    timings = []
-    for _ in range(options.calls):
-        pin = rng.choice(pins)  # type: ignore[arg-type]
-        started = time.perf_counter()
-        decision = device_access_decide(key=key, access_point_ref="GATE", pin=pin)
-        timings.append(time.perf_counter() - started)
-        assert decision.allowed, decision
-    print(
-        f"in process (the device's check, key to event): p50 {percentile(timings, 0.5) * 1000:.2f} ms, "
-        f"p99 {percentile(timings, 0.99) * 1000:.2f} ms ({options.calls} checks)"
-    )
-
-    _parts_of_a_check(door, key, pins, options.calls)  # type: ignore[arg-type]
-    _cpu_of_a_check(key, pins, options.calls)  # type: ignore[arg-type]
+    figures = [Figure("door check: data built (grants over units)", "s", [data["seconds"]])]  # type: ignore[list-item]
+    figures += _in_process(key, pins, calls, rounds)  # type: ignore[arg-type]
+    figures += _parts_of_a_check(door, key, pins, calls)  # type: ignore[arg-type]
+    figures += _cpu_of_a_check(key, pins, calls)  # type: ignore[arg-type]
     application = get_wsgi_application()
-    _per_request_without_network(application, key, pins, options.calls)  # type: ignore[arg-type]
+    figures += _per_request_without_network(application, key, pins, calls)  # type: ignore[arg-type]
     server = make_server("127.0.0.1", 0, application, server_class=_PoolServer, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-
+    rng = random.Random(7)  # noqa: S311
     for path in PATHS:
         latencies = []
-        for _ in range(300):
+        for _ in range(max(20, calls // 7)):
             started = time.perf_counter()
             _ask(port, key, path, rng.choice(pins))  # type: ignore[arg-type]
-            latencies.append(time.perf_counter() - started)
-        print(
-            f"HTTP {path}: p50 {percentile(latencies, 0.5) * 1000:.2f} ms, p99 {percentile(latencies, 0.99) * 1000:.2f} ms (one client)"  # noqa: E501
-        )
-
-    with ThreadPoolExecutor(options.threads) as clients:
-        totals = alternating_slices(
-            options.seconds,
-            PATHS,
-            lambda path, seconds, first_seed: sum(
-                clients.map(
-                    lambda job: _ask_for(*job),
-                    _client_jobs(port, key, path, pins, seconds, first_seed, options.threads),  # type: ignore[arg-type]
+            latencies.append((time.perf_counter() - started) * 1000)
+        figures.append(Figure(f"HTTP {_NAMES[path]}, one client", "ms", latencies, statistic="p99"))
+    with ThreadPoolExecutor(threads) as clients:
+        ratios = [
+            _ratio(
+                alternating_slices(
+                    seconds,
+                    PATHS,
+                    lambda path, slice_seconds, first_seed: sum(
+                        clients.map(
+                            lambda job: _ask_for(*job),
+                            _client_jobs(port, key, path, pins, slice_seconds, first_seed, threads),  # type: ignore[arg-type]
+                        )
+                    ),
                 )
-            ),
-        )
-    print(_throughput_line(f"{options.threads} client threads", totals, options.seconds))
+            )
+            for _ in range(rounds)
+        ]
     server.shutdown()
-    if options.gunicorn_workers:
-        _throughput_on_gunicorn(
-            options.gunicorn_workers,
+    server.server_close()
+    figures.append(
+        Figure(
+            f"door check / no-op view, threaded server ({threads} client threads)", "×", ratios, at_least=0.70
+        )
+    )
+    if gunicorn_workers:
+        ratios = _throughput_on_gunicorn(
+            gunicorn_workers,
             key,  # type: ignore[arg-type]
             pins,  # type: ignore[arg-type]
-            options.threads,
-            options.seconds,
-            without_event_write=options.without_event_write,
+            threads,
+            seconds,
+            rounds,
+            without_event_write=without_event_write,
         )
+        figures.append(
+            Figure(
+                f"door check / no-op view, gunicorn ({gunicorn_workers} sync workers)",
+                "×",
+                ratios,
+                at_least=0.70,
+            )
+        )
+    return figures
+
+
+_NAMES = {"/noop": "no-op view", "/api/v1/access/check": "door check"}
+
+
+def _in_process(key: str, pins: list[str], calls: int, rounds: int) -> list[Figure]:
+    """The device's whole check (key, read, decision, event) in process: p50 and p99 of each round."""
+    from keyport.access.services import device_access_decide
+
+    rng = random.Random(7)  # noqa: S311
+    p50s, p99s = [], []
+    for _ in range(rounds):
+        timings = []
+        for _ in range(calls):
+            pin = rng.choice(pins)
+            started = time.perf_counter()
+            decision = device_access_decide(key=key, access_point_ref="GATE", pin=pin)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert decision.allowed, decision
+        p50s.append(percentile(timings, 0.5))
+        p99s.append(percentile(timings, 0.99))
+    return [
+        Figure(f"door check in process, p50 of {calls} checks", "ms", p50s),
+        Figure(f"door check in process, p99 of {calls} checks", "ms", p99s, at_most=1.5),
+    ]
+
+
+def _ratio(totals: dict[str, int]) -> float:
+    return totals["/api/v1/access/check"] / max(1, totals["/noop"])
 
 
 def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
@@ -169,7 +217,7 @@ def _mean_microseconds(action: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None:
+def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> list[Figure]:
     """What each statement of a check costs on its own, in process (mean of `calls`), and the read
     again right after another connection's insert, as in a server of several processes."""
     from django.db import connections
@@ -188,11 +236,18 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None
     def insert() -> None:
         access_event_record(door, channel="device", allowed=True, reason="ok", when=now)
 
-    parts = {"door with the PIN's holder and grants": read, "event insert": insert}
-    print(
-        "parts of one check, in process: "
-        + ", ".join(f"{name} {_mean_microseconds(part, calls):.0f} µs" for name, part in parts.items())
-    )
+    figures = [
+        Figure(
+            "door check part: the read (door, PIN's holder, grants), mean",
+            "µs",
+            [_mean_microseconds(read, calls)],
+        ),
+        Figure(
+            "door check part: the event insert and its commit, mean",
+            "µs",
+            [_mean_microseconds(insert, calls)],
+        ),
+    ]
     with ThreadPoolExecutor(1) as other:  # a thread of its own has a database connection of its own
         reads = 0.0
         for _ in range(calls):
@@ -201,10 +256,15 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> None
             read()
             reads += time.perf_counter() - started
         other.submit(connections.close_all).result()
-    print(f"the same read right after another connection's event insert: {reads / calls * 1e6:.0f} µs")
+    figures.append(
+        Figure(
+            "door check part: the read right after another connection's insert", "µs", [reads / calls * 1e6]
+        )
+    )
+    return figures
 
 
-def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> None:
+def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> list[Figure]:
     """On PostgreSQL: the least a statement costs (a prepared `SELECT 1` there and back), and the
     processor time a check costs this process and its database backend.
 
@@ -216,15 +276,14 @@ def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> None:
     from keyport.access.services import device_access_decide
 
     if connection.vendor != "postgresql":
-        return
+        return []
     round_trip = _mean_microseconds(lambda: _run(connection, "SELECT 1", [], fetch=True), calls)
-    print(f"one round trip to the database server (a prepared SELECT 1): {round_trip:.0f} µs")
+    figures = [Figure("one round trip to the database server (a prepared SELECT 1)", "µs", [round_trip])]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = Path(f"/proc/{cursor.fetchone()[0]}/stat")
     if not backend.exists():
-        print("processor time of a check: the database server is not on this machine")
-        return
+        return figures  # the database server is not on this machine
 
     def backend_seconds() -> float:
         fields = backend.read_text().rsplit(")", 1)[1].split()
@@ -235,15 +294,16 @@ def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> None:
     for _ in range(calls):
         device_access_decide(key=key, access_point_ref="GATE", pin=rng.choice(pins))
     ours, theirs = time.process_time() - ours, backend_seconds() - theirs
-    print(
-        f"processor time of a check ({calls} checks): this process {ours / calls * 1e6:.0f} µs, "
-        f"its database backend {theirs / calls * 1e6:.0f} µs"
-    )
+    return [
+        *figures,
+        Figure("processor time of a check: this process", "µs", [ours / calls * 1e6]),
+        Figure("processor time of a check: its database backend", "µs", [theirs / calls * 1e6]),
+    ]
 
 
 def _per_request_without_network(
     application: Callable[..., Any], key: str, pins: list[str], calls: int
-) -> None:
+) -> list[Figure]:
     """The server's own cost of a request: the WSGI handler called directly, one request at a time."""
     rng = random.Random(13)  # noqa: S311
 
@@ -268,15 +328,22 @@ def _per_request_without_network(
     for path in PATHS:  # warm-up: the first requests load the URLs and middleware
         _mean_microseconds(lambda path=path: call(path), 100)
     costs = {path: _mean_microseconds(lambda path=path: call(path), calls) for path in PATHS}
-    print(
-        f"WSGI handler without network ({calls} requests each): no-op view {costs['/noop']:.0f} µs, "
-        f"access check {costs['/api/v1/access/check']:.0f} µs a request"
-    )
+    return [
+        Figure(f"WSGI handler without network: {_NAMES[path]}, mean", "µs", [cost])
+        for path, cost in costs.items()
+    ]
 
 
 def _throughput_on_gunicorn(
-    workers: int, key: str, pins: list[str], clients: int, seconds: float, *, without_event_write: bool
-) -> None:
+    workers: int,
+    key: str,
+    pins: list[str],
+    clients: int,
+    seconds: float,
+    rounds: int,
+    *,
+    without_event_write: bool,
+) -> list[float]:
     """The same alternating slices against gunicorn's sync workers, asked by client processes."""
     from django.db import connections
 
@@ -301,36 +368,30 @@ def _throughput_on_gunicorn(
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
             for path in PATHS:  # warm-up, not counted: each worker builds its URLs and middleware
                 pool.starmap(_ask_for, _client_jobs(port, key, path, pins, 1.0, 0, clients))
-            totals = alternating_slices(
-                seconds,
-                PATHS,
-                lambda path, slice_seconds, first_seed: sum(
-                    pool.starmap(
-                        _ask_for, _client_jobs(port, key, path, pins, slice_seconds, first_seed, clients)
+            return [
+                _ratio(
+                    alternating_slices(
+                        seconds,
+                        PATHS,
+                        lambda path, slice_seconds, first_seed: sum(
+                            pool.starmap(
+                                _ask_for,
+                                _client_jobs(port, key, path, pins, slice_seconds, first_seed, clients),
+                            )
+                        ),
                     )
-                ),
-            )
+                )
+                for _ in range(rounds)
+            ]
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(
-        _throughput_line(f"on gunicorn, {workers} sync workers; {clients} client processes", totals, seconds)
-    )
 
 
 def _client_jobs(
     port: int, key: str, path: str, pins: list[str], seconds: float, first_seed: int, clients: int
 ) -> list[tuple[int, str, str, list[str], float, int]]:
     return [(port, key, path, pins, seconds, first_seed + n) for n in range(clients)]
-
-
-def _throughput_line(how: str, totals: dict[str, int], seconds: float) -> str:
-    noop, check = totals["/noop"], totals["/api/v1/access/check"]
-    return (
-        f"throughput ({how}, {seconds:.0f} s each in {max(1, round(seconds))} alternating slices): "
-        f"no-op view {noop / seconds:.0f}/s, access check {check / seconds:.0f}/s, "
-        f"ratio {check / noop:.2f} (goal ≥ 0.70)"
-    )
 
 
 def _wait_for_port(port: int) -> None:

@@ -17,48 +17,57 @@ from collections.abc import Callable
 
 os.environ.setdefault("BENCH_SQLITE_PATH", "/tmp/keyport-bench-contacts.sqlite3")  # noqa: S108
 
+from figures import Figure, table  # noqa: E402
 from setup_django import configure  # noqa: E402
 
 ALL_CONTACTS = "/dashboard/contacts/"
 ADMIN = "/admin/contacts/contact/"
+REPORT = "/dashboard/contacts/report.csv"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3, help="of every case, each the median of --requests")
+    parser.add_argument("--requests", type=int, default=7, help="of each page, each round")
     parser.add_argument("--deep-page", type=int, default=1000, help="of 50 rows; the admin shows 100")
     parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run")
     options = parser.parse_args()
-    configure(fresh=not options.reuse)
+    print(table(measure(**vars(options))))
+
+
+def measure(
+    *, customers: int, rounds: int, requests: int, deep_page: int, reuse: bool = False
+) -> list[Figure]:
+    """All Contacts against the admin, case by case, and the Customer Report's export."""
+    configure(fresh=not reuse)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
-    from keyport.bookings.models import Booking
-    from keyport.cars.models import Car
     from keyport.contacts.models import Contact
     from keyport.staff.models import StaffUser
 
     settings.ALLOWED_HOSTS = ["testserver"]
-    if Contact.objects.count() < options.customers * 2:
+    figures = []
+    if Contact.objects.count() < customers * 2:
         started = time.perf_counter()
-        call_command("seed_scale", customers=options.customers, verbosity=0)
-        print(f"seed_scale --customers {options.customers}: {time.perf_counter() - started:.0f} s")
+        call_command("seed_scale", customers=customers, verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load, for both sides
-    print(
-        f"data: {Contact.objects.count():,} contacts, {Booking.objects.count():,} bookings, "
-        f"{Car.objects.count():,} cars ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
-    )
+        figures.append(
+            Figure(
+                f"All Contacts: seed_scale --customers {customers:,}", "s", [time.perf_counter() - started]
+            )
+        )
     owner = StaffUser.objects.filter(email="bench-owner@keyport.test").first()
     if owner is None:
         owner = StaffUser.objects.create_superuser("bench-owner@keyport.test", None, full_name="Bench Owner")
     client = Client()
     client.force_login(owner)
 
-    deep_page = options.deep_page
+    deep_page = min(deep_page, Contact.objects.count() // 50)
     deep = _cursor_of_page(deep_page)
     cases = [
         ("first page", ALL_CONTACTS, "", ADMIN, ""),
@@ -70,16 +79,17 @@ def main() -> None:
         (f"deep page {deep_page}", ALL_CONTACTS, f"after={deep}", ADMIN, f"p={deep_page // 2}"),
         ("sort by email", ALL_CONTACTS, "sort=email", ADMIN, "o=3"),
     ]
-    print(f"median of {options.rounds} rounds, Django test client signed in as an owner:")
-    for name, ours, our_query, admin, admin_query in cases:
-        mine = _median(client, f"{ours}?{our_query}", options.rounds)
-        theirs = _median(client, f"{admin}?{admin_query}", options.rounds)
-        print(
-            f"  {name:<20} All Contacts {mine.seconds * 1000:8.1f} ms ({mine.queries} queries)   "
-            f"admin {theirs.seconds * 1000:8.1f} ms ({theirs.queries} queries)   "
-            f"ratio {mine.seconds / theirs.seconds:.2f} (goal ≤ 0.50)"
-        )
-    _export(client)
+    ratios: dict[str, list[float]] = {name: [] for name, *_ in cases}
+    for _ in range(rounds):
+        for name, ours, our_query, admin, admin_query in cases:
+            mine = _median(client, f"{ours}?{our_query}", requests)
+            theirs = _median(client, f"{admin}?{admin_query}", requests)
+            ratios[name].append(mine / theirs)
+    figures += [
+        Figure(f"All Contacts / Django admin: {name}", "×", values, at_most=0.50)
+        for name, values in ratios.items()
+    ]
+    return figures + _export(client)
 
 
 def _a_plate() -> str:
@@ -101,50 +111,46 @@ def _cursor_of_page(number: int) -> str:
     return encode_cursor(row, CONTACT_SORTS["name"])
 
 
-class _Timing:
-    def __init__(self, seconds: float, queries: int) -> None:
-        self.seconds, self.queries = seconds, queries
-
-
-def _median(client: object, url: str, rounds: int) -> _Timing:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def _median(client: object, url: str, requests: int) -> float:
+    """Seconds a request of the page takes, median of `requests` after a warm-up."""
     get: Callable[[str], object] = client.get  # type: ignore[attr-defined]
     response = get(url)  # warm-up; a new filter is remembered once, here
     assert response.status_code == 200, (url, response.status_code)  # type: ignore[attr-defined]
     timings = []
-    for _ in range(rounds):
+    for _ in range(requests):
         started = time.perf_counter()
         get(url)
         timings.append(time.perf_counter() - started)
-    with CaptureQueriesContext(connection) as queries:
-        get(url)
-    return _Timing(statistics.median(timings), len(queries))
+    return statistics.median(timings)
 
 
-def _export(client: object) -> None:
-    """Stream the whole Customer Report; peak traced memory at 10,000 rows, 100,000 rows and the end."""
+def _export(client: object) -> list[Figure]:
+    """Stream the whole Customer Report: rows a second, and its peak traced memory at the end
+    against the peak after the first tenth of the rows (a streamed export stays flat)."""
     get: Callable[[str], object] = client.get  # type: ignore[attr-defined]
     client.get(f"{ALL_CONTACTS}?q=")  # type: ignore[attr-defined]  # no remembered filters
     started = time.perf_counter()
-    rows = sum(chunk.count(b"\n") for chunk in get("/dashboard/contacts/report.csv").streaming_content)  # type: ignore[attr-defined]
+    rows = sum(chunk.count(b"\n") for chunk in get(REPORT).streaming_content) - 1  # type: ignore[attr-defined]
     seconds = time.perf_counter() - started
-    print(f"CSV export: {rows - 1:,} rows in {seconds:.1f} s, {(rows - 1) / seconds:,.0f} rows/s")
 
     tracemalloc.start()
-    peaks: dict[int, float] = {}
-    rows = 0
-    for chunk in get("/dashboard/contacts/report.csv").streaming_content:  # type: ignore[attr-defined]
-        rows += chunk.count(b"\n")
-        if rows - 1 in (10_000, 100_000):
-            peaks[rows - 1] = tracemalloc.get_traced_memory()[1] / 2**20
-    peaks[rows - 1] = tracemalloc.get_traced_memory()[1] / 2**20
+    early, counted = 0.0, 0
+    for chunk in get(REPORT).streaming_content:  # type: ignore[attr-defined]
+        counted += chunk.count(b"\n")
+        if not early and counted > rows // 10:
+            early = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(
-        "CSV export peak traced memory (tracemalloc): "
-        + ", ".join(f"{peak:.1f} MiB at {count:,} rows" for count, peak in sorted(peaks.items()))
-    )
+    return [
+        Figure(f"Customer Report: rows a second ({rows:,} rows)", "/s", [rows / seconds]),
+        Figure("Customer Report: peak traced memory", "MiB", [peak / 2**20]),
+        Figure(
+            "Customer Report: peak memory at the end / after the first tenth",
+            "×",
+            [peak / early],
+            at_most=1.2,
+        ),
+    ]
 
 
 if __name__ == "__main__":

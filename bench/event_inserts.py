@@ -17,6 +17,7 @@ import random
 import time
 from typing import TYPE_CHECKING
 
+from figures import Figure, table
 from setup_django import alternating_slices, build_grants, configure
 
 if TYPE_CHECKING:
@@ -31,33 +32,46 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0, help="for each of the two")
+    parser.add_argument("--rounds", type=int, default=1)
     options = parser.parse_args()
+    print(table(measure(**vars(options))))
+
+
+def measure(*, units: int, processes: int, seconds: float, rounds: int) -> list[Figure]:
+    """Event inserts a second without the references' constraints against with them, same run."""
     configure(fresh=True)
     from django.db import connections
 
     from keyport.access.doors import Door
     from keyport.access.models import AccessGrant
 
-    data = build_grants(units=options.units)
+    data = build_grants(units=units)
     door = Door.of(data["gate"])  # type: ignore[arg-type]
     references: References = list(
         AccessGrant.objects.values_list("pk", "holder_id", "unit_id", "booking_id")[:5000]
     )
     connections.close_all()  # the writers open their own
-    with multiprocessing.get_context("spawn").Pool(options.processes, initializer=_writer_setup) as pool:
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_writer_setup) as pool:
 
-        def write(variant: str, seconds: float, first_seed: int) -> int:
+        def write(variant: str, slice_seconds: float, first_seed: int) -> int:
             _set_constraints(constrained=variant == WITH)
-            jobs = [(door, references, seconds, first_seed + n) for n in range(options.processes)]
+            jobs = [(door, references, slice_seconds, first_seed + n) for n in range(processes)]
             return sum(pool.starmap(_inserts_for, jobs))
 
-        totals = alternating_slices(options.seconds, (WITH, WITHOUT), write)
-    print(
-        f"event inserts ({options.processes} processes, {options.seconds:.0f} s each in "
-        f"{max(1, round(options.seconds))} alternating slices): "
-        f"references {WITH} {totals[WITH] / options.seconds:,.0f}/s, "
-        f"{WITHOUT} {totals[WITHOUT] / options.seconds:,.0f}/s (×{totals[WITHOUT] / totals[WITH]:.2f})"
-    )
+        rates: dict[str, list[float]] = {WITH: [], WITHOUT: []}
+        for _ in range(rounds):
+            totals = alternating_slices(seconds, (WITH, WITHOUT), write)
+            for variant, total in totals.items():
+                rates[variant].append(total / seconds)
+    return [
+        Figure(f"event inserts, {processes} processes: references {WITHOUT}", "/s", rates[WITHOUT]),
+        Figure(f"event inserts, {processes} processes: references {WITH}", "/s", rates[WITH]),
+        Figure(
+            "event inserts: without the constraints / with them",
+            "×",
+            [ours / theirs for ours, theirs in zip(rates[WITHOUT], rates[WITH], strict=True)],
+        ),
+    ]
 
 
 def _set_constraints(*, constrained: bool) -> None:

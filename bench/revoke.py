@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ os.environ.setdefault("BENCH_SQLITE_PATH", "/tmp/keyport-bench-revoke.sqlite3") 
 # The fake Sensorberg listens on 127.0.0.1; the worker started below inherits this.
 os.environ.setdefault("SENSORBERG_ALLOW_PRIVATE_HOSTS", "true")
 
-from setup_django import BENCH_DB, ROOT, configure, percentile  # noqa: E402
+from figures import Figure, table  # noqa: E402
+from setup_django import BENCH_DB, ROOT, configure  # noqa: E402
 
 
 def main() -> None:
@@ -27,6 +27,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sensorberg-rounds", type=int, default=30)
     options = parser.parse_args()
+    print(table(measure(rounds=options.rounds, sensorberg_rounds=options.sensorberg_rounds)))
+
+
+def measure(*, rounds: int, sensorberg_rounds: int) -> list[Figure]:
+    """Revoking 100 shares in process, and Revoke access until the fake Sensorberg shows it."""
     configure(fresh=True)
     from django.conf import settings
     from django.utils import timezone
@@ -81,7 +86,7 @@ def main() -> None:
     # A. Revoking a booking with 100 shares (built-in provider, in process).
     location, door = site("Bench built-in", "builtin")
     durations = []
-    for n in range(options.rounds):
+    for n in range(rounds):
         booking, unit = booked(location, door, n)
         share_create(
             actor=actor,
@@ -96,11 +101,8 @@ def main() -> None:
         )
         started = time.perf_counter()
         booking_revoke_access(actor=actor, booking=booking, reason="bench")
-        durations.append(time.perf_counter() - started)
-    print(
-        f"revoke a booking with 100 shares: median {statistics.median(durations) * 1000:.0f} ms, "
-        f"max {max(durations) * 1000:.0f} ms ({options.rounds} rounds)"
-    )
+        durations.append((time.perf_counter() - started) * 1000)
+    figures = [Figure("revoke a booking with 100 shares (in process)", "ms", durations)]
 
     # B. Revoke access → the fake Sensorberg shows it, with the worker running.
     fake = FakeSensorberg().start()
@@ -126,7 +128,7 @@ def main() -> None:
     )
     try:
         latencies = []
-        for n in range(options.sensorberg_rounds):
+        for n in range(sensorberg_rounds):
             booking, unit = booked(location, door, 1000 + n)
             fake.add_group(unit.number)
             share_create(
@@ -150,11 +152,16 @@ def main() -> None:
             while fake.members(unit.number):
                 time.sleep(0.005)
             latencies.append(time.perf_counter() - started)
-        print(
-            f"Revoke access → fake Sensorberg shows it (worker running, 4 memberships each): "
-            f"p50 {percentile(latencies, 0.5):.2f} s, p99 {percentile(latencies, 0.99):.2f} s, "
-            f"max {max(latencies):.2f} s ({len(latencies)} rounds; goal p99 < 5 s)"
+        figures.append(
+            Figure(
+                "Revoke access → the fake Sensorberg shows it (worker running)",
+                "s",
+                latencies,
+                at_most=5.0,
+                statistic="p99",
+            )
         )
+        return figures
     finally:
         worker.terminate()
         worker.wait(timeout=20)
