@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="keyport-bench-") as scratch:
+        # SQLite: one database migrated once, copied for each benchmark.
+        _migrated_sqlite(Path(scratch) / "migrated.sqlite3")
         for database in databases:
             for name in only:
                 print(f"== {name} on {database} ({options.scale})", flush=True)
@@ -124,11 +126,33 @@ def main(argv: list[str] | None = None) -> int:
 def _database_env(database: str, bench: str, postgres: str, scratch: Path) -> dict[str, str]:
     """The environment a benchmark's process sets before Django: its own database."""
     if database == "sqlite":
-        return {"BENCH_SQLITE_PATH": str(scratch / f"{bench}.sqlite3"), "DATABASE_URL": ""}
+        return {
+            "BENCH_SQLITE_PATH": str(scratch / f"{bench}.sqlite3"),
+            "BENCH_SQLITE_TEMPLATE": str(scratch / "migrated.sqlite3"),
+            "DATABASE_URL": "",
+        }
     url = urlsplit(postgres)
     name = f"{url.path.lstrip('/') or 'keyport'}_{bench}"
     _create_empty_database(postgres, name)
     return {"DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
+
+
+def _migrated_sqlite(path: Path) -> Path:
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_migrate, args=(str(path),))
+    process.start()
+    process.join()
+    if process.exitcode:
+        raise SystemExit("migrating the benchmarks' SQLite database failed")
+    return path
+
+
+def _migrate(path: str) -> None:
+    os.environ["BENCH_SQLITE_PATH"] = path
+    os.environ.pop("DATABASE_URL", None)
+    from setup_django import configure
+
+    configure(fresh=True)
 
 
 def _create_empty_database(url: str, name: str) -> None:

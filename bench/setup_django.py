@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ def configure(*, fresh: bool, migrate: bool = True) -> None:
         if fresh:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(BENCH_DB) + suffix).unlink(missing_ok=True)
+            if template := os.environ.get("BENCH_SQLITE_TEMPLATE"):
+                shutil.copyfile(template, BENCH_DB)  # migrated once by bench/run_all.py
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keyport.settings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     import django
