@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in only:
                 print(f"== {name} on {database} ({options.scale})", flush=True)
                 env = _database_env(database, name, postgres, Path(scratch))
+                bench_started = time.monotonic()
                 found, failure = _run_in_own_process(name, SCALES[options.scale][name], env)
+                print(f"   {name} on {database}: {time.monotonic() - bench_started:.0f} s", flush=True)
                 for figure in found:
                     figure.database = database
                 figures += found
