@@ -23,6 +23,7 @@ from setup_django import configure  # noqa: E402
 ALL_CONTACTS = "/dashboard/contacts/"
 ADMIN = "/admin/contacts/contact/"
 REPORT = "/dashboard/contacts/report.csv"
+GOAL_CUSTOMERS = 100_000
 
 
 def main() -> None:
@@ -86,8 +87,12 @@ def measure(
             mine = _median(client, f"{ours}?{our_query}", requests)
             theirs = _median(client, f"{admin}?{admin_query}", requests)
             ratios[name].append(mine / theirs)
+    # The goal is set for 100,000 customers: the admin's cost grows with the table (it counts
+    # every match and sorts them), ours barely does, so a smaller table says little against it.
+    goal = 0.50 if customers >= GOAL_CUSTOMERS else None
+    at = "" if goal else f" (goal ≤ 0.50 at {GOAL_CUSTOMERS:,} customers)"
     figures += [
-        Figure(f"All Contacts / Django admin: {name}", "×", values, at_most=0.50)
+        Figure(f"All Contacts / Django admin: {name}{at}", "×", values, at_most=goal)
         for name, values in ratios.items()
     ]
     return figures + _export(client)
