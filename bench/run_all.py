@@ -49,15 +49,15 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "quick": {
         "access_check": {
-            "units": 10_000,
-            "calls": 1000,
+            "units": 5_000,
+            "calls": 600,
             "threads": 4,
             "seconds": 2,
             "rounds": 3,
             "gunicorn_workers": 5,
         },
-        "contacts_list": {"customers": 20_000, "rounds": 3, "requests": 5, "deep_page": 400},
-        "revoke": {"rounds": 3, "sensorberg_rounds": 15},
+        "contacts_list": {"customers": 20_000, "rounds": 3, "requests": 3, "deep_page": 400},
+        "revoke": {"rounds": 3, "sensorberg_rounds": 10},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 1, "rounds": 3},
     },
     "full": {
