@@ -316,3 +316,90 @@ def test_the_sweep_ends_active_grants_only_and_leaves_a_revocation_as_it_is() ->
         AccessGrant.objects.filter(booking=other.booking).values_list("pk", flat=True)
     )
     assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
+
+
+def ended_scenes(count: int) -> list[AccessScene]:
+    """Bookings that ended on 5 March, each of three units for its tenant."""
+    with time_machine.travel(NOW, tick=False):
+        return [
+            build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+            for _ in range(count)
+        ]
+
+
+AFTER = dt.datetime(2026, 3, 6, 9, tzinfo=UTC)
+
+
+def test_the_sweep_ends_grants_for_their_window_and_audits_each_booking_under_its_site_and_tenant() -> None:
+    first, second = ended_scenes(2)
+    assert grants_end_due(now=AFTER) == 6
+    assert set(AccessGrant.objects.values_list("state", "revoked_reason", "revoked_with_booking")) == {
+        (GrantState.ENDED, "The window ended", False)
+    }
+    entries = AuditEntry.objects.filter(action="access.window_ended").order_by("pk")
+    assert [
+        (e.actor_kind, e.actor_label, e.target_id, e.location_id, e.customer_id, e.details["grants"])
+        for e in entries
+    ] == [
+        (
+            "system",
+            "access sweep",
+            scene.booking.pk,
+            scene.location.pk,
+            scene.booking.customer_id,
+            list(
+                AccessGrant.objects.filter(booking=scene.booking).order_by("pk").values_list("pk", flat=True)
+            ),
+        )
+        for scene in (first, second)
+    ]
+
+
+def test_the_end_of_one_booking_ends_that_bookings_grants_only() -> None:
+    first, second = ended_scenes(2)
+    assert grants_end_due(now=AFTER, booking=first.booking) == 3
+    assert set(AccessGrant.objects.filter(booking=first.booking).values_list("state", flat=True)) == {
+        GrantState.ENDED
+    }
+    assert set(AccessGrant.objects.filter(booking=second.booking).values_list("state", flat=True)) == {
+        GrantState.ACTIVE
+    }
+
+
+def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access import services
+
+    first, second = ended_scenes(2)
+    with time_machine.travel(NOW, tick=False):  # the first booking's fourth grant, made last
+        scene_share = first.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
+    monkeypatch.setattr(services, "GRANTS_ENDED_PER_SWEEP", 4)
+    assert grants_end_due(now=AFTER) == 4
+    assert set(AccessGrant.objects.filter(state=GrantState.ENDED).values_list("booking", flat=True)) == {
+        first.booking.pk
+    }
+    assert AccessGrant.objects.get(share=scene_share).state == GrantState.ENDED
+    assert grants_end_due(now=AFTER) == 3
+    assert grants_end_due(now=AFTER) == 0
+    assert list(
+        AuditEntry.objects.filter(action="access.window_ended")
+        .order_by("pk")
+        .values_list("target_id", flat=True)
+    ) == [first.booking.pk, second.booking.pk]
+
+
+def test_a_new_time_zone_moves_a_shares_grants_to_its_local_days_and_the_sync_says_so() -> None:
+    from keyport.facilities.services import location_update
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        location_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
+    share.refresh_from_db()
+    assert (share.starts_on, share.ends_on) == (dt.date(2026, 3, 4), dt.date(2026, 3, 9))  # the same days
+    grant = AccessGrant.objects.get(share=share)
+    assert grant.starts_at == dt.datetime(2026, 3, 4, 5, tzinfo=UTC)
+    assert upserts(share) == ["superseded", "pending"]
+    synced = AuditEntry.objects.filter(action="access.booking_synced", target_id=scene.booking.pk).latest(
+        "pk"
+    )
+    assert synced.details["shares_changed"] == [share.pk]
