@@ -571,3 +571,67 @@ def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_l
     )
     assert (response.status_code, response.json()) == (403, {"error": "wrong_access_point"})
     assert events() == []
+
+
+# The event write and the counts it is guarded by.
+
+
+def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.doors import access_event_record
+
+    door = fresh_door(scene)
+    assert access_event_record(door, channel="device", allowed=False, reason="unknown_pin", when=NOW) is True
+    serial = door.wrong_pin_serial
+    assert access_event_record(
+        door, channel="device", allowed=False, reason="unknown_pin", when=NOW, if_wrong_pin_serial=serial
+    )
+    assert not access_event_record(
+        door, channel="device", allowed=False, reason="unknown_pin", when=NOW, if_wrong_pin_serial=serial + 1
+    )
+    assert AccessEvent.objects.count() == 2
+
+
+def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_insert(
+    client, scene, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    pin, door = scene.tenant_holder().pin, scene.door.external_id
+    with time_machine.travel(NOW, tick=False):
+        assert check(client, key, nobodys_pin(), door)["reason"] == "unknown_pin"
+        with django_assert_max_num_queries(2):  # the door, its counts and the PIN's grants; the event
+            assert check(client, key, pin, door) == {"allowed": True, "reason": "ok"}
+
+
+def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged_again(
+    scene, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    settings.ACCESS_PIN_BLOCK_AFTER = 2
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+    read_between = fresh_door(scene)
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)  # blocks
+    decision = access_decide(door=read_between, pin=scene.tenant_holder().pin, channel="device", when=NOW)
+    assert (decision.allowed, decision.reason) == (False, "blocked")
+
+
+def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as_blocked(
+    client, scene, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access import services
+
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    settings.ACCESS_PIN_BLOCK_AFTER = 1
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    read = services.door_for_device_key
+
+    def read_then_a_wrong_pin(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = read(*args, **kwargs)
+        access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+        return found
+
+    monkeypatch.setattr(services, "door_for_device_key", read_then_a_wrong_pin)
+    holder = scene.tenant_holder()
+    with time_machine.travel(NOW, tick=False):
+        answer = check(client, key, holder.pin)
+    assert (answer["allowed"], answer["reason"]) == (False, "blocked")
+    assert events() == [(False, "unknown_pin", None, None), (False, "blocked", holder.pk, None)]

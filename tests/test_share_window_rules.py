@@ -332,10 +332,11 @@ AFTER = dt.datetime(2026, 3, 6, 9, tzinfo=UTC)
 
 def test_the_sweep_ends_grants_for_their_window_and_audits_each_booking_under_its_site_and_tenant() -> None:
     first, second = ended_scenes(2)
-    assert grants_end_due(now=AFTER) == 6
-    assert set(AccessGrant.objects.values_list("state", "revoked_reason", "revoked_with_booking")) == {
-        (GrantState.ENDED, "The window ended", False)
-    }
+    with time_machine.travel(AFTER, tick=False):
+        assert grants_end_due() == 6
+    assert set(
+        AccessGrant.objects.values_list("state", "revoked_reason", "revoked_with_booking", "updated_at")
+    ) == {(GrantState.ENDED, "The window ended", False, AFTER)}
     entries = AuditEntry.objects.filter(action="access.window_ended").order_by("pk")
     assert [
         (e.actor_kind, e.actor_label, e.target_id, e.location_id, e.customer_id, e.details["grants"])
@@ -403,3 +404,40 @@ def test_a_new_time_zone_moves_a_shares_grants_to_its_local_days_and_the_sync_sa
         "pk"
     )
     assert synced.details["shares_changed"] == [share.pk]
+
+
+def test_the_sweep_tells_the_provider_to_remove_the_grants_it_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(
+            starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5), provider="sensorberg"
+        )
+    assert grants_end_due(now=AFTER) == 3
+    assert (
+        sorted(
+            SyncIntent.objects.filter(grant__booking=scene.booking, status="pending").values_list(
+                "operation", flat=True
+            )
+        )
+        == ["delete"] * 3
+    )
+
+
+def test_a_long_revocation_reason_is_kept_on_the_grants_as_far_as_they_hold() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="x" * 400)
+    assert set(
+        AccessGrant.objects.filter(booking=scene.booking).values_list("revoked_reason", flat=True)
+    ) == {"x" * 300}
+
+
+def test_a_share_revoked_when_its_booking_was_cut_short_does_not_come_back_when_it_is_extended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+        share = scene.share("friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 25))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 31))
+    share.refresh_from_db()
+    assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, False)
+    assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
+    assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 21, 9, tzinfo=UTC)) == (False, "revoked")
