@@ -12,10 +12,12 @@ from keyport.access.models import AccessEvent, AccessGrant, GrantState, SharedAc
 from keyport.access.services import (
     ShareRequest,
     access_decide,
+    booking_restore_access,
     booking_revoke_access,
     grants_end_due,
     grants_sync_for_booking,
     share_create,
+    share_delete,
     share_validate,
 )
 from keyport.audit.models import AuditEntry
@@ -441,3 +443,66 @@ def test_a_share_revoked_when_its_booking_was_cut_short_does_not_come_back_when_
     assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, False)
     assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
     assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 21, 9, tzinfo=UTC)) == (False, "revoked")
+
+
+# The cascade: a share ended with its booking, or on its own.
+
+
+def test_a_deleted_share_keeps_when_it_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 9))
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        deleted = share_delete(actor=ACTOR, share=share)
+    share.refresh_from_db()
+    assert (share.state, share.ended_at, deleted.ended_at) == (
+        ShareState.DELETED,
+        NOW + dt.timedelta(hours=2),
+        NOW + dt.timedelta(hours=2),
+    )
+
+
+def test_an_inactive_account_pauses_its_guests_with_the_reason_and_they_come_back_with_it() -> None:
+    from keyport.contacts.services import customer_set_active
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 9))
+        customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=False)
+    share.refresh_from_db()
+    grant = AccessGrant.objects.get(share=share)
+    assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, True)
+    assert (grant.state, grant.revoked_reason, grant.revoked_with_booking) == (
+        GrantState.REVOKED,
+        "The booking's access is paused",
+        True,
+    )
+    with time_machine.travel(NOW, tick=False):
+        customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=True)
+    assert AccessGrant.objects.get(share=share).state == GrantState.ACTIVE
+    assert decide(scene, share.holder.pin, NOW) == (True, "ok")
+
+
+def test_deleting_one_paused_share_leaves_another_bookings_paused_shares_to_come_back() -> None:
+    with time_machine.travel(NOW, tick=False):
+        ours = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        theirs = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        deleted = ours.share("one@example.com", TODAY, dt.date(2026, 3, 9))
+        kept = theirs.share("two@example.com", TODAY, dt.date(2026, 3, 9))
+        for scene in (ours, theirs):
+            booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+        share_delete(actor=ACTOR, share=deleted)
+        booking_restore_access(actor=ACTOR, booking=theirs.booking)
+    assert AccessGrant.objects.get(share=kept).state == GrantState.ACTIVE
+    assert decide(theirs, kept.holder.pin, NOW) == (True, "ok")
+
+
+def test_a_share_deleted_after_the_sweep_ended_its_grant_leaves_the_grant_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
+    assert grants_end_due(now=AFTER) == 1
+    with time_machine.travel(AFTER, tick=False):
+        share_delete(actor=ACTOR, share=share)
+    grant = AccessGrant.objects.get(share=share)
+    assert (grant.state, grant.revoked_reason) == (GrantState.ENDED, "The window ended")
