@@ -4,7 +4,7 @@ It defines the wire format (see keyport/access/providers/sensorberg.py) and can 
 `fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out (and then still applies
 the call, as a vendor may after the client gave up; `method=` only that method's calls), `rate_limit_next(n,
 retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes every issued token
-stale (401), `answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer.
+stale (401; `state.token_lifetime` is how long a new one lasts), `answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer.
 Several clients may log in (`add_client`); each sees only its own access groups.
 """
 
@@ -38,7 +38,11 @@ class FakeState:
     groups_by_client: dict[str, dict[str, str]] = field(default_factory=dict)
     twin_groups: list[tuple[str, str, str]] = field(default_factory=list)  # client, external id, group
     memberships: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # group → ref → body
-    tokens: dict[str, str] = field(default_factory=dict)  # token → client id
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → client id, expiry
+    token_lifetime: int = 3600  # seconds, as expires_in
+    token_type: str = "Bearer"
+    token_requests: list[dict[str, list[str]]] = field(default_factory=list)  # the forms posted
+    revoked: list[str] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
     slow: list[tuple[float, str | None]] = field(default_factory=list)  # seconds, method or any
     rate_limits: list[int | str] = field(default_factory=list)
@@ -120,9 +124,10 @@ class FakeSensorberg:
                 """The client the bearer token was issued to; None (and a 401 answered) if none."""
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 with state.lock:
-                    client = state.tokens.get(token)
-                if client is None:
+                    client, expires = state.tokens.get(token, (None, 0.0))
+                if client is None or expires <= time.time():
                     self._answer(401, {"error": "invalid_token"})
+                    return None
                 return client
 
             def _body(self) -> bytes:
@@ -132,16 +137,43 @@ class FakeSensorberg:
                 body = self._body()
                 if self._misbehave():
                     return
+                form = urllib.parse.parse_qs(body.decode())
+                if self.path == "/oauth/revoke":
+                    return self._revoke(form)
                 if self.path != "/oauth/token":
                     return self._answer(404, {"error": "not_found"})
-                form = urllib.parse.parse_qs(body.decode())
-                client = (form.get("client_id") or [""])[0]
-                if client not in state.clients or form.get("client_secret") != [state.clients[client]]:
+                with state.lock:
+                    state.token_requests.append(form)
+                if form.get("grant_type") != ["client_credentials"]:
+                    return self._answer(400, {"error": "unsupported_grant_type"})
+                if form.get("scope") != ["app"]:
+                    return self._answer(400, {"error": "invalid_scope"})
+                client = self._client_of(form)
+                if client is None:
                     return self._answer(401, {"error": "invalid_client"})
                 token = secrets.token_hex(16)
                 with state.lock:
-                    state.tokens[token] = client
-                self._answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+                    state.tokens[token] = (client, time.time() + state.token_lifetime)
+                answer = {"access_token": token, "token_type": state.token_type}
+                self._answer(200, answer | {"expires_in": state.token_lifetime, "scope": "app"})
+
+            def _client_of(self, form: dict[str, list[str]]) -> str | None:
+                client = (form.get("client_id") or [""])[0]
+                if client not in state.clients or form.get("client_secret") != [state.clients[client]]:
+                    return None
+                return client
+
+            def _revoke(self, form: dict[str, list[str]]) -> None:
+                """RFC 7009: a token of another client, or unknown, is answered 200 all the same."""
+                client = self._client_of(form)
+                if client is None:
+                    return self._answer(401, {"error": "invalid_client"})
+                token = (form.get("token") or [""])[0]
+                with state.lock:
+                    if state.tokens.get(token, ("",))[0] == client:
+                        del state.tokens[token]
+                        state.revoked.append(token)
+                self._answer(200, {})
 
             def do_GET(self) -> None:  # noqa: N802
                 if self._misbehave():

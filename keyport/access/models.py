@@ -332,6 +332,10 @@ class SensorbergAccount(models.Model):
     base_url = models.URLField()
     client_id = models.CharField(max_length=200)
     client_secret = models.CharField(max_length=500)
+    # The bearer token last issued for this login, shared by every process, so that it can be
+    # revoked when the login changes; as secret as the client secret, never shown.
+    access_token = models.CharField(max_length=2000, blank=True, default="")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Sensorberg account of {self.location}"

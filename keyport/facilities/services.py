@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
-from keyport.access.providers.sensorberg import SensorbergProvider, base_url_refusal
+from keyport.access.providers.sensorberg import SensorbergProvider, base_url_refusal, forget_token
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
     grants_push_for_location,
@@ -227,8 +227,41 @@ def _sensorberg_account_save(location: Location, credentials: SensorbergCredenti
     if account.client_secret != before[2]:
         changed["sensorberg_client_secret"] = "changed" if before[2] else "set"
     if changed:
-        account.save()
+        account.save()  # without the token issued to the login it replaces
+        if stored is not None:
+            _sensorberg_token_revoke_on_commit(stored, account)
     return changed
+
+
+# Revoking is a courtesy to the vendor while the owner waits on Save: a token not revoked
+# expires on its own.
+TOKEN_REVOKE_TIMEOUT_SECONDS = 3.0
+
+
+def _sensorberg_token_revoke_on_commit(before: SensorbergAccount, after: SensorbergAccount) -> None:
+    """Once the new login is saved, revoke the token issued to the one it replaces, and forget it
+    in this process (other processes find it refused and fetch one with the new login).
+
+    Asked with the old client id and secret; when only the secret changed and the vendor no longer
+    takes the old one, with the new.
+    """
+    token = before.access_token
+    logins = [before]
+    if (before.base_url, before.client_id) == (after.base_url, after.client_id):
+        logins.append(after)
+
+    def revoke() -> None:
+        forget_token(before.base_url, before.client_id)
+        if not token:
+            return
+        for login in logins:
+            client = SensorbergProvider(
+                base_url=login.base_url, client_id=login.client_id, client_secret=login.client_secret
+            )
+            if client.revoke_token(token, timeout=TOKEN_REVOKE_TIMEOUT_SECONDS):
+                return
+
+    transaction.on_commit(revoke)
 
 
 # A test makes real calls to the vendor while the owner waits; keep it short.

@@ -39,11 +39,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck, MayStillLand, ProviderError, RetryLater
 from keyport.lib.public_hosts import HostNotPublic, connect_to_public_address, host_refusal
 
 if TYPE_CHECKING:
-    from keyport.access.models import AccessGrant, SensorbergAccount
+    from keyport.access.models import AccessGrant
     from keyport.facilities.models import Location
 
 logger = logging.getLogger(__name__)
@@ -52,12 +53,19 @@ TIMEOUT_SECONDS = 5.0
 # A vendor asking for a longer pause is still retried after a day.
 RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 REFUSED = "Sensorberg refused the client id and secret."
+# The scope of an app's (machine-to-machine) token in Sensorberg's published OAuth 2.0 setup.
+TOKEN_SCOPE = "app"
+# A token answer without expires_in is taken to last this long.
+DEFAULT_TOKEN_LIFETIME_SECONDS = 300.0
 NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
 CUT_OFF = "Sensorberg's answer was cut off or garbled on the way."
 MEMBERSHIP_FIELDS = ("email", "name", "valid_from", "valid_until", "credential")
 # A gateway's answers that say nothing of whether the vendor behind it applied the call.
 NO_ANSWER_STATUSES = (502, 504)
+# Ask for a new token this long before the one held expires, so no call goes out on a stale one.
+TOKEN_REFRESH_MARGIN_SECONDS = 30.0
 # Tokens and group ids are a cache: any process can fetch its own, so nothing is lost with it.
+# A token's entry: the token, and the instant (time.time) after which a fresh one is asked for.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _groups: dict[tuple[str, str, str], str] = {}
 _lock = threading.Lock()
@@ -67,6 +75,11 @@ def forget_cached_state() -> None:
     with _lock:
         _tokens.clear()
         _groups.clear()
+
+
+def forget_token(base_url: str, client_id: str) -> None:
+    with _lock:
+        _tokens.pop((base_url.rstrip("/"), client_id), None)
 
 
 def unit_external_id(unit: Any) -> str:
@@ -101,10 +114,14 @@ def base_url_refusal(base_url: str) -> str | None:
 class SensorbergProvider:
     needs_sync = True
 
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self, *, base_url: str, client_id: str, client_secret: str, account_id: int | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
+        # The saved login this is, if any: its token is kept there for every process to share.
+        self.account_id = account_id
 
     def __repr__(self) -> str:  # never the secret
         return f"SensorbergProvider({self.base_url!r}, client_id={self.client_id!r})"
@@ -115,7 +132,10 @@ class SensorbergProvider:
         if account is None:
             raise ProviderError("This location has no Sensorberg client id and secret yet.")
         return cls(
-            base_url=account.base_url, client_id=account.client_id, client_secret=account.client_secret
+            base_url=account.base_url,
+            client_id=account.client_id,
+            client_secret=account.client_secret,
+            account_id=account.pk,
         )
 
     # The operations the outbox uses.
@@ -225,29 +245,68 @@ class SensorbergProvider:
             _groups.pop((self.base_url, self.client_id, external_id), None)
 
     def _token(self, *, fresh: bool = False) -> str:
+        """A bearer token: this process's, the one saved with the login, or a new one.
+
+        `fresh` (after a 401) asks for a new one whatever is held. One is renewed
+        TOKEN_REFRESH_MARGIN_SECONDS before it expires (or halfway, for a short-lived one).
+        """
         key = (self.base_url, self.client_id)
         with _lock:
             cached = _tokens.get(key)
-        if cached and not fresh and cached[1] > time.monotonic():
+        if cached and not fresh and cached[1] > time.time():
             return cached[0]
+        if not fresh and self.account_id is not None:
+            saved = _saved_token(self.account_id)
+            if saved is not None:
+                token, expires_at = saved
+                refresh_at = expires_at - TOKEN_REFRESH_MARGIN_SECONDS
+                if refresh_at > time.time():
+                    with _lock:
+                        _tokens[key] = (token, refresh_at)
+                    return token
         token, lifetime = _token_from(self._send(self._token_request()))
+        now = time.time()
         with _lock:
-            _tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2))
+            _tokens[key] = (token, now + max(lifetime - TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2))
+        if self.account_id is not None:
+            _token_save(self.account_id, token, expires_at=now + lifetime)
         return token
 
     def _token_request(self) -> urllib.request.Request:
-        form = urllib.parse.urlencode(
+        return self._form_request(
+            "/oauth/token",
             {
                 "grant_type": "client_credentials",
                 "client_id": self.client_id,
                 "client_secret": self._client_secret,
-            }
-        ).encode()
+                "scope": TOKEN_SCOPE,
+            },
+        )
+
+    def revoke_token(self, token: str, *, timeout: float = TIMEOUT_SECONDS) -> bool:
+        """Revoke a token issued to this login (RFC 7009); whether Sensorberg confirmed it.
+
+        Never raises: the login is changing, and a token not revoked still expires on its own.
+        """
+        form = {
+            "token": token,
+            "token_type_hint": "access_token",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        try:
+            self._send(self._form_request("/oauth/revoke", form), timeout=timeout)
+        except (ProviderError, _Unauthorized) as error:
+            logger.warning("Sensorberg token of %s not revoked: %s", self.client_id, error or "401")
+            return False
+        return True
+
+    def _form_request(self, path: str, form: dict[str, str]) -> urllib.request.Request:
         return self._new_request(
-            "/oauth/token",
-            data=form,
+            path,
+            data=urllib.parse.urlencode(form).encode(),
             method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
         )
 
     def _request(
@@ -432,15 +491,39 @@ def _identifier(item: dict[str, Any], name: str) -> str:
 
 
 def _token_from(answer: dict[str, Any]) -> tuple[str, float]:
-    """The bearer token and its lifetime in seconds from the token endpoint's answer."""
+    """The bearer token and its lifetime in seconds from the token endpoint's answer.
+
+    OAuth 2.0 token types are case-insensitive (RFC 6749 5.1): "bearer" and "Bearer" alike.
+    """
     token = answer.get("access_token")
+    token_type = answer.get("token_type")
     try:
-        lifetime = float(answer.get("expires_in", 300))
+        lifetime = float(answer.get("expires_in", DEFAULT_TOKEN_LIFETIME_SECONDS))
     except (TypeError, ValueError):
         raise ProviderError(NOT_UNDERSTOOD) from None
-    if not isinstance(token, str) or not token or not math.isfinite(lifetime):
+    if not isinstance(token, str) or not token or not math.isfinite(lifetime) or lifetime <= 0:
+        raise ProviderError(NOT_UNDERSTOOD)
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise ProviderError(NOT_UNDERSTOOD)
     return token, lifetime
+
+
+def _saved_token(account_id: int) -> tuple[str, float] | None:
+    """The token saved with the login and when it expires (time.time), if there is one."""
+    row = (
+        SensorbergAccount.objects.filter(pk=account_id)
+        .values_list("access_token", "token_expires_at")
+        .first()
+    )
+    if row is None or not row[0] or row[1] is None:
+        return None
+    return row[0], row[1].timestamp()
+
+
+def _token_save(account_id: int, token: str, *, expires_at: float) -> None:
+    SensorbergAccount.objects.filter(pk=account_id).update(
+        access_token=token, token_expires_at=dt.datetime.fromtimestamp(expires_at, tz=dt.UTC)
+    )
 
 
 def _path_part(value: str) -> str:
