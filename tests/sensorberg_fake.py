@@ -1,6 +1,8 @@
-"""A fake Sensorberg cloud: a real HTTP server in a thread that speaks the adapter's protocol.
-
-It defines the wire format (see keyport/access/providers/sensorberg.py) and can misbehave:
+"""A fake Sensorberg cloud: a real HTTP server in a thread that speaks the vendor's published
+protocol: OAuth 2.0 client credentials with scope=app (400 without it), token revocation, and
+JSON:API resources (415 to a body that is not application/vnd.api+json, errors as an `errors`
+array, lists paged by `links.next`, `state.page_size` to a page). The resource paths are its own
+(see keyport/access/providers/sensorberg.py). It can misbehave:
 `fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out (and then still applies
 the call, as a vendor may after the client gave up; `method=` only that method's calls), `rate_limit_next(n,
 retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes every issued token
@@ -22,6 +24,7 @@ from typing import Any
 
 CLIENT_ID = "keyport-test"
 CLIENT_SECRET = "s3cret-value-never-logged"
+JSON_API = "application/vnd.api+json"
 
 
 @dataclass
@@ -43,6 +46,7 @@ class FakeState:
     token_type: str = "Bearer"
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)  # the forms posted
     revoked: list[str] = field(default_factory=list)
+    page_size: int = 50  # resources per page of a list
     failures: list[int] = field(default_factory=list)
     slow: list[tuple[float, str | None]] = field(default_factory=list)  # seconds, method or any
     rate_limits: list[int | str] = field(default_factory=list)
@@ -69,6 +73,7 @@ class FakeSensorberg:
     def __init__(self) -> None:
         self.state = FakeState()
         state = self.state
+        fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
@@ -81,10 +86,39 @@ class FakeSensorberg:
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
+                oauth = self.path.startswith("/oauth/")
+                self.send_header("Content-Type", "application/json" if oauth else JSON_API)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
+
+            def _error(self, status: int, title: str, detail: str = "") -> None:
+                """A JSON:API errors document."""
+                error = {"status": str(status), "title": title} | ({"detail": detail} if detail else {})
+                self._answer(status, {"errors": [error]})
+
+            def _page(self, resources: list[dict[str, Any]]) -> None:
+                """One page of a JSON:API list, `links.next` naming the next page if there is one."""
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                number = int(query.get("page[number]", "1"))
+                size = state.page_size
+                links: dict[str, str | None] = {"self": self.path, "next": None}
+                if number * size < len(resources):
+                    following = urllib.parse.urlencode(query | {"page[number]": str(number + 1)})
+                    links["next"] = f"{fake.base_url}{url.path}?{following}"
+                self._answer(200, {"data": resources[(number - 1) * size : number * size], "links": links})
+
+            def _speaks_json_api(self) -> bool:
+                """A resource request must accept JSON:API, and a body must be sent as JSON:API."""
+                accept = self.headers.get("Accept", "")
+                if JSON_API not in accept and "*/*" not in accept:
+                    self._error(406, "Not Acceptable", f"Accept {JSON_API}.")
+                    return False
+                if self.command == "PUT" and self.headers.get("Content-Type") != JSON_API:
+                    self._error(415, "Unsupported Media Type", f"Send the body as {JSON_API}.")
+                    return False
+                return True
 
             def _misbehave(self) -> bool:
                 with state.lock:
@@ -93,7 +127,9 @@ class FakeSensorberg:
                     with state.lock:
                         state.answers.append((self.command, self.path, scripted.status))
                     self.send_response(scripted.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header(
+                        "Content-Type", "application/json" if self.path.startswith("/oauth/") else JSON_API
+                    )
                     self.send_header("Content-Length", str(len(scripted.raw)))
                     self.end_headers()
                     self.wfile.write(scripted.raw[: scripted.cut_after])
@@ -105,10 +141,11 @@ class FakeSensorberg:
                 if delay:
                     time.sleep(delay)
                 if failure:
-                    self._answer(failure, {"error": "server_error"})
+                    self._error(failure, "Server Error")
                     return True
                 if limited is not None:
-                    self._answer(429, {"error": "rate_limited"}, {"Retry-After": str(limited)})
+                    error = {"errors": [{"status": "429", "title": "Too Many Requests"}]}
+                    self._answer(429, error, {"Retry-After": str(limited)})
                     return True
                 return False
 
@@ -176,7 +213,7 @@ class FakeSensorberg:
                 self._answer(200, {})
 
             def do_GET(self) -> None:  # noqa: N802
-                if self._misbehave():
+                if self._misbehave() or not self._speaks_json_api():
                     return
                 client = self._client()
                 if client is None:
@@ -184,26 +221,30 @@ class FakeSensorberg:
                 url = urllib.parse.urlparse(self.path)
                 parts = url.path.strip("/").split("/")
                 if parts == ["v1", "access-groups"]:
-                    asked = urllib.parse.parse_qs(url.query).get("external_id")
+                    asked = urllib.parse.parse_qs(url.query).get("filter[external_id]")
                     listed = list(state.groups_of(client).items()) + [
                         (external_id, group)
                         for owner, external_id, group in state.twin_groups
                         if owner == client
                     ]
-                    items = [
-                        {"id": group, "external_id": external_id}
-                        for external_id, group in listed
-                        if asked is None or external_id == asked[0]
-                    ]
-                    return self._answer(200, {"items": items})
+                    return self._page(
+                        [
+                            {"type": "access-groups", "id": group, "attributes": {"external_id": external_id}}
+                            for external_id, group in listed
+                            if asked is None or external_id == asked[0]
+                        ]
+                    )
                 if len(parts) == 4 and parts[3] == "memberships":
                     if parts[2] not in state.groups_of(client).values():
-                        return self._answer(404, {"error": "not_found"})
+                        return self._error(404, "Not Found", "No such access group.")
                     with state.lock:
                         held = state.memberships.get(parts[2], {})
-                        items = [{"ref": ref, **body} for ref, body in held.items()]
-                    return self._answer(200, {"items": items})
-                self._answer(404, {"error": "not_found"})
+                        resources = [
+                            {"type": "memberships", "id": ref, "attributes": body}
+                            for ref, body in held.items()
+                        ]
+                    return self._page(resources)
+                self._error(404, "Not Found")
 
             def _membership(self, client: str) -> tuple[str, str] | None:
                 parts = self.path.strip("/").split("/")
@@ -216,32 +257,43 @@ class FakeSensorberg:
 
             def do_PUT(self) -> None:  # noqa: N802
                 body = self._body()
-                if self._misbehave():
+                if self._misbehave() or not self._speaks_json_api():
                     return
                 client = self._client()
                 if client is None:
                     return
                 target = self._membership(client)
                 if target is None:
-                    return self._answer(404, {"error": "not_found"})
+                    return self._error(404, "Not Found", "No such access group.")
+                try:
+                    data = json.loads(body)["data"]
+                    attributes = data["attributes"]
+                except (ValueError, KeyError, TypeError):
+                    return self._error(400, "Bad Request", "Send a JSON:API document with data.")
+                if data.get("type") != "memberships" or data.get("id") != target[1]:
+                    return self._error(409, "Conflict", "The type or id does not match the URL.")
                 with state.lock:
                     state.writes.append(("PUT", self.path, self.headers.get("Idempotency-Key", "")))
-                    state.memberships.setdefault(target[0], {})[target[1]] = json.loads(body)
-                self._answer(200, {"ref": target[1]})
+                    state.memberships.setdefault(target[0], {})[target[1]] = attributes
+                self._answer(
+                    200, {"data": {"type": "memberships", "id": target[1], "attributes": attributes}}
+                )
 
             def do_DELETE(self) -> None:  # noqa: N802
-                if self._misbehave():
+                if self._misbehave() or not self._speaks_json_api():
                     return
                 client = self._client()
                 if client is None:
                     return
                 target = self._membership(client)
                 if target is None:
-                    return self._answer(404, {"error": "not_found"})
+                    return self._error(404, "Not Found", "No such access group.")
                 with state.lock:
                     state.writes.append(("DELETE", self.path, self.headers.get("Idempotency-Key", "")))
                     existed = state.memberships.get(target[0], {}).pop(target[1], None)
-                self._answer(204 if existed else 404, None if existed else {"error": "not_found"})
+                if existed is None:
+                    return self._error(404, "Not Found", "No such membership.")
+                self._answer(204)
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -1,11 +1,15 @@
 """Sensorberg adapter: every HTTP detail of the vendor's cloud lives in this module.
 
-Shape of the protocol (Sensorberg publishes no reference; the fake server in
-tests/sensorberg_fake.py defines the wire format we speak):
+Authentication is as Sensorberg publishes it (OAuth 2.0 client credentials with scope=app,
+tokens revocable per RFC 7009); every resource call speaks JSON:API (media type
+application/vnd.api+json, documents of `data` with `type`, `id` and `attributes`, lists paged by
+`links.next`, errors as an `errors` array). The resource paths are not published; the fake
+server in tests/sensorberg_fake.py defines them:
 
     POST   {base}/oauth/token                           client credentials → bearer token
+    POST   {base}/oauth/revoke                          revoke a token (the login changed)
     GET    {base}/v1/access-groups                      every access group (Test connection)
-    GET    {base}/v1/access-groups?external_id=<unit>   the unit's access group
+    GET    {base}/v1/access-groups?filter[external_id]=<unit>   the unit's access group
     PUT    {base}/v1/access-groups/<group>/memberships/<ref>   membership with validity and PIN
     DELETE {base}/v1/access-groups/<group>/memberships/<ref>   remove it (404 counts as gone)
     GET    {base}/v1/access-groups/<group>/memberships  what the vendor holds (reconcile)
@@ -60,6 +64,16 @@ DEFAULT_TOKEN_LIFETIME_SECONDS = 300.0
 NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
 CUT_OFF = "Sensorberg's answer was cut off or garbled on the way."
 MEMBERSHIP_FIELDS = ("email", "name", "valid_from", "valid_until", "credential")
+# Sensorberg's REST APIs follow JSON:API: its media type, both ways.
+JSON_API = "application/vnd.api+json"
+GROUPS_PATH = "/v1/access-groups"
+GROUP_TYPE = "access-groups"
+MEMBERSHIP_TYPE = "memberships"
+# A list longer than this many pages is taken for a loop.
+MAX_PAGES = 10_000
+# Of an error answer, only this much is read, and this much of its errors' words kept.
+ERROR_BODY_MAX_BYTES = 64 * 1024
+ERROR_TEXT_MAX = 300
 # A gateway's answers that say nothing of whether the vendor behind it applied the call.
 NO_ANSWER_STATUSES = (502, 504)
 # Ask for a new token this long before the one held expires, so no call goes out on a stale one.
@@ -141,11 +155,18 @@ class SensorbergProvider:
     # The operations the outbox uses.
 
     def push(self, grant: AccessGrant, *, idempotency_key: str) -> None:
+        document = {
+            "data": {
+                "type": MEMBERSHIP_TYPE,
+                "id": grant.membership_ref,
+                "attributes": membership_body(grant),
+            }
+        }
         self._membership_call(
             "PUT",
             unit_external_id(grant.unit),
             _path_part(grant.membership_ref),
-            body=membership_body(grant),
+            body=document,
             idempotency_key=idempotency_key,
         )
 
@@ -160,10 +181,10 @@ class SensorbergProvider:
 
     def memberships(self, external_id: str) -> dict[str, dict[str, Any]]:
         """Per ref, the membership as Sensorberg holds it: the fields push sends, as far as present."""
-        answer = self._membership_call("GET", external_id, None)
         held: dict[str, dict[str, Any]] = {}
-        for item in _items(answer):
-            held[_identifier(item, "ref")] = {name: item[name] for name in MEMBERSHIP_FIELDS if name in item}
+        for item in self._membership_call("GET", external_id, None):
+            attributes = item["attributes"]
+            held[item["id"]] = {name: attributes[name] for name in MEMBERSHIP_FIELDS if name in attributes}
         return held
 
     def test_connection(self, *, timeout: float = TIMEOUT_SECONDS) -> ConnectionCheck:
@@ -173,12 +194,14 @@ class SensorbergProvider:
         """
         try:
             token, _ = _token_from(self._send(self._token_request(), timeout=timeout))
-            listing = self._request("GET", "/v1/access-groups", token=token)
-            groups = _items(self._send(listing, timeout=timeout))
+            groups = self._list(GROUPS_PATH, token=token, kind=GROUP_TYPE, timeout=timeout)
         except _Unauthorized:
             return ConnectionCheck(ok=False, message=REFUSED, status=401)
         except ProviderError as error:
-            return ConnectionCheck(ok=False, message=str(error), status=error.status)
+            # Status only: the address tried may not be Sensorberg's, nor saved yet.
+            return ConnectionCheck(
+                ok=False, message=getattr(error, "summary", str(error)), status=error.status
+            )
         noun = "access group" if len(groups) == 1 else "access groups"
         return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.", status=200)
 
@@ -193,8 +216,8 @@ class SensorbergProvider:
         body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         missing_ok: bool = False,
-    ) -> dict[str, Any]:
-        """A call on the unit's group memberships (`ref_part` None: the whole list).
+    ) -> list[dict[str, Any]]:
+        """A call on the unit's group memberships (`ref_part` None: the whole list, every page).
 
         A 404 on a cached group id may mean the group was re-created under a new id: look it up
         again and, if the id changed, try once more. Only a 404 on a group id looked up in this
@@ -202,11 +225,12 @@ class SensorbergProvider:
         """
         group, looked_up = self._group_id(external_id)
         while True:
-            path = f"/v1/access-groups/{_path_part(group)}/memberships"
-            if ref_part is not None:
-                path += f"/{ref_part}"
+            path = f"{GROUPS_PATH}/{_path_part(group)}/memberships"
             try:
-                return self._call(method, path, body, idempotency_key)
+                if ref_part is None:
+                    return self._list(path, kind=MEMBERSHIP_TYPE)
+                self._call(method, f"{path}/{ref_part}", body, idempotency_key)
+                return []
             except _NotFound:
                 if not looked_up:
                     self._forget_group_id(external_id)
@@ -215,7 +239,7 @@ class SensorbergProvider:
                     if group != stale:
                         continue
                 if missing_ok:
-                    return {}
+                    return []
                 raise
 
     def _group_id(self, external_id: str) -> tuple[str, bool]:
@@ -224,10 +248,13 @@ class SensorbergProvider:
         with _lock:
             if key in _groups:
                 return _groups[key], False
-        answer = self._call(
-            "GET", "/v1/access-groups?" + urllib.parse.urlencode({"external_id": external_id})
-        )
-        items = _items(answer)
+        asked = f"{GROUPS_PATH}?" + urllib.parse.urlencode({"filter[external_id]": external_id})
+        # Matched here too: a server that ignores the filter must not hand over another unit's group.
+        items = [
+            item
+            for item in self._list(asked, kind=GROUP_TYPE)
+            if item["attributes"].get("external_id") == external_id
+        ]
         if not items:
             raise ProviderError(f"Sensorberg has no access group with External Identifier {external_id!r}.")
         if len(items) > 1:
@@ -235,10 +262,45 @@ class SensorbergProvider:
                 f"Sensorberg has {len(items)} access groups with External Identifier {external_id!r}; "
                 "keep one of them in Sensorberg's dashboard, or give the others another identifier."
             )
-        group = _identifier(items[0], "id")
+        group = items[0]["id"]
         with _lock:
             _groups[key] = group
         return group, True
+
+    def _list(
+        self, path: str, *, kind: str, token: str | None = None, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Every resource of a JSON:API list, following `links.next` from page to page.
+
+        A next page is only followed on the base URL's own scheme, host and port: the token
+        goes nowhere else. With `token`, that token is used as it is (Test connection).
+        """
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            if token is None:
+                answer = self._call("GET", path)
+            else:
+                answer = self._send(self._request("GET", path, token=token), timeout=timeout)
+            items += _resources(answer, kind)
+            following = _next_link(answer)
+            if following is None:
+                return items
+            path = self._own_path(following)
+            if path in seen or len(seen) >= MAX_PAGES:
+                raise ProviderError(NOT_UNDERSTOOD)
+            seen.add(path)
+
+    def _own_path(self, link: str) -> str:
+        """The path and query of a link the vendor gave, if it is on the base URL's origin."""
+        base = urllib.parse.urlsplit(self.base_url)
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(self.base_url + "/", link))
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise ProviderError(NOT_UNDERSTOOD)
+        if base.path and not target.path.startswith(base.path + "/"):
+            raise ProviderError(NOT_UNDERSTOOD)
+        path = target.path.removeprefix(base.path)
+        return path + (f"?{target.query}" if target.query else "")
 
     def _forget_group_id(self, external_id: str) -> None:
         with _lock:
@@ -318,13 +380,13 @@ class SensorbergProvider:
         body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> urllib.request.Request:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {"Authorization": f"Bearer {token}", "Accept": JSON_API}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         data = None
         if body is not None:
             data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = JSON_API
         return self._new_request(path, data=data, method=method, headers=headers)
 
     def _new_request(
@@ -376,7 +438,8 @@ class SensorbergProvider:
             with _opener().open(request, timeout=timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            raise _status_error(error.code, error.headers.get("Retry-After"), request) from None
+            detail = _errors_said(_read_quietly(error))
+            raise _status_error(error.code, error.headers.get("Retry-After"), request, detail) from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, HostNotPublic):
                 raise ProviderError(str(error.reason)) from None
@@ -423,8 +486,13 @@ class _NoAnswer(ProviderError):
     """The request went out and no answer came back: the vendor may have applied it."""
 
 
-def _status_error(status: int, retry_after: str | None, request: urllib.request.Request) -> Exception:
-    """The error for an answer with this HTTP status, named by its status alone."""
+def _status_error(
+    status: int, retry_after: str | None, request: urllib.request.Request, detail: str = ""
+) -> Exception:
+    """The error for an answer with this HTTP status, followed by what its JSON:API `errors` said.
+
+    The error's `summary` is the message without the vendor's words, for Test connection.
+    """
     if status == 401:
         return _Unauthorized()
     if status == 403:
@@ -436,12 +504,41 @@ def _status_error(status: int, retry_after: str | None, request: urllib.request.
             status=status,
         )
     path = urllib.parse.urlsplit(request.full_url).path
-    message = f"Sensorberg answered {status} to {request.get_method()} {path}."
-    if status == 404:
-        return _NotFound(message, status=status)
-    if status in NO_ANSWER_STATUSES:
-        return _NoAnswer(message, status=status)
-    return ProviderError(message, status=status)
+    summary = f"Sensorberg answered {status} to {request.get_method()} {path}."
+    message = f"{summary} {detail}" if detail else summary
+    kind = _NotFound if status == 404 else _NoAnswer if status in NO_ANSWER_STATUSES else ProviderError
+    error = kind(message, status=status)
+    error.summary = summary  # type: ignore[attr-defined]
+    return error
+
+
+def _read_quietly(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return error.read(ERROR_BODY_MAX_BYTES)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _errors_said(raw: bytes) -> str:
+    """What a JSON:API errors document says, for staff: each error's title and detail, in one
+    line, without control characters and cut short; "" for any other body."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return ""
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    said = []
+    for error in errors[:3]:
+        if not isinstance(error, dict):
+            continue
+        words = [error.get(name) for name in ("title", "detail")]
+        text = ": ".join(str(word) for word in words if isinstance(word, str) and word)
+        if text:
+            said.append("".join(c if c.isprintable() else " " for c in text))
+    joined = "; ".join(said)
+    return joined if len(joined) <= ERROR_TEXT_MAX else joined[: ERROR_TEXT_MAX - 1] + "…"
 
 
 class _PublicHTTPConnection(http.client.HTTPConnection):
@@ -476,18 +573,41 @@ def _opener() -> urllib.request.OpenerDirector:
     )
 
 
-def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    items = answer.get("items", [])
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+def _resources(answer: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The resources of a JSON:API list document: each with `type` `kind`, an `id` (as str) and
+    `attributes`; anything else is not understood."""
+    data = answer.get("data")
+    if not isinstance(data, list):
         raise ProviderError(NOT_UNDERSTOOD)
-    return items
+    resources = []
+    for item in data:
+        if not isinstance(item, dict) or item.get("type") != kind:
+            raise ProviderError(NOT_UNDERSTOOD)
+        attributes = item.get("attributes", {})
+        if not isinstance(attributes, dict):
+            raise ProviderError(NOT_UNDERSTOOD)
+        resources.append({"id": _identifier(item), "attributes": attributes})
+    return resources
 
 
-def _identifier(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
+def _identifier(item: dict[str, Any]) -> str:
+    value = item.get("id")
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise ProviderError(NOT_UNDERSTOOD)
     return str(value)
+
+
+def _next_link(answer: dict[str, Any]) -> str | None:
+    """A list document's `links.next` (a string, or an object with `href`), or None."""
+    links = answer.get("links") or {}
+    following = links.get("next") if isinstance(links, dict) else None
+    if isinstance(following, dict):
+        following = following.get("href")
+    if following is None:
+        return None
+    if not isinstance(following, str) or not following:
+        raise ProviderError(NOT_UNDERSTOOD)
+    return following
 
 
 def _token_from(answer: dict[str, Any]) -> tuple[str, float]:
