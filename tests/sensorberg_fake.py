@@ -47,6 +47,8 @@ class FakeState:
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)  # the forms posted
     revoked: list[str] = field(default_factory=list)
     page_size: int = 50  # resources per page of a list
+    latency: float = 0.0  # seconds every request waits before it is answered
+    connections: int = 0  # TCP connections accepted
     failures: list[int] = field(default_factory=list)
     slow: list[tuple[float, str | None]] = field(default_factory=list)  # seconds, method or any
     rate_limits: list[int | str] = field(default_factory=list)
@@ -63,6 +65,13 @@ class FakeState:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    state: FakeState
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.state.lock:
+            self.state.connections += 1
+        super().process_request(request, client_address)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a slow answer is the point of `slow_next`, not an error."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -121,6 +130,8 @@ class FakeSensorberg:
                 return True
 
             def _misbehave(self) -> bool:
+                if state.latency:
+                    time.sleep(state.latency)
                 with state.lock:
                     scripted = state.scripted.pop(urllib.parse.urlparse(self.path).path, None)
                 if scripted is not None:
@@ -296,6 +307,7 @@ class FakeSensorberg:
                 self._answer(204)
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server.state = state
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
