@@ -4,9 +4,11 @@ JSON:API resources (415 to a body that is not application/vnd.api+json, errors a
 array, lists paged by `links.next`, `state.page_size` to a page). The resource paths are its own
 (see keyport/access/providers/sensorberg.py). It can misbehave:
 `fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out (and then still applies
-the call, as a vendor may after the client gave up; `method=` only that method's calls), `rate_limit_next(n,
-retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes every issued token
-stale (401; `state.token_lifetime` is how long a new one lasts), `answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer.
+the call, as a vendor may after the client gave up; `method=` only that method's calls),
+`rate_limit_next(n, retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes
+every issued token stale (401; `state.token_lifetime` is how long a new one lasts),
+`answer_next(path, body, cut_after=...)` gives one scripted (or cut off) answer, `state.latency`
+delays every answer, and `state.connections` counts the connections accepted.
 Several clients may log in (`add_client`); each sees only its own access groups.
 """
 
@@ -85,6 +87,8 @@ class FakeSensorberg:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept open between calls, as a vendor's are
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -144,6 +148,7 @@ class FakeSensorberg:
                     self.send_header("Content-Length", str(len(scripted.raw)))
                     self.end_headers()
                     self.wfile.write(scripted.raw[: scripted.cut_after])
+                    self.close_connection = scripted.cut_after is not None
                     return True
                 with state.lock:
                     delay = self._delay()

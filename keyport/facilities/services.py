@@ -12,7 +12,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
-from keyport.access.providers.sensorberg import SensorbergProvider, base_url_refusal, forget_token
+from keyport.access.providers.sensorberg import (
+    SensorbergProvider,
+    base_url_refusal,
+    close_clients,
+    forget_token,
+)
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
     grants_push_for_location,
@@ -239,8 +244,9 @@ TOKEN_REVOKE_TIMEOUT_SECONDS = 3.0
 
 
 def _sensorberg_token_revoke_on_commit(before: SensorbergAccount, after: SensorbergAccount) -> None:
-    """Once the new login is saved, revoke the token issued to the one it replaces, and forget it
-    in this process (other processes find it refused and fetch one with the new login).
+    """Once the new login is saved, revoke the token issued to the one it replaces, forget it in
+    this process (other processes find it refused and fetch one with the new login) and close this
+    process's pooled connections to the old base URL.
 
     Asked with the old client id and secret; when only the secret changed and the vendor no longer
     takes the old one, with the new.
@@ -252,14 +258,13 @@ def _sensorberg_token_revoke_on_commit(before: SensorbergAccount, after: Sensorb
 
     def revoke() -> None:
         forget_token(before.base_url, before.client_id)
-        if not token:
-            return
-        for login in logins:
+        for login in logins if token else []:
             client = SensorbergProvider(
                 base_url=login.base_url, client_id=login.client_id, client_secret=login.client_secret
             )
             if client.revoke_token(token, timeout=TOKEN_REVOKE_TIMEOUT_SECONDS):
-                return
+                break
+        close_clients(before.base_url)  # this process's connections there end with the old login
 
     transaction.on_commit(revoke)
 

@@ -20,32 +20,40 @@ A group can be re-created in the vendor's dashboard under a new id: a 404 on a c
 looks the group up again and, if its id changed, tries once more there.
 A PUT that got no answer (a timeout, an answer cut off, a gateway's 502 or 504) raises
 MayStillLand: the vendor may apply it later, and the outbox then confirms a removal sent meanwhile.
-Calls go only to hosts whose every address is public (keyport.lib.public_hosts), connected to the
-very addresses checked, and never through an HTTP proxy of the environment, which would resolve
-the name itself; SENSORBERG_ALLOW_PRIVATE_HOSTS lifts this for the local fake.
-urllib from the standard library is enough for four calls; no dependency is added for it.
+Calls go through one pooled httpx client per process and base URL (reconcile makes hundreds of
+calls a minute; each would otherwise be a TCP and TLS handshake of its own), with explicit connect
+and read timeouts, closed when the login changes or after it has been idle a while.
+Every TCP connection it opens goes only to a host whose every address is public
+(keyport.lib.public_hosts): the name is resolved as the connection is opened, each address
+checked, and the socket connected to a checked address; the Host header, TLS SNI and certificate
+check stay on the name. A connection kept in the pool stays on the address it was opened to.
+Never through an HTTP proxy of the environment, which would resolve the name itself;
+SENSORBERG_ALLOW_PRIVATE_HOSTS lifts the check for the local fake.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import http.client
 import json
 import logging
 import math
+import os
+import socket
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpcore
+import httpx
 from django.conf import settings
 
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck, MayStillLand, ProviderError, RetryLater
-from keyport.lib.public_hosts import HostNotPublic, connect_to_public_address, host_refusal
+from keyport.lib.public_hosts import HostNotPublic, host_refusal, public_addresses
 
 if TYPE_CHECKING:
     from keyport.access.models import AccessGrant
@@ -53,12 +61,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# How long to wait for an answer (read) and for a connection to open: the worker's calls.
 TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 3.0
+# A process keeps this many connections to one base URL, each for this long after its last use.
+POOL_CONNECTIONS = 10
+KEEPALIVE_SECONDS = 30.0
+# A base URL's client not used for this long is closed (the login moved elsewhere).
+CLIENT_IDLE_SECONDS = 600.0
 # A vendor asking for a longer pause is still retried after a day.
 RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 REFUSED = "Sensorberg refused the client id and secret."
 # The scope of an app's (machine-to-machine) token in Sensorberg's published OAuth 2.0 setup.
-TOKEN_SCOPE = "app"
+TOKEN_SCOPE = "app"  # noqa: S105 (a scope name, not a secret)
 # A token answer without expires_in is taken to last this long.
 DEFAULT_TOKEN_LIFETIME_SECONDS = 300.0
 NOT_UNDERSTOOD = "Sensorberg answered with something Keyport does not understand."
@@ -89,6 +104,54 @@ def forget_cached_state() -> None:
     with _lock:
         _tokens.clear()
         _groups.clear()
+    close_clients()
+
+
+@dataclass
+class _Pooled:
+    client: httpx.Client
+    used_at: float = field(default_factory=time.monotonic)
+
+
+# One client per process and base URL; the pid keeps a forked process off its parent's sockets.
+_clients: dict[tuple[int, str], _Pooled] = {}
+
+
+def _public_address_transport() -> httpx.BaseTransport:
+    return _PublicAddressTransport()
+
+
+# Tests point this at an httpx.MockTransport or a counting transport.
+transport_factory: Callable[[], httpx.BaseTransport] = _public_address_transport
+
+
+def client_for(base_url: str) -> httpx.Client:
+    """This process's pooled client for `base_url`; clients idle a while are closed meanwhile."""
+    key = (os.getpid(), base_url.rstrip("/"))
+    now = time.monotonic()
+    idle: list[httpx.Client] = []
+    with _lock:
+        pooled = _clients.get(key)
+        if pooled is None:
+            client = httpx.Client(transport=transport_factory(), trust_env=False, follow_redirects=False)
+            pooled = _clients[key] = _Pooled(client)
+        pooled.used_at = now
+        for other_key, other in list(_clients.items()):
+            if now - other.used_at > CLIENT_IDLE_SECONDS:
+                idle.append(_clients.pop(other_key).client)
+    for client in idle:
+        client.close()
+    return pooled.client
+
+
+def close_clients(base_url: str | None = None) -> None:
+    """Close this process's client for `base_url` (every client, with None): its connections
+    end, and the next call opens new ones."""
+    with _lock:
+        keys = [key for key in _clients if base_url is None or key[1] == base_url.rstrip("/")]
+        closing = [_clients.pop(key).client for key in keys]
+    for client in closing:
+        client.close()
 
 
 def forget_token(base_url: str, client_id: str) -> None:
@@ -334,8 +397,8 @@ class SensorbergProvider:
             _token_save(self.account_id, token, expires_at=now + lifetime)
         return token
 
-    def _token_request(self) -> urllib.request.Request:
-        return self._form_request(
+    def _token_request(self) -> _Outgoing:
+        return _form_request(
             "/oauth/token",
             {
                 "grant_type": "client_credentials",
@@ -357,19 +420,11 @@ class SensorbergProvider:
             "client_secret": self._client_secret,
         }
         try:
-            self._send(self._form_request("/oauth/revoke", form), timeout=timeout)
+            self._send(_form_request("/oauth/revoke", form), timeout=timeout)
         except (ProviderError, _Unauthorized) as error:
-            logger.warning("Sensorberg token of %s not revoked: %s", self.client_id, error or "401")
+            logger.warning("Sensorberg token of %s not revoked: %s", self.client_id, str(error) or "401")
             return False
         return True
-
-    def _form_request(self, path: str, form: dict[str, str]) -> urllib.request.Request:
-        return self._new_request(
-            path,
-            data=urllib.parse.urlencode(form).encode(),
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        )
 
     def _request(
         self,
@@ -379,25 +434,15 @@ class SensorbergProvider:
         token: str,
         body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
-    ) -> urllib.request.Request:
+    ) -> _Outgoing:
         headers = {"Authorization": f"Bearer {token}", "Accept": JSON_API}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        data = None
+        content = None
         if body is not None:
-            data = json.dumps(body).encode()
+            content = json.dumps(body).encode()
             headers["Content-Type"] = JSON_API
-        return self._new_request(path, data=data, method=method, headers=headers)
-
-    def _new_request(
-        self, path: str, *, data: bytes | None, method: str, headers: dict[str, str]
-    ) -> urllib.request.Request:
-        try:
-            return urllib.request.Request(  # noqa: S310 (the settings only take https, or http to localhost)
-                self.base_url + path, data=data, method=method, headers=headers
-            )
-        except ValueError:
-            raise ProviderError(self._bad_address()) from None
+        return _Outgoing(method, path, headers, content)
 
     def _call(
         self,
@@ -421,44 +466,52 @@ class SensorbergProvider:
                     raise ProviderError(REFUSED, status=401) from None
         raise AssertionError("unreachable")
 
-    def _send(self, request: urllib.request.Request, *, timeout: float | None = None) -> dict[str, Any]:
+    def _send(self, request: _Outgoing, *, timeout: float | None = None) -> dict[str, Any]:
         """One call to Sensorberg; a failure is told in words the owner can act on.
 
         A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more;
         a 404 raises _NotFound, so that the caller may decide it means gone.
-        Messages never hold the secret, the request body or the exception's own text.
-        Only the status of an answer is told, never its body: a server that is not Sensorberg
-        must not have its pages shown through Keyport.
-        An error while connecting or sending means the request did not get there; one while
+        Messages never hold the secret, the request body or the exception's own text. Of an
+        answer's body only a JSON:API errors document is told (its titles and details), never
+        anything else: a server that is not Sensorberg must not have its pages shown through Keyport.
+        An error while connecting means the request did not get there; one while sending, or
         waiting for or reading the answer (_NoAnswer) means it may have.
         """
         # Read at call time: tests shorten TIMEOUT_SECONDS.
         timeout = TIMEOUT_SECONDS if timeout is None else timeout
+        limits = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout))
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.username is not None or parts.password is not None:
+            raise ProviderError(self._bad_address())  # the password would go out as Basic auth
         try:
-            with _opener().open(request, timeout=timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            detail = _errors_said(_read_quietly(error))
-            raise _status_error(error.code, error.headers.get("Retry-After"), request, detail) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, HostNotPublic):
-                raise ProviderError(str(error.reason)) from None
-            if isinstance(error.reason, TimeoutError):
-                raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+            response = client_for(self.base_url).request(
+                request.method,
+                self.base_url + request.path,
+                headers=request.headers,
+                content=request.content,
+                timeout=limits,
+            )
+        except HostNotPublic as refused:
+            raise ProviderError(str(refused)) from None
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise ProviderError(f"Sensorberg did not answer within {timeout:g} seconds.") from None
+        except httpx.ConnectError as error:
             raise ProviderError(
-                f"Could not reach Sensorberg at {self._address()}: {_reason(error.reason)}."
+                f"Could not reach Sensorberg at {self._address()}: {_reason(error)}."
             ) from None
-        except TimeoutError:
+        except httpx.TimeoutException:
             raise _NoAnswer(f"Sensorberg did not answer within {timeout:g} seconds.") from None
-        except (http.client.InvalidURL, ValueError):
-            # A port or host urllib cannot call, such as a user and password with no port.
-            raise ProviderError(self._bad_address()) from None
-        except http.client.HTTPException:
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError):
             raise _NoAnswer(CUT_OFF) from None
-        except OSError as error:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
+            raise ProviderError(self._bad_address()) from None
+        except httpx.HTTPError as error:
             raise _NoAnswer(f"Could not reach Sensorberg at {self._address()}: {_reason(error)}.") from None
+        if response.status_code >= 400:
+            detail = _errors_said(response.content[:ERROR_BODY_MAX_BYTES])
+            raise _status_error(response.status_code, response.headers.get("Retry-After"), request, detail)
         try:
-            answer = json.loads(raw) if raw else {}
+            answer = json.loads(response.content) if response.content else {}
         except ValueError:
             raise ProviderError(NOT_UNDERSTOOD) from None
         if not isinstance(answer, dict):
@@ -486,9 +539,20 @@ class _NoAnswer(ProviderError):
     """The request went out and no answer came back: the vendor may have applied it."""
 
 
-def _status_error(
-    status: int, retry_after: str | None, request: urllib.request.Request, detail: str = ""
-) -> Exception:
+@dataclass(frozen=True)
+class _Outgoing:
+    method: str
+    path: str  # below the base URL, with its query
+    headers: dict[str, str]
+    content: bytes | None = None
+
+
+def _form_request(path: str, form: dict[str, str]) -> _Outgoing:
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    return _Outgoing("POST", path, headers, urllib.parse.urlencode(form).encode())
+
+
+def _status_error(status: int, retry_after: str | None, request: _Outgoing, detail: str = "") -> Exception:
     """The error for an answer with this HTTP status, followed by what its JSON:API `errors` said.
 
     The error's `summary` is the message without the vendor's words, for Test connection.
@@ -503,20 +567,13 @@ def _status_error(
             after_seconds=retry_after_seconds(retry_after),
             status=status,
         )
-    path = urllib.parse.urlsplit(request.full_url).path
-    summary = f"Sensorberg answered {status} to {request.get_method()} {path}."
+    path = urllib.parse.urlsplit(request.path).path
+    summary = f"Sensorberg answered {status} to {request.method} {path}."
     message = f"{summary} {detail}" if detail else summary
     kind = _NotFound if status == 404 else _NoAnswer if status in NO_ANSWER_STATUSES else ProviderError
     error = kind(message, status=status)
     error.summary = summary  # type: ignore[attr-defined]
     return error
-
-
-def _read_quietly(error: urllib.error.HTTPError) -> bytes:
-    try:
-        return error.read(ERROR_BODY_MAX_BYTES)
-    except (OSError, http.client.HTTPException):
-        return b""
 
 
 def _errors_said(raw: bytes) -> str:
@@ -541,36 +598,50 @@ def _errors_said(raw: bytes) -> str:
     return joined if len(joined) <= ERROR_TEXT_MAX else joined[: ERROR_TEXT_MAX - 1] + "…"
 
 
-class _PublicHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = connect_to_public_address
+class _PublicAddressBackend(httpcore.SyncBackend):
+    """Opens each connection to an address of the host checked public just then (unless the
+    settings allow private hosts, read at call time as tests change them)."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if settings.SENSORBERG_ALLOW_PRIVATE_HOSTS:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            addresses = public_addresses(host, port)  # HostNotPublic goes up as it is
+        except (socket.gaierror, UnicodeError) as error:
+            raise httpcore.ConnectError(str(error)) from error
+        last_error: Exception | None = None
+        for info in addresses:
+            try:
+                return super().connect_tcp(str(info[4][0]), port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as error:
+                last_error = error
+        raise last_error or httpcore.ConnectError(f"{host} has no address")
 
 
-class _PublicHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = connect_to_public_address
+class _PublicAddressTransport(httpx.HTTPTransport):
+    """httpx's own transport (no proxy, HTTP/1.1), its pool connecting through the backend above."""
 
-
-class _PublicHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_PublicHTTPConnection, req)
-
-
-class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_PublicHTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    """An opener without the environment's proxies; to public hosts only, unless the settings
-    allow private ones (read at call time, as tests change them)."""
-    if settings.SENSORBERG_ALLOW_PRIVATE_HOSTS:
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), _PublicHTTPHandler, _PublicHTTPSHandler
-    )
+    def __init__(self) -> None:
+        limits = httpx.Limits(
+            max_connections=POOL_CONNECTIONS,
+            max_keepalive_connections=POOL_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        )
+        super().__init__(trust_env=False, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PublicAddressBackend(),
+        )
 
 
 def _resources(answer: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -650,12 +721,16 @@ def _path_part(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def _reason(reason: object) -> str:
-    if isinstance(reason, ConnectionRefusedError):
+def _reason(error: BaseException) -> str:
+    """Why a connection failed, in a few words: the OS's reason under httpx's error."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason) or type(reason).__name__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(error) or type(error).__name__
 
 
 def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float:
