@@ -220,7 +220,10 @@ def test_test_connection_tells_of_an_odd_group_list(fake) -> None:  # type: igno
 
     check = provider_for_fake(fake).test_connection(timeout=1)
 
-    assert not check.ok and check.message == NOT_UNDERSTOOD
+    assert (
+        not check.ok
+        and check.message == f"Token: ok. Listing groups: failed. {NOT_UNDERSTOOD} Units matched: not tried."
+    )
 
 
 def test_an_address_with_a_password_and_no_port_fails_without_showing_the_password(grant) -> None:  # type: ignore[no-untyped-def]

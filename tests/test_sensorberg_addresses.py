@@ -141,7 +141,11 @@ def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_serv
         base_url="http://sensorberg.example.net:8080", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     check = provider.test_connection(timeout=2)
-    assert (check.ok, check.message, check.status_text) == (True, "Connected: 1 access group.", "HTTP 200 OK")
+    assert (check.ok, check.message, check.status_text) == (
+        True,
+        "Token: ok. Listing groups: 1 access group. Units matched: 0 of 0.",
+        "HTTP 200 OK",
+    )
     # One pooled connection, opened to the address checked, for the token and the group list.
     assert connected_to == [("8.8.8.8", 8080)]
     # A connection opened later is checked afresh: the name now points into the network.

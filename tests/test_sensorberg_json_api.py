@@ -122,7 +122,10 @@ def test_lists_are_read_over_every_page(fake, grant) -> None:  # type: ignore[no
 
     assert sorted(held) == [f"keyport-grant-{9000 + number}" for number in range(5)]
     assert len(gets_of(fake, f"/v1/access-groups/{group}/memberships")) == 3
-    assert (check.ok, check.message) == (True, "Connected: 5 access groups.")
+    assert (check.ok, check.message) == (
+        True,
+        "Token: ok. Listing groups: 5 access groups. Units matched: 0 of 0.",
+    )
     assert len(gets_of(fake, "/v1/access-groups")) == 1 + 3  # the filtered lookup, then 3 pages
 
 

@@ -17,6 +17,7 @@ from keyport.access.providers.sensorberg import (
     base_url_refusal,
     close_clients,
     forget_token,
+    unit_external_id,
 )
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
@@ -288,7 +289,10 @@ def access_provider_test_connection(
     client = SensorbergProvider(
         base_url=account.base_url, client_id=account.client_id, client_secret=account.client_secret
     )
-    return client.test_connection(timeout=CONNECTION_TEST_TIMEOUT_SECONDS)
+    units = Unit.objects.filter(location=location).only("number")
+    return client.test_connection(
+        timeout=CONNECTION_TEST_TIMEOUT_SECONDS, external_ids=[unit_external_id(unit) for unit in units]
+    )
 
 
 # Branding: the portal shows a logo 40 pixels high; 96 keeps it sharp on dense screens.

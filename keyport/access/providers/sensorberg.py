@@ -50,8 +50,11 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from keyport.access.models import SensorbergAccount
+from keyport.access.models import MissingAccessGroup, ProviderCallTally, SensorbergAccount
 from keyport.access.providers import ConnectionCheck, MayStillLand, ProviderError, RetryLater
 from keyport.lib.public_hosts import HostNotPublic, host_refusal, public_addresses
 
@@ -250,23 +253,37 @@ class SensorbergProvider:
             held[item["id"]] = {name: attributes[name] for name in MEMBERSHIP_FIELDS if name in attributes}
         return held
 
-    def test_connection(self, *, timeout: float = TIMEOUT_SECONDS) -> ConnectionCheck:
-        """Log in and list the access groups, as the settings page's Test connection.
+    def test_connection(
+        self, *, timeout: float = TIMEOUT_SECONDS, external_ids: Iterable[str] = ()
+    ) -> ConnectionCheck:
+        """Log in, list the access groups and match the location's units to them (by External
+        Identifier), as the settings page's Test connection: one line on what worked.
 
         A fresh token, kept out of the cache: the credentials tried may not be the saved ones.
+        Failures are told by status only: the address tried may not be Sensorberg's.
         """
         try:
             token, _ = _token_from(self._send(self._token_request(), timeout=timeout))
+        except (_Unauthorized, ProviderError) as error:
+            status = 401 if isinstance(error, _Unauthorized) else error.status
+            said = REFUSED if isinstance(error, _Unauthorized) else getattr(error, "summary", str(error))
+            message = f"Token: failed. {said} Listing groups: not tried. Units matched: not tried."
+            return ConnectionCheck(ok=False, message=message, status=status)
+        try:
             groups = self._list(GROUPS_PATH, token=token, kind=GROUP_TYPE, timeout=timeout)
-        except _Unauthorized:
-            return ConnectionCheck(ok=False, message=REFUSED, status=401)
-        except ProviderError as error:
-            # Status only: the address tried may not be Sensorberg's, nor saved yet.
-            return ConnectionCheck(
-                ok=False, message=getattr(error, "summary", str(error)), status=error.status
-            )
+        except (_Unauthorized, ProviderError) as error:
+            status = 401 if isinstance(error, _Unauthorized) else error.status
+            said = REFUSED if isinstance(error, _Unauthorized) else getattr(error, "summary", str(error))
+            message = f"Token: ok. Listing groups: failed. {said} Units matched: not tried."
+            return ConnectionCheck(ok=False, message=message, status=status)
+        known = {group["attributes"].get("external_id") for group in groups}
+        wanted = set(external_ids)
         noun = "access group" if len(groups) == 1 else "access groups"
-        return ConnectionCheck(ok=True, message=f"Connected: {len(groups)} {noun}.", status=200)
+        message = (
+            f"Token: ok. Listing groups: {len(groups)} {noun}. "
+            f"Units matched: {len(wanted & known)} of {len(wanted)}."
+        )
+        return ConnectionCheck(ok=True, message=message, status=200)
 
     # The wire.
 
@@ -318,6 +335,7 @@ class SensorbergProvider:
             for item in self._list(asked, kind=GROUP_TYPE)
             if item["attributes"].get("external_id") == external_id
         ]
+        self._note_missing_group(external_id, missing=not items)
         if not items:
             raise ProviderError(f"Sensorberg has no access group with External Identifier {external_id!r}.")
         if len(items) > 1:
@@ -364,6 +382,17 @@ class SensorbergProvider:
             raise ProviderError(NOT_UNDERSTOOD)
         path = target.path.removeprefix(base.path)
         return path + (f"?{target.query}" if target.query else "")
+
+    def _note_missing_group(self, external_id: str, *, missing: bool) -> None:
+        """Keep, for the settings page, which units had no access group when last looked up."""
+        if self.account_id is None:
+            return
+        if missing:
+            MissingAccessGroup.objects.update_or_create(
+                account_id=self.account_id, external_id=external_id, defaults={"seen_at": timezone.now()}
+            )
+        else:
+            MissingAccessGroup.objects.filter(account_id=self.account_id, external_id=external_id).delete()
 
     def _forget_group_id(self, external_id: str) -> None:
         with _lock:
@@ -467,6 +496,23 @@ class SensorbergProvider:
         raise AssertionError("unreachable")
 
     def _send(self, request: _Outgoing, *, timeout: float | None = None) -> dict[str, Any]:
+        """One call to Sensorberg, counted for the saved login (a 404 as an answer, not a failure)."""
+        try:
+            answer = self._send_once(request, timeout=timeout)
+        except _NotFound:
+            self._tally(ok=True)
+            raise
+        except (ProviderError, _Unauthorized):
+            self._tally(ok=False)
+            raise
+        self._tally(ok=True)
+        return answer
+
+    def _tally(self, *, ok: bool) -> None:
+        if self.account_id is not None:
+            _call_tally(self.account_id, ok=ok)
+
+    def _send_once(self, request: _Outgoing, *, timeout: float | None = None) -> dict[str, Any]:
         """One call to Sensorberg; a failure is told in words the owner can act on.
 
         A 401 raises _Unauthorized, so that the caller may fetch a fresh token and try once more;
@@ -697,6 +743,39 @@ def _token_from(answer: dict[str, Any]) -> tuple[str, float]:
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise ProviderError(NOT_UNDERSTOOD)
     return token, lifetime
+
+
+# Minutes of call counts kept; the page shows the last hour and the last success within these.
+TALLY_KEPT = dt.timedelta(days=7)
+
+
+def _call_tally(account_id: int, *, ok: bool) -> None:
+    """Count one call in its minute's row: one UPDATE, an INSERT once a minute.
+
+    Counting never fails the call it counts: a database error is logged and the count lost.
+    """
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    changes: dict[str, Any] = {"calls": F("calls") + 1}
+    changes |= {"last_ok_at": now} if ok else {"failures": F("failures") + 1}
+    rows = ProviderCallTally.objects.filter(account_id=account_id, minute=minute)
+    try:
+        if rows.update(**changes):
+            return
+        try:
+            with transaction.atomic():
+                ProviderCallTally.objects.create(
+                    account_id=account_id,
+                    minute=minute,
+                    calls=1,
+                    failures=0 if ok else 1,
+                    last_ok_at=now if ok else None,
+                )
+        except IntegrityError:  # another process made this minute's row first
+            rows.update(**changes)
+        ProviderCallTally.objects.filter(account_id=account_id, minute__lt=now - TALLY_KEPT).delete()
+    except DatabaseError:
+        logger.warning("Sensorberg call of account %s not counted", account_id, exc_info=True)
 
 
 def _saved_token(account_id: int) -> tuple[str, float] | None:
