@@ -757,7 +757,10 @@ def _call_tally(account_id: int, *, ok: bool) -> None:
     now = timezone.now()
     minute = now.replace(second=0, microsecond=0)
     changes: dict[str, Any] = {"calls": F("calls") + 1}
-    changes |= {"last_ok_at": now} if ok else {"failures": F("failures") + 1}
+    if ok:
+        changes["last_ok_at"] = now
+    else:
+        changes["failures"] = F("failures") + 1
     rows = ProviderCallTally.objects.filter(account_id=account_id, minute=minute)
     try:
         if rows.update(**changes):
