@@ -17,6 +17,7 @@ from django.urls import reverse
 from keyport.audit.services import audit_record
 from keyport.contacts.models import Contact
 from keyport.contacts.services import ContactDetails, contact_actor, contact_update
+from keyport.emails.rendering import secret_placeholder
 from keyport.emails.services import email_queue
 from keyport.lib.email_addresses import normalize_email_address
 
@@ -40,18 +41,16 @@ def contact_email_change_request(*, contact: Contact, new_email: str) -> None:
     body = (
         f"Hello {contact.first_name},\n\n"
         f"please confirm that you want to sign in to the {settings.KEYPORT_SITE_NAME} customer portal "
-        f"with this address ({new_email}) from now on:\n{{link}}\n\n"
+        f"with this address ({new_email}) from now on:\n{secret_placeholder('link')}\n\n"
         "The link works for 24 hours. If you did not ask for this, ignore this email; nothing changes.\n"
     )
     email_queue(
         to=new_email,
         subject=f"Confirm your new {settings.KEYPORT_SITE_NAME} sign-in email",
-        body_text=body.replace("{link}", link),
-        body_text_after_sending=body.replace(
-            "{link}", "[confirmation link, removed from the log after sending]"
-        ),
+        body_text=body,
         template="portal_email_change_confirm",
         contact=contact,
+        secrets={"link": link},
     )
     audit_record(
         actor=contact_actor(contact),

@@ -1,14 +1,18 @@
 from django.contrib import admin
 
 from keyport.emails.models import EmailTemplate, OutgoingEmail
+from keyport.lib.admin import ShownOnlyAdmin
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(ShownOnlyAdmin):
+    """The email log as sent, with each secret's placeholder in place of the secret; the secrets
+    still waiting for the worker are never shown."""
+
     list_display = ["created_at", "to", "subject", "template", "status", "attempts"]
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
-    readonly_fields = [field.name for field in OutgoingEmail._meta.fields]
+    exclude = ["secrets_to_send"]
 
 
 @admin.register(EmailTemplate)
