@@ -41,7 +41,7 @@ def test_queued_email_is_logged_and_sent_after_commit(django_capture_on_commit_c
             subject="Hi",
             body_text="Text",
             body_html="<p>Text</p>",
-            template="invite",
+            template="portal_invite",
             contact=contact,
         )
         assert mail.outbox == []

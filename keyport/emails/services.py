@@ -12,6 +12,7 @@ from django.utils import timezone
 from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import portal_location
+from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import TemplateContent, get_template_content, shipped_content
 from keyport.emails.rendering import (
@@ -35,8 +36,8 @@ def email_queue(
     to: str,
     subject: str,
     body_text: str,
+    template: str,
     body_html: str = "",
-    template: str = "",
     contact: Contact | None = None,
     secrets: dict[str, str] | None = None,
 ) -> OutgoingEmail:
@@ -47,9 +48,14 @@ def email_queue(
     its bodies where the secret goes and passes the secret in `secrets`: the worker puts it in as
     it sends, and it is forgotten once the email is delivered or given up. The log, the admin and
     the dashboard only ever see the placeholder; the subject never carries a secret.
+
+    `template` names the email in the catalogue (`DEFAULT_TEMPLATES`): an email that is not there
+    could not be edited by the operator, so it is refused.
     """
     from keyport.emails.tasks import deliver_email
 
+    if template not in DEFAULT_TEMPLATES:
+        raise ValueError(f"{template!r} is not an email in the catalogue: register its template.")
     secrets = secrets or {}
     if any(
         secret and secret in text for secret in secrets.values() for text in (subject, body_text, body_html)
