@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
+from keyport.lib import form_fields
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.services import staff_scope_change
 
@@ -25,7 +26,7 @@ class StaffUserChangeForm(UserChangeForm):
         help_text="For a manager or employee: work across every location, present and future, "
         "whatever Locations says. Owners always do.",
     )
-    locations = forms.ModelMultipleChoiceField(
+    locations = form_fields.ModelMultipleChoiceField(
         queryset=Location.objects.order_by("name"),
         required=False,
         widget=FilteredSelectMultiple("locations", is_stacked=False),
