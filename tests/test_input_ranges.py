@@ -116,6 +116,7 @@ def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) 
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="ends_on-error"' in page and "ten years from today" in page
+    assert 'max="2036-03-02"' in page  # the browser's date picker stops there too
     assert access_rows() == before
 
 
