@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import time_machine
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import connection
@@ -42,6 +43,7 @@ from keyport.events.models import Event, Ticket
 from keyport.facilities.admin import UnitAdminForm
 from keyport.facilities.models import AccessPoint, Location, Unit
 from keyport.lib import form_fields
+from keyport.lib.admin import BoundedInput, ShownOnly
 from keyport.portal.forms import SignInRequestForm
 from keyport.portal.sections_forms import EmailChangeForm, InterestForm
 from keyport.portal.share_forms import ShareForm
@@ -441,3 +443,41 @@ def test_ids_are_whole_numbers_a_64_bit_column_holds() -> None:
     assert form_fields.id_from(str(2**63 - 1)) == 2**63 - 1
     for refused in [str(2**63), "0", "-1", "1.0", "1e3", "٤٢", "", "9" * 4000, True, None, 1.0]:
         assert form_fields.id_from(refused) is None, refused
+
+
+# The admin: the same bounds on every form it can save.
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_admin_refuses_an_event_in_year_9999_beside_its_field(admin_client) -> None:  # type: ignore[no-untyped-def]
+    location = LocationFactory(time_zone="America/Chicago")
+    response = admin_client.post(
+        "/admin/events/event/add/",
+        {
+            "location": location.pk,
+            "title": "Open day",
+            "place": "Hall B",
+            "capacity": "30",
+            "starts_at_0": "9999-12-31",
+            "starts_at_1": "23:59:00",
+            "created_at_0": "2026-03-02",
+            "created_at_1": "09:00:00",
+            "tickets-TOTAL_FORMS": "0",
+            "tickets-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "ten years from today" in response.content.decode()
+    assert not Event.objects.exists()
+
+
+def test_every_admin_that_saves_takes_input_through_the_bounded_fields() -> None:
+    checked = []
+    for model_admin in admin.site._registry.values():
+        if not type(model_admin).__module__.startswith("keyport."):
+            continue
+        for part in [type(model_admin), *model_admin.inlines]:
+            if not issubclass(part, ShownOnly):
+                assert issubclass(part, BoundedInput), part.__name__
+                checked.append(part)
+    assert len(checked) >= 5

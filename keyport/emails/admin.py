@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from keyport.emails.models import EmailTemplate, OutgoingEmail
+from keyport.lib.admin import BoundedAdmin
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(BoundedAdmin):
     list_display = ["created_at", "to", "subject", "template", "status", "attempts"]
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
@@ -12,7 +13,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(BoundedAdmin):
     """Edited in the dashboard (Email templates), where the template is checked and previewed."""
 
     list_display = ["key", "subject", "updated_at", "updated_by"]

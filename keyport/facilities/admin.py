@@ -9,10 +9,10 @@ from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
 from keyport.facilities.services import unit_map_access_points
 from keyport.lib import form_fields
-from keyport.lib.admin import FixedOnceMadeAdmin
+from keyport.lib.admin import BoundedInline, FixedOnceMadeAdmin
 
 
-class OpeningHoursInline(admin.TabularInline):
+class OpeningHoursInline(BoundedInline):
     """Shown here; changed in the dashboard's location settings, where the change is audited."""
 
     model = OpeningHours

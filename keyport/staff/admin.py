@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
 from keyport.lib import form_fields
+from keyport.lib.admin import BoundedInput
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.services import staff_scope_change
 
@@ -44,7 +45,7 @@ class StaffUserChangeForm(UserChangeForm):
 
 
 @admin.register(StaffUser)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(BoundedInput, UserAdmin):
     form = StaffUserChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "all_locations", "is_active", "is_staff"]
