@@ -33,6 +33,7 @@ from keyport.access.services import (
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
+from keyport.lib.form_fields import latest_date
 from keyport.portal.access import PortalRequest, full_portal_required
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 from keyport.portal.share_forms import ShareForm
@@ -78,6 +79,7 @@ def _page(
             "events": events_for_customer(request.customer),
             **outcome,
             "today": today,
+            "latest": latest_date(),
             "share_refusal": share_refusal(booking, today=today),
         },
         status=status,
