@@ -74,7 +74,7 @@ def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(c
     tenant_opens_main_door(scene, NOW)
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
-    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00 – open" in page
+    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
     assert "When (Europe/Berlin)" in page and "2026-03-04 10:00:00" in page
 
 
@@ -96,7 +96,7 @@ def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, own
     client.force_login(owner)
     url = reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
     page = client.get(url).content.decode()
-    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00 – open" in page
+    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
 
 
 @time_machine.travel(NOW, tick=False)
