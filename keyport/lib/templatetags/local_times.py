@@ -1,7 +1,7 @@
 """Times in lists, by the one rule of keyport.lib.times; in the dashboard and the portal alike:
 
-    {% times_caption times_zone %}
-    {% local_time entry.created_at entry.time_zone times_zone %}
+{% times_caption times_zone %}
+{% local_time entry.created_at entry.time_zone times_zone %}
 """
 
 import datetime as dt
