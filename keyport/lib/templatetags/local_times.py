@@ -37,5 +37,5 @@ def times_caption(list_zone: str | None) -> SafeString:
     if list_zone:
         words = gettext("Times in %(zone)s") % {"zone": list_zone}
     else:
-        words = gettext("Each time in its location's time zone")
+        words = gettext("Each time in the time zone of its location")
     return format_html('<p class="small text-body-secondary mb-1" data-times-caption>{}</p>', words)
