@@ -3,6 +3,7 @@ above the list, each row's zone named when a list mixes zones, rows in the order
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -11,10 +12,20 @@ from django.urls import reverse
 from django.utils import translation
 
 from keyport.audit.models import ActorKind, AuditEntry
+from keyport.audit.services import Actor
+from keyport.billing import services as billing
+from keyport.billing.models import Invoice
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.lib.times import list_zone, local_time_html, zone_of
 from keyport.staff.models import Role
-from tests.factories import ContactFactory, CustomerFactory, LocationFactory, StaffUserFactory
+from tests.factories import (
+    ContactFactory,
+    CustomerFactory,
+    LocationFactory,
+    StaffUserFactory,
+    UnitFactory,
+    booking_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -194,6 +205,26 @@ def test_the_email_templates_list_names_the_owners_locations_zone_not_utc(client
     client.force_login(owner)
     page = client.get(reverse("dashboard:email_templates")).content.decode()
     assert "Times in Europe/Berlin" in page and "changed <time" in page and "14:00</time> by Olga" in page
+    assert "UTC" not in page
+
+
+def test_an_invoices_access_lock_is_in_its_locations_zone_not_utc(client, owner, berlin, customer) -> None:  # type: ignore[no-untyped-def]
+    booking = booking_of(customer, [UnitFactory(location=berlin)], dt.date(2026, 1, 1))
+    invoice = billing.invoice_create(
+        actor=Actor.system("tests"),
+        location=berlin,
+        customer=customer,
+        booking=booking,
+        due_on=dt.date(2026, 3, 1),
+        lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("80"))],
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(access_locked_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:invoice_detail", args=[invoice.pk])).content.decode()
+    assert "(since <time" in page
+    assert (
+        '2026-05-01 02:00</time> <abbr class="text-body-secondary" title="Europe/Berlin">CEST</abbr>)' in page
+    )
     assert "UTC" not in page
 
 
