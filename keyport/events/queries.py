@@ -19,6 +19,7 @@ def events_for_staff(locations: QuerySet[Location]) -> QuerySet[Event]:
             invited_count=Count("tickets"),
             checked_in_count=Count("tickets", filter=Q(tickets__checked_in_at__isnull=False)),
         )
+        .order_by("-starts_at", "-pk")
     )
 
 
