@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from keyport.emails.models import EmailTemplate, OutgoingEmail
-from keyport.lib.admin import ShownOnlyAdmin
+from keyport.lib.admin import BoundedAdmin, ShownOnlyAdmin
 
 
 @admin.register(OutgoingEmail)
@@ -16,7 +16,7 @@ class OutgoingEmailAdmin(ShownOnlyAdmin):
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(BoundedAdmin):
     """Edited in the dashboard (Email templates), where the template is checked and previewed."""
 
     list_display = ["key", "subject", "updated_at", "updated_by"]

@@ -2,7 +2,6 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from keyport.contacts.services import ContactDetails, customer_create
 from keyport.events.emails import event_invitation_emails
 from keyport.events.models import EmailPreferences, Event, Ticket, TicketStatus
 from keyport.facilities.models import Location
-from keyport.lib.email_addresses import normalize_email_address
+from keyport.lib.email_addresses import normalize_email_address, validate_email_address
 
 
 @transaction.atomic
@@ -70,7 +69,7 @@ def event_invite(*, actor: Actor, event: Event, emails: Iterable[str]) -> list[T
         if not email:
             continue
         try:
-            validate_email(email)
+            validate_email_address(email)
         except ValidationError:
             raise ValidationError({"emails": f"{raw.strip()} is not an email address."}) from None
         if email not in addresses:
