@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -66,6 +65,7 @@ from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.background import enqueue_on_commit
+from keyport.lib.email_addresses import validate_email_address
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -849,7 +849,7 @@ def parse_emails(raw: str) -> list[str]:
         if not address:
             continue
         try:
-            validate_email(address)
+            validate_email_address(address)
         except ValidationError:
             bad.append(part.strip())
             continue

@@ -34,18 +34,21 @@ from keyport.facilities.services import (
     location_update,
     unit_mappings_import,
 )
+from keyport.lib.times import list_zone
 from keyport.staff.queries import locations_for_staff
 
 
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
     locations = locations_for_staff(request.user)
+    audit_entries = recent_entries_for_staff(request.user, limit=15)
     return render(
         request,
         "dashboard/home.html",
         {
             "locations": locations_with_counts(locations, timezone.now()),
-            "audit_entries": recent_entries_for_staff(request.user, limit=15),
+            "audit_entries": audit_entries,
+            "times_zone": list_zone(audit_entries),
             "email_reviewed": shared_access_email_reviewed(),
             "no_location": request.user.has_no_location(),
             **pin_blocks_context(request, locations),
