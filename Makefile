@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests' JavaScript (axe-core); npm ci again only when the lock file changes.
+NODE_STAMP := node_modules/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-postgres test-browser lint fmt migrate demo clean mutate
@@ -13,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The browser tests need Node.js and npm (apt-get install nodejs npm)." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
@@ -34,7 +41,7 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest
 
-test-browser: $(STAMP)
+test-browser: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -m browser
 
 # Mutation testing of the door rules (mutation/targets.txt), on SQLite; docs/mutation.md says more.
@@ -54,4 +61,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var mutants .pytest_cache .mypy_cache .ruff_cache test-results
+	rm -rf $(VENV) node_modules var mutants .pytest_cache .mypy_cache .ruff_cache test-results

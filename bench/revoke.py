@@ -16,6 +16,8 @@ import time
 from decimal import Decimal
 
 os.environ.setdefault("BENCH_SQLITE_PATH", "/tmp/keyport-bench-revoke.sqlite3")  # noqa: S108
+# The fake Sensorberg listens on 127.0.0.1; the worker started below inherits this.
+os.environ.setdefault("SENSORBERG_ALLOW_PRIVATE_HOSTS", "true")
 
 from setup_django import BENCH_DB, ROOT, configure, percentile  # noqa: E402
 

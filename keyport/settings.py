@@ -168,6 +168,13 @@ TASK_WORKER_RECONNECT_MAX_SECONDS = env_int("TASK_WORKER_RECONNECT_MAX_SECONDS",
 TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7, minimum=0)
 
 AUTH_USER_MODEL = "staff.StaffUser"
+# Every password check, whichever form asks (dashboard, Django admin), is throttled here.
+AUTHENTICATION_BACKENDS = ["keyport.staff.authentication.ThrottledModelBackend"]
+# Staff password sign-in: wrong passwords counted per account (the email typed, known or not) and
+# per address within a window; past either limit even the right password waits for the window's end.
+STAFF_SIGN_IN_FAILURES_PER_ACCOUNT = env_int("STAFF_SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+STAFF_SIGN_IN_FAILURES_PER_ADDRESS = env_int("STAFF_SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
+STAFF_SIGN_IN_WINDOW_SECONDS = env_int("STAFF_SIGN_IN_WINDOW_SECONDS", 900, minimum=60, maximum=24 * 60 * 60)
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "dashboard:login"
@@ -258,6 +265,10 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # httpx logs every request at INFO (reconcile: hundreds a minute); failures are logged by
+        # the adapter in its own words.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
@@ -292,6 +303,12 @@ ACCESS_PIN_FAILURE_WINDOW_SECONDS = env_int("ACCESS_PIN_FAILURE_WINDOW_SECONDS",
 ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
 # Each sweep reads back this many units from each location's access provider, in turn.
 ACCESS_RECONCILE_UNITS_PER_SWEEP = env_int("ACCESS_RECONCILE_UNITS_PER_SWEEP", 200, minimum=1)
+# Sensorberg: a push that got no answer may still be applied by the vendor this long after Keyport
+# gave up on it; a removal sent meanwhile is sent again once it has passed (see docs/security.md).
+SENSORBERG_LATE_PUSH_SECONDS = env_int("SENSORBERG_LATE_PUSH_SECONDS", 120, minimum=1)
+# Only for tests and development with the fake Sensorberg on 127.0.0.1: otherwise the client
+# secret goes only to hosts whose every address is public.
+SENSORBERG_ALLOW_PRIVATE_HOSTS = env_bool("SENSORBERG_ALLOW_PRIVATE_HOSTS", default=False)
 
 # Billing: how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)

@@ -60,8 +60,10 @@ def system_actor() -> Actor:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSensorberg]:
-    """A local fake of Sensorberg's cloud on a free port, with the adapter's token cache cleared."""
+def fake(settings) -> Iterator[FakeSensorberg]:  # type: ignore[no-untyped-def]
+    """A local fake of Sensorberg's cloud on a free port of 127.0.0.1, which the settings then
+    allow, with the adapter's token cache cleared."""
+    settings.SENSORBERG_ALLOW_PRIVATE_HOSTS = True
     server = FakeSensorberg().start()
     sensorberg.forget_cached_state()
     yield server

@@ -2,9 +2,11 @@
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -14,16 +16,17 @@ from keyport.access.emails import ACCESS_REVOKED, SHARED_ACCESS
 from keyport.access.services import booking_revoke_access
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.contacts.services import invite_send
+from keyport.contacts.services import invite_send, sign_in_link_send
 from keyport.emails.models import OutgoingEmail
-from keyport.facilities.models import Location, readable_text_colour
+from keyport.facilities.models import Location, contrast_ratio, readable_on_light, readable_text_colour
 from keyport.lib.uploads import MAX_IMAGE_PIXELS
 from keyport.staff.models import Role
 from tests.access_scene import build_access_scene
 from tests.factories import LocationFactory, StaffUserFactory
-from tests.portal_scene import build_scene, sign_in_as
+from tests.portal_scene import build_scene, last_token_sent_to, press_continue, sign_in_as
 
 pytestmark = pytest.mark.django_db
+GUEST_KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
 
 
 def image_upload(size=(800, 200), image_format="PNG", name="logo.png"):  # type: ignore[no-untyped-def]
@@ -63,7 +66,7 @@ def test_owner_sets_name_colour_and_logo_and_the_portal_shows_them(owner_client,
     client.logout()
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Lagerhaus</span>" in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page
     assert 'data-brand-colour="#1a3d6e" data-brand-text="#ffffff"' in page and "portal-branded" in page
     assert "keyport/branding.js" in page
     assert 'class="portal-logo" src="data:image/png;base64,' in page
@@ -86,7 +89,7 @@ def test_text_on_the_brand_colour_is_white_or_dark_whichever_reads_better():
 def test_without_branding_the_portal_keeps_keyports_look(client, scene):
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Keyport</span>" in page
+    assert '<span class="portal-brand-name">Keyport</span>' in page
     assert "portal-branded" not in page and "data-brand-colour" not in page
 
 
@@ -169,10 +172,10 @@ def test_the_login_page_shows_the_only_sites_branding(client, owner_client, scen
     brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e")
     client.logout()
     page = client.get(reverse("sign_in:login")).content.decode()
-    assert "<span>Lagerhaus</span>" in page and "portal-branded" in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page and "portal-branded" in page
     LocationFactory()
     page = client.get(reverse("sign_in:login")).content.decode()
-    assert "<span>Keyport</span>" in page and "portal-branded" not in page
+    assert '<span class="portal-brand-name">Keyport</span>' in page and "portal-branded" not in page
 
 
 def test_the_branding_form_shows_the_current_choice(owner_client, scene):
@@ -197,7 +200,7 @@ def test_a_missing_logo_file_leaves_the_site_name(client, owner_client, scene):
     scene.location.brand_logo.storage.delete(scene.location.brand_logo.name)
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "<span>Lagerhaus</span>" in page and "portal-logo" not in page
+    assert '<span class="portal-brand-name">Lagerhaus</span>' in page and "portal-logo" not in page
 
 
 def test_a_logo_with_too_many_pixels_is_refused_and_nothing_changes(owner_client, scene):
@@ -243,3 +246,104 @@ def test_guest_emails_carry_the_branding_of_the_bookings_location():
         assert "Lagerhaus Sud</span>" in email.body_html
         assert "background-color:#ffd600" in email.body_html
         assert "Lagerhaus Nord" not in email.body_html
+
+
+def test_the_brand_colour_as_text_on_white_is_darkened_only_where_it_would_not_read():
+    assert readable_on_light("#1a3d6e") == "#1a3d6e"
+    for colour in ["#ffd600", "#1a73e8", "#ffffff", "#00ff00"]:
+        shade = readable_on_light(colour)
+        assert contrast_ratio(shade, "#ffffff") >= 4.5, colour
+    assert readable_on_light("#ffd600") != "#ffd600"
+
+
+def test_the_portal_names_the_tabs_colour_beside_the_brand_colour(client, owner_client, scene):
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="#ffd600")
+    client.logout()
+    sign_in_as(client, scene.tenant)
+    page = client.get(reverse("portal:home")).content.decode()
+    link = readable_on_light("#ffd600")
+    assert f'data-brand-colour="#ffd600" data-brand-text="#212529" data-brand-link="{link}"' in page
+    script = (settings.BASE_DIR / "static/keyport/branding.js").read_text()
+    assert 'setProperty("--kp-brand-link", source.dataset.brandLink)' in script
+
+
+def two_branded_sites(owner_client, scene) -> Location:  # type: ignore[no-untyped-def]
+    """The scene's location branded "Lagerhaus" with a logo, and a second site branded otherwise."""
+    brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=image_upload())
+    other = LocationFactory()
+    brand(owner_client, other, site_name="Other Storage", colour="#ffd600")
+    return other
+
+
+LAGERHAUS = '<span class="portal-brand-name">Lagerhaus</span>'
+
+
+def assert_shows_lagerhaus(page: str) -> None:
+    assert LAGERHAUS in page and 'class="portal-logo" src="data:image/png;base64,' in page
+    assert 'data-brand-colour="#1a3d6e"' in page and "Other Storage" not in page
+
+
+def test_the_login_page_of_a_location_shows_its_logo_and_site_name(client, owner_client, scene):
+    two_branded_sites(owner_client, scene)
+    client.logout()
+    assert LAGERHAUS not in client.get(reverse("sign_in:login")).content.decode()
+    page = client.get(reverse("sign_in:login"), {"location": scene.location.pk}).content.decode()
+    assert_shows_lagerhaus(page)
+    assert f'<input type="hidden" name="location" value="{scene.location.pk}">' in page
+    sent = client.post(
+        reverse("sign_in:login"), {"email": "tenant@example.com", "location": scene.location.pk}
+    )
+    assert_shows_lagerhaus(sent.content.decode())
+    assert f"&amp;location={scene.location.pk}" in sent.content.decode()
+
+
+@pytest.mark.parametrize("named", ["", "abc", "-1", "99999999", "1e3", "١"])
+def test_a_login_page_naming_no_known_location_shows_the_installs_name(client, owner_client, scene, named):
+    two_branded_sites(owner_client, scene)
+    client.logout()
+    response = client.get(reverse("sign_in:login"), {"location": named})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<span class="portal-brand-name">Keyport</span>' in page and "portal-branded" not in page
+
+
+def test_the_guest_key_page_shows_its_locations_logo_and_site_name(
+    client, owner_client, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    scene = build_access_scene(starts_on=today, ends_on=None)
+    two_branded_sites(owner_client, scene)
+    with django_capture_on_commit_callbacks(execute=True):
+        scene.share("friend@example.com", today, today + dt.timedelta(days=3))
+    [email] = [message for message in mail.outbox if message.to == ["friend@example.com"]]
+    key = GUEST_KEY.search(email.body)["key"]  # type: ignore[index]
+    client.logout()
+    page = client.get(reverse("guest:key", args=[key])).content.decode()
+    assert_shows_lagerhaus(page)
+    assert f'href="/login/?location={scene.location.pk}"' in page
+
+
+def test_a_sign_in_link_shows_the_persons_site_branding(client, owner_client, scene):
+    two_branded_sites(owner_client, scene)
+    client.logout()
+    sign_in_link_send(email="tenant@example.com")
+    token = last_token_sent_to("tenant@example.com")
+    assert_shows_lagerhaus(client.get(reverse("sign_in:link", args=[token])).content.decode())
+    press_continue(client, token)
+    client.post(reverse("portal:sign_out"))
+    # A used link offers a fresh one, still in the person's branding.
+    assert_shows_lagerhaus(client.get(reverse("sign_in:link", args=[token])).content.decode())
+
+
+def test_the_invite_leads_to_the_login_page_in_the_sites_branding(owner_client, scene, settings):
+    two_branded_sites(owner_client, scene)
+    invite_send(actor=Actor.system("tests"), contact=scene.tenant)
+    email = OutgoingEmail.objects.get(template="portal_invite")
+    assert f"{settings.PUBLIC_BASE_URL}/login/?location={scene.location.pk}\n" in email.body_text
+
+
+def test_the_branding_form_gives_the_branded_login_address_for_the_website(owner_client, scene, settings):
+    page = owner_client.get(
+        reverse("dashboard:location_customer_app", args=[scene.location.pk])
+    ).content.decode()
+    assert f"{settings.PUBLIC_BASE_URL}/login/?location={scene.location.pk}</code>" in page

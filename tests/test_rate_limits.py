@@ -10,7 +10,13 @@ from django.db import connection
 from django.test import Client
 
 from keyport.lib.models import RateLimitCounter
-from keyport.lib.rate_limits import rate_limit_give_back, rate_limit_hit, rate_limit_slow_down
+from keyport.lib.rate_limits import (
+    rate_limit_give_back,
+    rate_limit_hit,
+    rate_limit_reset,
+    rate_limit_slow_down,
+    rate_limit_window_end,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +44,20 @@ def test_a_given_back_attempt_is_not_counted() -> None:
     rate_limit_give_back(scope="test", identity="203.0.113.5", window_seconds=60)
     assert hit(limit=2).allowed
     assert not hit(limit=2).allowed
+
+
+def test_a_reset_forgets_every_attempt_of_the_window_and_only_of_that_identity() -> None:
+    for _ in range(4):
+        hit(limit=2)
+        hit(identity="198.51.100.1", limit=2)
+    rate_limit_reset(scope="test", identity="203.0.113.5", window_seconds=60)
+    assert [hit(limit=2).allowed for _ in range(3)] == [True, True, False]
+    assert not hit(identity="198.51.100.1", limit=2).allowed
+
+
+def test_the_window_end_is_when_a_block_ends() -> None:
+    with time_machine.travel(dt.datetime(2026, 5, 1, 10, 7, 30, tzinfo=UTC), tick=False):
+        assert rate_limit_window_end(window_seconds=900) == dt.datetime(2026, 5, 1, 10, 15, tzinfo=UTC)
 
 
 def test_filling_the_cache_with_other_keys_does_not_reset_a_limited_address(client, settings) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """The Sensorberg adapter and the sync outbox against a local fake of the vendor's cloud."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.db import transaction
@@ -533,3 +534,97 @@ def test_removals_that_failed_before_leaving_sensorberg_still_get_there(fake) ->
     drain()
     assert fake.members("A001") == {} and fake.members("A002") == {}
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the fake never got there"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def late_push_scene(fake, monkeypatch, settings):  # type: ignore[no-untyped-def]
+    """A Sensorberg location in sync, whose calls time out after 0.3 s and whose pushes that got
+    no answer may land for 30 s."""
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    settings.SENSORBERG_LATE_PUSH_SECONDS = 30
+    scene = connected_scene(fake)
+    drain()
+    return scene
+
+
+def membership_path(fake: FakeSensorberg, grant: AccessGrant) -> str:
+    return f"/v1/access-groups/{fake.state.groups['A001']}/memberships/{grant.membership_ref}"
+
+
+def pending_intent(grant: AccessGrant) -> SyncIntent:
+    (intent,) = SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING)
+    return intent
+
+
+def test_a_removal_answered_404_while_a_timed_out_push_may_still_land_is_sent_again_after_it(
+    fake, late_push_scene
+) -> None:
+    scene = late_push_scene
+    today = timezone.localdate()
+    share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))
+    grant = share.grants.get()
+    fake.slow_next(1, 1.0, method="PUT")  # Sensorberg applies the push after Keyport gave up on it
+    push = pending_intent(grant)
+    sync_intent_process(intent_id=push.pk)
+    assert "did not answer within 0.3 seconds" in SyncIntent.objects.get(pk=push.pk).last_error
+    share_delete(actor=ACTOR, share=share)  # revoked while the push is still on its way there
+    sync_intent_process(intent_id=pending_intent(grant).pk)
+    path = membership_path(fake, grant)
+    assert ("DELETE", path, 404) in fake.state.answers  # nothing there yet to remove
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.PENDING
+
+    wait_until(lambda: grant.membership_ref in fake.members("A001"))  # the late push lands
+    grant.refresh_from_db()
+    assert grant.sync_state == SyncState.PENDING and "may still arrive" in grant.sync_error
+    sync_redrive()  # while the push may still land, the removal waits
+    assert grant.membership_ref in fake.members("A001")
+    sync_redrive(now=timezone.now() + dt.timedelta(seconds=31))  # then it is sent again
+    assert grant.membership_ref not in fake.members("A001")
+    grant.refresh_from_db()
+    assert (grant.sync_state, grant.sync_error) == (SyncState.SYNCED, "")
+    assert not SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING).exists()
+
+
+def test_a_removal_that_found_the_membership_is_sent_again_while_a_newer_push_may_land(
+    fake, late_push_scene
+) -> None:
+    from keyport.access.services import grants_push_for_location
+
+    scene = late_push_scene
+    grant = scene.tenant_holder().grants.get(unit=scene.units[0])
+    with transaction.atomic():
+        grants_push_for_location(location=scene.location)  # every grant sent again
+    fake.slow_next(1, 1.0, method="PUT")
+    sync_intent_process(intent_id=pending_intent(grant).pk)  # this one gets no answer
+    booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+    sync_intent_process(intent_id=pending_intent(grant).pk)  # removes the membership pushed before
+    path = membership_path(fake, grant)
+    assert ("DELETE", path, 204) in fake.state.answers
+    wait_until(lambda: grant.membership_ref in fake.members("A001"))  # the late push holds it again
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.PENDING
+    drain(ahead=dt.timedelta(seconds=31))
+    assert fake.members("A001") == {} and fake.members("A002") == {}
+    assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+
+
+def test_a_removal_after_the_late_push_window_is_done_at_once(fake, late_push_scene) -> None:  # type: ignore[no-untyped-def]
+    scene = late_push_scene
+    today = timezone.localdate()
+    share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))
+    grant = share.grants.get()
+    fake.slow_next(1, 1.0, method="PUT")
+    sync_intent_process(intent_id=pending_intent(grant).pk)
+    wait_until(lambda: grant.membership_ref in fake.members("A001"))
+    share_delete(actor=ACTOR, share=share)
+    deletes = len([write for write in fake.state.writes if write[0] == "DELETE"])
+    sync_intent_process(intent_id=pending_intent(grant).pk, now=timezone.now() + dt.timedelta(seconds=31))
+    assert grant.membership_ref not in fake.members("A001")
+    assert len([write for write in fake.state.writes if write[0] == "DELETE"]) == deletes + 1
+    assert AccessGrant.objects.get(pk=grant.pk).sync_state == SyncState.SYNCED

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -53,12 +52,20 @@ from keyport.access.models import (
     SyncOperation,
     SyncState,
 )
-from keyport.access.providers import Provider, ProviderError, RetryLater, provider_for, provider_named
+from keyport.access.providers import (
+    MayStillLand,
+    Provider,
+    ProviderError,
+    RetryLater,
+    provider_for,
+    provider_named,
+)
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.background import enqueue_on_commit
+from keyport.lib.email_addresses import validate_email_address
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -214,7 +221,8 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
     The intent is claimed in one short transaction, leased so that nobody else sends it, the
     provider is called outside any transaction (a slow vendor must not hold the database's
     write lock), and the outcome is recorded in a second transaction. While another intent of
-    the same grant is being sent, this one waits for it.
+    the same grant is being sent, this one waits for it. A removal sent while an earlier push
+    that got no answer may still land is sent again once it no longer can.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -247,6 +255,8 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
         intent.save(update_fields=["operation", "status", "attempts", "next_attempt_at"])
     error = _send_intent(intent, grant)
     with transaction.atomic():
+        if isinstance(error, MayStillLand):
+            _push_may_land(grant)
         current = SyncIntent.objects.select_for_update().get(pk=intent.pk)
         if current.status != SyncIntentStatus.SENDING or current.attempts != intent.attempts:
             return current  # the lease ran out and another worker sent it again
@@ -255,6 +265,10 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
         )
         if error is not None and not waiting:
             return _sync_failed(current, grant, error)
+        if error is None and not waiting and current.operation == SyncOperation.DELETE:
+            may_land_until = _push_may_land_until(grant)
+            if may_land_until is not None and may_land_until > now:
+                return _removal_unconfirmed(current, grant, until=may_land_until)
         # Done, or failed with a newer intent waiting, which carries the grant's state now.
         current.status = SyncIntentStatus.DONE if error is None else SyncIntentStatus.SUPERSEDED
         current.done_at = timezone.now()
@@ -284,6 +298,37 @@ def _send_intent(intent: SyncIntent, grant: AccessGrant) -> ProviderError | None
         logger.exception("Sync of grant %s raised", grant.pk)
         return ProviderError(f"Keyport could not send this change ({type(error).__name__}).")
     return None
+
+
+def _push_may_land(grant: AccessGrant) -> None:
+    """A push of this grant got no answer: the provider may still apply it for a while."""
+    until = timezone.now() + dt.timedelta(seconds=settings.SENSORBERG_LATE_PUSH_SECONDS)
+    AccessGrant.objects.filter(pk=grant.pk).filter(
+        Q(push_may_land_until__isnull=True) | Q(push_may_land_until__lt=until)
+    ).update(push_may_land_until=until)
+
+
+def _push_may_land_until(grant: AccessGrant) -> dt.datetime | None:
+    return AccessGrant.objects.filter(pk=grant.pk).values_list("push_may_land_until", flat=True).get()
+
+
+LATE_PUSH_NOTE = (
+    "Removed at the provider, but an earlier push that got no answer may still arrive there; "
+    "the removal is sent again once it no longer can."
+)
+
+
+def _removal_unconfirmed(intent: SyncIntent, grant: AccessGrant, *, until: dt.datetime) -> SyncIntent:
+    """The removal went through (or found nothing: a 404) while a push of the grant may still
+    land after it and hold the membership again. Not done: sent again once that can no longer
+    happen, and the grant shows pending until then."""
+    intent.status = SyncIntentStatus.PENDING
+    intent.next_attempt_at = until
+    intent.last_error = LATE_PUSH_NOTE
+    intent.save(update_fields=["status", "next_attempt_at", "last_error"])
+    AccessGrant.objects.filter(pk=grant.pk).update(sync_state=SyncState.PENDING, sync_error=LATE_PUSH_NOTE)
+    _later(intent.pk, until)
+    return intent
 
 
 def _sync_failed(intent: SyncIntent, grant: AccessGrant, error: ProviderError) -> SyncIntent:
@@ -808,7 +853,7 @@ def parse_emails(raw: str) -> list[str]:
         if not address:
             continue
         try:
-            validate_email(address)
+            validate_email_address(address)
         except ValidationError:
             bad.append(part.strip())
             continue

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from keyport.lib.times import zone_of
+
 
 class ActorKind(models.TextChoices):
     STAFF = "staff", "Staff"
@@ -23,6 +25,7 @@ ACTION_LABELS = {
     "access.device_key_revoked": "Device key revoked",
     "access.pin_block_started": "Keypad blocked after wrong PINs",
     "access.pin_block_lifted": "Keypad block lifted",
+    "staff.sign_in_blocked": "Staff sign-in blocked after wrong passwords",
 }
 
 
@@ -38,8 +41,9 @@ class AuditEntry(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=200)
     action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64)
-    target_id = models.BigIntegerField()
+    # Blank and null only for entries about no stored object (see audit_record).
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
     target_label = models.CharField(max_length=200)
     location = models.ForeignKey(
         "facilities.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -60,6 +64,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the entry's time shows in: its location's (the install's for an entry of none)."""
+        return zone_of(self.location)
 
     @property
     def action_label(self) -> str:

@@ -36,22 +36,27 @@ def audit_record(
     *,
     actor: Actor,
     action: str,
-    target: models.Model,
+    target: models.Model | None,
+    target_label: str = "",
     location: Location | None = None,
     customer: Customer | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Write one audit entry; call it inside the transaction that makes the change."""
-    if target.pk is None:
+    """Write one audit entry; call it inside the transaction that makes the change.
+
+    `target` is None only for what happens to no stored object (sign-in attempts for an account
+    that does not exist); `target_label` then says what it was about.
+    """
+    if target is not None and target.pk is None:
         raise ValueError("Audit an object after it is saved.")
     return AuditEntry.objects.create(
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_label=actor.label[:200],
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=target.pk,
-        target_label=str(target)[:200],
+        target_type="" if target is None else target._meta.label_lower,
+        target_id=None if target is None else target.pk,
+        target_label=(target_label if target is None else str(target))[:200],
         location=location,
         customer=customer,
         details=details or {},

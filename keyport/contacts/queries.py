@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -24,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import IContains
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -141,6 +143,14 @@ class PortalSections:
 
 
 PORTAL_SECTIONS = ("cars", "billing", "documents", "events", "settings")
+# /login/?location=3 shows location 3's branding: the address a site links to from its website.
+LOGIN_LOCATION_PARAMETER = "location"
+
+
+def portal_login_path(location: Location | None) -> str:
+    """The portal's login page; naming a location makes it show that location's branding."""
+    path = reverse("sign_in:login")
+    return f"{path}?{urlencode({LOGIN_LOCATION_PARAMETER: location.pk})}" if location is not None else path
 
 
 def portal_location(customer: Customer) -> Location | None:
@@ -182,7 +192,7 @@ def bookings_of_customer(customer: Customer) -> QuerySet[Booking]:
 
 
 def contacts_of_customer(customer: Customer) -> QuerySet[Contact]:
-    return with_portal_facts(customer.contacts.select_related("customer")).order_by(
+    return with_portal_facts(customer.contacts.select_related("customer__home_location")).order_by(
         "-is_primary", "first_name", "last_name", "id"
     )
 

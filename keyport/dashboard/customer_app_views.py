@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.contacts.models import CustomerAppSettings
-from keyport.contacts.queries import PORTAL_SECTIONS, sections_of_location
+from keyport.contacts.queries import PORTAL_SECTIONS, portal_login_path, sections_of_location
 from keyport.contacts.services import CUSTOMER_APP_SECTIONS, customer_app_settings_update
 from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
 from keyport.dashboard.contact_forms import CustomerAppForm
@@ -94,5 +94,6 @@ def _location_page(
         "form": form,
         "branding_form": branding_form,
         "branding": location.branding(),
+        "login_url": settings.PUBLIC_BASE_URL + portal_login_path(location),
     }
     return render(request, "dashboard/customer_app/location.html", context, status=status)

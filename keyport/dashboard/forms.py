@@ -4,13 +4,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessProvider, Location
 from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges, SensorbergCredentials
+from keyport.lib import form_fields
 from keyport.lib.email_addresses import normalize_email_address
+from keyport.staff.authentication import ThrottledAuthenticationForm
 
 
 def apply_errors(
@@ -28,8 +29,8 @@ def apply_errors(
         form.add_error(field if field in form.fields else None, messages)
 
 
-class StaffSignInForm(AuthenticationForm):
-    username = forms.EmailField(
+class StaffSignInForm(ThrottledAuthenticationForm):
+    username = form_fields.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 

@@ -68,6 +68,22 @@ def readable_text_colour(background: str) -> str:
     return DARK_TEXT
 
 
+# WCAG AA for normal text.
+AA_CONTRAST = 4.5
+
+
+def readable_on_light(colour: str, background: str = LIGHT_TEXT) -> str:
+    """The colour itself if text in it reads on a white page (WCAG AA), else it darkened until it does."""
+    red, green, blue = (int(colour[start : start + 2], 16) for start in (1, 3, 5))
+    shade = colour
+    for step in range(11):
+        keep = 1 - step / 10
+        shade = f"#{round(red * keep):02x}{round(green * keep):02x}{round(blue * keep):02x}"
+        if contrast_ratio(shade, background) >= AA_CONTRAST:
+            break
+    return shade
+
+
 @dataclass(frozen=True)
 class Branding:
     """How a site presents itself on the customer portal and in emails."""
@@ -75,6 +91,7 @@ class Branding:
     name: str
     colour: str = ""  # empty keeps Keyport's own look
     logo: str = ""  # the stored logo's file name, empty for none
+    location_id: int | None = None  # None for the install's default
 
     @classmethod
     def default(cls) -> Branding:
@@ -83,6 +100,11 @@ class Branding:
     @property
     def text_colour(self) -> str:
         return readable_text_colour(self.colour) if self.colour else ""
+
+    @property
+    def link_colour(self) -> str:
+        """The brand colour for text on the page's white (the tabs), darkened where it would not read."""
+        return readable_on_light(self.colour) if self.colour else ""
 
     def logo_data_uri(self) -> str:
         """The logo inline, as a data: URI: uploads have no public URL, and pages may show data: images."""
@@ -141,6 +163,7 @@ class Location(models.Model):
             name=self.brand_name or settings.KEYPORT_SITE_NAME,
             colour=self.brand_colour,
             logo=self.brand_logo.name or "",
+            location_id=self.pk,
         )
 
     def local_now(self) -> dt.datetime:

@@ -40,6 +40,13 @@ def locations_with_counts(locations: QuerySet[Location], now: dt.datetime) -> Qu
     )
 
 
+def location_named_by(raw_id: str) -> Location | None:
+    """The location a public page's address names by its id (/login/?location=3); None for anything else."""
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
+        return None
+    return Location.objects.filter(pk=int(raw_id)).first()
+
+
 def branding_for(location: Location | None) -> Branding:
     """A location's branding; without a location, the only location's, else the install's default."""
     if location is None:

@@ -111,6 +111,19 @@ def rate_limit_give_back(*, scope: str, identity: str, window_seconds: int) -> N
     )
 
 
+def rate_limit_reset(*, scope: str, identity: str, window_seconds: int) -> None:
+    """Forget every attempt of the current window (a staff member's wrong passwords once they
+    gave the right one)."""
+    number, _, _ = _window(timezone.now(), window_seconds)
+    RateLimitCounter.objects.filter(key=_key(scope, identity, f":{number}")).delete()
+
+
+def rate_limit_window_end(*, window_seconds: int) -> dt.datetime:
+    """When the current window ends, and with it a block `rate_limit_hit` answers in it."""
+    _, _, end = _window(timezone.now(), window_seconds)
+    return end
+
+
 @transaction.atomic
 def rate_limit_slow_down(
     *,

@@ -15,6 +15,7 @@ from keyport.access.emails import local_window
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, share_phase
 from keyport.access.services import access_decide, guest_share_for_key
+from keyport.facilities.queries import branding_for
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 
 
@@ -50,6 +51,7 @@ def _render_in_zone(
             "units": units,
             "phase": share_phase(share, now),  # type: ignore[arg-type]
             "location": share.booking.location,
+            "brand": branding_for(share.booking.location),
             "window": local_window(share.booking.location, share.starts_on, share.ends_on),
             **extra,
         },

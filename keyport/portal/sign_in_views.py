@@ -29,11 +29,13 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from keyport.contacts.models import Contact
 from keyport.contacts.queries import find_portal_link
 from keyport.contacts.services import portal_link_redeem, sign_in_link_request
 from keyport.lib.client_address import client_address
 from keyport.lib.rate_limits import RateLimitAnswer, rate_limit_hit, rate_limit_slow_down
 from keyport.portal.access import portal_contact, portal_session_start
+from keyport.portal.branding import branding_of_contact
 from keyport.portal.forms import ContinueForm, SignInRequestForm
 
 SENT_MESSAGE = "If this email belongs to an account, we sent a sign-in link"
@@ -112,7 +114,8 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     if found is not None and found.is_usable_at(timezone.now()) and found.contact.may_sign_in:
         nonce = secrets.token_urlsafe(24)
         form = ContinueForm(initial={"token": token, "nonce": nonce})
-        response = render(request, "portal/link_continue.html", {"form": form, "link": found})
+        context = {"form": form, "link": found, "brand": branding_of_contact(found.contact)}
+        response = render(request, "portal/link_continue.html", context)
         response.set_cookie(
             CONTINUE_COOKIE,
             nonce,
@@ -123,7 +126,9 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
             samesite="Strict",
         )
         return response
-    return _fresh_link_page(request, email=found.sent_to if found is not None else "")
+    if found is None:
+        return _fresh_link_page(request, email="")
+    return _fresh_link_page(request, email=found.sent_to, contact=found.contact)
 
 
 @csrf_exempt  # protected by the nonce instead; see the module's docstring
@@ -145,6 +150,9 @@ def continue_sign_in(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _fresh_link_page(request: HttpRequest, *, email: str) -> HttpResponse:
-    form = SignInRequestForm(initial={"email": email})
-    return render(request, "portal/link_expired.html", {"form": form})
+def _fresh_link_page(request: HttpRequest, *, email: str, contact: Contact | None = None) -> HttpResponse:
+    """Offers a fresh link; in the person's site's branding when the old link says whose it was."""
+    context: dict[str, Any] = {"form": SignInRequestForm(initial={"email": email})}
+    if contact is not None:
+        context["brand"] = branding_of_contact(contact)
+    return render(request, "portal/link_expired.html", context)

@@ -7,10 +7,13 @@ from django.views.decorators.http import require_POST
 from keyport.contacts.models import PortalAccess
 from keyport.contacts.queries import (
     bookings_of_customer,
+    portal_location,
+    portal_login_path,
     sections_for_customer,
 )
 from keyport.portal.access import (
     PortalRequest,
+    portal_contact,
     portal_login_required,
     portal_session_end,
 )
@@ -38,5 +41,8 @@ def tickets(request: PortalRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: PortalRequest) -> HttpResponse:
+    """Back to the login page, still in the person's site's branding."""
+    contact = portal_contact(request)
+    location = portal_location(contact.customer) if contact is not None else None
     portal_session_end(request)
-    return redirect("sign_in:login")
+    return redirect(portal_login_path(location))

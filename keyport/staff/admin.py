@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -9,8 +10,19 @@ from django.http import HttpRequest
 
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
+from keyport.lib import form_fields
+from keyport.lib.admin import BoundedInput
+from keyport.staff.authentication import ThrottledAuthenticationForm
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.services import staff_scope_change
+
+
+class AdminSignInForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin's login form, worded like the dashboard's when too many passwords were wrong
+    (the throttle itself is in the authentication backend)."""
+
+
+admin.site.login_form = AdminSignInForm
 
 # Written through staff_scope_change, never by the admin's form itself: a change ends the person's
 # sessions and is audited.
@@ -25,7 +37,7 @@ class StaffUserChangeForm(UserChangeForm):
         help_text="For a manager or employee: work across every location, present and future, "
         "whatever Locations says. Owners always do.",
     )
-    locations = forms.ModelMultipleChoiceField(
+    locations = form_fields.ModelMultipleChoiceField(
         queryset=Location.objects.order_by("name"),
         required=False,
         widget=FilteredSelectMultiple("locations", is_stacked=False),
@@ -43,7 +55,7 @@ class StaffUserChangeForm(UserChangeForm):
 
 
 @admin.register(StaffUser)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(BoundedInput, UserAdmin):
     form = StaffUserChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "all_locations", "is_active", "is_staff"]

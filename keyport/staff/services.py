@@ -1,13 +1,24 @@
 """Writes about staff: who works where in which role (audited, and every session of the person ends
-when it changes), and a staff member's own preferences (no access changes, so no audit rows)."""
+when it changes), the count of their wrong passwords, and a staff member's own preferences (no
+access changes, so no audit rows)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import Location
+from keyport.lib.rate_limits import (
+    RateLimitAnswer,
+    rate_limit_give_back,
+    rate_limit_hit,
+    rate_limit_reset,
+    rate_limit_window_end,
+)
 from keyport.staff.models import ContactListSettings, StaffUser
 
 
@@ -59,14 +70,106 @@ def _scope_of(member: StaffUser) -> dict[str, object]:
 @transaction.atomic
 def contact_list_layout_save(*, user: StaffUser, view: str, columns: list[str]) -> ContactListSettings:
     """Filters & Settings: table or cards, and which columns show."""
-    settings, _ = ContactListSettings.objects.update_or_create(
+    layout, _ = ContactListSettings.objects.update_or_create(
         user=user, defaults={"view": view, "columns": columns}
     )
-    return settings
+    return layout
 
 
 @transaction.atomic
 def contact_list_query_save(*, user: StaffUser, query: str) -> ContactListSettings:
     """The last search, filters and sort, which the bare All Contacts address opens with."""
-    settings, _ = ContactListSettings.objects.update_or_create(user=user, defaults={"query": query})
-    return settings
+    layout, _ = ContactListSettings.objects.update_or_create(user=user, defaults={"query": query})
+    return layout
+
+
+ACCOUNT_SCOPE = "staff-sign-in-account"
+ADDRESS_SCOPE = "staff-sign-in-address"
+
+
+@dataclass(frozen=True)
+class StaffSignInAttempt:
+    """One password attempt, counted before the password is checked: so parallel attempts cannot
+    get more checks than the limit allows. `address` is None for a check made without a request."""
+
+    account: str
+    address: str | None
+    by_address: RateLimitAnswer | None
+    by_account: RateLimitAnswer | None
+
+    @property
+    def refusal(self) -> RateLimitAnswer | None:
+        """The answer that refuses this attempt without checking its password, if one does."""
+        for answer in (self.by_address, self.by_account):
+            if answer is not None and not answer.allowed:
+                return answer
+        return None
+
+
+def staff_sign_in_attempt_start(*, account: str, address: str | None) -> StaffSignInAttempt:
+    """Count a password attempt for the typed account (known or not) and the client's address.
+
+    The answer depends only on what was typed and where from, never on whether the account
+    exists, so a refusal tells nothing about it. An address already past its limit does not
+    count against the account it tried.
+    """
+    window = settings.STAFF_SIGN_IN_WINDOW_SECONDS
+    by_address = None
+    if address is not None:
+        by_address = rate_limit_hit(
+            scope=ADDRESS_SCOPE,
+            identity=address,
+            limit=settings.STAFF_SIGN_IN_FAILURES_PER_ADDRESS,
+            window_seconds=window,
+        )
+        if not by_address.allowed:
+            return StaffSignInAttempt(account, address, by_address, None)
+    by_account = rate_limit_hit(
+        scope=ACCOUNT_SCOPE,
+        identity=account,
+        limit=settings.STAFF_SIGN_IN_FAILURES_PER_ACCOUNT,
+        window_seconds=window,
+    )
+    return StaffSignInAttempt(account, address, by_address, by_account)
+
+
+def staff_sign_in_attempt_finish(*, attempt: StaffSignInAttempt, user: StaffUser | None) -> None:
+    """After the password was checked: the right one clears the account's wrong passwords and
+    does not count against the address; a wrong one stays counted, and the one that fills a limit
+    is audited (once a block: the count is exact, so exactly one attempt fills it)."""
+    window = settings.STAFF_SIGN_IN_WINDOW_SECONDS
+    if user is not None:
+        rate_limit_reset(scope=ACCOUNT_SCOPE, identity=attempt.account, window_seconds=window)
+        if attempt.address is not None:
+            rate_limit_give_back(scope=ADDRESS_SCOPE, identity=attempt.address, window_seconds=window)
+        return
+    account_limit = settings.STAFF_SIGN_IN_FAILURES_PER_ACCOUNT
+    if attempt.by_account is not None and attempt.by_account.count == account_limit:
+        member = StaffUser.objects.filter(email=attempt.account).first()
+        _sign_in_block_record(attempt=attempt, limit="account", wrong_passwords=account_limit, member=member)
+    address_limit = settings.STAFF_SIGN_IN_FAILURES_PER_ADDRESS
+    if attempt.by_address is not None and attempt.by_address.count == address_limit:
+        _sign_in_block_record(attempt=attempt, limit="address", wrong_passwords=address_limit, member=None)
+
+
+@transaction.atomic
+def _sign_in_block_record(
+    *, attempt: StaffSignInAttempt, limit: str, wrong_passwords: int, member: StaffUser | None
+) -> None:
+    """The audit row of a block, by the address the wrong passwords came from. It names the
+    account only when it exists: a typed name that is no account may be a mistyped password."""
+    audit_record(
+        actor=Actor(kind=ActorKind.SYSTEM, label=attempt.address or "Keyport"),
+        action="staff.sign_in_blocked",
+        target=member,
+        target_label="Every account from this address" if limit == "address" else "Unknown account",
+        details={
+            "limit": limit,
+            "account": None if member is None else member.email,
+            "address": attempt.address,
+            "wrong_passwords": wrong_passwords,
+            "blocked_until": rate_limit_window_end(
+                window_seconds=settings.STAFF_SIGN_IN_WINDOW_SECONDS
+            ).isoformat(),
+        },
+    )

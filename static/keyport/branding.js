@@ -5,4 +5,7 @@
   if (!source) return;
   document.documentElement.style.setProperty("--kp-brand", source.dataset.brandColour);
   document.documentElement.style.setProperty("--kp-brand-text", source.dataset.brandText);
+  if (source.dataset.brandLink) {
+    document.documentElement.style.setProperty("--kp-brand-link", source.dataset.brandLink);
+  }
 })();

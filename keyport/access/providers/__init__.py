@@ -8,6 +8,7 @@ passing failure (retry with backoff) from a lasting one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -16,12 +17,24 @@ if TYPE_CHECKING:
 
 
 class ProviderError(Exception):
-    """The provider did not take the change; try again later."""
+    """The provider did not take the change; try again later.
+
+    `status` is the provider's HTTP status when it answered with one.
+    """
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class MayStillLand(ProviderError):
+    """A write went out and no answer came back (a timeout, an answer cut off, a gateway's 502
+    or 504): the provider may still apply it, later than Keyport gave up on it."""
 
 
 class RetryLater(ProviderError):
-    def __init__(self, message: str, *, after_seconds: float) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, after_seconds: float, status: int | None = None) -> None:
+        super().__init__(message, status=status)
         self.after_seconds = after_seconds
 
 
@@ -31,6 +44,17 @@ class ConnectionCheck:
 
     ok: bool
     message: str
+    status: int | None = None  # the provider's HTTP status, when it answered
+
+    @property
+    def status_text(self) -> str:
+        """The status as a person reads it ("HTTP 401 Unauthorized"); the provider's body never."""
+        if self.status is None:
+            return ""
+        try:
+            return f"HTTP {self.status} {HTTPStatus(self.status).phrase}"
+        except ValueError:
+            return f"HTTP {self.status}"
 
 
 class Provider(Protocol):
