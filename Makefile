@@ -52,7 +52,7 @@ bench: $(STAMP)
 
 # Mutation testing of the door rules (mutation/targets.txt), on SQLite; docs/mutation.md says more.
 mutate: $(STAMP)
-	rm -rf mutants
+	rm -rf mutants; mkdir -p var
 	set -f; env -u DATABASE_URL $(BIN)/mutmut run $$($(BIN)/python mutation/score.py --globs) > var/mutmut.log 2>&1 \
 	  || { tail -n 40 var/mutmut.log; exit 1; }
 	$(BIN)/python mutation/score.py

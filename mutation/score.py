@@ -1,7 +1,9 @@
 """The mutation score of `make mutate`: killed mutants over the non-equivalent ones, from mutmut's
 results, for the functions in targets.txt; exits non-zero under the threshold.
 
-`python mutation/score.py --globs` prints the mutant names to hand to `mutmut run` instead.
+`python mutation/score.py --globs` prints the mutant names to hand to `mutmut run` instead;
+`--paths` the files whose change calls for a new run (what CI compares with the previous commit):
+the mutated files, the tests mutmut runs with the helpers they share, and this folder.
 Equivalent mutants are listed in equivalent.txt, one a line: the mutant's name, then its reason.
 """
 
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 THRESHOLD = 0.95
+TEST_HELPERS = ["tests/conftest.py", "tests/access_scene.py", "tests/factories.py"]
 SURVIVED = {0, 5, 33}  # the tests passed, or no test ran it: either way nothing caught it
 
 
@@ -21,10 +25,18 @@ def _lines(name: str) -> list[str]:
     return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
 
 
+def _paths() -> list[str]:
+    config = tomllib.loads((HERE.parent / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return [*config["only_mutate"], *config["pytest_add_cli_args_test_selection"], *TEST_HELPERS, "mutation"]
+
+
 def main() -> int:
-    targets = _lines("targets.txt")
+    targets = [line.split()[0] for line in _lines("targets.txt")]
     if sys.argv[1:] == ["--globs"]:
         print(" ".join(f"{target}__mutmut_*" for target in targets))
+        return 0
+    if sys.argv[1:] == ["--paths"]:
+        print(" ".join(_paths()))
         return 0
     equivalent = {line.split()[0] for line in _lines("equivalent.txt")}
     results: dict[str, int | None] = {}

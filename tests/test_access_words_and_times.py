@@ -44,7 +44,8 @@ def test_manage_access_shows_event_times_in_the_locations_zone(client, scene) ->
     tenant_opens_main_door(scene, NOW)
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
-    assert "4 Mar 2026 10:00 CET · Main door" in page
+    assert "Times in Europe/Berlin" in page
+    assert "4 Mar 2026 10:00</time> · Main door" in page
 
 
 @time_machine.travel(NOW, tick=False)
@@ -74,7 +75,7 @@ def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(c
     tenant_opens_main_door(scene, NOW)
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
-    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00 – open" in page
+    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
     assert "When (Europe/Berlin)" in page and "2026-03-04 10:00:00" in page
 
 
@@ -96,7 +97,7 @@ def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, own
     client.force_login(owner)
     url = reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
     page = client.get(url).content.decode()
-    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00 – open" in page
+    assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
 
 
 @time_machine.travel(NOW, tick=False)
@@ -118,4 +119,5 @@ def test_the_overview_and_the_customer_page_show_an_access_change_in_its_locatio
         reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
     ).content.decode()
     for page in (overview, customer):
-        assert '2026-03-04 10:00</time> <span class="text-body-secondary">Europe/Berlin</span>' in page
+        assert "Times in Europe/Berlin" in page
+        assert '<time datetime="2026-03-04T10:00:00+01:00">2026-03-04 10:00</time>' in page

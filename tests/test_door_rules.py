@@ -10,12 +10,21 @@ import pytest
 import time_machine
 from django.core import mail
 
-from keyport.access.doors import Door
+from keyport.access.doors import Door, GrantAtDoor
 from keyport.access.models import AccessEvent, AccessHolder, SharedAccess
-from keyport.access.services import ShareRequest, access_decide, device_key_issue, share_create, share_delete
+from keyport.access.services import (
+    Decision,
+    ShareRequest,
+    access_decide,
+    access_judge,
+    device_key_issue,
+    share_create,
+    share_delete,
+)
+from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.services import booking_create
-from keyport.facilities.models import AccessPoint, OpeningHours, UnitAccessPoint
+from keyport.facilities.models import AccessPoint, OpeningHours, OpeningPeriod, UnitAccessPoint
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 
@@ -161,6 +170,126 @@ def test_a_pin_of_another_location_is_an_unknown_pin_there(client, scene) -> Non
     assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 2
 
 
+def fresh_door(scene: AccessScene) -> Door:
+    """The main door as a check reads it now, wrong-PIN counts and all."""
+    return Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
+
+
+def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited_and_logged_once(
+    client, scene, settings, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 2
+    settings.ACCESS_PIN_BLOCK_AFTER = 3
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"
+        clock.shift(dt.timedelta(seconds=1))
+        assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"
+        clock.shift(dt.timedelta(seconds=1))
+        assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"  # the third: blocked now
+        assert check(client, key, nobodys_pin())["reason"] == "blocked"
+    door = AccessPoint.objects.get(pk=scene.door.pk)
+    assert (door.wrong_pins, door.wrong_pins_since, door.last_wrong_pin_at) == (
+        3,
+        NOW,
+        NOW + dt.timedelta(seconds=2),
+    )
+    assert door.pins_blocked_until == NOW + dt.timedelta(seconds=2 + settings.ACCESS_PIN_BLOCK_SECONDS)
+    [entry] = AuditEntry.objects.filter(action="access.pin_block_started")
+    assert (entry.target_id, entry.details["wrong_pins"]) == (scene.door.pk, 3)
+    assert [r.getMessage() for r in caplog.records if r.name == "keyport.access.services"] == [
+        f"Access point {scene.door.pk}: 2 wrong PINs; slowing down",
+        f"Access point {scene.door.pk} blocked after 3 wrong PINs",
+    ]
+
+
+def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 2
+    settings.ACCESS_PIN_BLOCK_AFTER = 50
+    settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 300
+    wrong = nobodys_pin()
+    for _ in range(2):
+        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=NOW)
+    later = NOW + dt.timedelta(seconds=300)
+    right = access_decide(door=fresh_door(scene), pin=scene.tenant_holder().pin, channel="device", when=later)
+    assert (right.allowed, right.reason) == (True, "ok")
+    assert (
+        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=later).reason == "unknown_pin"
+    )
+    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 1  # counted from one again
+
+
+def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 2
+    settings.ACCESS_PIN_BLOCK_AFTER = 3
+    settings.ACCESS_PIN_BLOCK_SECONDS = 1
+    settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 900
+    wrong = nobodys_pin()
+    # Two at once, the third a second later (the slow-down's wait): blocked for one second.
+    reasons = [
+        access_decide(
+            door=fresh_door(scene), pin=wrong, channel="device", when=NOW + dt.timedelta(seconds=s)
+        ).reason
+        for s in (0, 0, 1)
+    ]
+    assert reasons == ["unknown_pin"] * 3
+    ended = NOW + dt.timedelta(seconds=2)  # the block's end; the slow-down's wait would run a second more
+    right = access_decide(door=fresh_door(scene), pin=scene.tenant_holder().pin, channel="device", when=ended)
+    assert (right.allowed, right.reason) == (True, "ok")
+    assert (
+        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=ended).reason == "unknown_pin"
+    )
+    door = AccessPoint.objects.get(pk=scene.door.pk)
+    assert (door.wrong_pins, door.pins_blocked_until) == (1, None)
+
+
+# A PIN read before a wrong PIN was counted: judged again by the counts as they are now.
+
+
+def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_opens(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    OpeningHours.objects.create(
+        location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(20)
+    )
+    read_before = fresh_door(scene)
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+    holder = scene.tenant_holder()
+    decision = access_decide(door=read_before, pin=holder.pin, channel="device", when=NOW)
+    assert (decision.allowed, decision.reason) == (True, "ok")
+    assert list(
+        AccessEvent.objects.order_by("pk").values_list(
+            "allowed", "reason", "holder", "booking", "unit", "channel"
+        )
+    ) == [
+        (False, "unknown_pin", None, None, None, "device"),
+        (True, "ok", holder.pk, scene.booking.pk, scene.units[0].pk, "device"),
+    ]
+
+
+def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_blocked(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    settings.ACCESS_PIN_BLOCK_AFTER = 1
+    read_before = fresh_door(scene)
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+    holder = scene.tenant_holder()
+    decision = access_decide(door=read_before, pin=holder.pin, channel="device", when=NOW)
+    assert decision == Decision(False, "blocked", retry_after=settings.ACCESS_PIN_BLOCK_SECONDS + 1)
+    assert events() == [(False, "unknown_pin", None, None), (False, "blocked", holder.pk, None)]
+
+
+def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counted(scene, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 2
+    settings.ACCESS_PIN_BLOCK_AFTER = 50
+    read_before = fresh_door(scene)
+    wrong = nobodys_pin()
+    for _ in range(2):
+        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=NOW)
+    decision = access_decide(door=read_before, pin=wrong, channel="device", when=NOW)
+    assert decision == Decision(False, "slow_down", retry_after=2)
+    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 2
+    assert events()[-1] == (False, "slow_down", None, None)
+
+
 # The holder's grants at the door.
 
 
@@ -213,6 +342,43 @@ def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason
         (False, "revoked", holder, theirs.booking_id),
         (False, "outside_window", holder, theirs.booking_id),
     ]
+
+
+def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(scene) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(NOW, tick=False):
+        # The neighbour's share comes first, on a unit made after the scene's: grant and unit
+        # order disagree, and the older grant must win.
+        theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        ours = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+    assert theirs.grants.get().unit_id > ours.grants.get().unit_id
+    decision = access_decide(door=Door.of(scene.door), pin=ours.holder.pin, channel="device", when=NOW)
+    assert (decision.allowed, decision.reason) == (True, "ok")
+    assert events() == [(True, "ok", ours.holder_id, theirs.booking_id)]
+
+
+def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_stays_shut(scene) -> None:  # type: ignore[no-untyped-def]
+    OpeningHours.objects.create(location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
+    holder = scene.tenant_holder()
+    door = Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
+    closed = access_decide(door=door, holder=holder, channel="portal", when=NOW)  # 10:00 in Berlin
+    assert (closed.allowed, closed.reason) == (False, "location_closed")
+    opened = access_decide(door=door, holder=holder, channel="portal", when=NOW - dt.timedelta(hours=3))
+    assert (opened.allowed, opened.reason) == (True, "ok")
+    assert events() == [
+        (False, "location_closed", holder.pk, scene.booking.pk),
+        (True, "ok", holder.pk, scene.booking.pk),
+    ]
+
+
+def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> None:  # type: ignore[no-untyped-def]
+    door = Door.of(scene.door)
+    with pytest.raises(ValueError, match=r"^Pass a PIN or a holder\.$"):
+        access_decide(door=door, channel="portal", when=NOW)
+    with time_machine.travel(NOW, tick=False):
+        elsewhere = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+    with pytest.raises(ValueError, match=r"^This holder belongs to another location\.$"):
+        access_decide(door=door, holder=elsewhere.tenant_holder(), channel="portal", when=NOW)
+    assert events() == []
 
 
 # The guest key page.
@@ -287,3 +453,185 @@ def test_a_current_shares_link_opens_and_is_logged_under_its_own_booking(client,
         scene.booking.pk,
         scene.units[0].pk,
     )
+
+
+# The judgement itself: the facts it asks, in order, and the grant its answer rests on.
+
+BERLIN_DOOR = Door(
+    access_point_id=1,
+    external_id="DOOR",
+    location_id=1,
+    time_zone="Europe/Berlin",
+    opening_hours=(OpeningPeriod(2, dt.time(6), dt.time(8)), OpeningPeriod(2, dt.time(9), dt.time(12))),
+)
+OPEN = NOW  # Wednesday 10:00 in Berlin, in the second period
+CLOSED = dt.datetime(2026, 3, 4, 7, 30, tzinfo=UTC)  # 08:30, between the two
+
+
+def grant(grant_id: int, *, active: bool = True, in_window: bool = True, ended: bool = False) -> GrantAtDoor:
+    return GrantAtDoor(
+        grant_id,
+        unit_id=10 + grant_id,
+        booking_id=20 + grant_id,
+        is_active=active,
+        in_window=in_window,
+        has_ended=ended,
+    )
+
+
+@pytest.mark.parametrize(
+    ("grants", "when", "answer", "rests_on", "checks"),
+    [
+        ([], OPEN, (False, "not_mapped"), None, [("mapped", False)]),
+        (
+            [grant(3), grant(1, in_window=False), grant(2)],
+            OPEN,
+            (True, "ok"),
+            2,
+            [("mapped", True), ("opens_now", True), ("opening_hours", True)],
+        ),
+        (
+            [grant(3), grant(2)],
+            CLOSED,
+            (False, "location_closed"),
+            2,
+            [("mapped", True), ("opens_now", True), ("opening_hours", False)],
+        ),
+        (
+            [grant(3, in_window=False), grant(2, in_window=False), grant(1, active=False)],
+            OPEN,
+            (False, "outside_window"),
+            2,
+            [("mapped", True), ("opens_now", False), ("active", True)],
+        ),
+        (
+            [grant(2, active=False, ended=True), grant(3, active=False, ended=True)],
+            OPEN,
+            (False, "outside_window"),
+            3,
+            [("mapped", True), ("opens_now", False), ("active", False), ("not_ended", False)],
+        ),
+        (
+            [grant(4, active=False, ended=True), grant(2, active=False), grant(3, active=False)],
+            OPEN,
+            (False, "revoked"),
+            3,
+            [("mapped", True), ("opens_now", False), ("active", False), ("not_ended", True)],
+        ),
+    ],
+)
+def test_a_judgement_asks_its_facts_in_order_and_rests_on_the_grant_its_answer_comes_from(
+    grants, when, answer, rests_on, checks
+) -> None:  # type: ignore[no-untyped-def]
+    judged = access_judge(BERLIN_DOOR, grants, when)
+    assert (judged.decision.allowed, judged.decision.reason, judged.decision.retry_after) == (*answer, None)
+    assert (judged.grant.grant_id if judged.grant else None) == rests_on
+    assert judged.checks == tuple(checks)
+
+
+def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(client, scene) -> None:  # type: ignore[no-untyped-def]
+    for opens_at, closes_at in ((6, 8), (9, 12)):
+        OpeningHours.objects.create(
+            location=scene.location, weekday=2, opens_at=dt.time(opens_at), closes_at=dt.time(closes_at)
+        )
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    pin = scene.tenant_holder().pin
+    for utc_hour, minute, answer in (
+        (6, 30, "ok"),
+        (7, 30, "location_closed"),
+        (9, 0, "ok"),
+        (11, 0, "location_closed"),
+    ):
+        with time_machine.travel(dt.datetime(2026, 3, 4, utc_hour, minute, tzinfo=UTC), tick=False):
+            assert check(client, key, pin)["reason"] == answer
+
+
+def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(client, scene) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    with time_machine.travel(NOW, tick=False):
+        assert check(client, key, scene.tenant_holder().pin) == {"allowed": True, "reason": "ok"}
+    event = AccessEvent.objects.get()
+    assert (event.location_id, event.access_point_id, event.unit_id, event.booking_id, event.channel) == (
+        scene.location.pk,
+        scene.door.pk,
+        scene.units[0].pk,
+        scene.booking.pk,
+        "device",
+    )
+    assert event.occurred_at == NOW
+
+
+def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_logged(client, scene) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    response = client.post(
+        "/api/v1/access/check",
+        json.dumps({"access_point": scene.unit_lock.external_id, "pin": scene.tenant_holder().pin}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert (response.status_code, response.json()) == (403, {"error": "wrong_access_point"})
+    assert events() == []
+
+
+# The event write and the counts it is guarded by.
+
+
+def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access.doors import access_event_record
+
+    door = fresh_door(scene)
+    assert access_event_record(door, channel="device", allowed=False, reason="unknown_pin", when=NOW) is True
+    serial = door.wrong_pin_serial
+    assert access_event_record(
+        door, channel="device", allowed=False, reason="unknown_pin", when=NOW, if_wrong_pin_serial=serial
+    )
+    assert not access_event_record(
+        door, channel="device", allowed=False, reason="unknown_pin", when=NOW, if_wrong_pin_serial=serial + 1
+    )
+    assert AccessEvent.objects.count() == 2
+
+
+def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_insert(
+    client, scene, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    pin, door = scene.tenant_holder().pin, scene.door.external_id
+    with time_machine.travel(NOW, tick=False):
+        assert check(client, key, nobodys_pin(), door)["reason"] == "unknown_pin"
+        with django_assert_max_num_queries(2):  # the door, its counts and the PIN's grants; the event
+            assert check(client, key, pin, door) == {"allowed": True, "reason": "ok"}
+
+
+def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged_again(
+    scene, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    settings.ACCESS_PIN_BLOCK_AFTER = 2
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+    read_between = fresh_door(scene)
+    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)  # blocks
+    decision = access_decide(door=read_between, pin=scene.tenant_holder().pin, channel="device", when=NOW)
+    assert (decision.allowed, decision.reason) == (False, "blocked")
+
+
+def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as_blocked(
+    client, scene, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access import services
+
+    settings.ACCESS_PIN_SLOW_AFTER = 50
+    settings.ACCESS_PIN_BLOCK_AFTER = 1
+    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    read = services.door_for_device_key
+
+    def read_then_a_wrong_pin(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = read(*args, **kwargs)
+        access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+        return found
+
+    monkeypatch.setattr(services, "door_for_device_key", read_then_a_wrong_pin)
+    holder = scene.tenant_holder()
+    with time_machine.travel(NOW, tick=False):
+        answer = check(client, key, holder.pin)
+    assert (answer["allowed"], answer["reason"]) == (False, "blocked")
+    assert events() == [(False, "unknown_pin", None, None), (False, "blocked", holder.pk, None)]

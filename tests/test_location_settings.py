@@ -196,7 +196,10 @@ def test_test_connection_lists_the_access_groups_and_changes_nothing(owner_clien
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Connected: 2 access groups." in page and "alert-success" in page
+    assert (
+        "Token: ok. Listing groups: 2 access groups. Units matched: 0 of 0." in page
+        and "alert-success" in page
+    )
     assert CLIENT_SECRET not in page
     location.refresh_from_db()
     assert location.access_provider == "builtin"
@@ -210,7 +213,7 @@ def test_test_connection_uses_the_stored_secret_when_the_field_is_blank(owner_cl
     )
     url = reverse("dashboard:location_test_connection", args=[location.pk])
     response = owner_client.post(url, sensorberg_post(location, fake.base_url, secret=""))
-    assert "Connected: 0 access groups." in response.content.decode()
+    assert "Token: ok. Listing groups: 0 access groups." in response.content.decode()
 
 
 def test_test_connection_tells_a_wrong_secret(owner_client, fake):

@@ -60,8 +60,8 @@ def test_a_profile_needs_a_first_name(client, scene):
 
 def confirmation_link(to: str) -> str:
     email = OutgoingEmail.objects.get(to=to, template="portal_email_change_confirm")
-    match = re.search(r"/portal/settings/email/[^/\s]+/", email.body_text)
-    assert match, email.body_text
+    match = re.search(r"/portal/settings/email/[^/\s]+/", email.secrets_to_send["link"])
+    assert match, email.secrets_to_send
     return match[0]
 
 

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 KEY = "00000000-0000-0000-0000-000000000001"
 OTHER_CLIENT_ID = "keyport-second-site"
 OTHER_CLIENT_SECRET = "another-s3cret-never-logged"
+GROUP = {"type": "access-groups", "id": "grp_1", "attributes": {"external_id": "A001"}}
+MEMBERSHIP = {"type": "memberships", "id": "keyport-grant-1", "attributes": {}}
 
 
 def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET):  # type: ignore[no-untyped-def]
@@ -171,10 +173,14 @@ def test_a_429_with_an_http_date_waits_until_that_date(fake, grant) -> None:  # 
         ("/oauth/token", {"access_token": "abc", "expires_in": 3600}, 10),
         ("/oauth/token", {"token": "abc"}, None),
         ("/oauth/token", {"access_token": "abc", "expires_in": "an hour"}, None),
-        ("/v1/access-groups", {"items": [{"id": "grp_1"}]}, 12),
-        ("/v1/access-groups", {"items": {"id": "grp_1"}}, None),
-        ("/v1/access-groups", {"items": [{"name": "A001"}]}, None),
-        ("/v1/access-groups", {"items": ["grp_1"]}, None),
+        ("/v1/access-groups", {"data": [GROUP]}, 12),
+        ("/v1/access-groups", {"data": GROUP}, None),
+        ("/v1/access-groups", {"data": [GROUP | {"id": ""}]}, None),
+        ("/v1/access-groups", {"data": [GROUP | {"type": "memberships"}]}, None),
+        ("/v1/access-groups", {"data": [GROUP | {"attributes": ["A001"]}]}, None),
+        ("/v1/access-groups", {"data": ["grp_1"]}, None),
+        ("/v1/access-groups", {"data": [GROUP], "links": {"next": 7}}, None),
+        ("/v1/access-groups", {"items": [{"id": "grp_1", "external_id": "A001"}]}, None),
         ("/v1/access-groups", b"<html>Bad gateway</html>", None),
     ],
 )
@@ -192,10 +198,11 @@ def test_a_cut_off_or_odd_answer_on_push_is_a_provider_error(fake, grant, path, 
 @pytest.mark.parametrize(
     ("body", "cut_after"),
     [
-        ({"items": [{"ref": "keyport-grant-1"}]}, 20),
-        ({"items": [{"email": "someone@example.com"}]}, None),
-        ({"items": "keyport-grant-1"}, None),
-        ({"items": [{"ref": ["keyport-grant-1"]}]}, None),
+        ({"data": [MEMBERSHIP]}, 20),
+        ({"data": [{"type": "memberships", "attributes": {"email": "someone@example.com"}}]}, None),
+        ({"data": "keyport-grant-1"}, None),
+        ({"data": [MEMBERSHIP | {"id": ["keyport-grant-1"]}]}, None),
+        ({"items": [{"ref": "keyport-grant-1"}]}, None),
     ],
 )
 def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_after) -> None:  # type: ignore[no-untyped-def]
@@ -209,11 +216,14 @@ def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_af
 
 
 def test_test_connection_tells_of_an_odd_group_list(fake) -> None:  # type: ignore[no-untyped-def]
-    fake.answer_next("/v1/access-groups", {"items": 3})
+    fake.answer_next("/v1/access-groups", {"data": 3})
 
     check = provider_for_fake(fake).test_connection(timeout=1)
 
-    assert not check.ok and check.message == NOT_UNDERSTOOD
+    assert (
+        not check.ok
+        and check.message == f"Token: ok. Listing groups: failed. {NOT_UNDERSTOOD} Units matched: not tried."
+    )
 
 
 def test_an_address_with_a_password_and_no_port_fails_without_showing_the_password(grant) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from keyport.access.models import SensorbergAccount
-from keyport.access.providers import ProviderError
+from keyport.access.providers import ProviderError, sensorberg
 from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.audit.models import AuditEntry
 from keyport.staff.models import Role
@@ -34,6 +34,7 @@ def local_server() -> Iterator[FakeSensorberg]:
     server = FakeSensorberg().start()
     yield server
     server.stop()
+    sensorberg.forget_cached_state()
 
 
 def resolve(monkeypatch, names: dict[str, list[str]]) -> None:  # type: ignore[no-untyped-def]
@@ -140,8 +141,19 @@ def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_serv
         base_url="http://sensorberg.example.net:8080", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
     check = provider.test_connection(timeout=2)
-    assert (check.ok, check.message, check.status_text) == (True, "Connected: 1 access group.", "HTTP 200 OK")
-    assert connected_to == [("8.8.8.8", 8080), ("8.8.8.8", 8080)]  # the token, then the group list
+    assert (check.ok, check.message, check.status_text) == (
+        True,
+        "Token: ok. Listing groups: 1 access group. Units matched: 0 of 0.",
+        "HTTP 200 OK",
+    )
+    # One pooled connection, opened to the address checked, for the token and the group list.
+    assert connected_to == [("8.8.8.8", 8080)]
+    # A connection opened later is checked afresh: the name now points into the network.
+    sensorberg.close_clients()
+    resolve(monkeypatch, {"sensorberg.example.net": ["8.8.8.8", "10.0.0.7"]})
+    check = provider.test_connection(timeout=2)
+    assert not check.ok and "resolves to 10.0.0.7" in check.message
+    assert connected_to == [("8.8.8.8", 8080)]
 
 
 def test_a_name_that_turns_private_after_the_check_is_refused_at_the_call(monkeypatch):  # type: ignore[no-untyped-def]

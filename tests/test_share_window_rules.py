@@ -12,10 +12,12 @@ from keyport.access.models import AccessEvent, AccessGrant, GrantState, SharedAc
 from keyport.access.services import (
     ShareRequest,
     access_decide,
+    booking_restore_access,
     booking_revoke_access,
     grants_end_due,
     grants_sync_for_booking,
     share_create,
+    share_delete,
     share_validate,
 )
 from keyport.audit.models import AuditEntry
@@ -316,3 +318,191 @@ def test_the_sweep_ends_active_grants_only_and_leaves_a_revocation_as_it_is() ->
         AccessGrant.objects.filter(booking=other.booking).values_list("pk", flat=True)
     )
     assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
+
+
+def ended_scenes(count: int) -> list[AccessScene]:
+    """Bookings that ended on 5 March, each of three units for its tenant."""
+    with time_machine.travel(NOW, tick=False):
+        return [
+            build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
+            for _ in range(count)
+        ]
+
+
+AFTER = dt.datetime(2026, 3, 6, 9, tzinfo=UTC)
+
+
+def test_the_sweep_ends_grants_for_their_window_and_audits_each_booking_under_its_site_and_tenant() -> None:
+    first, second = ended_scenes(2)
+    with time_machine.travel(AFTER, tick=False):
+        assert grants_end_due() == 6
+    assert set(
+        AccessGrant.objects.values_list("state", "revoked_reason", "revoked_with_booking", "updated_at")
+    ) == {(GrantState.ENDED, "The window ended", False, AFTER)}
+    entries = AuditEntry.objects.filter(action="access.window_ended").order_by("pk")
+    assert [
+        (e.actor_kind, e.actor_label, e.target_id, e.location_id, e.customer_id, e.details["grants"])
+        for e in entries
+    ] == [
+        (
+            "system",
+            "access sweep",
+            scene.booking.pk,
+            scene.location.pk,
+            scene.booking.customer_id,
+            list(
+                AccessGrant.objects.filter(booking=scene.booking).order_by("pk").values_list("pk", flat=True)
+            ),
+        )
+        for scene in (first, second)
+    ]
+
+
+def test_the_end_of_one_booking_ends_that_bookings_grants_only() -> None:
+    first, second = ended_scenes(2)
+    assert grants_end_due(now=AFTER, booking=first.booking) == 3
+    assert set(AccessGrant.objects.filter(booking=first.booking).values_list("state", flat=True)) == {
+        GrantState.ENDED
+    }
+    assert set(AccessGrant.objects.filter(booking=second.booking).values_list("state", flat=True)) == {
+        GrantState.ACTIVE
+    }
+
+
+def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from keyport.access import services
+
+    first, second = ended_scenes(2)
+    with time_machine.travel(NOW, tick=False):  # the first booking's fourth grant, made last
+        scene_share = first.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
+    monkeypatch.setattr(services, "GRANTS_ENDED_PER_SWEEP", 4)
+    assert grants_end_due(now=AFTER) == 4
+    assert set(AccessGrant.objects.filter(state=GrantState.ENDED).values_list("booking", flat=True)) == {
+        first.booking.pk
+    }
+    assert AccessGrant.objects.get(share=scene_share).state == GrantState.ENDED
+    assert grants_end_due(now=AFTER) == 3
+    assert grants_end_due(now=AFTER) == 0
+    assert list(
+        AuditEntry.objects.filter(action="access.window_ended")
+        .order_by("pk")
+        .values_list("target_id", flat=True)
+    ) == [first.booking.pk, second.booking.pk]
+
+
+def test_a_new_time_zone_moves_a_shares_grants_to_its_local_days_and_the_sync_says_so() -> None:
+    from keyport.facilities.services import location_update
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
+        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        location_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
+    share.refresh_from_db()
+    assert (share.starts_on, share.ends_on) == (dt.date(2026, 3, 4), dt.date(2026, 3, 9))  # the same days
+    grant = AccessGrant.objects.get(share=share)
+    assert grant.starts_at == dt.datetime(2026, 3, 4, 5, tzinfo=UTC)
+    assert upserts(share) == ["superseded", "pending"]
+    synced = AuditEntry.objects.filter(action="access.booking_synced", target_id=scene.booking.pk).latest(
+        "pk"
+    )
+    assert synced.details["shares_changed"] == [share.pk]
+
+
+def test_the_sweep_tells_the_provider_to_remove_the_grants_it_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(
+            starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5), provider="sensorberg"
+        )
+    assert grants_end_due(now=AFTER) == 3
+    assert (
+        sorted(
+            SyncIntent.objects.filter(grant__booking=scene.booking, status="pending").values_list(
+                "operation", flat=True
+            )
+        )
+        == ["delete"] * 3
+    )
+
+
+def test_a_long_revocation_reason_is_kept_on_the_grants_as_far_as_they_hold() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="x" * 400)
+    assert set(
+        AccessGrant.objects.filter(booking=scene.booking).values_list("revoked_reason", flat=True)
+    ) == {"x" * 300}
+
+
+def test_a_share_revoked_when_its_booking_was_cut_short_does_not_come_back_when_it_is_extended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+        share = scene.share("friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 25))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 10))
+        booking_set_end_date(actor=ACTOR, booking=scene.booking, ends_on=dt.date(2026, 3, 31))
+    share.refresh_from_db()
+    assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, False)
+    assert AccessGrant.objects.get(share=share).state == GrantState.REVOKED
+    assert decide(scene, share.holder.pin, dt.datetime(2026, 3, 21, 9, tzinfo=UTC)) == (False, "revoked")
+
+
+# The cascade: a share ended with its booking, or on its own.
+
+
+def test_a_deleted_share_keeps_when_it_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 9))
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        deleted = share_delete(actor=ACTOR, share=share)
+    share.refresh_from_db()
+    assert (share.state, share.ended_at, deleted.ended_at) == (
+        ShareState.DELETED,
+        NOW + dt.timedelta(hours=2),
+        NOW + dt.timedelta(hours=2),
+    )
+
+
+def test_an_inactive_account_pauses_its_guests_with_the_reason_and_they_come_back_with_it() -> None:
+    from keyport.contacts.services import customer_set_active
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 9))
+        customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=False)
+    share.refresh_from_db()
+    grant = AccessGrant.objects.get(share=share)
+    assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, True)
+    assert (grant.state, grant.revoked_reason, grant.revoked_with_booking) == (
+        GrantState.REVOKED,
+        "The booking's access is paused",
+        True,
+    )
+    with time_machine.travel(NOW, tick=False):
+        customer_set_active(actor=ACTOR, customer=scene.tenant.customer, is_active=True)
+    assert AccessGrant.objects.get(share=share).state == GrantState.ACTIVE
+    assert decide(scene, share.holder.pin, NOW) == (True, "ok")
+
+
+def test_deleting_one_paused_share_leaves_another_bookings_paused_shares_to_come_back() -> None:
+    with time_machine.travel(NOW, tick=False):
+        ours = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        theirs = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        deleted = ours.share("one@example.com", TODAY, dt.date(2026, 3, 9))
+        kept = theirs.share("two@example.com", TODAY, dt.date(2026, 3, 9))
+        for scene in (ours, theirs):
+            booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
+        share_delete(actor=ACTOR, share=deleted)
+        booking_restore_access(actor=ACTOR, booking=theirs.booking)
+    assert AccessGrant.objects.get(share=kept).state == GrantState.ACTIVE
+    assert decide(theirs, kept.holder.pin, NOW) == (True, "ok")
+
+
+def test_a_share_deleted_after_the_sweep_ended_its_grant_leaves_the_grant_ended() -> None:
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        share = scene.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
+    assert grants_end_due(now=AFTER) == 1
+    with time_machine.travel(AFTER, tick=False):
+        share_delete(actor=ACTOR, share=share)
+    grant = AccessGrant.objects.get(share=share)
+    assert (grant.state, grant.revoked_reason) == (GrantState.ENDED, "The window ended")

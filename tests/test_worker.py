@@ -31,7 +31,9 @@ def run_worker_until_idle() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_database_worker_delivers_an_email_enqueued_on_commit(database_tasks):
-    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
+    )
     task = DBTaskResult.objects.get()
     assert task.status == TaskResultStatus.READY
     assert task.args_kwargs == {"args": [email.pk], "kwargs": {}}
@@ -51,7 +53,9 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(database_tasks):
     from django.db import transaction
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+        email_queue(
+            to="mara@example.com", subject="Welcome", body_text="Hello", template="portal_email_changed"
+        )
         raise RuntimeError("the surrounding change failed")
     assert not DBTaskResult.objects.exists()
     assert not OutgoingEmail.objects.exists()
@@ -59,7 +63,9 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(database_tasks):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_task_left_running_by_a_killed_worker_is_run_again(database_tasks):
-    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello", template="portal_email_changed"
+    )
     # What a worker killed mid-task leaves behind: RUNNING, claimed by a worker that no longer beats.
     DBTaskResult.objects.update(
         status=TaskResultStatus.RUNNING,
@@ -115,7 +121,9 @@ def test_silent_heartbeats_are_cleared(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_email_whose_delivery_task_ended_without_an_outcome_is_sent(database_tasks):
-    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello", template="portal_email_changed"
+    )
     # What a dropped database connection mid-send, or a worker stopped hard, leaves behind: the
     # task failed, the email still queued after one attempt.
     DBTaskResult.objects.update(status=TaskResultStatus.FAILED, finished_at=timezone.now())
@@ -134,7 +142,9 @@ def test_an_email_whose_delivery_is_pending_is_not_queued_again(settings, django
     from keyport.emails.tasks import email_deliveries_ensure_queued
 
     with django_capture_on_commit_callbacks(execute=True):
-        email_queue(to="mara@example.com", subject="Welcome", body_text="Hello")
+        email_queue(
+            to="mara@example.com", subject="Welcome", body_text="Hello", template="portal_email_changed"
+        )
     OutgoingEmail.objects.update(created_at=timezone.now() - dt.timedelta(minutes=10))
     assert email_deliveries_ensure_queued() == 0
     assert DBTaskResult.objects.count() == 1
@@ -157,12 +167,12 @@ def test_an_email_out_of_attempts_is_given_up_instead_of_sent_again():
     email = OutgoingEmail.objects.create(
         to="mara@example.com",
         subject="Sign in",
-        body_text="https://portal.example.com/login/link/SECRET/",
-        body_text_after_sending="[removed]",
+        body_text="[link: added when sent, never kept in the log]",
+        secrets_to_send={"link": "https://portal.example.com/login/link/SECRET/"},
         attempts=MAX_DELIVERY_ATTEMPTS,
     )
     email = email_deliver(email_id=email.pk)
     assert email.status == EmailStatus.FAILED
     assert mail.outbox == []
     email.refresh_from_db()
-    assert email.body_text == "[removed]"
+    assert email.secrets_to_send == {}

@@ -60,7 +60,9 @@ def fail_once(monkeypatch, owner: type, name: str) -> list[int]:  # type: ignore
 def test_the_worker_goes_on_after_losing_its_connection_while_looking_for_work(
     database_tasks, monkeypatch, caplog
 ):  # type: ignore[no-untyped-def]
-    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
+    )
     calls = fail_once(monkeypatch, DBTaskResultQuerySet, "get_locked")
 
     run_worker_until_idle()  # without reconnecting, the OperationalError ends the worker here
@@ -75,7 +77,9 @@ def test_the_worker_goes_on_after_losing_its_connection_while_looking_for_work(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_task_cut_off_by_a_lost_connection_is_run_again_by_the_same_worker(database_tasks, monkeypatch):  # type: ignore[no-untyped-def]
-    email = email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara")
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
+    )
     # The task ran, then neither its success nor its failure could be written: it stays RUNNING
     # under a worker whose heartbeat goes on, so only that worker can know it was cut off.
     fail_once(monkeypatch, DBTaskResult, "set_successful")

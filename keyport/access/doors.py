@@ -317,10 +317,9 @@ def _periods(joined: str | None) -> tuple[OpeningPeriod, ...]:
     return tuple(periods)
 
 
-def _instant(value: dt.datetime | str | None) -> dt.datetime | None:
-    """A datetime column read with plain SQL as the ORM gives it: aware (SQLite keeps naive UTC text)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+def _instant(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime column read with plain SQL as the ORM gives it: aware (SQLite's driver, with
+    Django's converters, gives it naive in UTC)."""
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value

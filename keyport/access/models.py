@@ -332,6 +332,10 @@ class SensorbergAccount(models.Model):
     base_url = models.URLField()
     client_id = models.CharField(max_length=200)
     client_secret = models.CharField(max_length=500)
+    # The bearer token last issued for this login, shared by every process, so that it can be
+    # revoked when the login changes; as secret as the client secret, never shown.
+    access_token = models.CharField(max_length=2000, blank=True, default="")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Sensorberg account of {self.location}"
@@ -380,3 +384,37 @@ class ReconcileCursor(models.Model):
 
     def __str__(self) -> str:
         return f"Reconcile of {self.location} after unit {self.after_unit_id}"
+
+
+class ProviderCallTally(models.Model):
+    """How many calls one Sensorberg login made in one minute, how many failed, and when one last
+    succeeded: the location's settings page shows the last hour."""
+
+    account = models.ForeignKey(SensorbergAccount, on_delete=models.CASCADE, related_name="call_tallies")
+    minute = models.DateTimeField()
+    calls = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "minute"], name="one_tally_a_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.calls} calls at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class MissingAccessGroup(models.Model):
+    """An External Identifier the Sensorberg login found no access group for when it last looked;
+    gone again once a group with it is found."""
+
+    account = models.ForeignKey(SensorbergAccount, on_delete=models.CASCADE, related_name="missing_groups")
+    external_id = models.CharField(max_length=200)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "external_id"], name="one_missing_group_a_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"No access group for {self.external_id}"

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -20,6 +20,9 @@ from keyport.access.models import (
     AccessHolder,
     BookingAccess,
     GrantState,
+    MissingAccessGroup,
+    ProviderCallTally,
+    SensorbergAccount,
     SharedAccess,
     ShareState,
     SyncIntent,
@@ -228,6 +231,42 @@ def sync_changes_on_the_way(location: Location) -> int:
         grant__booking__location=location,
         status__in=[SyncIntentStatus.PENDING, SyncIntentStatus.SENDING],
     ).count()
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """What the location's access settings page shows of its Sensorberg login at work."""
+
+    last_ok_at: dt.datetime | None
+    token_expires_at: dt.datetime | None
+    calls_last_hour: int
+    failures_last_hour: int
+    units_without_group: list[Unit]
+    changes_waiting: int
+    grants_failed: list[AccessGrant]
+
+
+def provider_state(location: Location, *, now: dt.datetime | None = None) -> ProviderState | None:
+    """The Sensorberg login's state at this location, or None without a login. Five queries."""
+    account = SensorbergAccount.objects.filter(location=location).first()
+    if account is None:
+        return None
+    now = now or timezone.now()
+    hour = ProviderCallTally.objects.filter(account=account, minute__gt=now - dt.timedelta(hours=1))
+    counts = hour.aggregate(calls=Sum("calls"), failures=Sum("failures"))
+    last_ok_at = ProviderCallTally.objects.filter(account=account).aggregate(last=Max("last_ok_at"))["last"]
+    missing = MissingAccessGroup.objects.filter(account=account).values("external_id")
+    # A unit's External Identifier is its number (keyport.access.providers.sensorberg.unit_external_id).
+    units = list(Unit.objects.filter(location=location, number__in=Subquery(missing)).order_by("number"))
+    return ProviderState(
+        last_ok_at=last_ok_at,
+        token_expires_at=account.token_expires_at if account.access_token else None,
+        calls_last_hour=counts["calls"] or 0,
+        failures_last_hour=counts["failures"] or 0,
+        units_without_group=units,
+        changes_waiting=sync_changes_on_the_way(location),
+        grants_failed=list(grants_failed_to_sync(location)[:50]),
+    )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -66,6 +65,7 @@ from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.background import enqueue_on_commit
+from keyport.lib.email_addresses import validate_email_address
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -785,6 +785,10 @@ def _grants_sync_for_current(actor: Actor, bookings: QuerySet[Booking]) -> None:
             grants_sync_for_booking(actor=actor, booking=booking)
 
 
+# The most grants one sweep ends: a backlog (after downtime) is ended over the runs that follow.
+GRANTS_ENDED_PER_SWEEP = 5000
+
+
 def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = None) -> int:
     """End grants whose window is over (the booking's end, a share's end) and tell the provider."""
     # A block, not the decorator: make mutate mutates no decorated function.
@@ -798,7 +802,7 @@ def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = 
         grants = list(
             due.select_for_update(skip_locked=True, of=("self",))
             .select_related("booking__location", "booking__customer")
-            .order_by("booking_id", "pk")[:5000]
+            .order_by("booking_id", "pk")[:GRANTS_ENDED_PER_SWEEP]
         )
         if not grants:
             return 0
@@ -849,7 +853,7 @@ def parse_emails(raw: str) -> list[str]:
         if not address:
             continue
         try:
-            validate_email(address)
+            validate_email_address(address)
         except ValidationError:
             bad.append(part.strip())
             continue
@@ -1241,33 +1245,36 @@ PIN_COUNT_FIELDS = [
 ]
 
 
-@transaction.atomic
 def _pin_failed(door: Door, *, channel: str, when: dt.datetime) -> Decision:
     """A PIN nobody here has: judged and counted with the counts locked, so that however many come
     at once, no more are answered "unknown_pin" than the slow-down and the block let through; the
     rest hear what the counts say by then. The try that blocks the keypad tells the staff."""
-    locked, point = _door_locked(door)
-    throttled = _pin_throttle(locked, when)
-    if throttled is not None:
-        access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
-        return throttled
-    count = _recent_wrong_pins(point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until, when) + 1
-    if count == 1:
-        point.wrong_pins_since = when
-    point.wrong_pins, point.last_wrong_pin_at = count, when
-    point.wrong_pin_serial += 1
-    if point.pins_blocked_until is not None and point.pins_blocked_until <= when:
-        point.pins_blocked_until = None  # a block that has run out starts the count again
-    if count >= settings.ACCESS_PIN_BLOCK_AFTER:
-        point.pins_blocked_until = when + dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS)
-        logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, count)
-    elif count >= settings.ACCESS_PIN_SLOW_AFTER:
-        logger.warning("Access point %s: %s wrong PINs; slowing down", door.access_point_id, count)
-    point.save(update_fields=PIN_COUNT_FIELDS)
-    access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
-    if count == settings.ACCESS_PIN_BLOCK_AFTER:
-        _pin_block_started(point, when=when)
-    return Decision(False, "unknown_pin")
+    # A block, not the decorator: make mutate mutates no decorated function.
+    with transaction.atomic():
+        locked, point = _door_locked(door)
+        throttled = _pin_throttle(locked, when)
+        if throttled is not None:
+            access_event_record(door, channel=channel, allowed=False, reason=throttled.reason, when=when)
+            return throttled
+        count = (
+            _recent_wrong_pins(point.wrong_pins, point.last_wrong_pin_at, point.pins_blocked_until, when) + 1
+        )
+        if count == 1:
+            point.wrong_pins_since = when
+        point.wrong_pins, point.last_wrong_pin_at = count, when
+        point.wrong_pin_serial += 1
+        if point.pins_blocked_until is not None and point.pins_blocked_until <= when:
+            point.pins_blocked_until = None  # a block that has run out starts the count again
+        if count >= settings.ACCESS_PIN_BLOCK_AFTER:
+            point.pins_blocked_until = when + dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS)
+            logger.warning("Access point %s blocked after %s wrong PINs", door.access_point_id, count)
+        elif count >= settings.ACCESS_PIN_SLOW_AFTER:
+            logger.warning("Access point %s: %s wrong PINs; slowing down", door.access_point_id, count)
+        point.save(update_fields=PIN_COUNT_FIELDS)
+        access_event_record(door, channel=channel, allowed=False, reason="unknown_pin", when=when)
+        if count == settings.ACCESS_PIN_BLOCK_AFTER:
+            _pin_block_started(point, when=when)
+        return Decision(False, "unknown_pin")
 
 
 def _pin_block_started(point: AccessPoint, *, when: dt.datetime) -> None:
@@ -1287,25 +1294,25 @@ def _pin_block_started(point: AccessPoint, *, when: dt.datetime) -> None:
     keypad_blocked_email(access_point=point, location=location, when=when)
 
 
-@transaction.atomic
 def _pin_judged_locked(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
     """A known PIN whose door counted a wrong PIN after it was read: judged again by the counts now."""
-    locked, _ = _door_locked(door)
-    decision = _pin_throttle(locked, when)
-    grant = None
-    if decision is None:
-        judged = access_judge(locked, found.grants, when)
-        decision, grant = judged.decision, judged.grant
-    access_event_record(
-        locked,
-        channel=channel,
-        allowed=decision.allowed,
-        reason=decision.reason,
-        when=when,
-        holder_id=found.holder_id,
-        grant=grant,
-    )
-    return decision
+    with transaction.atomic():
+        locked, _ = _door_locked(door)
+        decision = _pin_throttle(locked, when)
+        grant = None
+        if decision is None:
+            judged = access_judge(locked, found.grants, when)
+            decision, grant = judged.decision, judged.grant
+        access_event_record(
+            locked,
+            channel=channel,
+            allowed=decision.allowed,
+            reason=decision.reason,
+            when=when,
+            holder_id=found.holder_id,
+            grant=grant,
+        )
+        return decision
 
 
 @transaction.atomic

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from keyport.lib.times import zone_of
+
 
 class ActorKind(models.TextChoices):
     STAFF = "staff", "Staff"
@@ -62,6 +64,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.target_label}"
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the entry's time shows in: its location's (the install's for an entry of none)."""
+        return zone_of(self.location)
 
     @property
     def action_label(self) -> str:

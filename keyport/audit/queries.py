@@ -7,12 +7,12 @@ from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 
 
-def recent_entries_for_staff(user: StaffUser, *, limit: int) -> QuerySet[AuditEntry]:
-    """The newest audit entries this staff member may see."""
+def recent_entries_for_staff(user: StaffUser, *, limit: int) -> list[AuditEntry]:
+    """The newest audit entries this staff member may see, newest instant first."""
     entries = AuditEntry.objects.select_related("location", "customer")
     if user.is_scoped_to_locations():
         entries = entries.filter(location__in=user.locations.all())
-    return entries.order_by("-created_at", "-id")[:limit]
+    return list(entries.order_by("-created_at", "-id")[:limit])
 
 
 def activity_of_customer(

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from keyport.contacts.models import Contact, Customer, CustomerAppSettings, PortalLink
-from keyport.lib.admin import ShownOnlyAdmin, ShownOnlyInline
+from keyport.lib.admin import BoundedAdmin, ShownOnlyAdmin, ShownOnlyInline
 
 
 class ContactInline(ShownOnlyInline):
@@ -52,5 +52,5 @@ class PortalLinkAdmin(ShownOnlyAdmin):
 
 
 @admin.register(CustomerAppSettings)
-class CustomerAppSettingsAdmin(admin.ModelAdmin):
+class CustomerAppSettingsAdmin(BoundedAdmin):
     list_display = ["location", "show_cars", "show_billing", "show_documents", "show_events", "show_settings"]

@@ -7,17 +7,17 @@ Inactive: the session epoch it names has moved on), as their sign-in links do. T
 itself is contact_update's: sessions end, links are voided, and the old address is told.
 """
 
-from django.conf import settings
+import datetime as dt
+
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.urls import reverse
 
 from keyport.audit.services import audit_record
+from keyport.contacts.emails import email_change_confirm_email
 from keyport.contacts.models import Contact
 from keyport.contacts.services import ContactDetails, contact_actor, contact_update
-from keyport.emails.services import email_queue
 from keyport.lib.email_addresses import normalize_email_address
 
 SALT = "keyport.contacts.email-change"
@@ -36,22 +36,11 @@ def contact_email_change_request(*, contact: Contact, new_email: str) -> None:
     token = signing.dumps(
         {"c": contact.pk, "old": contact.email, "new": new_email, "e": contact.session_epoch}, salt=SALT
     )
-    link = settings.PUBLIC_BASE_URL + reverse("portal:email_confirm", args=[token])
-    body = (
-        f"Hello {contact.first_name},\n\n"
-        f"please confirm that you want to sign in to the {settings.KEYPORT_SITE_NAME} customer portal "
-        f"with this address ({new_email}) from now on:\n{{link}}\n\n"
-        "The link works for 24 hours. If you did not ask for this, ignore this email; nothing changes.\n"
-    )
-    email_queue(
-        to=new_email,
-        subject=f"Confirm your new {settings.KEYPORT_SITE_NAME} sign-in email",
-        body_text=body.replace("{link}", link),
-        body_text_after_sending=body.replace(
-            "{link}", "[confirmation link, removed from the log after sending]"
-        ),
-        template="portal_email_change_confirm",
+    email_change_confirm_email(
         contact=contact,
+        new_email=new_email,
+        token=token,
+        lifetime=dt.timedelta(seconds=CONFIRM_WITHIN_SECONDS),
     )
     audit_record(
         actor=contact_actor(contact),

@@ -7,6 +7,8 @@ from django.db.models import Func, Q, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from keyport.lib.times import zone_of
+
 
 class CustomerKind(models.TextChoices):
     STORAGE = "storage", "Storage customer"
@@ -42,6 +44,11 @@ class Customer(models.Model):
     @property
     def status_label(self) -> str:
         return "Active" if self.is_active else "Inactive"
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the customer's times show in: their home location's."""
+        return zone_of(self.home_location)
 
     def is_storage_customer(self) -> bool:
         """A booking, a car, or an active storage account: such a customer's people get Full access."""
@@ -144,6 +151,11 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the person's times show in: their account's home location's."""
+        return self.customer.time_zone
 
     @property
     def may_sign_in(self) -> bool:

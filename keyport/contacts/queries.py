@@ -192,7 +192,7 @@ def bookings_of_customer(customer: Customer) -> QuerySet[Booking]:
 
 
 def contacts_of_customer(customer: Customer) -> QuerySet[Contact]:
-    return with_portal_facts(customer.contacts.select_related("customer")).order_by(
+    return with_portal_facts(customer.contacts.select_related("customer__home_location")).order_by(
         "-is_primary", "first_name", "last_name", "id"
     )
 

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from keyport.access.services import grants_sync_for_customer
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
+from keyport.contacts.emails import email_changed_email, portal_invite_email, portal_sign_in_link_email
 from keyport.contacts.models import (
     AccountStatus,
     Contact,
@@ -23,9 +23,6 @@ from keyport.contacts.models import (
     PortalLink,
     PortalLinkPurpose,
 )
-from keyport.contacts.queries import portal_location, portal_login_path
-from keyport.emails.defaults import PORTAL_EMAIL_CHANGED, PORTAL_INVITE, PORTAL_SIGN_IN_LINK
-from keyport.emails.services import email_queue_from_template
 from keyport.facilities.models import Location
 from keyport.lib.background import enqueue_on_commit
 from keyport.lib.email_addresses import normalize_email_address
@@ -138,16 +135,7 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
         grants_sync_for_customer(actor=actor, customer=contact.customer)
     old_email = before["email"]
     if "email" in changed and isinstance(old_email, str) and old_email:
-        email_queue_from_template(
-            key=PORTAL_EMAIL_CHANGED,
-            to=old_email,
-            contact=contact,
-            context={
-                **_person_context(contact),
-                "old_email": old_email,
-                "new_email": contact.email or "(no email address)",
-            },
-        )
+        email_changed_email(contact=contact, old_email=old_email)
     return contact
 
 
@@ -229,33 +217,16 @@ def _shut_portal(contact: Contact) -> int:
     return voided
 
 
-def _person_context(contact: Contact) -> dict[str, str]:
-    return {
-        "first_name": contact.first_name,
-        "full_name": contact.full_name,
-        "customer_name": contact.customer.name,
-        "login_url": settings.PUBLIC_BASE_URL + portal_login_path(portal_location(contact.customer)),
-    }
-
-
-def _lifetime_label(lifetime: dt.timedelta) -> str:
-    hours, seconds = divmod(int(lifetime.total_seconds()), 3600)
-    if hours and not seconds:
-        return f"{hours} hours" if hours != 1 else "1 hour"
-    minutes = int(lifetime.total_seconds()) // 60
-    return f"{minutes} minutes" if minutes != 1 else "1 minute"
-
-
 def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurpose) -> PortalLink:
     """Void the person's earlier unused links, make a new one, and email it."""
     assert contact.email is not None  # noqa: S101 - callers check may_sign_in
     now = timezone.now()
     if purpose == PortalLinkPurpose.INVITE:
         lifetime = dt.timedelta(hours=settings.PORTAL_INVITE_HOURS)
-        template = PORTAL_INVITE
+        send_email = portal_invite_email
     else:
         lifetime = dt.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES)
-        template = PORTAL_SIGN_IN_LINK
+        send_email = portal_sign_in_link_email
     contact.portal_links.filter(used_at__isnull=True, voided_at__isnull=True).update(voided_at=now)
     token = secrets.token_urlsafe(32)  # 256 random bits; only the hash is stored.
     link = PortalLink.objects.create(
@@ -266,13 +237,7 @@ def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurp
         created_at=now,
         expires_at=now + lifetime,
     )
-    email_queue_from_template(
-        key=template,
-        to=contact.email,
-        contact=contact,
-        context={**_person_context(contact), "valid_for": _lifetime_label(lifetime)},
-        secrets={"link": settings.PUBLIC_BASE_URL + reverse("sign_in:link", args=[token])},
-    )
+    send_email(contact=contact, token=token, lifetime=lifetime)
     audit_record(
         actor=actor,
         action=f"contact.portal_{purpose}_sent",

@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError
 from keyport.access.queries import EventCursor
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Location, Unit
+from keyport.lib import form_fields
 
 BROKEN_CURSOR = "This link to older events is broken. Start again from the newest events."
 
 
 class AccessEventsFilterForm(BootstrapForm):
-    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False, empty_label="All units")
+    unit = form_fields.ModelChoiceField(queryset=Unit.objects.none(), required=False, empty_label="All units")
     decision = forms.ChoiceField(
         required=False,
         choices=[("", "Allowed and denied"), ("allowed", "Allowed only"), ("denied", "Denied only")],

@@ -11,6 +11,7 @@ from keyport.contacts.queries import ContactFilters
 from keyport.contacts.services import ContactDetails
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Location
+from keyport.lib import form_fields
 
 
 class _Bootstrap:
@@ -69,7 +70,7 @@ class AllContactsForm(BootstrapForm):
         required=False,
         choices=[("", "Any"), ("active", "Active"), ("inactive", "Inactive")],
     )
-    location: forms.ModelChoiceField[Location] = forms.ModelChoiceField(
+    location: form_fields.ModelChoiceField[Location] = form_fields.ModelChoiceField(
         queryset=Location.objects.none(), label="Location", required=False, empty_label="Any"
     )
     sort = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
@@ -117,7 +118,7 @@ class ContactForm(_Bootstrap, forms.Form):
 
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100, required=False)
-    email = forms.EmailField(required=False, max_length=254)
+    email = form_fields.EmailField(required=False)
     phone = forms.CharField(max_length=32, required=False)
     can_access_portal = forms.BooleanField(
         label="Can access customer portal (login with their email)", required=False

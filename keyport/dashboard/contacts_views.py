@@ -30,6 +30,7 @@ from keyport.dashboard.contact_forms import (
     AllContactsForm,
     ColumnSettingsForm,
 )
+from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of, locations_for_staff
 from keyport.staff.services import contact_list_layout_save, contact_list_query_save
@@ -93,6 +94,7 @@ def all_contacts(request: StaffRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "contacts_zone": list_zone(page.contacts),
         "table": table,
         "columns": _shown_columns(table),
         "shown": _shown(table),

@@ -36,6 +36,7 @@ from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
 from keyport.facilities.models import AccessPoint
+from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
@@ -51,6 +52,7 @@ def customer_detail(
     locations = locations_for_staff(request.user)
     contacts = list(contacts_of_customer(customer))
     bookings = bookings_with_access(customer, locations)
+    activity = activity_of_customer(customer, locations)
     why, why_refused = why_cant_context(
         request.GET,
         access_points=AccessPoint.objects.filter(
@@ -69,7 +71,8 @@ def customer_detail(
         "cars": cars_for_customer(customer, locations=locations),
         "documents": documents_of_customer_for_staff(customer, locations=locations)[:20],
         "billing": billing_of_customer(customer, locations),
-        "activity": activity_of_customer(customer, locations),
+        "activity": activity,
+        "activity_zone": list_zone(activity),
         "emails": emails_to_customer(customer),
         "add_form": add_form or ContactForm(prefix="new"),
         "can_manage": request.user.can_change_customer(customer),

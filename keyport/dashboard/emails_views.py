@@ -15,6 +15,7 @@ from keyport.dashboard.forms import apply_errors
 from keyport.emails.queries import TemplateContent, all_template_contents, get_template_content
 from keyport.emails.rendering import render_email
 from keyport.emails.services import email_template_reset, email_template_save, email_template_send_test
+from keyport.staff.queries import time_zone_of_staff
 
 
 def _owner_only(request: StaffRequest) -> None:
@@ -25,7 +26,8 @@ def _owner_only(request: StaffRequest) -> None:
 @staff_required
 def email_templates(request: StaffRequest) -> HttpResponse:
     _owner_only(request)
-    return render(request, "dashboard/emails/list.html", {"templates": all_template_contents()})
+    context = {"templates": all_template_contents(), "times_zone": time_zone_of_staff(request.user)}
+    return render(request, "dashboard/emails/list.html", context)
 
 
 @staff_required

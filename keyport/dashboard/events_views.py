@@ -19,6 +19,7 @@ from keyport.events.queries import (
     get_ticket_of_event,
     leads_for_staff,
 )
+from keyport.lib.times import list_zone
 from keyport.staff.queries import locations_for_staff
 
 
@@ -31,7 +32,12 @@ def _errors(request: StaffRequest, error: ValidationError) -> None:
 def event_list(request: StaffRequest) -> HttpResponse:
     locations = locations_for_staff(request.user)
     operable = [location for location in locations if request.user.can_operate_location(location)]
-    context = {"events": events_for_staff(locations), "can_create": bool(operable)}
+    events = list(events_for_staff(locations))
+    context = {
+        "events": events,
+        "events_zone": list_zone(event.location for event in events),
+        "can_create": bool(operable),
+    }
     return render(request, "dashboard/events/list.html", context)
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessProvider, Location
 from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges, SensorbergCredentials
+from keyport.lib import form_fields
 from keyport.lib.email_addresses import normalize_email_address
 from keyport.staff.authentication import ThrottledAuthenticationForm
 
@@ -29,7 +30,7 @@ def apply_errors(
 
 
 class StaffSignInForm(ThrottledAuthenticationForm):
-    username = forms.EmailField(
+    username = form_fields.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
 

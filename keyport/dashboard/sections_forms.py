@@ -14,6 +14,10 @@ from keyport.bookings.models import Booking
 from keyport.cars.models import Car
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit
+from keyport.lib import form_fields
+
+# More than any site holds; PostgreSQL's integer column would refuse past 2,147,483,647.
+EVENT_CAPACITY_MAX = 100_000
 
 
 def style_fields(form: forms.BaseForm) -> None:
@@ -43,13 +47,13 @@ class BootstrapForm(forms.Form):
 
 
 class InvoiceForm(BootstrapForm):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none())
-    booking = forms.ModelChoiceField(
+    customer = form_fields.ModelChoiceField(queryset=Customer.objects.none())
+    booking = form_fields.ModelChoiceField(
         queryset=Booking.objects.none(),
         required=False,
         help_text="Link a booking so that its access is locked when this invoice is overdue.",
     )
-    due_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = form_fields.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, location: Location, customers: QuerySet[Customer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,7 +96,7 @@ def lines_from(formset: Any) -> list[LineInput]:
 
 class PaymentForm(BootstrapForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = form_fields.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(choices=PaymentMethod.choices)
     reference = forms.CharField(max_length=100, required=False)
 
@@ -124,8 +128,8 @@ class BillingSettingsForm(forms.ModelForm[BillingSettings]):
 class DocumentForm(BootstrapForm):
     file = forms.FileField(help_text="PDF or image (PNG, JPEG, WebP), up to 20 MB.")
     title = forms.CharField(max_length=200, required=False, help_text="Leave empty to use the file name.")
-    car = forms.ModelChoiceField(queryset=Car.objects.none(), required=False)
-    booking = forms.ModelChoiceField(queryset=Booking.objects.none(), required=False)
+    car = form_fields.ModelChoiceField(queryset=Car.objects.none(), required=False)
+    booking = form_fields.ModelChoiceField(queryset=Booking.objects.none(), required=False)
     visible_to_customer = forms.BooleanField(label="Customer can see it in the portal", required=False)
 
     def __init__(self, *args: Any, customer: Customer, locations: QuerySet[Location], **kwargs: Any) -> None:
@@ -138,14 +142,14 @@ class DocumentForm(BootstrapForm):
 
 
 class EventForm(BootstrapForm):
-    location = forms.ModelChoiceField(queryset=Location.objects.none())
+    location = form_fields.ModelChoiceField(queryset=Location.objects.none())
     title = forms.CharField(max_length=200)
-    starts_at = forms.DateTimeField(
+    starts_at = form_fields.DateTimeField(
         label="Starts (local time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     place = forms.CharField(max_length=200)
-    capacity = forms.IntegerField(min_value=1)
-    rsvp_deadline = forms.DateTimeField(
+    capacity = forms.IntegerField(min_value=1, max_value=EVENT_CAPACITY_MAX)
+    rsvp_deadline = form_fields.DateTimeField(
         label="RSVP deadline (local time)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -193,7 +197,7 @@ class CarSearchForm(forms.Form):
 
 
 class BayForm(BootstrapForm):
-    bay = forms.ModelChoiceField(queryset=Unit.objects.none())
+    bay = form_fields.ModelChoiceField(queryset=Unit.objects.none())
 
     def __init__(self, *args: Any, bays: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

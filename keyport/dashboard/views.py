@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.providers import ConnectionCheck
-from keyport.access.queries import grants_failed_to_sync, sync_changes_on_the_way
+from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
@@ -34,18 +34,21 @@ from keyport.facilities.services import (
     location_update,
     unit_mappings_import,
 )
+from keyport.lib.times import list_zone
 from keyport.staff.queries import locations_for_staff
 
 
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
     locations = locations_for_staff(request.user)
+    audit_entries = recent_entries_for_staff(request.user, limit=15)
     return render(
         request,
         "dashboard/home.html",
         {
             "locations": locations_with_counts(locations, timezone.now()),
-            "audit_entries": recent_entries_for_staff(request.user, limit=15),
+            "audit_entries": audit_entries,
+            "times_zone": list_zone(audit_entries),
             "email_reviewed": shared_access_email_reviewed(),
             "no_location": request.user.has_no_location(),
             **pin_blocks_context(request, locations),
@@ -114,6 +117,7 @@ def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
             return redirect("dashboard:location_settings", location_id=location.pk)
     status = 400 if request.method == "POST" else 200
     context = {"location": location, "form": form, "hours": hours, "provider": provider}
+    context["provider_state"] = provider_state(location)
     return render(request, "dashboard/location_settings.html", context, status=status)
 
 
@@ -142,6 +146,7 @@ def location_test_connection(request: StaffRequest, location_id: int) -> HttpRes
     form = LocationSettingsForm(request.POST, instance=location)
     hours = OpeningHoursFormSet(request.POST, initial=opening_hours_initial(location), prefix="hours")
     context = {"location": location, "form": form, "hours": hours, "provider": provider, "check": check}
+    context["provider_state"] = provider_state(location)
     return render(request, "dashboard/location_settings.html", context)
 
 

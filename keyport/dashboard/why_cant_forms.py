@@ -19,10 +19,10 @@ from keyport.access.models import AccessHolder
 from keyport.contacts.models import Contact
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessPoint
+from keyport.lib import form_fields
+from keyport.lib.form_fields import validate_date_in_range
 
 PREFIX = "why"
-# How far from today a time may be asked about: beyond, no booking or share reaches.
-FURTHEST = dt.timedelta(days=3660)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Person:
 
 class WhyCantForm(BootstrapForm):
     person = forms.ChoiceField(label=_("Person"), required=False)
-    email = forms.EmailField(label=_("Person's email"), required=False, max_length=254)
+    email = form_fields.EmailField(label=_("Person's email"), required=False)
     access_point = forms.TypedChoiceField(label=_("Access point"), coerce=int)
     at = forms.CharField(
         label=_("Time"),
@@ -101,6 +101,7 @@ class WhyCantForm(BootstrapForm):
             raise ValidationError(_("Enter a date and time, such as 2026-03-04 09:30.")) from None
         if local.tzinfo is not None:
             raise ValidationError(_("Enter the local time without a time zone."))
+        validate_date_in_range(local)
         return local
 
     def clean_access_point(self) -> AccessPoint:
@@ -112,8 +113,6 @@ class WhyCantForm(BootstrapForm):
         if point is None:
             return cleaned
         when = timezone.now() if local is None else local.replace(tzinfo=point.location.zone)
-        if abs(when - timezone.now()) > FURTHEST:
-            self.add_error("at", _("Choose a time within ten years of today."))
         cleaned["when"] = when.astimezone(dt.UTC)
         person = self.people.get(cleaned.get("person") or "")
         if "person" in self.fields and person is None and "person" not in self.errors:

@@ -1,18 +1,22 @@
 from django.contrib import admin
 
 from keyport.emails.models import EmailTemplate, OutgoingEmail
+from keyport.lib.admin import BoundedAdmin, ShownOnlyAdmin
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(ShownOnlyAdmin):
+    """The email log as sent, with each secret's placeholder in place of the secret; the secrets
+    still waiting for the worker are never shown."""
+
     list_display = ["created_at", "to", "subject", "template", "status", "attempts"]
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
-    readonly_fields = [field.name for field in OutgoingEmail._meta.fields]
+    exclude = ["secrets_to_send"]
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(BoundedAdmin):
     """Edited in the dashboard (Email templates), where the template is checked and previewed."""
 
     list_display = ["key", "subject", "updated_at", "updated_by"]

@@ -27,10 +27,10 @@ class OutgoingEmail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # What the log keeps once the email has gone out (delivered or given up): the body without
-    # its secrets (a one-time sign-in link), as text and as HTML. Empty means the body itself is kept.
-    body_text_after_sending = models.TextField(blank=True)
-    body_html_after_sending = models.TextField(blank=True)
+    # The bodies hold a placeholder for each secret (a one-time sign-in link, a guest's key); the
+    # secrets wait here, by name, until the worker puts them into the message it sends, and are
+    # emptied once the email is delivered or given up. The admin never shows this field.
+    secrets_to_send = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.template import TemplateSyntaxError
 from django.template.loader import render_to_string
+from django.utils.html import escape, urlize
 
 from keyport.emails.defaults import DefaultTemplate
 from keyport.emails.sandbox import render_string
@@ -34,6 +35,23 @@ def render_email_html(rendered: RenderedEmail, branding: Branding) -> str:
         "header_text": branding.text_colour or DARK_TEXT,
     }
     return render_to_string("emails/branded.html", context)
+
+
+def secret_placeholder(name: str) -> str:
+    """What an email's stored bodies hold in place of the secret `name` (a one-time link, a guest's
+    key): the worker puts the secret there as it sends, so the log never holds it. Nothing in it
+    is changed by HTML escaping or by urlize."""
+    return f"[{name}: added when sent, never kept in the log]"
+
+
+def secrets_filled_in(body_text: str, body_html: str, secrets: dict[str, str]) -> tuple[str, str]:
+    """The text and HTML bodies as they go out: each placeholder replaced by its secret, which the
+    HTML shows as a link, as its urlize of the text body does for every other address."""
+    for name, secret in secrets.items():
+        placeholder = secret_placeholder(name)
+        body_text = body_text.replace(placeholder, secret)
+        body_html = body_html.replace(escape(placeholder), urlize(secret, nofollow=True, autoescape=True))
+    return body_text, body_html
 
 
 def validate_template(default: DefaultTemplate, subject: str, body_text: str) -> None:

@@ -12,9 +12,16 @@ from django.utils import timezone
 from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact
 from keyport.contacts.queries import portal_location
+from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import TemplateContent, get_template_content, shipped_content
-from keyport.emails.rendering import RenderedEmail, render_email, render_email_html, validate_template
+from keyport.emails.rendering import (
+    render_email,
+    render_email_html,
+    secret_placeholder,
+    secrets_filled_in,
+    validate_template,
+)
 from keyport.facilities.models import Branding, Location
 from keyport.facilities.queries import branding_for
 from keyport.lib.background import enqueue_on_commit
@@ -29,23 +36,31 @@ def email_queue(
     to: str,
     subject: str,
     body_text: str,
+    template: str,
     body_html: str = "",
-    template: str = "",
     contact: Contact | None = None,
-    body_text_after_sending: str = "",
-    body_html_after_sending: str = "",
+    secrets: dict[str, str] | None = None,
 ) -> OutgoingEmail:
     """Log an email and send it from the worker once the caller's transaction commits (at once
     outside one).
 
-    An email carrying a secret passes `body_text_after_sending` (and `body_html_after_sending`
-    when it has an HTML version), the bodies without it: the log keeps those once the email
-    is delivered or given up.
+    An email carrying a secret (a one-time link, a guest's key) has `secret_placeholder(name)` in
+    its bodies where the secret goes and passes the secret in `secrets`: the worker puts it in as
+    it sends, and it is forgotten once the email is delivered or given up. The log, the admin and
+    the dashboard only ever see the placeholder; the subject never carries a secret.
+
+    `template` names the email in the catalogue (`DEFAULT_TEMPLATES`): an email that is not there
+    could not be edited by the operator, so it is refused.
     """
     from keyport.emails.tasks import deliver_email
 
-    if body_text_after_sending and body_html and not body_html_after_sending:
-        raise ValueError("An email with a secret needs its HTML without the secret too, for the log.")
+    if template not in DEFAULT_TEMPLATES:
+        raise ValueError(f"{template!r} is not an email in the catalogue: register its template.")
+    secrets = secrets or {}
+    if any(
+        secret and secret in text for secret in secrets.values() for text in (subject, body_text, body_html)
+    ):
+        raise ValueError("A secret goes into an email as its placeholder, never as itself.")
     email = OutgoingEmail.objects.create(
         to=to,
         subject=subject,
@@ -53,8 +68,7 @@ def email_queue(
         body_html=body_html,
         template=template,
         contact=contact,
-        body_text_after_sending=body_text_after_sending,
-        body_html_after_sending=body_html_after_sending,
+        secrets_to_send=secrets,
     )
     enqueue_on_commit(deliver_email, email.pk)
     return email
@@ -69,20 +83,21 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
         if email.attempts >= MAX_DELIVERY_ATTEMPTS:
             # Every attempt ended without an outcome recorded (the worker or database went away).
             email.status = EmailStatus.FAILED
-            _forget_secrets(email)
-            email.save(update_fields=["status", "body_text", "body_html"])
+            email.secrets_to_send = {}
+            email.save(update_fields=["status", "secrets_to_send"])
             return email
         email.attempts += 1
         email.save(update_fields=["attempts"])
+    body_text, body_html = secrets_filled_in(email.body_text, email.body_html, email.secrets_to_send)
     message = EmailMultiAlternatives(
         subject=email.subject,
-        body=email.body_text,
+        body=body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         headers={"Message-ID": email.message_id()},
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if body_html:
+        message.attach_alternative(body_html, "text/html")
     connection = get_connection()
     try:
         try:
@@ -97,23 +112,16 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
         email.last_error = f"{type(error).__name__}: {error}"[:2000]
         if email.attempts >= MAX_DELIVERY_ATTEMPTS:
             email.status = EmailStatus.FAILED
-            _forget_secrets(email)
-        email.save(update_fields=["last_error", "status", "body_text", "body_html"])
+            email.secrets_to_send = {}
+        email.save(update_fields=["last_error", "status", "secrets_to_send"])
         logger.warning("Email %s not delivered (attempt %s): %s", email.pk, email.attempts, email.last_error)
         return email
     email.status = EmailStatus.SENT
     email.sent_at = timezone.now()
     email.last_error = ""
-    _forget_secrets(email)
-    email.save(update_fields=["status", "sent_at", "last_error", "body_text", "body_html"])
+    email.secrets_to_send = {}
+    email.save(update_fields=["status", "sent_at", "last_error", "secrets_to_send"])
     return email
-
-
-def _forget_secrets(email: OutgoingEmail) -> None:
-    if email.body_text_after_sending:
-        email.body_text = email.body_text_after_sending
-    if email.body_html_after_sending:
-        email.body_html = email.body_html_after_sending
 
 
 @transaction.atomic
@@ -184,8 +192,8 @@ def emails_queue_from_template(
 
     Each carries the branding of `location`, else of its contact's portal location: the site's
     name fills {{ site_name }} and heads the HTML version with the site's colour and logo.
-    A recipient's `secrets` (such as a one-time link) go into the email but not into the log
-    once it is sent.
+    A recipient's `secrets` (such as a one-time link) go into the email the worker sends, never
+    into the log: see `email_queue`.
     """
     content = get_template_content(key)
     brandings: dict[int | None, Branding] = {}
@@ -203,7 +211,8 @@ def emails_queue_from_template(
             if not content.is_customised:
                 raise
             # The operator's wording fails for this recipient's data (it passed the example data):
-            # the shipped wording still tells them. The error is not logged: it may quote a secret.
+            # the shipped wording still tells them. The error is not logged: it may quote what
+            # customers typed.
             logger.warning("Email template %s failed for one recipient; sent the default wording", key)
             shipped = shipped_content(content.default)
             email = _email_from_template(key, shipped, recipient, brandings[where_key])
@@ -214,17 +223,12 @@ def emails_queue_from_template(
 def _email_from_template(
     key: str, content: TemplateContent, recipient: Recipient, branding: Branding
 ) -> OutgoingEmail:
-    context = {**recipient.context, "site_name": branding.name}
-    secrets = recipient.secrets
-    rendered = render_email(content.subject, content.body_text, {**context, **secrets})
-    after_text = after_html = ""
-    if secrets:
-        hidden = {name: "[one-time link, removed from the log after sending]" for name in secrets}
-        scrubbed = render_email(content.subject, content.body_text, {**context, **hidden})
-        # The subject is logged as sent, so a secret never goes into it (even from a template
-        # saved before subjects were checked).
-        rendered = RenderedEmail(subject=scrubbed.subject, body_text=rendered.body_text)
-        after_text, after_html = scrubbed.body_text, render_email_html(scrubbed, branding)
+    # Rendered with each secret's placeholder: the worker puts the secrets into the bodies as it
+    # sends, never into the subject (a template saved before subjects were checked keeps the
+    # placeholder there).
+    placeholders = {name: secret_placeholder(name) for name in recipient.secrets}
+    context = {**recipient.context, "site_name": branding.name, **placeholders}
+    rendered = render_email(content.subject, content.body_text, context)
     return email_queue(
         to=recipient.to,
         subject=rendered.subject,
@@ -232,8 +236,7 @@ def _email_from_template(
         body_html=render_email_html(rendered, branding),
         template=key,
         contact=recipient.contact,
-        body_text_after_sending=after_text,
-        body_html_after_sending=after_html,
+        secrets=recipient.secrets,
     )
 
 

@@ -1,16 +1,17 @@
 from django.contrib import admin
 
 from keyport.events.models import Event, Ticket
+from keyport.lib.admin import BoundedAdmin, BoundedInline
 
 
-class TicketInline(admin.TabularInline):
+class TicketInline(BoundedInline):
     model = Ticket
     extra = 0
     raw_id_fields = ["contact"]
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(BoundedAdmin):
     list_display = ["title", "location", "starts_at", "capacity"]
     list_select_related = ["location"]
     inlines = [TicketInline]

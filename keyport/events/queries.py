@@ -6,17 +6,20 @@ from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.contacts.queries import portal_access_expression
 from keyport.events.models import Event, Ticket, TicketStatus
 from keyport.facilities.models import Location
+from keyport.lib.form_fields import LAST_READABLE_INSTANT
 
 
 def events_for_staff(locations: QuerySet[Location]) -> QuerySet[Event]:
     return (
-        Event.objects.filter(location__in=locations)
+        # An event stored before dates were bounded may start past what Python reads back.
+        Event.objects.filter(location__in=locations, starts_at__lt=LAST_READABLE_INSTANT)
         .select_related("location")
         .annotate(
             going_count=Count("tickets", filter=Q(tickets__status=TicketStatus.GOING)),
             invited_count=Count("tickets"),
             checked_in_count=Count("tickets", filter=Q(tickets__checked_in_at__isnull=False)),
         )
+        .order_by("-starts_at", "-pk")
     )
 
 
@@ -50,7 +53,9 @@ def get_ticket_of_event(event: Event, ticket_id: int) -> Ticket:
 def tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
     """A person's own tickets (an additional contact's invitation is theirs, not the account's)."""
     return (
-        Ticket.objects.filter(contact=contact).select_related("event__location").order_by("event__starts_at")
+        Ticket.objects.filter(contact=contact, event__starts_at__lt=LAST_READABLE_INSTANT)
+        .select_related("event__location")
+        .order_by("event__starts_at")
     )
 
 

@@ -2,17 +2,16 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.contacts.services import ContactDetails, customer_create
-from keyport.emails.services import email_queue
+from keyport.events.emails import event_invitation_emails
 from keyport.events.models import EmailPreferences, Event, Ticket, TicketStatus
 from keyport.facilities.models import Location
-from keyport.lib.email_addresses import normalize_email_address
+from keyport.lib.email_addresses import normalize_email_address, validate_email_address
 
 
 @transaction.atomic
@@ -70,7 +69,7 @@ def event_invite(*, actor: Actor, event: Event, emails: Iterable[str]) -> list[T
         if not email:
             continue
         try:
-            validate_email(email)
+            validate_email_address(email)
         except ValidationError:
             raise ValidationError({"emails": f"{raw.strip()} is not an email address."}) from None
         if email not in addresses:
@@ -92,30 +91,14 @@ def event_invite(*, actor: Actor, event: Event, emails: Iterable[str]) -> list[T
             customer=contact.customer,
             details={"email": email},
         )
-        _email_invitation(ticket)
-    return tickets
-
-
-def _email_invitation(ticket: Ticket) -> None:
-    if EmailPreferences.objects.filter(contact=ticket.contact, event_invitations=False).exists():
-        return  # They asked for no invitation emails; the ticket still shows in the portal.
-    event = ticket.event
-    when = event.local_starts_at()
-    deadline = (event.rsvp_deadline or event.starts_at).astimezone(event.location.zone)
-    email_queue(
-        to=ticket.contact.email or "",
-        subject=f"You are invited: {event.title}",
-        body_text=(
-            f"Hello {ticket.contact.first_name},\n\n"
-            f"{event.location.name} invites you to {event.title}.\n"
-            f"When: {when:%A %d %B %Y, %H:%M} ({event.location.time_zone})\n"
-            f"Where: {event.place}\n\n"
-            f"Please answer by {deadline:%d %B %Y, %H:%M}. Sign in to the customer portal with this "
-            "email address to answer and to see your ticket with its QR code.\n"
-        ),
-        template="event_invitation",
-        contact=ticket.contact,
+    # Who asked for no invitation emails still has the ticket in the portal.
+    muted = set(
+        EmailPreferences.objects.filter(
+            contact_id__in=[ticket.contact_id for ticket in tickets], event_invitations=False
+        ).values_list("contact_id", flat=True)
     )
+    event_invitation_emails(event=event, tickets=[t for t in tickets if t.contact_id not in muted])
+    return tickets
 
 
 class EventFull(ValidationError):

@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
 from keyport.facilities.services import unit_map_access_points
-from keyport.lib.admin import FixedOnceMadeAdmin
+from keyport.lib import form_fields
+from keyport.lib.admin import BoundedInline, FixedOnceMadeAdmin
 
 
-class OpeningHoursInline(admin.TabularInline):
+class OpeningHoursInline(BoundedInline):
     """Shown here; changed in the dashboard's location settings, where the change is audited."""
 
     model = OpeningHours
@@ -36,7 +37,7 @@ class LocationAdmin(FixedOnceMadeAdmin):
 
 class UnitAdminForm(forms.ModelForm):
     # Not the model's `access_points`: the admin would write that many-to-many itself, unaudited.
-    mapped_access_points = forms.ModelMultipleChoiceField(
+    mapped_access_points = form_fields.ModelMultipleChoiceField(
         label="Access points",
         queryset=AccessPoint.objects.select_related("location"),
         required=False,

@@ -12,7 +12,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
-from keyport.access.providers.sensorberg import SensorbergProvider, base_url_refusal
+from keyport.access.providers.sensorberg import (
+    SensorbergProvider,
+    base_url_refusal,
+    close_clients,
+    forget_token,
+    unit_external_id,
+)
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
     grants_push_for_location,
@@ -227,8 +233,41 @@ def _sensorberg_account_save(location: Location, credentials: SensorbergCredenti
     if account.client_secret != before[2]:
         changed["sensorberg_client_secret"] = "changed" if before[2] else "set"
     if changed:
-        account.save()
+        account.save()  # without the token issued to the login it replaces
+        if stored is not None:
+            _sensorberg_token_revoke_on_commit(stored, account)
     return changed
+
+
+# Revoking is a courtesy to the vendor while the owner waits on Save: a token not revoked
+# expires on its own.
+TOKEN_REVOKE_TIMEOUT_SECONDS = 3.0
+
+
+def _sensorberg_token_revoke_on_commit(before: SensorbergAccount, after: SensorbergAccount) -> None:
+    """Once the new login is saved, revoke the token issued to the one it replaces, forget it in
+    this process (other processes find it refused and fetch one with the new login) and close this
+    process's pooled connections to the old base URL.
+
+    Asked with the old client id and secret; when only the secret changed and the vendor no longer
+    takes the old one, with the new.
+    """
+    token = before.access_token
+    logins = [before]
+    if (before.base_url, before.client_id) == (after.base_url, after.client_id):
+        logins.append(after)
+
+    def revoke() -> None:
+        forget_token(before.base_url, before.client_id)
+        for login in logins if token else []:
+            client = SensorbergProvider(
+                base_url=login.base_url, client_id=login.client_id, client_secret=login.client_secret
+            )
+            if client.revoke_token(token, timeout=TOKEN_REVOKE_TIMEOUT_SECONDS):
+                break
+        close_clients(before.base_url)  # this process's connections there end with the old login
+
+    transaction.on_commit(revoke)
 
 
 # A test makes real calls to the vendor while the owner waits; keep it short.
@@ -250,7 +289,10 @@ def access_provider_test_connection(
     client = SensorbergProvider(
         base_url=account.base_url, client_id=account.client_id, client_secret=account.client_secret
     )
-    return client.test_connection(timeout=CONNECTION_TEST_TIMEOUT_SECONDS)
+    units = Unit.objects.filter(location=location).only("number")
+    return client.test_connection(
+        timeout=CONNECTION_TEST_TIMEOUT_SECONDS, external_ids=[unit_external_id(unit) for unit in units]
+    )
 
 
 # Branding: the portal shows a logo 40 pixels high; 96 keeps it sharp on dense screens.

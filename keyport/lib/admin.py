@@ -3,8 +3,38 @@ fixed once made (what other rows, doors or the access provider rely on)."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
+
+from keyport.lib import form_fields
+from keyport.lib.email_addresses import EMAIL_MAX_LENGTH
+
+
+class BoundedInput:
+    """The admin's forms keep the bounds of every other form (`keyport.lib.form_fields`): dates
+    from 2000 to ten years ahead, emails that fit their columns, ids a 64-bit column holds."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.ManyToManyField):
+            kwargs.setdefault("form_class", form_fields.ModelMultipleChoiceField)
+        elif isinstance(db_field, models.ForeignKey):
+            kwargs.setdefault("form_class", form_fields.ModelChoiceField)
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if isinstance(db_field, models.DateField) and field is not None:
+            field.validators.append(form_fields.validate_date_in_range)
+        if isinstance(field, forms.EmailField):
+            field.max_length = min(field.max_length or EMAIL_MAX_LENGTH, EMAIL_MAX_LENGTH)
+        return field
+
+
+class BoundedAdmin(BoundedInput, admin.ModelAdmin):
+    pass
+
+
+class BoundedInline(BoundedInput, admin.TabularInline):
+    pass
 
 
 class ShownOnly:
@@ -29,7 +59,7 @@ class ShownOnlyInline(ShownOnly, admin.TabularInline):
     extra = 0
 
 
-class FixedOnceMadeAdmin(admin.ModelAdmin):
+class FixedOnceMadeAdmin(BoundedAdmin):
     """`fixed_once_made`: fields set when the row is added and read-only afterwards. Rows are not
     deleted here either: they are referenced by what happened at them."""
 

@@ -1,10 +1,11 @@
 from django import forms
 
+from keyport.lib import form_fields
+
 
 class SignInRequestForm(forms.Form):
-    email = forms.EmailField(
+    email = form_fields.EmailField(
         label="Email",
-        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True, "class": "form-control"}),
     )
 

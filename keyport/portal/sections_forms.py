@@ -1,10 +1,12 @@
 from django import forms
 
+from keyport.lib import form_fields
+
 
 class InterestForm(forms.Form):
     first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = form_fields.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(
         max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
     )
@@ -31,8 +33,8 @@ class ProfileForm(forms.Form):
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(
-        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    email = form_fields.EmailField(
+        label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

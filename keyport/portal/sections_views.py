@@ -5,7 +5,7 @@ the URL are looked up inside that scope, so another account's id is a 404.
 """
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -30,6 +30,7 @@ from keyport.events.queries import get_ticket_for_contact, ticket_qr_data_uri, t
 from keyport.facilities.models import Location
 from keyport.lib.client_address import client_address
 from keyport.lib.rate_limits import rate_limit_allows
+from keyport.lib.times import list_zone
 from keyport.portal.access import (
     PortalRequest,
     full_portal_required,
@@ -96,7 +97,8 @@ def invoice_pdf_download(request: PortalRequest, invoice_id: int) -> HttpRespons
 
 @full_portal_required
 def documents(request: PortalRequest) -> HttpResponse:
-    context = {"documents": documents_for_customer(request.customer)}
+    # Dates of uploads: the day in the tenant's location, not in UTC.
+    context = {"documents": documents_for_customer(request.customer), "time_zone": request.customer.time_zone}
     return _section(request, "documents", "portal/sections/documents.html", context)
 
 
@@ -114,19 +116,24 @@ def document_download(request: PortalRequest, document_id: int) -> HttpResponse:
     return _streamed(response)
 
 
-def _tickets(contact: Contact) -> list[tuple[object, str]]:
-    return [(ticket, ticket_qr_data_uri(ticket)) for ticket in tickets_for_contact(contact)]
+def _tickets(contact: Contact) -> dict[str, Any]:
+    """The person's tickets with their QR codes, and the zone their events' times share (if one)."""
+    tickets = list(tickets_for_contact(contact))
+    return {
+        "tickets": [(ticket, ticket_qr_data_uri(ticket)) for ticket in tickets],
+        "tickets_zone": list_zone(ticket.event.location for ticket in tickets),
+    }
 
 
 @full_portal_required
 def events_section(request: PortalRequest) -> HttpResponse:
-    return _section(request, "events", "portal/sections/events.html", {"tickets": _tickets(request.contact)})
+    return _section(request, "events", "portal/sections/events.html", _tickets(request.contact))
 
 
 @portal_login_required
 def tickets(request: PortalRequest) -> HttpResponse:
     """Every portal person has this page; for Ticket-only people it is the whole portal."""
-    context = {"sections": sections_for_customer(request.customer), "tickets": _tickets(request.contact)}
+    context = {"sections": sections_for_customer(request.customer), **_tickets(request.contact)}
     return render(request, "portal/sections/tickets.html", context)
 
 

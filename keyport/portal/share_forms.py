@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from keyport.access.services import ShareRequest, parse_emails
 from keyport.bookings.models import Booking
+from keyport.lib import form_fields
 
 
 class ShareForm(forms.Form):
@@ -13,7 +14,7 @@ class ShareForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control", "autocomplete": "off"}),
         help_text="One or more, separated by commas or new lines. Each person gets their own key.",
     )
-    units = forms.ModelMultipleChoiceField(  # type: ignore[var-annotated]
+    units = form_fields.ModelMultipleChoiceField(  # type: ignore[var-annotated]
         queryset=None,  # set per booking: ids of other bookings' units are refused here
         widget=forms.CheckboxSelectMultiple,
         error_messages={
@@ -21,10 +22,10 @@ class ShareForm(forms.Form):
             "required": "Choose at least one unit.",
         },
     )
-    starts_on = forms.DateField(
+    starts_on = form_fields.DateField(
         label="Start date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
-    ends_on = forms.DateField(
+    ends_on = form_fields.DateField(
         label="End date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
 

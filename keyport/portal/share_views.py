@@ -33,6 +33,8 @@ from keyport.access.services import (
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
+from keyport.lib.form_fields import latest_date
+from keyport.lib.times import list_zone
 from keyport.portal.access import PortalRequest, full_portal_required
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 from keyport.portal.share_forms import ShareForm
@@ -59,6 +61,7 @@ def _page(
     mapped = mapped_unit_ids(units)
     today = booking.location.local_now().date()
     access_points = list(access_points_of_units(units))
+    events = list(events_for_customer(request.customer))
     outcome = (
         door_outcome_shown(request, page=_outcome_page(booking), access_points=access_points)
         if after_open
@@ -75,9 +78,11 @@ def _page(
             "shares": shares_of_booking(booking, today=today),
             "holder": holder_of_contact(booking.location, request.contact),
             "access_points": access_points,
-            "events": events_for_customer(request.customer),
+            "events": events,
+            "events_zone": list_zone(event.location for event in events),
             **outcome,
             "today": today,
+            "latest": latest_date(),
             "share_refusal": share_refusal(booking, today=today),
         },
         status=status,

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
+from keyport.lib import form_fields
+from keyport.lib.admin import BoundedInput
 from keyport.staff.authentication import ThrottledAuthenticationForm
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.services import staff_scope_change
@@ -35,7 +37,7 @@ class StaffUserChangeForm(UserChangeForm):
         help_text="For a manager or employee: work across every location, present and future, "
         "whatever Locations says. Owners always do.",
     )
-    locations = forms.ModelMultipleChoiceField(
+    locations = form_fields.ModelMultipleChoiceField(
         queryset=Location.objects.order_by("name"),
         required=False,
         widget=FilteredSelectMultiple("locations", is_stacked=False),
@@ -53,7 +55,7 @@ class StaffUserChangeForm(UserChangeForm):
 
 
 @admin.register(StaffUser)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(BoundedInput, UserAdmin):
     form = StaffUserChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "all_locations", "is_active", "is_staff"]

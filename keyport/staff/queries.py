@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 
 from keyport.facilities.models import Location
+from keyport.lib.times import zone_of
 from keyport.staff.models import ContactListSettings, Role, StaffUser
 
 
@@ -9,6 +10,13 @@ def locations_for_staff(user: StaffUser) -> QuerySet[Location]:
     if user.is_scoped_to_locations():
         locations = locations.filter(staff_members=user)
     return locations.order_by("name")
+
+
+def time_zone_of_staff(user: StaffUser) -> str:
+    """The zone times of no location (an email template's last change) show in for this staff
+    member: the one their locations share, else the install's."""
+    zones = list(locations_for_staff(user).order_by().values_list("time_zone", flat=True).distinct()[:2])
+    return zones[0] if len(zones) == 1 else zone_of(None)
 
 
 def contact_list_settings_of(user: StaffUser) -> ContactListSettings | None:
