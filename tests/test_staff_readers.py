@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 
 from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff
 from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
@@ -263,4 +264,15 @@ TEMPLATES = sorted((ROOT / "templates" / "dashboard").rglob("*.html"))
 @pytest.mark.parametrize("path", TEMPLATES, ids=[str(p.relative_to(ROOT)) for p in TEMPLATES])
 def test_no_dashboard_template_compares_roles(path):  # type: ignore[no-untyped-def]
     """Templates get capabilities (`can_operate`, `can_manage`) from the view."""
-    assert not re.search(r"\.role\b", path.read_text())
+    assert not re.search(r"\.role\b|\bis_owner\b", path.read_text())
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_the_site_settings_links_show_exactly_to_those_who_may_open_them(client, cast, who):  # type: ignore[no-untyped-def]
+    people, _ = cast
+    client.force_login(people[who])
+    page = client.get(reverse("dashboard:home")).content.decode()
+    for name in ("email_templates", "customer_app"):
+        url = reverse(f"dashboard:{name}")
+        opens = client.get(url).status_code == 200
+        assert (f'href="{url}"' in page) is opens is (who == "owner")
