@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "keyport.portal.branding.portal_branding",
+                "keyport.dashboard.capabilities.staff_capabilities",
             ],
         },
     },

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
+from keyport.audit.models import AuditEntry
 from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
 from keyport.cars.models import Car
 from keyport.contacts.models import CustomerKind
@@ -228,6 +229,68 @@ def test_staff_convert_a_lead(client, location):
     client.post(reverse("dashboard:lead_convert", args=[lead.pk]))
     lead.refresh_from_db()
     assert lead.kind == CustomerKind.STORAGE
+
+
+STAFF_KINDS = [
+    pytest.param(Role.OWNER, False, True, id="owner"),
+    pytest.param(Role.MANAGER, False, True, id="manager-of-the-location"),
+    pytest.param(Role.MANAGER, True, True, id="manager-of-all-locations"),
+    pytest.param(Role.EMPLOYEE, False, False, id="employee-of-the-location"),
+    pytest.param(Role.EMPLOYEE, True, False, id="employee-of-all-locations"),
+]
+
+
+def _signed_in(client, location, role, all_locations):  # type: ignore[no-untyped-def]
+    user = StaffUserFactory(role=role, all_locations=all_locations)
+    if role != Role.OWNER and not all_locations:
+        user.locations.add(location)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize(("role", "all_locations", "may_convert"), STAFF_KINDS)
+def test_the_convert_button_shows_exactly_to_those_whose_convert_is_allowed(  # type: ignore[no-untyped-def]
+    client, location, role, all_locations, may_convert
+):
+    lead = CustomerFactory(home_location=location, kind=CustomerKind.LEAD)
+    ContactFactory(customer=lead)
+    _signed_in(client, location, role, all_locations)
+    page = client.get(reverse("dashboard:lead_list")).content.decode()
+    assert lead.name in page
+    assert ("Convert to customer" in page) is may_convert
+    response = client.post(reverse("dashboard:lead_convert", args=[lead.pk]))
+    lead.refresh_from_db()
+    if may_convert:
+        assert response.status_code == 302
+        assert lead.kind == CustomerKind.STORAGE
+    else:
+        assert response.status_code == 403
+        assert lead.kind == CustomerKind.LEAD
+        assert not AuditEntry.objects.filter(action="lead.converted").exists()
+
+
+def test_an_owner_is_offered_no_convert_for_a_lead_whose_location_is_gone(client, location):  # type: ignore[no-untyped-def]
+    """Convert needs the lead's home location: one at home nowhere is neither listed nor converted."""
+    gone = CustomerFactory(home_location=None, kind=CustomerKind.LEAD, name="Nowhere Lead")
+    _signed_in(client, location, Role.OWNER, False)
+    page = client.get(reverse("dashboard:lead_list")).content.decode()
+    assert "Nowhere Lead" not in page
+    assert "Convert to customer" not in page
+    assert client.post(reverse("dashboard:lead_convert", args=[gone.pk])).status_code == 404
+    gone.refresh_from_db()
+    assert gone.kind == CustomerKind.LEAD
+
+
+@pytest.mark.parametrize(("role", "all_locations", "may_invoice"), STAFF_KINDS)
+def test_the_invoice_list_offers_new_invoice_and_billing_settings_exactly_where_allowed(  # type: ignore[no-untyped-def]
+    client, location, role, all_locations, may_invoice
+):
+    _signed_in(client, location, role, all_locations)
+    page = client.get(reverse("dashboard:invoice_list")).content.decode()
+    create = client.get(reverse("dashboard:invoice_create", args=[location.pk]))
+    settings_page = client.get(reverse("dashboard:billing_settings", args=[location.pk]))
+    assert ("New invoice · Berlin" in page) is may_invoice is (create.status_code == 200)
+    assert ("Billing settings · Berlin" in page) is (role == Role.OWNER) is (settings_page.status_code == 200)
 
 
 def test_assign_car_and_move_vehicle_from_the_list(client, location, customer):

@@ -33,6 +33,8 @@ from keyport.bookings.models import Booking, BookingUnit
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import bookings_of_customer
 from keyport.facilities.models import AccessPoint, Location, Unit
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 def access_points_of_units(units: Sequence[Unit]) -> QuerySet[AccessPoint]:
@@ -95,17 +97,6 @@ def booking_access_state(booking: Booking) -> BookingAccess | None:
         return None
 
 
-def get_booking_for_staff(locations: QuerySet[Location], booking_id: int) -> Booking:
-    try:
-        return (
-            Booking.objects.select_related("location", "customer")
-            .prefetch_related("units")
-            .get(pk=booking_id, location__in=locations)
-        )
-    except Booking.DoesNotExist:
-        raise Http404("No such booking.") from None
-
-
 def _grants_in_display_order() -> QuerySet[AccessGrant]:
     return AccessGrant.objects.select_related("holder", "unit", "share").order_by(
         "origin", "unit__number", "pk"
@@ -157,12 +148,12 @@ class BookingWithAccess:
         return [(state.value, state.label, counts[state.value]) for state in order if counts[state.value]]
 
 
-def bookings_with_access(customer: Customer, locations: QuerySet[Location]) -> list[BookingWithAccess]:
-    """The customer's bookings at these locations, newest first, with their access, grants and shares
-    prefetched: the same number of queries however many bookings there are."""
+def bookings_with_access_for_staff(user: StaffUser, customer: Customer) -> list[BookingWithAccess]:
+    """The customer's bookings at the staff member's locations, newest first, with their access,
+    grants and shares prefetched: the same number of queries however many bookings there are."""
     bookings = (
         bookings_of_customer(customer)
-        .filter(location__in=locations)
+        .filter(location__in=locations_for_staff(user))
         .select_related("access", "customer")
         .prefetch_related(
             Prefetch("grants", queryset=_grants_in_display_order()),
@@ -437,6 +428,22 @@ class PinBlock:
     def until_local(self) -> str:
         """When the block ends, on the location's clock."""
         return local_time(self.location, self.access_point.pins_blocked_until or self.last_at)
+
+
+def pin_blocks_for_staff(
+    user: StaffUser, now: dt.datetime, *, location: Location | None = None
+) -> list[PinBlock]:
+    """The keypads blocked now at the staff member's locations, or at this one of them."""
+    locations = locations_for_staff(user)
+    if location is not None:
+        locations = locations.filter(pk=location.pk)
+    return pin_blocks_at(locations, now)
+
+
+def access_points_for_staff(user: StaffUser, *, booked_by: Customer) -> QuerySet[AccessPoint]:
+    """The doors of the staff member's locations where this customer has a booking."""
+    locations = locations_for_staff(user).filter(bookings__customer=booked_by).distinct()
+    return AccessPoint.objects.filter(location__in=locations)
 
 
 def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBlock]:

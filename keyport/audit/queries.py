@@ -1,10 +1,10 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from keyport.access.models import AccessGrant, SharedAccess
 from keyport.audit.models import AuditEntry
 from keyport.contacts.models import Customer
-from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 def recent_entries_for_staff(user: StaffUser, *, limit: int) -> list[AuditEntry]:
@@ -15,8 +15,8 @@ def recent_entries_for_staff(user: StaffUser, *, limit: int) -> list[AuditEntry]
     return list(entries.order_by("-created_at", "-id")[:limit])
 
 
-def activity_of_customer(
-    customer: Customer, locations: QuerySet[Location], *, limit: int = 50
+def activity_of_customer_for_staff(
+    user: StaffUser, customer: Customer, *, limit: int = 50
 ) -> list[AuditEntry]:
     """Audit entries about the customer, its contacts, bookings, grants and shares, newest first.
 
@@ -36,6 +36,6 @@ def activity_of_customer(
             target_id__in=SharedAccess.objects.filter(booking__customer=customer).values("pk"),
         )
     )
-    visible = Q(location__isnull=True) | Q(location__in=locations)
+    visible = Q(location__isnull=True) | Q(location__in=locations_for_staff(user))
     entries = AuditEntry.objects.filter(about).filter(visible).select_related("location")
     return list(entries.order_by("-created_at", "-pk")[:limit])

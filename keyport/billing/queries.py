@@ -2,23 +2,36 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import Http404
 
 from keyport.billing.models import CENT, Invoice, InvoiceStatus
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
-def invoices_for_staff(locations: QuerySet[Location]) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(location__in=locations).select_related("customer", "location", "booking")
+def invoices_for_staff(user: StaffUser) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(location__in=locations_for_staff(user)).select_related(
+        "customer", "location", "booking"
+    )
 
 
-def get_invoice_for_staff(locations: QuerySet[Location], invoice_id: int) -> Invoice:
+def get_invoice_for_staff(user: StaffUser, invoice_id: int) -> Invoice:
     try:
-        return invoices_for_staff(locations).prefetch_related("lines", "payments").get(pk=invoice_id)
+        return invoices_for_staff(user).prefetch_related("lines", "payments").get(pk=invoice_id)
     except Invoice.DoesNotExist:
         raise Http404("No such invoice.") from None
+
+
+def get_invoice_for_operator(user: StaffUser, invoice_id: int) -> Invoice:
+    """An invoice to issue, void or record a payment on: owners and managers of its location."""
+    invoice = get_invoice_for_staff(user, invoice_id)
+    if not user.can_operate_location(invoice.location):
+        raise PermissionDenied
+    return invoice
 
 
 def invoices_for_customer(customer: Customer) -> QuerySet[Invoice]:
@@ -69,11 +82,10 @@ def overdue_among(invoices: Iterable[Invoice]) -> frozenset[int]:
     )
 
 
-def billing_of_customer(customer: Customer, locations: QuerySet[Location]) -> CustomerBilling:
+def billing_of_customer_for_staff(user: StaffUser, customer: Customer) -> CustomerBilling:
+    locations = locations_for_staff(user)
     invoices = list(
-        invoices_for_staff(locations)
-        .filter(customer=customer, status=InvoiceStatus.OPEN)
-        .order_by("due_on", "pk")
+        invoices_for_staff(user).filter(customer=customer, status=InvoiceStatus.OPEN).order_by("due_on", "pk")
     )
     return CustomerBilling(
         open_invoices=invoices,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -218,6 +219,15 @@ def get_customer_for_staff(user: StaffUser, customer_id: int) -> Customer:
     return customer
 
 
+def get_customer_for_manager(user: StaffUser, customer_id: int) -> Customer:
+    """A customer to change (contacts, Active / Inactive, documents, cars, lockout exemption):
+    owners, and managers of its home location (`StaffUser.can_change_customer`)."""
+    customer = get_customer_for_staff(user, customer_id)
+    if not user.can_change_customer(customer):
+        raise PermissionDenied
+    return customer
+
+
 def contacts_for_staff(user: StaffUser) -> QuerySet[Contact]:
     """Contacts this staff member may see, with the All Contacts columns."""
     contacts = Contact.objects.all()
@@ -255,6 +265,14 @@ def get_contact_for_staff(user: StaffUser, contact_id: int) -> Contact:
     contact = contacts_for_staff(user).filter(pk=contact_id).first()
     if contact is None:
         raise Http404("No such contact.")
+    return contact
+
+
+def get_contact_for_manager(user: StaffUser, contact_id: int) -> Contact:
+    """A contact to edit: the same people who change its customer."""
+    contact = get_contact_for_staff(user, contact_id)
+    if not user.can_change_customer(contact.customer):
+        raise PermissionDenied
     return contact
 
 

@@ -8,10 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from keyport.facilities.models import Location
-from keyport.facilities.queries import get_location_for_staff
 from keyport.staff.models import StaffUser
-from keyport.staff.queries import locations_for_staff
 
 
 class StaffRequest(HttpRequest):
@@ -34,9 +31,16 @@ def staff_required(view: View) -> View:
     return wrapper
 
 
-def location_for_owner(request: StaffRequest, location_id: int) -> Location:
-    """A location for an owners-only page: 404 when out of the staff member's reach, 403 for non-owners."""
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.is_owner:
-        raise PermissionDenied
-    return location
+def owner_required(view: View) -> View:
+    """Staff only, and 403 for managers and employees: for owners' pages of no one location
+    (Email templates, the customer app overview). A page of one location uses
+    `get_location_for_owner` instead, which also answers 404 out of reach."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: StaffRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_owner:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -10,13 +10,12 @@ from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.access_events_forms import AccessEventsFilterForm
 from keyport.dashboard.why_cant_forms import why_cant_context
 from keyport.facilities.models import AccessPoint
-from keyport.facilities.queries import get_location_for_staff
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_location_for_staff
 
 
 @staff_required
 def location_access_events(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    location = get_location_for_staff(request.user, location_id)
     form = AccessEventsFilterForm(request.GET, location=location)
     why, why_refused = why_cant_context(
         request.GET,

@@ -1,18 +1,18 @@
 """Staff pages for invoices, payments and each location's billing settings."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
-from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
+from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
-from keyport.billing.queries import get_invoice_for_staff, invoices_for_staff
-from keyport.contacts.queries import customers_for_staff, get_customer_for_staff
-from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
+from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff, invoices_for_staff
+from keyport.contacts.queries import customers_for_staff, get_customer_for_manager
+from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -22,8 +22,7 @@ from keyport.dashboard.sections_forms import (
     form_status,
     lines_from,
 )
-from keyport.facilities.queries import get_location_for_staff
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_location_for_operator, get_location_for_owner, staff_locations
 
 
 def _errors(request: StaffRequest, error: ValidationError) -> None:
@@ -33,20 +32,18 @@ def _errors(request: StaffRequest, error: ValidationError) -> None:
 
 @staff_required
 def invoice_list(request: StaffRequest) -> HttpResponse:
-    invoices = invoices_for_staff(locations_for_staff(request.user))
+    invoices = invoices_for_staff(request.user)
     status = request.GET.get("status", "")
     if status in InvoiceStatus.values:
         invoices = invoices.filter(status=status)
     context = {"invoices": invoices[:200], "status": status, "statuses": InvoiceStatus.choices}
-    context["locations"] = locations_for_staff(request.user)
+    context["locations"] = staff_locations(request.user)
     return render(request, "dashboard/billing/invoice_list.html", context)
 
 
 @staff_required
 def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.can_operate_location(location):
-        raise PermissionDenied
+    location = get_location_for_operator(request.user, location_id)
     customers = customers_for_staff(request.user).filter(home_location=location)
     form = InvoiceForm(request.POST or None, location=location, customers=customers)
     lines = InvoiceLineFormSet(request.POST or None, prefix="lines")
@@ -69,7 +66,7 @@ def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
 
 @staff_required
 def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
-    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
+    invoice = get_invoice_for_staff(request.user, invoice_id)
     profile = BillingProfile.objects.filter(customer=invoice.customer).first()
     context = {
         "invoice": invoice,
@@ -84,17 +81,10 @@ def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
     return render(request, "dashboard/billing/invoice_detail.html", context)
 
 
-def _operable_invoice(request: StaffRequest, invoice_id: int) -> Invoice:
-    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
-    if not request.user.can_operate_location(invoice.location):
-        raise PermissionDenied
-    return invoice
-
-
 @require_POST
 @staff_required
 def invoice_issue(request: StaffRequest, invoice_id: int) -> HttpResponse:
-    invoice = _operable_invoice(request, invoice_id)
+    invoice = get_invoice_for_operator(request.user, invoice_id)
     try:
         invoice = billing.invoice_issue(actor=Actor.staff(request.user), invoice=invoice)
         messages.success(request, f"Issued as {invoice.number}.")
@@ -106,7 +96,7 @@ def invoice_issue(request: StaffRequest, invoice_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def invoice_void(request: StaffRequest, invoice_id: int) -> HttpResponse:
-    invoice = _operable_invoice(request, invoice_id)
+    invoice = get_invoice_for_operator(request.user, invoice_id)
     form = VoidForm(request.POST)
     try:
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
@@ -120,7 +110,7 @@ def invoice_void(request: StaffRequest, invoice_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def payment_record(request: StaffRequest, invoice_id: int) -> HttpResponse:
-    invoice = _operable_invoice(request, invoice_id)
+    invoice = get_invoice_for_operator(request.user, invoice_id)
     form = PaymentForm(request.POST)
     if not form.is_valid():
         for field_errors in form.errors.values():
@@ -137,7 +127,7 @@ def payment_record(request: StaffRequest, invoice_id: int) -> HttpResponse:
 
 @staff_required
 def invoice_pdf_download(request: StaffRequest, invoice_id: int) -> HttpResponse:
-    invoice = get_invoice_for_staff(locations_for_staff(request.user), invoice_id)
+    invoice = get_invoice_for_staff(request.user, invoice_id)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice.number or f"draft-{invoice.pk}"}.pdf"'
     return response
@@ -146,11 +136,7 @@ def invoice_pdf_download(request: StaffRequest, invoice_id: int) -> HttpResponse
 @require_POST
 @staff_required
 def customer_lockout_exempt(request: StaffRequest, customer_id: int) -> HttpResponse:
-    customer = get_customer_for_staff(request.user, customer_id)
-    if customer.home_location is None and not request.user.is_owner:
-        raise PermissionDenied
-    if customer.home_location is not None and not request.user.can_operate_location(customer.home_location):
-        raise PermissionDenied
+    customer = get_customer_for_manager(request.user, customer_id)
     exempt = request.POST.get("exempt") == "1"
     billing.customer_set_lockout_exempt(actor=Actor.staff(request.user), customer=customer, exempt=exempt)
     messages.success(
@@ -164,7 +150,7 @@ def customer_lockout_exempt(request: StaffRequest, customer_id: int) -> HttpResp
 
 @staff_required
 def billing_settings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = location_for_owner(request, location_id)
+    location = get_location_for_owner(request.user, location_id)
     form = BillingSettingsForm(request.POST or None, instance=billing.billing_settings_of(location))
     if request.method == "POST" and form.is_valid():
         try:

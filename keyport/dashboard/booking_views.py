@@ -1,7 +1,7 @@
 """Staff pages of bookings' access: detail with grants and shares, Revoke / Restore access, events."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,23 +15,22 @@ from keyport.access.queries import (
     bookings_of_location,
     events_of_location,
     events_of_units,
-    get_booking_for_staff,
     grants_failed_to_sync,
     grants_of_booking,
 )
 from keyport.access.services import booking_restore_access, booking_revoke_access, sync_intent_retry
 from keyport.audit.services import Actor
+from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import RevokeAccessForm
-from keyport.facilities.queries import get_location_for_staff
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_location_for_operator, get_location_for_staff
 
 
 @staff_required
 def booking_detail(
     request: StaffRequest, booking_id: int, revoke_form: RevokeAccessForm | None = None
 ) -> HttpResponse:
-    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
+    booking = get_booking_for_staff(request.user, booking_id)
     units = list(booking.units.all())
     return render(
         request,
@@ -55,9 +54,7 @@ def booking_detail(
 @require_POST
 @staff_required
 def booking_revoke(request: StaffRequest, booking_id: int) -> HttpResponse:
-    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
-    if not request.user.can_operate_location(booking.location):
-        raise PermissionDenied
+    booking = get_booking_for_operator(request.user, booking_id)
     form = RevokeAccessForm(request.POST)
     if form.is_valid() and request.POST.get("confirm") != "1":
         # Revoking shuts doors at once: first say whose, and ask.
@@ -87,9 +84,7 @@ def booking_revoke(request: StaffRequest, booking_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def booking_restore(request: StaffRequest, booking_id: int) -> HttpResponse:
-    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
-    if not request.user.can_operate_location(booking.location):
-        raise PermissionDenied
+    booking = get_booking_for_operator(request.user, booking_id)
     booking_restore_access(actor=Actor.staff(request.user), booking=booking)
     messages.success(request, "Access restored, with the shares whose windows are still current.")
     return _back(request, booking_id=booking.pk)
@@ -99,9 +94,7 @@ def booking_restore(request: StaffRequest, booking_id: int) -> HttpResponse:
 @staff_required
 def grant_sync_retry(request: StaffRequest, booking_id: int, grant_id: int) -> HttpResponse:
     """Retry on one grant of a booking whose sync failed."""
-    booking = get_booking_for_staff(locations_for_staff(request.user), booking_id)
-    if not request.user.can_operate_location(booking.location):
-        raise PermissionDenied
+    booking = get_booking_for_operator(request.user, booking_id)
     grants = grants_of_booking(booking).filter(pk=grant_id)
     _retried_message(
         request, sync_intent_retry(actor=Actor.staff(request.user), location=booking.location, grants=grants)
@@ -113,9 +106,7 @@ def grant_sync_retry(request: StaffRequest, booking_id: int, grant_id: int) -> H
 @staff_required
 def location_sync_retry(request: StaffRequest, location_id: int) -> HttpResponse:
     """Retry on every grant of a location whose sync failed: after the provider's outage."""
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.can_operate_location(location):
-        raise PermissionDenied
+    location = get_location_for_operator(request.user, location_id)
     grants = grants_failed_to_sync(location)
     _retried_message(
         request, sync_intent_retry(actor=Actor.staff(request.user), location=location, grants=grants)
@@ -154,7 +145,7 @@ def _safe_next(request: StaffRequest) -> str:
 
 @staff_required
 def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    location = get_location_for_staff(request.user, location_id)
     today = location.local_now().date()
     return render(
         request,

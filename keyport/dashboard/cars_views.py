@@ -3,7 +3,7 @@
 from typing import cast
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,9 +11,16 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.cars import services
-from keyport.cars.models import Car, CarPhoto
-from keyport.cars.queries import cars_for_staff, free_bays, get_car_for_staff, get_photo_for_staff
-from keyport.contacts.queries import get_customer_for_staff
+from keyport.cars.models import CarPhoto
+from keyport.cars.queries import (
+    cars_for_staff,
+    free_bays,
+    get_car_for_manager,
+    get_car_for_staff,
+    get_photo_for_staff,
+    may_change_car,
+)
+from keyport.contacts.queries import get_customer_for_manager
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.sections_forms import (
     BayForm,
@@ -24,18 +31,16 @@ from keyport.dashboard.sections_forms import (
     form_status,
 )
 from keyport.facilities.models import Unit
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import locations_for_operator
 
 
 def _operable_bays(request: StaffRequest) -> QuerySet[Unit]:
-    locations = locations_for_staff(request.user)
-    operable = [location.pk for location in locations if request.user.can_operate_location(location)]
-    return free_bays(locations.filter(pk__in=operable))
+    return free_bays(locations_for_operator(request.user))
 
 
 @staff_required
 def car_list(request: StaffRequest) -> HttpResponse:
-    cars = cars_for_staff(locations_for_staff(request.user))
+    cars = cars_for_staff(request.user)
     search = CarSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     if query:
@@ -46,10 +51,10 @@ def car_list(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def car_detail(request: StaffRequest, car_id: int) -> HttpResponse:
-    car = get_car_for_staff(locations_for_staff(request.user), car_id)
+    car = get_car_for_staff(request.user, car_id)
     context = {
         "car": car,
-        "can_change": _may_change(request, car),
+        "can_change": may_change_car(request.user, car),
         "photo_form": PhotoForm(),
         "notes_form": NotesForm(initial={"notes": car.notes}),
         "bay_form": BayForm(bays=_operable_bays(request)),
@@ -57,21 +62,8 @@ def car_detail(request: StaffRequest, car_id: int) -> HttpResponse:
     return render(request, "dashboard/cars/detail.html", context)
 
 
-def _may_change(request: StaffRequest, car: Car) -> bool:
-    if car.bay is not None:
-        return request.user.can_operate_location(car.bay.location)
-    return request.user.can_change_customer(car.customer)
-
-
-def _changeable_car(request: StaffRequest, car_id: int) -> Car:
-    car = get_car_for_staff(locations_for_staff(request.user), car_id)
-    if not _may_change(request, car):
-        raise PermissionDenied
-    return car
-
-
 def _place(request: StaffRequest, car_id: int, *, move: bool) -> HttpResponse:
-    car = _changeable_car(request, car_id)
+    car = get_car_for_manager(request.user, car_id)
     form = BayForm(request.POST, bays=_operable_bays(request))
     if not form.is_valid():
         messages.error(request, "Choose a free bay at one of your locations.")
@@ -103,7 +95,7 @@ def car_move(request: StaffRequest, car_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def car_photo_add(request: StaffRequest, car_id: int) -> HttpResponse:
-    car = _changeable_car(request, car_id)
+    car = get_car_for_manager(request.user, car_id)
     form = PhotoForm(request.POST, request.FILES)
     try:
         if not form.is_valid():
@@ -119,7 +111,7 @@ def car_photo_add(request: StaffRequest, car_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def car_notes(request: StaffRequest, car_id: int) -> HttpResponse:
-    car = _changeable_car(request, car_id)
+    car = get_car_for_manager(request.user, car_id)
     form = NotesForm(request.POST)
     if form.is_valid():
         services.car_set_notes(actor=Actor.staff(request.user), car=car, notes=form.cleaned_data["notes"])
@@ -136,7 +128,7 @@ def photo_response(photo: CarPhoto, *, thumbnail: bool) -> HttpResponse:
 
 @staff_required
 def car_photo(request: StaffRequest, car_id: int, photo_id: int) -> HttpResponse:
-    photo = get_photo_for_staff(locations_for_staff(request.user), photo_id)
+    photo = get_photo_for_staff(request.user, photo_id)
     if photo.car_id != car_id:
         raise Http404("No such photo.")
     return photo_response(photo, thumbnail=request.GET.get("size") == "thumbnail")
@@ -144,9 +136,7 @@ def car_photo(request: StaffRequest, car_id: int, photo_id: int) -> HttpResponse
 
 @staff_required
 def car_create(request: StaffRequest, customer_id: int) -> HttpResponse:
-    customer = get_customer_for_staff(request.user, customer_id)
-    if not request.user.can_change_customer(customer):
-        raise PermissionDenied
+    customer = get_customer_for_manager(request.user, customer_id)
     form = CarForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

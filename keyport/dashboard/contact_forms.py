@@ -12,6 +12,8 @@ from keyport.contacts.services import ContactDetails
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Location
 from keyport.lib import form_fields
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 class _Bootstrap:
@@ -82,6 +84,11 @@ class AllContactsForm(BootstrapForm):
         for field in self.fields.values():
             # The filters sit in the Filters & Settings panel, outside the search form's element.
             field.widget.attrs["form"] = "contacts-search"
+
+    @classmethod
+    def for_staff(cls, user: StaffUser, *args: Any, **kwargs: Any) -> "AllContactsForm":
+        """The form for this staff member: their own locations to filter by."""
+        return cls(*args, locations=locations_for_staff(user), **kwargs)
 
     def filters(self) -> ContactFilters:
         self.is_valid()  # a field in error is left out (and shown beside it); the others apply

@@ -32,7 +32,7 @@ from keyport.dashboard.contact_forms import (
 )
 from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
-from keyport.staff.queries import contact_list_settings_of, locations_for_staff
+from keyport.staff.queries import contact_list_settings_of
 from keyport.staff.services import contact_list_layout_save, contact_list_query_save
 
 PAGE_SIZE = 50
@@ -79,7 +79,7 @@ def all_contacts(request: StaffRequest) -> HttpResponse:
     htmx = request.htmx  # type: ignore[attr-defined]
     if not request.GET and not htmx and settings is not None and settings.query:
         return redirect(f"{reverse('dashboard:all_contacts')}?{settings.query}")
-    form = AllContactsForm(request.GET, locations=locations_for_staff(request.user))
+    form = AllContactsForm.for_staff(request.user, request.GET)
     filters = form.filters()
     settings = _remember_filters(request, form, settings)
     contacts = filter_contacts(contacts_for_staff(request.user), filters)
@@ -197,7 +197,7 @@ def _report_rows(contacts: QuerySet[Contact]) -> Iterator[str]:
 @staff_required  # type: ignore[arg-type]  # a streaming response is not an HttpResponse
 def customer_report(request: StaffRequest) -> StreamingHttpResponse:
     """Customer Report: the All Contacts columns for every contact this staff member may see, as CSV."""
-    filters = AllContactsForm(request.GET, locations=locations_for_staff(request.user)).filters()
+    filters = AllContactsForm.for_staff(request.user, request.GET).filters()
     contacts = filter_contacts(contacts_for_staff(request.user), filters)
     response = StreamingHttpResponse(_report_rows(contacts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customer-report.csv"'

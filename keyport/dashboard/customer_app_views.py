@@ -3,7 +3,7 @@ how the site looks there and in emails (name, logo, colour)."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,19 +12,17 @@ from keyport.audit.services import Actor
 from keyport.contacts.models import CustomerAppSettings
 from keyport.contacts.queries import PORTAL_SECTIONS, portal_login_path, sections_of_location
 from keyport.contacts.services import CUSTOMER_APP_SECTIONS, customer_app_settings_update
-from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
+from keyport.dashboard.access import StaffRequest, owner_required, staff_required
 from keyport.dashboard.contact_forms import CustomerAppForm
 from keyport.dashboard.forms import BrandingForm, apply_errors
 from keyport.facilities.models import Location
 from keyport.facilities.services import location_set_branding
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_location_for_owner, staff_locations
 
 
-@staff_required
+@owner_required
 def customer_app(request: StaffRequest) -> HttpResponse:
-    if not request.user.is_owner:
-        raise PermissionDenied
-    locations = list(locations_for_staff(request.user))
+    locations = [place.location for place in staff_locations(request.user)]
     rows = {row.location_id: row for row in CustomerAppSettings.objects.filter(location__in=locations)}
     overview = [(location, sections_of_location(rows.get(location.pk))) for location in locations]
     return render(request, "dashboard/customer_app/overview.html", {"overview": overview})
@@ -32,7 +30,7 @@ def customer_app(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def location_customer_app(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = location_for_owner(request, location_id)
+    location = get_location_for_owner(request.user, location_id)
     sections = sections_of_location(CustomerAppSettings.objects.filter(location=location).first())
     initial = {f"show_{name}": sections.shows(name) for name in PORTAL_SECTIONS}
     form = CustomerAppForm(request.POST or None, initial=initial)
@@ -50,7 +48,7 @@ def location_customer_app(request: StaffRequest, location_id: int) -> HttpRespon
 @require_POST
 @staff_required
 def location_branding(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = location_for_owner(request, location_id)
+    location = get_location_for_owner(request.user, location_id)
     form = _branding_form(location, data=request)
     if form.is_valid():
         try:

@@ -4,7 +4,7 @@ Documents, Billing, CRM Information (Active / Inactive), Activity and the Portal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,17 +12,23 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from keyport.access.explain import doors_of_contacts
-from keyport.access.queries import BookingWithAccess, access_loss_for_customer, bookings_with_access
-from keyport.audit.queries import activity_of_customer
+from keyport.access.queries import (
+    BookingWithAccess,
+    access_loss_for_customer,
+    access_points_for_staff,
+    bookings_with_access_for_staff,
+)
+from keyport.audit.queries import activity_of_customer_for_staff
 from keyport.audit.services import Actor
-from keyport.billing.queries import billing_of_customer
-from keyport.cars.queries import cars_for_customer
+from keyport.billing.queries import billing_of_customer_for_staff
+from keyport.cars.queries import cars_of_customer_for_staff
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import (
     Linked,
     UnitDoors,
     contacts_of_customer,
-    get_contact_for_staff,
+    get_contact_for_manager,
+    get_customer_for_manager,
     get_customer_for_staff,
     linked_to_customer,
     portal_check,
@@ -35,10 +41,8 @@ from keyport.dashboard.forms import RevokeAccessForm, apply_errors
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
-from keyport.facilities.models import AccessPoint
 from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser
-from keyport.staff.queries import locations_for_staff
 
 
 @staff_required
@@ -49,15 +53,12 @@ def customer_detail(
     edit_forms: dict[int, ContactForm] | None = None,
 ) -> HttpResponse:
     customer = get_customer_for_staff(request.user, customer_id)
-    locations = locations_for_staff(request.user)
     contacts = list(contacts_of_customer(customer))
-    bookings = bookings_with_access(customer, locations)
-    activity = activity_of_customer(customer, locations)
+    bookings = bookings_with_access_for_staff(request.user, customer)
+    activity = activity_of_customer_for_staff(request.user, customer)
     why, why_refused = why_cant_context(
         request.GET,
-        access_points=AccessPoint.objects.filter(
-            location__in=locations.filter(bookings__customer=customer).distinct()
-        ),
+        access_points=access_points_for_staff(request.user, booked_by=customer),
         people=_people(contacts, bookings),
     )
     context = {
@@ -68,9 +69,9 @@ def customer_detail(
         ),
         "bookings": _booking_rows(request.user, customer, bookings),
         "revoke_form": RevokeAccessForm(),
-        "cars": cars_for_customer(customer, locations=locations),
-        "documents": documents_of_customer_for_staff(customer, locations=locations)[:20],
-        "billing": billing_of_customer(customer, locations),
+        "cars": cars_of_customer_for_staff(request.user, customer),
+        "documents": documents_of_customer_for_staff(request.user, customer)[:20],
+        "billing": billing_of_customer_for_staff(request.user, customer),
         "activity": activity,
         "activity_zone": list_zone(activity),
         "emails": emails_to_customer(customer),
@@ -144,9 +145,7 @@ def _initial(contact: Contact) -> dict[str, object]:
 @staff_required
 def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpResponse:
     """Add Contact: an additional contact (spouse, assistant, bookkeeper)."""
-    customer = get_customer_for_staff(request.user, customer_id)
-    if not request.user.can_change_customer(customer):
-        raise PermissionDenied
+    customer = get_customer_for_manager(request.user, customer_id)
     form = ContactForm(request.POST, prefix="new")
     if form.is_valid():
         try:
@@ -163,9 +162,7 @@ def customer_contact_add(request: StaffRequest, customer_id: int) -> HttpRespons
 @staff_required
 def contact_edit(request: StaffRequest, contact_id: int) -> HttpResponse:
     """Edit Contact. A new email or portal access switched off ends the person's portal sessions."""
-    contact = get_contact_for_staff(request.user, contact_id)
-    if not request.user.can_change_customer(contact.customer):
-        raise PermissionDenied
+    contact = get_contact_for_manager(request.user, contact_id)
     form = ContactForm(request.POST, prefix=f"c{contact.pk}")
     if form.is_valid():
         try:
@@ -186,9 +183,7 @@ def customer_active(request: StaffRequest, customer_id: int) -> HttpResponse:
     Set Inactive shuts doors: the first POST shows who loses access and asks; the one with
     `confirm=1` acts.
     """
-    customer: Customer = get_customer_for_staff(request.user, customer_id)
-    if not request.user.can_change_customer(customer):
-        raise PermissionDenied
+    customer: Customer = get_customer_for_manager(request.user, customer_id)
     choice = request.POST.get("is_active")
     if choice not in ("true", "false"):
         return HttpResponseBadRequest(gettext("Choose Active or Inactive; nothing was changed."))

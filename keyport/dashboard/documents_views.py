@@ -3,55 +3,54 @@
 from typing import cast
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.contacts.models import Customer
-from keyport.contacts.queries import get_customer_for_staff
+from keyport.contacts.queries import get_customer_for_manager, get_customer_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.sections_forms import DocumentForm, form_status
 from keyport.documents import services
 from keyport.documents.models import Document
 from keyport.documents.queries import documents_of_customer_for_staff, get_document_for_staff
-from keyport.staff.queries import locations_for_staff
 
 
 @staff_required
 def customer_documents(request: StaffRequest, customer_id: int) -> HttpResponse:
-    customer = get_customer_for_staff(request.user, customer_id)
-    can_change = request.user.can_change_customer(customer)
-    locations = locations_for_staff(request.user)
-    form = DocumentForm(request.POST or None, request.FILES or None, customer=customer, locations=locations)
     if request.method == "POST":
-        if not can_change:
-            raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.document_upload(
-                    actor=Actor.staff(request.user),
-                    customer=customer,
-                    upload=form.cleaned_data.pop("file"),
-                    **form.cleaned_data,
-                )
-            except ValidationError as error:
-                form.add_error(None, error.messages)
-            else:
-                messages.success(request, "Document uploaded.")
-                return redirect("dashboard:customer_documents", customer_id=customer.pk)
+        customer = get_customer_for_manager(request.user, customer_id)
+    else:
+        customer = get_customer_for_staff(request.user, customer_id)
+    form = DocumentForm.for_staff(
+        request.user, request.POST or None, request.FILES or None, customer=customer
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.document_upload(
+                actor=Actor.staff(request.user),
+                customer=customer,
+                upload=form.cleaned_data.pop("file"),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, "Document uploaded.")
+            return redirect("dashboard:customer_documents", customer_id=customer.pk)
     context = {
         "customer": customer,
-        "documents": documents_of_customer_for_staff(customer, locations=locations),
+        "documents": documents_of_customer_for_staff(request.user, customer),
         "form": form,
-        "can_change": can_change,
+        "can_change": request.user.can_change_customer(customer),
     }
     return render(request, "dashboard/documents/list.html", context, status=form_status(request))
 
 
 def _document(request: StaffRequest, customer: Customer, document_id: int) -> Document:
-    return get_document_for_staff(customer, document_id, locations=locations_for_staff(request.user))
+    return get_document_for_staff(request.user, customer, document_id)
 
 
 def file_response(document: Document) -> HttpResponse:
@@ -74,9 +73,7 @@ def document_download(request: StaffRequest, customer_id: int, document_id: int)
 @require_POST
 @staff_required
 def document_visibility(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
-    customer = get_customer_for_staff(request.user, customer_id)
-    if not request.user.can_change_customer(customer):
-        raise PermissionDenied
+    customer = get_customer_for_manager(request.user, customer_id)
     document = _document(request, customer, document_id)
     visible = request.POST.get("visible") == "1"
     services.document_set_visibility(
@@ -91,9 +88,7 @@ def document_visibility(request: StaffRequest, customer_id: int, document_id: in
 @staff_required
 def document_delete(request: StaffRequest, customer_id: int, document_id: int) -> HttpResponse:
     """GET asks for confirmation; POST deletes."""
-    customer = get_customer_for_staff(request.user, customer_id)
-    if not request.user.can_change_customer(customer):
-        raise PermissionDenied
+    customer = get_customer_for_manager(request.user, customer_id)
     document = _document(request, customer, document_id)
     if request.method != "POST":
         context = {"customer": customer, "document": document}

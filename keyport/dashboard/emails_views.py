@@ -2,14 +2,14 @@
 email to oneself. Owners only."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateSyntaxError
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.access import StaffRequest, owner_required
 from keyport.dashboard.contact_forms import EmailTemplateForm
 from keyport.dashboard.forms import apply_errors
 from keyport.emails.queries import TemplateContent, all_template_contents, get_template_content
@@ -18,21 +18,14 @@ from keyport.emails.services import email_template_reset, email_template_save, e
 from keyport.staff.queries import time_zone_of_staff
 
 
-def _owner_only(request: StaffRequest) -> None:
-    if not request.user.is_owner:
-        raise PermissionDenied
-
-
-@staff_required
+@owner_required
 def email_templates(request: StaffRequest) -> HttpResponse:
-    _owner_only(request)
     context = {"templates": all_template_contents(), "times_zone": time_zone_of_staff(request.user)}
     return render(request, "dashboard/emails/list.html", context)
 
 
-@staff_required
+@owner_required
 def email_template_edit(request: StaffRequest, key: str) -> HttpResponse:
-    _owner_only(request)
     content = get_template_content(key)
     form = EmailTemplateForm(
         request.POST or None, initial={"subject": content.subject, "body_text": content.body_text}
@@ -54,13 +47,12 @@ def email_template_edit(request: StaffRequest, key: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@owner_required
 def email_template_send_test_view(request: StaffRequest, key: str) -> HttpResponse:
     """Send a test: the wording in the form, with the preview's example data, to the owner's own email.
 
     Nothing is saved; the page comes back with the form as it was.
     """
-    _owner_only(request)
     content = get_template_content(key)
     form = EmailTemplateForm(request.POST)
     if form.is_valid():
@@ -79,10 +71,9 @@ def email_template_send_test_view(request: StaffRequest, key: str) -> HttpRespon
 
 
 @require_POST
-@staff_required
+@owner_required
 def email_template_preview(request: StaffRequest, key: str) -> HttpResponse:
     """The preview of what is in the form right now (htmx, as the owner types)."""
-    _owner_only(request)
     content = get_template_content(key)
     preview = _preview(
         content.default.sample, request.POST.get("subject", ""), request.POST.get("body_text", "")
@@ -91,9 +82,8 @@ def email_template_preview(request: StaffRequest, key: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@owner_required
 def email_template_reset_view(request: StaffRequest, key: str) -> HttpResponse:
-    _owner_only(request)
     content = get_template_content(key)
     email_template_reset(actor=Actor.staff(request.user), key=key)
     messages.success(request, f"{content.default.name} is back to Keyport's default.")

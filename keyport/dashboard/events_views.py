@@ -1,7 +1,7 @@
 """Staff pages for events: create, invite, attendees and check-in; and marketplace leads."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,13 +14,14 @@ from keyport.events.models import Ticket
 from keyport.events.queries import (
     attendees_of,
     events_for_staff,
+    get_event_for_operator,
     get_event_for_staff,
-    get_lead_for_staff,
+    get_lead_for_operator,
     get_ticket_of_event,
     leads_for_staff,
 )
 from keyport.lib.times import list_zone
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_locations_for_operator, locations_for_operator, staff_locations
 
 
 def _errors(request: StaffRequest, error: ValidationError) -> None:
@@ -30,26 +31,18 @@ def _errors(request: StaffRequest, error: ValidationError) -> None:
 
 @staff_required
 def event_list(request: StaffRequest) -> HttpResponse:
-    locations = locations_for_staff(request.user)
-    operable = [location for location in locations if request.user.can_operate_location(location)]
-    events = list(events_for_staff(locations))
+    events = list(events_for_staff(request.user))
     context = {
         "events": events,
         "events_zone": list_zone(event.location for event in events),
-        "can_create": bool(operable),
+        "can_create": locations_for_operator(request.user).exists(),
     }
     return render(request, "dashboard/events/list.html", context)
 
 
 @staff_required
 def event_create(request: StaffRequest) -> HttpResponse:
-    locations = locations_for_staff(request.user)
-    operable = locations.filter(
-        pk__in=[loc.pk for loc in locations if request.user.can_operate_location(loc)]
-    )
-    if not operable.exists():
-        raise PermissionDenied
-    form = EventForm(request.POST or None, locations=operable)
+    form = EventForm(request.POST or None, locations=get_locations_for_operator(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -73,7 +66,7 @@ def event_create(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def event_detail(request: StaffRequest, event_id: int) -> HttpResponse:
-    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    event = get_event_for_staff(request.user, event_id)
     context = {
         "event": event,
         "attendees": attendees_of(event),
@@ -88,7 +81,7 @@ def event_detail(request: StaffRequest, event_id: int) -> HttpResponse:
 @staff_required
 def event_invite(request: StaffRequest, event_id: int) -> HttpResponse:
     """Every staff role may invite, employees included."""
-    event = get_event_for_staff(locations_for_staff(request.user), event_id)
+    event = get_event_for_staff(request.user, event_id)
     form = InviteForm(request.POST)
     try:
         if not form.is_valid():
@@ -111,9 +104,7 @@ def _check_in(request: StaffRequest, ticket: Ticket) -> None:
 @require_POST
 @staff_required
 def ticket_check_in(request: StaffRequest, event_id: int, ticket_id: int) -> HttpResponse:
-    event = get_event_for_staff(locations_for_staff(request.user), event_id)
-    if not request.user.can_operate_location(event.location):
-        raise PermissionDenied
+    event = get_event_for_operator(request.user, event_id)
     _check_in(request, get_ticket_of_event(event, ticket_id))
     return redirect("dashboard:event_detail", event_id=event.pk)
 
@@ -121,9 +112,7 @@ def ticket_check_in(request: StaffRequest, event_id: int, ticket_id: int) -> Htt
 @require_POST
 @staff_required
 def ticket_check_in_by_code(request: StaffRequest, event_id: int) -> HttpResponse:
-    event = get_event_for_staff(locations_for_staff(request.user), event_id)
-    if not request.user.can_operate_location(event.location):
-        raise PermissionDenied
+    event = get_event_for_operator(request.user, event_id)
     form = CheckInCodeForm(request.POST)
     ticket = None
     if form.is_valid():
@@ -137,17 +126,20 @@ def ticket_check_in_by_code(request: StaffRequest, event_id: int) -> HttpRespons
 
 @staff_required
 def lead_list(request: StaffRequest) -> HttpResponse:
-    locations = locations_for_staff(request.user)
-    context = {"leads": leads_for_staff(locations), "locations": locations}
+    locations = staff_locations(request.user)
+    context = {
+        "leads": leads_for_staff(request.user),
+        "locations": locations,
+        # Convert shows where it is allowed (`may_convert_lead`): a lead at a location they run.
+        "convertible": {place.location.pk for place in locations if place.can_operate},
+    }
     return render(request, "dashboard/events/leads.html", context)
 
 
 @require_POST
 @staff_required
 def lead_convert(request: StaffRequest, customer_id: int) -> HttpResponse:
-    lead = get_lead_for_staff(locations_for_staff(request.user), customer_id)
-    if lead.home_location is None or not request.user.can_operate_location(lead.home_location):
-        raise PermissionDenied
+    lead = get_lead_for_operator(request.user, customer_id)
     services.lead_convert(actor=Actor.staff(request.user), customer=lead)
     messages.success(request, f"{lead} is now a storage customer with Full portal access.")
     return redirect("dashboard:lead_list")

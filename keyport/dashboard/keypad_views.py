@@ -1,8 +1,6 @@
 """Keypads blocked by wrong PINs: the alert on the Overview and the location page, and Lift block."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -10,22 +8,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from keyport.access.queries import pin_blocks_at
+from keyport.access.queries import pin_blocks_for_staff
 from keyport.access.services import access_point_pin_block_lift
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.facilities.models import Location
-from keyport.facilities.queries import get_location_for_staff
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import get_location_for_operator
 
 
-def pin_blocks_context(request: StaffRequest, locations: QuerySet[Location]) -> dict[str, object]:
-    """For a page's alert: the keypads blocked now, and those this staff member may unblock."""
-    blocks = pin_blocks_at(locations, timezone.now())
+def pin_blocks_context(user: StaffUser, *, location: Location | None = None) -> dict[str, object]:
+    """For a page's alert: the keypads blocked now (at this location, or at every one of the staff
+    member's), and those this staff member may unblock."""
+    blocks = pin_blocks_for_staff(user, timezone.now(), location=location)
     operated: dict[int, bool] = {}
     for block in blocks:
         if block.location.pk not in operated:
-            operated[block.location.pk] = request.user.can_operate_location(block.location)
+            operated[block.location.pk] = user.can_operate_location(block.location)
     return {
         "pin_blocks": blocks,
         "pin_blocks_can_lift": {block.access_point.pk for block in blocks if operated[block.location.pk]},
@@ -36,9 +35,7 @@ def pin_blocks_context(request: StaffRequest, locations: QuerySet[Location]) -> 
 @staff_required
 def access_point_lift_block(request: StaffRequest, location_id: int, access_point_id: int) -> HttpResponse:
     """Lift block: owners and managers of the location let PINs open this door again at once."""
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.can_operate_location(location):
-        raise PermissionDenied
+    location = get_location_for_operator(request.user, location_id)
     access_point = location.access_points.filter(pk=access_point_id).first()
     if access_point is None:
         raise Http404("No such access point.")

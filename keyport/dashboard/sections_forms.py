@@ -15,6 +15,8 @@ from keyport.cars.models import Car
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 # More than any site holds; PostgreSQL's integer column would refuse past 2,147,483,647.
 EVENT_CAPACITY_MAX = 100_000
@@ -139,6 +141,11 @@ class DocumentForm(BootstrapForm):
         self.fields["booking"].queryset = customer.bookings.filter(  # type: ignore[attr-defined]
             location__in=locations
         )
+
+    @classmethod
+    def for_staff(cls, user: StaffUser, *args: Any, customer: Customer, **kwargs: Any) -> "DocumentForm":
+        """The form for this staff member: the bookings of their own locations to link."""
+        return cls(*args, customer=customer, locations=locations_for_staff(user), **kwargs)
 
 
 class EventForm(BootstrapForm):

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +13,7 @@ from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
 from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, location_for_owner, staff_required
+from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
@@ -26,7 +26,7 @@ from keyport.dashboard.forms import (
 from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
-from keyport.facilities.queries import get_location_for_staff, locations_with_counts, units_of_location
+from keyport.facilities.queries import units_of_location
 from keyport.facilities.services import (
     access_provider_test_connection,
     location_set_access_provider,
@@ -35,23 +35,27 @@ from keyport.facilities.services import (
     unit_mappings_import,
 )
 from keyport.lib.times import list_zone
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import (
+    get_location_for_operator,
+    get_location_for_owner,
+    get_location_for_staff,
+    locations_with_counts_for_staff,
+)
 
 
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
-    locations = locations_for_staff(request.user)
     audit_entries = recent_entries_for_staff(request.user, limit=15)
     return render(
         request,
         "dashboard/home.html",
         {
-            "locations": locations_with_counts(locations, timezone.now()),
+            "locations": locations_with_counts_for_staff(request.user, timezone.now()),
             "audit_entries": audit_entries,
             "times_zone": list_zone(audit_entries),
             "email_reviewed": shared_access_email_reviewed(),
             "no_location": request.user.has_no_location(),
-            **pin_blocks_context(request, locations),
+            **pin_blocks_context(request.user),
         },
     )
 
@@ -60,7 +64,7 @@ def home(request: StaffRequest) -> HttpResponse:
 def location_detail(
     request: StaffRequest, location_id: int, mapping_form: AccessMappingUploadForm | None = None
 ) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
+    location = get_location_for_staff(request.user, location_id)
     today = location.local_now().date()
     return render(
         request,
@@ -70,11 +74,12 @@ def location_detail(
             "units": units_of_location(location, today),
             "today": today,
             "can_operate": request.user.can_operate_location(location),
+            "can_configure": request.user.is_owner,
             "mapping_form": mapping_form or AccessMappingUploadForm(),
             "email_reviewed": shared_access_email_reviewed(),
             "sync_waiting": sync_changes_on_the_way(location),
             "sync_failed": grants_failed_to_sync(location)[:50],
-            **pin_blocks_context(request, Location.objects.filter(pk=location.pk)),
+            **pin_blocks_context(request.user, location=location),
         },
         status=400 if mapping_form is not None else 200,
     )
@@ -83,9 +88,7 @@ def location_detail(
 @require_POST
 @staff_required
 def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(locations_for_staff(request.user), location_id)
-    if not request.user.can_operate_location(location):
-        raise PermissionDenied
+    location = get_location_for_operator(request.user, location_id)
     form = AccessMappingUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -103,7 +106,7 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
 
 @staff_required
 def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = location_for_owner(request, location_id)
+    location = get_location_for_owner(request.user, location_id)
     form = LocationSettingsForm(request.POST or None, instance=location)
     hours = OpeningHoursFormSet(request.POST or None, initial=opening_hours_initial(location), prefix="hours")
     provider = _access_provider_form(request, location)
@@ -128,7 +131,7 @@ def location_test_connection(request: StaffRequest, location_id: int) -> HttpRes
 
     The whole page answers; htmx swaps in only its result (hx-select), a plain post shows it all.
     """
-    location = location_for_owner(request, location_id)
+    location = get_location_for_owner(request.user, location_id)
     provider = _access_provider_form(request, location)
     check = None
     if provider.is_valid():

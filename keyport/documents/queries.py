@@ -3,7 +3,8 @@ from django.http import Http404
 
 from keyport.contacts.models import Customer
 from keyport.documents.models import Document
-from keyport.facilities.models import Location
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
 def documents_for_customer(customer: Customer) -> QuerySet[Document]:
@@ -20,20 +21,16 @@ def get_document_for_customer(customer: Customer, document_id: int) -> Document:
         raise Http404("No such document.") from None
 
 
-def documents_of_customer_for_staff(
-    customer: Customer, *, locations: QuerySet[Location]
-) -> QuerySet[Document]:
+def documents_of_customer_for_staff(user: StaffUser, customer: Customer) -> QuerySet[Document]:
     """Newest first, those the staff member's locations may see: documents of a booking elsewhere
     are left out; documents of no booking belong to the whole customer and stay."""
     documents = Document.objects.filter(customer=customer).select_related("car", "booking")
-    documents = documents.filter(Q(booking__isnull=True) | Q(booking__location__in=locations))
+    documents = documents.filter(Q(booking__isnull=True) | Q(booking__location__in=locations_for_staff(user)))
     return documents.order_by("-created_at", "-pk")
 
 
-def get_document_for_staff(
-    customer: Customer, document_id: int, *, locations: QuerySet[Location]
-) -> Document:
+def get_document_for_staff(user: StaffUser, customer: Customer, document_id: int) -> Document:
     try:
-        return documents_of_customer_for_staff(customer, locations=locations).get(pk=document_id)
+        return documents_of_customer_for_staff(user, customer).get(pk=document_id)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None

@@ -1,18 +1,20 @@
 import segno
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.contacts.queries import portal_access_expression
 from keyport.events.models import Event, Ticket, TicketStatus
-from keyport.facilities.models import Location
 from keyport.lib.form_fields import LAST_READABLE_INSTANT
+from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_staff
 
 
-def events_for_staff(locations: QuerySet[Location]) -> QuerySet[Event]:
+def events_for_staff(user: StaffUser) -> QuerySet[Event]:
     return (
         # An event stored before dates were bounded may start past what Python reads back.
-        Event.objects.filter(location__in=locations, starts_at__lt=LAST_READABLE_INSTANT)
+        Event.objects.filter(location__in=locations_for_staff(user), starts_at__lt=LAST_READABLE_INSTANT)
         .select_related("location")
         .annotate(
             going_count=Count("tickets", filter=Q(tickets__status=TicketStatus.GOING)),
@@ -23,11 +25,20 @@ def events_for_staff(locations: QuerySet[Location]) -> QuerySet[Event]:
     )
 
 
-def get_event_for_staff(locations: QuerySet[Location], event_id: int) -> Event:
+def get_event_for_staff(user: StaffUser, event_id: int) -> Event:
+    """An event to read and invite people to (every staff role invites, employees included)."""
     try:
-        return events_for_staff(locations).get(pk=event_id)
+        return events_for_staff(user).get(pk=event_id)
     except Event.DoesNotExist:
         raise Http404("No such event.") from None
+
+
+def get_event_for_operator(user: StaffUser, event_id: int) -> Event:
+    """An event to check people in at: owners and managers of its location."""
+    event = get_event_for_staff(user, event_id)
+    if not user.can_operate_location(event.location):
+        raise PermissionDenied
+    return event
 
 
 def attendees_of(event: Event) -> QuerySet[Ticket]:
@@ -66,20 +77,33 @@ def get_ticket_for_contact(contact: Contact, ticket_id: int) -> Ticket:
         raise Http404("No such ticket.") from None
 
 
-def leads_for_staff(locations: QuerySet[Location]) -> QuerySet[Customer]:
+def leads_for_staff(user: StaffUser) -> QuerySet[Customer]:
     return (
-        Customer.objects.filter(kind=CustomerKind.LEAD, home_location__in=locations)
+        Customer.objects.filter(kind=CustomerKind.LEAD, home_location__in=locations_for_staff(user))
         .select_related("home_location")
         .prefetch_related("contacts")
         .order_by("-created_at")
     )
 
 
-def get_lead_for_staff(locations: QuerySet[Location], customer_id: int) -> Customer:
+def get_lead_for_staff(user: StaffUser, customer_id: int) -> Customer:
     try:
-        return leads_for_staff(locations).get(pk=customer_id)
+        return leads_for_staff(user).get(pk=customer_id)
     except Customer.DoesNotExist:
         raise Http404("No such lead.") from None
+
+
+def may_convert_lead(user: StaffUser, lead: Customer) -> bool:
+    """Owners and managers of the lead's home location convert it; a lead of no location, nobody."""
+    return lead.home_location is not None and user.can_operate_location(lead.home_location)
+
+
+def get_lead_for_operator(user: StaffUser, customer_id: int) -> Customer:
+    """A lead to convert into a storage customer: 403 when `may_convert_lead` says no."""
+    lead = get_lead_for_staff(user, customer_id)
+    if not may_convert_lead(user, lead):
+        raise PermissionDenied
+    return lead
 
 
 def ticket_qr_data_uri(ticket: Ticket) -> str:

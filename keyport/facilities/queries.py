@@ -2,7 +2,6 @@ import datetime as dt
 import zoneinfo
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 
 from keyport.bookings.models import BookingUnit
 from keyport.facilities.models import AccessPoint, Branding, Location, Unit, UnitAccessPoint
@@ -53,13 +52,6 @@ def branding_for(location: Location | None) -> Branding:
         locations = list(Location.objects.order_by("pk")[:2])
         location = locations[0] if len(locations) == 1 else None
     return location.branding() if location is not None else Branding.default()
-
-
-def get_location_for_staff(locations: QuerySet[Location], location_id: int) -> Location:
-    try:
-        return locations.get(pk=location_id)
-    except Location.DoesNotExist:
-        raise Http404("No such location.") from None
 
 
 def units_of_location(location: Location, today: dt.date) -> QuerySet[Unit]:

@@ -1,8 +1,20 @@
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 
 from keyport.facilities.models import Location
+from keyport.facilities.queries import locations_with_counts
 from keyport.lib.times import zone_of
 from keyport.staff.models import ContactListSettings, Role, StaffUser
+
+# What a staff member may reach and change. The readers here and in each app's queries.py
+# (`get_<noun>_for_staff`, `get_<noun>_for_operator`, ...) take the staff member, answer 404 for
+# what is out of their reach and 403 for what is in reach but not theirs to change, so a view
+# never repeats a permission check. Location readers live here, not in facilities, because
+# staff sits above facilities: a staff member's locations are a fact of staff.
 
 
 def locations_for_staff(user: StaffUser) -> QuerySet[Location]:
@@ -10,6 +22,75 @@ def locations_for_staff(user: StaffUser) -> QuerySet[Location]:
     if user.is_scoped_to_locations():
         locations = locations.filter(staff_members=user)
     return locations.order_by("name")
+
+
+def locations_for_operator(user: StaffUser) -> QuerySet[Location]:
+    """The locations whose operations this staff member runs (`StaffUser.can_operate_location`):
+    every one for owners, their own for managers, none for employees."""
+    if _operates_what_they_see(user):
+        return locations_for_staff(user)
+    return Location.objects.none()
+
+
+def _operates_what_they_see(user: StaffUser) -> bool:
+    # Owners see and run every location; a manager runs each location they see.
+    return user.is_owner or user.role == Role.MANAGER
+
+
+def get_locations_for_operator(user: StaffUser) -> QuerySet[Location]:
+    """The locations this staff member runs, for a page that makes something at one of them:
+    403 when they run none."""
+    locations = locations_for_operator(user)
+    if not locations.exists():
+        raise PermissionDenied
+    return locations
+
+
+def get_location_for_staff(user: StaffUser, location_id: int) -> Location:
+    try:
+        return locations_for_staff(user).get(pk=location_id)
+    except Location.DoesNotExist:
+        raise Http404("No such location.") from None
+
+
+def get_location_for_operator(user: StaffUser, location_id: int) -> Location:
+    """A location to run (Revoke, Retry, Lift block, imports, invoices): 403 for employees and
+    managers of other locations who can see it."""
+    location = get_location_for_staff(user, location_id)
+    if not user.can_operate_location(location):
+        raise PermissionDenied
+    return location
+
+
+def get_location_for_owner(user: StaffUser, location_id: int) -> Location:
+    """A location for an owners-only page (its settings, billing settings, customer app)."""
+    location = get_location_for_staff(user, location_id)
+    if not user.is_owner:
+        raise PermissionDenied
+    return location
+
+
+@dataclass(frozen=True)
+class StaffLocation:
+    """One of a staff member's locations, with what they may do there."""
+
+    location: Location
+    can_operate: bool
+    can_configure: bool
+
+
+def staff_locations(user: StaffUser) -> list[StaffLocation]:
+    """The staff member's locations, each with whether they run it (invoices, Convert) and
+    whether they change its settings (owners)."""
+    can_operate = _operates_what_they_see(user)
+    return [
+        StaffLocation(location=location, can_operate=can_operate, can_configure=user.is_owner)
+        for location in locations_for_staff(user)
+    ]
+
+
+def locations_with_counts_for_staff(user: StaffUser, now: dt.datetime) -> QuerySet[Location]:
+    return locations_with_counts(locations_for_staff(user), now)
 
 
 def time_zone_of_staff(user: StaffUser) -> str:
