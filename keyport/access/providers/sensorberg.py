@@ -53,6 +53,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from keyport.access.models import MissingAccessGroup, ProviderCallTally, SensorbergAccount
 from keyport.access.providers import ConnectionCheck, MayStillLand, ProviderError, RetryLater
@@ -265,24 +266,31 @@ class SensorbergProvider:
         try:
             token, _ = _token_from(self._send(self._token_request(), timeout=timeout))
         except (_Unauthorized, ProviderError) as error:
-            status = 401 if isinstance(error, _Unauthorized) else error.status
-            said = REFUSED if isinstance(error, _Unauthorized) else getattr(error, "summary", str(error))
-            message = f"Token: failed. {said} Listing groups: not tried. Units matched: not tried."
+            status, said = _refusal(error)
+            message = gettext(
+                "Token: failed. %(said)s Listing groups: not tried. Units matched: not tried."
+            ) % {"said": said}
             return ConnectionCheck(ok=False, message=message, status=status)
         try:
             groups = self._list(GROUPS_PATH, token=token, kind=GROUP_TYPE, timeout=timeout)
         except (_Unauthorized, ProviderError) as error:
-            status = 401 if isinstance(error, _Unauthorized) else error.status
-            said = REFUSED if isinstance(error, _Unauthorized) else getattr(error, "summary", str(error))
-            message = f"Token: ok. Listing groups: failed. {said} Units matched: not tried."
+            status, said = _refusal(error)
+            message = gettext("Token: ok. Listing groups: failed. %(said)s Units matched: not tried.") % {
+                "said": said
+            }
             return ConnectionCheck(ok=False, message=message, status=status)
         known = {group["attributes"].get("external_id") for group in groups}
         wanted = set(external_ids)
-        noun = "access group" if len(groups) == 1 else "access groups"
-        message = (
-            f"Token: ok. Listing groups: {len(groups)} {noun}. "
-            f"Units matched: {len(wanted & known)} of {len(wanted)}."
-        )
+        listed = ngettext("%(count)d access group", "%(count)d access groups", len(groups)) % {
+            "count": len(groups)
+        }
+        message = gettext(
+            "Token: ok. Listing groups: %(listed)s. Units matched: %(matched)d of %(wanted)d."
+        ) % {
+            "listed": listed,
+            "matched": len(wanted & known),
+            "wanted": len(wanted),
+        }
         return ConnectionCheck(ok=True, message=message, status=200)
 
     # The wire.
@@ -832,3 +840,10 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) ->
     if not math.isfinite(seconds):
         return 1.0 if math.isnan(seconds) else RETRY_AFTER_MAX_SECONDS
     return min(max(0.0, seconds), RETRY_AFTER_MAX_SECONDS)
+
+
+def _refusal(error: _Unauthorized | ProviderError) -> tuple[int | None, str]:
+    """The status and Keyport's words for a refused step of Test connection, never the answer's body."""
+    if isinstance(error, _Unauthorized):
+        return 401, REFUSED
+    return error.status, getattr(error, "summary", str(error))
