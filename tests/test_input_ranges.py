@@ -86,6 +86,17 @@ def post_share(client: Client, scene: AccessScene, **changes: Any) -> Any:
     return client.post(reverse("portal:share_manage", args=[scene.booking.pk]), data | changes)
 
 
+def an_event(scene: AccessScene, *, title: str, days_ahead: int) -> Any:
+    return events.event_create(
+        actor=Actor.system("tests"),
+        location=scene.location,
+        title=title,
+        starts_at=NOW + dt.timedelta(days=days_ahead),
+        place="Hall B",
+        capacity=3,
+    )
+
+
 def access_rows() -> tuple[int, int, int]:
     return SharedAccess.objects.count(), AccessHolder.objects.count(), AuditEntry.objects.count()
 
@@ -188,22 +199,8 @@ def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(locat
 @time_machine.travel(NOW, tick=False)
 def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(scene) -> None:  # type: ignore[no-untyped-def]
     """Stored before dates were bounded: the lists leave it out, as Python cannot read it back."""
-    shown = events.event_create(
-        actor=Actor.system("tests"),
-        location=scene.location,
-        title="Open day",
-        starts_at=NOW + dt.timedelta(days=30),
-        place="Hall B",
-        capacity=3,
-    )
-    stored = events.event_create(
-        actor=Actor.system("tests"),
-        location=scene.location,
-        title="Far away",
-        starts_at=NOW + dt.timedelta(days=60),
-        place="Hall B",
-        capacity=3,
-    )
+    shown = an_event(scene, title="Open day", days_ahead=30)
+    stored = an_event(scene, title="Far away", days_ahead=60)
     Ticket.objects.create(event=stored, contact=scene.tenant)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -353,14 +350,7 @@ def test_the_edges_of_each_range_are_accepted(scene, form_name, field, value) ->
 
 
 def test_an_invitation_to_an_address_longer_than_its_column_is_refused(scene) -> None:  # type: ignore[no-untyped-def]
-    event = events.event_create(
-        actor=Actor.system("tests"),
-        location=scene.location,
-        title="Open day",
-        starts_at=NOW + dt.timedelta(days=30),
-        place="Hall B",
-        capacity=3,
-    )
+    event = an_event(scene, title="Open day", days_ahead=30)
     with pytest.raises(ValidationError) as refused:
         events.event_invite(actor=Actor.system("tests"), event=event, emails=["ok@example.com", LONG_EMAIL])
     assert "emails" in refused.value.message_dict
