@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
@@ -34,7 +35,12 @@ def test_booking_of_two_units_is_created_and_audited(actor, units):
     assert set(booking.units.all()) == set(units[:2])
     assert booking.location == units[0].location
     entry = AuditEntry.objects.get(action="booking.created")
-    assert entry.details == {"units": ["A1", "A2"], "starts_on": "2026-06-01", "ends_on": "2026-06-30"}
+    assert entry.details == {
+        "units": ["A1", "A2"],
+        "monthly_rents": {"A1": "0", "A2": "0"},
+        "starts_on": "2026-06-01",
+        "ends_on": "2026-06-30",
+    }
     assert entry.customer == customer
 
 
@@ -117,7 +123,7 @@ def test_units_of_two_locations_cannot_share_a_booking(actor, units):
 
 
 def test_a_unit_in_maintenance_cannot_be_booked(actor, units):
-    units[0].status = UnitStatus.MAINTENANCE
+    units[0].status = UnitStatus.OUT_OF_SERVICE
     units[0].save()
     with pytest.raises(ValidationError, match="Not available for booking: A1"):
         booking_create(actor=actor, customer=CustomerFactory(), units=[units[0]], starts_on=JUNE_1)
@@ -197,9 +203,23 @@ def test_open_ended_and_cancelled_bookings():
 
 def test_phase_labels():
     booking = Booking(starts_on=JUNE_1, ends_on=JUNE_30)
-    assert booking.phase_label(dt.date(2026, 5, 31)) == "Upcoming"
-    assert booking.phase_label(JUNE_30) == "Current"
+    assert booking.phase_label(dt.date(2026, 5, 31)) == "Reserved"
+    assert booking.phase_label(JUNE_1) == "Current"
+    assert booking.phase_label(dt.date(2026, 6, 15)) == "Current"
+    assert booking.phase_label(dt.date(2026, 6, 16)) == "Ending soon"
+    assert booking.phase_label(JUNE_30) == "Ending soon"
     assert booking.phase_label(dt.date(2026, 7, 1)) == "Ended"
+    assert Booking(starts_on=JUNE_1).phase_label(dt.date(2030, 1, 1)) == "Current"
+
+
+def test_a_booking_moved_out_now_has_ended_within_its_last_day():
+    moved_out = dt.datetime(2026, 6, 30, 10, tzinfo=dt.UTC)
+    booking = Booking(starts_on=JUNE_1, ends_on=JUNE_30, ended_at=moved_out)
+    assert booking.ends_at() == moved_out
+    with time_machine.travel(moved_out + dt.timedelta(minutes=1)):
+        assert booking.phase_label(JUNE_30) == "Ended"
+    with time_machine.travel(moved_out - dt.timedelta(minutes=1)):
+        assert booking.phase_label(JUNE_30) == "Ending soon"
 
 
 def test_postgresql_itself_refuses_overlapping_booking_units(units):

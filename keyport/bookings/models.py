@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -14,6 +16,18 @@ if TYPE_CHECKING:
 class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class BookingPhase(models.TextChoices):
+    RESERVED = "reserved", "Reserved"
+    CURRENT = "current", "Current"
+    ENDING_SOON = "ending_soon", "Ending soon"
+    ENDED = "ended", "Ended"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A current booking is Ending soon when its last day is at most this many days from today.
+ENDING_SOON_DAYS = 14
 
 
 class Booking(models.Model):
@@ -30,6 +44,12 @@ class Booking(models.Model):
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True, help_text="Leave empty for open-ended.")
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED)
+    # Set when access ended before the end of the last day: a move-out with access ending now.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    deposit = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -53,7 +73,10 @@ class Booking(models.Model):
         return self.location.start_of_day(self.starts_on)
 
     def ends_at(self) -> dt.datetime | None:
-        """The instant the booking ends: the start of the day after its last day, local time."""
+        """The instant the booking ends: the start of the day after its last day, local time,
+        or the moment of a move-out that ended access at once."""
+        if self.ended_at is not None:
+            return self.ended_at
         if self.ends_on is None:
             return None
         return self.location.start_of_day(self.ends_on + dt.timedelta(days=1))
@@ -68,13 +91,18 @@ class Booking(models.Model):
         return self.starts_on <= first and (self.ends_on is None or last <= self.ends_on)
 
     def phase_label(self, today: dt.date) -> str:
+        """Reserved, Current, Ending soon (move-out within ENDING_SOON_DAYS), Ended or Cancelled."""
         if self.is_cancelled:
-            return "Cancelled"
+            return BookingPhase.CANCELLED.label
         if today < self.starts_on:
-            return "Upcoming"
+            return BookingPhase.RESERVED.label
         if self.ends_on is not None and today > self.ends_on:
-            return "Ended"
-        return "Current"
+            return BookingPhase.ENDED.label
+        if self.ended_at is not None and self.ended_at <= timezone.now():
+            return BookingPhase.ENDED.label
+        if self.ends_on is not None and (self.ends_on - today).days <= ENDING_SOON_DAYS:
+            return BookingPhase.ENDING_SOON.label
+        return BookingPhase.CURRENT.label
 
 
 class BookingUnit(models.Model):
@@ -91,6 +119,10 @@ class BookingUnit(models.Model):
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
     is_cancelled = models.BooleanField(default=False)
+    monthly_rent = models.DecimalField(
+        "monthly rent", max_digits=10, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
 
     class Meta:
         constraints = [

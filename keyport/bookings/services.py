@@ -1,5 +1,6 @@
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -27,6 +28,14 @@ def _overlapping(
     return sorted(set(clashes.values_list("unit__number", flat=True)))
 
 
+def _monthly_rents(units: Sequence[Unit], given: Mapping[int, Decimal]) -> dict[int, Decimal]:
+    rents = {unit.pk: given.get(unit.pk, unit.monthly_price or Decimal("0")) for unit in units}
+    below_zero = sorted(unit.number for unit in units if rents[unit.pk] < 0)
+    if below_zero:
+        raise ValidationError({"monthly_rents": f"A rent cannot be below zero: {', '.join(below_zero)}."})
+    return rents
+
+
 def _validate_dates(starts_on: dt.date, ends_on: dt.date | None) -> None:
     if ends_on is not None and ends_on < starts_on:
         raise ValidationError({"ends_on": "The end date cannot be before the start date."})
@@ -40,8 +49,14 @@ def booking_create(
     units: Sequence[Unit],
     starts_on: dt.date,
     ends_on: dt.date | None = None,
+    monthly_rents: Mapping[int, Decimal] | None = None,
+    deposit: Decimal | None = None,
+    note: str = "",
 ) -> Booking:
-    """Book one or more units of one location for a customer; a unit is never booked twice at once."""
+    """Book one or more units of one location for a customer; a unit is never booked twice at once.
+
+    Each unit's monthly rent is the one given by unit id, else its unit type's price.
+    """
     units = list(units)
     if not units:
         raise ValidationError({"units": "Choose at least one unit."})
@@ -51,6 +66,9 @@ def booking_create(
     if not customer.is_active:
         raise ValidationError({"customer": "This customer is inactive; activate them before booking."})
     _validate_dates(starts_on, ends_on)
+    rents = _monthly_rents(units, monthly_rents or {})
+    if deposit is not None and deposit < 0:
+        raise ValidationError({"deposit": "The deposit cannot be below zero."})
     # Lock the units so two bookings of the same unit cannot pass the check together.
     locked = list(Unit.objects.select_for_update().filter(pk__in=[unit.pk for unit in units]))
     unavailable = sorted(unit.number for unit in locked if unit.status != UnitStatus.AVAILABLE)
@@ -60,13 +78,24 @@ def booking_create(
     if clashes:
         raise ValidationError({"units": OVERLAP_MESSAGE.format(units=", ".join(clashes))})
     booking = Booking.objects.create(
-        customer=customer, location_id=locations.pop(), starts_on=starts_on, ends_on=ends_on
+        customer=customer,
+        location_id=locations.pop(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        deposit=deposit,
+        note=note.strip(),
     )
     try:
         with transaction.atomic():
             BookingUnit.objects.bulk_create(
                 [
-                    BookingUnit(booking=booking, unit=unit, starts_on=starts_on, ends_on=ends_on)
+                    BookingUnit(
+                        booking=booking,
+                        unit=unit,
+                        starts_on=starts_on,
+                        ends_on=ends_on,
+                        monthly_rent=rents[unit.pk],
+                    )
                     for unit in locked
                 ]
             )
@@ -81,6 +110,7 @@ def booking_create(
         customer=customer,
         details={
             "units": sorted(unit.number for unit in locked),
+            "monthly_rents": {unit.number: str(rents[unit.pk]) for unit in locked},
             "starts_on": starts_on.isoformat(),
             "ends_on": ends_on.isoformat() if ends_on else None,
         },

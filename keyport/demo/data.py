@@ -25,6 +25,7 @@ from keyport.facilities.services import (
     location_create,
     location_set_opening_hours,
     unit_create,
+    unit_type_create,
     unit_map_access_points,
 )
 from keyport.staff.models import Role, StaffUser
@@ -316,14 +317,26 @@ def _berlin(actor: Actor) -> tuple[Location, list[Unit]]:
         kind=AccessPointKind.ELEVATOR,
         external_id="BER-LIFT-1",
     )
-    sizes = [
-        Decimal("1.5"),
-        Decimal("3"),
-        Decimal("5"),
-        Decimal("7.5"),
-        Decimal("10"),
-        Decimal("15"),
-        Decimal("20"),
+    # Name, width × depth in metres and monthly price in euros: a typical self-storage ladder.
+    ladder = [
+        ("Locker", "1", "1.5", "29"),
+        ("Small", "1.5", "2", "49"),
+        ("Medium S", "2", "2.5", "75"),
+        ("Medium", "2.5", "3", "105"),
+        ("Large", "2.5", "4", "135"),
+        ("Extra large", "3", "5", "189"),
+        ("Garage", "4", "5", "239"),
+    ]
+    types = [
+        unit_type_create(
+            actor=actor,
+            location=berlin,
+            name=name,
+            width_m=Decimal(width),
+            depth_m=Decimal(depth),
+            monthly_price=Decimal(price),
+        )
+        for name, width, depth, price in ladder
     ]
     units = []
     for index in range(200):
@@ -334,7 +347,8 @@ def _berlin(actor: Actor) -> tuple[Location, list[Unit]]:
             location=berlin,
             number=number,
             kind=UnitKind.STORAGE_UNIT,
-            size_m2=sizes[index % len(sizes)],
+            size_m2=types[index % len(types)].size_m2,
+            unit_type=types[index % len(types)],
         )
         units.append(unit)
         # A handful of units are left unmapped, as on a real site mid-installation.
@@ -375,6 +389,14 @@ def _austin(actor: Actor) -> tuple[Location, list[Unit]]:
         kind=AccessPointKind.BUILDING_DOOR,
         external_id="AUS-DOOR-1",
     )
+    bay_type = unit_type_create(
+        actor=actor,
+        location=austin,
+        name="Parking bay",
+        width_m=Decimal("2.5"),
+        depth_m=Decimal("6"),
+        monthly_price=Decimal("145"),
+    )
     bays = []
     for index in range(100):
         bay = unit_create(
@@ -382,7 +404,8 @@ def _austin(actor: Actor) -> tuple[Location, list[Unit]]:
             location=austin,
             number=f"P{index + 1:03d}",
             kind=UnitKind.PARKING_BAY,
-            size_m2=Decimal("15"),
+            size_m2=bay_type.size_m2,
+            unit_type=bay_type,
         )
         unit_map_access_points(actor=actor, unit=bay, access_points=[gate, door])
         bays.append(bay)

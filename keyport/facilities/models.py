@@ -7,12 +7,13 @@ import urllib.parse
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.core.validators import RegexValidator, URLValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -246,9 +247,41 @@ class UnitKind(models.TextChoices):
 
 
 class UnitStatus(models.TextChoices):
+    """Whether a unit can be rented at all; whether it is rented comes from bookings."""
+
     AVAILABLE = "available", "Available"
-    MAINTENANCE = "maintenance", "In maintenance"
+    OUT_OF_SERVICE = "out_of_service", "Out of service"
     RETIRED = "retired", "Retired"
+
+
+class UnitType(models.Model):
+    """A kind of unit a location rents out at one monthly price, e.g. "Small locker, 1 × 1.5 m"."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="unit_types")
+    name = models.CharField(max_length=80)
+    width_m = models.DecimalField("width (m)", max_digits=6, decimal_places=2)
+    depth_m = models.DecimalField("depth (m)", max_digits=6, decimal_places=2)
+    monthly_price = models.DecimalField(
+        "monthly price", max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["location", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "name"], name="unit_type_name_unique_per_location"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def size_m2(self) -> Decimal:
+        return self.width_m * self.depth_m
+
+    @property
+    def dimensions(self) -> str:
+        return f"{self.width_m.normalize():f} × {self.depth_m.normalize():f} m"
 
 
 class Unit(models.Model):
@@ -259,6 +292,10 @@ class Unit(models.Model):
     kind = models.CharField(max_length=16, choices=UnitKind.choices)
     size_m2 = models.DecimalField("size (m²)", max_digits=7, decimal_places=2)
     status = models.CharField(max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE)
+    out_of_service_reason = models.CharField(max_length=200, blank=True)
+    unit_type = models.ForeignKey(
+        UnitType, on_delete=models.PROTECT, related_name="units", null=True, blank=True
+    )
     access_points: models.ManyToManyField[AccessPoint, UnitAccessPoint] = models.ManyToManyField(
         "AccessPoint", through="UnitAccessPoint", related_name="units", blank=True
     )
@@ -271,6 +308,11 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def monthly_price(self) -> Decimal | None:
+        """The rent a move-in offers for this unit: its type's price, None for a unit without a type."""
+        return self.unit_type.monthly_price if self.unit_type_id else None
 
 
 class AccessPointKind(models.TextChoices):

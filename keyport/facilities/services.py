@@ -36,6 +36,7 @@ from keyport.facilities.models import (
     UnitAccessPoint,
     UnitKind,
     UnitStatus,
+    UnitType,
     validate_provider_base_url,
 )
 from keyport.lib.uploads import ImageTooLarge, open_uploaded_image, sniff_content_type, unguessable_name
@@ -419,12 +420,41 @@ def unit_create(
     kind: str = UnitKind.STORAGE_UNIT,
     size_m2: Decimal,
     status: str = UnitStatus.AVAILABLE,
+    unit_type: UnitType | None = None,
 ) -> Unit:
-    unit = Unit(location=location, number=number.strip(), kind=kind, size_m2=size_m2, status=status)
+    if unit_type is not None and unit_type.location_id != location.pk:
+        raise ValidationError({"unit_type": "This unit type belongs to another location."})
+    unit = Unit(
+        location=location,
+        number=number.strip(),
+        kind=kind,
+        size_m2=size_m2,
+        status=status,
+        unit_type=unit_type,
+    )
     unit.full_clean()
     unit.save()
     audit_record(actor=actor, action="unit.created", target=unit, location=location)
     return unit
+
+
+@transaction.atomic
+def unit_type_create(
+    *, actor: Actor, location: Location, name: str, width_m: Decimal, depth_m: Decimal, monthly_price: Decimal
+) -> UnitType:
+    unit_type = UnitType(
+        location=location, name=name.strip(), width_m=width_m, depth_m=depth_m, monthly_price=monthly_price
+    )
+    unit_type.full_clean()
+    unit_type.save()
+    audit_record(
+        actor=actor,
+        action="unit_type.created",
+        target=unit_type,
+        location=location,
+        details={"size": unit_type.dimensions, "monthly_price": str(monthly_price)},
+    )
+    return unit_type
 
 
 @transaction.atomic
