@@ -120,7 +120,10 @@ class BookingUnit(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     is_cancelled = models.BooleanField(default=False)
     monthly_rent = models.DecimalField(
-        "monthly rent", max_digits=10, decimal_places=2, default=Decimal("0"),
+        "monthly rent",
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
 

@@ -25,8 +25,8 @@ from keyport.facilities.services import (
     location_create,
     location_set_opening_hours,
     unit_create,
-    unit_type_create,
     unit_map_access_points,
+    unit_type_create,
 )
 from keyport.staff.models import Role, StaffUser
 
