@@ -1,4 +1,4 @@
-"""Staff side of issue 3: All Contacts, Send Invite, the customer page, email templates, customer app."""
+"""Staff side of the portal: All Contacts, Send Invite, the customer page, email templates, customer app."""
 
 import base64
 import datetime as dt

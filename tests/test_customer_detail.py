@@ -1,4 +1,4 @@
-"""The customer page (issue 5): Personal & Contact, Contacts, Bookings with their access and
+"""The customer page: Personal & Contact, Contacts, Bookings with their access and
 shares, Cars, Documents, Billing, CRM Information, Activity, Portal check; roles and scope."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""The seed's example in a browser: a tenant shares a unit with a friend for a week; the friend's PIN
+"""Share Access in a browser: a tenant shares a unit with a friend for a week; the friend's PIN
 opens the door inside the window; the tenant deletes the share; the same PIN is denied."""
 
 import datetime as dt
