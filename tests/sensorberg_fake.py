@@ -316,7 +316,10 @@ class FakeSensorberg:
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.state = state
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the loop to notice, 0.5 s by default.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -339,7 +339,7 @@ def garbled_sensorberg(request, settings) -> Iterator[str]:  # type: ignore[no-u
         do_GET = do_POST = _answer  # noqa: N815
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     host, port = server.server_address[:2]
     yield f"http://{host}:{port}"
     server.shutdown()
