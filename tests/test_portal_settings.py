@@ -168,6 +168,10 @@ def test_ticket_only_guests_change_no_settings(client, scene, name):
         client.post(reverse(f"portal:{name}"), {"first_name": "X", "email": "x@example.com"}).status_code
         == 404
     )
+    guest = Contact.objects.get(pk=scene.guest.pk)
+    assert (guest.first_name, guest.email) == (scene.guest.first_name, scene.guest.email)
+    assert not EmailPreferences.objects.exists()
+    assert not OutgoingEmail.objects.filter(template="portal_email_change_confirm").exists()
 
 
 @pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])

@@ -165,6 +165,8 @@ def test_employees_cannot_upload_documents(client, location, customer):
     pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
     response = client.post(reverse("dashboard:customer_documents", args=[customer.pk]), {"file": pdf})
     assert response.status_code == 403
+    assert not Document.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="document.").exists()
 
 
 def test_event_created_in_the_locations_time_zone(client, location):
@@ -359,6 +361,8 @@ def test_employees_add_no_cars(client, location, customer):
         reverse("dashboard:car_create", args=[customer.pk]), {"make": "A", "model": "B", "plate": "C"}
     )
     assert response.status_code == 403
+    assert not Car.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="car.").exists()
 
 
 def test_a_payment_is_received_today_in_the_invoices_location(client, customer):
