@@ -9,8 +9,9 @@ from django_tasks_db.models import DBTaskResult
 
 from keyport.access.models import AccessEvent, AccessGrant, GrantState
 from keyport.access.services import share_delete
-from keyport.access.tasks import access_sweep, access_sweep_ensure_scheduled
+from keyport.access.tasks import access_sweep
 from keyport.audit.services import Actor
+from keyport.lib.periodic import chain_ensure_scheduled
 from tests.access_scene import build_access_scene
 
 pytestmark = pytest.mark.django_db
@@ -87,8 +88,8 @@ def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.ACCESS_SWEEP_SECONDS = 30
     with time_machine.travel(dt.datetime(2026, 3, 8, 9, tzinfo=UTC), tick=False):  # the worker was down
-        assert access_sweep_ensure_scheduled() is True
-        assert access_sweep_ensure_scheduled() is False  # one chain only
+        assert chain_ensure_scheduled(access_sweep) is True
+        assert chain_ensure_scheduled(access_sweep) is False  # one chain only
         result = access_sweep.call(True)
         assert result["ended"] == 3
         assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()

@@ -339,17 +339,17 @@ def test_the_periodic_task_locks_and_queues_itself_again(actor, location, custom
 
 def test_the_command_schedules_the_check_once(settings):
     from django.core.management import call_command
-
-    from keyport.billing.tasks import overdue_check_is_scheduled
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    assert not overdue_check_is_scheduled()
-    call_command("billing_overdue_check", "--schedule", verbosity=0)
-    call_command("billing_overdue_check", "--schedule", verbosity=0)
     from django_tasks_db.models import DBTaskResult
 
+    from keyport.billing.tasks import lock_overdue_invoices
+    from keyport.lib.periodic import chain_is_scheduled
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert not chain_is_scheduled(lock_overdue_invoices)
+    call_command("billing_overdue_check", "--schedule", verbosity=0)
+    call_command("billing_overdue_check", "--schedule", verbosity=0)
     assert DBTaskResult.objects.count() == 1
-    assert overdue_check_is_scheduled()
+    assert chain_is_scheduled(lock_overdue_invoices)
 
 
 FREE_MONTH = LineInput(description="First month free", quantity=Decimal("1"), unit_price=Decimal("-106.98"))

@@ -4,12 +4,11 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.utils import timezone
 from django_tasks import task
-from django_tasks.base import TaskResultStatus
 
 from keyport.access import services
 from keyport.bookings.models import Booking
+from keyport.lib.periodic import chain_queue_next
 
 logger = logging.getLogger(__name__)
 
@@ -47,30 +46,11 @@ def access_sweep_run() -> dict[str, int]:
 
 @task()
 def access_sweep(again: bool = True) -> dict[str, int]:
-    """The periodic sweep; with `again` it queues its next run, so one start keeps it going.
-
-    This is the only periodic mechanism of the access engine: it catches up after downtime
-    (a booking that ended while no worker ran) and re-drives what a lost task left pending.
-    """
+    """The periodic sweep, a chain of keyport.lib.periodic: the only periodic mechanism of the access
+    engine. It catches up after downtime (a booking that ended while no worker ran) and re-drives
+    what a lost task left pending."""
     try:
         return access_sweep_run()
     finally:
         if again:
-            every = dt.timedelta(seconds=settings.ACCESS_SWEEP_SECONDS)
-            access_sweep.using(run_after=timezone.now() + every).enqueue(True)
-
-
-def access_sweep_is_scheduled() -> bool:
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(
-        task_path=access_sweep.module_path, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    ).exists()
-
-
-def access_sweep_ensure_scheduled() -> bool:
-    """Start the sweep's chain unless it runs already; the worker's heartbeat calls this."""
-    if access_sweep_is_scheduled():
-        return False
-    access_sweep.enqueue(True)
-    return True
+            chain_queue_next(access_sweep, dt.timedelta(seconds=settings.ACCESS_SWEEP_SECONDS))

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from keyport.access.tasks import access_sweep_ensure_scheduled
-from keyport.billing.tasks import overdue_check_ensure_scheduled
+from keyport.access.tasks import access_sweep
+from keyport.billing.tasks import lock_overdue_invoices
+from keyport.lib.periodic import chain_ensure_scheduled
 from keyport.worker.models import ScheduleLock, WorkerHeartbeat
-from keyport.worker.tasks import task_results_prune_ensure_scheduled
+from keyport.worker.tasks import task_results_prune
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +100,10 @@ def periodic_chains_ensure_scheduled() -> list[str]:
     ScheduleLock.objects.get_or_create(name=PERIODIC_CHAINS_LOCK)
     ScheduleLock.objects.select_for_update().get(name=PERIODIC_CHAINS_LOCK)
     started = []
-    # The access engine's periodic sweep is a self-queueing task; any live worker restarts it.
-    if settings.ACCESS_SWEEP_SECONDS and access_sweep_ensure_scheduled():
+    if settings.ACCESS_SWEEP_SECONDS and chain_ensure_scheduled(access_sweep):
         started.append("access_sweep")
-    if settings.BILLING_OVERDUE_CHECK_MINUTES and overdue_check_ensure_scheduled():
+    if settings.BILLING_OVERDUE_CHECK_MINUTES and chain_ensure_scheduled(lock_overdue_invoices):
         started.append("overdue_check")
-    if settings.TASK_RESULTS_KEEP_DAYS and task_results_prune_ensure_scheduled():
+    if settings.TASK_RESULTS_KEEP_DAYS and chain_ensure_scheduled(task_results_prune):
         started.append("task_results_prune")
     return started

@@ -3,7 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from keyport.billing.services import invoices_lock_overdue
-from keyport.billing.tasks import overdue_check_ensure_scheduled
+from keyport.billing.tasks import lock_overdue_invoices
+from keyport.lib.periodic import chain_ensure_scheduled
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["schedule"]:
-            if overdue_check_ensure_scheduled():
+            if chain_ensure_scheduled(lock_overdue_invoices):
                 self.stdout.write(self.style.SUCCESS("The hourly overdue check is queued."))
             else:
                 self.stdout.write("The hourly overdue check is already queued.")
