@@ -33,6 +33,12 @@ def _no_task_results_prune(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """Staff passwords hashed in a microsecond, not in PBKDF2's half second: tests make hundreds."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Uploaded files (documents, car photos, demo data) go to the test's own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -28,12 +28,6 @@ BLOCKED = "Too many sign-in attempts. Try again in 15 minutes."
 WRONG = "Please enter a correct email and password"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):  # type: ignore[no-untyped-def]
-    """Many password checks a test; the throttle does not depend on the hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def traveller() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
