@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres test-browser lint fmt migrate demo clean mutate bench
+.PHONY: run test test-fast test-postgres test-browser lint fmt migrate demo clean mutate bench
 
 # Installs again only when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -37,6 +37,10 @@ run: migrate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The inner loop: the suite on SQLite without the tests marked slow (demo seeding, benchmarks).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser and not slow"
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest

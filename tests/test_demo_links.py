@@ -11,7 +11,7 @@ from keyport.contacts.models import Contact
 from keyport.demo.data import DEMO_PASSWORD, GUEST_EMAIL, OWNER_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
 from tests.portal_scene import sign_in_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 # Links that end a session or change something on GET are never followed.
 NOT_FOLLOWED = ("/logout", "/sign-out", "/dashboard/logout/", "/admin/")

@@ -5,7 +5,7 @@ from keyport.contacts.models import AccountStatus, Contact, PortalAccess
 from keyport.contacts.queries import with_portal_facts
 from keyport.demo.data import GUEST_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from keyport.demo.data import DEMO_PASSWORD, GUEST_EMAIL, OWNER_EMAIL, PARTNER_E
 from keyport.facilities.models import Location, Unit
 from keyport.staff.models import Role, StaffUser
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from keyport.demo.data import GUEST_EMAIL, TENANT_EMAIL, seed_demo
 from keyport.documents.models import Document
 from keyport.events.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_demo_has_invoices_documents_and_an_event_with_tickets(settings, tmp_path):
