@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from keyport.bookings.queries import UnitFilters, UnitState
 from keyport.dashboard.sections_forms import BootstrapForm
@@ -77,10 +77,8 @@ class UnitForm(BootstrapForm):
             kwargs.setdefault("initial", {name: getattr(unit, name) for name in self.base_fields})
         super().__init__(*args, **kwargs)
         # Retired types are left out, but a unit keeps showing the one it has.
-        self.fields["unit_type"].queryset = (  # type: ignore[attr-defined]
-            location.unit_types.filter(retired_at__isnull=True)
-            | location.unit_types.filter(pk=unit.unit_type_id if unit else None)
-        ).order_by("name")
+        offered = Q(retired_at__isnull=True) | Q(pk=unit.unit_type_id if unit else None)
+        self.fields["unit_type"].queryset = location.unit_types.filter(offered).order_by("name")  # type: ignore[attr-defined]
 
 
 class OutOfServiceForm(BootstrapForm):

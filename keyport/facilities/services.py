@@ -432,6 +432,7 @@ def unit_create(
         status=status,
         unit_type=unit_type,
     )
+    _check_number_free(unit)
     unit.full_clean()
     unit.save()
     audit_record(actor=actor, action="unit.created", target=unit, location=location)
@@ -518,6 +519,7 @@ def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
     if isinstance(number, str):
         changes["number"] = number.strip()
     changed = _apply_changes(unit, changes, UNIT_FIELDS)
+    _check_number_free(unit)
     unit.full_clean()
     if changed:
         unit.save(update_fields=list(changed))
@@ -529,6 +531,13 @@ def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
             details={"changed": changed},
         )
     return unit
+
+
+def _check_number_free(unit: Unit) -> None:
+    """Unit numbers are told apart without regard to case (the CSV imports read them so)."""
+    taken = Unit.objects.filter(location_id=unit.location_id, number__iexact=unit.number).exclude(pk=unit.pk)
+    if unit.number and taken.exists():
+        raise ValidationError({"number": f"There is already a unit {unit.number} at this location."})
 
 
 def _check_unit_type(location_id: int, unit_type: UnitType | None, current_type_id: int | None) -> None:
