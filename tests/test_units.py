@@ -659,3 +659,17 @@ def test_a_manager_sees_only_their_locations_on_the_overview(site):
     rows, page = overview(client_of(Role.MANAGER, site))
     assert list(rows) == ["Lager Mitte"]
     assert "Lager Anderswo" not in page
+
+
+def test_a_type_name_taken_in_another_case_is_refused(as_owner, site):
+    UnitTypeFactory(location=site, name="Small")
+    other = UnitTypeFactory(location=site, name="Large")
+    before = unchanged_snapshot()
+    data = {"name": " small", "width_m": "1", "depth_m": "1", "monthly_price": "10"}
+    for response in (
+        post(as_owner, "location_unit_types", site.pk, data),
+        post(as_owner, "unit_type_edit", other.pk, data),
+    ):
+        assert response.status_code == 400
+        assert 'id="id_name-error"' in response.content.decode()
+    assert unchanged_snapshot() == before

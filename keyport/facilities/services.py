@@ -446,6 +446,7 @@ def unit_type_create(
     unit_type = UnitType(
         location=location, name=name.strip(), width_m=width_m, depth_m=depth_m, monthly_price=monthly_price
     )
+    _check_type_name_free(unit_type)
     unit_type.full_clean()
     unit_type.save()
     audit_record(
@@ -469,6 +470,7 @@ def unit_type_update(*, actor: Actor, unit_type: UnitType, **changes: object) ->
     """
     unit_type = UnitType.objects.select_for_update().get(pk=unit_type.pk)
     changed = _apply_changes(unit_type, changes, UNIT_TYPE_FIELDS)
+    _check_type_name_free(unit_type)
     unit_type.full_clean()
     if changed:
         unit_type.save(update_fields=list(changed))
@@ -515,9 +517,6 @@ def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     unit_type = changes.get("unit_type", unit.unit_type)
     _check_unit_type(unit.location_id, unit_type, unit.unit_type_id)  # type: ignore[arg-type]
-    number = changes.get("number")
-    if isinstance(number, str):
-        changes["number"] = number.strip()
     changed = _apply_changes(unit, changes, UNIT_FIELDS)
     _check_number_free(unit)
     unit.full_clean()
@@ -531,6 +530,13 @@ def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
             details={"changed": changed},
         )
     return unit
+
+
+def _check_type_name_free(unit_type: UnitType) -> None:
+    """Type names are told apart without regard to case (the units import reads them so)."""
+    taken = UnitType.objects.filter(location_id=unit_type.location_id, name__iexact=unit_type.name)
+    if unit_type.name and taken.exclude(pk=unit_type.pk).exists():
+        raise ValidationError({"name": f"There is already a unit type {unit_type.name} at this location."})
 
 
 def _check_number_free(unit: Unit) -> None:
@@ -552,12 +558,14 @@ def _check_unit_type(location_id: int, unit_type: UnitType | None, current_type_
 def _apply_changes(
     instance: models.Model, changes: dict[str, object], allowed: Iterable[str]
 ) -> dict[str, object]:
-    """Set the changed fields on the instance; the changes as [old, new] strings for the audit."""
+    """Set the changed fields on the instance (text stripped); the changes as [old, new] strings
+    for the audit."""
     unknown = set(changes) - set(allowed)
     if unknown:
         raise TypeError(f"Not changeable here: {', '.join(sorted(unknown))}")
     changed: dict[str, object] = {}
-    for name, value in changes.items():
+    for name, given in changes.items():
+        value = given.strip() if isinstance(given, str) else given
         old = getattr(instance, name)
         if old != value:
             changed[name] = [str(old) if old is not None else "", str(value) if value is not None else ""]
