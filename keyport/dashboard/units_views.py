@@ -40,7 +40,8 @@ from keyport.staff.queries import get_location_for_operator, get_location_for_st
 def location_units(request: StaffRequest, location_id: int) -> HttpResponse:
     location = get_location_for_staff(request.user, location_id)
     today = location.local_now().date()
-    form = UnitFiltersForm({"day": today} | request.GET.dict(), location=location)
+    query = request.GET.dict()
+    form = UnitFiltersForm(query | {"day": query.get("day") or today}, location=location)
     valid = form.is_valid()
     day = form.cleaned_data["day"] if valid else today
     filters = form.filters() if valid else UnitFilters()
