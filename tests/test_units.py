@@ -494,9 +494,9 @@ def test_a_new_price_of_a_type_is_audited(as_owner, site):
 # Importing units from a CSV.
 
 
-def import_units(client: Client, location: Location, text: str):  # type: ignore[no-untyped-def]
+def import_units(client: Client, location: Location, text: str, kind: str = "storage_unit"):  # type: ignore[no-untyped-def]
     upload = SimpleUploadedFile("units.csv", text.encode(), content_type="text/csv")
-    return client.post(reverse("dashboard:units_import", args=[location.pk]), {"file": upload})
+    return client.post(reverse("dashboard:units_import", args=[location.pk]), {"file": upload, "kind": kind})
 
 
 def test_an_import_adds_units_creates_new_types_and_maps_access_points(as_owner, site):
@@ -571,7 +571,9 @@ def test_an_empty_or_unreadable_file_is_refused(as_owner, site):
     before = unchanged_snapshot()
     assert "The file has no rows" in import_units(as_owner, site, "number,type,size\n").content.decode()
     upload = SimpleUploadedFile("units.csv", b"\xff\xfeA1", content_type="text/csv")
-    response = as_owner.post(reverse("dashboard:units_import", args=[site.pk]), {"file": upload})
+    response = as_owner.post(
+        reverse("dashboard:units_import", args=[site.pk]), {"file": upload, "kind": "storage_unit"}
+    )
     assert response.status_code == 400 and "not UTF-8" in response.content.decode()
     assert unchanged_snapshot() == before
 
@@ -673,3 +675,8 @@ def test_a_type_name_taken_in_another_case_is_refused(as_owner, site):
         assert response.status_code == 400
         assert 'id="id_name-error"' in response.content.decode()
     assert unchanged_snapshot() == before
+
+
+def test_an_import_adds_parking_bays_when_asked(as_owner, site):
+    assert import_units(as_owner, site, "P1,,12.5\nP2,,12.5\n", kind="parking_bay").status_code == 302
+    assert set(Unit.objects.values_list("kind", flat=True)) == {"parking_bay"}

@@ -102,6 +102,7 @@ class UnitAccessPointsForm(BootstrapForm):
 
 
 class UnitsImportForm(forms.Form):
+    kind = forms.ChoiceField(choices=UnitKind.choices, label="The units are")
     file = forms.FileField(
         label="CSV file",
         help_text=(

@@ -180,7 +180,9 @@ def units_import(request: StaffRequest, location_id: int) -> HttpResponse:
         # One byte past the limit is enough for the import to refuse a file too large.
         data = form.cleaned_data["file"].read(CSV_MAX_BYTES + 1)
         try:
-            count = facilities.units_import(actor=Actor.staff(request.user), location=location, data=data)
+            count = facilities.units_import(
+                actor=Actor.staff(request.user), location=location, data=data, kind=form.cleaned_data["kind"]
+            )
         except ValidationError as error:
             form.add_error("file", error.message_dict["file"])
         else:

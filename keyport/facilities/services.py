@@ -697,9 +697,9 @@ def unit_mappings_import(*, actor: Actor, location: Location, data: bytes) -> in
 
 
 @transaction.atomic
-def units_import(*, actor: Actor, location: Location, data: bytes) -> int:
-    """Add many units at once from a CSV (see units_import), creating the new types it names;
-    any bad row refuses the whole file, naming each line."""
+def units_import(*, actor: Actor, location: Location, data: bytes, kind: str = UnitKind.STORAGE_UNIT) -> int:
+    """Add many units of one kind at once from a CSV (see units_import), creating the new types it
+    names; any bad row refuses the whole file, naming each line."""
     plan = read_units_csv(location, data)
     if plan.errors:
         raise ValidationError({"file": plan.errors})
@@ -712,7 +712,12 @@ def units_import(*, actor: Actor, location: Location, data: bytes) -> int:
             created[row.unit_type.name.casefold()] if isinstance(row.unit_type, NewType) else row.unit_type
         )
         unit = unit_create(
-            actor=actor, location=location, number=row.number, size_m2=row.size_m2, unit_type=unit_type
+            actor=actor,
+            location=location,
+            number=row.number,
+            kind=kind,
+            size_m2=row.size_m2,
+            unit_type=unit_type,
         )
         if row.access_points:
             unit_map_access_points(actor=actor, unit=unit, access_points=row.access_points)
