@@ -222,11 +222,17 @@ def month_ends(today: dt.date, months: int = CHART_MONTHS) -> list[dt.date]:
 def occupied_at_month_ends(locations: Sequence[Location], now: dt.datetime) -> dict[int, list[int]]:
     """Per location, its units occupied on each of `month_ends` of its local today: one query."""
     points: list[Q] = [Q(pk__in=[]) for _ in range(CHART_MONTHS)]
+    days: set[dt.date] = set()
     for today, zones in _per_local_day(locations, now).items():
         for index, day in enumerate(month_ends(today)):
             points[index] |= Q(unit__location__time_zone__in=zones) & occupied_on(day)
+            days.add(day)
+    # Only the booking units that overlap the chart's months are read.
+    overlapping = Q(starts_on__lte=max(days, default=now.date())) & (
+        Q(ends_on__isnull=True) | Q(ends_on__gte=min(days, default=now.date()))
+    )
     rows = (
-        BookingUnit.objects.filter(unit__location__in=locations)
+        BookingUnit.objects.filter(overlapping, unit__location__in=locations, is_cancelled=False)
         .order_by()
         .values_list("unit__location_id")
         .annotate(
