@@ -7,7 +7,7 @@ from django.utils import timezone
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.cars.models import Car
 from keyport.contacts.models import Contact, Customer
-from keyport.facilities.models import AccessPoint, AccessPointKind, Location, Unit, UnitKind
+from keyport.facilities.models import AccessPoint, AccessPointKind, Location, Unit, UnitKind, UnitType
 from keyport.staff.models import Role, StaffUser
 
 PASSWORD = "correct horse battery staple"  # noqa: S105
@@ -33,6 +33,17 @@ class UnitFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"U{n:04d}")
     kind = UnitKind.STORAGE_UNIT
     size_m2 = Decimal("5.00")
+
+
+class UnitTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UnitType
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Type {n}")
+    width_m = Decimal("2.00")
+    depth_m = Decimal("2.50")
+    monthly_price = Decimal("49.00")
 
 
 class AccessPointFactory(factory.django.DjangoModelFactory):

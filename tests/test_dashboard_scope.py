@@ -20,6 +20,7 @@ from tests.factories import (
     LocationFactory,
     StaffUserFactory,
     UnitFactory,
+    UnitTypeFactory,
     booking_of,
 )
 from tests.section_objects import section_objects
@@ -56,6 +57,7 @@ def objects_at(location):  # type: ignore[no-untyped-def]
         "grant_id": _grant_of(booking, contact, unit).pk,
         "car_id": car.pk,
         "access_point_id": AccessPointFactory(location=location).pk,
+        "unit_type_id": UnitTypeFactory(location=location).pk,
         **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
         "key": "portal_invite",  # an email template
     }

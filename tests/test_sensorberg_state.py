@@ -61,7 +61,7 @@ def test_the_page_shows_the_state_units_without_group_and_failed_changes_with_re
     assert 'id="provider-state"' in page
     missing = page.split('id="provider-missing-groups"', 1)[1].split("</div>", 1)[0]
     unit = scene.units[1]
-    unit_link = reverse("dashboard:location_detail", args=[scene.location.pk]) + f"#unit-{unit.pk}"
+    unit_link = reverse("dashboard:location_units", args=[scene.location.pk]) + f"?q=A002#unit-{unit.pk}"
     assert f'href="{unit_link}">A002</a>' in missing
     assert "A001" not in missing
     failed = page.split('id="provider-failed"', 1)[1]

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import Http404
 
-from keyport.billing.models import CENT, Invoice, InvoiceStatus
+from keyport.billing.models import CENT, BillingSettings, Invoice, InvoiceStatus
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
@@ -92,3 +92,9 @@ def billing_of_customer_for_staff(user: StaffUser, customer: Customer) -> Custom
         overdue_ids=overdue_among(invoices),
         balances=balances_of_customer(customer, locations=locations),
     )
+
+
+def currency_of(location: Location) -> str:
+    """The location's one currency: its billing settings', else the default they start with."""
+    currency = BillingSettings.objects.filter(location=location).values_list("currency", flat=True).first()
+    return currency or str(BillingSettings._meta.get_field("currency").default)

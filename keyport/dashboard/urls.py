@@ -170,3 +170,22 @@ urlpatterns += [
         name="access_point_lift_block",
     ),
 ]
+
+# Units: each unit's state on a day, unit types, the units import.
+from keyport.dashboard import units_views  # noqa: E402
+
+urlpatterns += [
+    path("locations/<int:location_id>/units/", units_views.location_units, name="location_units"),
+    path("locations/<int:location_id>/units/new/", units_views.unit_create, name="unit_create"),
+    path("locations/<int:location_id>/units/import/", units_views.units_import, name="units_import"),
+    path("units/<int:unit_id>/", units_views.unit_edit, name="unit_edit"),
+    path("units/<int:unit_id>/service/", units_views.unit_service, name="unit_service"),
+    path("units/<int:unit_id>/access-points/", units_views.unit_access_points, name="unit_access_points"),
+    path("units/<int:unit_id>/retire/", units_views.unit_retire, name="unit_retire"),
+    path(
+        "locations/<int:location_id>/unit-types/", units_views.location_unit_types, name="location_unit_types"
+    ),
+    path("unit-types/<int:unit_type_id>/", units_views.unit_type_edit, name="unit_type_edit"),
+    path("unit-types/<int:unit_type_id>/retire/", units_views.unit_type_retire, name="unit_type_retire"),
+    path("unit-types/<int:unit_type_id>/delete/", units_views.unit_type_delete, name="unit_type_delete"),
+]

@@ -24,9 +24,9 @@ from keyport.dashboard.forms import (
     opening_hours_initial,
 )
 from keyport.dashboard.keypad_views import pin_blocks_context
+from keyport.dashboard.overview import overview_of
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
-from keyport.facilities.queries import units_of_location
 from keyport.facilities.services import (
     access_provider_test_connection,
     location_set_access_provider,
@@ -39,7 +39,6 @@ from keyport.staff.queries import (
     get_location_for_operator,
     get_location_for_owner,
     get_location_for_staff,
-    locations_with_counts_for_staff,
 )
 
 
@@ -50,7 +49,7 @@ def home(request: StaffRequest) -> HttpResponse:
         request,
         "dashboard/home.html",
         {
-            "locations": locations_with_counts_for_staff(request.user, timezone.now()),
+            "rows": overview_of(request.user, timezone.now()),
             "audit_entries": audit_entries,
             "times_zone": list_zone(audit_entries),
             "email_reviewed": shared_access_email_reviewed(),
@@ -65,14 +64,12 @@ def location_detail(
     request: StaffRequest, location_id: int, mapping_form: AccessMappingUploadForm | None = None
 ) -> HttpResponse:
     location = get_location_for_staff(request.user, location_id)
-    today = location.local_now().date()
     return render(
         request,
         "dashboard/location_detail.html",
         {
             "location": location,
-            "units": units_of_location(location, today),
-            "today": today,
+            "today": location.local_now().date(),
             "can_operate": request.user.can_operate_location(location),
             "can_configure": request.user.is_owner,
             "mapping_form": mapping_form or AccessMappingUploadForm(),

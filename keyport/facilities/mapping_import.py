@@ -23,18 +23,13 @@ class MappingPlan:
 
 def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     plan = MappingPlan()
-    if len(data) > MAX_BYTES:
-        plan.errors.append("The file is larger than 2 MB; split it into smaller files.")
-        return plan
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        plan.errors.append("The file is not UTF-8 text; save it as CSV (UTF-8).")
+    text = csv_text(data, plan.errors)
+    if text is None:
         return plan
     units = {unit.number.casefold(): unit for unit in location.units.all()}
     access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
     seen: dict[str, int] = {}
-    for line_number, row in enumerate(_rows(text, plan), start=1):
+    for line_number, row in enumerate(csv_rows(text, plan.errors), start=1):
         cells = [cell.strip() for cell in row if cell.strip()]
         if not cells:
             continue
@@ -54,20 +49,42 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
         if not identifiers:
             plan.errors.append(f"Line {line_number}: unit {number} has no access points after it.")
             continue
-        unknown = [ident for ident in identifiers if ident.casefold() not in access_points]
-        if unknown:
-            plan.errors.append(
-                f"Line {line_number}: unknown access point{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(unknown)} at {location.name}."
-            )
+        found, problem = access_points_named(identifiers, access_points, location)
+        if problem:
+            plan.errors.append(f"Line {line_number}: {problem}")
             continue
-        plan.rows[unit] = [access_points[ident.casefold()] for ident in dict.fromkeys(identifiers)]
+        plan.rows[unit] = found
     if not plan.rows and not plan.errors:
         plan.errors.append("The file has no rows: one row a unit, e.g. A001,GATE-1,DOOR-1.")
     return plan
 
 
-def _rows(text: str, plan: MappingPlan) -> Iterator[list[str]]:
+def csv_text(data: bytes, errors: list[str]) -> str | None:
+    """The upload as text; None, with the reason in `errors`, when too large or not UTF-8."""
+    if len(data) > MAX_BYTES:
+        errors.append("The file is larger than 2 MB; split it into smaller files.")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        errors.append("The file is not UTF-8 text; save it as CSV (UTF-8).")
+        return None
+
+
+def access_points_named(
+    identifiers: list[str], access_points: dict[str, AccessPoint], location: Location
+) -> tuple[list[AccessPoint], str]:
+    """The access points of these external identifiers (keyed casefolded in `access_points`),
+    and what is wrong with them ("" when nothing)."""
+    unknown = [ident for ident in identifiers if ident.casefold() not in access_points]
+    if unknown:
+        return [], (
+            f"unknown access point{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} at {location.name}."
+        )
+    return [access_points[ident.casefold()] for ident in dict.fromkeys(identifiers)], ""
+
+
+def csv_rows(text: str, errors: list[str]) -> Iterator[list[str]]:
     """The CSV's rows; a row the csv module cannot read (a cell over its size limit) ends the file
     with an error on that line."""
     reader = csv.reader(io.StringIO(text))
@@ -80,6 +97,6 @@ def _rows(text: str, plan: MappingPlan) -> Iterator[list[str]]:
             return
         except csv.Error:
             limit = csv.field_size_limit()
-            plan.errors.append(f"Line {line_number}: a cell is longer than {limit} characters.")
+            errors.append(f"Line {line_number}: a cell is longer than {limit} characters.")
             return
         yield row

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import models, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from keyport.access.models import SensorbergAccount
@@ -39,6 +39,7 @@ from keyport.facilities.models import (
     UnitType,
     validate_provider_base_url,
 )
+from keyport.facilities.units_import import NewType, read_units_csv
 from keyport.lib.uploads import ImageTooLarge, open_uploaded_image, sniff_content_type, unguessable_name
 
 
@@ -422,8 +423,7 @@ def unit_create(
     status: str = UnitStatus.AVAILABLE,
     unit_type: UnitType | None = None,
 ) -> Unit:
-    if unit_type is not None and unit_type.location_id != location.pk:
-        raise ValidationError({"unit_type": "This unit type belongs to another location."})
+    _check_unit_type(location.pk, unit_type, None)
     unit = Unit(
         location=location,
         number=number.strip(),
@@ -432,6 +432,7 @@ def unit_create(
         status=status,
         unit_type=unit_type,
     )
+    _check_number_free(unit)
     unit.full_clean()
     unit.save()
     audit_record(actor=actor, action="unit.created", target=unit, location=location)
@@ -445,6 +446,7 @@ def unit_type_create(
     unit_type = UnitType(
         location=location, name=name.strip(), width_m=width_m, depth_m=depth_m, monthly_price=monthly_price
     )
+    _check_type_name_free(unit_type)
     unit_type.full_clean()
     unit_type.save()
     audit_record(
@@ -455,6 +457,178 @@ def unit_type_create(
         details={"size": unit_type.dimensions, "monthly_price": str(monthly_price)},
     )
     return unit_type
+
+
+UNIT_TYPE_FIELDS = ("name", "width_m", "depth_m", "monthly_price")
+
+
+@transaction.atomic
+def unit_type_update(*, actor: Actor, unit_type: UnitType, **changes: object) -> UnitType:
+    """Change a unit type's name, size or monthly price; the audit entry keeps the old values.
+
+    Units of the type offer the new price from now on; rents already agreed stay as they are.
+    """
+    unit_type = UnitType.objects.select_for_update().get(pk=unit_type.pk)
+    changed = _apply_changes(unit_type, changes, UNIT_TYPE_FIELDS)
+    _check_type_name_free(unit_type)
+    unit_type.full_clean()
+    if changed:
+        unit_type.save(update_fields=list(changed))
+        audit_record(
+            actor=actor,
+            action="unit_type.updated",
+            target=unit_type,
+            location=unit_type.location,
+            details={"changed": changed},
+        )
+    return unit_type
+
+
+@transaction.atomic
+def unit_type_retire(*, actor: Actor, unit_type: UnitType, now: dt.datetime) -> UnitType:
+    """Offer the type no more for new units; the units that have it keep it."""
+    unit_type = UnitType.objects.select_for_update().get(pk=unit_type.pk)
+    if unit_type.retired_at is None:
+        unit_type.retired_at = now
+        unit_type.save(update_fields=["retired_at"])
+        audit_record(actor=actor, action="unit_type.retired", target=unit_type, location=unit_type.location)
+    return unit_type
+
+
+@transaction.atomic
+def unit_type_delete(*, actor: Actor, unit_type: UnitType) -> None:
+    """Delete a type no unit has ever had; a type in use can only be retired."""
+    unit_type = UnitType.objects.select_for_update().get(pk=unit_type.pk)
+    in_use = unit_type.units.count()
+    if in_use:
+        raise ValidationError(
+            {"unit_type": f"{in_use} unit{'s have' if in_use > 1 else ' has'} this type: retire it instead."}
+        )
+    audit_record(actor=actor, action="unit_type.deleted", target=unit_type, location=unit_type.location)
+    unit_type.delete()
+
+
+UNIT_FIELDS = ("number", "kind", "size_m2", "unit_type")
+
+
+@transaction.atomic
+def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
+    """Change a unit's number, kind, size or type (of its own location, not retired)."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    unit_type = changes.get("unit_type", unit.unit_type)
+    _check_unit_type(unit.location_id, unit_type, unit.unit_type_id)  # type: ignore[arg-type]
+    changed = _apply_changes(unit, changes, UNIT_FIELDS)
+    _check_number_free(unit)
+    unit.full_clean()
+    if changed:
+        unit.save(update_fields=list(changed))
+        audit_record(
+            actor=actor,
+            action="unit.updated",
+            target=unit,
+            location=unit.location,
+            details={"changed": changed},
+        )
+    return unit
+
+
+def _check_type_name_free(unit_type: UnitType) -> None:
+    """Type names are told apart without regard to case (the units import reads them so)."""
+    taken = UnitType.objects.filter(location_id=unit_type.location_id, name__iexact=unit_type.name)
+    if unit_type.name and taken.exclude(pk=unit_type.pk).exists():
+        raise ValidationError({"name": f"There is already a unit type {unit_type.name} at this location."})
+
+
+def _check_number_free(unit: Unit) -> None:
+    """Unit numbers are told apart without regard to case (the CSV imports read them so)."""
+    taken = Unit.objects.filter(location_id=unit.location_id, number__iexact=unit.number).exclude(pk=unit.pk)
+    if unit.number and taken.exists():
+        raise ValidationError({"number": f"There is already a unit {unit.number} at this location."})
+
+
+def _check_unit_type(location_id: int, unit_type: UnitType | None, current_type_id: int | None) -> None:
+    if unit_type is None:
+        return
+    if unit_type.location_id != location_id:
+        raise ValidationError({"unit_type": "This unit type belongs to another location."})
+    if unit_type.retired_at is not None and unit_type.pk != current_type_id:
+        raise ValidationError({"unit_type": "This unit type is retired; choose one still offered."})
+
+
+def _apply_changes(
+    instance: models.Model, changes: dict[str, object], allowed: Iterable[str]
+) -> dict[str, object]:
+    """Set the changed fields on the instance (text stripped); the changes as [old, new] strings
+    for the audit."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise TypeError(f"Not changeable here: {', '.join(sorted(unknown))}")
+    changed: dict[str, object] = {}
+    for name, given in changes.items():
+        value = given.strip() if isinstance(given, str) else given
+        old = getattr(instance, name)
+        if old != value:
+            changed[name] = [str(old) if old is not None else "", str(value) if value is not None else ""]
+            setattr(instance, name, value)
+    return changed
+
+
+def _booked_from(unit: Unit, today: dt.date) -> bool:
+    """Whether a booking holds the unit today or later (cancelled ones aside)."""
+    return (
+        unit.booking_units.filter(is_cancelled=False)
+        .filter(models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=today))
+        .exists()
+    )
+
+
+@transaction.atomic
+def unit_retire(*, actor: Actor, unit: Unit) -> Unit:
+    """Take a unit out of the list for good; refused while a booking holds it now or later."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    if _booked_from(unit, unit.location.local_now().date()):
+        raise ValidationError(
+            {"unit": f"Unit {unit.number} has a current or future booking: move it out or cancel it first."}
+        )
+    if unit.status != UnitStatus.RETIRED:
+        unit.status = UnitStatus.RETIRED
+        unit.save(update_fields=["status"])
+        audit_record(actor=actor, action="unit.retired", target=unit, location=unit.location)
+    return unit
+
+
+@transaction.atomic
+def unit_set_out_of_service(*, actor: Actor, unit: Unit, reason: str) -> Unit:
+    """Out of service (never offered for a move-in) with the reason staff see on the Units page."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"out_of_service_reason": "Say why the unit is out of service."})
+    if unit.status == UnitStatus.RETIRED:
+        raise ValidationError({"out_of_service_reason": f"Unit {unit.number} is retired."})
+    unit.status, unit.out_of_service_reason = UnitStatus.OUT_OF_SERVICE, reason
+    unit.full_clean()
+    unit.save(update_fields=["status", "out_of_service_reason"])
+    audit_record(
+        actor=actor,
+        action="unit.out_of_service",
+        target=unit,
+        location=unit.location,
+        details={"reason": reason},
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_set_in_service(*, actor: Actor, unit: Unit) -> Unit:
+    """Back in service: offered for move-ins again."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    if unit.status != UnitStatus.OUT_OF_SERVICE:
+        return unit
+    unit.status, unit.out_of_service_reason = UnitStatus.AVAILABLE, ""
+    unit.save(update_fields=["status", "out_of_service_reason"])
+    audit_record(actor=actor, action="unit.in_service", target=unit, location=unit.location)
+    return unit
 
 
 @transaction.atomic
@@ -520,3 +694,31 @@ def unit_mappings_import(*, actor: Actor, location: Location, data: bytes) -> in
     for unit, access_points in plan.rows.items():
         unit_map_access_points(actor=actor, unit=unit, access_points=access_points)
     return len(plan.rows)
+
+
+@transaction.atomic
+def units_import(*, actor: Actor, location: Location, data: bytes, kind: str = UnitKind.STORAGE_UNIT) -> int:
+    """Add many units of one kind at once from a CSV (see units_import), creating the new types it
+    names; any bad row refuses the whole file, naming each line."""
+    plan = read_units_csv(location, data)
+    if plan.errors:
+        raise ValidationError({"file": plan.errors})
+    created = {
+        key: unit_type_create(actor=actor, location=location, **new_type.__dict__)
+        for key, new_type in plan.new_types.items()
+    }
+    for row in plan.units:
+        unit_type = (
+            created[row.unit_type.name.casefold()] if isinstance(row.unit_type, NewType) else row.unit_type
+        )
+        unit = unit_create(
+            actor=actor,
+            location=location,
+            number=row.number,
+            kind=kind,
+            size_m2=row.size_m2,
+            unit_type=unit_type,
+        )
+        if row.access_points:
+            unit_map_access_points(actor=actor, unit=unit, access_points=row.access_points)
+    return len(plan.units)

@@ -1,4 +1,3 @@
-import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -89,8 +88,8 @@ def staff_locations(user: StaffUser) -> list[StaffLocation]:
     ]
 
 
-def locations_with_counts_for_staff(user: StaffUser, now: dt.datetime) -> QuerySet[Location]:
-    return locations_with_counts(locations_for_staff(user), now)
+def locations_with_counts_for_staff(user: StaffUser) -> QuerySet[Location]:
+    return locations_with_counts(locations_for_staff(user))
 
 
 def time_zone_of_staff(user: StaffUser) -> str:
