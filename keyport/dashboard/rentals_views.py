@@ -1,0 +1,57 @@
+"""Rentals: every booking of a location, or of all the staff member's locations, by phase."""
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from keyport.access.emails import shared_access_email_reviewed
+from keyport.access.queries import events_of_location
+from keyport.bookings.models import Booking
+from keyport.bookings.queries import filter_rentals, local_todays, rentals_page
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.rentals_forms import RentalsForm
+from keyport.facilities.models import Location
+from keyport.staff.queries import get_location_for_staff, locations_for_staff
+
+PAGE_SIZE = 50
+
+
+@staff_required
+def rentals(request: StaffRequest) -> HttpResponse:
+    locations = list(locations_for_staff(request.user))
+    return _rentals(request, locations, {"locations": locations})
+
+
+@staff_required
+def location_rentals(request: StaffRequest, location_id: int) -> HttpResponse:
+    location = get_location_for_staff(request.user, location_id)
+    context = {
+        "location": location,
+        "events": events_of_location(location),
+        "email_reviewed": shared_access_email_reviewed(),
+    }
+    return _rentals(request, [location], context)
+
+
+@staff_required
+def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
+    """The old address of a location's bookings: Rentals took its place."""
+    location = get_location_for_staff(request.user, location_id)
+    return redirect("dashboard:location_rentals", location_id=location.pk, permanent=True)
+
+
+def _rentals(request: StaffRequest, locations: list[Location], context: dict[str, object]) -> HttpResponse:
+    form = RentalsForm(request.GET)
+    context = {**context, "form": form, "page": None}
+    if not form.is_valid():
+        return render(request, "dashboard/rentals/list.html", context, status=400)
+    todays = local_todays(locations)
+    bookings: QuerySet[Booking] = Booking.objects.filter(location__in=[location.pk for location in locations])
+    context["page"] = rentals_page(
+        filter_rentals(bookings, form.filters(), todays),
+        todays=todays,
+        after=form.cleaned_data["after"],
+        before=form.cleaned_data["before"],
+        size=PAGE_SIZE,
+    )
+    return render(request, "dashboard/rentals/list.html", context)
