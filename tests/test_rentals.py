@@ -15,7 +15,7 @@ from keyport.access.models import OVERDUE_REASON, AccessGrant, BookingAccess, Gr
 from keyport.access.services import holder_for_contact
 from keyport.billing.models import BillingSettings, Invoice
 from keyport.bookings.models import Booking, BookingPhase, BookingStatus, BookingUnit
-from keyport.bookings.queries import filter_rentals, local_todays, phase_conditions
+from keyport.bookings.queries import RentalFilters, RentalScope, filter_rentals, phase_conditions
 from keyport.staff.models import Role
 from tests.factories import (
     CarFactory,
@@ -131,8 +131,7 @@ def test_the_databases_phase_is_the_bookings_own_phase(berlin, offset) -> None: 
         rental(berlin, DAY - dt.timedelta(days=40), start + dt.timedelta(days=20)),
     ]
     with time_machine.travel(BERLIN_DAY_STARTS + dt.timedelta(hours=12), tick=False):
-        todays = local_todays([berlin])
-        (today,) = todays
+        (today,) = RentalScope.of([berlin]).todays
         now = dt.datetime.now(dt.UTC)
         for phase, condition in phase_conditions(today, now).items():
             found = set(Booking.objects.filter(condition).values_list("pk", flat=True))
@@ -192,14 +191,12 @@ def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(clie
 
 
 def test_search_and_filters_combine(berlin) -> None:  # type: ignore[no-untyped-def]
-    from keyport.bookings.queries import RentalFilters
-
     current = rental(berlin, DAY - dt.timedelta(days=3), name="Weber")
     rental(berlin, DAY + dt.timedelta(days=3), name="Weber")
     rental(berlin, DAY - dt.timedelta(days=3), name="Klein")
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
-        todays = local_todays([berlin])
-        found = filter_rentals(Booking.objects.all(), RentalFilters(search="Weber", phase="current"), todays)
+        scope = RentalScope.of([berlin])
+        found = filter_rentals(scope.bookings(), RentalFilters(search="Weber", phase="current"), scope)
         assert list(found.values_list("pk", flat=True)) == [current.pk]
 
 

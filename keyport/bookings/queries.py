@@ -91,12 +91,24 @@ class RentalPage:
 RENTAL_KEYS = ("starts_on", "id")
 
 
-def local_todays(locations: Iterable[Location]) -> dict[dt.date, list[int]]:
-    """Each location's today, in its own time zone: the ids of the locations per date."""
-    todays: dict[dt.date, list[int]] = {}
-    for location in locations:
-        todays.setdefault(location.local_now().date(), []).append(location.pk)
-    return todays
+@dataclass(frozen=True)
+class RentalScope:
+    """The locations a Rentals page lists, and each one's today in its own time zone (the ids of
+    the locations per date: most share one)."""
+
+    locations: dict[int, Location]
+    todays: dict[dt.date, list[int]]
+
+    @classmethod
+    def of(cls, locations: Iterable[Location]) -> RentalScope:
+        by_id = {location.pk: location for location in locations}
+        todays: dict[dt.date, list[int]] = {}
+        for location in by_id.values():
+            todays.setdefault(location.local_now().date(), []).append(location.pk)
+        return cls(locations=by_id, todays=todays)
+
+    def bookings(self) -> QuerySet[Booking]:
+        return Booking.objects.filter(location_id__in=list(self.locations))
 
 
 def phase_conditions(today: dt.date, now: dt.datetime) -> dict[BookingPhase, Q]:
@@ -136,8 +148,9 @@ def _phase_expression(todays: dict[dt.date, list[int]], now: dt.datetime) -> Cas
 
 
 def filter_rentals(
-    bookings: QuerySet[Booking], filters: RentalFilters, todays: dict[dt.date, list[int]]
+    bookings: QuerySet[Booking], filters: RentalFilters, scope: RentalScope
 ) -> QuerySet[Booking]:
+    todays = scope.todays
     text = filters.search.strip()
     if text:
         bookings = bookings.filter(search_rentals(text))
@@ -171,14 +184,14 @@ def search_rentals(text: str) -> Q:
 def rentals_page(
     bookings: QuerySet[Booking],
     *,
-    todays: dict[dt.date, list[int]],
+    scope: RentalScope,
     after: str = "",
     before: str = "",
     size: int = 50,
 ) -> RentalPage:
     """One page of Rentals, newest move-in first, seeking past a cursor (`keyport.lib.keyset`)."""
     window = seek_window(
-        lambda beyond, backwards: _rentals_window(bookings, todays, beyond, size, backwards=backwards),
+        lambda beyond, backwards: _rentals_window(bookings, scope, beyond, size, backwards=backwards),
         keys=RENTAL_KEYS,
         descending=True,
         after=_decode_rental_cursor(after) if after else None,
@@ -188,14 +201,14 @@ def rentals_page(
     rows = window.rows
     return RentalPage(
         rentals=rows,
-        previous_cursor=_rental_cursor(rows[0]) if rows and window.has_previous else None,
-        next_cursor=_rental_cursor(rows[-1]) if rows and window.has_next else None,
+        previous_cursor=rental_cursor(rows[0].booking) if rows and window.has_previous else None,
+        next_cursor=rental_cursor(rows[-1].booking) if rows and window.has_next else None,
     )
 
 
 def _rentals_window(
     bookings: QuerySet[Booking],
-    todays: dict[dt.date, list[int]],
+    scope: RentalScope,
     beyond: Q,
     size: int,
     *,
@@ -204,52 +217,62 @@ def _rentals_window(
     """The ids are picked off the sort index first; the columns are then read for those rows only."""
     order = ["starts_on", "id"] if backwards else ["-starts_on", "-id"]
     ids = bookings.filter(beyond).order_by(*order).values("pk")[: size + 1]
-    rows = with_rental_columns(Booking.objects.filter(pk__in=ids), todays).order_by("-starts_on", "-id")
-    return [_rental(booking) for booking in rows]
+    rows = with_rental_columns(Booking.objects.filter(pk__in=ids), scope).order_by("-starts_on", "-id")
+    return [_rental(booking, scope) for booking in rows]
 
 
-def with_rental_columns(bookings: QuerySet[Booking], todays: dict[dt.date, list[int]]) -> QuerySet[Booking]:
-    """Customer, location, units with their rents, phase, currency and access state, in two queries."""
-    revoked = Q(access__revoked_at__isnull=False)
-    access = Case(
-        When(phase_value__in=[BookingPhase.ENDED, BookingPhase.CANCELLED], then=Value(RentalAccess.NONE)),
-        When(revoked & Q(access__revoked_reason=OVERDUE_REASON), then=Value(RentalAccess.LOCKED)),
-        When(revoked, then=Value(RentalAccess.REVOKED)),
-        When(phase_value=BookingPhase.RESERVED, then=Value(RentalAccess.UPCOMING)),
-        default=Value(RentalAccess.ACTIVE),
-        output_field=models.CharField(),
-    )
+def with_rental_columns(bookings: QuerySet[Booking], scope: RentalScope) -> QuerySet[Booking]:
+    """Customer, units with their rents, phase, currency and the facts of the access
+    state (Revoke, overdue lock, grants the provider refused), in two queries."""
     failed = AccessGrant.objects.filter(booking=OuterRef("pk"), sync_state=SyncState.FAILED)
     units = BookingUnit.objects.select_related("unit").order_by("unit__number")
     return (
-        bookings.select_related("customer", "location")
+        bookings.select_related("customer")
         .prefetch_related(Prefetch("booking_units", queryset=units))
         .annotate(
-            phase_value=_phase_expression(todays, timezone.now()),
+            phase_value=_phase_expression(scope.todays, timezone.now()),
             currency=Coalesce(F("location__billing_settings__currency"), Value(DEFAULT_CURRENCY)),
+            access_revoked_at=F("access__revoked_at"),
+            access_revoked_reason=F("access__revoked_reason"),
             sync_failing=Exists(failed),
         )
-        .annotate(access_value=access)
     )
 
 
-def _rental(booking: Booking) -> Rental:
+def _rental(booking: Booking, scope: RentalScope) -> Rental:
+    booking.location = scope.locations[booking.location_id]  # read already, once for every row
     booked = list(booking.booking_units.all())
     # Annotated by with_rental_columns (the type checker cannot see annotations).
     values: Any = booking
+    phase = BookingPhase(values.phase_value)
     return Rental(
         booking=booking,
-        phase=BookingPhase(values.phase_value).label,
+        phase=phase.label,
         units=[row.unit for row in booked],
         monthly_rent=sum((row.monthly_rent for row in booked), Decimal("0")),
         currency=values.currency,
-        access=RentalAccess(values.access_value),
+        access=rental_access(
+            phase, revoked=values.access_revoked_at is not None, reason=values.access_revoked_reason
+        ),
         sync_failing=values.sync_failing,
     )
 
 
-def _rental_cursor(rental: Rental) -> str:
-    return encode_cursor_values([rental.booking.starts_on.isoformat(), rental.booking.pk])
+def rental_access(phase: BookingPhase, *, revoked: bool, reason: str | None) -> RentalAccess:
+    """What the Access column says: nothing once the booking is over, else whether it is revoked
+    (by staff, or locked by billing's overdue lockout), not begun yet, or active."""
+    if phase in (BookingPhase.ENDED, BookingPhase.CANCELLED):
+        return RentalAccess.NONE
+    if revoked:
+        return RentalAccess.LOCKED if reason == OVERDUE_REASON else RentalAccess.REVOKED
+    if phase == BookingPhase.RESERVED:
+        return RentalAccess.UPCOMING
+    return RentalAccess.ACTIVE
+
+
+def rental_cursor(booking: Booking) -> str:
+    """The cursor of the page after this booking's row."""
+    return encode_cursor_values([booking.starts_on.isoformat(), booking.pk])
 
 
 def _decode_rental_cursor(cursor: str) -> list[Any] | None:

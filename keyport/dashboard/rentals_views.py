@@ -1,13 +1,11 @@
 """Rentals: every booking of a location, or of all the staff member's locations, by phase."""
 
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.queries import events_of_location
-from keyport.bookings.models import Booking
-from keyport.bookings.queries import filter_rentals, local_todays, rentals_page
+from keyport.bookings.queries import RentalScope, filter_rentals, rentals_page
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.rentals_forms import RentalsForm
 from keyport.facilities.models import Location
@@ -45,11 +43,10 @@ def _rentals(request: StaffRequest, locations: list[Location], context: dict[str
     context = {**context, "form": form, "page": None}
     if not form.is_valid():
         return render(request, "dashboard/rentals/list.html", context, status=400)
-    todays = local_todays(locations)
-    bookings: QuerySet[Booking] = Booking.objects.filter(location__in=[location.pk for location in locations])
+    scope = RentalScope.of(locations)
     context["page"] = rentals_page(
-        filter_rentals(bookings, form.filters(), todays),
-        todays=todays,
+        filter_rentals(scope.bookings(), form.filters(), scope),
+        scope=scope,
         after=form.cleaned_data["after"],
         before=form.cleaned_data["before"],
         size=PAGE_SIZE,
