@@ -351,6 +351,14 @@ def test_staff_see_the_rentals_of_their_locations_only(client, berlin, chicago) 
     assert client.get(rentals_url(chicago)).status_code == 404
 
 
+def test_staff_with_no_location_see_no_rentals(client, berlin) -> None:  # type: ignore[no-untyped-def]
+    rental(berlin, DAY)
+    staff_of(client)
+    for url in (rentals_url(), rentals_url(phase="current"), rentals_url(day="move_ins", q="Tenant")):
+        response = client.get(url)
+        assert response.status_code == 200 and not ROW.findall(response.content.decode())
+
+
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
 def test_every_role_of_the_location_reads_its_rentals(client, berlin, role) -> None:  # type: ignore[no-untyped-def]
     booking = rental(berlin, DAY)
