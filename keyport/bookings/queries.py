@@ -107,6 +107,11 @@ class RentalScope:
             todays.setdefault(location.local_now().date(), []).append(location.pk)
         return cls(locations=by_id, todays=todays)
 
+    @classmethod
+    def for_staff(cls, user: StaffUser) -> RentalScope:
+        """Every location this staff member sees."""
+        return cls.of(locations_for_staff(user))
+
     def bookings(self) -> QuerySet[Booking]:
         return Booking.objects.filter(location_id__in=list(self.locations))
 

@@ -8,16 +8,15 @@ from keyport.access.queries import events_of_location
 from keyport.bookings.queries import RentalScope, filter_rentals, rentals_page
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.rentals_forms import RentalsForm
-from keyport.facilities.models import Location
-from keyport.staff.queries import get_location_for_staff, locations_for_staff
+from keyport.staff.queries import get_location_for_staff
 
 PAGE_SIZE = 50
 
 
 @staff_required
 def rentals(request: StaffRequest) -> HttpResponse:
-    locations = list(locations_for_staff(request.user))
-    return _rentals(request, locations, {"locations": locations})
+    scope = RentalScope.for_staff(request.user)
+    return _rentals(request, scope, {"locations": list(scope.locations.values())})
 
 
 @staff_required
@@ -28,7 +27,7 @@ def location_rentals(request: StaffRequest, location_id: int) -> HttpResponse:
         "events": events_of_location(location),
         "email_reviewed": shared_access_email_reviewed(),
     }
-    return _rentals(request, [location], context)
+    return _rentals(request, RentalScope.of([location]), context)
 
 
 @staff_required
@@ -38,12 +37,11 @@ def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
     return redirect("dashboard:location_rentals", location_id=location.pk, permanent=True)
 
 
-def _rentals(request: StaffRequest, locations: list[Location], context: dict[str, object]) -> HttpResponse:
+def _rentals(request: StaffRequest, scope: RentalScope, context: dict[str, object]) -> HttpResponse:
     form = RentalsForm(request.GET)
     context = {**context, "form": form, "page": None}
     if not form.is_valid():
         return render(request, "dashboard/rentals/list.html", context, status=400)
-    scope = RentalScope.of(locations)
     context["page"] = rentals_page(
         filter_rentals(scope.bookings(), form.filters(), scope),
         scope=scope,
