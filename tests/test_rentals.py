@@ -275,10 +275,12 @@ def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failin
 
 
 def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(client, berlin) -> None:  # type: ignore[no-untyped-def]
-    unit = UnitFactory(location=berlin)
     customer = CustomerFactory()
     # Several bookings on each day, so that a page ends among bookings of the same date.
-    made = [booking_of(customer, [unit], DAY - dt.timedelta(days=n // 4)) for n in range(120)]
+    made = [
+        booking_of(customer, [UnitFactory(location=berlin)], DAY - dt.timedelta(days=n // 4))
+        for n in range(120)
+    ]
     expected = [b.pk for b in sorted(made, key=lambda b: (b.starts_on, b.pk), reverse=True)]
     staff_of(client, berlin)
     seen: list[int] = []
