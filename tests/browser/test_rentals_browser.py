@@ -35,7 +35,7 @@ def test_rentals_list_search_and_todays_move_ins_pass_axe(live_server, browser, 
     expect(table).to_contain_text(tenant.customer.name)
     expect(table).to_contain_text("Current")
     audit.check(page, "Rentals across locations")
-    page.screenshot(path=str(folder / "dashboard-rentals.png"), full_page=True)
+    page.screenshot(path=str(folder / "dashboard-rentals.png"))
 
     page.goto(f"{base}/dashboard/locations/{berlin.pk}/rentals/")
     page.get_by_role("textbox", name="Search").fill(tenant.customer.name)
