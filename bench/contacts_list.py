@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from collections.abc import Callable
 os.environ.setdefault("BENCH_SQLITE_PATH", "/tmp/keyport-bench-contacts.sqlite3")  # noqa: S108
 
 from figures import Figure, table  # noqa: E402
+from pages import median_get, signed_in_owner  # noqa: E402
 from setup_django import configure  # noqa: E402
 
 ALL_CONTACTS = "/dashboard/contacts/"
@@ -45,10 +45,8 @@ def measure(
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
     from keyport.contacts.models import Contact
-    from keyport.staff.models import StaffUser
 
     settings.ALLOWED_HOSTS = ["testserver"]
     figures = []
@@ -62,11 +60,7 @@ def measure(
                 f"All Contacts: seed_scale --customers {customers:,}", "s", [time.perf_counter() - started]
             )
         )
-    owner = StaffUser.objects.filter(email="bench-owner@keyport.test").first()
-    if owner is None:
-        owner = StaffUser.objects.create_superuser("bench-owner@keyport.test", None, full_name="Bench Owner")
-    client = Client()
-    client.force_login(owner)
+    owner, client = signed_in_owner()
 
     deep_page = min(deep_page, Contact.objects.count() // 50)
     deep = _cursor_of_page(deep_page)
@@ -84,8 +78,8 @@ def measure(
     ratios: dict[str, list[float]] = {name: [] for name, *_ in cases}
     for _ in range(rounds):
         for name, ours, our_query, admin, admin_query in cases:
-            mine = _median(client, f"{ours}?{our_query}", requests)
-            theirs = _median(client, f"{admin}?{admin_query}", requests)
+            mine = median_get(client, f"{ours}?{our_query}", requests)
+            theirs = median_get(client, f"{admin}?{admin_query}", requests)
             ratios[name].append(mine / theirs)
     # The goal is set for 100,000 customers: the admin's cost grows with the table (it counts
     # every match and sorts them), ours barely does, so a smaller table says little against it.
@@ -132,19 +126,6 @@ def _cursor_of_page(number: int) -> str:
 
     row = filter_contacts(Contact.objects.all(), ContactFilters())[(number - 1) * 50 - 1]
     return encode_cursor(row, CONTACT_SORTS["name"])
-
-
-def _median(client: object, url: str, requests: int) -> float:
-    """Seconds a request of the page takes, median of `requests` after a warm-up."""
-    get: Callable[[str], object] = client.get  # type: ignore[attr-defined]
-    response = get(url)  # warm-up; a new filter is remembered once, here
-    assert response.status_code == 200, (url, response.status_code)  # type: ignore[attr-defined]
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        get(url)
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def _export(client: object) -> list[Figure]:

@@ -42,7 +42,7 @@ def test_booking_page_shows_grants_with_provider_state_shares_and_events(
     assert "Portal Open button" in page and "Revoke access" in page
     assert "shared-access-setup-warning" in page
     location_page = client.get(
-        reverse("dashboard:location_bookings", args=[scene.location.pk])
+        reverse("dashboard:location_rentals", args=[scene.location.pk])
     ).content.decode()
     assert f"#{scene.booking.pk}" in location_page and "Portal Open button" in location_page
 
@@ -140,9 +140,7 @@ def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_p
         page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
         assert "Ended" in page and "ended with 2026-03-20" in page
         assert "Revoke access" not in page and "Restore access" not in page
-        listing = client.get(
-            reverse("dashboard:location_bookings", args=[scene.location.pk])
-        ).content.decode()
+        listing = client.get(reverse("dashboard:location_rentals", args=[scene.location.pk])).content.decode()
     ended_row = listing.split(f">#{scene.booking.pk}<")[1].split("</tr>")[0]
     current_row = listing.split(f">#{current.pk}<")[1].split("</tr>")[0]
     assert "Ended" in ended_row and "Access revoked" not in ended_row

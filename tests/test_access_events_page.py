@@ -161,7 +161,7 @@ def test_the_location_and_booking_pages_lead_to_the_events_page_and_units_to_the
     unit_url = f"{page_url}?unit={scene.units[0].pk}"
     client.force_login(owner)
     for url in [
-        reverse("dashboard:location_bookings", args=[scene.location.pk]),
+        reverse("dashboard:location_rentals", args=[scene.location.pk]),
         reverse("dashboard:booking_detail", args=[scene.booking.pk]),
     ]:
         page = client.get(url).content.decode()

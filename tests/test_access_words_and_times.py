@@ -85,7 +85,7 @@ def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client,
     client.force_login(owner)
     for url in (
         reverse("dashboard:booking_detail", args=[scene.booking.pk]),
-        reverse("dashboard:location_bookings", args=[scene.location.pk]),
+        reverse("dashboard:location_rentals", args=[scene.location.pk]),
     ):
         page = client.get(url).content.decode()
         assert f'<span title="outside_window">{OUTSIDE_WINDOW_WORDS}' in page

@@ -33,6 +33,7 @@ def test_make_bench_runs_every_benchmark_and_ends_with_one_table(tmp_path):
         "door check / no-op view, gunicorn (1 sync workers)",
         "All Contacts / Django admin: sort by email (goal ≤ 0.50 at 100,000 customers)",
         "Customer Report: peak memory at the end / after the first tenth",
+        "Rentals / Django admin: deep page 2 (goal ≤ 0.50 at 500,000 bookings)",
         "Revoke access → the fake Sensorberg shows it (worker running)",
         "event inserts: without the constraints / with them",
     ):

@@ -203,15 +203,6 @@ def events_for_customer(customer: Customer, *, limit: int = 30) -> QuerySet[Acce
     )
 
 
-def bookings_of_location(location: Location) -> QuerySet[Booking]:
-    return (
-        Booking.objects.filter(location=location)
-        .select_related("customer", "access")
-        .prefetch_related(Prefetch("units"))
-        .order_by("-starts_on", "-pk")
-    )
-
-
 def active_holder_q() -> Q:
     return Q(grants__state="active")
 

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 CENT = Decimal("0.01")
+# A location's currency until its billing settings say otherwise.
+DEFAULT_CURRENCY = "EUR"
 
 
 class BillingSettings(models.Model):
@@ -19,7 +21,7 @@ class BillingSettings(models.Model):
     )
     currency = models.CharField(
         max_length=3,
-        default="EUR",
+        default=DEFAULT_CURRENCY,
         validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code in capitals, e.g. EUR or USD.")],
     )
     invoice_prefix = models.CharField(

@@ -16,6 +16,7 @@ class BookingAdmin(ShownOnlyAdmin):
 
     list_display = ["__str__", "customer", "location", "starts_on", "ends_on", "status"]
     list_filter = ["location", "status"]
-    search_fields = ["customer__name"]
+    # What Rentals searches: the customer's name, its contacts' emails, the units' numbers.
+    search_fields = ["customer__name", "customer__contacts__email", "booking_units__unit__number"]
     list_select_related = ["customer", "location"]
     inlines = [BookingUnitInline]

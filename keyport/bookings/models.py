@@ -60,7 +60,11 @@ class Booking(models.Model):
                 name="booking_ends_after_it_starts",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "starts_on"])]
+        indexes = [
+            models.Index(fields=["customer", "starts_on"]),
+            # Rentals: a location's bookings, newest move-in first, paged by keyset.
+            models.Index(fields=["location", "starts_on", "id"], name="booking_location_starts"),
+        ]
 
     def __str__(self) -> str:
         return f"Booking #{self.pk}"

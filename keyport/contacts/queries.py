@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from keyport.contacts.models import (
 )
 from keyport.facilities.models import Location
 from keyport.lib.counts import count_per
+from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
 from keyport.staff.models import StaffUser
 
 
@@ -394,21 +393,24 @@ class ContactPage:
 def contacts_page(
     contacts: QuerySet[Contact], *, sort: str, after: str = "", before: str = "", size: int = 50
 ) -> ContactPage:
-    """Seek to the page after (or before) a cursor on the sort's keys: as fast at row 100,000 as at
-    row 1, where OFFSET would read and drop every row before the page. A cursor that does not
-    decode starts from the first page."""
+    """Seek to the page after (or before) a cursor on the sort's keys (`keyport.lib.keyset`). A
+    cursor that does not decode starts from the first page."""
     keys, descending = contact_sort_keys(sort)
     order = [f"-{key}" if descending else key for key in keys]
-    if before and (values := decode_cursor(before, keys)) is not None:
-        beyond = _beyond(keys, values, forwards=descending)
-        rows = _window(contacts, order, beyond, size, backwards=True)
-        if rows:
-            return _page(rows[-size:], keys, has_previous=len(rows) > size, has_next=True)
-    if after and (values := decode_cursor(after, keys)) is not None:
-        rows = _window(contacts, order, _beyond(keys, values, forwards=not descending), size)
-        return _page(rows[:size], keys, has_previous=True, has_next=len(rows) > size)
-    rows = _window(contacts, order, Q(), size)
-    return _page(rows[:size], keys, has_previous=False, has_next=len(rows) > size)
+    window = seek_window(
+        lambda beyond, backwards: _window(contacts, order, beyond, size, backwards=backwards),
+        keys=keys,
+        descending=descending,
+        after=decode_cursor(after, keys) if after else None,
+        before=decode_cursor(before, keys) if before else None,
+        size=size,
+    )
+    rows = window.rows
+    return ContactPage(
+        contacts=rows,
+        previous_cursor=encode_cursor(rows[0], keys) if rows and window.has_previous else None,
+        next_cursor=encode_cursor(rows[-1], keys) if rows and window.has_next else None,
+    )
 
 
 def _window(
@@ -426,27 +428,6 @@ def _window(
     return list(rows.alias(email_sort_key=EMAIL_SORT_KEY).order_by(*order))
 
 
-def _page(rows: list[Contact], keys: tuple[str, ...], *, has_previous: bool, has_next: bool) -> ContactPage:
-    return ContactPage(
-        contacts=rows,
-        previous_cursor=encode_cursor(rows[0], keys) if rows and has_previous else None,
-        next_cursor=encode_cursor(rows[-1], keys) if rows and has_next else None,
-    )
-
-
-def _beyond(keys: tuple[str, ...], values: list[Any], *, forwards: bool) -> Q:
-    """Rows whose keys come after `values` (forwards) or before them, as (a > x) or (a = x and b > y)...
-
-    The leading `a >= x` gives the database a range to seek to on the index.
-    """
-    step = "gt" if forwards else "lt"
-    beyond = Q()
-    for position, key in enumerate(keys):
-        equal = {keys[n]: values[n] for n in range(position)}
-        beyond |= Q(**equal, **{f"{key}__{step}": values[position]})
-    return Q(**{f"{keys[0]}__{step}e": values[0]}) & beyond
-
-
 def _sort_value(contact: Contact, key: str) -> Any:
     if key == "email_sort_key":
         return contact.email or ""
@@ -455,22 +436,18 @@ def _sort_value(contact: Contact, key: str) -> Any:
 
 
 def encode_cursor(contact: Contact, keys: tuple[str, ...]) -> str:
-    raw = json.dumps([_sort_value(contact, key) for key in keys], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_cursor_values([_sort_value(contact, key) for key in keys])
 
 
 def decode_cursor(cursor: str, keys: tuple[str, ...]) -> list[Any] | None:
     """The sort values a cursor holds, checked against the sort's keys; None if it does not fit."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(values, list) or len(values) != len(keys):
+    values = decode_cursor_values(cursor, len(keys))
+    if values is None:
         return None
     checked: list[Any] = []
     for key, value in zip(keys, values, strict=True):
         if key == "id":
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not is_cursor_id(value):
                 return None
             checked.append(value)
         elif key == "created_at":

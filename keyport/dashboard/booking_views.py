@@ -12,8 +12,6 @@ from keyport.access.queries import (
     access_loss_for_booking,
     all_shares_of_booking,
     booking_access_state,
-    bookings_of_location,
-    events_of_location,
     events_of_units,
     grants_failed_to_sync,
     grants_of_booking,
@@ -23,7 +21,7 @@ from keyport.audit.services import Actor
 from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import RevokeAccessForm
-from keyport.staff.queries import get_location_for_operator, get_location_for_staff
+from keyport.staff.queries import get_location_for_operator
 
 
 @staff_required
@@ -141,22 +139,3 @@ def _safe_next(request: StaffRequest) -> str:
     ):
         return target
     return ""
-
-
-@staff_required
-def location_bookings(request: StaffRequest, location_id: int) -> HttpResponse:
-    location = get_location_for_staff(request.user, location_id)
-    today = location.local_now().date()
-    return render(
-        request,
-        "dashboard/bookings/location.html",
-        {
-            "location": location,
-            "bookings": [
-                {"booking": booking, "phase": booking.phase_label(today)}
-                for booking in bookings_of_location(location)[:200]
-            ],
-            "events": events_of_location(location),
-            "email_reviewed": shared_access_email_reviewed(),
-        },
-    )

@@ -130,7 +130,7 @@ urlpatterns += [
 ]
 
 # Bookings' access: grants, shares, Revoke / Restore access, access events.
-from keyport.dashboard import booking_views  # noqa: E402
+from keyport.dashboard import booking_views, rentals_views  # noqa: E402
 
 urlpatterns += [
     path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
@@ -146,7 +146,13 @@ urlpatterns += [
         booking_views.location_sync_retry,
         name="location_sync_retry",
     ),
-    path("locations/<int:location_id>/bookings/", booking_views.location_bookings, name="location_bookings"),
+    path("locations/<int:location_id>/bookings/", rentals_views.location_bookings, name="location_bookings"),
+]
+
+# Rentals: every booking by phase, per location and across the staff member's locations.
+urlpatterns += [
+    path("rentals/", rentals_views.rentals, name="rentals"),
+    path("locations/<int:location_id>/rentals/", rentals_views.location_rentals, name="location_rentals"),
 ]
 
 # A location's access events, filtered by unit and decision, paged by cursor.

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from keyport.bookings.models import Booking, BookingUnit
+from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.cars.models import Car
 from keyport.contacts.models import (
     Contact,
@@ -220,4 +220,127 @@ def _car_rows(customer_ids: list[int], count: int, rng: random.Random) -> Iterat
             year=rng.randint(1960, 2025),
             colour=rng.choice(COLOURS),
             plate=f"{rng.choice(letters)}{rng.choice(letters)}-{rng.choice(letters)} {n + 1}",
+        )
+
+
+# One big location: the front desk's lists (Rentals, Units) at a large site's scale ---------------
+
+BIG_SITE_PREFIX = "Big site"
+# Every unit is let back to back for its share of the bookings; one booking in this many is cancelled.
+CANCELLED_ONE_IN = 20
+
+
+def seed_big_location(*, units: int, bookings: int, seed: int = 11) -> Location:
+    """One location with `units` units and `bookings` bookings spread over them, one after another
+    on each unit (the newest current, ending soon or reserved), and a customer with a contact for
+    every four bookings, so that a search finds a handful of customers among many."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
+    today = timezone.localdate()
+    with transaction.atomic():
+        existing = Location.objects.filter(name__startswith=BIG_SITE_PREFIX).count()
+        location = Location.objects.create(
+            name=f"{BIG_SITE_PREFIX} {existing + 1}",
+            street="Lagerstraße 1",
+            postal_code="10000",
+            city="Scaleton",
+            country="DE",
+            time_zone="Europe/Berlin",
+        )
+        unit_ids = _insert(
+            Unit,
+            (
+                Unit(
+                    location=location,
+                    number=f"S{n:06d}",
+                    kind=UnitKind.STORAGE_UNIT,
+                    size_m2=Decimal(3 + n % 20),
+                )
+                for n in range(units)
+            ),
+        )
+    customers = max(1, bookings // 4)
+    with transaction.atomic():
+        customer_ids = _insert(
+            Customer,
+            (
+                Customer(
+                    name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    home_location=location,
+                    created_at=_some_time_ago(rng, days=10 * 365),
+                )
+                for _ in range(customers)
+            ),
+        )
+        _insert(Contact, _big_site_contact_rows(customer_ids, rng))
+    with transaction.atomic():
+        _big_site_bookings(location, unit_ids, customer_ids, bookings, today, rng)
+    return location
+
+
+def _big_site_contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Contact]:
+    for customer_id in customer_ids:
+        yield Contact(
+            customer_id=customer_id,
+            is_primary=True,
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            email=_primary_email(customer_id),
+            can_access_portal=True,
+        )
+
+
+def _big_site_bookings(
+    location: Location,
+    unit_ids: list[int],
+    customer_ids: list[int],
+    wanted: int,
+    today: dt.date,
+    rng: random.Random,
+) -> None:
+    """`wanted` bookings over the units, each unit's one after another back from today."""
+    per_unit = -(-wanted // len(unit_ids))
+    plans = []
+    for index in range(wanted):
+        unit_id = unit_ids[index % len(unit_ids)]
+        back = per_unit - 1 - index // len(unit_ids)  # 0: the unit's newest booking
+        if back == 0:
+            starts_on = today + dt.timedelta(days=rng.randint(-300, 20))
+            last_day = max(starts_on, today) + dt.timedelta(days=rng.randint(1, 60))
+            ends_on = rng.choice([None, None, last_day])
+        else:
+            starts_on = today - dt.timedelta(days=330 * back + rng.randint(0, 30))
+            # Ends before the unit's next booking can start (330 days on, less up to 30).
+            ends_on = starts_on + dt.timedelta(days=rng.randint(30, 290))
+        cancelled = index % CANCELLED_ONE_IN == 7
+        rent = Decimal(40 + index % 160)
+        plans.append(
+            (customer_ids[rng.randrange(len(customer_ids))], unit_id, starts_on, ends_on, cancelled, rent)
+        )
+    for batch in _batched(iter(plans)):
+        made = Booking.objects.bulk_create(
+            [
+                Booking(
+                    customer_id=customer_id,
+                    location=location,
+                    starts_on=start,
+                    ends_on=end,
+                    status=BookingStatus.CANCELLED if cancelled else BookingStatus.CONFIRMED,
+                )
+                for customer_id, _unit, start, end, cancelled, _rent in batch
+            ]
+        )
+        BookingUnit.objects.bulk_create(
+            [
+                BookingUnit(
+                    booking=booking,
+                    unit_id=unit_id,
+                    starts_on=start,
+                    ends_on=end,
+                    is_cancelled=cancelled,
+                    monthly_rent=rent,
+                )
+                for booking, (_customer, unit_id, start, end, cancelled, rent) in zip(
+                    made, batch, strict=True
+                )
+            ]
         )
