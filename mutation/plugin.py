@@ -9,10 +9,10 @@ session, with `-x`: the first failing test ends it.
   session tears it down; a forked child starts with its own copy of that memory, so with a fresh,
   empty database of its own, as the first session had it. Each test still runs in a transaction
   rolled back after it (or, with `transaction=True`, has its tables emptied after it).
-- The tests written for the mutated function's rules run first (the file named beside it in
-  targets.txt), then the others that cover it, each group in mutmut's order (quickest first): a
-  function every test calls on the way (a booking's sync) is broken in a way those tests notice
-  first. A mutant no test kills still runs every test that covers it.
+- The tests written for the mutated function's rules run first (the file named beside it in its
+  target set's file, targets*.txt), then the others that cover it, each group in mutmut's order
+  (quickest first): a function every test calls on the way (a booking's sync) is broken in a way
+  those tests notice first. A mutant no test kills still runs every test that covers it.
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _tests_first() -> str | None:
-    """The test file to run first for the mutant under test, from targets.txt."""
+    """The test file to run first for the mutant under test, from the target sets' files."""
     function = os.environ.get("MUTANT_UNDER_TEST", "").split("__mutmut_")[0]
-    for line in (Path(__file__).parent / "targets.txt").read_text().splitlines():
-        fields = line.split("#")[0].split()
-        if len(fields) == 2 and fields[0] == function:
-            return fields[1]
+    for targets in sorted(Path(__file__).parent.glob("targets*.txt")):
+        for line in targets.read_text().splitlines():
+            fields = line.split("#")[0].split()
+            if len(fields) == 2 and fields[0] == function:
+                return fields[1]
     return None
 
 

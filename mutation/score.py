@@ -1,10 +1,14 @@
-"""The mutation score of `make mutate`: killed mutants over the non-equivalent ones, from mutmut's
-results, for the functions in targets.txt; exits non-zero under the threshold.
+"""The mutation score of `make mutate`, one a target set: killed mutants over the non-equivalent
+ones, from mutmut's results, for the functions in the set's file; exits non-zero when a set named
+is under the threshold.
 
-`python mutation/score.py --globs` prints the mutant names to hand to `mutmut run` instead;
-`--paths` the files whose change calls for a new run (what CI compares with the previous commit):
-the mutated files, the tests mutmut runs with the helpers they share, and this folder.
-Equivalent mutants are listed in equivalent.txt, one a line: the mutant's name, then its reason.
+    python mutation/score.py [SET ...]          the score of the sets named (all when none is)
+    python mutation/score.py --globs [SET ...]  the mutant names to hand to `mutmut run` instead
+    python mutation/score.py --paths            the files whose change calls for a new run
+
+The sets are TARGET_SETS; `--paths` (what CI compares with the previous commit) names the mutated
+files, the tests mutmut runs with the helpers they share, and this folder. Equivalent mutants are
+listed in equivalent.txt, one a line: the mutant's name, then its reason.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 THRESHOLD = 0.95
-TEST_HELPERS = ["tests/conftest.py", "tests/access_scene.py", "tests/factories.py"]
+TARGET_SETS = {"doors": "targets.txt", "sign-in": "targets-sign-in.txt"}  # the set, its functions
+TEST_HELPERS = ["tests/conftest.py", "tests/access_scene.py", "tests/factories.py", "tests/portal_scene.py"]
 SURVIVED = {0, 5, 33}  # the tests passed, or no test ran it: either way nothing caught it
 
 
@@ -30,37 +35,64 @@ def _paths() -> list[str]:
     return [*config["only_mutate"], *config["pytest_add_cli_args_test_selection"], *TEST_HELPERS, "mutation"]
 
 
-def main() -> int:
-    targets = [line.split()[0] for line in _lines("targets.txt")]
-    if sys.argv[1:] == ["--globs"]:
-        print(" ".join(f"{target}__mutmut_*" for target in targets))
-        return 0
-    if sys.argv[1:] == ["--paths"]:
-        print(" ".join(_paths()))
-        return 0
-    equivalent = {line.split()[0] for line in _lines("equivalent.txt")}
+def _targets(target_set: str) -> list[str]:
+    return [line.split()[0] for line in _lines(TARGET_SETS[target_set])]
+
+
+def _results() -> dict[str, int | None]:
     results: dict[str, int | None] = {}
     for meta in (HERE.parent / "mutants").rglob("*.py.meta"):
         results.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return results
+
+
+def _score(target_set: str, results: dict[str, int | None], equivalent: set[str]) -> bool:
+    """Prints the set's survivors and score; True if it reaches the threshold."""
+    targets = _targets(target_set)
     ours = {name: code for name, code in results.items() if name.split("__mutmut_")[0] in targets}
     unchecked = sorted(name for name, code in ours.items() if code is None)
     survived = sorted(name for name, code in ours.items() if code in SURVIVED and name not in equivalent)
     counted = [name for name in ours if name not in equivalent]
     killed = len(counted) - len(survived) - len([n for n in unchecked if n not in equivalent])
-    stale = sorted(name for name in equivalent if ours.get(name) not in SURVIVED)
+    stale = sorted(
+        name
+        for name in equivalent
+        if name.split("__mutmut_")[0] in targets and ours.get(name) not in SURVIVED
+    )
     for name in survived:
         print(f"survived: {name}")
     for name in stale:
         print(f"listed as equivalent but killed or gone (remove it from equivalent.txt): {name}")
     score = killed / len(counted) if counted else 0.0
     print(
-        f"{killed} of {len(counted)} non-equivalent mutants killed ({score:.1%}); "
+        f"{target_set}: {killed} of {len(counted)} non-equivalent mutants killed ({score:.1%}); "
         f"{len(ours) - len(counted)} equivalent, {len(unchecked)} not checked; threshold {THRESHOLD:.0%}"
     )
     if not ours:
-        print("No results: run `make mutate`.")
-        return 1
-    return 0 if score >= THRESHOLD and not unchecked else 1
+        print(f"{target_set}: no results: run `make mutate`.")
+        return False
+    return score >= THRESHOLD and not unchecked
+
+
+def main() -> int:
+    arguments = sys.argv[1:]
+    if arguments == ["--paths"]:
+        print(" ".join(_paths()))
+        return 0
+    globs = arguments[:1] == ["--globs"]
+    sets = arguments[1:] if globs else arguments
+    unknown = [name for name in sets if name not in TARGET_SETS]
+    if unknown:
+        print(f"unknown target sets {unknown}: the sets are {list(TARGET_SETS)}")
+        return 2
+    sets = sets or list(TARGET_SETS)
+    if globs:
+        print(" ".join(f"{target}__mutmut_*" for target_set in sets for target in _targets(target_set)))
+        return 0
+    equivalent = {line.split()[0] for line in _lines("equivalent.txt")}
+    results = _results()
+    passed = [_score(target_set, results, equivalent) for target_set in sets]
+    return 0 if all(passed) else 1
 
 
 if __name__ == "__main__":

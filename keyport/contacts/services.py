@@ -121,7 +121,7 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
         {**changed, "phone": [phone_before, contact.phone]} if phone_before != contact.phone else changed
     )
     audit_details: dict[str, object] = {"changed": recorded}
-    if "email" in changed or (before["can_access_portal"] and not contact.can_access_portal):
+    if _change_shuts_portal(before, after):
         audit_details["portal_sessions_ended"] = True
         audit_details["links_voided"] = _shut_portal(contact)
     audit_record(
@@ -155,6 +155,13 @@ def contact_profile_update(
         can_access_portal=current.can_access_portal,
     )
     return contact_update(actor=actor, contact=current, details=details)
+
+
+def _change_shuts_portal(before: dict[str, object], after: dict[str, object]) -> bool:
+    """A new email, or portal access switched off: the person's sessions and links end."""
+    return before["email"] != after["email"] or bool(
+        before["can_access_portal"] and not after["can_access_portal"]
+    )
 
 
 def _access_facts(contact: Contact) -> dict[str, object]:
@@ -286,35 +293,35 @@ def sign_in_link_send(*, email: str) -> PortalLink | None:
     return _portal_link_send(actor=contact_actor(contact), contact=contact, purpose=PortalLinkPurpose.SIGN_IN)
 
 
-@transaction.atomic
 def portal_link_redeem(*, token: str) -> Contact | None:
     """Use a link once: the person is signed in (first sign-in recorded). None if the link is no good."""
-    link = (
-        PortalLink.objects.select_for_update()
-        .select_related("contact", "contact__customer")
-        .filter(token_hash=portal_token_hash(token))
-        .first()
-    )
-    now = timezone.now()
-    if link is None or not link.is_usable_at(now):
-        return None
-    contact = link.contact
-    if not contact.may_sign_in or contact.email != link.sent_to:
-        return None
-    link.used_at = now
-    link.save(update_fields=["used_at"])
-    first = contact.first_signed_in_at is None
-    contact.first_signed_in_at = contact.first_signed_in_at or now
-    contact.last_signed_in_at = now
-    contact.save(update_fields=["first_signed_in_at", "last_signed_in_at"])
-    audit_record(
-        actor=contact_actor(contact),
-        action="contact.portal_signed_in",
-        target=contact,
-        customer=contact.customer,
-        details={"purpose": link.purpose, "first_sign_in": first},
-    )
-    return contact
+    with transaction.atomic():  # not a decorator: mutmut (make mutate) mutates no decorated function
+        link = (
+            PortalLink.objects.select_for_update()
+            .select_related("contact", "contact__customer")
+            .filter(token_hash=portal_token_hash(token))
+            .first()
+        )
+        now = timezone.now()
+        if link is None or not link.is_usable_at(now):
+            return None
+        contact = link.contact
+        if not contact.may_sign_in or contact.email != link.sent_to:
+            return None
+        link.used_at = now
+        link.save(update_fields=["used_at"])
+        first = contact.first_signed_in_at is None
+        contact.first_signed_in_at = contact.first_signed_in_at or now
+        contact.last_signed_in_at = now
+        contact.save(update_fields=["first_signed_in_at", "last_signed_in_at"])
+        audit_record(
+            actor=contact_actor(contact),
+            action="contact.portal_signed_in",
+            target=contact,
+            customer=contact.customer,
+            details={"purpose": link.purpose, "first_sign_in": first},
+        )
+        return contact
 
 
 # Settings > Website & customer app ---------------------------------------------------------

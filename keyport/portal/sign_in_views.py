@@ -29,7 +29,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from keyport.contacts.models import Contact
+from keyport.contacts.models import Contact, PortalLink
 from keyport.contacts.queries import find_portal_link
 from keyport.contacts.services import portal_link_redeem, sign_in_link_request
 from keyport.lib.client_address import client_address
@@ -111,21 +111,8 @@ def login(request: HttpRequest) -> HttpResponse:
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """Shows Continue for a good link, or offers a fresh one; never signs anyone in by itself."""
     found = find_portal_link(token)
-    if found is not None and found.is_usable_at(timezone.now()) and found.contact.may_sign_in:
-        nonce = secrets.token_urlsafe(24)
-        form = ContinueForm(initial={"token": token, "nonce": nonce})
-        context = {"form": form, "link": found, "brand": branding_of_contact(found.contact)}
-        response = render(request, "portal/link_continue.html", context)
-        response.set_cookie(
-            CONTINUE_COOKIE,
-            nonce,
-            max_age=3600,
-            path=reverse("sign_in:continue"),
-            secure=request.is_secure(),
-            httponly=True,
-            samesite="Strict",
-        )
-        return response
+    if found is not None and _may_continue(found):
+        return _continue_page(request, token, found)
     if found is None:
         return _fresh_link_page(request, email="")
     return _fresh_link_page(request, email=found.sent_to, contact=found.contact)
@@ -135,12 +122,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
 @_private
 @require_POST
 def continue_sign_in(request: HttpRequest) -> HttpResponse:
-    form = ContinueForm(request.POST)
-    cookie = request.COOKIES.get(CONTINUE_COOKIE, "")
-    same_browser = (
-        form.is_valid() and bool(cookie) and constant_time_compare(cookie, form.cleaned_data["nonce"])
-    )
-    contact = portal_link_redeem(token=form.cleaned_data["token"]) if same_browser else None
+    contact = _redeem_in_same_browser(request)
     if contact is None:
         response = _fresh_link_page(request, email="")
     else:
@@ -148,6 +130,43 @@ def continue_sign_in(request: HttpRequest) -> HttpResponse:
         response = redirect("portal:home")
     response.delete_cookie(CONTINUE_COOKIE, path=reverse("sign_in:continue"), samesite="Strict")
     return response
+
+
+# The views are decorated, and mutmut (make mutate) mutates no decorated function: the sign-in
+# rules they apply are the undecorated functions below.
+
+
+def _may_continue(found: PortalLink) -> bool:
+    return found.is_usable_at(timezone.now()) and found.contact.may_sign_in
+
+
+def _continue_page(request: HttpRequest, token: str, found: PortalLink) -> HttpResponse:
+    """The Continue page, its nonce in the form and in a cookie only Continue's own path sees."""
+    nonce = secrets.token_urlsafe(24)
+    form = ContinueForm(initial={"token": token, "nonce": nonce})
+    context = {"form": form, "link": found, "brand": branding_of_contact(found.contact)}
+    response = render(request, "portal/link_continue.html", context)
+    response.set_cookie(
+        CONTINUE_COOKIE,
+        nonce,
+        max_age=3600,
+        path=reverse("sign_in:continue"),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def _redeem_in_same_browser(request: HttpRequest) -> Contact | None:
+    """The person the posted link signs in, if this browser was shown its Continue page (its
+    nonce cookie matches the form's); the link is used up only then."""
+    form = ContinueForm(request.POST)
+    cookie = request.COOKIES.get(CONTINUE_COOKIE)
+    same_browser = (
+        form.is_valid() and cookie is not None and constant_time_compare(cookie, form.cleaned_data["nonce"])
+    )
+    return portal_link_redeem(token=form.cleaned_data["token"]) if same_browser else None
 
 
 def _fresh_link_page(request: HttpRequest, *, email: str, contact: Contact | None = None) -> HttpResponse:
