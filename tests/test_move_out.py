@@ -108,6 +108,17 @@ def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(scen
     (email,) = move_out_emails()
     assert email.to == scene.tenant.email
     assert "on Wed 4 Mar 2026" in email.body_text and "Your access ended at 10:00" in email.body_text
+    booking_create(actor=ACTOR, customer=CustomerFactory(), units=scene.units, starts_on=TODAY)  # free today
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_unit_moved_in_and_out_the_same_day_is_free_again_that_day() -> None:
+    scene = build_access_scene(starts_on=TODAY, ends_on=None)
+    booking_move_out(actor=ACTOR, booking=scene.booking, on=TODAY, access_ends_now=True)
+    assert not active_grants(scene.booking).exists()
+    assert Booking.objects.get(pk=scene.booking.pk).phase_label(TODAY) == "Ended"
+    assert [unit.number for unit in scene.booking.units.all()] == ["A001", "A002", "A003"]
+    booking_create(actor=ACTOR, customer=CustomerFactory(), units=scene.units, starts_on=TODAY)
 
 
 @time_machine.travel(NOW, tick=False)

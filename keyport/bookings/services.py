@@ -249,6 +249,7 @@ def booking_move_out(
     if access_ends_now:
         booking.ended_at = timezone.now()
         booking.save(update_fields=["ended_at"])
+        _units_free_from(booking, today)
     audit_record(
         actor=actor,
         action="booking.moved_out",
@@ -266,6 +267,14 @@ def booking_move_out(
         booking_access_end_now(booking=booking)
     move_out_email(booking=booking)
     return booking
+
+
+def _units_free_from(booking: Booking, today: dt.date) -> None:
+    """Access ended now: the units are free for another booking from today on. A unit held since
+    before today is held until yesterday; one moved in today was held for no whole day, and its
+    row holds it no more (as a cancelled booking's rows do)."""
+    booking.booking_units.filter(starts_on__lt=today).update(ends_on=today - dt.timedelta(days=1))
+    booking.booking_units.filter(starts_on__gte=today).update(is_cancelled=True)
 
 
 @transaction.atomic
