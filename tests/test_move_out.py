@@ -224,6 +224,8 @@ def test_cancelling_a_scheduled_move_out_makes_the_booking_open_ended_again(clie
     assert scene.booking.ends_on is None
     assert {g.ends_at for g in active_grants(scene.booking) if g.share_id is None} == {None}
     assert AuditEntry.objects.get(action="booking.move_out_cancelled").details == {"was": "2026-03-10"}
+    (email,) = OutgoingEmail.objects.filter(template="move_out_cancelled")
+    assert email.to == scene.tenant.email and "on Tue 10 Mar 2026 is cancelled" in email.body_text
     with pytest.raises(ValidationError, match="No move-out is scheduled"):
         booking_move_out_cancel(actor=ACTOR, booking=scene.booking)
 

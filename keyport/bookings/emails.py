@@ -6,6 +6,7 @@ with the emails app when the bookings app loads.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -19,9 +20,19 @@ if TYPE_CHECKING:
 
 
 # Move-out: sent when staff record the move-out (now, at the end of today, or on a later day), so
-# the tenant has the date and the instant their access ends in writing; a change sends it again.
+# the tenant has the date and the instant their access ends in writing; a change sends it again,
+# and a cancelled scheduled move-out sends "Move-out cancelled".
 
 MOVE_OUT = "move_out"
+MOVE_OUT_CANCELLED = "move_out_cancelled"
+
+_MOVE_OUT_SAMPLE = {
+    "site_name": "Keyport",
+    "first_name": "Mara",
+    "units": "Storage unit A010",
+    "location_name": "Lager Kreuzberg",
+    "move_out_day": "Sat 12 Dec 2026",
+}
 
 register_default_template(
     DefaultTemplate(
@@ -41,15 +52,31 @@ register_default_template(
             "please contact us.\n"
         ),
         sample={
-            "site_name": "Keyport",
-            "first_name": "Mara",
-            "units": "Storage unit A010",
-            "location_name": "Lager Kreuzberg",
-            "move_out_day": "Sat 12 Dec 2026",
+            **_MOVE_OUT_SAMPLE,
             "access_ends": (
                 "Your PIN and the portal's Open buttons work until the end of that day (Europe/Berlin time)."
             ),
         },
+    )
+)
+
+
+register_default_template(
+    DefaultTemplate(
+        key=MOVE_OUT_CANCELLED,
+        name="Move-out cancelled",
+        description=(
+            "Sent to the tenant's portal people when staff cancel a scheduled move-out: the rental "
+            "goes on, open-ended."
+        ),
+        subject="Your move-out from {{ units }} at {{ location_name }} is cancelled",
+        body_text=(
+            "Hello {{ first_name }},\n\n"
+            "the move-out from {{ units }} at {{ location_name }} on {{ move_out_day }} is cancelled: "
+            "your rental goes on, and your PIN and the portal's Open buttons keep working.\n\n"
+            "If this is not what you agreed, please contact us.\n"
+        ),
+        sample=_MOVE_OUT_SAMPLE,
     )
 )
 
@@ -71,18 +98,32 @@ def _access_ends(booking: Booking) -> str:
 def move_out_email(*, booking: Booking) -> None:
     """To the tenant's portal people: the move-out date and when their access ends."""
     assert booking.ends_on is not None  # noqa: S101 - a move-out sets the last day
-    context = {
+    _to_tenant(
+        key=MOVE_OUT,
+        booking=booking,
+        move_out_day=booking.ends_on,
+        context={"access_ends": _access_ends(booking)},
+    )
+
+
+def move_out_cancelled_email(*, booking: Booking, was: dt.date) -> None:
+    """To the tenant's portal people: the move-out on `was` will not happen."""
+    _to_tenant(key=MOVE_OUT_CANCELLED, booking=booking, move_out_day=was, context={})
+
+
+def _to_tenant(*, key: str, booking: Booking, move_out_day: dt.date, context: dict[str, str]) -> None:
+    shared = {
         "units": ", ".join(sorted(str(unit) for unit in booking.units.all())),
         "location_name": booking.location.name,
-        "move_out_day": local_day(booking.ends_on),
-        "access_ends": _access_ends(booking),
+        "move_out_day": local_day(move_out_day),
+        **context,
     }
     people = booking.customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk")
     emails_queue_from_template(
-        key=MOVE_OUT,
+        key=key,
         recipients=[
             Recipient(
-                to=contact.email or "", contact=contact, context={**context, "first_name": contact.first_name}
+                to=contact.email or "", contact=contact, context={**shared, "first_name": contact.first_name}
             )
             for contact in people
         ],

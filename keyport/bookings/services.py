@@ -10,7 +10,7 @@ from django.utils import timezone
 from keyport.access.emails import local_day
 from keyport.access.services import booking_access_end_now, grants_sync_for_booking, grants_transfer
 from keyport.audit.services import Actor, audit_record
-from keyport.bookings.emails import move_out_email
+from keyport.bookings.emails import move_out_cancelled_email, move_out_email
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Unit, UnitStatus
@@ -282,18 +282,20 @@ def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
     """Cancel a scheduled move-out before it happens: the booking is open-ended again."""
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     _refuse_unless_open(booking)
-    if booking.ends_on is None:
+    was = booking.ends_on
+    if was is None:
         raise ValidationError("No move-out is scheduled for this booking.")
-    previous = _end_date_move(booking, None)
+    _end_date_move(booking, None)
     audit_record(
         actor=actor,
         action="booking.move_out_cancelled",
         target=booking,
         location=booking.location,
         customer=booking.customer,
-        details={"was": _iso(previous)},
+        details={"was": was.isoformat()},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    move_out_cancelled_email(booking=booking, was=was)
     return booking
 
 
