@@ -86,11 +86,12 @@ def the_share(scene: AccessScene) -> SharedAccess:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(scene) -> None:  # type: ignore[no-untyped-def]
+def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
     guest_pin = the_share(scene).holder.pin
     assert decide(scene, scene.tenant_holder().pin, NOW) and decide(scene, guest_pin, NOW)
     grants = set(AccessGrant.objects.filter(booking=scene.booking).values_list("pk", flat=True))
     booking_move_out(actor=ACTOR, booking=scene.booking, on=TODAY, access_ends_now=True)
+    client.force_login(owner)
     booking = Booking.objects.get(pk=scene.booking.pk)
     assert (booking.ends_on, booking.ended_at, booking.phase_label(TODAY)) == (TODAY, NOW, "Ended")
     assert not decide(scene, scene.tenant_holder().pin, NOW)
@@ -108,6 +109,8 @@ def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(scen
     (email,) = move_out_emails()
     assert email.to == scene.tenant.email
     assert "on Wed 4 Mar 2026" in email.body_text and "Your access ended at 10:00" in email.body_text
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
+    assert "moved out, access ended" in page and 'id="move-out-form"' not in page
     booking_create(actor=ACTOR, customer=CustomerFactory(), units=scene.units, starts_on=TODAY)  # free today
 
 

@@ -52,9 +52,12 @@ class TransferForm(BootstrapForm):
 
 
 def transfer_form(booking: Booking, today: dt.date, data: QueryDict | None = None) -> TransferForm:
+    units = Unit.objects.filter(booking_units__booking=booking).order_by("number")
+    first = units.first() if data is None else None
     return TransferForm(
         data,
-        units=Unit.objects.filter(booking_units__booking=booking).order_by("number"),
+        initial={"from_unit": first.pk} if first else None,
+        units=units,
         free_units=units_free_for_transfer(booking, today),
     )
 
