@@ -573,7 +573,11 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     """Make the booking's grants and its shares match the booking as it now is."""
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     location = booking.location
-    units = list(booking.units.all())
+    # A unit a transfer brought in later than the booking's start is held from its own first day.
+    unit_starts = {
+        unit_id: max(booking.starts_at(), location.start_of_day(first))
+        for unit_id, first in booking.booking_units.values_list("unit_id", "starts_on")
+    }
     active = list(
         AccessGrant.objects.filter(
             booking=booking, origin=GrantOrigin.BOOKING, state=GrantState.ACTIVE
@@ -584,15 +588,16 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     if not booking.is_cancelled and not revoked:
         for contact in _portal_contacts(booking.customer):
             holder = holder_for_contact(location=location, contact=contact)
-            for unit in units:
-                wanted[(holder.pk, unit.pk)] = None
-    starts_at, ends_at = booking.starts_at(), booking.ends_at()
+            for unit_id in unit_starts:
+                wanted[(holder.pk, unit_id)] = None
+    ends_at = booking.ends_at()
     gone, changed = [], []
     for grant in active:
         if (grant.holder_id, grant.unit_id) not in wanted:
             gone.append(grant)
             continue
         wanted.pop((grant.holder_id, grant.unit_id))
+        starts_at = unit_starts[grant.unit_id]
         if grant.starts_at != starts_at or grant.ends_at != ends_at:
             grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
             grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
@@ -604,7 +609,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
             unit_id=unit_id,
             booking=booking,
             origin=GrantOrigin.BOOKING,
-            starts_at=starts_at,
+            starts_at=unit_starts[unit_id],
             ends_at=ends_at,
         )
         for holder_id, unit_id in ({} if has_ended else wanted)
@@ -821,6 +826,74 @@ def grants_end_due(*, now: dt.datetime | None = None, booking: Booking | None = 
                 details={"grants": [g.pk for g in group]},
             )
         return len(grants)
+
+
+# Move-out and transfer.
+
+
+def booking_access_end_now(*, booking: Booking) -> int:
+    """A move-out with access ending now, once the booking's grants end at its `ended_at`: every
+    share of the booking ends for good (a paused one does not come back with Restore access), and
+    the grants end at once, at the provider too."""
+    with transaction.atomic():
+        shares = list(
+            SharedAccess.objects.filter(booking=booking).filter(
+                Q(state=ShareState.ACTIVE) | Q(state=ShareState.REVOKED, revoked_with_booking=True)
+            )
+        )
+        _shares_end(shares, state=ShareState.REVOKED, reason="The tenant moved out")
+        return grants_end_due(booking=booking)
+
+
+@dataclass(frozen=True)
+class Transferred:
+    ended: list[int]  # the old unit's grants, ended now
+    shares: list[int]  # the shares that had the old unit and have the new one now
+
+
+def grants_transfer(*, booking: Booking, from_unit: Unit, to_unit: Unit) -> Transferred:
+    """The booking moved from one unit to another: the old unit's grants end now, and each share
+    of the old unit has the new one instead, with a grant for it in the share's window (paused
+    along with the share while the booking's access is revoked). The booking's own grants of the
+    new unit come from `grants_sync_for_booking`."""
+    with transaction.atomic():
+        now = timezone.now()
+        old = list(
+            AccessGrant.objects.filter(
+                booking=booking, unit=from_unit, state=GrantState.ACTIVE
+            ).select_related("booking__location")
+        )
+        AccessGrant.objects.filter(pk__in=[grant.pk for grant in old]).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        ).update(ends_at=now)
+        _end_grants(old, state=GrantState.ENDED, reason=f"Transferred to unit {to_unit.number}")
+        # A paused grant of the old unit must not come back with Restore access.
+        AccessGrant.objects.filter(booking=booking, unit=from_unit, revoked_with_booking=True).update(
+            revoked_with_booking=False
+        )
+        shares = list(SharedAccess.objects.filter(booking=booking, units=from_unit).select_related("holder"))
+        created = []
+        for share in shares:
+            share.units.remove(from_unit)
+            share.units.add(to_unit)
+            paused = share.state == ShareState.REVOKED and share.revoked_with_booking
+            if (share.state == ShareState.ACTIVE or paused) and share.ends_at() > now:
+                created.append(
+                    AccessGrant.objects.create(
+                        holder=share.holder,
+                        unit=to_unit,
+                        booking=booking,
+                        share=share,
+                        origin=GrantOrigin.SHARE,
+                        starts_at=share.starts_at(),
+                        ends_at=share.ends_at(),
+                        state=GrantState.REVOKED if paused else GrantState.ACTIVE,
+                        revoked_reason="The booking's access is paused" if paused else "",
+                        revoked_with_booking=paused,
+                    )
+                )
+        _intend([grant for grant in created if grant.state == GrantState.ACTIVE], SyncOperation.UPSERT)
+        return Transferred(ended=[grant.pk for grant in old], shares=[share.pk for share in shares])
 
 
 # Shares.

@@ -115,7 +115,10 @@ class BookingUnit(models.Model):
     The booking's dates and whether it is cancelled are copied here so that
     PostgreSQL can refuse overlapping bookings of a unit with an exclusion
     constraint (which cannot reach across a join). Only the booking services
-    write these rows, and they keep the copy in step.
+    write these rows, and they keep the copy in step, with two exceptions: a unit
+    a transfer brought in is held from the day of the transfer, and after a move-out
+    with access ending now a row holds its unit until the day before (a row of a unit
+    moved in that same day is marked cancelled: it holds its unit on no day).
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="booking_units")

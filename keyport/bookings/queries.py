@@ -537,3 +537,17 @@ def _decode_rental_cursor(cursor: str) -> list[Any] | None:
         return [dt.date.fromisoformat(values[0]), values[1]]
     except ValueError:
         return None
+
+
+def units_free_for_transfer(booking: Booking, today: dt.date) -> QuerySet[Unit]:
+    """The location's Available units that no booking holds on any day from today to the booking's end."""
+    held = BookingUnit.objects.filter(unit=OuterRef("pk"), is_cancelled=False).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
+    )
+    if booking.ends_on is not None:
+        held = held.filter(starts_on__lte=booking.ends_on)
+    return (
+        Unit.objects.filter(location=booking.location, status=UnitStatus.AVAILABLE)
+        .exclude(Exists(held))
+        .order_by("number")
+    )

@@ -5,9 +5,12 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from keyport.access.services import grants_sync_for_booking
+from keyport.access.emails import local_day
+from keyport.access.services import booking_access_end_now, grants_sync_for_booking, grants_transfer
 from keyport.audit.services import Actor, audit_record
+from keyport.bookings.emails import move_out_cancelled_email, move_out_email
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Unit, UnitStatus
@@ -125,28 +128,54 @@ def booking_set_end_date(*, actor: Actor, booking: Booking, ends_on: dt.date | N
     booking = Booking.objects.select_for_update().get(pk=booking.pk)
     if booking.is_cancelled:
         raise ValidationError("A cancelled booking cannot be changed.")
-    _validate_dates(booking.starts_on, ends_on)
-    units = list(Unit.objects.select_for_update().filter(booking_units__booking=booking))
-    clashes = _overlapping(units, booking.starts_on, ends_on, exclude=booking)
-    if clashes:
-        raise ValidationError({"ends_on": OVERLAP_MESSAGE.format(units=", ".join(clashes))})
-    previous = booking.ends_on
-    booking.ends_on = ends_on
-    booking.save(update_fields=["ends_on"])
-    booking.booking_units.update(ends_on=ends_on)
+    previous = _end_date_move(booking, ends_on)
     audit_record(
         actor=actor,
         action="booking.end_date_set",
         target=booking,
         location=booking.location,
         customer=booking.customer,
-        details={
-            "from": previous.isoformat() if previous else None,
-            "to": ends_on.isoformat() if ends_on else None,
-        },
+        details={"from": _iso(previous), "to": _iso(ends_on)},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
     return booking
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _end_date_move(booking: Booking, ends_on: dt.date | None) -> dt.date | None:
+    """Give the locked booking and its units this last day; return the one it had.
+
+    A unit moved in later than the booking (a transfer) is checked for clashes from its own first day.
+    """
+    _validate_dates(booking.starts_on, ends_on)
+    # Lock the units so that a booking of them cannot pass its check meanwhile.
+    list(Unit.objects.select_for_update().filter(booking_units__booking=booking))
+    booked = list(booking.booking_units.select_related("unit"))
+    if ends_on is not None:
+        moved_in_later = [row for row in booked if row.starts_on > ends_on]
+        if moved_in_later:
+            row = moved_in_later[0]
+            moved_in = local_day(row.starts_on)
+            raise ValidationError(
+                {"ends_on": f"Unit {row.unit.number} was moved in on {moved_in}: end on or after it."}
+            )
+    clashes = sorted(
+        {
+            number
+            for row in booked
+            for number in _overlapping([row.unit], row.starts_on, ends_on, exclude=booking)
+        }
+    )
+    if clashes:
+        raise ValidationError({"ends_on": OVERLAP_MESSAGE.format(units=", ".join(clashes))})
+    previous = booking.ends_on
+    booking.ends_on = ends_on
+    booking.save(update_fields=["ends_on"])
+    booking.booking_units.update(ends_on=ends_on)
+    return previous
 
 
 @transaction.atomic
@@ -169,3 +198,160 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str) -> Booking:
     )
     grants_sync_for_booking(actor=actor, booking=booking)
     return booking
+
+
+@transaction.atomic
+def booking_cancel_reservation(*, actor: Actor, booking: Booking, reason: str) -> Booking:
+    """The operator's Cancel of a Reserved booking: it never gave access, and its units are free again.
+
+    A booking that has started is moved out instead, so that its days stay on record.
+    """
+    booking = Booking.objects.select_for_update().select_related("location").get(pk=booking.pk)
+    _refuse_unless_open(booking)
+    if booking.starts_on <= booking.location.local_now().date():
+        raise ValidationError({"reason": "This booking has started: move it out instead."})
+    return booking_cancel(actor=actor, booking=booking, reason=reason)
+
+
+def _refuse_unless_open(booking: Booking) -> None:
+    """Refuse to end a booking that is cancelled or has ended already."""
+    if booking.is_cancelled:
+        raise ValidationError("This booking is cancelled.")
+    ends_at = booking.ends_at()
+    if ends_at is not None and ends_at <= timezone.now():
+        raise ValidationError("This booking has ended already.")
+
+
+@transaction.atomic
+def booking_move_out(
+    *, actor: Actor, booking: Booking, on: dt.date, access_ends_now: bool = False
+) -> Booking:
+    """Move out: the booking's last day is `on`, and access ends at the end of that day, or now.
+
+    A move-out on a later day is scheduled: it can be changed or cancelled until it happens. The
+    tenant's portal people get the Move-out email, which confirms when their access ends.
+    """
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    _refuse_unless_open(booking)
+    today = booking.location.local_now().date()
+    if on < booking.starts_on:
+        raise ValidationError(
+            {"on": f"The move-out cannot be before the move-in ({local_day(booking.starts_on)})."}
+        )
+    if on < today:
+        raise ValidationError({"on": "The move-out cannot be in the past."})
+    if access_ends_now and on != today:
+        raise ValidationError({"access_ends_now": "Access can end now only when the move-out is today."})
+    try:
+        previous = _end_date_move(booking, on)
+    except ValidationError as error:
+        raise ValidationError({"on": error.message_dict["ends_on"]}) from None
+    if access_ends_now:
+        booking.ended_at = timezone.now()
+        booking.save(update_fields=["ended_at"])
+        _units_free_from(booking, today)
+    audit_record(
+        actor=actor,
+        action="booking.moved_out",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={
+            "on": on.isoformat(),
+            "access_ends": "now" if access_ends_now else "end of day",
+            "previous_end": _iso(previous),
+        },
+    )
+    grants_sync_for_booking(actor=actor, booking=booking)
+    if access_ends_now:
+        booking_access_end_now(booking=booking)
+    move_out_email(booking=booking)
+    return booking
+
+
+def _units_free_from(booking: Booking, today: dt.date) -> None:
+    """Access ended now: the units are free for another booking from today on. A unit held since
+    before today is held until yesterday; one moved in today was held for no whole day, and its
+    row holds it no more (as a cancelled booking's rows do)."""
+    booking.booking_units.filter(starts_on__lt=today).update(ends_on=today - dt.timedelta(days=1))
+    booking.booking_units.filter(starts_on__gte=today).update(is_cancelled=True)
+
+
+@transaction.atomic
+def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
+    """Cancel a scheduled move-out before it happens: the booking is open-ended again."""
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    _refuse_unless_open(booking)
+    was = booking.ends_on
+    if was is None:
+        raise ValidationError("No move-out is scheduled for this booking.")
+    _end_date_move(booking, None)
+    audit_record(
+        actor=actor,
+        action="booking.move_out_cancelled",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={"was": was.isoformat()},
+    )
+    grants_sync_for_booking(actor=actor, booking=booking)
+    move_out_cancelled_email(booking=booking, was=was)
+    return booking
+
+
+@transaction.atomic
+def booking_transfer(*, actor: Actor, booking: Booking, from_unit: Unit, to_unit: Unit) -> Booking:
+    """Move a current booking from one of its units to a free unit of its location, as of now.
+
+    The booking holds the new unit from today and the old one is free again; the grants of the old
+    unit, the tenant's and those of its shares, end now and the same people get the new unit.
+    """
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    _refuse_unless_open(booking)
+    today = booking.location.local_now().date()
+    if booking.starts_on > today:
+        raise ValidationError("Only a current booking can be transferred; a Reserved one can be cancelled.")
+    locked = {
+        unit.pk: unit for unit in Unit.objects.select_for_update().filter(pk__in=[from_unit.pk, to_unit.pk])
+    }
+    row = booking.booking_units.filter(unit=from_unit).first()
+    if row is None:
+        raise ValidationError({"from_unit": "This unit is not one of the booking's."})
+    _refuse_transfer_to(booking, locked[to_unit.pk], today)
+    rent = to_unit.monthly_price if to_unit.monthly_price is not None else row.monthly_rent
+    row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["unit", "starts_on", "monthly_rent"])
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint caught a booking of the unit that committed meanwhile.
+        raise ValidationError({"to_unit": OVERLAP_MESSAGE.format(units=to_unit.number)}) from None
+    moved = grants_transfer(booking=booking, from_unit=from_unit, to_unit=to_unit)
+    audit_record(
+        actor=actor,
+        action="booking.transferred",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={
+            "from": from_unit.number,
+            "to": to_unit.number,
+            "on": today.isoformat(),
+            "monthly_rent": str(rent),
+            "grants_ended": moved.ended,
+            "shares_moved": moved.shares,
+        },
+    )
+    grants_sync_for_booking(actor=actor, booking=booking)
+    return booking
+
+
+def _refuse_transfer_to(booking: Booking, unit: Unit, today: dt.date) -> None:
+    if unit.location_id != booking.location_id:
+        raise ValidationError({"to_unit": "This unit is at another location."})
+    if booking.booking_units.filter(unit=unit).exists():
+        raise ValidationError({"to_unit": "The booking has this unit already: choose another one."})
+    if unit.status != UnitStatus.AVAILABLE:
+        raise ValidationError({"to_unit": f"Unit {unit.number} is {unit.get_status_display()}."})
+    if _overlapping([unit], today, booking.ends_on):
+        raise ValidationError({"to_unit": f"Unit {unit.number} is not free from today to the booking's end."})

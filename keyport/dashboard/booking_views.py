@@ -20,32 +20,42 @@ from keyport.access.services import booking_restore_access, booking_revoke_acces
 from keyport.audit.services import Actor
 from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
+from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.staff.queries import get_location_for_operator
 
 
 @staff_required
 def booking_detail(
-    request: StaffRequest, booking_id: int, revoke_form: RevokeAccessForm | None = None
+    request: StaffRequest,
+    booking_id: int,
+    revoke_form: RevokeAccessForm | None = None,
+    **ending_forms: BootstrapForm,
 ) -> HttpResponse:
+    """The booking's page; a form given back with its errors (`revoke_form`, or one of
+    `booking_ending_forms`' by name) is shown with them, with status 400."""
     booking = get_booking_for_staff(request.user, booking_id)
     units = list(booking.units.all())
+    today = booking.location.local_now().date()
+    can_operate = request.user.can_operate_location(booking.location)
     return render(
         request,
         "dashboard/bookings/detail.html",
         {
+            **(booking_ending_forms(booking, today, ending_forms) if can_operate else {}),
             "booking": booking,
-            "phase": booking.phase_label(booking.location.local_now().date()),
+            "phase": booking.phase_label(today),
             "units": units,
             "access": booking_access_state(booking),
             "grants": grants_of_booking(booking),
             "shares": all_shares_of_booking(booking),
             "events": events_of_units(units),
-            "can_operate": request.user.can_operate_location(booking.location),
+            "can_operate": can_operate,
             "revoke_form": revoke_form or RevokeAccessForm(),
             "email_reviewed": shared_access_email_reviewed(),
         },
-        status=400 if revoke_form is not None else 200,
+        status=400 if revoke_form is not None or ending_forms else 200,
     )
 
 

@@ -130,12 +130,24 @@ urlpatterns += [
 ]
 
 # Bookings' access: grants, shares, Revoke / Restore access, access events.
-from keyport.dashboard import booking_views, rentals_views  # noqa: E402
+from keyport.dashboard import booking_views, move_out_views, rentals_views  # noqa: E402
 
 urlpatterns += [
     path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
     path("bookings/<int:booking_id>/revoke-access/", booking_views.booking_revoke, name="booking_revoke"),
     path("bookings/<int:booking_id>/restore-access/", booking_views.booking_restore, name="booking_restore"),
+    path(
+        "bookings/<int:booking_id>/move-out/", move_out_views.booking_move_out_view, name="booking_move_out"
+    ),
+    path(
+        "bookings/<int:booking_id>/move-out/cancel/",
+        move_out_views.booking_move_out_cancel_view,
+        name="booking_move_out_cancel",
+    ),
+    path("bookings/<int:booking_id>/cancel/", move_out_views.booking_cancel_view, name="booking_cancel"),
+    path(
+        "bookings/<int:booking_id>/transfer/", move_out_views.booking_transfer_view, name="booking_transfer"
+    ),
     path(
         "bookings/<int:booking_id>/grants/<int:grant_id>/retry-sync/",
         booking_views.grant_sync_retry,

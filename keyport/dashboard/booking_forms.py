@@ -1,0 +1,74 @@
+"""Forms of ending or moving a booking: Move out, Cancel (a Reserved booking) and Transfer."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from keyport.bookings.models import Booking
+from keyport.bookings.queries import units_free_for_transfer
+from keyport.dashboard.sections_forms import BootstrapForm
+from keyport.facilities.models import Unit
+from keyport.lib import form_fields
+
+ACCESS_ENDS_NOW = "now"
+ACCESS_ENDS_END_OF_DAY = "end_of_day"
+
+
+class MoveOutForm(BootstrapForm):
+    on = form_fields.DateField(label="Move-out date", widget=forms.DateInput(attrs={"type": "date"}))
+    access_ends = forms.ChoiceField(
+        label="When access ends",
+        choices=[(ACCESS_ENDS_END_OF_DAY, "At the end of the day"), (ACCESS_ENDS_NOW, "Now")],
+        initial=ACCESS_ENDS_END_OF_DAY,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="For a move-out today. A later date is scheduled: access ends at the end of that day.",
+    )
+
+    def access_ends_now(self) -> bool:
+        return self.cleaned_data["access_ends"] == ACCESS_ENDS_NOW
+
+
+class CancelBookingForm(BootstrapForm):
+    reason = forms.CharField(max_length=300, help_text="Kept with the booking in the audit log.")
+
+
+class TransferForm(BootstrapForm):
+    from_unit = form_fields.ModelChoiceField(label="From unit", queryset=Unit.objects.none())
+    to_unit = form_fields.ModelChoiceField(
+        label="To unit",
+        queryset=Unit.objects.none(),
+        help_text="Units of this location free from today to the booking's end.",
+    )
+
+    def __init__(self, *args: Any, units: QuerySet[Unit], free_units: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from_unit"].queryset = units  # type: ignore[attr-defined]
+        self.fields["to_unit"].queryset = free_units  # type: ignore[attr-defined]
+
+
+def transfer_form(booking: Booking, today: dt.date, data: QueryDict | None = None) -> TransferForm:
+    units = Unit.objects.filter(booking_units__booking=booking).order_by("number")
+    first = units.first() if data is None else None
+    return TransferForm(
+        data,
+        initial={"from_unit": first.pk} if first else None,
+        units=units,
+        free_units=units_free_for_transfer(booking, today),
+    )
+
+
+def booking_ending_forms(
+    booking: Booking, today: dt.date, given: Mapping[str, BootstrapForm]
+) -> dict[str, Any]:
+    """The booking page's Move out, Cancel and Transfer forms, those in `given` (by name) as given."""
+    return {
+        "move_out_form": given.get("move_out_form") or MoveOutForm(initial={"on": today}),
+        "cancel_form": given.get("cancel_form") or CancelBookingForm(),
+        "transfer_form": given.get("transfer_form") or transfer_form(booking, today),
+        "scheduled_move_out": booking.ends_on if booking.ended_at is None else None,
+    }

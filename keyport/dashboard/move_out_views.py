@@ -1,0 +1,110 @@
+"""Staff actions that end or move a booking, from its page: Move out (now, at the end of today or
+scheduled), Cancel move-out, Cancel a Reserved booking, Transfer to another unit."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from keyport.access.emails import local_day
+from keyport.audit.services import Actor
+from keyport.bookings.queries import get_booking_for_operator
+from keyport.bookings.services import (
+    booking_cancel_reservation,
+    booking_move_out,
+    booking_move_out_cancel,
+    booking_transfer,
+)
+from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
+from keyport.dashboard.booking_views import booking_detail
+from keyport.dashboard.forms import apply_errors
+
+
+@require_POST
+@staff_required
+def booking_move_out_view(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_operator(request.user, booking_id)
+    form = MoveOutForm(request.POST)
+    if form.is_valid():
+        try:
+            booking = booking_move_out(
+                actor=Actor.staff(request.user),
+                booking=booking,
+                on=form.cleaned_data["on"],
+                access_ends_now=form.access_ends_now(),
+            )
+        except ValidationError as error:
+            apply_errors(form, error, rename={"access_ends_now": "access_ends"})
+        else:
+            messages.success(
+                request, _moved_out_message(booking.ended_at is not None, form.cleaned_data["on"])
+            )
+            return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    return booking_detail(request, booking_id, move_out_form=form)
+
+
+def _moved_out_message(ended_now: bool, on: dt.date) -> str:
+    if ended_now:
+        return "Moved out: access ended now, for the tenant and every share. The tenant was emailed."
+    return (
+        f"Move-out scheduled for {local_day(on)}: access ends at the end of that day. The tenant was emailed."
+    )
+
+
+@require_POST
+@staff_required
+def booking_move_out_cancel_view(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_operator(request.user, booking_id)
+    try:
+        booking_move_out_cancel(actor=Actor.staff(request.user), booking=booking)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Move-out cancelled: the booking is open-ended again.")
+    return redirect("dashboard:booking_detail", booking_id=booking.pk)
+
+
+@require_POST
+@staff_required
+def booking_cancel_view(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_operator(request.user, booking_id)
+    form = CancelBookingForm(request.POST)
+    if form.is_valid():
+        try:
+            booking_cancel_reservation(
+                actor=Actor.staff(request.user), booking=booking, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request, "Booking cancelled: it gave no access, and its units are Available again."
+            )
+            return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    return booking_detail(request, booking_id, cancel_form=form)
+
+
+@require_POST
+@staff_required
+def booking_transfer_view(request: StaffRequest, booking_id: int) -> HttpResponse:
+    booking = get_booking_for_operator(request.user, booking_id)
+    form = transfer_form(booking, booking.location.local_now().date(), request.POST)
+    if form.is_valid():
+        from_unit, to_unit = form.cleaned_data["from_unit"], form.cleaned_data["to_unit"]
+        try:
+            booking_transfer(
+                actor=Actor.staff(request.user), booking=booking, from_unit=from_unit, to_unit=to_unit
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Transferred from {from_unit.number} to {to_unit.number}: access and shares moved with it.",
+            )
+            return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    return booking_detail(request, booking_id, transfer_form=form)
