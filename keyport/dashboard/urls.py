@@ -170,3 +170,11 @@ urlpatterns += [
         name="access_point_lift_block",
     ),
 ]
+
+# The front desk: New customer, Move in.
+from keyport.dashboard import move_in_views  # noqa: E402
+
+urlpatterns += [
+    path("customers/new/", move_in_views.customer_new, name="customer_new"),
+    path("locations/<int:location_id>/move-in/", move_in_views.move_in, name="move_in"),
+]

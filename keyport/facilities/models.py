@@ -312,7 +312,7 @@ class Unit(models.Model):
     @property
     def monthly_price(self) -> Decimal | None:
         """The rent a move-in offers for this unit: its type's price, None for a unit without a type."""
-        return self.unit_type.monthly_price if self.unit_type_id else None
+        return self.unit_type.monthly_price if self.unit_type is not None else None
 
 
 class AccessPointKind(models.TextChoices):
