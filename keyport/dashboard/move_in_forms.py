@@ -1,6 +1,7 @@
 """Forms of the front desk: New customer, and Move in (customer, dates, free units with their rents)."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -153,16 +154,30 @@ class MoveInForm(BootstrapForm):
         customer.queryset = customers_to_move_in(user)
         units: Any = self.fields["units"]
         units.queryset = Unit.objects.filter(location=location)
+        # A submitted form validates the rents of the units chosen; which others are free, and
+        # the customers to choose from, are read only to show the form (`offer`).
+        chosen = units.queryset.filter(pk__in=_ids(self._value("units"))) if self.is_bound else []
+        self._add_rent_fields(chosen)
+        style_fields(self)
+
+    def offer(self) -> None:
+        """Read what the form offers: the free units with their rents, the customers found."""
         self.free_units = self._free_units()
-        for unit in self.free_units:
+        self._add_rent_fields(self.free_units)
+        style_fields(self)
+        customer: Any = self.fields["customer"]
+        customer.widget.choices = [(c.pk, self._customer_label(c)) for c in self._customer_choices()]
+        customer.widget.attrs["class"] = "form-check-input"
+
+    def _add_rent_fields(self, units: Iterable[Unit]) -> None:
+        for unit in units:
+            if self.rent_field(unit) in self.fields:
+                continue
             self.fields[self.rent_field(unit)] = money_field(
                 label=f"Monthly rent, {unit.number}",
                 below_zero="A rent cannot be below zero.",
                 initial=unit.monthly_price,
             )
-        customer.widget.choices = [(c.pk, self._customer_label(c)) for c in self._customer_choices()]
-        style_fields(self)
-        customer.widget.attrs["class"] = "form-check-input"
 
     @staticmethod
     def rent_field(unit: Unit) -> str:

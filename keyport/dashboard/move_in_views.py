@@ -65,6 +65,7 @@ def move_in(request: StaffRequest, location_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Moved in: {booking.customer.name}. The Welcome email is on its way.")
             return redirect("dashboard:booking_detail", booking_id=booking.pk)
+    form.offer()
     context = {"location": location, "form": form}
     partial = PARTIALS.get(request.htmx.target or "") if request.htmx else None  # type: ignore[attr-defined]
     if partial is not None:
