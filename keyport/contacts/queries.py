@@ -238,7 +238,7 @@ def customers_to_move_in(user: StaffUser) -> QuerySet[Customer]:
     return customers.select_related("home_location").order_by("name", "id")
 
 
-def find_customers_to_move_in(user: StaffUser, text: str, *, limit: int = 20) -> list[Customer]:
+def find_customers_to_move_in(user: StaffUser, text: str, *, limit: int = 10) -> list[Customer]:
     """Move in's customer search: by a contact's name, email or phone (see `search_contacts`)."""
     customers = customers_to_move_in(user)
     if text.strip():

@@ -167,7 +167,6 @@ class MoveInForm(BootstrapForm):
         style_fields(self)
         customer: Any = self.fields["customer"]
         customer.widget.choices = [(c.pk, self._customer_label(c)) for c in self._customer_choices()]
-        customer.widget.attrs["class"] = "form-check-input"
 
     def _add_rent_fields(self, units: Iterable[Unit]) -> None:
         for unit in units:
