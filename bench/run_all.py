@@ -47,6 +47,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "front_desk_lists": {"units": 40, "bookings": 300, "rounds": 1, "requests": 1, "deep_page": 2},
         "revoke": {"rounds": 1, "sensorberg_rounds": 1},
         "event_inserts": {"units": 50, "processes": 1, "seconds": 0.2, "rounds": 1},
+        "move_in": {"units": 100, "tries": 4},
     },
     "quick": {
         "access_check": {
@@ -67,6 +68,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "revoke": {"rounds": 3, "sensorberg_rounds": 10},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 1, "rounds": 3},
+        "move_in": {"units": 5_000, "tries": 50},
     },
     "full": {
         "access_check": {
@@ -87,6 +89,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "revoke": {"rounds": 5, "sensorberg_rounds": 30},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 5, "rounds": 3},
+        "move_in": {"units": 50_000, "tries": 200},
     },
 }
 BENCHES = tuple(SCALES["quick"])

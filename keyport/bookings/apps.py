@@ -5,5 +5,5 @@ class BookingsConfig(AppConfig):
     name = "keyport.bookings"
 
     def ready(self) -> None:
-        # Registers the bookings' emails (Move-out).
+        # Registers the bookings' emails (Welcome, Move-out).
         from keyport.bookings import emails  # noqa: F401

@@ -1,4 +1,4 @@
-"""The bookings' emails to the tenant.
+"""The emails of a booking's life: the Welcome on a move-in, the Move-out and its cancellation.
 
 Each is operator-editable (Emails in the dashboard); the defaults ship here and are registered
 with the emails app when the bookings app loads.
@@ -7,16 +7,102 @@ with the emails app when the bookings app loads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
+from django.conf import settings
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from keyport.access.emails import local_day
+from keyport.contacts.emails import lifetime_label
+from keyport.contacts.queries import portal_login_path
 from keyport.emails.defaults import DefaultTemplate, register_default_template
-from keyport.emails.services import Recipient, emails_queue_from_template
+from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
 
 if TYPE_CHECKING:
     from keyport.bookings.models import Booking
+    from keyport.contacts.models import Contact
+    from keyport.facilities.models import Location
+
+
+# Welcome ---------------------------------------------------------------------------------------
+
+WELCOME = "welcome"
+
+register_default_template(
+    DefaultTemplate(
+        key=WELCOME,
+        name="Welcome",
+        description=(
+            "Sent on a Move in to each of the customer's people who can access the portal: their units, "
+            "the address, opening hours, how to get in, and a link that signs them in."
+        ),
+        subject="Welcome to {{ location_name }}: {{ units }}",
+        body_text=(
+            "Hello {{ first_name }},\n\n"
+            "welcome to {{ location_name }}! {{ customer_name }} rents {{ units }} from {{ starts_on }}.\n\n"
+            "Address: {{ location_address }}\n"
+            "Opening hours: {{ opening_hours }}\n\n"
+            "How to get in: type your PIN {{ pin }} at the keypad, or open the doors with the Open "
+            "buttons in the {{ site_name }} customer portal.\n\n"
+            "Sign in to the portal with this link (it works once, for {{ valid_for }}):\n"
+            "{{ link }}\n\n"
+            "Later, sign in any time on our login page with this email address:\n"
+            "{{ login_url }}\n"
+        ),
+        sample={
+            "first_name": "Mara",
+            "customer_name": "Mara Schneider",
+            "site_name": "Keyport",
+            "location_name": "Lager Kreuzberg",
+            "location_address": "Hauptstraße 1, 10115 Berlin, DE",
+            "units": "Storage unit A010, Storage unit A011",
+            "starts_on": "2 March 2026",
+            "opening_hours": "Monday 06:00–22:00, Tuesday 06:00–22:00",
+            "pin": "482913",
+            "valid_for": "72 hours",
+            "link": "https://portal.example.com/login/link/EXAMPLE-ONE-TIME-TOKEN/",
+            "login_url": "https://portal.example.com/login/?location=1",
+        },
+        required=("link",),
+    )
+)
+
+
+def opening_hours_text(location: Location) -> str:
+    """The location's opening hours in one line, or that it is open around the clock."""
+    periods = [str(period) for period in location.opening_hours.all()]
+    return ", ".join(periods) if periods else gettext("open around the clock")
+
+
+def welcome_email(
+    *, booking: Booking, contact: Contact, pin: str, token: str, lifetime: dt.timedelta
+) -> None:
+    """To one of the customer's portal people on a move-in; the PIN and the sign-in link go in as
+    secrets, so the email log holds neither."""
+    assert contact.email is not None  # noqa: S101 - only portal contacts, who have an email
+    location = booking.location
+    units: Sequence[str] = sorted(str(unit) for unit in booking.units.all())
+    email_queue_from_template(
+        key=WELCOME,
+        to=contact.email,
+        contact=contact,
+        location=location,
+        context={
+            "first_name": contact.first_name,
+            "customer_name": booking.customer.name,
+            "location_name": location.name,
+            "location_address": location.address,
+            "units": ", ".join(units),
+            "starts_on": formats.date_format(booking.starts_on, "DATE_FORMAT"),
+            "opening_hours": opening_hours_text(location),
+            "valid_for": lifetime_label(lifetime),
+            "login_url": settings.PUBLIC_BASE_URL + portal_login_path(location),
+        },
+        secrets={"pin": pin, "link": settings.PUBLIC_BASE_URL + reverse("sign_in:link", args=[token])},
+    )
 
 
 # Move-out: sent when staff record the move-out (now, at the end of today, or on a later day), so

@@ -109,6 +109,12 @@ class Booking(models.Model):
         return BookingPhase.CURRENT.label
 
 
+def booked_between(starts_on: dt.date, ends_on: dt.date | None) -> Q:
+    """Booking units (not cancelled) on any day from `starts_on` to `ends_on` (None: open-ended)."""
+    overlaps = Q(is_cancelled=False) & (Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on))
+    return overlaps if ends_on is None else overlaps & Q(starts_on__lte=ends_on)
+
+
 class BookingUnit(models.Model):
     """One unit of a booking.
 

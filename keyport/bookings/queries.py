@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from keyport.access.models import OVERDUE_REASON, AccessGrant, SyncState
 from keyport.billing.models import DEFAULT_CURRENCY
-from keyport.bookings.models import ENDING_SOON_DAYS, Booking, BookingPhase, BookingStatus, BookingUnit
+from keyport.bookings.models import (
+    ENDING_SOON_DAYS,
+    Booking,
+    BookingPhase,
+    BookingStatus,
+    BookingUnit,
+    booked_between,
+)
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit, UnitStatus, UnitType
 from keyport.facilities.queries import occupied_on
@@ -541,13 +548,19 @@ def _decode_rental_cursor(cursor: str) -> list[Any] | None:
 
 def units_free_for_transfer(booking: Booking, today: dt.date) -> QuerySet[Unit]:
     """The location's Available units that no booking holds on any day from today to the booking's end."""
-    held = BookingUnit.objects.filter(unit=OuterRef("pk"), is_cancelled=False).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=today)
-    )
-    if booking.ends_on is not None:
-        held = held.filter(starts_on__lte=booking.ends_on)
+    return units_free_for(booking.location, today, booking.ends_on)
+
+
+# Move in: the units a location can offer for a stay ------------------------------------------
+
+
+def units_free_for(location: Location, starts_on: dt.date, ends_on: dt.date | None) -> QuerySet[Unit]:
+    """The location's Available units with no booking (not cancelled) on any day from `starts_on`
+    to `ends_on`, both the location's calendar days and included; no `ends_on` means open-ended."""
+    overlapping = BookingUnit.objects.filter(booked_between(starts_on, ends_on), unit=OuterRef("pk"))
     return (
-        Unit.objects.filter(location=booking.location, status=UnitStatus.AVAILABLE)
-        .exclude(Exists(held))
+        Unit.objects.filter(location=location, status=UnitStatus.AVAILABLE)
+        .exclude(Exists(overlapping))
+        .select_related("unit_type")
         .order_by("number")
     )

@@ -1,19 +1,31 @@
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from keyport.access.emails import local_day
-from keyport.access.services import booking_access_end_now, grants_sync_for_booking, grants_transfer
+from keyport.access.services import (
+    booking_access_end_now,
+    grants_sync_for_booking,
+    grants_transfer,
+    holder_for_contact,
+)
 from keyport.audit.services import Actor, audit_record
-from keyport.bookings.emails import move_out_cancelled_email, move_out_email
-from keyport.bookings.models import Booking, BookingStatus, BookingUnit
-from keyport.contacts.models import Customer
-from keyport.facilities.models import Unit, UnitStatus
+from keyport.bookings.emails import move_out_cancelled_email, move_out_email, welcome_email
+from keyport.bookings.models import Booking, BookingStatus, BookingUnit, booked_between
+from keyport.contacts.models import Customer, PortalLinkPurpose
+from keyport.contacts.services import (
+    NewCustomer,
+    new_customer_create,
+    portal_link_issue,
+    portal_link_lifetime,
+)
+from keyport.facilities.models import Location, Unit, UnitStatus
+from keyport.staff.models import StaffUser
 
 OVERLAP_MESSAGE = "Already booked for these dates: {units}."
 
@@ -21,11 +33,7 @@ OVERLAP_MESSAGE = "Already booked for these dates: {units}."
 def _overlapping(
     units: Sequence[Unit], starts_on: dt.date, ends_on: dt.date | None, *, exclude: Booking | None = None
 ) -> list[str]:
-    clashes = BookingUnit.objects.filter(unit__in=units, is_cancelled=False).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on)
-    )
-    if ends_on is not None:
-        clashes = clashes.filter(starts_on__lte=ends_on)
+    clashes = BookingUnit.objects.filter(booked_between(starts_on, ends_on), unit__in=units)
     if exclude is not None:
         clashes = clashes.exclude(booking=exclude)
     return sorted(set(clashes.values_list("unit__number", flat=True)))
@@ -355,3 +363,73 @@ def _refuse_transfer_to(booking: Booking, unit: Unit, today: dt.date) -> None:
         raise ValidationError({"to_unit": f"Unit {unit.number} is {unit.get_status_display()}."})
     if _overlapping([unit], today, booking.ends_on):
         raise ValidationError({"to_unit": f"Unit {unit.number} is not free from today to the booking's end."})
+
+
+# Move in ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveIn:
+    """What the front desk fills in for a move-in at a location."""
+
+    location: Location
+    units: Sequence[Unit]
+    starts_on: dt.date
+    ends_on: dt.date | None = None
+    monthly_rents: Mapping[int, Decimal] = field(default_factory=dict)
+    deposit: Decimal | None = None
+    note: str = ""
+
+
+@transaction.atomic
+def booking_move_in(*, staff: StaffUser, customer: Customer | NewCustomer, move_in: MoveIn) -> Booking:
+    """Rent units to a customer (an existing one, or a new one opened here): the booking, its
+    doors from the start of the move-in day, and a Welcome with a sign-in link to each of the
+    customer's portal people. Only owners move in from a day already past (back-dated)."""
+    location = move_in.location
+    if not staff.can_operate_location(location):
+        raise PermissionDenied
+    back_dated = move_in.starts_on < location.local_now().date()
+    if back_dated and not staff.is_owner:
+        raise ValidationError({"starts_on": "Only owners can move in from a day already past."})
+    actor = Actor.staff(staff)
+    if isinstance(customer, NewCustomer):
+        customer = new_customer_create(actor=actor, new=customer)
+    elif not staff.can_change_customer(customer):
+        raise ValidationError({"customer": "Choose a customer of a location you run."})
+    if any(unit.location_id != location.pk for unit in move_in.units):
+        raise ValidationError({"units": f"Choose units of {location.name}."})
+    booking = booking_create(
+        actor=actor,
+        customer=customer,
+        units=move_in.units,
+        starts_on=move_in.starts_on,
+        ends_on=move_in.ends_on,
+        monthly_rents=move_in.monthly_rents,
+        deposit=move_in.deposit,
+        note=move_in.note,
+    )
+    welcomed = _welcome(actor, booking)
+    audit_record(
+        actor=actor,
+        action="booking.moved_in",
+        target=booking,
+        location=location,
+        customer=customer,
+        details={"back_dated": back_dated, "welcome_sent_to": welcomed},
+    )
+    return booking
+
+
+def _welcome(actor: Actor, booking: Booking) -> list[str]:
+    """A Welcome to each of the customer's portal people, with their PIN and a sign-in link (which
+    makes their Account Status Email Sent); the addresses it went to."""
+    sent = []
+    people = booking.customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk")
+    for contact in people:
+        holder = holder_for_contact(location=booking.location, contact=contact)
+        _, token = portal_link_issue(actor=actor, contact=contact, purpose=PortalLinkPurpose.INVITE)
+        lifetime = portal_link_lifetime(PortalLinkPurpose.INVITE)
+        welcome_email(booking=booking, contact=contact, pin=holder.pin, token=token, lifetime=lifetime)
+        sent.append(str(contact.email))
+    return sent

@@ -45,6 +45,7 @@ from keyport.facilities.models import Location
 from keyport.lib.counts import count_per
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
 from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_operator
 
 
 def is_storage_customer(*, customer_id: str, customer_fields: str) -> Q:
@@ -225,6 +226,25 @@ def get_customer_for_manager(user: StaffUser, customer_id: int) -> Customer:
     if not user.can_change_customer(customer):
         raise PermissionDenied
     return customer
+
+
+def customers_to_move_in(user: StaffUser) -> QuerySet[Customer]:
+    """The active customers this staff member may rent units to: those they change (owners every
+    one, managers those at home at a location they run)."""
+    customers = Customer.objects.filter(is_active=True)
+    if not user.is_owner:
+        customers = customers.filter(home_location__in=locations_for_operator(user))
+    return customers.select_related("home_location").order_by("name", "id")
+
+
+def find_customers_to_move_in(user: StaffUser, text: str, *, limit: int = 10) -> list[Customer]:
+    """Move in's customer search: by a contact's name, email or phone (see `search_contacts`)."""
+    customers = customers_to_move_in(user)
+    if text.strip():
+        customers = customers.filter(
+            pk__in=Contact.objects.filter(search_contacts(text)).values("customer_id")
+        )
+    return list(customers[:limit])
 
 
 def contacts_for_staff(user: StaffUser) -> QuerySet[Contact]:

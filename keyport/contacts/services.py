@@ -87,6 +87,34 @@ def customer_create(
     return customer
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewCustomer:
+    """New customer at the front desk: a person's name, how to reach them, their home location."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    home_location: Location | None = None
+    kind: str = CustomerKind.STORAGE
+
+
+@transaction.atomic
+def new_customer_create(*, actor: Actor, new: NewCustomer) -> Customer:
+    """Open an account whose primary contact is the person named; with an email they can access
+    the customer portal. The name's last word is the contact's last name."""
+    first_name, _, last_name = new.name.strip().rpartition(" ")
+    primary = ContactDetails(
+        first_name=first_name or last_name,
+        last_name=last_name if first_name else "",
+        email=new.email,
+        phone=new.phone,
+        can_access_portal=bool(new.email.strip()),
+    )
+    return customer_create(
+        actor=actor, name=new.name, primary=primary, kind=new.kind, home_location=new.home_location
+    )
+
+
 @transaction.atomic
 def contact_add(*, actor: Actor, customer: Customer, details: ContactDetails) -> Contact:
     """Add an additional contact (spouse, assistant, bookkeeper) to an account."""
@@ -224,16 +252,22 @@ def _shut_portal(contact: Contact) -> int:
     return voided
 
 
-def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurpose) -> PortalLink:
-    """Void the person's earlier unused links, make a new one, and email it."""
+def portal_link_lifetime(purpose: PortalLinkPurpose) -> dt.timedelta:
+    """How long a link works: an invite (or a Welcome) for days, a requested sign-in link for minutes."""
+    if purpose == PortalLinkPurpose.INVITE:
+        return dt.timedelta(hours=settings.PORTAL_INVITE_HOURS)
+    return dt.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES)
+
+
+def portal_link_issue(
+    *, actor: Actor, contact: Contact, purpose: PortalLinkPurpose
+) -> tuple[PortalLink, str]:
+    """Void the person's earlier unused links and make a new one; the caller emails its token.
+
+    The link's `sent_to` is what makes the person's Account Status Email Sent.
+    """
     assert contact.email is not None  # noqa: S101 - callers check may_sign_in
     now = timezone.now()
-    if purpose == PortalLinkPurpose.INVITE:
-        lifetime = dt.timedelta(hours=settings.PORTAL_INVITE_HOURS)
-        send_email = portal_invite_email
-    else:
-        lifetime = dt.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES)
-        send_email = portal_sign_in_link_email
     contact.portal_links.filter(used_at__isnull=True, voided_at__isnull=True).update(voided_at=now)
     token = secrets.token_urlsafe(32)  # 256 random bits; only the hash is stored.
     link = PortalLink.objects.create(
@@ -242,9 +276,8 @@ def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurp
         token_hash=portal_token_hash(token),
         sent_to=contact.email,
         created_at=now,
-        expires_at=now + lifetime,
+        expires_at=now + portal_link_lifetime(purpose),
     )
-    send_email(contact=contact, token=token, lifetime=lifetime)
     audit_record(
         actor=actor,
         action=f"contact.portal_{purpose}_sent",
@@ -252,6 +285,14 @@ def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurp
         customer=contact.customer,
         details={"expires_at": link.expires_at.isoformat()},
     )
+    return link, token
+
+
+def _portal_link_send(*, actor: Actor, contact: Contact, purpose: PortalLinkPurpose) -> PortalLink:
+    """Make a new link and email it."""
+    link, token = portal_link_issue(actor=actor, contact=contact, purpose=purpose)
+    send_email = portal_invite_email if purpose == PortalLinkPurpose.INVITE else portal_sign_in_link_email
+    send_email(contact=contact, token=token, lifetime=portal_link_lifetime(purpose))
     return link
 
 

@@ -41,8 +41,10 @@ from keyport.dashboard.forms import RevokeAccessForm, apply_errors
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
+from keyport.facilities.models import Location
 from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser
+from keyport.staff.queries import locations_for_operator
 
 
 @staff_required
@@ -77,12 +79,23 @@ def customer_detail(
         "emails": emails_to_customer(customer),
         "add_form": add_form or ContactForm(prefix="new"),
         "can_manage": request.user.can_change_customer(customer),
+        "move_in_locations": _move_in_locations(request.user, customer),
         "add_open": add_form is not None,
         "why_action": reverse("dashboard:customer_detail", args=[customer.pk]),
         **why,
     }
     status = 400 if add_form is not None or edit_forms or why_refused else 200
     return render(request, "dashboard/customers/detail.html", context, status=status)
+
+
+def _move_in_locations(user: StaffUser, customer: Customer) -> list[Location]:
+    """Where Move in rents this customer a unit: their home location, or (without one) each
+    location an owner runs; none for staff who may not change the customer."""
+    if not customer.is_active or not user.can_change_customer(customer):
+        return []
+    if customer.home_location is not None:
+        return [customer.home_location]
+    return list(locations_for_operator(user))
 
 
 def _people(contacts: list[Contact], bookings: list[BookingWithAccess]) -> list[Person]:

@@ -26,7 +26,7 @@ def style_fields(form: forms.BaseForm) -> None:
     """Bootstrap classes on every widget, marking the ones with errors."""
     for name, field in form.fields.items():
         widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
+        if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
             css = "form-select"

@@ -207,3 +207,11 @@ urlpatterns += [
     path("unit-types/<int:unit_type_id>/retire/", units_views.unit_type_retire, name="unit_type_retire"),
     path("unit-types/<int:unit_type_id>/delete/", units_views.unit_type_delete, name="unit_type_delete"),
 ]
+
+# The front desk: New customer, Move in.
+from keyport.dashboard import move_in_views  # noqa: E402
+
+urlpatterns += [
+    path("customers/new/", move_in_views.customer_new, name="customer_new"),
+    path("locations/<int:location_id>/move-in/", move_in_views.move_in, name="move_in"),
+]
