@@ -135,3 +135,16 @@ def test_inactive_keeps_every_record_and_is_audited(actor):
 def test_contact_full_name():
     assert Contact(first_name="Mara", last_name="").full_name == "Mara"
     assert Contact(first_name="Mara", last_name="Schneider").full_name == "Mara Schneider"
+
+
+def test_an_accounts_portal_people_are_those_who_may_sign_in_oldest_first():
+    customer = CustomerFactory()
+    first = ContactFactory(customer=customer, can_access_portal=True)
+    ContactFactory(customer=customer, is_primary=False, can_access_portal=False)
+    second = ContactFactory(customer=customer, is_primary=False, can_access_portal=True)
+    ContactFactory(can_access_portal=True)  # another account's
+    assert customer.portal_people() == [first, second]
+    assert all(contact.may_sign_in for contact in customer.portal_people())
+    customer.is_active = False
+    customer.save()
+    assert customer.portal_people() == []

@@ -188,7 +188,7 @@ def access_changed_emails(
     }
     people = [
         Recipient(to=contact.email or "", contact=contact, context=context)
-        for contact in booking.customer.contacts.filter(can_access_portal=True, email__isnull=False)
+        for contact in booking.customer.portal_people()
     ]
     guests = [
         Recipient(

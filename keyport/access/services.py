@@ -544,12 +544,6 @@ def grants_push_for_location(*, location: Location) -> int:
 # Grants from bookings.
 
 
-def _portal_contacts(customer: Customer) -> list[Contact]:
-    if not customer.is_active:
-        return []
-    return list(customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk"))
-
-
 def _booking_revoked(booking: Booking) -> bool:
     return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
 
@@ -586,7 +580,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     wanted: dict[tuple[int, int], None] = {}
     revoked = _booking_revoked(booking)
     if not booking.is_cancelled and not revoked:
-        for contact in _portal_contacts(booking.customer):
+        for contact in booking.customer.portal_people():
             holder = holder_for_contact(location=location, contact=contact)
             for unit_id in unit_starts:
                 wanted[(holder.pk, unit_id)] = None
@@ -994,7 +988,7 @@ def _guests_with_access_already(booking: Booking, request: ShareRequest) -> list
     """The asked emails that would get nothing new: the tenant's own people, and guests whose
     current share of this booking already covers some of these units on some of these days."""
     asked = {email.lower() for email in request.emails}
-    own = sorted(asked & {(contact.email or "").lower() for contact in _portal_contacts(booking.customer)})
+    own = sorted(asked & {(contact.email or "").lower() for contact in booking.customer.portal_people()})
     messages = [f"{email} already has access to this booking through the account." for email in own]
     overlapping = (
         SharedAccess.objects.filter(booking=booking, state=ShareState.ACTIVE, holder__email__in=asked)

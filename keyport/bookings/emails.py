@@ -204,7 +204,7 @@ def _to_tenant(*, key: str, booking: Booking, move_out_day: dt.date, context: di
         "move_out_day": local_day(move_out_day),
         **context,
     }
-    people = booking.customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk")
+    people = booking.customer.portal_people()
     emails_queue_from_template(
         key=key,
         recipients=[

@@ -425,7 +425,7 @@ def _welcome(actor: Actor, booking: Booking) -> list[str]:
     """A Welcome to each of the customer's portal people, with their PIN and a sign-in link (which
     makes their Account Status Email Sent); the addresses it went to."""
     sent = []
-    people = booking.customer.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk")
+    people = booking.customer.portal_people()
     for contact in people:
         holder = holder_for_contact(location=booking.location, contact=contact)
         _, token = portal_link_issue(actor=actor, contact=contact, purpose=PortalLinkPurpose.INVITE)

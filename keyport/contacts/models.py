@@ -61,6 +61,12 @@ class Customer(models.Model):
     def portal_access(self) -> PortalAccess:
         return PortalAccess.FULL if self.is_storage_customer() else PortalAccess.TICKET_ONLY
 
+    def portal_people(self) -> list[Contact]:
+        """The account's people who may sign in to the portal (each `Contact.may_sign_in`), oldest first."""
+        if not self.is_active:
+            return []
+        return list(self.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk"))
+
 
 class PortalAccess(models.TextChoices):
     """What a contact can use in the customer portal; derived from the account, never typed in."""
