@@ -13,7 +13,12 @@ from django.utils.html import format_html
 from keyport.bookings.queries import units_free_for
 from keyport.bookings.services import MoveIn
 from keyport.contacts.models import Customer, CustomerKind
-from keyport.contacts.queries import customers_for_staff, customers_to_move_in, find_customers_to_move_in
+from keyport.contacts.queries import (
+    customers_for_staff,
+    customers_to_move_in,
+    find_customers_to_move_in,
+    get_contact_by_email,
+)
 from keyport.contacts.services import NewCustomer
 from keyport.dashboard.sections_forms import BootstrapForm, style_fields
 from keyport.facilities.models import Location, Unit
@@ -47,9 +52,10 @@ def email_in_use(user: StaffUser, email: str) -> ValidationError | None:
     email = normalize_email_address(email)
     if not email:
         return None
-    customer = Customer.objects.filter(contacts__email=email).first()
-    if customer is None:
+    holder = get_contact_by_email(email)
+    if holder is None:
         return None
+    customer = holder.customer
     if not customers_for_staff(user).filter(pk=customer.pk).exists():
         return ValidationError("Another contact already uses this email address.")
     url = reverse("dashboard:customer_detail", args=[customer.pk])
