@@ -616,6 +616,17 @@ def test_the_overviews_numbers_lead_to_the_same_units(as_owner, site, mixed):
         assert len(units_page(as_owner, site, state=state)[0]) == count
 
 
+def test_the_overviews_moves_today_lead_to_the_same_rentals(as_owner, site, mixed):
+    rows, page = overview(as_owner)
+    today = rows["Lager Mitte"].today
+    rentals_url = reverse("dashboard:location_rentals", args=[site.pk])
+    for day, count in [("move_ins", today.move_ins), ("move_outs", today.move_outs)]:
+        assert f'href="{rentals_url}?day={day}"' in page
+        response = as_owner.get(f"{rentals_url}?day={day}")
+        assert response.status_code == 200
+        assert len(response.context["page"].rentals) == count
+
+
 def test_the_chart_shows_occupancy_at_the_end_of_each_of_the_last_twelve_months(as_owner, site):
     units = [UnitFactory(location=site) for _ in range(4)]
     customer = CustomerFactory()
