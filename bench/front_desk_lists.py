@@ -1,5 +1,5 @@
-"""Rentals against the Django admin's Booking changelist (same data, same run), at one location
-with many units and bookings; Units against the admin's Unit changelist once that page exists.
+"""Rentals against the Django admin's Booking changelist and Units against its Unit changelist
+(same data, same run), at one location with many units and bookings.
 
     .venv/bin/python bench/front_desk_lists.py                 # fresh SQLite file under /tmp
     .venv/bin/python bench/front_desk_lists.py --reuse         # keep the data of the last run
@@ -61,7 +61,7 @@ def measure(
     _owner, client = signed_in_owner()
     deep_page = min(deep_page, bookings // 50)
     ratios: dict[str, list[float]] = {}
-    cases = [(case, url) for case in _cases(location, units, deep_page) if (url := _our_url(case, location))]
+    cases = [(case, _our_url(case, location)) for case in _cases(location, units, deep_page)]
     for _ in range(rounds):
         for case, ours in cases:
             mine = median_get(client, f"{ours}?{case.query}", requests)
@@ -76,9 +76,10 @@ def measure(
 
 def _cases(location: Any, units: int, deep_page: int) -> list[Case]:
     """Rentals and Units, each question asked of the admin with its own search and filters (the
-    admin's Booking list narrowed to the location, as our page is)."""
+    admin's lists narrowed to the location, as our pages are)."""
     here = f"location__id__exact={location.pk}"
     unit = f"S{units // 2:06d}"
+    unit_page = max(1, min(deep_page, units // 50))
     rentals = "dashboard:location_rentals"
     units_page = "dashboard:location_units"
     return [
@@ -101,19 +102,31 @@ def _cases(location: Any, units: int, deep_page: int) -> list[Case]:
             ADMIN_BOOKINGS,
             f"{here}&p={deep_page // 2}",
         ),
-        Case("Units", "first page", units_page, "", ADMIN_UNITS, ""),
-        Case("Units", "search a number", units_page, f"q={unit}", ADMIN_UNITS, f"q={unit}"),
+        Case("Units", "first page", units_page, "", ADMIN_UNITS, here),
+        Case("Units", "search a number", units_page, f"q={unit}", ADMIN_UNITS, f"{here}&q={unit}"),
+        Case(
+            "Units",
+            "filter Out of service",
+            units_page,
+            "state=out_of_service",
+            ADMIN_UNITS,
+            f"{here}&status__exact=out_of_service",
+        ),
+        Case(
+            "Units",
+            f"deep page {unit_page}",
+            units_page,
+            f"page={unit_page}",
+            ADMIN_UNITS,
+            f"{here}&p={unit_page // 2 or 1}",
+        ),
     ]
 
 
 def _our_url(case: Case, location: Any) -> str:
-    """Our page's address, or "" while the page does not exist yet (its case is skipped)."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
-    try:
-        return reverse(case.route, args=[location.pk])
-    except NoReverseMatch:
-        return ""
+    return reverse(case.route, args=[location.pk])
 
 
 def _big_location(*, units: int, bookings: int) -> tuple[Any, list[Figure]]:

@@ -131,7 +131,18 @@ def units_on_day(
     return _filtered(units, filters).prefetch_related("access_points").order_by("number", "pk")
 
 
+# What a unit's own status must be for it to be in a state that no booking holds: a plain column
+# the database checks before it works out the state.
+STATUS_OF_STATE = {
+    UnitState.OUT_OF_SERVICE: UnitStatus.OUT_OF_SERVICE,
+    UnitState.AVAILABLE: UnitStatus.AVAILABLE,
+    UnitState.RESERVED: UnitStatus.AVAILABLE,
+}
+
+
 def _filtered(units: QuerySet[Unit], filters: UnitFilters) -> QuerySet[Unit]:
+    if filters.state in STATUS_OF_STATE:
+        units = units.filter(status=STATUS_OF_STATE[UnitState(filters.state)])
     if filters.state == UnitState.OCCUPIED:
         units = units.filter(Q(state__in=[UnitState.OCCUPIED, UnitState.LOCKED]))
     elif filters.state:
