@@ -472,15 +472,7 @@ def unit_type_update(*, actor: Actor, unit_type: UnitType, **changes: object) ->
     changed = _apply_changes(unit_type, changes, UNIT_TYPE_FIELDS)
     _check_type_name_free(unit_type)
     unit_type.full_clean()
-    if changed:
-        unit_type.save(update_fields=list(changed))
-        audit_record(
-            actor=actor,
-            action="unit_type.updated",
-            target=unit_type,
-            location=unit_type.location,
-            details={"changed": changed},
-        )
+    _save_changes(actor, unit_type, changed, action="unit_type.updated", location=unit_type.location)
     return unit_type
 
 
@@ -520,16 +512,19 @@ def unit_update(*, actor: Actor, unit: Unit, **changes: object) -> Unit:
     changed = _apply_changes(unit, changes, UNIT_FIELDS)
     _check_number_free(unit)
     unit.full_clean()
-    if changed:
-        unit.save(update_fields=list(changed))
-        audit_record(
-            actor=actor,
-            action="unit.updated",
-            target=unit,
-            location=unit.location,
-            details={"changed": changed},
-        )
+    _save_changes(actor, unit, changed, action="unit.updated", location=unit.location)
     return unit
+
+
+def _save_changes(
+    actor: Actor, instance: models.Model, changed: dict[str, object], *, action: str, location: Location
+) -> None:
+    """Save the fields that changed, audited with their old values; nothing when none did."""
+    if changed:
+        instance.save(update_fields=list(changed))
+        audit_record(
+            actor=actor, action=action, target=instance, location=location, details={"changed": changed}
+        )
 
 
 def _check_type_name_free(unit_type: UnitType) -> None:
