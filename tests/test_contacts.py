@@ -137,7 +137,7 @@ def test_contact_full_name():
     assert Contact(first_name="Mara", last_name="Schneider").full_name == "Mara Schneider"
 
 
-def test_an_accounts_portal_people_are_those_who_may_sign_in_oldest_first():
+def test_an_accounts_portal_people_are_those_with_portal_access_oldest_first_even_when_paused():
     customer = CustomerFactory()
     first = ContactFactory(customer=customer, can_access_portal=True)
     ContactFactory(customer=customer, is_primary=False, can_access_portal=False)
@@ -147,4 +147,4 @@ def test_an_accounts_portal_people_are_those_who_may_sign_in_oldest_first():
     assert all(contact.may_sign_in for contact in customer.portal_people())
     customer.is_active = False
     customer.save()
-    assert customer.portal_people() == []
+    assert customer.portal_people() == [first, second]  # still told of their access

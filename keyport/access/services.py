@@ -544,6 +544,11 @@ def grants_push_for_location(*, location: Location) -> int:
 # Grants from bookings.
 
 
+def _people_with_doors(customer: Customer) -> list[Contact]:
+    """An active account's portal people; a paused account's get no doors."""
+    return customer.portal_people() if customer.is_active else []
+
+
 def _booking_revoked(booking: Booking) -> bool:
     return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
 
@@ -580,7 +585,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     wanted: dict[tuple[int, int], None] = {}
     revoked = _booking_revoked(booking)
     if not booking.is_cancelled and not revoked:
-        for contact in booking.customer.portal_people():
+        for contact in _people_with_doors(booking.customer):
             holder = holder_for_contact(location=location, contact=contact)
             for unit_id in unit_starts:
                 wanted[(holder.pk, unit_id)] = None
@@ -988,7 +993,7 @@ def _guests_with_access_already(booking: Booking, request: ShareRequest) -> list
     """The asked emails that would get nothing new: the tenant's own people, and guests whose
     current share of this booking already covers some of these units on some of these days."""
     asked = {email.lower() for email in request.emails}
-    own = sorted(asked & {(contact.email or "").lower() for contact in booking.customer.portal_people()})
+    own = sorted(asked & {(contact.email or "").lower() for contact in _people_with_doors(booking.customer)})
     messages = [f"{email} already has access to this booking through the account." for email in own]
     overlapping = (
         SharedAccess.objects.filter(booking=booking, state=ShareState.ACTIVE, holder__email__in=asked)

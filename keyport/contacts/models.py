@@ -62,9 +62,8 @@ class Customer(models.Model):
         return PortalAccess.FULL if self.is_storage_customer() else PortalAccess.TICKET_ONLY
 
     def portal_people(self) -> list[Contact]:
-        """The account's people who may sign in to the portal (each `Contact.may_sign_in`), oldest first."""
-        if not self.is_active:
-            return []
+        """The account's people with portal access (so with an email), oldest first: those who get
+        its doors while it is active, and its emails about them even when it is paused."""
         return list(self.contacts.filter(can_access_portal=True, email__isnull=False).order_by("pk"))
 
 
