@@ -20,10 +20,12 @@ def test_owner_signs_in_and_sees_the_dashboard(live_server, page: Page):
 
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_text("Olivia Owner")).to_be_visible()
-    expect(page.get_by_role("link", name="Keyport Self Storage Berlin-Kreuzberg")).to_be_visible()
+    site = page.get_by_role("link", name="Keyport Self Storage Berlin-Kreuzberg", exact=True)
+    expect(site).to_be_visible()
 
-    page.get_by_role("link", name="Keyport Self Storage Berlin-Kreuzberg").click()
-    expect(page.get_by_role("cell", name="A001")).to_be_visible()
+    site.click()
+    page.get_by_role("link", name="Units", exact=True).click()
+    expect(page.get_by_role("cell", name="A001 Storage unit")).to_be_visible()
     expect(page.get_by_text("Main gate")).to_be_visible()
 
 
