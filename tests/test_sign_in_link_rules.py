@@ -13,8 +13,16 @@ from django.urls import reverse
 
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.contacts.models import Contact, Customer, PortalLink
-from keyport.contacts.services import ContactDetails, contact_update, sign_in_link_send
+from keyport.contacts.emails import PORTAL_INVITE, PORTAL_SIGN_IN_LINK, lifetime_label
+from keyport.contacts.models import Contact, Customer, PortalLink, PortalLinkPurpose
+from keyport.contacts.services import (
+    ContactDetails,
+    contact_update,
+    invite_send,
+    portal_link_lifetime,
+    sign_in_link_send,
+)
+from keyport.emails.models import OutgoingEmail
 from keyport.portal.access import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE
 from tests.factories import LocationFactory
@@ -52,6 +60,17 @@ def signed_in(client: Client) -> int | None:
 
 
 # Expiry and single use ----------------------------------------------------------------------
+
+
+def test_an_invite_and_a_requested_link_each_go_out_in_their_own_email(scene):
+    invite_send(actor=STAFF, contact=scene.partner)
+    send_link()
+    sent = dict(OutgoingEmail.objects.values_list("to", "template"))
+    assert sent == {"partner@example.com": PORTAL_INVITE, "tenant@example.com": PORTAL_SIGN_IN_LINK}
+    # Each tells how long its own link works.
+    for to, purpose in [("partner@example.com", "invite"), ("tenant@example.com", "sign_in")]:
+        said = lifetime_label(portal_link_lifetime(PortalLinkPurpose(purpose)))
+        assert said in OutgoingEmail.objects.get(to=to).body_text, (to, said)
 
 
 def test_a_used_sign_in_link_does_not_sign_in_again(client, scene):
