@@ -302,6 +302,9 @@ ACCESS_PIN_BLOCK_SECONDS = env_int("ACCESS_PIN_BLOCK_SECONDS", 900, minimum=1)
 ACCESS_PIN_FAILURE_WINDOW_SECONDS = env_int("ACCESS_PIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 # 0 turns the periodic sweep off (tests that do not exercise it).
 ACCESS_SWEEP_SECONDS = env_int("ACCESS_SWEEP_SECONDS", 60, minimum=0)
+# An intent being sent is leased this long: nobody else sends it meanwhile. One whose sender was
+# cut off (a lost connection, a killed worker) is sent again by the sweep once its lease has run out.
+ACCESS_SYNC_LEASE_SECONDS = env_int("ACCESS_SYNC_LEASE_SECONDS", 60, minimum=1)
 # Each sweep reads back this many units from each location's access provider, in turn.
 ACCESS_RECONCILE_UNITS_PER_SWEEP = env_int("ACCESS_RECONCILE_UNITS_PER_SWEEP", 200, minimum=1)
 # Sensorberg: a push that got no answer may still be applied by the vendor this long after Keyport

@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 
@@ -95,6 +96,77 @@ def test_a_task_cut_off_by_a_lost_connection_is_run_again_by_the_same_worker(dat
     assert len(mail.outbox) == 1, "sent once: the second run finds the email delivered"
 
 
+def _lost_mid_task() -> OperationalError:
+    """What Django raises when PostgreSQL ends the connection under a running query."""
+    error = OperationalError("terminating connection due to administrator command")
+    error.__cause__ = psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+    return error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_whose_connection_goes_mid_run_is_run_again_not_recorded_failed(database_tasks, monkeypatch):  # type: ignore[no-untyped-def]
+    from keyport.emails import tasks
+
+    email = email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
+    )
+    real_deliver = tasks.email_deliver
+    runs: list[int] = []
+
+    def connection_lost_the_first_time(**kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        if len(runs) == 1:
+            raise _lost_mid_task()
+        return real_deliver(**kwargs)
+
+    monkeypatch.setattr(tasks, "email_deliver", connection_lost_the_first_time)
+
+    run_worker_until_idle()
+
+    assert len(runs) == 2
+    assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_failing_on_a_database_error_that_is_no_lost_connection_is_recorded_failed_once(
+    database_tasks, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from keyport.emails import tasks
+
+    email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed")
+    runs: list[int] = []
+
+    def statement_timeout(**kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        error = OperationalError("canceling statement due to statement timeout")
+        error.__cause__ = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+        raise error
+
+    monkeypatch.setattr(tasks, "email_deliver", statement_timeout)
+
+    run_worker_until_idle()
+
+    assert runs == [1]
+    assert DBTaskResult.objects.get().status == TaskResultStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [
+        (InterfaceError("connection already closed"), True),
+        (_lost_mid_task(), True),
+        (OperationalError("database is locked"), False),
+        (ValueError("not a database error"), False),
+    ],
+)
+def test_which_errors_count_as_a_lost_connection(error, lost):  # type: ignore[no-untyped-def]
+    from keyport.worker.services import connection_was_lost
+
+    assert connection_was_lost(error) is lost
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_reconnect_pause_doubles_up_to_its_cap(database_tasks, settings, monkeypatch):  # type: ignore[no-untyped-def]
     from keyport.worker import services
@@ -147,7 +219,9 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-ar
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
-        "ACCESS_SWEEP_SECONDS": "0",
+        # An intent cut off mid-send is leased; the sweep sends it again once the lease runs out.
+        "ACCESS_SWEEP_SECONDS": "1",
+        "ACCESS_SYNC_LEASE_SECONDS": "2",
         "BILLING_OVERDUE_CHECK_MINUTES": "0",
         "TASK_RESULTS_KEEP_DAYS": "0",
         "TASK_WORKER_HEARTBEAT_SECONDS": "1",

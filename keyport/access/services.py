@@ -199,9 +199,6 @@ def _backoff(attempts: int) -> dt.timedelta:
     return min(SYNC_BACKOFF_CAP, dt.timedelta(seconds=2 ** min(attempts, 16)))
 
 
-SYNC_LEASE = dt.timedelta(seconds=60)
-
-
 def _operation_now(grant: AccessGrant, provider: str, now: dt.datetime) -> SyncOperation:
     """What this provider must hold of the grant now: its membership while the grant opens and the
     location uses the provider, else none."""
@@ -251,7 +248,7 @@ def sync_intent_process(*, intent_id: int, now: dt.datetime | None = None) -> Sy
         intent.operation = _operation_now(grant, intent.provider, now)
         intent.status = SyncIntentStatus.SENDING
         intent.attempts += 1
-        intent.next_attempt_at = now + SYNC_LEASE
+        intent.next_attempt_at = now + dt.timedelta(seconds=settings.ACCESS_SYNC_LEASE_SECONDS)
         intent.save(update_fields=["operation", "status", "attempts", "next_attempt_at"])
     error = _send_intent(intent, grant)
     with transaction.atomic():

@@ -20,6 +20,23 @@ logger = logging.getLogger(__name__)
 # What a dropped, refused or timed-out database connection raises (psycopg's pool timeout too).
 DATABASE_LOST = (OperationalError, InterfaceError)
 PERIODIC_CHAINS_LOCK = "periodic-chains"
+# PostgreSQL's connection exceptions (class 08) and a server shutting down or starting up.
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_was_lost(error: BaseException) -> bool:
+    """Whether an error is the database connection going away, not a fault of the work that raised
+    it: worth running that work again once connected. A locked SQLite database, a statement
+    timeout or a constraint is not."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if not type(cause).__module__.startswith("psycopg"):
+        return False  # SQLite's: a locked database, a full disk; no connection to lose
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATES)
 
 
 def worker_heartbeat(*, worker_id: str, started_at: dt.datetime) -> None:

@@ -19,10 +19,12 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from keyport.emails.tasks import email_deliveries_ensure_queued
 from keyport.worker.services import (
     DATABASE_LOST,
+    connection_was_lost,
     periodic_chains_ensure_scheduled,
     tasks_requeue_own,
     tasks_requeue_stale,
@@ -46,6 +48,20 @@ class ReconnectingWorker(Worker):
             except DATABASE_LOST as error:
                 self.startup_delay = False
                 self._reconnect(error)
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        """Runs the task; one that fails because the database connection went from under it is not
+        recorded as failed but left RUNNING, and the error ends the run loop: _reconnect() then
+        puts it back in the queue and this worker runs it again."""
+        record_failure = db_task_result.set_failed
+
+        def set_failed(error: BaseException) -> None:
+            if connection_was_lost(error):
+                raise error
+            record_failure(error)
+
+        db_task_result.set_failed = set_failed  # type: ignore[method-assign]
+        super().run_task(db_task_result)
 
     def _reconnect(self, error: Exception) -> None:
         pause = settings.TASK_WORKER_RECONNECT_FIRST_SECONDS
