@@ -135,7 +135,9 @@ def test_a_task_failing_on_a_database_error_that_is_no_lost_connection_is_record
 ):  # type: ignore[no-untyped-def]
     from keyport.emails import tasks
 
-    email_queue(to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed")
+    email_queue(
+        to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
+    )
     runs: list[int] = []
 
     def statement_timeout(**kwargs):  # type: ignore[no-untyped-def]
