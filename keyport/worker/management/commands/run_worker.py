@@ -60,7 +60,7 @@ class ReconnectingWorker(Worker):
                 raise error
             record_failure(error)
 
-        db_task_result.set_failed = set_failed  # type: ignore[method-assign]
+        db_task_result.set_failed = set_failed
         super().run_task(db_task_result)
 
     def _reconnect(self, error: Exception) -> None:
