@@ -80,7 +80,7 @@ def test_a_walk_in_customer_from_new_customer_to_move_out(live_server, browser, 
     door.click()  # the tenant's page, still open from before the move-out
     expect(phone.locator("#open-result")).to_contain_text(f"{door_name} did not open.")
     assert (
-        AccessEvent.objects.filter(channel=AccessEvent.Channel.PORTAL).order_by("pk").last().allowed is False
+        AccessEvent.objects.filter(channel=AccessEvent.Channel.PORTAL).latest("pk").allowed is False
     )
 
     page.goto(f"{base}/dashboard/customers/{contact.customer.pk}/")
@@ -89,7 +89,7 @@ def test_a_walk_in_customer_from_new_customer_to_move_out(live_server, browser, 
     audit.assert_clean()
 
 
-def _tenant_opens_their_unit(browser: Browser, base: str, email: str, booking: Booking) -> Page:
+def _tenant_opens_their_unit(browser: Browser, base: str, email: str | None, booking: Booking) -> Page:
     """The tenant follows the Welcome email's sign-in link on their phone and opens a door of
     the unit; the phone's page stays on the booking's Open buttons."""
     [welcome] = [message for message in mail.outbox if message.to == [email]]
