@@ -256,7 +256,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Magic-link tokens travel in URL paths; no log line may keep one.
-    "filters": {"redact_tokens": {"()": "keyport.portal.log_redaction.RedactSignInTokens"}},
+    "filters": {"redact_tokens": {"()": "keyport.lib.log_redaction.RedactSignInTokens"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}
     },

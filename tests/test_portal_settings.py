@@ -11,7 +11,7 @@ from keyport.contacts.models import Contact, CustomerAppSettings
 from keyport.emails.models import OutgoingEmail
 from keyport.events import services as events
 from keyport.events.models import EmailPreferences, Ticket
-from keyport.portal.log_redaction import RedactSignInTokens
+from keyport.lib.log_redaction import RedactSignInTokens
 from tests.factories import ContactFactory
 from tests.portal_scene import build_scene, sign_in_as
 

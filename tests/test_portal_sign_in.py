@@ -439,7 +439,7 @@ def test_sign_out_ends_the_portal_session(client, scene):
 
 
 def test_tokens_are_redacted_from_request_logs(client, caplog, settings):
-    from keyport.portal.log_redaction import RedactSignInTokens
+    from keyport.lib.log_redaction import RedactSignInTokens
 
     secret = "SECRET-TOKEN-abcdefghijklmnopqrstuvwxyz0123456"
     record = logging.LogRecord(
@@ -462,7 +462,7 @@ def test_a_bad_link_path_is_not_logged_with_its_token(client, caplog):
         client.get(f"/login/link/{secret}/")
         client.get(f"/login/link/{secret}/extra/")
     assert caplog.records
-    handler_filter = __import__("keyport.portal.log_redaction", fromlist=["x"]).RedactSignInTokens()
+    handler_filter = __import__("keyport.lib.log_redaction", fromlist=["x"]).RedactSignInTokens()
     for record in caplog.records:
         handler_filter.filter(record)
         assert secret not in record.getMessage()

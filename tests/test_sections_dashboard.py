@@ -208,6 +208,21 @@ def test_employees_may_invite_but_not_check_in(client, location, django_capture_
     assert "ann@example.com" in page and "Ticket-only (lead)" in page
 
 
+def test_invitations_read_addresses_as_share_access_does_and_a_bad_one_invites_nobody(client, location):
+    event = open_day(location)
+    staff(client, location, Role.EMPLOYEE)
+    url = reverse("dashboard:event_invite", args=[event.pk])
+    response = client.post(url, {"emails": "ann@example.com; nope, bo@example.com"}, follow=True)
+    assert "Not a valid email address: nope." in response.content.decode()
+    assert not Ticket.objects.exists()
+
+    client.post(url, {"emails": "Ann@Example.com; bo@example.com\nann@example.com"})
+    assert sorted(Ticket.objects.values_list("contact__email", flat=True)) == [
+        "ann@example.com",
+        "bo@example.com",
+    ]
+
+
 def test_a_search_or_ticket_code_with_a_nul_character_is_refused_not_a_server_error(
     client, location, customer
 ):

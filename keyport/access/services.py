@@ -65,7 +65,6 @@ from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.background import enqueue_on_commit
-from keyport.lib.email_addresses import validate_email_address
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -911,27 +910,6 @@ def mapped_unit_ids(units: Iterable[Unit]) -> set[int]:
     return set(
         UnitAccessPoint.objects.filter(unit__in=list(units)).values_list("unit_id", flat=True).distinct()
     )
-
-
-def parse_emails(raw: str) -> list[str]:
-    """Addresses separated by commas or lines, each validated, duplicates merged (case-insensitive)."""
-    seen: dict[str, None] = {}
-    bad = []
-    for part in raw.replace(";", ",").replace("\n", ",").split(","):
-        address = part.strip().lower()
-        if not address:
-            continue
-        try:
-            validate_email_address(address)
-        except ValidationError:
-            bad.append(part.strip())
-            continue
-        seen[address] = None
-    if bad:
-        raise ValidationError({"emails": f"Not a valid email address: {', '.join(bad)}."})
-    if not seen:
-        raise ValidationError({"emails": "Enter at least one email address."})
-    return list(seen)
 
 
 def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -> None:

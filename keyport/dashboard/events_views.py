@@ -85,8 +85,10 @@ def event_invite(request: StaffRequest, event_id: int) -> HttpResponse:
     form = InviteForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError("Give at least one email address.")
-        tickets = services.event_invite(actor=Actor.staff(request.user), event=event, emails=form.addresses())
+            raise ValidationError(form.errors["emails"])
+        tickets = services.event_invite(
+            actor=Actor.staff(request.user), event=event, emails=form.cleaned_data["emails"]
+        )
         messages.success(request, f"{len(tickets)} invitation(s) sent.")
     except ValidationError as error:
         _errors(request, error)

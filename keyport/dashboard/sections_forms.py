@@ -15,6 +15,7 @@ from keyport.cars.models import Car
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
+from keyport.lib.email_addresses import email_addresses_parse
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
@@ -189,8 +190,8 @@ class InviteForm(BootstrapForm):
         help_text="One or more email addresses, separated by commas or new lines.",
     )
 
-    def addresses(self) -> list[str]:
-        return [part for part in self.cleaned_data["emails"].replace(",", "\n").splitlines() if part.strip()]
+    def clean_emails(self) -> list[str]:
+        return email_addresses_parse(self.cleaned_data["emails"])
 
 
 class CheckInCodeForm(BootstrapForm):

@@ -11,7 +11,7 @@ from keyport.contacts.services import ContactDetails, customer_create
 from keyport.events.emails import event_invitation_emails
 from keyport.events.models import EmailPreferences, Event, Ticket, TicketStatus
 from keyport.facilities.models import Location
-from keyport.lib.email_addresses import normalize_email_address, validate_email_address
+from keyport.lib.email_addresses import email_addresses_parse, normalize_email_address
 
 
 @transaction.atomic
@@ -63,19 +63,10 @@ def _contact_for_email(actor: Actor, location: Location, email: str) -> Contact:
 @transaction.atomic
 def event_invite(*, actor: Actor, event: Event, emails: Iterable[str]) -> list[Ticket]:
     """Invite people by email: each gets a ticket and an email; strangers become Ticket-only leads."""
-    addresses = []
-    for raw in emails:
-        email = normalize_email_address(raw)
-        if not email:
-            continue
-        try:
-            validate_email_address(email)
-        except ValidationError:
-            raise ValidationError({"emails": f"{raw.strip()} is not an email address."}) from None
-        if email not in addresses:
-            addresses.append(email)
-    if not addresses:
-        raise ValidationError({"emails": "Give at least one email address."})
+    try:
+        addresses = email_addresses_parse("\n".join(emails))
+    except ValidationError as error:
+        raise ValidationError({"emails": error.messages}) from None
     tickets = []
     for email in addresses:
         contact = _contact_for_email(actor, event.location, email)

@@ -118,7 +118,7 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """Opened from the new address. GET only shows the question, so mail scanners change nothing.
 
     The token sits in the path: the page is never cached, and the log filter
-    (keyport.portal.log_redaction) removes it from request logs. The page keeps the site's
+    (keyport.lib.log_redaction) removes it from request logs. The page keeps the site's
     same-origin Referrer-Policy: with no-referrer its Confirm post would fail Django's CSRF check.
     """
     found = email_change_read(token)

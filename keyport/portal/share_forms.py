@@ -3,9 +3,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from keyport.access.services import ShareRequest, parse_emails
+from keyport.access.services import ShareRequest
 from keyport.bookings.models import Booking
 from keyport.lib import form_fields
+from keyport.lib.email_addresses import email_addresses_parse
 
 
 class ShareForm(forms.Form):
@@ -34,10 +35,7 @@ class ShareForm(forms.Form):
         self.fields["units"].queryset = booking.units.order_by("number")  # type: ignore[attr-defined]
 
     def clean_emails(self) -> list[str]:
-        try:
-            return parse_emails(self.cleaned_data["emails"])
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["emails"]) from None
+        return email_addresses_parse(self.cleaned_data["emails"])
 
     def share_request(self) -> ShareRequest:
         data = self.cleaned_data

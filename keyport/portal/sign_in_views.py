@@ -3,7 +3,7 @@
 A link's token sits in its URL path (/login/link/<token>/). Opening it (GET or HEAD) only shows
 a Continue page, always with status 200, so mail scanners use nothing up and Django never
 logs the path as an error; Continue posts the token in the body to /login/continue/. These
-pages send Referrer-Policy: no-referrer, and keyport.portal.log_redaction removes tokens
+pages send Referrer-Policy: no-referrer, and keyport.lib.log_redaction removes tokens
 from log lines (the development server logs every path).
 
 With no-referrer, browsers send `Origin: null` and no Referer on the pages' form posts, which

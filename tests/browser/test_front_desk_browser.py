@@ -79,9 +79,7 @@ def test_a_walk_in_customer_from_new_customer_to_move_out(live_server, browser, 
 
     door.click()  # the tenant's page, still open from before the move-out
     expect(phone.locator("#open-result")).to_contain_text(f"{door_name} did not open.")
-    assert (
-        AccessEvent.objects.filter(channel=AccessEvent.Channel.PORTAL).latest("pk").allowed is False
-    )
+    assert AccessEvent.objects.filter(channel=AccessEvent.Channel.PORTAL).latest("pk").allowed is False
 
     page.goto(f"{base}/dashboard/customers/{contact.customer.pk}/")
     page.get_by_role("link", name="Move in").click()
