@@ -85,7 +85,7 @@ def event_invite(request: StaffRequest, event_id: int) -> HttpResponse:
     form = InviteForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors["emails"])
+            raise ValidationError(list(form.errors["emails"]))
         tickets = services.event_invite(
             actor=Actor.staff(request.user), event=event, emails=form.cleaned_data["emails"]
         )
