@@ -14,6 +14,7 @@ from keyport.access.models import (
     AccessHolder,
     BookingAccess,
     GrantState,
+    RevocationOrigin,
     ShareState,
 )
 from keyport.access.services import access_decide, booking_revoke_access, grants_sync_for_booking
@@ -62,7 +63,8 @@ def test_overdue_revokes_the_bookings_access_and_payment_restores_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert billing.invoices_lock_overdue(now=OVERDUE) == 1
     assert grant_states(booking) == {GrantState.REVOKED}
-    assert BookingAccess.objects.get(booking=booking).revoked_reason == "overdue"
+    state = BookingAccess.objects.get(booking=booking)
+    assert (state.revoked_reason, state.revoked_origin) == ("overdue", RevocationOrigin.OVERDUE)
     assert OutgoingEmail.objects.filter(to="tenant@example.com").exists()
     billing.payment_record(
         actor=SYSTEM, invoice=invoice, amount=Decimal("80.00"), received_on=dt.date(2026, 5, 2)
@@ -87,6 +89,19 @@ def test_payment_does_not_undo_a_revocation_staff_made_for_another_reason(bookin
     )
     state = BookingAccess.objects.get(booking=booking)
     assert state.is_revoked and state.revoked_reason == "keys lost"
+
+
+def test_staff_revoking_in_the_words_of_the_lockout_is_not_undone_by_a_payment(booking):
+    # The lockout is told by its origin, not its reason: staff may well write "overdue" themselves.
+    invoice = overdue_invoice(booking)
+    booking_revoke_access(actor=SYSTEM, booking=booking, reason="overdue")
+    billing.invoices_lock_overdue(now=OVERDUE)
+    billing.payment_record(
+        actor=SYSTEM, invoice=invoice, amount=Decimal("80.00"), received_on=dt.date(2026, 5, 2)
+    )
+    state = BookingAccess.objects.get(booking=booking)
+    assert state.is_revoked and state.revoked_origin == RevocationOrigin.OPERATOR
+    assert grant_states(booking) == {GrantState.REVOKED}
 
 
 def at(day: dt.date) -> dt.datetime:

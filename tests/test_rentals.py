@@ -11,7 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from keyport.access.models import OVERDUE_REASON, AccessGrant, BookingAccess, GrantOrigin, SyncState
+from keyport.access.models import (
+    OVERDUE_REASON,
+    AccessGrant,
+    BookingAccess,
+    GrantOrigin,
+    RevocationOrigin,
+    SyncState,
+)
 from keyport.access.services import holder_for_contact
 from keyport.billing.models import BillingSettings, Invoice
 from keyport.bookings.models import Booking, BookingPhase, BookingStatus, BookingUnit
@@ -246,7 +253,12 @@ def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failin
     revoked = rental(berlin, DAY - dt.timedelta(days=5))
     BookingAccess.objects.create(booking=revoked, revoked_at=BERLIN_DAY_STARTS, revoked_reason="Keys lost")
     locked = rental(berlin, DAY - dt.timedelta(days=5))
-    BookingAccess.objects.create(booking=locked, revoked_at=BERLIN_DAY_STARTS, revoked_reason=OVERDUE_REASON)
+    BookingAccess.objects.create(
+        booking=locked,
+        revoked_at=BERLIN_DAY_STARTS,
+        revoked_reason=OVERDUE_REASON,
+        revoked_origin=RevocationOrigin.OVERDUE,
+    )
     failing = rental(berlin, DAY - dt.timedelta(days=5))
     contact = ContactFactory(customer=failing.customer)
     AccessGrant.objects.create(

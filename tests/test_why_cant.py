@@ -8,7 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from keyport.access.explain import OPEN_BUTTON, PIN, access_explain
-from keyport.access.models import OVERDUE_REASON, AccessEvent, AccessGrant
+from keyport.access.models import OVERDUE_REASON, AccessEvent, AccessGrant, RevocationOrigin
 from keyport.access.services import booking_revoke_access
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, OpeningHours, UnitAccessPoint
@@ -63,7 +63,9 @@ def test_a_revoked_booking_is_denied_with_the_revocation_behind_it(scene):
 
 @time_machine.travel(NOW, tick=False)
 def test_an_overdue_lock_is_named_as_such(scene):
-    booking_revoke_access(actor=SYSTEM, booking=scene.booking, reason=OVERDUE_REASON)
+    booking_revoke_access(
+        actor=SYSTEM, booking=scene.booking, reason=OVERDUE_REASON, origin=RevocationOrigin.OVERDUE
+    )
     explained = explain(scene, contact=scene.tenant)
     assert explained.decision.reason == "revoked"
     assert any(step.check == "overdue_lock" and not step.ok for step in explained.steps)
@@ -173,7 +175,9 @@ def test_the_doors_step_says_all_set_only_when_the_doors_open(client, owner, sce
     assert "A003: does not open now (not mapped" in customer_page(client, scene.tenant.customer)
     UnitAccessPoint.objects.create(unit=scene.units[2], access_point=scene.door)
     assert "All set" in check_of(customer_page(client, scene.tenant.customer), scene.tenant)
-    booking_revoke_access(actor=SYSTEM, booking=scene.booking, reason=OVERDUE_REASON)
+    booking_revoke_access(
+        actor=SYSTEM, booking=scene.booking, reason=OVERDUE_REASON, origin=RevocationOrigin.OVERDUE
+    )
     check = check_of(customer_page(client, scene.tenant.customer), scene.tenant)
     assert "All set" not in check and "Overdue lock" in check and "does not open now" in check
 

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 
 from keyport.access.doors import Door, GrantAtDoor, holder_at_door, holders_at_doors
 from keyport.access.models import (
-    OVERDUE_REASON,
     AccessGrant,
     AccessHolder,
     BookingAccess,
@@ -328,7 +327,7 @@ def _revocation_steps(grant: AccessGrant) -> list[ChainStep]:
         state = None
     if state is not None and not state.is_revoked:
         state = None
-    if state is not None and state.revoked_reason == OVERDUE_REASON:
+    if state is not None and state.is_overdue_lock:
         return [
             ChainStep(
                 "overdue_lock",

@@ -348,9 +348,14 @@ class SensorbergAccount(models.Model):
         return f"••••{self.client_secret[-4:]}" if len(self.client_secret) > 8 else "••••"
 
 
-# The reason billing's overdue lockout revokes a booking's access with (Revoke access by hand needs
-# words of its own), so the access engine can tell an overdue lock from the operator's revocation.
+# The reason billing's overdue lockout revokes a booking's access with; what tells the lockout from
+# the operator's Revoke access is the revocation's origin, never this text.
 OVERDUE_REASON = "overdue"
+
+
+class RevocationOrigin(models.TextChoices):
+    OPERATOR = "operator", "Revoke access by staff"
+    OVERDUE = "overdue", "Overdue lockout"
 
 
 class BookingAccess(models.Model):
@@ -360,6 +365,7 @@ class BookingAccess(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=300, blank=True)
     revoked_by = models.CharField(max_length=200, blank=True)
+    revoked_origin = models.CharField(max_length=16, choices=RevocationOrigin.choices, blank=True)
 
     def __str__(self) -> str:
         return f"Access of {self.booking}"
@@ -367,6 +373,10 @@ class BookingAccess(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_overdue_lock(self) -> bool:
+        return self.is_revoked and self.revoked_origin == RevocationOrigin.OVERDUE
 
 
 class ReconcileCursor(models.Model):

@@ -45,6 +45,7 @@ from keyport.access.models import (
     GrantOrigin,
     GrantState,
     ReconcileCursor,
+    RevocationOrigin,
     SharedAccess,
     ShareState,
     SyncIntent,
@@ -545,10 +546,6 @@ def _people_with_doors(customer: Customer) -> list[Contact]:
     return customer.portal_people() if customer.is_active else []
 
 
-def _booking_revoked(booking: Booking) -> bool:
-    return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
-
-
 def _end_grants(
     grants: list[AccessGrant], *, state: GrantState, reason: str, with_booking: bool = False
 ) -> None:
@@ -579,7 +576,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
         ).select_related("booking__location")
     )
     wanted: dict[tuple[int, int], None] = {}
-    revoked = _booking_revoked(booking)
+    revoked = booking.access_is_revoked()
     if not booking.is_cancelled and not revoked:
         for contact in _people_with_doors(booking.customer):
             holder = holder_for_contact(location=location, contact=contact)
@@ -959,7 +956,7 @@ def share_refusal(booking: Booking, *, today: dt.date) -> str | None:
     """Why this booking cannot be shared at all now, or None when it can."""
     if booking.ends_on is not None and booking.ends_on < today:
         return "This booking has ended, so it cannot be shared."
-    if not _booking_has_access(booking) or _booking_revoked(booking):
+    if not booking.may_get_in_now_or_later() or booking.access_is_revoked():
         return "This booking's access is not active, so it cannot be shared."
     return None
 
@@ -1090,8 +1087,11 @@ def share_delete(*, actor: Actor, share: SharedAccess) -> SharedAccess:
 
 
 @transaction.atomic
-def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Booking:
-    """Revoke the booking's access and every share of it, at once and at the provider."""
+def booking_revoke_access(
+    *, actor: Actor, booking: Booking, reason: str, origin: RevocationOrigin = RevocationOrigin.OPERATOR
+) -> Booking:
+    """Revoke the booking's access and every share of it, at once and at the provider. The origin
+    tells staff's Revoke access from billing's overdue lockout, which only a payment undoes."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why access is revoked."})
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
@@ -1101,6 +1101,7 @@ def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Boo
     state.revoked_at = timezone.now()
     state.revoked_reason = reason.strip()[:300]
     state.revoked_by = actor.label[:200]
+    state.revoked_origin = origin
     state.save()
     grants = list(
         AccessGrant.objects.filter(
@@ -1124,11 +1125,12 @@ def booking_revoke_access(*, actor: Actor, booking: Booking, reason: str) -> Boo
         customer=booking.customer,
         details={
             "reason": reason.strip(),
+            "origin": origin.value,
             "grants": [g.pk for g in grants],
             "shares": [s.pk for s in shares],
         },
     )
-    if _booking_has_access(booking):
+    if booking.may_get_in_now_or_later():
         from keyport.access.emails import access_changed_emails
 
         access_changed_emails(booking=booking, shares=shares, revoked=True)
@@ -1144,7 +1146,8 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         return booking
     state.revoked_at = None
     state.revoked_reason = ""
-    state.save(update_fields=["revoked_at", "revoked_reason"])
+    state.revoked_origin = ""
+    state.save(update_fields=["revoked_at", "revoked_reason", "revoked_origin"])
     paused = SharedAccess.objects.filter(booking=booking, state=ShareState.REVOKED, revoked_with_booking=True)
     paused_ids = list(paused.values_list("pk", flat=True))
     grants_sync_for_booking(actor=actor, booking=booking)
@@ -1161,21 +1164,11 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         customer=booking.customer,
         details={"shares": [s.pk for s in restored]},
     )
-    if _booking_has_access(booking):
+    if booking.may_get_in_now_or_later():
         from keyport.access.emails import access_changed_emails
 
         access_changed_emails(booking=booking, shares=restored, revoked=False)
     return booking
-
-
-def _booking_has_access(booking: Booking) -> bool:
-    """Whether the booking's people can get in at all, now or later: what its emails may speak of."""
-    ends_at = booking.ends_at()
-    return (
-        not booking.is_cancelled
-        and booking.customer.is_active
-        and (ends_at is None or ends_at > timezone.now())
-    )
 
 
 # Device keys.

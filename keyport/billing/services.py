@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from keyport.access.models import OVERDUE_REASON
+from keyport.access.models import OVERDUE_REASON, RevocationOrigin
 from keyport.audit.services import Actor, audit_record
 from keyport.billing.models import (
     CENT,
@@ -319,7 +319,7 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     if is_lockout_exempt(invoice.customer):
         return False
     booking = Booking.objects.get(pk=invoice.booking_id)
-    revoked = _booking_access_revoked(booking)
+    revoked = booking.access_is_revoked()
     if revoked and not booking.invoices.filter(access_locked_at__isnull=False).exists():
         # Revoked by staff for another reason: lock once they give access back, not before,
         # or giving it back would also end the lockout.
@@ -339,12 +339,6 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     if not revoked:
         booking_access_revoke_for_overdue(actor=actor, booking=booking)
     return True
-
-
-def _booking_access_revoked(booking: Booking) -> bool:
-    from keyport.access.models import BookingAccess
-
-    return BookingAccess.objects.filter(booking=booking, revoked_at__isnull=False).exists()
 
 
 def _release_access_lock(*, actor: Actor, invoice: Invoice) -> None:
@@ -373,7 +367,9 @@ def booking_access_revoke_for_overdue(*, actor: Actor, booking: Booking) -> None
     """
     from keyport.access.services import booking_revoke_access
 
-    booking_revoke_access(actor=actor, booking=booking, reason=OVERDUE_REASON)
+    booking_revoke_access(
+        actor=actor, booking=booking, reason=OVERDUE_REASON, origin=RevocationOrigin.OVERDUE
+    )
 
 
 def booking_access_restore_after_payment(*, actor: Actor, booking: Booking) -> None:
@@ -385,6 +381,6 @@ def booking_access_restore_after_payment(*, actor: Actor, booking: Booking) -> N
     from keyport.access.services import booking_restore_access
 
     state = BookingAccess.objects.filter(booking=booking).first()
-    if state is None or not state.is_revoked or state.revoked_reason != OVERDUE_REASON:
+    if state is None or not state.is_overdue_lock:
         return
     booking_restore_access(actor=actor, booking=booking)

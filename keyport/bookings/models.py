@@ -85,6 +85,21 @@ class Booking(models.Model):
             return None
         return self.location.start_of_day(self.ends_on + dt.timedelta(days=1))
 
+    def may_get_in_now_or_later(self) -> bool:
+        """Whether the booking's people can get in at all, now or later (what its emails may speak
+        of): not cancelled, an active account, not ended yet. Revoked access is asked apart."""
+        ends_at = self.ends_at()
+        return (
+            not self.is_cancelled
+            and self.customer.is_active
+            and (ends_at is None or ends_at > timezone.now())
+        )
+
+    def access_is_revoked(self) -> bool:
+        """Whether staff's Revoke access or billing's overdue lockout holds the booking's access,
+        read from the database now."""
+        return type(self).objects.filter(pk=self.pk, access__revoked_at__isnull=False).exists()
+
     def is_active_at(self, when: dt.datetime) -> bool:
         if self.is_cancelled or when < self.starts_at():
             return False

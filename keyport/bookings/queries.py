@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from keyport.access.models import OVERDUE_REASON, AccessGrant, SyncState
+from keyport.access.models import AccessGrant, RevocationOrigin, SyncState
 from keyport.billing.models import DEFAULT_CURRENCY
 from keyport.bookings.models import (
     ENDING_SOON_DAYS,
@@ -505,7 +505,7 @@ def with_rental_columns(bookings: QuerySet[Booking], scope: RentalScope) -> Quer
             phase_value=_phase_expression(scope.todays, timezone.now()),
             currency=Coalesce(F("location__billing_settings__currency"), Value(DEFAULT_CURRENCY)),
             access_revoked_at=F("access__revoked_at"),
-            access_revoked_reason=F("access__revoked_reason"),
+            access_revoked_origin=F("access__revoked_origin"),
             sync_failing=Exists(failed),
         )
     )
@@ -524,19 +524,19 @@ def _rental(booking: Booking, scope: RentalScope) -> Rental:
         monthly_rent=sum((row.monthly_rent for row in booked), Decimal("0")),
         currency=values.currency,
         access=rental_access(
-            phase, revoked=values.access_revoked_at is not None, reason=values.access_revoked_reason
+            phase, revoked=values.access_revoked_at is not None, origin=values.access_revoked_origin
         ),
         sync_failing=values.sync_failing,
     )
 
 
-def rental_access(phase: BookingPhase, *, revoked: bool, reason: str | None) -> RentalAccess:
+def rental_access(phase: BookingPhase, *, revoked: bool, origin: str | None) -> RentalAccess:
     """What the Access column says: nothing once the booking is over, else whether it is revoked
     (by staff, or locked by billing's overdue lockout), not begun yet, or active."""
     if phase in (BookingPhase.ENDED, BookingPhase.CANCELLED):
         return RentalAccess.NONE
     if revoked:
-        return RentalAccess.LOCKED if reason == OVERDUE_REASON else RentalAccess.REVOKED
+        return RentalAccess.LOCKED if origin == RevocationOrigin.OVERDUE else RentalAccess.REVOKED
     if phase == BookingPhase.RESERVED:
         return RentalAccess.UPCOMING
     return RentalAccess.ACTIVE
