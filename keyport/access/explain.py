@@ -28,7 +28,6 @@ from keyport.access.models import (
 from keyport.access.queries import BookingWithAccess
 from keyport.access.services import Decision, Judgement, _pin_throttle, access_judge
 from keyport.contacts.models import Contact
-from keyport.contacts.queries import UnitDoors, not_ended
 from keyport.facilities.models import AccessPoint, AccessProvider, Location, Unit, UnitAccessPoint
 
 PIN = "pin"
@@ -122,6 +121,15 @@ def _explain(
     return Explanation(access_point, when, throttled or judged.decision, steps)
 
 
+@dataclass(frozen=True)
+class UnitDoors:
+    """The Doors step for one unit: whether the person opens its access points now, and if not, why."""
+
+    unit: str
+    opens: bool
+    why: str
+
+
 def doors_of_contacts(
     contacts: Sequence[Contact], bookings: Sequence[BookingWithAccess], *, when: dt.datetime | None = None
 ) -> dict[int, list[UnitDoors]]:
@@ -129,7 +137,7 @@ def doors_of_contacts(
     have not ended, whether their grants on it open all its access points now with the Open
     button, and if not, why. The same few statements however many people, units and doors."""
     when = when or timezone.now()
-    current = [item for item in bookings if not_ended([item.booking], when=when)]
+    current = [item for item in bookings if not item.booking.is_over_at(when)]
     units = [(item.booking, unit) for item in current for unit in item.units]
     points = _access_points_of([unit for _, unit in units])
     doors = {point.pk: Door.of(point) for mapped in points.values() for point in mapped}

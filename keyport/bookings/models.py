@@ -85,15 +85,15 @@ class Booking(models.Model):
             return None
         return self.location.start_of_day(self.ends_on + dt.timedelta(days=1))
 
+    def is_over_at(self, when: dt.datetime) -> bool:
+        """Cancelled, or ended by then; a booking not over is current or upcoming."""
+        ends_at = self.ends_at()
+        return self.is_cancelled or (ends_at is not None and ends_at <= when)
+
     def may_get_in_now_or_later(self) -> bool:
         """Whether the booking's people can get in at all, now or later (what its emails may speak
-        of): not cancelled, an active account, not ended yet. Revoked access is asked apart."""
-        ends_at = self.ends_at()
-        return (
-            not self.is_cancelled
-            and self.customer.is_active
-            and (ends_at is None or ends_at > timezone.now())
-        )
+        of): an active account and a booking not over. Revoked access is asked apart."""
+        return self.customer.is_active and not self.is_over_at(timezone.now())
 
     def access_is_revoked(self) -> bool:
         """Whether staff's Revoke access or billing's overdue lockout holds the booking's access,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from keyport.access.explain import doors_of_contacts
+from keyport.access.explain import UnitDoors, doors_of_contacts
 from keyport.access.queries import (
     BookingWithAccess,
     access_loss_for_customer,
@@ -24,20 +24,17 @@ from keyport.billing.queries import billing_of_customer_for_staff
 from keyport.cars.queries import cars_of_customer_for_staff
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import (
-    Linked,
-    UnitDoors,
     contacts_of_customer,
     get_contact_for_manager,
     get_customer_for_manager,
     get_customer_for_staff,
-    linked_to_customer,
-    portal_check,
     primary_contact,
 )
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
+from keyport.dashboard.portal_check import Linked, linked_to_customer, portal_check
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.emails.queries import emails_to_customer
