@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
 from keyport.emails.defaults import DefaultTemplate, register_default_template
+from keyport.emails.models import EmailTemplate
 from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
 from keyport.staff.queries import staff_to_alert_at
 
@@ -212,7 +213,6 @@ def access_changed_emails(
 
 def shared_access_email_reviewed() -> bool:
     """A prerequisite of Share Access: the operator has set up (saved) the "Shared Access" email."""
-    from keyport.emails.models import EmailTemplate
 
     return EmailTemplate.objects.filter(key=SHARED_ACCESS).exists()
 

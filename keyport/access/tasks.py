@@ -8,6 +8,7 @@ from django_tasks import task
 
 from keyport.access import services
 from keyport.bookings.models import Booking
+from keyport.facilities.models import AccessProvider, Location
 from keyport.lib.periodic import chain_queue_next
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ def booking_access_end(booking_id: int) -> int:
 
 def access_sweep_run() -> dict[str, int]:
     """One pass of the periodic sweep: ends what is due, re-drives the outbox, reconciles providers."""
-    from keyport.facilities.models import AccessProvider, Location
 
     ended = services.grants_end_due()
     redriven = services.sync_redrive()

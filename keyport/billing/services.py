@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from keyport.access.models import OVERDUE_REASON, RevocationOrigin
+from keyport.access.models import OVERDUE_REASON, BookingAccess, RevocationOrigin
+from keyport.access.services import booking_restore_access, booking_revoke_access
 from keyport.audit.services import Actor, audit_record
 from keyport.billing.models import (
     CENT,
@@ -365,7 +366,6 @@ def booking_access_revoke_for_overdue(*, actor: Actor, booking: Booking) -> None
 
     The access engine revokes at the provider too and emails the people concerned.
     """
-    from keyport.access.services import booking_revoke_access
 
     booking_revoke_access(
         actor=actor, booking=booking, reason=OVERDUE_REASON, origin=RevocationOrigin.OVERDUE
@@ -377,8 +377,6 @@ def booking_access_restore_after_payment(*, actor: Actor, booking: Booking) -> N
 
     Only a lockout billing made is undone: access staff revoked for another reason stays revoked.
     """
-    from keyport.access.models import BookingAccess
-    from keyport.access.services import booking_restore_access
 
     state = BookingAccess.objects.filter(booking=booking).first()
     if state is None or not state.is_overdue_lock:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
 from keyport.bookings.services import booking_create
@@ -238,7 +239,6 @@ def seed_demo() -> dict[str, int]:
 
 def _example_share(actor: Actor, booking: Booking, unit: Unit, today: dt.date) -> None:
     """Mara shares one unit with a friend for a week, as in the Share Access article."""
-    from keyport.access.services import ShareRequest, share_create
 
     share_create(
         actor=actor,

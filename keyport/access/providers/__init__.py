@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
+from keyport.facilities.models import AccessProvider
+
 if TYPE_CHECKING:
     from keyport.access.models import AccessGrant
     from keyport.facilities.models import Location
@@ -80,7 +82,6 @@ def provider_named(name: str, location: Location) -> Provider:
     """That provider (an `AccessProvider` value) with this location's login to it."""
     from keyport.access.providers.builtin import BuiltinProvider
     from keyport.access.providers.sensorberg import SensorbergProvider
-    from keyport.facilities.models import AccessProvider
 
     if name == AccessProvider.SENSORBERG:
         return SensorbergProvider.for_location(location)
