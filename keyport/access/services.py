@@ -565,11 +565,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     """Make the booking's grants and its shares match the booking as it now is."""
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     location = booking.location
-    # A unit a transfer brought in later than the booking's start is held from its own first day.
-    unit_starts = {
-        unit_id: max(booking.starts_at(), location.start_of_day(first))
-        for unit_id, first in booking.booking_units.values_list("unit_id", "starts_on")
-    }
+    windows = unit_windows(booking)
     active = list(
         AccessGrant.objects.filter(
             booking=booking, origin=GrantOrigin.BOOKING, state=GrantState.ACTIVE
@@ -580,7 +576,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     if not booking.is_cancelled and not revoked:
         for contact in _people_with_doors(booking.customer):
             holder = holder_for_contact(location=location, contact=contact)
-            for unit_id in unit_starts:
+            for unit_id in windows:
                 wanted[(holder.pk, unit_id)] = None
     ends_at = booking.ends_at()
     gone, changed = [], []
@@ -589,22 +585,23 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
             gone.append(grant)
             continue
         wanted.pop((grant.holder_id, grant.unit_id))
-        starts_at = unit_starts[grant.unit_id]
-        if grant.starts_at != starts_at or grant.ends_at != ends_at:
-            grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
+        starts_at, unit_ends_at = windows[grant.unit_id]
+        if grant.starts_at != starts_at or grant.ends_at != unit_ends_at:
+            grant.starts_at, grant.ends_at, grant.updated_at = starts_at, unit_ends_at, timezone.now()
             grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
             changed.append(grant)
-    has_ended = ends_at is not None and ends_at <= timezone.now()
+    now = timezone.now()
     created = [
         AccessGrant.objects.create(
             holder_id=holder_id,
             unit_id=unit_id,
             booking=booking,
             origin=GrantOrigin.BOOKING,
-            starts_at=unit_starts[unit_id],
-            ends_at=ends_at,
+            starts_at=windows[unit_id][0],
+            ends_at=windows[unit_id][1],
         )
-        for holder_id, unit_id in ({} if has_ended else wanted)
+        for holder_id, unit_id in wanted
+        if not _has_ended(windows[unit_id], now)
     ]
     reason = "Booking cancelled" if booking.is_cancelled else "No longer a portal contact of the booking"
     _end_grants(gone, state=GrantState.REVOKED, reason=reason)
@@ -624,11 +621,45 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
                 "shares_changed": shares_changed,
             },
         )
-    if ends_at is not None:
-        from keyport.access.tasks import booking_access_end
+    from keyport.access.tasks import booking_access_end
 
+    if ends_at is not None:
         _enqueue_at(booking_access_end, booking.pk, when=ends_at)
+    # A transfer on a later day: the end task also runs when it takes the old unit away.
+    moves = {until for _, until in windows.values() if until is not None and now < until != ends_at}
+    for when in sorted(moves):
+        _enqueue_at(booking_access_end, booking.pk, when=when)
     return created + changed
+
+
+Window = tuple[dt.datetime, dt.datetime | None]
+
+
+def unit_windows(booking: Booking) -> dict[int, Window]:
+    """When the booking holds each of its units, as instants: a unit a transfer brought in later than
+    the booking's start is held from its own first day, one a transfer on a later day takes away
+    until the start of the transfer's day, the others until the booking ends."""
+    location = booking.location
+    ends_at = booking.ends_at()
+    windows: dict[int, Window] = {}
+    rows = booking.booking_units.values_list("unit_id", "starts_on", "transfer_to__starts_on")
+    for unit_id, first, transferred_on in rows:
+        until = ends_at
+        if transferred_on is not None:
+            moved_at = location.start_of_day(transferred_on)
+            until = moved_at if ends_at is None else min(ends_at, moved_at)
+        windows[unit_id] = (max(booking.starts_at(), location.start_of_day(first)), until)
+    return windows
+
+
+def _within(window: Window, starts_at: dt.datetime, ends_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The part of a unit's window inside a share's window (it may be empty: start not before end)."""
+    unit_starts_at, unit_ends_at = window
+    return max(starts_at, unit_starts_at), ends_at if unit_ends_at is None else min(ends_at, unit_ends_at)
+
+
+def _has_ended(window: Window, now: dt.datetime) -> bool:
+    return window[1] is not None and window[1] <= now
 
 
 def _shares_follow_booking(booking: Booking, *, paused: bool) -> list[int]:
@@ -662,8 +693,9 @@ def _shares_follow_booking(booking: Booking, *, paused: bool) -> list[int]:
         to_pause, state=ShareState.REVOKED, reason="The booking's access is paused", with_booking=True
     )
     _shares_resume(to_resume)
+    windows = unit_windows(booking)
     for share in current + to_resume:
-        if _share_clamp(share, booking):
+        if _share_clamp(share, booking, windows):
             changed.append(share.pk)
     return changed + [share.pk for share in gone + to_pause + to_resume]
 
@@ -698,26 +730,32 @@ def _shares_resume(shares: Sequence[SharedAccess]) -> None:
     _intend(resumed, SyncOperation.UPSERT)
 
 
-def _share_clamp(share: SharedAccess, booking: Booking) -> bool:
+def _share_clamp(share: SharedAccess, booking: Booking, windows: dict[int, Window]) -> bool:
     """Fit a share's dates inside its booking's, and its grants' instants to the share's local dates
-    (which move with the location's time zone). True when anything changed."""
+    (which move with the location's time zone) within the booking's window of each grant's unit.
+    A grant left with no time at all ends. True when anything changed."""
     first = max(share.starts_on, booking.starts_on)
     last = share.ends_on if booking.ends_on is None else min(share.ends_on, booking.ends_on)
     dates_changed = (first, last) != (share.starts_on, share.ends_on)
     if dates_changed:
         share.starts_on, share.ends_on = first, last
         share.save(update_fields=["starts_on", "ends_on"])
-    starts_at, ends_at = share.starts_at(), share.ends_at()
-    moved = [
-        grant
-        for grant in share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location")
-        if (grant.starts_at, grant.ends_at) != (starts_at, ends_at)
-    ]
-    for grant in moved:
-        grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
-        grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
+    share_starts_at, share_ends_at = share.starts_at(), share.ends_at()
+    moved, empty = [], []
+    for grant in share.grants.filter(state=GrantState.ACTIVE).select_related("booking__location"):
+        window = windows.get(grant.unit_id, (share_starts_at, share_ends_at))
+        starts_at, ends_at = _within(window, share_starts_at, share_ends_at)
+        if ends_at <= starts_at:
+            empty.append(grant)
+        elif (grant.starts_at, grant.ends_at) != (starts_at, ends_at):
+            grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, timezone.now()
+            grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
+            moved.append(grant)
     _intend(moved, SyncOperation.UPSERT)
-    return dates_changed or bool(moved)
+    _end_grants(
+        empty, state=GrantState.ENDED, reason="The booking does not hold this unit in the share's window"
+    )
+    return dates_changed or bool(moved) or bool(empty)
 
 
 def grants_sync_for_customer(
@@ -888,6 +926,89 @@ def grants_transfer(*, booking: Booking, from_unit: Unit, to_unit: Unit) -> Tran
         return Transferred(ended=[grant.pk for grant in old], shares=[share.pk for share in shares])
 
 
+def _share_grant(
+    share: SharedAccess, unit: Unit, window: Window, *, paused: bool = False
+) -> AccessGrant | None:
+    """A grant of the unit to the share's guest, in the share's window within the unit's; None when
+    they do not meet."""
+    starts_at, ends_at = _within(window, share.starts_at(), share.ends_at())
+    if ends_at <= starts_at:
+        return None
+    return AccessGrant.objects.create(
+        holder=share.holder,
+        unit=unit,
+        booking=share.booking,
+        share=share,
+        origin=GrantOrigin.SHARE,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        state=GrantState.REVOKED if paused else GrantState.ACTIVE,
+        revoked_reason="The booking's access is paused" if paused else "",
+        revoked_with_booking=paused,
+    )
+
+
+def _shares_of_unit(booking: Booking, unit: Unit) -> list[SharedAccess]:
+    """The booking's shares of this unit that have doors now or will again (a paused one)."""
+    return list(
+        SharedAccess.objects.filter(booking=booking, units=unit)
+        .filter(Q(state=ShareState.ACTIVE) | Q(state=ShareState.REVOKED, revoked_with_booking=True))
+        .select_related("holder", "booking__location")
+    )
+
+
+def grants_transfer_at(*, booking: Booking, from_unit: Unit, to_unit: Unit, at: dt.datetime) -> Transferred:
+    """A transfer on a later day, at the instant `at`: each share of the old unit has the new one as
+    well, with a grant for it from `at` within the share's window (paused along with the share while
+    the booking's access is revoked). The booking's rows say which unit it holds when, and
+    `grants_sync_for_booking` fits every grant to them: the old unit's end at `at`, where the end
+    task and the sweep end them, and the new unit's start then."""
+    with transaction.atomic():
+        created = []
+        shares = _shares_of_unit(booking, from_unit)
+        for share in shares:
+            share.units.add(to_unit)
+            paused = share.state == ShareState.REVOKED
+            grant = _share_grant(share, to_unit, (at, None), paused=paused)
+            if grant is not None:
+                created.append(grant)
+        _intend([grant for grant in created if grant.state == GrantState.ACTIVE], SyncOperation.UPSERT)
+        ending = AccessGrant.objects.filter(booking=booking, unit=from_unit, state=GrantState.ACTIVE)
+        return Transferred(ended=list(ending.values_list("pk", flat=True)), shares=[s.pk for s in shares])
+
+
+def grants_transfer_cancel(*, booking: Booking, from_unit: Unit, to_unit: Unit) -> list[int]:
+    """A transfer on a later day is cancelled before it happens: the grants of the new unit end
+    (none has opened a door yet), the shares have the old unit only, as before, and one whose grant
+    of the old unit ended for the transfer has it again. The booking's own grants of the old unit
+    get their end back from `grants_sync_for_booking`. Returns the grants revoked."""
+    with transaction.atomic():
+        new = list(
+            AccessGrant.objects.filter(booking=booking, unit=to_unit, state=GrantState.ACTIVE).select_related(
+                "booking__location"
+            )
+        )
+        _end_grants(new, state=GrantState.REVOKED, reason=f"Transfer to unit {to_unit.number} cancelled")
+        AccessGrant.objects.filter(booking=booking, unit=to_unit, revoked_with_booking=True).update(
+            revoked_with_booking=False
+        )
+        restored = []
+        for share in SharedAccess.objects.filter(booking=booking, units=to_unit).select_related(
+            "holder", "booking__location"
+        ):
+            share.units.remove(to_unit)
+            share.units.add(from_unit)
+            has_grant = share.grants.filter(unit=from_unit, state__in=[GrantState.ACTIVE, GrantState.REVOKED])
+            paused = share.state == ShareState.REVOKED and share.revoked_with_booking
+            current = share.ends_at() > timezone.now()
+            if (share.state == ShareState.ACTIVE or paused) and current and not has_grant.exists():
+                grant = _share_grant(share, from_unit, (share.starts_at(), None), paused=paused)
+                if grant is not None and grant.state == GrantState.ACTIVE:
+                    restored.append(grant)
+        _intend(restored, SyncOperation.UPSERT)
+        return [grant.pk for grant in new]
+
+
 # Shares.
 
 
@@ -993,6 +1114,7 @@ def share_create(
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     location = booking.location
     share_validate(booking=booking, request=request, today=location.local_now().date())
+    windows = unit_windows(booking)
     shares = []
     for email in request.emails:
         holder = holder_for_guest(location=location, email=email)
@@ -1006,18 +1128,8 @@ def share_create(
             key_hash=_key_hash(key),
         )
         share.units.set(request.units)
-        grants = [
-            AccessGrant.objects.create(
-                holder=holder,
-                unit=unit,
-                booking=booking,
-                share=share,
-                origin=GrantOrigin.SHARE,
-                starts_at=share.starts_at(),
-                ends_at=share.ends_at(),
-            )
-            for unit in request.units
-        ]
+        made = [_share_grant(share, unit, windows[unit.pk]) for unit in request.units if unit.pk in windows]
+        grants = [grant for grant in made if grant is not None]
         _intend(grants, SyncOperation.UPSERT)
         audit_record(
             actor=actor,

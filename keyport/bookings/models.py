@@ -136,10 +136,12 @@ class BookingUnit(models.Model):
     The booking's dates and whether it is cancelled are copied here so that
     PostgreSQL can refuse overlapping bookings of a unit with an exclusion
     constraint (which cannot reach across a join). Only the booking services
-    write these rows, and they keep the copy in step, with two exceptions: a unit
-    a transfer brought in is held from the day of the transfer, and after a move-out
-    with access ending now a row holds its unit until the day before (a row of a unit
-    moved in that same day is marked cancelled: it holds its unit on no day).
+    write these rows, and they keep the copy in step, with three exceptions: a unit
+    a transfer brought in is held from the day of the transfer; a unit a transfer on a
+    later day takes away (`transfer_to` names the row of the unit it goes to) is held
+    until the day before that row's first day; and after a move-out with access ending
+    now a row holds its unit until the day before (a row of a unit moved in that same
+    day is marked cancelled: it holds its unit on no day).
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="booking_units")
@@ -153,6 +155,9 @@ class BookingUnit(models.Model):
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
+    )
+    transfer_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="transfer_from"
     )
 
     class Meta:

@@ -557,9 +557,33 @@ def _decode_rental_cursor(cursor: str) -> list[Any] | None:
         return None
 
 
-def units_free_for_transfer(booking: Booking, today: dt.date) -> QuerySet[Unit]:
-    """The location's Available units that no booking holds on any day from today to the booking's end."""
-    return units_free_for(booking.location, today, booking.ends_on)
+def units_free_for_transfer(booking: Booking, on: dt.date) -> QuerySet[Unit]:
+    """The location's Available units that no booking holds on any day from `on` to the booking's end."""
+    return units_free_for(booking.location, on, booking.ends_on)
+
+
+def units_to_transfer_from(booking: Booking, today: dt.date) -> QuerySet[Unit]:
+    """The booking's units it holds today with no transfer of them scheduled."""
+    return Unit.objects.filter(
+        booking_units__booking=booking,
+        booking_units__starts_on__lte=today,
+        booking_units__transfer_to__isnull=True,
+    ).order_by("number")
+
+
+def units_held_by(booking: Booking, today: dt.date) -> list[Unit]:
+    """The booking's units, less those a transfer took away before today."""
+    rows = booking.booking_units.exclude(transfer_to__starts_on__lte=today).select_related("unit")
+    return sorted((row.unit for row in rows), key=lambda unit: unit.number)
+
+
+def transfers_scheduled(booking: Booking, today: dt.date) -> list[BookingUnit]:
+    """The booking's rows of units a transfer on a later day takes away, each with `transfer_to`."""
+    return list(
+        booking.booking_units.filter(transfer_to__starts_on__gt=today)
+        .select_related("unit", "transfer_to__unit")
+        .order_by("transfer_to__starts_on", "unit__number")
+    )
 
 
 # Move in: the units a location can offer for a stay ------------------------------------------

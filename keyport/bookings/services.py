@@ -12,6 +12,8 @@ from keyport.access.services import (
     booking_access_end_now,
     grants_sync_for_booking,
     grants_transfer,
+    grants_transfer_at,
+    grants_transfer_cancel,
     holder_for_contact,
 )
 from keyport.audit.services import Actor, audit_record
@@ -156,7 +158,8 @@ def _iso(day: dt.date | None) -> str | None:
 def _end_date_move(booking: Booking, ends_on: dt.date | None) -> dt.date | None:
     """Give the locked booking and its units this last day; return the one it had.
 
-    A unit moved in later than the booking (a transfer) is checked for clashes from its own first day.
+    A unit moved in later than the booking (a transfer) is checked for clashes from its own first day;
+    one a transfer on a later day takes away keeps its last day.
     """
     _validate_dates(booking.starts_on, ends_on)
     # Lock the units so that a booking of them cannot pass its check meanwhile.
@@ -168,12 +171,13 @@ def _end_date_move(booking: Booking, ends_on: dt.date | None) -> dt.date | None:
             row = moved_in_later[0]
             moved_in = local_day(row.starts_on)
             raise ValidationError(
-                {"ends_on": f"Unit {row.unit.number} was moved in on {moved_in}: end on or after it."}
+                {"ends_on": f"The booking holds unit {row.unit.number} from {moved_in}: end on or after it."}
             )
+    following = [row for row in booked if row.transfer_to_id is None]
     clashes = sorted(
         {
             number
-            for row in booked
+            for row in following
             for number in _overlapping([row.unit], row.starts_on, ends_on, exclude=booking)
         }
     )
@@ -182,7 +186,7 @@ def _end_date_move(booking: Booking, ends_on: dt.date | None) -> dt.date | None:
     previous = booking.ends_on
     booking.ends_on = ends_on
     booking.save(update_fields=["ends_on"])
-    booking.booking_units.update(ends_on=ends_on)
+    booking.booking_units.filter(transfer_to__isnull=True).update(ends_on=ends_on)
     return previous
 
 
@@ -308,33 +312,52 @@ def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
 
 
 @transaction.atomic
-def booking_transfer(*, actor: Actor, booking: Booking, from_unit: Unit, to_unit: Unit) -> Booking:
-    """Move a current booking from one of its units to a free unit of its location, as of now.
+def booking_transfer(
+    *, actor: Actor, booking: Booking, from_unit: Unit, to_unit: Unit, on: dt.date | None = None
+) -> Booking:
+    """Move a current booking from one of its units to a free unit of its location from a day:
+    today (the default) or a later day up to the booking's last one.
 
-    The booking holds the new unit from today and the old one is free again; the grants of the old
-    unit, the tenant's and those of its shares, end now and the same people get the new unit.
+    Today: the booking holds the new unit from today and the old one is free again; the grants of
+    the old unit, the tenant's and those of its shares, end now and the same people get the new unit.
+    A later day is scheduled: the booking holds the old unit until the day before and the new one
+    from that day; the old unit's grants end, and the new unit's start, at the start of that day in
+    the location's time zone. It can be cancelled until then.
     """
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     _refuse_unless_open(booking)
     today = booking.location.local_now().date()
+    on = on or today
     if booking.starts_on > today:
         raise ValidationError("Only a current booking can be transferred; a Reserved one can be cancelled.")
+    if on < today:
+        raise ValidationError({"on": "The transfer date cannot be in the past."})
+    if booking.ends_on is not None and on > booking.ends_on:
+        raise ValidationError(
+            {"on": f"The transfer date cannot be after the move-out ({local_day(booking.ends_on)})."}
+        )
     locked = {
         unit.pk: unit for unit in Unit.objects.select_for_update().filter(pk__in=[from_unit.pk, to_unit.pk])
     }
-    row = booking.booking_units.filter(unit=from_unit).first()
+    row = booking.booking_units.filter(unit=from_unit).select_related("transfer_to__unit").first()
     if row is None:
         raise ValidationError({"from_unit": "This unit is not one of the booking's."})
-    _refuse_transfer_to(booking, locked[to_unit.pk], today)
+    _refuse_transfer_from(row, today)
+    _refuse_transfer_to(booking, locked[to_unit.pk], on, today)
     rent = to_unit.monthly_price if to_unit.monthly_price is not None else row.monthly_rent
-    row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
-    try:
-        with transaction.atomic():
-            row.save(update_fields=["unit", "starts_on", "monthly_rent"])
-    except IntegrityError:
-        # PostgreSQL's exclusion constraint caught a booking of the unit that committed meanwhile.
-        raise ValidationError({"to_unit": OVERLAP_MESSAGE.format(units=to_unit.number)}) from None
-    moved = grants_transfer(booking=booking, from_unit=from_unit, to_unit=to_unit)
+    if on == today:
+        row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
+        _save_holding(row, update_fields=["unit", "starts_on", "monthly_rent"])
+        moved = grants_transfer(booking=booking, from_unit=from_unit, to_unit=to_unit)
+    else:
+        new_row = BookingUnit(
+            booking=booking, unit=to_unit, starts_on=on, ends_on=booking.ends_on, monthly_rent=rent
+        )
+        _save_holding(new_row)
+        row.ends_on, row.transfer_to = on - dt.timedelta(days=1), new_row
+        row.save(update_fields=["ends_on", "transfer_to"])
+        at = booking.location.start_of_day(on)
+        moved = grants_transfer_at(booking=booking, from_unit=from_unit, to_unit=to_unit, at=at)
     audit_record(
         actor=actor,
         action="booking.transferred",
@@ -344,9 +367,11 @@ def booking_transfer(*, actor: Actor, booking: Booking, from_unit: Unit, to_unit
         details={
             "from": from_unit.number,
             "to": to_unit.number,
-            "on": today.isoformat(),
+            "on": on.isoformat(),
+            "scheduled": on > today,
             "monthly_rent": str(rent),
-            "grants_ended": moved.ended,
+            "grants_ended": moved.ended if on == today else [],
+            "grants_ending": [] if on == today else moved.ended,
             "shares_moved": moved.shares,
         },
     )
@@ -354,15 +379,99 @@ def booking_transfer(*, actor: Actor, booking: Booking, from_unit: Unit, to_unit
     return booking
 
 
-def _refuse_transfer_to(booking: Booking, unit: Unit, today: dt.date) -> None:
+def _save_holding(row: BookingUnit, update_fields: list[str] | None = None) -> None:
+    """Save the row of the unit a transfer brings in."""
+    try:
+        with transaction.atomic():
+            row.save(update_fields=update_fields)
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint caught a booking of the unit that committed meanwhile.
+        raise ValidationError({"to_unit": OVERLAP_MESSAGE.format(units=row.unit.number)}) from None
+
+
+def _refuse_transfer_from(row: BookingUnit, today: dt.date) -> None:
+    """The booking must hold the unit today, with no transfer of it scheduled already."""
+    if row.transfer_to is not None:
+        to = row.transfer_to
+        if to.starts_on <= today:
+            raise ValidationError(
+                {"from_unit": f"Unit {row.unit.number} was transferred to {to.unit.number}."}
+            )
+        raise ValidationError(
+            {
+                "from_unit": f"Unit {row.unit.number} transfers to {to.unit.number} on "
+                f"{local_day(to.starts_on)}: cancel that transfer first."
+            }
+        )
+    if row.starts_on > today:
+        raise ValidationError(
+            {"from_unit": f"The booking holds unit {row.unit.number} from {local_day(row.starts_on)} only."}
+        )
+
+
+def _refuse_transfer_to(booking: Booking, unit: Unit, on: dt.date, today: dt.date) -> None:
     if unit.location_id != booking.location_id:
         raise ValidationError({"to_unit": "This unit is at another location."})
     if booking.booking_units.filter(unit=unit).exists():
         raise ValidationError({"to_unit": "The booking has this unit already: choose another one."})
     if unit.status != UnitStatus.AVAILABLE:
         raise ValidationError({"to_unit": f"Unit {unit.number} is {unit.get_status_display()}."})
-    if _overlapping([unit], today, booking.ends_on):
-        raise ValidationError({"to_unit": f"Unit {unit.number} is not free from today to the booking's end."})
+    if _overlapping([unit], on, booking.ends_on):
+        since = "today" if on == today else local_day(on)
+        raise ValidationError(
+            {"to_unit": f"Unit {unit.number} is not free from {since} to the booking's end."}
+        )
+
+
+@transaction.atomic
+def booking_transfer_cancel(*, actor: Actor, booking: Booking, from_unit: Unit) -> Booking:
+    """Cancel a transfer on a later day before it happens: the booking keeps the old unit as before
+    and gives the new one back, with its grants."""
+    booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
+    _refuse_unless_open(booking)
+    today = booking.location.local_now().date()
+    row = (
+        booking.booking_units.filter(unit=from_unit, transfer_to__isnull=False)
+        .select_related("transfer_to__unit")
+        .first()
+    )
+    if row is None or row.transfer_to is None:
+        raise ValidationError("No transfer of this unit is scheduled.")
+    new_row = row.transfer_to
+    if new_row.starts_on <= today:
+        raise ValidationError("This transfer has happened already.")
+    to_unit = new_row.unit
+    list(Unit.objects.select_for_update().filter(pk__in=[from_unit.pk, to_unit.pk]))
+    if _overlapping([from_unit], new_row.starts_on, booking.ends_on, exclude=booking):
+        raise ValidationError(
+            f"Unit {from_unit.number} is booked from {local_day(new_row.starts_on)} meanwhile: "
+            "the transfer cannot be cancelled."
+        )
+    revoked = grants_transfer_cancel(booking=booking, from_unit=from_unit, to_unit=to_unit)
+    was = new_row.starts_on
+    new_row.delete()
+    row.ends_on, row.transfer_to = booking.ends_on, None
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["ends_on", "transfer_to"])
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint caught a booking of the old unit that committed meanwhile.
+        raise ValidationError(OVERLAP_MESSAGE.format(units=from_unit.number)) from None
+    audit_record(
+        actor=actor,
+        action="booking.transfer_cancelled",
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details={
+            "from": from_unit.number,
+            "to": to_unit.number,
+            "was": was.isoformat(),
+            "grants_revoked": revoked,
+        },
+    )
+    grants_sync_for_booking(actor=actor, booking=booking)
+    return booking
 
 
 # Move in ---------------------------------------------------------------------------------------

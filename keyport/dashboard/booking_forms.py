@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from keyport.bookings.models import Booking
-from keyport.bookings.queries import units_free_for_transfer
+from keyport.bookings.queries import units_free_for_transfer, units_to_transfer_from
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Unit
 from keyport.lib import form_fields
@@ -38,11 +38,21 @@ class CancelBookingForm(BootstrapForm):
 
 
 class TransferForm(BootstrapForm):
+    on = form_fields.DateField(
+        label="Transfer date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Today moves access now. A later date is scheduled: access moves at the start of that day.",
+    )
     from_unit = form_fields.ModelChoiceField(label="From unit", queryset=Unit.objects.none())
     to_unit = form_fields.ModelChoiceField(
         label="To unit",
         queryset=Unit.objects.none(),
-        help_text="Units of this location free from today to the booking's end.",
+        help_text="Units of this location free from the transfer date to the booking's end.",
+        error_messages={
+            "invalid_choice": "This unit is not free from the transfer date to the booking's end: "
+            "choose another one."
+        },
     )
 
     def __init__(self, *args: Any, units: QuerySet[Unit], free_units: QuerySet[Unit], **kwargs: Any) -> None:
@@ -50,15 +60,27 @@ class TransferForm(BootstrapForm):
         self.fields["from_unit"].queryset = units  # type: ignore[attr-defined]
         self.fields["to_unit"].queryset = free_units  # type: ignore[attr-defined]
 
+    def transfer_on(self, today: dt.date) -> dt.date:
+        return self.cleaned_data["on"] or today
+
+
+def _day_given(data: QueryDict | None, today: dt.date) -> dt.date:
+    """The transfer date the form was sent with, for the units free from it; else today."""
+    try:
+        given = dt.date.fromisoformat(data.get("on") or "" if data is not None else "")
+    except ValueError:
+        return today
+    return max(given, today)
+
 
 def transfer_form(booking: Booking, today: dt.date, data: QueryDict | None = None) -> TransferForm:
-    units = Unit.objects.filter(booking_units__booking=booking).order_by("number")
+    units = units_to_transfer_from(booking, today)
     first = units.first() if data is None else None
     return TransferForm(
         data,
-        initial={"from_unit": first.pk} if first else None,
+        initial={"from_unit": first.pk, "on": today} if first else {"on": today},
         units=units,
-        free_units=units_free_for_transfer(booking, today),
+        free_units=units_free_for_transfer(booking, _day_given(data, today)),
     )
 
 

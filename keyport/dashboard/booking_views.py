@@ -18,7 +18,12 @@ from keyport.access.queries import (
 )
 from keyport.access.services import booking_restore_access, booking_revoke_access, sync_intent_retry
 from keyport.audit.services import Actor
-from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
+from keyport.bookings.queries import (
+    get_booking_for_operator,
+    get_booking_for_staff,
+    transfers_scheduled,
+    units_held_by,
+)
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
@@ -36,8 +41,8 @@ def booking_detail(
     """The booking's page; a form given back with its errors (`revoke_form`, or one of
     `booking_ending_forms`' by name) is shown with them, with status 400."""
     booking = get_booking_for_staff(request.user, booking_id)
-    units = list(booking.units.all())
     today = booking.location.local_now().date()
+    units = units_held_by(booking, today)
     can_operate = request.user.can_operate_location(booking.location)
     return render(
         request,
@@ -47,6 +52,7 @@ def booking_detail(
             "booking": booking,
             "phase": booking.phase_label(today),
             "units": units,
+            "scheduled_transfers": transfers_scheduled(booking, today),
             "access": booking_access_state(booking),
             "grants": grants_of_booking(booking),
             "shares": all_shares_of_booking(booking),

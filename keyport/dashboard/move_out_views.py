@@ -1,12 +1,13 @@
 """Staff actions that end or move a booking, from its page: Move out (now, at the end of today or
-scheduled), Cancel move-out, Cancel a Reserved booking, Transfer to another unit."""
+scheduled), Cancel move-out, Cancel a Reserved booking, Transfer to another unit (today or
+scheduled) and Cancel transfer."""
 
 import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from keyport.access.emails import local_day
@@ -17,11 +18,13 @@ from keyport.bookings.services import (
     booking_move_out,
     booking_move_out_cancel,
     booking_transfer,
+    booking_transfer_cancel,
 )
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
 from keyport.dashboard.booking_views import booking_detail
 from keyport.dashboard.forms import apply_errors
+from keyport.facilities.models import Unit
 
 
 @require_POST
@@ -92,19 +95,41 @@ def booking_cancel_view(request: StaffRequest, booking_id: int) -> HttpResponse:
 @staff_required
 def booking_transfer_view(request: StaffRequest, booking_id: int) -> HttpResponse:
     booking = get_booking_for_operator(request.user, booking_id)
-    form = transfer_form(booking, booking.location.local_now().date(), request.POST)
+    today = booking.location.local_now().date()
+    form = transfer_form(booking, today, request.POST)
     if form.is_valid():
         from_unit, to_unit = form.cleaned_data["from_unit"], form.cleaned_data["to_unit"]
+        on = form.transfer_on(today)
         try:
             booking_transfer(
-                actor=Actor.staff(request.user), booking=booking, from_unit=from_unit, to_unit=to_unit
+                actor=Actor.staff(request.user), booking=booking, from_unit=from_unit, to_unit=to_unit, on=on
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(
-                request,
-                f"Transferred from {from_unit.number} to {to_unit.number}: access and shares moved with it.",
-            )
+            messages.success(request, _transferred_message(from_unit, to_unit, on if on > today else None))
             return redirect("dashboard:booking_detail", booking_id=booking.pk)
     return booking_detail(request, booking_id, transfer_form=form)
+
+
+def _transferred_message(from_unit: Unit, to_unit: Unit, scheduled_on: dt.date | None) -> str:
+    if scheduled_on is None:
+        return f"Transferred from {from_unit.number} to {to_unit.number}: access and shares moved with it."
+    return (
+        f"Transfer from {from_unit.number} to {to_unit.number} scheduled for {local_day(scheduled_on)}: "
+        "access and shares move at the start of that day."
+    )
+
+
+@require_POST
+@staff_required
+def booking_transfer_cancel_view(request: StaffRequest, booking_id: int, unit_id: int) -> HttpResponse:
+    booking = get_booking_for_operator(request.user, booking_id)
+    unit = get_object_or_404(Unit, pk=unit_id, booking_units__booking=booking)
+    try:
+        booking_transfer_cancel(actor=Actor.staff(request.user), booking=booking, from_unit=unit)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Transfer cancelled: the booking keeps unit {unit.number}.")
+    return redirect("dashboard:booking_detail", booking_id=booking.pk)
