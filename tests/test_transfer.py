@@ -401,3 +401,27 @@ def test_revoke_and_restore_during_a_scheduled_transfer_keep_its_instant(scene) 
     for pin in (scene.tenant_holder().pin, the_share(scene).holder.pin):
         assert opens(scene.unit_lock, pin, AT - SECOND) and not opens(new_lock, pin, AT - SECOND)
         assert not opens(scene.unit_lock, pin, AT) and opens(new_lock, pin, AT)
+
+
+def test_rentals_show_the_units_held_as_of_today_and_their_rent(scene) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from keyport.bookings.queries import RentalScope, rentals_page
+
+    old = scene.units[0]
+    new, _ = new_unit(scene)
+    schedule(scene, new)
+    rows = BookingUnit.objects.filter(booking=scene.booking)
+    rows.filter(unit=old).update(monthly_rent=Decimal("50.00"))
+    rows.filter(unit=new).update(monthly_rent=Decimal("70.00"))
+    others = {unit.number for unit in scene.units[1:]}
+    other_rent = sum((row.monthly_rent for row in rows.exclude(unit__in=[old, new])), Decimal("0"))
+
+    def rental_on(when: dt.datetime) -> tuple[set[str], Decimal]:
+        with time_machine.travel(when, tick=False):
+            bookings = Booking.objects.filter(pk=scene.booking.pk)
+            [rental] = rentals_page(bookings, scope=RentalScope.of([scene.location])).rentals
+            return {unit.number for unit in rental.units}, rental.monthly_rent
+
+    assert rental_on(AT - SECOND) == (others | {old.number}, other_rent + Decimal("50.00"))
+    assert rental_on(AT) == (others | {new.number}, other_rent + Decimal("70.00"))

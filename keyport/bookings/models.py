@@ -168,3 +168,10 @@ class BookingUnit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking} · {self.unit}"
+
+    def holds_unit_as_of(self, day: dt.date) -> bool:
+        """Whether this is one of the booking's units as of that day: not handed over by a
+        transfer on that day or before, nor brought in by a transfer on a later day."""
+        if self.transfer_to is not None and self.transfer_to.starts_on <= day:
+            return False
+        return not (self.starts_on > day and self.starts_on > self.booking.starts_on)

@@ -497,7 +497,7 @@ def with_rental_columns(bookings: QuerySet[Booking], scope: RentalScope) -> Quer
     """Customer, units with their rents, phase, currency and the facts of the access
     state (Revoke, overdue lock, grants the provider refused), in two queries."""
     failed = AccessGrant.objects.filter(booking=OuterRef("pk"), sync_state=SyncState.FAILED)
-    units = BookingUnit.objects.select_related("unit").order_by("unit__number")
+    units = BookingUnit.objects.select_related("unit", "transfer_to").order_by("unit__number")
     return (
         bookings.select_related("customer")
         .prefetch_related(Prefetch("booking_units", queryset=units))
@@ -513,7 +513,8 @@ def with_rental_columns(bookings: QuerySet[Booking], scope: RentalScope) -> Quer
 
 def _rental(booking: Booking, scope: RentalScope) -> Rental:
     booking.location = scope.locations[booking.location_id]  # read already, once for every row
-    booked = list(booking.booking_units.all())
+    today = booking.location.local_now().date()
+    booked = [row for row in booking.booking_units.all() if row.holds_unit_as_of(today)]
     # Annotated by with_rental_columns (the type checker cannot see annotations).
     values: Any = booking
     phase = BookingPhase(values.phase_value)
@@ -572,9 +573,10 @@ def units_to_transfer_from(booking: Booking, today: dt.date) -> QuerySet[Unit]:
 
 
 def units_held_by(booking: Booking, today: dt.date) -> list[Unit]:
-    """The booking's units, less those a transfer took away before today."""
-    rows = booking.booking_units.exclude(transfer_to__starts_on__lte=today).select_related("unit")
-    return sorted((row.unit for row in rows), key=lambda unit: unit.number)
+    """The booking's units as of today: less those a transfer took away, and those a transfer
+    brings in only on a later day."""
+    rows = booking.booking_units.select_related("unit", "transfer_to", "booking")
+    return sorted((row.unit for row in rows if row.holds_unit_as_of(today)), key=lambda unit: unit.number)
 
 
 def transfers_scheduled(booking: Booking, today: dt.date) -> list[BookingUnit]:

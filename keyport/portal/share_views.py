@@ -33,6 +33,7 @@ from keyport.access.services import (
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
+from keyport.bookings.queries import units_held_by
 from keyport.lib.form_fields import latest_date
 from keyport.lib.times import list_zone
 from keyport.portal.access import PortalRequest, full_portal_required
@@ -57,9 +58,9 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     """`after_open`: loaded right after an Open button, whose outcome the page shows once."""
-    units = list(booking.units.all())
-    mapped = mapped_unit_ids(units)
     today = booking.location.local_now().date()
+    units = units_held_by(booking, today)
+    mapped = mapped_unit_ids(units)
     access_points = list(access_points_of_units(units))
     events = list(events_for_customer(request.customer))
     outcome = (
