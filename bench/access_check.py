@@ -224,7 +224,7 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> list
     from django.utils import timezone
 
     from keyport.access.doors import access_event_record, door_for_device_key
-    from keyport.access.services import _key_hash
+    from keyport.access.services.devices import _key_hash
 
     rng = random.Random(11)  # noqa: S311
     now = timezone.now()

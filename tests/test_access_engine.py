@@ -635,12 +635,12 @@ def test_a_share_deleted_while_its_booking_is_revoked_stays_deleted_after_restor
 def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from keyport.access import services
+    from keyport.access.services import grants
 
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 20))
     locked, release = threading.Event(), threading.Event()
-    real_end_grants = services._end_grants
+    real_end_grants = grants._end_grants
 
     def end_grants_slowly(*args, **kwargs):  # type: ignore[no-untyped-def]
         locked.set()  # the task holds its due grants
@@ -655,11 +655,11 @@ def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monke
         finally:
             connection.close()
 
-    monkeypatch.setattr(services, "_end_grants", end_grants_slowly)
+    monkeypatch.setattr(grants, "_end_grants", end_grants_slowly)
     task = threading.Thread(target=the_end_task)
     task.start()
     assert locked.wait(timeout=10)
-    monkeypatch.setattr(services, "_end_grants", real_end_grants)
+    monkeypatch.setattr(grants, "_end_grants", real_end_grants)
     try:
         assert grants_end_due(now=after_the_end) == 0  # the sweep skips what the task holds
     finally:

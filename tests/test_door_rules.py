@@ -197,7 +197,7 @@ def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited
     assert door.pins_blocked_until == NOW + dt.timedelta(seconds=2 + settings.ACCESS_PIN_BLOCK_SECONDS)
     [entry] = AuditEntry.objects.filter(action="access.pin_block_started")
     assert (entry.target_id, entry.details["wrong_pins"]) == (scene.door.pk, 3)
-    assert [r.getMessage() for r in caplog.records if r.name == "keyport.access.services"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "keyport.access.services.decisions"] == [
         f"Access point {scene.door.pk}: 2 wrong PINs; slowing down",
         f"Access point {scene.door.pk} blocked after 3 wrong PINs",
     ]
@@ -617,19 +617,19 @@ def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged
 def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as_blocked(
     client, scene, settings, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from keyport.access import services
+    from keyport.access.services import decisions
 
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 1
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    read = services.door_for_device_key
+    read = decisions.door_for_device_key
 
     def read_then_a_wrong_pin(*args, **kwargs):  # type: ignore[no-untyped-def]
         found = read(*args, **kwargs)
         access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
         return found
 
-    monkeypatch.setattr(services, "door_for_device_key", read_then_a_wrong_pin)
+    monkeypatch.setattr(decisions, "door_for_device_key", read_then_a_wrong_pin)
     holder = scene.tenant_holder()
     with time_machine.travel(NOW, tick=False):
         answer = check(client, key, holder.pin)

@@ -399,7 +399,7 @@ def test_grants_of_several_locations_each_go_to_their_own_provider(fake) -> None
     drain()
     builtin = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
     both = list(AccessGrant.objects.filter(booking__in=[builtin.booking, connected.booking]).order_by("-pk"))
-    from keyport.access.services import _end_grants
+    from keyport.access.services.grants import _end_grants
 
     with transaction.atomic():
         _end_grants(both, state=GrantState.REVOKED, reason="test")  # the built-in location's first

@@ -370,12 +370,12 @@ def test_the_end_of_one_booking_ends_that_bookings_grants_only() -> None:
 
 
 def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from keyport.access import services
+    from keyport.access.services import grants
 
     first, second = ended_scenes(2)
     with time_machine.travel(NOW, tick=False):  # the first booking's fourth grant, made last
         scene_share = first.share("friend@example.com", TODAY, dt.date(2026, 3, 5))
-    monkeypatch.setattr(services, "GRANTS_ENDED_PER_SWEEP", 4)
+    monkeypatch.setattr(grants, "GRANTS_ENDED_PER_SWEEP", 4)
     assert grants_end_due(now=AFTER) == 4
     assert set(AccessGrant.objects.filter(state=GrantState.ENDED).values_list("booking", flat=True)) == {
         first.booking.pk

@@ -26,7 +26,8 @@ from keyport.access.models import (
     SyncState,
 )
 from keyport.access.queries import BookingWithAccess
-from keyport.access.services import Decision, Judgement, _pin_throttle, access_judge
+from keyport.access.services import Decision, Judgement, access_judge
+from keyport.access.services.decisions import _pin_throttle
 from keyport.contacts.models import Contact
 from keyport.facilities.models import AccessPoint, AccessProvider, Location, Unit, UnitAccessPoint
 
