@@ -9,9 +9,9 @@ from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.location_settings import access_provider_test_connection, location_settings_save
 from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
-from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.activity import recent_entries_for_staff
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
