@@ -534,11 +534,11 @@ def test_a_share_no_longer_covered_while_revoked_stays_revoked_after_restore(
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
 def test_a_new_time_zone_moves_every_current_window() -> None:
-    from keyport.facilities.services import location_update
+    from keyport.access.location_settings import location_details_update
 
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
     share = scene.share("friend@example.com", dt.date(2026, 3, 5), dt.date(2026, 3, 9))
-    location_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
+    location_details_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
     guest = AccessGrant.objects.get(share=share)
     assert (guest.starts_at, guest.ends_at) == (
         dt.datetime(2026, 3, 5, 5, tzinfo=UTC),

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from keyport.access import location_settings
 from keyport.access.models import SensorbergAccount
 from keyport.audit.models import AuditEntry
-from keyport.facilities import services as facilities_services
 from keyport.staff.models import Role
 from tests.factories import LocationFactory, StaffUserFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET
@@ -235,7 +235,7 @@ def test_test_connection_tells_a_server_that_is_down(owner_client, fake):
 
 
 def test_test_connection_tells_a_timeout(owner_client, fake, monkeypatch):
-    monkeypatch.setattr(facilities_services, "CONNECTION_TEST_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(location_settings, "CONNECTION_TEST_TIMEOUT_SECONDS", 0.3)
     fake.slow_next(1, 1.0)
     location = LocationFactory()
     url = reverse("dashboard:location_test_connection", args=[location.pk])

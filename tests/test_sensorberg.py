@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 from keyport.access.models import (
     AccessGrant,
     GrantState,
@@ -27,7 +28,6 @@ from keyport.access.services import (
 )
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
 from tests.access_scene import build_access_scene
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 
@@ -276,7 +276,7 @@ def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:  # 
 
 
 def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> None:  # type: ignore[no-untyped-def]
-    from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
+    from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 
     scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None, provider="builtin")
     for unit in scene.units:

@@ -4,12 +4,12 @@ explicit timeouts, a transport tests can replace, closed when the login changes.
 import httpx
 import pytest
 
+from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import sensorberg
 from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
-from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
 from tests.factories import LocationFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 

@@ -11,11 +11,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ProviderError, sensorberg
 from keyport.access.providers.sensorberg import NOT_UNDERSTOOD, SensorbergProvider
 from keyport.audit.services import Actor
-from keyport.facilities.services import SensorbergCredentials, location_set_access_provider
 from tests.factories import LocationFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 

@@ -391,12 +391,12 @@ def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn
 
 
 def test_a_new_time_zone_moves_a_shares_grants_to_its_local_days_and_the_sync_says_so() -> None:
-    from keyport.facilities.services import location_update
+    from keyport.access.location_settings import location_details_update
 
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
         share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
-        location_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
+        location_details_update(actor=ACTOR, location=scene.location, time_zone="America/New_York")
     share.refresh_from_db()
     assert (share.starts_on, share.ends_on) == (dt.date(2026, 3, 4), dt.date(2026, 3, 9))  # the same days
     grant = AccessGrant.objects.get(share=share)

@@ -144,6 +144,7 @@ def _portal_link_email(*, key: str, contact: Contact, token: str, lifetime: dt.t
         key=key,
         to=contact.email,
         contact=contact,
+        location=portal_location(contact.customer),
         context={**_person(contact), "valid_for": lifetime_label(lifetime)},
         secrets={"link": settings.PUBLIC_BASE_URL + reverse("sign_in:link", args=[token])},
     )
@@ -167,6 +168,7 @@ def email_change_confirm_email(
         key=PORTAL_EMAIL_CHANGE_CONFIRM,
         to=new_email,
         contact=contact,
+        location=portal_location(contact.customer),
         context={**_person(contact), "new_email": new_email, "valid_for": lifetime_label(lifetime)},
         secrets={"link": settings.PUBLIC_BASE_URL + reverse("portal:email_confirm", args=[token])},
     )
@@ -178,6 +180,7 @@ def email_changed_email(*, contact: Contact, old_email: str) -> None:
         key=PORTAL_EMAIL_CHANGED,
         to=old_email,
         contact=contact,
+        location=portal_location(contact.customer),
         context={
             **_person(contact),
             "old_email": old_email,

@@ -18,7 +18,6 @@ from keyport.access.queries import (
     access_points_for_staff,
     bookings_with_access_for_staff,
 )
-from keyport.audit.queries import activity_of_customer_for_staff
 from keyport.audit.services import Actor
 from keyport.billing.queries import billing_of_customer_for_staff
 from keyport.cars.queries import cars_of_customer_for_staff
@@ -32,12 +31,12 @@ from keyport.contacts.queries import (
 )
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.activity import activity_of_customer_for_staff, emails_to_customer
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
 from keyport.dashboard.portal_check import Linked, linked_to_customer, portal_check
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
-from keyport.emails.queries import emails_to_customer
 from keyport.facilities.models import Location
 from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser

@@ -6,9 +6,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from keyport.access.location_settings import SensorbergCredentials
 from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessProvider, Location
-from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges, SensorbergCredentials
+from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges
 from keyport.lib import form_fields
 from keyport.lib.email_addresses import normalize_email_address
 from keyport.staff.authentication import ThrottledAuthenticationForm

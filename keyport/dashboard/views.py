@@ -1,19 +1,17 @@
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
+from keyport.access.location_settings import access_provider_test_connection, location_settings_save
 from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
-from keyport.audit.queries import recent_entries_for_staff
 from keyport.audit.services import Actor
 from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.activity import recent_entries_for_staff
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
@@ -27,13 +25,7 @@ from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.dashboard.overview import overview_of
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
-from keyport.facilities.services import (
-    access_provider_test_connection,
-    location_set_access_provider,
-    location_set_opening_hours,
-    location_update,
-    unit_mappings_import,
-)
+from keyport.facilities.services import unit_mappings_import
 from keyport.lib.times import list_zone
 from keyport.staff.queries import (
     get_location_for_operator,
@@ -109,7 +101,14 @@ def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
     provider = _access_provider_form(request, location)
     if request.method == "POST" and all([form.is_valid(), hours.is_valid(), provider.is_valid()]):
         try:
-            _save_location_settings(Actor.staff(request.user), location, form, hours, provider)
+            location_settings_save(
+                actor=Actor.staff(request.user),
+                location=location,
+                details={name: form.cleaned_data[name] for name in form.fields},
+                opening_hours=opening_hours_from(hours),
+                provider=provider.cleaned_data["access_provider"],
+                sensorberg=provider.credentials(),
+            )
         except ValidationError as error:
             apply_errors(provider, error)
         else:
@@ -148,25 +147,6 @@ def location_test_connection(request: StaffRequest, location_id: int) -> HttpRes
     context = {"location": location, "form": form, "hours": hours, "provider": provider, "check": check}
     context["provider_state"] = provider_state(location)
     return render(request, "dashboard/location_settings.html", context)
-
-
-@transaction.atomic
-def _save_location_settings(
-    actor: Actor,
-    location: Location,
-    form: LocationSettingsForm,
-    hours: Any,
-    provider: AccessProviderForm,
-) -> None:
-    """All of the page or nothing: each service audits its own part."""
-    location_update(actor=actor, location=location, **{k: form.cleaned_data[k] for k in form.fields})
-    location_set_opening_hours(actor=actor, location=location, hours=opening_hours_from(hours))
-    location_set_access_provider(
-        actor=actor,
-        location=location,
-        provider=provider.cleaned_data["access_provider"],
-        sensorberg=provider.credentials(),
-    )
 
 
 def _access_provider_form(request: StaffRequest, location: Location) -> AccessProviderForm:

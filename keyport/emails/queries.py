@@ -3,9 +3,8 @@ from dataclasses import dataclass
 
 from django.http import Http404
 
-from keyport.contacts.models import Customer
 from keyport.emails.defaults import DEFAULT_TEMPLATES, DefaultTemplate
-from keyport.emails.models import EmailTemplate, OutgoingEmail
+from keyport.emails.models import EmailTemplate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,13 +52,3 @@ def get_template_content(key: str) -> TemplateContent:
 def all_template_contents() -> list[TemplateContent]:
     rows = {row.key: row for row in EmailTemplate.objects.filter(key__in=list(DEFAULT_TEMPLATES))}
     return [_content(default, rows.get(key)) for key, default in sorted(DEFAULT_TEMPLATES.items())]
-
-
-def emails_to_customer(customer: Customer, *, limit: int = 50) -> list[OutgoingEmail]:
-    """Emails sent to the customer's people, newest first. Emails name no location: every staff
-    member who may see the customer sees them."""
-    return list(
-        OutgoingEmail.objects.filter(contact__customer=customer)
-        .select_related("contact")
-        .order_by("-created_at", "-pk")[:limit]
-    )

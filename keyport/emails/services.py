@@ -1,7 +1,10 @@
+from __future__ import annotations
+
 import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -10,8 +13,6 @@ from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
-from keyport.contacts.models import Contact
-from keyport.contacts.queries import portal_location
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import TemplateContent, get_template_content, shipped_content
@@ -25,6 +26,9 @@ from keyport.emails.rendering import (
 from keyport.facilities.models import Branding, Location
 from keyport.facilities.queries import branding_for
 from keyport.lib.background import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from keyport.contacts.models import Contact
 
 logger = logging.getLogger(__name__)
 
@@ -190,23 +194,17 @@ def emails_queue_from_template(
     """Render one of Keyport's emails (operator's version or default) for each recipient and queue
     them, as text and HTML; the template is read once, however many they are.
 
-    Each carries the branding of `location`, else of its contact's portal location: the site's
-    name fills {{ site_name }} and heads the HTML version with the site's colour and logo.
+    Each carries the branding of `location` (see `branding_for`): the site's name fills
+    {{ site_name }} and heads the HTML version with the site's colour and logo.
     A recipient's `secrets` (such as a one-time link) go into the email the worker sends, never
     into the log: see `email_queue`.
     """
     content = get_template_content(key)
-    brandings: dict[int | None, Branding] = {}
+    branding = branding_for(location)
     queued = []
     for recipient in recipients:
-        where = location
-        if where is None and recipient.contact is not None:
-            where = portal_location(recipient.contact.customer)
-        where_key = where.pk if where is not None else None
-        if where_key not in brandings:
-            brandings[where_key] = branding_for(where)
         try:
-            email = _email_from_template(key, content, recipient, brandings[where_key])
+            email = _email_from_template(key, content, recipient, branding)
         except TemplateSyntaxError:
             if not content.is_customised:
                 raise
@@ -215,7 +213,7 @@ def emails_queue_from_template(
             # customers typed.
             logger.warning("Email template %s failed for one recipient; sent the default wording", key)
             shipped = shipped_content(content.default)
-            email = _email_from_template(key, shipped, recipient, brandings[where_key])
+            email = _email_from_template(key, shipped, recipient, branding)
         queued.append(email)
     return queued
 

@@ -1,8 +1,11 @@
+"""What the dashboard shows of what happened: audit entries and the emails sent, for who asks."""
+
 from django.db.models import Q
 
 from keyport.access.models import AccessGrant, SharedAccess
 from keyport.audit.models import AuditEntry
 from keyport.contacts.models import Customer
+from keyport.emails.models import OutgoingEmail
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
@@ -39,3 +42,13 @@ def activity_of_customer_for_staff(
     visible = Q(location__isnull=True) | Q(location__in=locations_for_staff(user))
     entries = AuditEntry.objects.filter(about).filter(visible).select_related("location")
     return list(entries.order_by("-created_at", "-pk")[:limit])
+
+
+def emails_to_customer(customer: Customer, *, limit: int = 50) -> list[OutgoingEmail]:
+    """Emails sent to the customer's people, newest first. Emails name no location: every staff
+    member who may see the customer sees them."""
+    return list(
+        OutgoingEmail.objects.filter(contact__customer=customer)
+        .select_related("contact")
+        .order_by("-created_at", "-pk")[:limit]
+    )
