@@ -8,9 +8,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from keyport.lib.money import DEFAULT_CURRENCY
+
 CENT = Decimal("0.01")
 # A location's currency until its billing settings say otherwise.
-DEFAULT_CURRENCY = "EUR"
 
 
 class BillingSettings(models.Model):

@@ -15,7 +15,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from keyport.access.models import AccessGrant, RevocationOrigin, SyncState
-from keyport.billing.models import DEFAULT_CURRENCY
 from keyport.bookings.models import (
     ENDING_SOON_DAYS,
     Booking,
@@ -28,6 +27,7 @@ from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit, UnitStatus, UnitType
 from keyport.facilities.queries import occupied_on
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
+from keyport.lib.money import DEFAULT_CURRENCY
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
