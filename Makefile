@@ -63,6 +63,7 @@ mutate: $(STAMP)
 	  || { tail -n 40 var/mutmut.log; exit 1; }
 	$(BIN)/python mutation/score.py $(MUTATE)
 
+# mypy checks the product (keyport/); the tests are checked by running them, and carry no type comments.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -27,7 +27,7 @@ class AccessScene:
     def tenant_holder(self) -> AccessHolder:
         return AccessHolder.objects.get(location=self.location, contact=self.tenant)
 
-    def share(self, email: str, starts_on: dt.date, ends_on: dt.date, units: list[Unit] | None = None):  # type: ignore[no-untyped-def]
+    def share(self, email: str, starts_on: dt.date, ends_on: dt.date, units: list[Unit] | None = None):
         return share_create(
             actor=Actor.system("tests"),
             booking=self.booking,

@@ -87,7 +87,7 @@ def last_token_sent_to(email: str) -> str:
     return token_from_text(newest.secrets_to_send["link"])
 
 
-def press_continue(client: Client, token: str):  # type: ignore[no-untyped-def]
+def press_continue(client: Client, token: str):
     """POST the Continue page's form as the browser that was shown it (its nonce cookie and field)."""
     from django.urls import reverse
 

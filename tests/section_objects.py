@@ -9,7 +9,7 @@ from keyport.documents.models import Document
 from keyport.events.models import Event, Ticket
 
 
-def section_objects(*, location, customer, contact, booking, car):  # type: ignore[no-untyped-def]
+def section_objects(*, location, customer, contact, booking, car):
     invoice = Invoice.objects.create(
         location=location,
         customer=customer,

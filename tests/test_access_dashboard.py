@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
         scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
@@ -30,7 +30,7 @@ def scene():  # type: ignore[no-untyped-def]
 @time_machine.travel(NOW, tick=False)
 def test_booking_page_shows_grants_with_provider_state_shares_and_events(
     client, owner, scene, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal")
     AccessGrant.objects.filter(unit=scene.units[1]).update(
         sync_state=SyncState.FAILED, sync_error="Sensorberg answered 503"
@@ -48,7 +48,7 @@ def test_booking_page_shows_grants_with_provider_state_shares_and_events(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client, owner, scene) -> None:
     default = DEFAULT_TEMPLATES["shared_access"]
     email_template_save(
         actor=Actor.staff(owner), key="shared_access", subject=default.subject, body_text=default.body_text
@@ -61,7 +61,7 @@ def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client,
 @time_machine.travel(NOW, tick=False)
 def test_the_location_page_and_overview_warn_until_the_shared_access_email_is_saved(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client.force_login(owner)
     pages = [reverse("dashboard:location_detail", args=[scene.location.pk]), reverse("dashboard:home")]
     for url in pages:
@@ -77,7 +77,7 @@ def test_the_location_page_and_overview_warn_until_the_shared_access_email_is_sa
 @time_machine.travel(NOW, tick=False)
 def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_back(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client.force_login(owner)
     url = reverse("dashboard:booking_revoke", args=[scene.booking.pk])
     response = client.post(url, {"reason": ""})
@@ -92,7 +92,7 @@ def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_bac
     assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4
 
 
-def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(scene) -> None:
     door = Door.of(scene.door)
     friend = AccessGrant.objects.get(share__isnull=False).holder
     with time_machine.travel(NOW, tick=False):
@@ -121,7 +121,7 @@ def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenan
     assert len(events_of_units([scene.units[0]])) == 3
 
 
-def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_phase(client, owner) -> None:  # type: ignore[no-untyped-def]
+def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_phase(client, owner) -> None:
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 2, 1), ends_on=dt.date(2026, 3, 20))
         current = booking_create(
@@ -147,7 +147,7 @@ def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_p
     assert "Current" in current_row and "Access revoked" in current_row
 
 
-def test_a_manager_is_told_an_owner_reviews_the_email_and_a_refusal_page_says_why(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_manager_is_told_an_owner_reviews_the_email_and_a_refusal_page_says_why(client, scene) -> None:
     from keyport.staff.models import Role
     from tests.factories import StaffUserFactory
 

@@ -34,7 +34,7 @@ ACTOR = Actor.system("tests")
 UTC = dt.UTC
 
 
-def decide(scene, pin, when, access_point=None):  # type: ignore[no-untyped-def]
+def decide(scene, pin, when, access_point=None):
     return access_decide(door=Door.of(access_point or scene.door), pin=pin, channel="device", when=when)
 
 
@@ -71,7 +71,7 @@ def test_a_customer_sync_follows_portal_access() -> None:
     assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
 
 
-def _details(contact, **changes):  # type: ignore[no-untyped-def]
+def _details(contact, **changes):
     fields = {
         "first_name": contact.first_name,
         "last_name": contact.last_name,
@@ -151,7 +151,7 @@ def test_share_rules_each_error_beside_its_field_and_nothing_created() -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
     other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
 
-    def attempt(**changes):  # type: ignore[no-untyped-def]
+    def attempt(**changes):
         fields = {
             "emails": ["friend@example.com", "second@example.com"],
             "units": scene.units[:1],
@@ -176,7 +176,7 @@ def test_share_rules_each_error_beside_its_field_and_nothing_created() -> None:
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
-def test_share_limit_per_booking(settings) -> None:  # type: ignore[no-untyped-def]
+def test_share_limit_per_booking(settings) -> None:
     settings.ACCESS_SHARES_PER_BOOKING = 2
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     scene.share("one@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
@@ -198,7 +198,7 @@ def test_share_limit_per_booking(settings) -> None:  # type: ignore[no-untyped-d
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
 def test_a_guest_gets_the_shared_access_email_with_a_key_and_an_audit_row(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     with django_capture_on_commit_callbacks(execute=True):
@@ -212,7 +212,7 @@ def test_a_guest_gets_the_shared_access_email_with_a_key_and_an_audit_row(
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
-def test_guests_emails_carry_the_branding_of_the_site(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_guests_emails_carry_the_branding_of_the_site(django_capture_on_commit_callbacks) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     scene.location.brand_name = "Lagerhaus Mitte"
     scene.location.save(update_fields=["brand_name"])
@@ -244,7 +244,7 @@ def test_guests_emails_carry_the_branding_of_the_site(django_capture_on_commit_c
         ),
     ],
 )
-def test_window_edges_one_second_either_side(time_zone, starts_on, ends_on, start_utc, end_utc) -> None:  # type: ignore[no-untyped-def]
+def test_window_edges_one_second_either_side(time_zone, starts_on, ends_on, start_utc, end_utc) -> None:
     with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=UTC), tick=False):
         scene = build_access_scene(
             time_zone=time_zone, starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 4, 30)
@@ -355,7 +355,7 @@ def test_cancelling_a_booking_revokes_everything() -> None:
 
 @time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
 def test_revoke_access_cascades_and_restore_gives_back_what_it_took(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     current = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
@@ -418,7 +418,7 @@ def test_restore_does_not_bring_back_a_share_whose_window_has_passed() -> None:
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
-def test_pins_are_unique_per_location_and_length_configurable(settings) -> None:  # type: ignore[no-untyped-def]
+def test_pins_are_unique_per_location_and_length_configurable(settings) -> None:
     settings.ACCESS_PIN_LENGTH = 4
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     shares = [scene.share(f"g{n}@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4)) for n in range(15)]
@@ -461,7 +461,7 @@ def test_an_inactive_account_pauses_its_guests_too_and_they_come_back_with_it() 
 
 
 @time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=UTC), tick=False)
-def test_revoke_leaves_shares_whose_window_is_over_alone(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_leaves_shares_whose_window_is_over_alone(django_capture_on_commit_callbacks) -> None:
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
         past = scene.share("last-week@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 3))
@@ -475,7 +475,7 @@ def test_revoke_leaves_shares_whose_window_is_over_alone(django_capture_on_commi
 
 
 def test_restore_after_the_booking_ended_gives_no_grants_and_sends_nothing(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 20))
@@ -496,7 +496,7 @@ def test_restore_after_the_booking_ended_gives_no_grants_and_sends_nothing(
 
 @time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
 def test_restore_of_a_cancelled_booking_brings_nothing_back_and_sends_nothing(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 25))
@@ -514,7 +514,7 @@ def test_restore_of_a_cancelled_booking_brings_nothing_back_and_sends_nothing(
 
 @time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False)
 def test_a_share_no_longer_covered_while_revoked_stays_revoked_after_restore(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks,
 ) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     later = scene.share("later@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 25))
@@ -552,7 +552,7 @@ def test_a_new_time_zone_moves_every_current_window() -> None:
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
-def test_a_holder_made_meanwhile_by_another_request_is_shared(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_holder_made_meanwhile_by_another_request_is_shared(monkeypatch) -> None:
     from keyport.access import services
 
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
@@ -560,7 +560,7 @@ def test_a_holder_made_meanwhile_by_another_request_is_shared(monkeypatch) -> No
     real_filter = AccessHolder.objects.filter
     misses = iter([True])
 
-    def first_lookup_misses(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def first_lookup_misses(*args, **kwargs):
         found = real_filter(*args, **kwargs)
         return found.none() if next(misses, False) else found
 
@@ -598,7 +598,7 @@ def test_revoke_reads_its_email_template_once_however_many_guests_it_tells() -> 
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False)
-def test_a_crowded_location_still_finds_its_last_free_pins_then_says_so(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_crowded_location_still_finds_its_last_free_pins_then_says_so(settings) -> None:
     settings.ACCESS_PIN_LENGTH = 4
     scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     taken = set(AccessHolder.objects.values_list("pin", flat=True))
@@ -632,7 +632,7 @@ def test_a_share_deleted_while_its_booking_is_revoked_stays_deleted_after_restor
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monkeypatch) -> None:
     import threading
 
     from keyport.access.services import grants
@@ -642,7 +642,7 @@ def test_the_end_task_and_the_sweep_at_the_same_moment_end_each_grant_once(monke
     locked, release = threading.Event(), threading.Event()
     real_end_grants = grants._end_grants
 
-    def end_grants_slowly(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def end_grants_slowly(*args, **kwargs):
         locked.set()  # the task holds its due grants
         release.wait(timeout=10)
         real_end_grants(*args, **kwargs)

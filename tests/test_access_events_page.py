@@ -42,11 +42,11 @@ def events_url(scene: AccessScene, **query: object) -> str:
     return url + "?" + "&".join(f"{key}={value}" for key, value in query.items()) if query else url
 
 
-def shown_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+def shown_ids(response) -> list[int]:
     return [event.id for event in response.context["page"].events]
 
 
-def older_link(response) -> str | None:  # type: ignore[no-untyped-def]
+def older_link(response) -> str | None:
     """The Older link's address, as the browser follows it from the page."""
     found = OLDER_LINK.search(response.content.decode())
     return urljoin(response.wsgi_request.get_full_path(), html.unescape(found.group(1))) if found else None
@@ -54,7 +54,7 @@ def older_link(response) -> str | None:  # type: ignore[no-untyped-def]
 
 def test_pages_of_fifty_newest_first_with_no_event_twice_or_missed_at_shared_instants(
     client, owner, scene, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # 120 events at 40 instants, three at each, created out of time order.
     for n in range(120):
         tenant_opens(scene, when=NOW - dt.timedelta(minutes=n % 40))
@@ -76,7 +76,7 @@ def test_pages_of_fifty_newest_first_with_no_event_twice_or_missed_at_shared_ins
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_unit_filter_shows_only_that_units_events_on_every_page(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_unit_filter_shows_only_that_units_events_on_every_page(client, owner, scene) -> None:
     for n in range(60):
         tenant_opens(scene, when=NOW - dt.timedelta(seconds=n))
     for n in range(5):
@@ -98,7 +98,7 @@ def test_the_unit_filter_shows_only_that_units_events_on_every_page(client, owne
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_denied_and_allowed_filters(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_denied_and_allowed_filters(client, owner, scene) -> None:
     tenant_opens(scene, when=NOW)
     guest_is_turned_away(scene, when=NOW)
     tenant_opens(scene, when=NOW)
@@ -113,7 +113,7 @@ def test_the_denied_and_allowed_filters(client, owner, scene) -> None:  # type: 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_of_another_location_or_no_unit_at_all_is_not_found(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_of_another_location_or_no_unit_at_all_is_not_found(client, owner, scene) -> None:
     elsewhere = UnitFactory(location=LocationFactory())
     client.force_login(owner)
     assert client.get(events_url(scene, unit=elsewhere.pk)).status_code == 404
@@ -122,7 +122,7 @@ def test_a_unit_of_another_location_or_no_unit_at_all_is_not_found(client, owner
 
 
 @time_machine.travel(NOW, tick=False)
-def test_staff_of_another_location_do_not_find_the_page(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_staff_of_another_location_do_not_find_the_page(client, scene) -> None:
     tenant_opens(scene, when=NOW)
     manager = StaffUserFactory(role=Role.MANAGER)
     manager.locations.add(LocationFactory())
@@ -145,7 +145,7 @@ def test_staff_of_another_location_do_not_find_the_page(client, scene) -> None: 
     ],
 )
 @time_machine.travel(NOW, tick=False)
-def test_a_broken_cursor_says_so_instead_of_failing(client, owner, scene, cursor) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_cursor_says_so_instead_of_failing(client, owner, scene, cursor) -> None:
     client.force_login(owner)
     response = client.get(events_url(scene, before=cursor))
     assert response.status_code == 400
@@ -155,7 +155,7 @@ def test_a_broken_cursor_says_so_instead_of_failing(client, owner, scene, cursor
 @time_machine.travel(NOW, tick=False)
 def test_the_location_and_booking_pages_lead_to_the_events_page_and_units_to_their_filter(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     tenant_opens(scene, when=NOW)
     page_url = reverse("dashboard:location_access_events", args=[scene.location.pk])
     unit_url = f"{page_url}?unit={scene.units[0].pk}"

@@ -20,16 +20,16 @@ KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
 
 
 @pytest.fixture
-def shared(db, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def shared(db, django_capture_on_commit_callbacks):
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
         with django_capture_on_commit_callbacks(execute=True):
             share = scene.share("friend@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 9))
-    key = KEY.search(mail.outbox[-1].body)["key"]  # type: ignore[index]
+    key = KEY.search(mail.outbox[-1].body)["key"]
     return scene, share, key
 
 
-def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(client, shared) -> None:  # type: ignore[no-untyped-def]
+def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(client, shared) -> None:
     scene, share, key = shared
     with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
         page = client.get(f"/key/{key}/").content.decode()
@@ -51,7 +51,7 @@ def test_the_guest_page_says_when_access_starts_then_opens_then_says_it_ended(cl
         assert "Your access ended" in page and share.holder.pin not in page
 
 
-def test_a_deleted_share_page_opens_nothing_and_a_wrong_key_is_404(client, shared) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_share_page_opens_nothing_and_a_wrong_key_is_404(client, shared) -> None:
     scene, share, key = shared
     share_delete(actor=Actor.system("t"), share=share)
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
@@ -63,7 +63,7 @@ def test_a_deleted_share_page_opens_nothing_and_a_wrong_key_is_404(client, share
     assert client.post(f"/key/{key}/open/{other.door.pk}/").status_code == 404
 
 
-def test_open_answers_with_a_redirect_and_a_refresh_does_not_open_again(client, shared) -> None:  # type: ignore[no-untyped-def]
+def test_open_answers_with_a_redirect_and_a_refresh_does_not_open_again(client, shared) -> None:
     scene, share, key = shared
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=UTC), tick=False):
         response = client.post(f"/key/{key}/open/{scene.door.pk}/")
@@ -75,14 +75,14 @@ def test_open_answers_with_a_redirect_and_a_refresh_does_not_open_again(client, 
     assert AccessEvent.objects.filter(channel="guest", holder=share.holder).count() == 1
 
 
-def test_a_door_that_did_not_open_says_why_after_the_redirect(client, shared) -> None:  # type: ignore[no-untyped-def]
+def test_a_door_that_did_not_open_says_why_after_the_redirect(client, shared) -> None:
     scene, share, key = shared
     with time_machine.travel(dt.datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC), tick=False):
         page = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True).content.decode()
     assert "Main door did not open. Your access is not valid at this time." in page
 
 
-def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -> None:
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
         build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -100,7 +100,7 @@ def test_the_sweep_catches_up_after_downtime_and_queues_its_next_run(settings) -
         assert dt.datetime(2026, 3, 8, 9, 0, 30, tzinfo=UTC) in {q.run_after for q in queued}
 
 
-def test_a_booking_end_is_scheduled_for_its_end_instant(settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_end_is_scheduled_for_its_end_instant(settings, django_capture_on_commit_callbacks) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     from django_tasks import default_task_backend
 
@@ -111,6 +111,6 @@ def test_a_booking_end_is_scheduled_for_its_end_instant(settings, django_capture
         django_capture_on_commit_callbacks(execute=True),
     ):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 5))
-    ends = [r for r in default_task_backend.results if r.task.func is booking_access_end.func]  # type: ignore[attr-defined]
+    ends = [r for r in default_task_backend.results if r.task.func is booking_access_end.func]
     assert [r.task.run_after for r in ends] == [dt.datetime(2026, 3, 5, 23, tzinfo=UTC)]
     assert ends[0].args == [scene.booking.pk]

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def site():  # type: ignore[no-untyped-def]
+def site():
     location = LocationFactory(name="Lager Nord")
     UnitFactory(location=location, number="A001")
     UnitFactory(location=location, number="A002")
@@ -23,7 +23,7 @@ def site():  # type: ignore[no-untyped-def]
     return location
 
 
-def mapped(location):  # type: ignore[no-untyped-def]
+def mapped(location):
     rows = UnitAccessPoint.objects.filter(unit__location=location)
     return sorted(rows.values_list("unit__number", "access_point__external_id"))
 
@@ -101,7 +101,7 @@ def test_a_large_upload_is_refused_without_reading_it_whole(client, site, monkey
 
     read: list[int] = []
 
-    def import_spy(*, data, **kwargs):  # type: ignore[no-untyped-def]
+    def import_spy(*, data, **kwargs):
         read.append(len(data))
         return unit_mappings_import(data=data, **kwargs)
 

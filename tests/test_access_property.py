@@ -38,7 +38,7 @@ moves = st.lists(
     steps=moves,
     probes=st.lists(st.integers(-60 * 24, 60 * 24 * 50), min_size=1, max_size=6),
 )
-def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) -> None:  # type: ignore[no-untyped-def]
+def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) -> None:
     now = dt.datetime(2026, 3, 1, 12, tzinfo=UTC)
     with time_machine.travel(now, tick=False) as clock:
         scene = build_access_scene(

@@ -24,12 +24,12 @@ OUTSIDE_WINDOW_WORDS = "Your access is not valid at this time."
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
 
 
-def tenant_opens_main_door(scene, when: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+def tenant_opens_main_door(scene, when: dt.datetime) -> None:
     access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal", when=when)
 
 
@@ -40,7 +40,7 @@ def test_every_decision_reason_has_its_own_words() -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_manage_access_shows_event_times_in_the_locations_zone(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_manage_access_shows_event_times_in_the_locations_zone(client, scene) -> None:
     tenant_opens_main_door(scene, NOW)
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
@@ -49,7 +49,7 @@ def test_manage_access_shows_event_times_in_the_locations_zone(client, scene) ->
 
 
 @time_machine.travel(NOW, tick=False)
-def test_manage_access_says_why_a_door_did_not_open_in_words(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_manage_access_says_why_a_door_did_not_open_in_words(client, scene) -> None:
     tenant_opens_main_door(scene, BEFORE_THE_BOOKING)
     sign_in_as(client, scene.tenant)
     page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
@@ -59,10 +59,10 @@ def test_manage_access_says_why_a_door_did_not_open_in_words(client, scene) -> N
 
 def test_the_guest_page_says_in_words_why_the_door_did_not_open(
     client, scene, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         scene.share("friend@example.com", dt.date(2026, 3, 6), dt.date(2026, 3, 9))
-    key = KEY.search(mail.outbox[-1].body)["key"]  # type: ignore[index]
+    key = KEY.search(mail.outbox[-1].body)["key"]
     with time_machine.travel(NOW, tick=False):
         response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
     page = response.content.decode()
@@ -71,7 +71,7 @@ def test_the_guest_page_says_in_words_why_the_door_did_not_open(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(client, owner, scene) -> None:
     tenant_opens_main_door(scene, NOW)
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
@@ -80,7 +80,7 @@ def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(c
 
 
 @time_machine.travel(NOW, tick=False)
-def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client, owner, scene) -> None:
     tenant_opens_main_door(scene, BEFORE_THE_BOOKING)
     client.force_login(owner)
     for url in (
@@ -93,7 +93,7 @@ def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client,
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, owner, scene) -> None:
     client.force_login(owner)
     url = reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
     page = client.get(url).content.decode()
@@ -101,7 +101,7 @@ def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, own
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, scene) -> None:
     booking_revoke_access(actor=Actor.staff(owner), booking=scene.booking, reason="Payment overdue")
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
@@ -110,7 +110,7 @@ def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, 
 
 def test_the_overview_and_the_customer_page_show_an_access_change_in_its_locations_time(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with time_machine.travel(NOW, tick=False):
         booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Keys lost")
     client.force_login(owner)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("tests")
 
 
-def shown_only(admin_client, model, obj) -> None:  # type: ignore[no-untyped-def]
+def shown_only(admin_client, model, obj) -> None:
     """The page shows the row; no form field, no save, no delete."""
     admin_url = f"/admin/{model._meta.app_label}/{model._meta.model_name}"
     change = f"{admin_url}/{obj.pk}/change/"
@@ -34,7 +34,7 @@ def shown_only(admin_client, model, obj) -> None:  # type: ignore[no-untyped-def
     assert admin_client.get(f"{admin_url}/add/").status_code == 403
 
 
-def test_bookings_accounts_and_people_are_shown_but_not_changed_or_deleted(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_bookings_accounts_and_people_are_shown_but_not_changed_or_deleted(admin_client) -> None:
     scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
     for model, obj in [
         (Booking, scene.booking),
@@ -47,7 +47,7 @@ def test_bookings_accounts_and_people_are_shown_but_not_changed_or_deleted(admin
     assert Customer.objects.get(pk=scene.tenant.customer.pk).is_active
 
 
-def test_invoices_and_the_lockout_settings_are_shown_but_not_changed(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_invoices_and_the_lockout_settings_are_shown_but_not_changed(admin_client) -> None:
     scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
     rent = billing.LineInput(
         description="Rent", quantity=Decimal("1"), unit_price=Decimal("50"), tax_rate=Decimal("0")
@@ -65,7 +65,7 @@ def test_invoices_and_the_lockout_settings_are_shown_but_not_changed(admin_clien
     shown_only(admin_client, BillingProfile, BillingProfile.objects.get(customer=scene.tenant.customer))
 
 
-def test_a_unit_keeps_its_location_and_number_and_a_door_its_location(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_keeps_its_location_and_number_and_a_door_its_location(admin_client) -> None:
     unit = UnitFactory(number="A001")
     door = AccessPointFactory(location=unit.location)
     elsewhere = LocationFactory()
@@ -97,7 +97,7 @@ def test_a_unit_keeps_its_location_and_number_and_a_door_its_location(admin_clie
     assert delete.status_code == 403
 
 
-def test_a_location_keeps_its_time_zone_once_made(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_location_keeps_its_time_zone_once_made(admin_client) -> None:
     location = LocationFactory(time_zone="Europe/Berlin")
     page = admin_client.get(f"/admin/facilities/location/{location.pk}/change/").content.decode()
     assert "Europe/Berlin" in page and 'name="time_zone"' not in page

@@ -19,12 +19,12 @@ NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
 
 
-def check(client, key, body):  # type: ignore[no-untyped-def]
+def check(client, key, body):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return client.post(
         "/api/v1/access/check", json.dumps(body), content_type="application/json", headers=headers
@@ -32,7 +32,7 @@ def check(client, key, body):  # type: ignore[no-untyped-def]
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     pin = scene.tenant_holder().pin
     response = check(client, key, {"access_point": scene.door.external_id, "pin": pin})
@@ -52,7 +52,7 @@ def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, scene) -> N
     }
 
 
-def test_missing_or_wrong_keys_are_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_wrong_keys_are_refused(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     body = {"access_point": scene.door.external_id, "pin": "123456"}
     assert check(client, None, body).status_code == 401
@@ -70,7 +70,7 @@ def test_missing_or_wrong_keys_are_refused(client, scene) -> None:  # type: igno
     assert not AccessEvent.objects.exists()
 
 
-def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys) -> None:
     call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
     first = capsys.readouterr().out.strip()
     stored = DeviceKey.objects.get(access_point=scene.door)
@@ -80,7 +80,7 @@ def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys
     assert first != second and DeviceKey.objects.count() == 1
 
 
-def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(client, scene, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(client, scene, capsys) -> None:
     from django.core.management.base import CommandError
 
     from keyport.audit.models import AuditEntry
@@ -99,7 +99,7 @@ def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(client, scene
     assert check(client, capsys.readouterr().out.strip(), body).status_code == 200
 
 
-def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 3
     settings.ACCESS_PIN_BLOCK_AFTER = 5
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
@@ -125,7 +125,7 @@ def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) 
     assert AccessEvent.objects.filter(reason__in=["slow_down", "blocked"]).count() == 2
 
 
-def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 3
     settings.ACCESS_PIN_BLOCK_AFTER = 4
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
@@ -148,7 +148,7 @@ def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(client, sc
     assert door.wrong_pins == 3 and door.pins_blocked_until is None
 
 
-def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     pin = scene.tenant_holder().pin
@@ -165,7 +165,7 @@ def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, setting
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 100
     settings.ACCESS_PIN_BLOCK_AFTER = 100
     door = Door.of(scene.door)
@@ -189,7 +189,7 @@ def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:
     assert AccessEvent.objects.filter(reason="unknown_pin").count() == 8
 
 
-def test_the_openapi_document_describes_the_check(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_openapi_document_describes_the_check(client) -> None:
     document = client.get("/api/v1/openapi.json").json()
     operation = document["paths"]["/access/check"]["post"]
     assert document["openapi"].startswith("3.")
@@ -201,7 +201,7 @@ def test_the_openapi_document_describes_the_check(client) -> None:  # type: igno
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_check_is_one_read_and_one_insert(client, scene, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_a_check_is_one_read_and_one_insert(client, scene, django_assert_max_num_queries) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     pin = scene.tenant_holder().pin
     # The door (its wrong-PIN counts and hours) with the PIN's holder and grants; then the event.
@@ -216,7 +216,7 @@ def test_a_check_is_one_read_and_one_insert(client, scene, django_assert_max_num
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 @time_machine.travel(NOW, tick=False)
-def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
 
@@ -236,7 +236,7 @@ def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, 
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="AUTOINCREMENT is SQLite's")
-def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [AccessEvent._meta.db_table])
         (table,) = cursor.fetchone()
@@ -250,7 +250,7 @@ def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> N
     assert second == first + 1
 
 
-def test_events_keep_their_references_without_database_constraints(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_events_keep_their_references_without_database_constraints(client, scene) -> None:
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, AccessEvent._meta.db_table)
     assert not [name for name, constraint in constraints.items() if constraint["foreign_key"]]

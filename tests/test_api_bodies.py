@@ -41,12 +41,12 @@ NOT_ONE_FLAT_OBJECT = {
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
 
 
-def post(client, key, body):  # type: ignore[no-untyped-def]
+def post(client, key, body):
     data = body.encode() if isinstance(body, str) else body
     return client.post(
         "/api/v1/access/check",
@@ -56,13 +56,13 @@ def post(client, key, body):  # type: ignore[no-untyped-def]
     )
 
 
-def nothing_changed(scene) -> bool:  # type: ignore[no-untyped-def]
+def nothing_changed(scene) -> bool:
     door = AccessPoint.objects.get(pk=scene.door.pk)
     return not AccessEvent.objects.exists() and door.wrong_pins == 0 and door.pins_blocked_until is None
 
 
 @pytest.mark.parametrize("body", NESTED.values(), ids=NESTED.keys())
-def test_a_deeply_nested_body_with_an_unknown_key_is_refused_as_unknown(client, scene, body) -> None:  # type: ignore[no-untyped-def]
+def test_a_deeply_nested_body_with_an_unknown_key_is_refused_as_unknown(client, scene, body) -> None:
     response = post(client, "x", body)
     assert response.status_code == 401
     assert response.json() == {"error": "invalid_device_key"}
@@ -70,7 +70,7 @@ def test_a_deeply_nested_body_with_an_unknown_key_is_refused_as_unknown(client, 
 
 
 @pytest.mark.parametrize("body", NOT_ONE_FLAT_OBJECT.values(), ids=NOT_ONE_FLAT_OBJECT.keys())
-def test_a_body_that_is_not_one_flat_object_is_refused_with_a_400_and_changes_nothing(  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_one_flat_object_is_refused_with_a_400_and_changes_nothing(
     client, scene, body
 ) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
@@ -83,21 +83,21 @@ def test_a_body_that_is_not_one_flat_object_is_refused_with_a_400_and_changes_no
     assert post(client, "kpd_unknown", body).status_code == 401
 
 
-def test_a_body_that_is_not_utf8_is_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_utf8_is_refused(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     response = post(client, key, b'{"access_point": "\xff", "pin": "123456"}')
     assert response.status_code == 400 and "UTF-8" in response.json()["detail"]
     assert nothing_changed(scene)
 
 
-def test_a_too_large_body_says_how_large_one_may_be(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_too_large_body_says_how_large_one_may_be(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     answer = post(client, key, NOT_ONE_FLAT_OBJECT["too large"]).json()
     assert answer["error"] == "body_too_large" and str(MAX_BODY_BYTES) in answer["detail"]
 
 
 @time_machine.travel(NOW, tick=False)
-def test_brackets_and_quotes_inside_strings_are_only_text(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_brackets_and_quotes_inside_strings_are_only_text(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     pin = scene.tenant_holder().pin
     body = {"access_point": scene.door.external_id, "pin": pin, "note": 'a "[{" \\ ]}'}
@@ -106,7 +106,7 @@ def test_brackets_and_quotes_inside_strings_are_only_text(client, scene) -> None
     assert post(client, key, elsewhere).json() == {"error": "wrong_access_point"}
 
 
-def test_every_api_endpoint_that_takes_a_post_refuses_a_nested_body_without_a_500(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_every_api_endpoint_that_takes_a_post_refuses_a_nested_body_without_a_500(client, scene) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     posted = 0
     for pattern in api_urls.urlpatterns:

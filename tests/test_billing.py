@@ -23,21 +23,21 @@ RENT = LineInput(
 
 
 @pytest.fixture
-def location():  # type: ignore[no-untyped-def]
+def location():
     return LocationFactory(name="Berlin", time_zone="Europe/Berlin")
 
 
 @pytest.fixture
-def customer(location):  # type: ignore[no-untyped-def]
+def customer(location):
     return CustomerFactory(home_location=location)
 
 
 @pytest.fixture
-def booking(customer, location):  # type: ignore[no-untyped-def]
+def booking(customer, location):
     return booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
 
 
-def open_invoice(actor, location, customer, booking=None, due_on=dt.date(2026, 3, 1), lines=(RENT,)):  # type: ignore[no-untyped-def]
+def open_invoice(actor, location, customer, booking=None, due_on=dt.date(2026, 3, 1), lines=(RENT,)):
     invoice = billing.invoice_create(
         actor=actor, location=location, customer=customer, booking=booking, due_on=due_on, lines=list(lines)
     )

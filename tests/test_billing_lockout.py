@@ -30,7 +30,7 @@ OVERDUE = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def booking():  # type: ignore[no-untyped-def]
+def booking():
     location = LocationFactory()
     customer = CustomerFactory(home_location=location)
     ContactFactory(customer=customer, email="tenant@example.com")
@@ -39,7 +39,7 @@ def booking():  # type: ignore[no-untyped-def]
     return booking
 
 
-def overdue_invoice(booking):  # type: ignore[no-untyped-def]
+def overdue_invoice(booking):
     invoice = billing.invoice_create(
         actor=SYSTEM,
         location=booking.location,
@@ -51,7 +51,7 @@ def overdue_invoice(booking):  # type: ignore[no-untyped-def]
     return billing.invoice_issue(actor=SYSTEM, invoice=invoice)
 
 
-def grant_states(booking):  # type: ignore[no-untyped-def]
+def grant_states(booking):
     return set(AccessGrant.objects.filter(booking=booking).values_list("state", flat=True))
 
 
@@ -113,7 +113,7 @@ def recipients(key: str) -> set[str]:
     return set(OutgoingEmail.objects.filter(template=key).values_list("to", flat=True))
 
 
-def guest_pin(scene, email: str) -> str:  # type: ignore[no-untyped-def]
+def guest_pin(scene, email: str) -> str:
     return AccessHolder.objects.get(location=scene.location, email=email).pin
 
 

@@ -29,24 +29,24 @@ pytestmark = pytest.mark.django_db
 GUEST_KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
 
 
-def image_upload(size=(800, 200), image_format="PNG", name="logo.png"):  # type: ignore[no-untyped-def]
+def image_upload(size=(800, 200), image_format="PNG", name="logo.png"):
     buffer = io.BytesIO()
     Image.new("RGB", size, "#336699").save(buffer, format=image_format)
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
 @pytest.fixture
-def owner_client(client, owner):  # type: ignore[no-untyped-def]
+def owner_client(client, owner):
     client.force_login(owner)
     return client
 
 
-def brand(client, location, **data):  # type: ignore[no-untyped-def]
+def brand(client, location, **data):
     return client.post(reverse("dashboard:location_branding", args=[location.pk]), data)
 
 
@@ -93,7 +93,7 @@ def test_without_branding_the_portal_keeps_keyports_look(client, scene):
     assert "portal-branded" not in page and "data-brand-colour" not in page
 
 
-def assert_branding_unchanged(location) -> None:  # type: ignore[no-untyped-def]
+def assert_branding_unchanged(location) -> None:
     location.refresh_from_db()
     assert (location.brand_name, location.brand_colour, location.brand_logo.name) == ("", "", "")
     assert not AuditEntry.objects.exists()
@@ -267,7 +267,7 @@ def test_the_portal_names_the_tabs_colour_beside_the_brand_colour(client, owner_
     assert 'setProperty("--kp-brand-link", source.dataset.brandLink)' in script
 
 
-def two_branded_sites(owner_client, scene) -> Location:  # type: ignore[no-untyped-def]
+def two_branded_sites(owner_client, scene) -> Location:
     """The scene's location branded "Lagerhaus" with a logo, and a second site branded otherwise."""
     brand(owner_client, scene.location, site_name="Lagerhaus", colour="#1a3d6e", logo=image_upload())
     other = LocationFactory()
@@ -316,7 +316,7 @@ def test_the_guest_key_page_shows_its_locations_logo_and_site_name(
     with django_capture_on_commit_callbacks(execute=True):
         scene.share("friend@example.com", today, today + dt.timedelta(days=3))
     [email] = [message for message in mail.outbox if message.to == ["friend@example.com"]]
-    key = GUEST_KEY.search(email.body)["key"]  # type: ignore[index]
+    key = GUEST_KEY.search(email.body)["key"]
     client.logout()
     page = client.get(reverse("guest:key", args=[key])).content.decode()
     assert_shows_lagerhaus(page)

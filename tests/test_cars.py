@@ -20,11 +20,11 @@ GOOD_VIN = "1M8GDM9AXKP042788"  # the textbook example: check digit X
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def bay(location=None, **kwargs):  # type: ignore[no-untyped-def]
+def bay(location=None, **kwargs):
     return UnitFactory(location=location or LocationFactory(), kind=UnitKind.PARKING_BAY, **kwargs)
 
 
@@ -86,7 +86,7 @@ def test_move_needs_a_car_in_a_bay(actor):
         services.car_move(actor=actor, car=CarFactory(), bay=bay())
 
 
-def jpeg(size=(1600, 1200)):  # type: ignore[no-untyped-def]
+def jpeg(size=(1600, 1200)):
     buffer = io.BytesIO()
     Image.new("RGB", size, "red").save(buffer, format="JPEG")
     return SimpleUploadedFile("car.jpg", buffer.getvalue(), content_type="image/jpeg")

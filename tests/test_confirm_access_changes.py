@@ -34,7 +34,7 @@ SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture(autouse=True)
-def _frozen_time():  # type: ignore[no-untyped-def]
+def _frozen_time():
     with time_machine.travel(NOW, tick=False):
         yield
 
@@ -45,7 +45,7 @@ def berlin() -> Location:
 
 
 @pytest.fixture
-def tenant(berlin) -> Contact:  # type: ignore[no-untyped-def]
+def tenant(berlin) -> Contact:
     customer = CustomerFactory(name="Mara Schneider", home_location=berlin)
     return ContactFactory(
         customer=customer, first_name="Mara", last_name="Schneider", email="mara@example.com"
@@ -53,7 +53,7 @@ def tenant(berlin) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def partner(tenant) -> Contact:  # type: ignore[no-untyped-def]
+def partner(tenant) -> Contact:
     return ContactFactory(
         customer=tenant.customer,
         is_primary=False,
@@ -64,7 +64,7 @@ def partner(tenant) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def bookkeeper(tenant) -> Contact:  # type: ignore[no-untyped-def]
+def bookkeeper(tenant) -> Contact:
     """On the account without portal access: holds no grant, loses nothing."""
     return ContactFactory(
         customer=tenant.customer,
@@ -76,7 +76,7 @@ def bookkeeper(tenant) -> Contact:  # type: ignore[no-untyped-def]
     )
 
 
-def book(customer: Customer, location: Location, numbers: list[str], starts_on: dt.date):  # type: ignore[no-untyped-def]
+def book(customer: Customer, location: Location, numbers: list[str], starts_on: dt.date):
     door = AccessPoint.objects.filter(location=location).first() or AccessPointFactory(location=location)
     units = [UnitFactory(location=location, number=number) for number in numbers]
     for unit in units:
@@ -84,7 +84,7 @@ def book(customer: Customer, location: Location, numbers: list[str], starts_on: 
     return booking_create(actor=SYSTEM, customer=customer, units=units, starts_on=starts_on)
 
 
-def share(booking, by: Contact, email: str) -> SharedAccess:  # type: ignore[no-untyped-def]
+def share(booking, by: Contact, email: str) -> SharedAccess:
     request = ShareRequest(
         emails=[email],
         units=list(booking.units.all())[:1],
@@ -95,7 +95,7 @@ def share(booking, by: Contact, email: str) -> SharedAccess:  # type: ignore[no-
 
 
 @pytest.fixture
-def booking(tenant, partner, bookkeeper, berlin):  # type: ignore[no-untyped-def]
+def booking(tenant, partner, bookkeeper, berlin):
     """Mara's booking of A010 and A011, Jonas on it too, shared with one friend for a week."""
     booking = book(tenant.customer, berlin, ["A010", "A011"], dt.date(2026, 3, 1))
     share(booking, tenant, "friend@example.com")
@@ -103,7 +103,7 @@ def booking(tenant, partner, bookkeeper, berlin):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def owner_client(client):  # type: ignore[no-untyped-def]
+def owner_client(client):
     client.force_login(StaffUserFactory())
     return client
 

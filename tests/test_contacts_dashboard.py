@@ -47,17 +47,17 @@ ALL_CONTACTS = "/dashboard/contacts/"
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
 @pytest.fixture
-def staff_client(client, owner):  # type: ignore[no-untyped-def]
+def staff_client(client, owner):
     client.force_login(owner)
     return client
 
 
-def staff(client, role, location=None):  # type: ignore[no-untyped-def]
+def staff(client, role, location=None):
     user = StaffUserFactory(role=role)
     if location is not None:
         user.locations.add(location)
@@ -65,7 +65,7 @@ def staff(client, role, location=None):  # type: ignore[no-untyped-def]
     return user
 
 
-def invite(client, contact, layout="row"):  # type: ignore[no-untyped-def]
+def invite(client, contact, layout="row"):
     return client.post(
         reverse("dashboard:contact_invite", args=[contact.pk]), {"layout": layout}, HTTP_HX_REQUEST="true"
     )
@@ -211,7 +211,7 @@ def test_htmx_search_answers_with_the_results_only(staff_client, scene):
     assert 'id="contacts-sort" hx-swap-oob="true"' in text
 
 
-def _walk(client, params, direction="after"):  # type: ignore[no-untyped-def]
+def _walk(client, params, direction="after"):
     """Follow the Next links from the first page; the names on each page."""
     pages, params = [], dict(params)
     while True:
@@ -323,7 +323,7 @@ def test_each_staff_member_has_their_own_settings(client, owner, scene):
     assert 'class="card h-100"' not in page and "Portal Access</th>" in page
 
 
-def _queries_of(client, params):  # type: ignore[no-untyped-def]
+def _queries_of(client, params):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(ALL_CONTACTS, params)
     assert response.status_code == 200
@@ -635,7 +635,7 @@ def test_the_portal_check_names_the_next_action(staff_client, scene):
         reverse("dashboard:customer_detail", args=[scene.tenant_customer.pk])
     ).content.decode()
 
-    def check_of(contact):  # type: ignore[no-untyped-def]
+    def check_of(contact):
         start = page.index(f'data-portal-check="{contact.pk}"')
         return page[start : page.index("</div>", start)]
 
@@ -747,7 +747,7 @@ def test_an_owner_turns_sections_off_per_location(staff_client, scene):
     assert "Billing, Documents, Events, Settings" in overview
 
 
-def _system():  # type: ignore[no-untyped-def]
+def _system():
     from keyport.audit.services import Actor
 
     return Actor.system("tests")

@@ -37,7 +37,7 @@ SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture(autouse=True)
-def _frozen_time():  # type: ignore[no-untyped-def]
+def _frozen_time():
     with time_machine.travel(NOW, tick=False):
         yield
 
@@ -48,7 +48,7 @@ def berlin() -> Location:
 
 
 @pytest.fixture
-def tenant(berlin) -> Contact:  # type: ignore[no-untyped-def]
+def tenant(berlin) -> Contact:
     """Mara, the primary contact of a storage tenant at Lager Kreuzberg."""
     customer = CustomerFactory(name="Mara Schneider", home_location=berlin)
     return ContactFactory(
@@ -61,7 +61,7 @@ def tenant(berlin) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def partner(tenant) -> Contact:  # type: ignore[no-untyped-def]
+def partner(tenant) -> Contact:
     """Jonas, Mara's additional contact."""
     return ContactFactory(
         customer=tenant.customer,
@@ -72,7 +72,7 @@ def partner(tenant) -> Contact:  # type: ignore[no-untyped-def]
     )
 
 
-def book(customer: Customer, location: Location, numbers: list[str], starts_on: dt.date):  # type: ignore[no-untyped-def]
+def book(customer: Customer, location: Location, numbers: list[str], starts_on: dt.date):
     """A booking of new units, each mapped to the location's door so that it can be shared."""
     door = AccessPoint.objects.filter(location=location).first() or AccessPointFactory(location=location)
     units = [UnitFactory(location=location, number=number) for number in numbers]
@@ -81,7 +81,7 @@ def book(customer: Customer, location: Location, numbers: list[str], starts_on: 
     return booking_create(actor=SYSTEM, customer=customer, units=units, starts_on=starts_on)
 
 
-def share(booking, shared_by: Contact, email: str, starts_on: dt.date, ends_on: dt.date) -> SharedAccess:  # type: ignore[no-untyped-def]
+def share(booking, shared_by: Contact, email: str, starts_on: dt.date, ends_on: dt.date) -> SharedAccess:
     request = ShareRequest(
         emails=[email], units=list(booking.units.all())[:1], starts_on=starts_on, ends_on=ends_on
     )
@@ -89,14 +89,14 @@ def share(booking, shared_by: Contact, email: str, starts_on: dt.date, ends_on: 
 
 
 @pytest.fixture
-def booking(tenant, berlin):  # type: ignore[no-untyped-def]
+def booking(tenant, berlin):
     """Mara's booking of A010 and A011 since 1 March, shared with a friend for a week."""
     booking = book(tenant.customer, berlin, ["A010", "A011"], dt.date(2026, 3, 1))
     share(booking, tenant, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
     return booking
 
 
-def signed_in(client, role=Role.OWNER, location=None):  # type: ignore[no-untyped-def]
+def signed_in(client, role=Role.OWNER, location=None):
     user = StaffUserFactory(role=role)
     if location is not None:
         user.locations.add(location)
@@ -104,7 +104,7 @@ def signed_in(client, role=Role.OWNER, location=None):  # type: ignore[no-untype
     return user
 
 
-def page_of(client, customer: Customer) -> str:  # type: ignore[no-untyped-def]
+def page_of(client, customer: Customer) -> str:
     response = client.get(reverse("dashboard:customer_detail", args=[customer.pk]))
     assert response.status_code == 200
     return response.content.decode()
@@ -116,7 +116,7 @@ def section(page: str, heading_id: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
-def booking_block(page: str, booking) -> str:  # type: ignore[no-untyped-def]
+def booking_block(page: str, booking) -> str:
     start = page.index(f'data-booking="{booking.pk}"')
     return page[start : page.index("</article>", start)]
 
@@ -260,7 +260,7 @@ def test_documents_lists_the_customers_documents_with_their_visibility(client, t
     assert reverse("dashboard:customer_documents", args=[tenant.customer_id]) in documents
 
 
-def invoice(booking, amount: str, due_on: dt.date):  # type: ignore[no-untyped-def]
+def invoice(booking, amount: str, due_on: dt.date):
     draft = billing.invoice_create(
         actor=SYSTEM,
         location=booking.location,
@@ -286,7 +286,7 @@ def test_billing_shows_the_balance_and_open_invoices_marking_the_overdue(client,
     assert reverse("dashboard:invoice_detail", args=[upcoming.pk]) in panel
     assert reverse("dashboard:invoice_detail", args=[paid.pk]) not in panel
 
-    def row(invoice):  # type: ignore[no-untyped-def]
+    def row(invoice):
         start = panel.index(f'data-invoice="{invoice.pk}"')
         return panel[start : panel.index("</tr>", start)]
 
@@ -424,7 +424,7 @@ def test_scoped_staff_see_only_the_bookings_and_activity_of_their_locations(clie
     assert f"Booking #{booking.pk}" in section(page, "activity-heading")
 
 
-def document_of(customer: Customer, title: str, booking=None) -> Document:  # type: ignore[no-untyped-def]
+def document_of(customer: Customer, title: str, booking=None) -> Document:
     return Document.objects.create(
         customer=customer,
         booking=booking,

@@ -18,7 +18,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(client, user):  # type: ignore[no-untyped-def]
+def sign_in(client, user):
     response = client.post(reverse("dashboard:login"), {"username": user.email, "password": PASSWORD})
     assert response.status_code == 302, response.content
     return response

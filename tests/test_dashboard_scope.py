@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"login", "logout"}
 
 
-def routes(patterns=dashboard_urls.urlpatterns, prefix=""):  # type: ignore[no-untyped-def]
+def routes(patterns=dashboard_urls.urlpatterns, prefix=""):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from routes(pattern.url_patterns, prefix)
@@ -41,7 +41,7 @@ def routes(patterns=dashboard_urls.urlpatterns, prefix=""):  # type: ignore[no-u
 ROUTES = sorted(set((name, tuple(args)) for name, args in routes()))
 
 
-def objects_at(location):  # type: ignore[no-untyped-def]
+def objects_at(location):
     """One object of each kind a dashboard URL can name, all at this location."""
     customer = CustomerFactory(home_location=location)
     contact = ContactFactory(customer=customer)
@@ -63,7 +63,7 @@ def objects_at(location):  # type: ignore[no-untyped-def]
     }
 
 
-def _grant_of(booking, contact, unit):  # type: ignore[no-untyped-def]
+def _grant_of(booking, contact, unit):
     from keyport.access.models import AccessGrant, GrantOrigin
     from keyport.access.services import holder_for_contact
 
@@ -76,7 +76,7 @@ def _grant_of(booking, contact, unit):  # type: ignore[no-untyped-def]
     )
 
 
-def url_for(name, args, ids):  # type: ignore[no-untyped-def]
+def url_for(name, args, ids):
     missing = [arg for arg in args if arg not in ids]
     assert not missing, f"dashboard:{name} takes {missing}: add such an object to objects_at()"
     return reverse(f"dashboard:{name}", kwargs={arg: ids[arg] for arg in args})

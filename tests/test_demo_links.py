@@ -50,7 +50,7 @@ def _crawl(client: Client, start: str, within: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def demo():  # type: ignore[no-untyped-def]
+def demo():
     call_command("seed_demo", force=True, verbosity=0)
 
 

@@ -31,11 +31,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def upload(name, data, content_type="application/pdf"):  # type: ignore[no-untyped-def]
+def upload(name, data, content_type="application/pdf"):
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
@@ -132,7 +132,7 @@ def test_an_upload_of_exactly_20_mb_is_kept(actor):
 
 
 def test_an_upload_whose_row_fails_leaves_no_file_behind(actor, settings, monkeypatch):
-    def refuse(**kwargs):  # type: ignore[no-untyped-def]
+    def refuse(**kwargs):
         raise RuntimeError("audit down")
 
     monkeypatch.setattr(services, "audit_record", refuse)
@@ -153,11 +153,11 @@ def test_the_upload_is_audited(actor):
 
 
 @pytest.fixture
-def customer():  # type: ignore[no-untyped-def]
+def customer():
     return CustomerFactory(name="Mara Schneider", home_location=LocationFactory())
 
 
-def staff_client(customer, role):  # type: ignore[no-untyped-def]
+def staff_client(customer, role):
     user = StaffUserFactory(role=role)
     if role != Role.OWNER:
         user.locations.add(customer.home_location)
@@ -166,7 +166,7 @@ def staff_client(customer, role):  # type: ignore[no-untyped-def]
     return client
 
 
-def visible_lease(actor, customer):  # type: ignore[no-untyped-def]
+def visible_lease(actor, customer):
     return services.document_upload(
         actor=actor,
         customer=customer,
@@ -176,7 +176,7 @@ def visible_lease(actor, customer):  # type: ignore[no-untyped-def]
     )
 
 
-def delete_url(document):  # type: ignore[no-untyped-def]
+def delete_url(document):
     return reverse("dashboard:document_delete", args=[document.customer_id, document.pk])
 
 

@@ -41,7 +41,7 @@ def scene() -> AccessScene:
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
 
 
-def check(client, key, pin, access_point=None):  # type: ignore[no-untyped-def]
+def check(client, key, pin, access_point=None):
     body = {"access_point": access_point or AccessPoint.objects.get(device_key__isnull=False).external_id}
     response = client.post(
         "/api/v1/access/check",
@@ -82,7 +82,7 @@ def neighbour_share(scene: AccessScene, email: str, starts_on: dt.date, ends_on:
 # The wrong-PIN throttle.
 
 
-def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     settings.ACCESS_PIN_BLOCK_SECONDS = 600
@@ -107,7 +107,7 @@ def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings)
 
 def test_a_slowed_door_does_not_open_before_its_wait_and_logs_the_try_as_refused(
     client, scene, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
@@ -131,7 +131,7 @@ def test_a_slowed_door_does_not_open_before_its_wait_and_logs_the_try_as_refused
     assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 3  # the refused tries count nothing
 
 
-def test_wrong_pins_count_for_their_whole_window(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_count_for_their_whole_window(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 300
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
@@ -145,7 +145,7 @@ def test_wrong_pins_count_for_their_whole_window(client, scene, settings) -> Non
     assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 3
 
 
-def test_an_unknown_pin_is_refused_counted_and_logged_as_unknown(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_pin_is_refused_counted_and_logged_as_unknown(client, scene) -> None:
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, nobodys_pin()) == {"allowed": False, "reason": "unknown_pin"}
@@ -154,7 +154,7 @@ def test_an_unknown_pin_is_refused_counted_and_logged_as_unknown(client, scene) 
     assert (door.wrong_pins, door.last_wrong_pin_at) == (1, NOW)
 
 
-def test_a_pin_of_another_location_is_an_unknown_pin_there(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_pin_of_another_location_is_an_unknown_pin_there(client, scene) -> None:
     with time_machine.travel(NOW, tick=False):
         elsewhere = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     pin = elsewhere.tenant_holder().pin
@@ -177,7 +177,7 @@ def fresh_door(scene: AccessScene) -> Door:
 
 def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited_and_logged_once(
     client, scene, settings, caplog
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
@@ -203,7 +203,7 @@ def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited
     ]
 
 
-def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
     settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 300
@@ -219,7 +219,7 @@ def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(scene, set
     assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 1  # counted from one again
 
 
-def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     settings.ACCESS_PIN_BLOCK_SECONDS = 1
@@ -246,7 +246,7 @@ def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(sce
 # A PIN read before a wrong PIN was counted: judged again by the counts as they are now.
 
 
-def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_opens(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_opens(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     OpeningHours.objects.create(
         location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(20)
@@ -266,7 +266,7 @@ def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_ope
     ]
 
 
-def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_blocked(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_blocked(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 1
     read_before = fresh_door(scene)
@@ -277,7 +277,7 @@ def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_bloc
     assert events() == [(False, "unknown_pin", None, None), (False, "blocked", holder.pk, None)]
 
 
-def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counted(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counted(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
     read_before = fresh_door(scene)
@@ -293,7 +293,7 @@ def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counte
 # The holder's grants at the door.
 
 
-def test_a_closed_location_does_not_open_for_a_current_grant(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_closed_location_does_not_open_for_a_current_grant(client, scene) -> None:
     OpeningHours.objects.create(location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     holder = scene.tenant_holder()
@@ -305,7 +305,7 @@ def test_a_closed_location_does_not_open_for_a_current_grant(client, scene) -> N
     assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 0
 
 
-def test_a_pin_at_a_door_that_serves_none_of_its_units_is_not_mapped(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_pin_at_a_door_that_serves_none_of_its_units_is_not_mapped(client, scene) -> None:
     with time_machine.travel(NOW, tick=False):
         share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9), [scene.units[1]])
     key = device_key_issue(actor=ACTOR, access_point=scene.unit_lock)
@@ -316,7 +316,7 @@ def test_a_pin_at_a_door_that_serves_none_of_its_units_is_not_mapped(client, sce
     assert AccessPoint.objects.get(pk=scene.unit_lock.pk).wrong_pins == 0  # a real PIN: not counted
 
 
-def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason_comes_from(scene) -> None:  # type: ignore[no-untyped-def]
+def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason_comes_from(scene) -> None:
     with time_machine.travel(NOW, tick=False):
         ours = scene.share("friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 22))
         theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 21))
@@ -344,7 +344,7 @@ def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason
     ]
 
 
-def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(scene) -> None:
     with time_machine.travel(NOW, tick=False):
         # The neighbour's share comes first, on a unit made after the scene's: grant and unit
         # order disagree, and the older grant must win.
@@ -356,7 +356,7 @@ def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(scene) -> 
     assert events() == [(True, "ok", ours.holder_id, theirs.booking_id)]
 
 
-def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_stays_shut(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_stays_shut(scene) -> None:
     OpeningHours.objects.create(location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
     holder = scene.tenant_holder()
     door = Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
@@ -370,7 +370,7 @@ def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_
     ]
 
 
-def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> None:
     door = Door.of(scene.door)
     with pytest.raises(ValueError, match=r"^Pass a PIN or a holder\.$"):
         access_decide(door=door, channel="portal", when=NOW)
@@ -385,7 +385,7 @@ def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> 
 
 
 @pytest.fixture
-def guest_of_two(scene, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def guest_of_two(scene, django_capture_on_commit_callbacks):
     """One guest with a share of the scene's booking and a current share of a neighbour's, both
     through the main door: the guest's one holder at the site holds grants of both."""
     with (
@@ -395,13 +395,13 @@ def guest_of_two(scene, django_capture_on_commit_callbacks):  # type: ignore[no-
         ours = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
         theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 31))
     assert ours.holder_id == theirs.holder_id
-    links = [KEY.search(m.body)["key"] for m in mail.outbox]  # type: ignore[index]
+    links = [KEY.search(m.body)["key"] for m in mail.outbox]
     return ours, theirs, links[0]
 
 
 def test_a_deleted_shares_link_does_not_open_through_the_guests_other_share(
     client, scene, guest_of_two
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(NOW, tick=False):
         share_delete(actor=ACTOR, share=ours)
@@ -414,7 +414,7 @@ def test_a_deleted_shares_link_does_not_open_through_the_guests_other_share(
 
 def test_an_ended_shares_link_does_not_open_through_the_guests_other_share(
     client, scene, guest_of_two
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ours, theirs, link = guest_of_two
     from keyport.access.services import grants_end_due
 
@@ -431,7 +431,7 @@ def test_an_ended_shares_link_does_not_open_through_the_guests_other_share(
 
 def test_an_upcoming_shares_link_does_not_open_through_the_guests_other_share(
     client, scene, guest_of_two
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(dt.datetime(2026, 3, 3, 9, tzinfo=UTC), tick=False):
         response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
@@ -440,7 +440,7 @@ def test_an_upcoming_shares_link_does_not_open_through_the_guests_other_share(
     assert events() == [(False, "outside_window", ours.holder_id, scene.booking.pk)]
 
 
-def test_a_current_shares_link_opens_and_is_logged_under_its_own_booking(client, scene, guest_of_two) -> None:  # type: ignore[no-untyped-def]
+def test_a_current_shares_link_opens_and_is_logged_under_its_own_booking(client, scene, guest_of_two) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(NOW, tick=False):
         response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
@@ -522,14 +522,14 @@ def grant(grant_id: int, *, active: bool = True, in_window: bool = True, ended: 
 )
 def test_a_judgement_asks_its_facts_in_order_and_rests_on_the_grant_its_answer_comes_from(
     grants, when, answer, rests_on, checks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     judged = access_judge(BERLIN_DOOR, grants, when)
     assert (judged.decision.allowed, judged.decision.reason, judged.decision.retry_after) == (*answer, None)
     assert (judged.grant.grant_id if judged.grant else None) == rests_on
     assert judged.checks == tuple(checks)
 
 
-def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(client, scene) -> None:
     for opens_at, closes_at in ((6, 8), (9, 12)):
         OpeningHours.objects.create(
             location=scene.location, weekday=2, opens_at=dt.time(opens_at), closes_at=dt.time(closes_at)
@@ -546,7 +546,7 @@ def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(clien
             assert check(client, key, pin)["reason"] == answer
 
 
-def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(client, scene) -> None:
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, scene.tenant_holder().pin) == {"allowed": True, "reason": "ok"}
@@ -561,7 +561,7 @@ def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(cli
     assert event.occurred_at == NOW
 
 
-def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_logged(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_logged(client, scene) -> None:
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     response = client.post(
         "/api/v1/access/check",
@@ -576,7 +576,7 @@ def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_l
 # The event write and the counts it is guarded by.
 
 
-def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:
     from keyport.access.doors import access_event_record
 
     door = fresh_door(scene)
@@ -593,7 +593,7 @@ def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene)
 
 def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_insert(
     client, scene, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     pin, door = scene.tenant_holder().pin, scene.door.external_id
     with time_machine.travel(NOW, tick=False):
@@ -604,7 +604,7 @@ def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_ins
 
 def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged_again(
     scene, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 2
     access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
@@ -616,7 +616,7 @@ def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged
 
 def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as_blocked(
     client, scene, settings, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from keyport.access.services import decisions
 
     settings.ACCESS_PIN_SLOW_AFTER = 50
@@ -624,7 +624,7 @@ def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as
     key = device_key_issue(actor=ACTOR, access_point=scene.door)
     read = decisions.door_for_device_key
 
-    def read_then_a_wrong_pin(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def read_then_a_wrong_pin(*args, **kwargs):
         found = read(*args, **kwargs)
         access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
         return found

@@ -49,7 +49,7 @@ def invite_to_open_day(scene: Scene, *emails: str) -> OutgoingEmail:
         rsvp_deadline=dt.datetime(2099, 6, 4, 16, tzinfo=dt.UTC),
     )
     event_invite(actor=Actor.system("tests"), event=event, emails=emails or ["tenant@example.com"])
-    return OutgoingEmail.objects.filter(template="event_invitation").first()  # type: ignore[return-value]
+    return OutgoingEmail.objects.filter(template="event_invitation").first()
 
 
 def assert_branded(email: OutgoingEmail) -> None:
@@ -64,7 +64,7 @@ def save_template(key: str, subject: str, body_text: str) -> None:
 def delivered(email: OutgoingEmail) -> mail.EmailMultiAlternatives:
     assert email_deliver(email_id=email.pk).status == EmailStatus.SENT
     [message] = [message for message in mail.outbox if message.to == [email.to]]
-    return message  # type: ignore[return-value]
+    return message
 
 
 # The screen ----------------------------------------------------------------------------------------

@@ -34,14 +34,14 @@ PLACEHOLDER = "[link: added when sent, never kept in the log]"
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
 class RefusingBackend(MemoryBackend):
     """A mail server that is down."""
 
-    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
 
 

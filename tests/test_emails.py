@@ -89,14 +89,14 @@ def test_failed_delivery_is_retried_later(settings, django_capture_on_commit_cal
 
     email = OutgoingEmail.objects.create(to="a@example.com", subject="S", body_text="B")
     deliver_email.call(email.pk)
-    retried = default_task_backend.results  # type: ignore[attr-defined]
+    retried = default_task_backend.results
     assert len(retried) == 1
     assert retried[0].args == [email.pk]
     assert retried[0].task.run_after is not None
 
 
 class BrokenBackend(BaseEmailBackend):
-    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, messages):
         raise ConnectionRefusedError("SMTP server is down")
 
 
@@ -105,17 +105,17 @@ class SMTPThatTimesOutOnQuit:
 
     accepted: list[bytes] = []
 
-    def __init__(self, host, port, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, host, port, **kwargs):
         pass
 
-    def sendmail(self, from_addr, to_addrs, msg):  # type: ignore[no-untyped-def]
+    def sendmail(self, from_addr, to_addrs, msg):
         self.accepted.append(msg)
         return {}
 
-    def quit(self):  # type: ignore[no-untyped-def]
+    def quit(self):
         raise TimeoutError("timed out")
 
-    def close(self):  # type: ignore[no-untyped-def]
+    def close(self):
         pass
 
 

@@ -27,7 +27,7 @@ from tests.factories import (
 START = dt.datetime(2026, 6, 6, 8, 0, tzinfo=dt.UTC)
 
 
-def make_event(actor, capacity=2, **kwargs):  # type: ignore[no-untyped-def]
+def make_event(actor, capacity=2, **kwargs):
     return services.event_create(
         actor=actor,
         location=kwargs.pop("location", None) or LocationFactory(),

@@ -200,7 +200,7 @@ def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_two_mappings_of_one_unit_at_the_same_moment_apply_one_after_the_other(monkeypatch):  # type: ignore[no-untyped-def]
+def test_two_mappings_of_one_unit_at_the_same_moment_apply_one_after_the_other(monkeypatch):
     import threading
 
     from keyport.audit.services import Actor
@@ -215,12 +215,12 @@ def test_two_mappings_of_one_unit_at_the_same_moment_apply_one_after_the_other(m
     class SlowMappings:
         """The first mapping waits after reading the unit's mapping, before writing its own."""
 
-        def __new__(cls, **fields):  # type: ignore[no-untyped-def]
+        def __new__(cls, **fields):
             return UnitAccessPoint(**fields)
 
         class objects:  # noqa: N801
             @staticmethod
-            def bulk_create(rows):  # type: ignore[no-untyped-def]
+            def bulk_create(rows):
                 reading.set()
                 release.wait(timeout=10)
                 return UnitAccessPoint.objects.bulk_create(rows)

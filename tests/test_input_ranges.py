@@ -122,7 +122,7 @@ def test_an_event_ten_years_ahead_is_still_created() -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     before = access_rows()
     response = post_share(client, scene, ends_on="9999-12-31")
@@ -134,7 +134,7 @@ def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_guest_email_longer_than_its_column_is_refused_beside_its_field(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_guest_email_longer_than_its_column_is_refused_beside_its_field(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     before = access_rows()
     response = post_share(client, scene, emails=f"friend@example.com, {LONG_EMAIL}")
@@ -144,7 +144,7 @@ def test_a_guest_email_longer_than_its_column_is_refused_beside_its_field(client
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_id_past_64_bits_is_refused_beside_its_field(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_id_past_64_bits_is_refused_beside_its_field(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     before = access_rows()
     response = post_share(client, scene, units=[PAST_64_BITS])
@@ -181,7 +181,7 @@ def test_asking_why_about_year_9999_west_of_utc_shows_the_error_beside_the_time(
         ({"before": "99999-01-01T00:00:00Z_1"}, 400),
     ],
 )
-def test_access_events_filters_out_of_range_are_refused_not_a_server_error(scene, query, status) -> None:  # type: ignore[no-untyped-def]
+def test_access_events_filters_out_of_range_are_refused_not_a_server_error(scene, query, status) -> None:
     url = reverse("dashboard:location_access_events", args=[scene.location.pk])
     response = owner_client().get(url, query)
     assert response.status_code == status
@@ -189,7 +189,7 @@ def test_access_events_filters_out_of_range_are_refused_not_a_server_error(scene
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("location", [PAST_64_BITS, "-1", "1e3"])
-def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(location) -> None:  # type: ignore[no-untyped-def]
+def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(location) -> None:
     response = owner_client().get(reverse("dashboard:all_contacts"), {"location": location})
     assert response.status_code == 200
     assert 'id="id_location-error"' in response.content.decode()
@@ -197,7 +197,7 @@ def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(locat
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL stores year 10000")
 @time_machine.travel(NOW, tick=False)
-def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(scene) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(scene) -> None:
     """Stored before dates were bounded: the lists leave it out, as Python cannot read it back."""
     shown = an_event(scene, title="Open day", days_ahead=30)
     stored = an_event(scene, title="Far away", days_ahead=60)
@@ -313,7 +313,7 @@ WALK = (
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(("form_name", "field", "value"), WALK)
-def test_every_form_refuses_out_of_range_input_beside_its_field(scene, form_name, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_refuses_out_of_range_input_beside_its_field(scene, form_name, field, value) -> None:
     build = _context(scene)[form_name]
     ids = _ids(scene)
 
@@ -340,7 +340,7 @@ def test_every_form_refuses_out_of_range_input_beside_its_field(scene, form_name
         ("bay", "bay", "unit"),
     ],
 )
-def test_the_edges_of_each_range_are_accepted(scene, form_name, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_the_edges_of_each_range_are_accepted(scene, form_name, field, value) -> None:
     if value in _ids(scene):
         value = str(_ids(scene)[value]())
         value = [value] if field == "units" else value
@@ -349,7 +349,7 @@ def test_the_edges_of_each_range_are_accepted(scene, form_name, field, value) ->
     assert field not in form.errors, form.errors
 
 
-def test_an_invitation_to_an_address_longer_than_its_column_is_refused(scene) -> None:  # type: ignore[no-untyped-def]
+def test_an_invitation_to_an_address_longer_than_its_column_is_refused(scene) -> None:
     event = an_event(scene, title="Open day", days_ahead=30)
     with pytest.raises(ValidationError) as refused:
         events.event_invite(actor=Actor.system("tests"), event=event, emails=["ok@example.com", LONG_EMAIL])
@@ -380,7 +380,7 @@ def _bounded_by_model(form: type[forms.BaseForm], name: str) -> bool:
 
 
 @pytest.mark.parametrize("form", _user_forms(), ids=lambda cls: cls.__name__)
-def test_every_form_takes_dates_emails_and_ids_through_the_bounded_fields(form) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_takes_dates_emails_and_ids_through_the_bounded_fields(form) -> None:
     """A new form that takes a date, an email, an id or a number gets its bounds too."""
     for name, field in form.base_fields.items():
         where = f"{form.__name__}.{name}"
@@ -414,7 +414,7 @@ def test_every_form_takes_dates_emails_and_ids_through_the_bounded_fields(form) 
         '{"access_point": 1e400, "pin": "123456"}',
     ],
 )
-def test_the_access_api_answers_400_to_numbers_out_of_range(client, scene, body) -> None:  # type: ignore[no-untyped-def]
+def test_the_access_api_answers_400_to_numbers_out_of_range(client, scene, body) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
     response = client.post(
         "/api/v1/access/check",
@@ -439,7 +439,7 @@ def test_ids_are_whole_numbers_a_64_bit_column_holds() -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_admin_refuses_an_event_in_year_9999_beside_its_field(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_refuses_an_event_in_year_9999_beside_its_field(admin_client) -> None:
     location = LocationFactory(time_zone="America/Chicago")
     response = admin_client.post(
         "/admin/events/event/add/",

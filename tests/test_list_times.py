@@ -42,28 +42,28 @@ CAPTION = "data-times-caption>"
 
 
 @pytest.fixture
-def berlin():  # type: ignore[no-untyped-def]
+def berlin():
     return LocationFactory(name="Berlin Mitte", time_zone="Europe/Berlin")
 
 
 @pytest.fixture
-def chicago():  # type: ignore[no-untyped-def]
+def chicago():
     return LocationFactory(name="Chicago Loop", time_zone="America/Chicago")
 
 
 @pytest.fixture
-def customer(berlin):  # type: ignore[no-untyped-def]
+def customer(berlin):
     return CustomerFactory(name="Schneider", home_location=berlin)
 
 
-def manager_of(client, *locations):  # type: ignore[no-untyped-def]
+def manager_of(client, *locations):
     manager = StaffUserFactory(role=Role.MANAGER)
     manager.locations.add(*locations)
     client.force_login(manager)
     return manager
 
 
-def change(location, when, customer=None, label="Booking #1"):  # type: ignore[no-untyped-def]
+def change(location, when, customer=None, label="Booking #1"):
     return AuditEntry.objects.create(
         created_at=when,
         actor_kind=ActorKind.SYSTEM,
@@ -84,18 +84,18 @@ def section(page: str, heading_id: str) -> str:
     return page[start : end if end != -1 else len(page)]
 
 
-def three_changes(berlin, chicago, customer=None):  # type: ignore[no-untyped-def]
+def three_changes(berlin, chicago, customer=None):
     change(berlin, BERLIN_EARLY, customer)
     change(chicago, CHICAGO_AT, customer)
     change(berlin, BERLIN_LATE, customer)
 
 
-def test_a_zone_is_the_locations_and_a_row_of_no_location_shows_the_installs(berlin) -> None:  # type: ignore[no-untyped-def]
+def test_a_zone_is_the_locations_and_a_row_of_no_location_shows_the_installs(berlin) -> None:
     assert zone_of(berlin) == "Europe/Berlin"
     assert zone_of(None) == "UTC"
 
 
-def test_a_list_shares_a_zone_only_when_every_row_has_it(berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_shares_a_zone_only_when_every_row_has_it(berlin, chicago) -> None:
     assert list_zone([berlin, berlin]) == "Europe/Berlin"
     assert list_zone([berlin, chicago]) is None
     assert list_zone([]) is None
@@ -119,7 +119,7 @@ def test_a_time_follows_the_readers_language() -> None:
 
 def test_the_overview_shows_each_change_in_its_locations_zone_newest_instant_first(
     client, berlin, chicago
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     three_changes(berlin, chicago)
     manager_of(client, berlin, chicago)
     activity = section(client.get(reverse("dashboard:home")).content.decode(), "activity-heading")
@@ -134,7 +134,7 @@ def test_the_overview_shows_each_change_in_its_locations_zone_newest_instant_fir
 
 def test_the_customers_activity_shows_each_change_in_its_locations_zone_newest_instant_first(
     client, berlin, chicago, customer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     three_changes(berlin, chicago, customer)
     manager_of(client, berlin, chicago)
     page = client.get(reverse("dashboard:customer_detail", args=[customer.pk])).content.decode()
@@ -146,7 +146,7 @@ def test_the_customers_activity_shows_each_change_in_its_locations_zone_newest_i
     ]
 
 
-def test_a_list_whose_rows_share_a_zone_names_it_once_and_not_on_each_row(client, berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_whose_rows_share_a_zone_names_it_once_and_not_on_each_row(client, berlin, chicago) -> None:
     three_changes(berlin, chicago)
     manager_of(client, berlin)
     activity = section(client.get(reverse("dashboard:home")).content.decode(), "activity-heading")
@@ -155,7 +155,7 @@ def test_a_list_whose_rows_share_a_zone_names_it_once_and_not_on_each_row(client
     assert re.findall(r"(\d\d:\d\d)</time>", activity) == ["15:00", "14:00"]
 
 
-def test_the_email_log_names_the_customers_zone(client, berlin, customer) -> None:  # type: ignore[no-untyped-def]
+def test_the_email_log_names_the_customers_zone(client, berlin, customer) -> None:
     contact = ContactFactory(customer=customer)
     OutgoingEmail.objects.create(
         to=contact.email,
@@ -174,7 +174,7 @@ def test_the_email_log_names_the_customers_zone(client, berlin, customer) -> Non
     assert "Delivered <time" in emails and ">14:01</time>" in emails
 
 
-def test_all_contacts_says_since_when_in_the_viewers_location_zone_not_utc(client, berlin, customer) -> None:  # type: ignore[no-untyped-def]
+def test_all_contacts_says_since_when_in_the_viewers_location_zone_not_utc(client, berlin, customer) -> None:
     ContactFactory(customer=customer, first_signed_in_at=BERLIN_EARLY)
     manager_of(client, berlin)
     page = client.get(reverse("dashboard:all_contacts")).content.decode()
@@ -185,7 +185,7 @@ def test_all_contacts_says_since_when_in_the_viewers_location_zone_not_utc(clien
 
 def test_all_contacts_names_each_rows_zone_when_the_customers_live_in_two_zones(
     client, berlin, chicago, customer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ContactFactory(customer=customer, first_name="Mara", first_signed_in_at=BERLIN_EARLY)
     elsewhere = CustomerFactory(name="Miller", home_location=chicago)
     ContactFactory(customer=elsewhere, first_name="Nora", first_signed_in_at=CHICAGO_AT)
@@ -198,7 +198,7 @@ def test_all_contacts_names_each_rows_zone_when_the_customers_live_in_two_zones(
     assert "Times in" not in page
 
 
-def test_the_email_templates_list_names_the_owners_locations_zone_not_utc(client, owner, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_the_email_templates_list_names_the_owners_locations_zone_not_utc(client, owner, berlin) -> None:
     EmailTemplate.objects.create(
         key="shared_access", subject="S", body_text="B", updated_at=BERLIN_EARLY, updated_by="Olga"
     )
@@ -208,7 +208,7 @@ def test_the_email_templates_list_names_the_owners_locations_zone_not_utc(client
     assert "UTC" not in page
 
 
-def test_an_invoices_access_lock_is_in_its_locations_zone_not_utc(client, owner, berlin, customer) -> None:  # type: ignore[no-untyped-def]
+def test_an_invoices_access_lock_is_in_its_locations_zone_not_utc(client, owner, berlin, customer) -> None:
     booking = booking_of(customer, [UnitFactory(location=berlin)], dt.date(2026, 1, 1))
     invoice = billing.invoice_create(
         actor=Actor.system("tests"),
@@ -228,7 +228,7 @@ def test_an_invoices_access_lock_is_in_its_locations_zone_not_utc(client, owner,
     assert "UTC" not in page
 
 
-def _queries_of(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def _queries_of(client, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
@@ -236,7 +236,7 @@ def _queries_of(client, url: str) -> int:  # type: ignore[no-untyped-def]
 
 def test_list_pages_make_as_many_queries_for_many_rows_in_mixed_zones_as_for_one(
     client, berlin, chicago, customer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     manager_of(client, berlin, chicago)
     urls = [
         reverse("dashboard:home"),

@@ -17,7 +17,7 @@ from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET
 pytestmark = pytest.mark.django_db
 
 
-def settings_post(location, **overrides):  # type: ignore[no-untyped-def]
+def settings_post(location, **overrides):
     data = {
         "name": location.name,
         "street": location.street,
@@ -112,12 +112,12 @@ def test_only_owners_change_location_settings(client, role):
 
 
 @pytest.fixture
-def owner_client(client):  # type: ignore[no-untyped-def]
+def owner_client(client):
     client.force_login(StaffUserFactory(role=Role.OWNER))
     return client
 
 
-def sensorberg_post(location, base_url, secret=CLIENT_SECRET, **overrides):  # type: ignore[no-untyped-def]
+def sensorberg_post(location, base_url, secret=CLIENT_SECRET, **overrides):
     return settings_post(
         location,
         access_provider="sensorberg",
@@ -319,7 +319,7 @@ def test_switching_back_to_the_builtin_server_keeps_the_sensorberg_login(owner_c
 
 
 @pytest.fixture
-def garbled_sensorberg(request, settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def garbled_sensorberg(request, settings) -> Iterator[str]:
     """A local server that answers every call 200 with the test's body: not what Sensorberg sends."""
     settings.SENSORBERG_ALLOW_PRIVATE_HOSTS = True
     body: bytes = request.param

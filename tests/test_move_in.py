@@ -44,7 +44,7 @@ NOW = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)  # a Tuesday, 10:00 in Berlin
 
 
 @pytest.fixture
-def berlin():  # type: ignore[no-untyped-def]
+def berlin():
     location = LocationFactory(name="Lager Kreuzberg", street="Hauptstraße 1", time_zone="Europe/Berlin")
     location_set_opening_hours(
         actor=Actor.system("tests"), location=location, hours=[(0, dt.time(6), dt.time(22))]
@@ -53,7 +53,7 @@ def berlin():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def small(berlin):  # type: ignore[no-untyped-def]
+def small(berlin):
     return UnitType.objects.create(
         location=berlin,
         name="Small",
@@ -64,18 +64,18 @@ def small(berlin):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def units(berlin, small):  # type: ignore[no-untyped-def]
+def units(berlin, small):
     return [UnitFactory(location=berlin, number=f"A{n:03d}", unit_type=small) for n in range(1, 5)]
 
 
 @pytest.fixture
-def tenant(berlin):  # type: ignore[no-untyped-def]
+def tenant(berlin):
     customer = CustomerFactory(name="Mara Schneider", home_location=berlin)
     ContactFactory(customer=customer, first_name="Mara", last_name="Schneider", email="mara@example.com")
     return customer
 
 
-def staff_client(role: str, *locations) -> Client:  # type: ignore[no-untyped-def]
+def staff_client(role: str, *locations) -> Client:
     user = StaffUserFactory(role=role)
     user.locations.set(locations)
     client = Client()
@@ -84,22 +84,22 @@ def staff_client(role: str, *locations) -> Client:  # type: ignore[no-untyped-de
 
 
 @pytest.fixture
-def manager(berlin):  # type: ignore[no-untyped-def]
+def manager(berlin):
     return staff_client(Role.MANAGER, berlin)
 
 
 @pytest.fixture
-def owner_client(owner):  # type: ignore[no-untyped-def]
+def owner_client(owner):
     client = Client()
     client.force_login(owner)
     return client
 
 
-def move_in_url(location) -> str:  # type: ignore[no-untyped-def]
+def move_in_url(location) -> str:
     return reverse("dashboard:move_in", args=[location.pk])
 
 
-def move_in(client: Client, location, **fields):  # type: ignore[no-untyped-def]
+def move_in(client: Client, location, **fields):
     data = {"action": "move_in", "starts_on": "2026-03-10", "ends_on": "", "deposit": "", "note": ""}
     data.update({key: value for key, value in fields.items() if not key.startswith("rent_")})
     data.update({key: value for key, value in fields.items() if key.startswith("rent_")})
@@ -116,7 +116,7 @@ def state() -> tuple[int, int, int, int, int]:
     )
 
 
-def free_numbers(location, starts_on, ends_on=None) -> list[str]:  # type: ignore[no-untyped-def]
+def free_numbers(location, starts_on, ends_on=None) -> list[str]:
     return list(units_free_for(location, starts_on, ends_on).values_list("number", flat=True))
 
 
@@ -274,7 +274,7 @@ def test_the_customer_search_finds_customers_of_locations_the_staff_member_runs(
 # Bad input: a message beside its field, nothing changed -----------------------------------------
 
 
-def errors_of(response) -> str:  # type: ignore[no-untyped-def]
+def errors_of(response) -> str:
     return " ".join(
         re.findall(r'<div class="invalid-feedback d-block"[^>]*>(.*?)</div>', response.content.decode())
     )
@@ -442,7 +442,7 @@ def test_the_welcome_email_tells_units_address_hours_pin_and_signs_in(manager, b
     email_deliver(email_id=email.pk)
     [message] = mail.outbox
     assert f"type your PIN {pin} at the keypad" in message.body
-    token = re.search(r"/login/link/([^/\s]+)/", message.body)[1]  # type: ignore[index]
+    token = re.search(r"/login/link/([^/\s]+)/", message.body)[1]
     assert portal_link_redeem(token=token) == contact
     assert Contact.objects.get(pk=contact.pk).account_status() == AccountStatus.SIGNED_IN
 
@@ -490,7 +490,7 @@ def test_two_concurrent_move_ins_of_the_same_unit_one_wins_the_other_gets_the_me
 # New customer ----------------------------------------------------------------------------------
 
 
-def new_customer(client: Client, **fields):  # type: ignore[no-untyped-def]
+def new_customer(client: Client, **fields):
     data = {"name": "Jonas Weber", "email": "", "phone": "", "kind": "storage", **fields}
     return client.post(reverse("dashboard:customer_new"), data)
 

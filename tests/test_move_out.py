@@ -49,12 +49,12 @@ NOW = dt.datetime(2026, 3, 4, 9, tzinfo=UTC)  # 10:00 in Berlin
 TODAY = dt.date(2026, 3, 4)
 
 
-def decide(scene: AccessScene, pin: str, when: dt.datetime, access_point=None):  # type: ignore[no-untyped-def]
+def decide(scene: AccessScene, pin: str, when: dt.datetime, access_point=None):
     decision = access_decide(door=Door.of(access_point or scene.door), pin=pin, channel="device", when=when)
     return decision.allowed
 
 
-def active_grants(booking: Booking):  # type: ignore[no-untyped-def]
+def active_grants(booking: Booking):
     return AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE)
 
 
@@ -71,7 +71,7 @@ def move_out_emails() -> list[OutgoingEmail]:
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None, provider="sensorberg")
         scene.share("friend@example.com", TODAY, dt.date(2026, 3, 20))
@@ -86,7 +86,7 @@ def the_share(scene: AccessScene) -> SharedAccess:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_move_out_now_ends_the_access_of_the_tenant_and_every_share_at_once(client, owner, scene) -> None:
     guest_pin = the_share(scene).holder.pin
     assert decide(scene, scene.tenant_holder().pin, NOW) and decide(scene, guest_pin, NOW)
     grants = set(AccessGrant.objects.filter(booking=scene.booking).values_list("pk", flat=True))
@@ -125,7 +125,7 @@ def test_a_unit_moved_in_and_out_the_same_day_is_free_again_that_day() -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_after_move_out_now_the_portal_open_is_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_after_move_out_now_the_portal_open_is_refused(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     url = reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk])
     assert client.post(url, follow=True).context["decision"].allowed
@@ -134,7 +134,7 @@ def test_after_move_out_now_the_portal_open_is_refused(client, scene) -> None:  
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_paused_share_does_not_come_back_after_move_out_now(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_paused_share_does_not_come_back_after_move_out_now(scene) -> None:
     booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
     booking_move_out(actor=ACTOR, booking=scene.booking, on=TODAY, access_ends_now=True)
     booking_restore_access(actor=ACTOR, booking=scene.booking)
@@ -143,7 +143,7 @@ def test_a_paused_share_does_not_come_back_after_move_out_now(scene) -> None:  #
     assert (share.state, share.revoked_with_booking) == (ShareState.REVOKED, False)
 
 
-def test_move_out_at_the_end_of_today_keeps_access_until_midnight_and_frees_the_unit_after(scene) -> None:  # type: ignore[no-untyped-def]
+def test_move_out_at_the_end_of_today_keeps_access_until_midnight_and_frees_the_unit_after(scene) -> None:
     with time_machine.travel(NOW, tick=False):
         booking_move_out(actor=ACTOR, booking=scene.booking, on=TODAY)
     end = dt.datetime(2026, 3, 4, 23, tzinfo=UTC)  # midnight in Berlin
@@ -163,7 +163,7 @@ def test_move_out_at_the_end_of_today_keeps_access_until_midnight_and_frees_the_
 # A scheduled move-out.
 
 
-def test_a_scheduled_move_out_ends_access_at_its_end_instant(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_move_out_ends_access_at_its_end_instant(scene) -> None:
     with time_machine.travel(NOW, tick=False):
         booking_move_out(actor=ACTOR, booking=scene.booking, on=dt.date(2026, 3, 10))
     (email,) = move_out_emails()  # sent when scheduled: it confirms the date
@@ -191,7 +191,7 @@ def test_a_scheduled_move_out_ends_access_at_its_end_instant(scene) -> None:  # 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_scheduled_move_out_can_be_changed_and_the_tenant_is_told_again(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_move_out_can_be_changed_and_the_tenant_is_told_again(client, owner, scene) -> None:
     booking_move_out(actor=ACTOR, booking=scene.booking, on=dt.date(2026, 3, 10))
     client.force_login(owner)
     page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
@@ -218,7 +218,7 @@ def test_a_scheduled_move_out_can_be_changed_and_the_tenant_is_told_again(client
 
 
 @time_machine.travel(NOW, tick=False)
-def test_cancelling_a_scheduled_move_out_makes_the_booking_open_ended_again(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_a_scheduled_move_out_makes_the_booking_open_ended_again(client, owner, scene) -> None:
     booking_move_out(actor=ACTOR, booking=scene.booking, on=dt.date(2026, 3, 10))
     client.force_login(owner)
     response = client.post(reverse("dashboard:booking_move_out_cancel", args=[scene.booking.pk]))
@@ -233,7 +233,7 @@ def test_cancelling_a_scheduled_move_out_makes_the_booking_open_ended_again(clie
         booking_move_out_cancel(actor=ACTOR, booking=scene.booking)
 
 
-def test_a_move_out_that_happened_cannot_be_cancelled(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_move_out_that_happened_cannot_be_cancelled(scene) -> None:
     with time_machine.travel(NOW, tick=False):
         booking_move_out(actor=ACTOR, booking=scene.booking, on=TODAY, access_ends_now=True)
         with pytest.raises(ValidationError, match="ended already"):
@@ -273,7 +273,7 @@ def booking_state(booking: Booking) -> tuple[object, ...]:
     ],
 )
 @time_machine.travel(NOW, tick=False)
-def test_bad_move_out_input_is_refused_beside_its_field(client, owner, scene, post, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_move_out_input_is_refused_beside_its_field(client, owner, scene, post, field, message) -> None:
     before = booking_state(scene.booking)
     client.force_login(owner)
     response = client.post(reverse("dashboard:booking_move_out", args=[scene.booking.pk]), post)
@@ -284,7 +284,7 @@ def test_bad_move_out_input_is_refused_beside_its_field(client, owner, scene, po
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_move_out_that_clashes_with_the_next_booking_is_refused(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_move_out_that_clashes_with_the_next_booking_is_refused(scene) -> None:
     booking_move_out(actor=ACTOR, booking=scene.booking, on=dt.date(2026, 3, 10))
     booking_create(
         actor=ACTOR, customer=CustomerFactory(), units=scene.units[:1], starts_on=dt.date(2026, 3, 12)
@@ -297,7 +297,7 @@ def test_a_move_out_that_clashes_with_the_next_booking_is_refused(scene) -> None
 
 
 @time_machine.travel(NOW, tick=False)
-def test_an_ended_or_cancelled_booking_cannot_be_moved_out(scene) -> None:  # type: ignore[no-untyped-def]
+def test_an_ended_or_cancelled_booking_cannot_be_moved_out(scene) -> None:
     ended = booking_create(
         actor=ACTOR,
         customer=scene.tenant.customer,
@@ -323,7 +323,7 @@ def test_an_ended_or_cancelled_booking_cannot_be_moved_out(scene) -> None:  # ty
 
 
 @time_machine.travel(NOW, tick=False)
-def test_cancelling_a_reserved_booking_leaves_no_grant_and_frees_its_units(client, owner) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_a_reserved_booking_leaves_no_grant_and_frees_its_units(client, owner) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 10), ends_on=None, provider="sensorberg")
     grants = AccessGrant.objects.filter(booking=scene.booking)
     upserts = SyncIntent.objects.filter(grant__in=grants, operation=SyncOperation.UPSERT)
@@ -346,7 +346,7 @@ def test_cancelling_a_reserved_booking_leaves_no_grant_and_frees_its_units(clien
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_booking_that_has_started_is_not_cancelled_but_moved_out(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_that_has_started_is_not_cancelled_but_moved_out(client, owner, scene) -> None:
     before = booking_state(scene.booking)
     client.force_login(owner)
     response = client.post(reverse("dashboard:booking_cancel", args=[scene.booking.pk]), {"reason": "Gone"})
@@ -359,7 +359,7 @@ def test_a_booking_that_has_started_is_not_cancelled_but_moved_out(client, owner
 
 
 @time_machine.travel(NOW, tick=False)
-def test_cancelling_needs_a_reason_beside_its_field(client, owner) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_needs_a_reason_beside_its_field(client, owner) -> None:
     scene = build_access_scene(starts_on=dt.date(2026, 3, 10), ends_on=None)
     client.force_login(owner)
     response = client.post(reverse("dashboard:booking_cancel", args=[scene.booking.pk]), {"reason": " "})
@@ -374,7 +374,7 @@ def test_cancelling_needs_a_reason_beside_its_field(client, owner) -> None:  # t
 # Transfer.
 
 
-def mapped_unit(scene: AccessScene, number: str):  # type: ignore[no-untyped-def]
+def mapped_unit(scene: AccessScene, number: str):
     unit = UnitFactory(location=scene.location, number=number)
     UnitAccessPoint.objects.create(unit=unit, access_point=scene.door)
     return unit
@@ -383,7 +383,7 @@ def mapped_unit(scene: AccessScene, number: str):  # type: ignore[no-untyped-def
 @time_machine.travel(NOW, tick=False)
 def test_transfer_moves_the_grants_and_the_shares_of_the_old_unit_to_the_new_one(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     old, new = scene.units[0], mapped_unit(scene, "B001")
     share = the_share(scene)
     guest_pin, tenant_pin = share.holder.pin, scene.tenant_holder().pin
@@ -416,7 +416,7 @@ def test_transfer_moves_the_grants_and_the_shares_of_the_old_unit_to_the_new_one
 
 
 @time_machine.travel(NOW, tick=False)
-def test_after_a_transfer_the_move_out_and_restore_follow_the_new_unit(scene) -> None:  # type: ignore[no-untyped-def]
+def test_after_a_transfer_the_move_out_and_restore_follow_the_new_unit(scene) -> None:
     old, new = scene.units[0], mapped_unit(scene, "B001")
     booking_revoke_access(actor=ACTOR, booking=scene.booking, reason="Overdue")
     booking_transfer(actor=ACTOR, booking=scene.booking, from_unit=old, to_unit=new)
@@ -430,7 +430,7 @@ def test_after_a_transfer_the_move_out_and_restore_follow_the_new_unit(scene) ->
     assert refused.value.message_dict["on"] == ["The move-out cannot be in the past."]
 
 
-def refused_transfer(scene: AccessScene, to_unit, from_unit=None) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def refused_transfer(scene: AccessScene, to_unit, from_unit=None) -> dict[str, list[str]]:
     before = (
         booking_state(scene.booking),
         sorted(BookingUnit.objects.values_list("pk", "unit_id", "starts_on")),
@@ -451,7 +451,7 @@ def refused_transfer(scene: AccessScene, to_unit, from_unit=None) -> dict[str, l
 
 
 @time_machine.travel(NOW, tick=False)
-def test_transfer_refusals_change_nothing(scene) -> None:  # type: ignore[no-untyped-def]
+def test_transfer_refusals_change_nothing(scene) -> None:
     elsewhere = UnitFactory(location=LocationFactory(), number="Z001")
     broken = mapped_unit(scene, "B002")
     broken.status, broken.out_of_service_reason = UnitStatus.OUT_OF_SERVICE, "Door broken"
@@ -473,7 +473,7 @@ def test_transfer_refusals_change_nothing(scene) -> None:  # type: ignore[no-unt
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_reserved_booking_is_not_transferred(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_reserved_booking_is_not_transferred(scene) -> None:
     unit, free = UnitFactory(location=scene.location), UnitFactory(location=scene.location)
     reserved = booking_create(
         actor=ACTOR, customer=scene.tenant.customer, units=[unit], starts_on=dt.date(2026, 4, 1)
@@ -486,7 +486,7 @@ def test_a_reserved_booking_is_not_transferred(scene) -> None:  # type: ignore[n
 @time_machine.travel(NOW, tick=False)
 def test_the_transfer_form_offers_only_free_units_and_refuses_others_beside_the_field(
     client, owner, scene
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     free = mapped_unit(scene, "B001")
     taken = mapped_unit(scene, "B003")
     booking_create(actor=ACTOR, customer=CustomerFactory(), units=[taken], starts_on=dt.date(2026, 3, 20))
@@ -508,7 +508,7 @@ def test_the_transfer_form_offers_only_free_units_and_refuses_others_beside_the_
 
 @pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.MANAGER])
 @time_machine.travel(NOW, tick=False)
-def test_only_operators_of_the_location_move_out_cancel_or_transfer(client, scene, role) -> None:  # type: ignore[no-untyped-def]
+def test_only_operators_of_the_location_move_out_cancel_or_transfer(client, scene, role) -> None:
     user = StaffUserFactory(role=role)
     user.locations.add(scene.location if role == Role.EMPLOYEE else LocationFactory())
     client.force_login(user)
@@ -530,7 +530,7 @@ def test_only_operators_of_the_location_move_out_cancel_or_transfer(client, scen
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_move_out_form_defaults_to_today_in_the_locations_time_zone(client, owner) -> None:  # type: ignore[no-untyped-def]
+def test_the_move_out_form_defaults_to_today_in_the_locations_time_zone(client, owner) -> None:
     late = dt.datetime(2026, 3, 4, 23, 30, tzinfo=UTC)  # already 5 March in Berlin
     with time_machine.travel(late, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)

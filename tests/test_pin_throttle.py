@@ -30,16 +30,16 @@ KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
 
 
-def wrong_pin(scene) -> str:  # type: ignore[no-untyped-def]
+def wrong_pin(scene) -> str:
     return "1" * 6 if scene.tenant_holder().pin != "1" * 6 else "2" * 6
 
 
-def type_pins(scene, pin: str, count: int, *, start: dt.datetime, every: dt.timedelta) -> list[str]:  # type: ignore[no-untyped-def]
+def type_pins(scene, pin: str, count: int, *, start: dt.datetime, every: dt.timedelta) -> list[str]:
     """PINs typed at the scene's main door, one every `every` from `start`: the reasons answered."""
     reasons = []
     for n in range(count):
@@ -48,13 +48,13 @@ def type_pins(scene, pin: str, count: int, *, start: dt.datetime, every: dt.time
     return reasons
 
 
-def thirty_wrong_pins(scene) -> list[str]:  # type: ignore[no-untyped-def]
+def thirty_wrong_pins(scene) -> list[str]:
     """Thirty wrong PINs in two minutes, one every 4 s from NOW: the tenth counted (at 52 s) blocks
     the keypad until 09:15:52 UTC, 10:15 in Berlin."""
     return type_pins(scene, wrong_pin(scene), 30, start=NOW, every=dt.timedelta(seconds=4))
 
 
-def test_thirty_wrong_pins_are_ten_judged_then_slowed_and_blocked(scene) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_wrong_pins_are_ten_judged_then_slowed_and_blocked(scene) -> None:
     reasons = thirty_wrong_pins(scene)
     assert reasons.count("unknown_pin") == 10
     assert reasons[-16:] == ["blocked"] * 16 and reasons.count("slow_down") == 4
@@ -63,7 +63,7 @@ def test_thirty_wrong_pins_are_ten_judged_then_slowed_and_blocked(scene) -> None
     assert door.wrong_pins_since == NOW
 
 
-def test_a_right_pin_read_before_a_wrong_pin_blocked_the_keypad_is_judged_again(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_pin_read_before_a_wrong_pin_blocked_the_keypad_is_judged_again(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 100
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     read_before = Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
@@ -74,7 +74,7 @@ def test_a_right_pin_read_before_a_wrong_pin_blocked_the_keypad_is_judged_again(
     assert (event.allowed, event.reason) == (False, "blocked")
 
 
-def test_during_a_block_the_keypad_says_the_portals_open_button_still_works(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_during_a_block_the_keypad_says_the_portals_open_button_still_works(client, scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 100
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
@@ -90,12 +90,12 @@ def test_during_a_block_the_keypad_says_the_portals_open_button_still_works(clie
     assert "Open button" in answer["message"] and "15 more minutes" in answer["message"]
 
 
-def test_the_portals_open_button_and_the_guest_key_page_open_during_a_keypad_block(  # type: ignore[no-untyped-def]
+def test_the_portals_open_button_and_the_guest_key_page_open_during_a_keypad_block(
     client, scene, django_capture_on_commit_callbacks
 ) -> None:
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
-    guest_key = KEY.search(mail.outbox[-1].body)["key"]  # type: ignore[index]
+    guest_key = KEY.search(mail.outbox[-1].body)["key"]
     thirty_wrong_pins(scene)
     with time_machine.travel(NOW + dt.timedelta(minutes=3), tick=False):
         assert AccessPoint.objects.get(pk=scene.door.pk).pins_blocked_until > NOW + dt.timedelta(minutes=3)
@@ -110,7 +110,7 @@ def test_the_portals_open_button_and_the_guest_key_page_open_during_a_keypad_blo
 
 
 @pytest.fixture
-def staff(scene):  # type: ignore[no-untyped-def]
+def staff(scene):
     """An owner, a manager and an employee of the scene's location, and a manager of another."""
     manager = StaffUserFactory(role=Role.MANAGER, email="manager@keyport.test")
     manager.locations.add(scene.location)
@@ -126,7 +126,7 @@ ALERT = "Main door: 30 wrong PINs in 2 minutes, blocked until 10:15"
 
 
 @pytest.mark.parametrize("page", ["overview", "location"])
-def test_a_block_shows_at_once_on_the_overview_and_the_location_page_naming_the_door(  # type: ignore[no-untyped-def]
+def test_a_block_shows_at_once_on_the_overview_and_the_location_page_naming_the_door(
     client, scene, staff, page
 ) -> None:
     thirty_wrong_pins(scene)
@@ -148,7 +148,7 @@ def test_a_block_shows_at_once_on_the_overview_and_the_location_page_naming_the_
         assert "An owner or a manager of this location can lift the block." in html
 
 
-def test_a_right_pin_turned_away_by_the_block_is_not_counted_as_a_wrong_one(client, scene, staff) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_pin_turned_away_by_the_block_is_not_counted_as_a_wrong_one(client, scene, staff) -> None:
     thirty_wrong_pins(scene)
     type_pins(scene, scene.tenant_holder().pin, 1, start=NOW + dt.timedelta(minutes=2), every=dt.timedelta(0))
     with time_machine.travel(NOW + dt.timedelta(minutes=3), tick=False):
@@ -156,7 +156,7 @@ def test_a_right_pin_turned_away_by_the_block_is_not_counted_as_a_wrong_one(clie
         assert ALERT in client.get(reverse("dashboard:home")).content.decode()
 
 
-def test_lift_block_lets_the_right_pin_open_at_once_and_is_audited(client, scene, staff) -> None:  # type: ignore[no-untyped-def]
+def test_lift_block_lets_the_right_pin_open_at_once_and_is_audited(client, scene, staff) -> None:
     thirty_wrong_pins(scene)
     later = NOW + dt.timedelta(minutes=3)
     with time_machine.travel(later, tick=False):
@@ -176,7 +176,7 @@ def test_lift_block_lets_the_right_pin_open_at_once_and_is_audited(client, scene
 
 
 @pytest.mark.parametrize("who", ["employee", "elsewhere"])
-def test_employees_and_other_locations_staff_cannot_lift_a_block(client, scene, staff, who) -> None:  # type: ignore[no-untyped-def]
+def test_employees_and_other_locations_staff_cannot_lift_a_block(client, scene, staff, who) -> None:
     thirty_wrong_pins(scene)
     before = AccessPoint.objects.values().get(pk=scene.door.pk)
     with time_machine.travel(NOW + dt.timedelta(minutes=3), tick=False):
@@ -189,7 +189,7 @@ def test_employees_and_other_locations_staff_cannot_lift_a_block(client, scene, 
 
 def test_the_locations_managers_get_one_email_a_block(
     scene, staff, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         thirty_wrong_pins(scene)
     [email] = OutgoingEmail.objects.filter(template="keypad_blocked")
@@ -214,7 +214,7 @@ def test_the_locations_managers_get_one_email_a_block(
 # Concurrency: every request its own thread and connection, on PostgreSQL ------------------------------
 
 
-def in_parallel(count: int, batches: int, check) -> list[str]:  # type: ignore[no-untyped-def]
+def in_parallel(count: int, batches: int, check) -> list[str]:
     reasons: list[str] = []
     for _ in range(batches):
         barrier = threading.Barrier(count)
@@ -237,7 +237,7 @@ def in_parallel(count: int, batches: int, check) -> list[str]:  # type: ignore[n
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_forty_wrong_pins_twenty_at_a_time_are_judged_exactly_up_to_the_limit(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_forty_wrong_pins_twenty_at_a_time_are_judged_exactly_up_to_the_limit(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 100  # the block's limit alone
     settings.ACCESS_PIN_BLOCK_AFTER = 10
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
@@ -257,7 +257,7 @@ def test_forty_wrong_pins_twenty_at_a_time_are_judged_exactly_up_to_the_limit(sc
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_a_burst_faster_than_the_slow_down_is_judged_exactly_up_to_the_slow_down(scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_faster_than_the_slow_down_is_judged_exactly_up_to_the_slow_down(scene, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 5
     settings.ACCESS_PIN_BLOCK_AFTER = 10
     key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)

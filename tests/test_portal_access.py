@@ -25,7 +25,7 @@ EVERYONE = {"home", "tickets"}
 POST_ONLY = {"sign_out", "settings_profile", "settings_email", "settings_preferences"}
 
 
-def my_routes():  # type: ignore[no-untyped-def]
+def my_routes():
     """The portal routes this module knows; share_* and guest_* routes are tested with their feature."""
     for pattern in portal_urls.urlpatterns:
         known = pattern.name in FULL_ONLY | EVERYONE | POST_ONLY if isinstance(pattern, URLPattern) else False
@@ -34,7 +34,7 @@ def my_routes():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 

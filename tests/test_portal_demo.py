@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
-def seeded():  # type: ignore[no-untyped-def]
+def seeded():
     call_command("seed_demo", force=True, verbosity=0)
 
 

@@ -24,16 +24,16 @@ LATER = dt.datetime(2099, 6, 1, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
-def rent(scene, customer=None, amount="100.00"):  # type: ignore[no-untyped-def]
+def rent(scene, customer=None, amount="100.00"):
     invoice = billing.invoice_create(
         actor=SYSTEM,
         location=scene.location,
@@ -110,7 +110,7 @@ def test_documents_list_and_download_only_own_visible_ones(client, scene):
     page = client.get(reverse("portal:documents")).content.decode()
     assert "Lease" in page and "Internal note" not in page and "Other lease" not in page
     download = client.get(reverse("portal:document_download", args=[mine.pk]))
-    assert b"".join(download.streaming_content) == pdf  # type: ignore[attr-defined]
+    assert b"".join(download.streaming_content) == pdf
     for document in (hidden, theirs):
         assert client.get(reverse("portal:document_download", args=[document.pk])).status_code == 404
     assert mine.file.name not in page  # no storage path reaches the page
@@ -142,13 +142,13 @@ def test_the_portal_gets_a_photos_resized_copy_never_the_original(client, scene)
     for query in ("", "?size=full", "?size=thumbnail"):
         response = client.get(reverse("portal:car_photo", args=[photo.pk]) + query)
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-        served = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        served = b"".join(response.streaming_content)
         with Image.open(io.BytesIO(served)) as image:
             assert image.size == (480, 360)
     assert "size=" not in client.get(reverse("portal:cars")).content.decode()
 
 
-def invited(scene, contact, capacity=5):  # type: ignore[no-untyped-def]
+def invited(scene, contact, capacity=5):
     event = events.event_create(
         actor=SYSTEM,
         location=scene.location,

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
@@ -41,7 +41,7 @@ def test_a_profile_save_keeps_portal_access_that_staff_switched_off_meanwhile(cl
     sign_in_as(client, scene.partner)
     is_valid = ProfileForm.is_valid
 
-    def staff_switches_portal_access_off_meanwhile(form):  # type: ignore[no-untyped-def]
+    def staff_switches_portal_access_off_meanwhile(form):
         details = ContactDetails(first_name="Jonas", email="partner@example.com", can_access_portal=False)
         contact_update(actor=Actor.system("test"), contact=scene.partner, details=details)
         return is_valid(form)

@@ -30,22 +30,22 @@ LOGIN = "/login/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():  # type: ignore[no-untyped-def]
+def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
-def request_link(client, email, **extra):  # type: ignore[no-untyped-def]
+def request_link(client, email, **extra):
     return client.post(LOGIN, {"email": email}, **extra)
 
 
-def signed_in_contact_id(client):  # type: ignore[no-untyped-def]
+def signed_in_contact_id(client):
     return client.session.get(SESSION_CONTACT_ID)
 
 
@@ -83,7 +83,7 @@ def test_known_and_unknown_emails_get_the_same_page_and_status(
     assert not PortalLink.objects.exists()
     assert not OutgoingEmail.objects.exists()
 
-    def strip(response, email):  # type: ignore[no-untyped-def]
+    def strip(response, email):
         text = response.content.decode().replace(email.replace("@", "%40"), "EMAIL")
         return re.sub(r"[A-Za-z0-9]{64}", "CSRF", text.replace(email, "EMAIL"))
 
@@ -263,7 +263,7 @@ def test_the_email_log_forgets_the_link_once_it_is_delivered(scene, django_captu
     assert "[link: added when sent, never kept in the log]" in email.body_text
 
 
-def _staff_actor():  # type: ignore[no-untyped-def]
+def _staff_actor():
     from keyport.audit.services import Actor
 
     return Actor.system("staff test")
@@ -499,7 +499,7 @@ def test_the_continue_page_posts_back_with_the_nonce_it_set(client, scene):
     sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     page = client.get(reverse("sign_in:link", args=[token]))
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page.content.decode())[1]  # type: ignore[index]
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.content.decode())[1]
     cookie = page.cookies[CONTINUE_COOKIE]
     assert cookie.value == nonce and cookie["samesite"] == "Strict" and cookie["httponly"]
     response = client.post(reverse("sign_in:continue"), {"token": token, "nonce": nonce})

@@ -12,7 +12,7 @@ from tests.portal_scene import LINK, build_scene
 
 
 @pytest.fixture
-def worker_setup(settings, tmp_path):  # type: ignore[no-untyped-def]
+def worker_setup(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.EMAIL_BACKEND = "keyport.emails.backends.OneFilePerMessageBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"

@@ -24,7 +24,7 @@ UTC = dt.UTC
 LOGIN = "/login/"
 
 
-def hit(identity: str = "203.0.113.5", limit: int = 3, window: int = 60):  # type: ignore[no-untyped-def]
+def hit(identity: str = "203.0.113.5", limit: int = 3, window: int = 60):
     return rate_limit_hit(scope="test", identity=identity, limit=limit, window_seconds=window)
 
 
@@ -60,7 +60,7 @@ def test_the_window_end_is_when_a_block_ends() -> None:
         assert rate_limit_window_end(window_seconds=900) == dt.datetime(2026, 5, 1, 10, 15, tzinfo=UTC)
 
 
-def test_filling_the_cache_with_other_keys_does_not_reset_a_limited_address(client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_filling_the_cache_with_other_keys_does_not_reset_a_limited_address(client, settings) -> None:
     settings.LOGIN_RATE_PER_ADDRESS_PER_MINUTE = 2
     for n in range(2):
         assert client.post(LOGIN, {"email": f"p{n}@example.com"}).status_code == 200
@@ -93,7 +93,7 @@ def test_expired_counters_are_deleted_when_a_new_one_starts() -> None:
     assert RateLimitCounter.objects.count() == 1
 
 
-def slow_down(**overrides):  # type: ignore[no-untyped-def]
+def slow_down(**overrides):
     arguments = {"free": 2, "first_delay_seconds": 60, "max_delay_seconds": 600, "forget_after_seconds": 3600}
     return rate_limit_slow_down(scope="test-email", identity="tenant@example.com", **(arguments | overrides))
 
@@ -125,7 +125,7 @@ def test_the_slow_down_starts_again_after_a_quiet_hour() -> None:
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_parallel_sign_in_requests_from_one_address_accept_exactly_the_limit(settings) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_sign_in_requests_from_one_address_accept_exactly_the_limit(settings) -> None:
     settings.LOGIN_RATE_PER_ADDRESS_PER_MINUTE = 16
     requests = 32
     start = threading.Barrier(requests)

@@ -46,23 +46,23 @@ ROW = re.compile(r'<a href="/dashboard/bookings/(\d+)/">#\d+</a></td>\s*<td>([^<
 
 
 @pytest.fixture
-def berlin():  # type: ignore[no-untyped-def]
+def berlin():
     return LocationFactory(name="Berlin Mitte", time_zone="Europe/Berlin")
 
 
 @pytest.fixture
-def chicago():  # type: ignore[no-untyped-def]
+def chicago():
     return LocationFactory(name="Chicago Loop", time_zone="America/Chicago")
 
 
-def staff_of(client, *locations, role=Role.EMPLOYEE):  # type: ignore[no-untyped-def]
+def staff_of(client, *locations, role=Role.EMPLOYEE):
     user = StaffUserFactory(role=role)
     user.locations.add(*locations)
     client.force_login(user)
     return user
 
 
-def rental(location, starts_on, ends_on=None, *, name="Tenant", unit_number=None, rent=None):  # type: ignore[no-untyped-def]
+def rental(location, starts_on, ends_on=None, *, name="Tenant", unit_number=None, rent=None):
     customer = CustomerFactory(name=name, home_location=location)
     unit = UnitFactory(location=location, **({"number": unit_number} if unit_number else {}))
     booking = booking_of(customer, [unit], starts_on, ends_on)
@@ -71,14 +71,14 @@ def rental(location, starts_on, ends_on=None, *, name="Tenant", unit_number=None
     return booking
 
 
-def rows(client, url):  # type: ignore[no-untyped-def]
+def rows(client, url):
     """{booking id: phase} of the rows on the page."""
     response = client.get(url)
     assert response.status_code == 200
     return {int(pk): phase for pk, phase in ROW.findall(response.content.decode())}
 
 
-def rentals_url(location=None, **query):  # type: ignore[no-untyped-def]
+def rentals_url(location=None, **query):
     url = (
         reverse("dashboard:location_rentals", args=[location.pk])
         if location
@@ -90,7 +90,7 @@ def rentals_url(location=None, **query):  # type: ignore[no-untyped-def]
 # Phases ------------------------------------------------------------------------------------
 
 
-def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(client, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(client, chicago) -> None:
     booking = rental(chicago, DAY)
     staff_of(client, chicago)
     with time_machine.travel(CHICAGO_DAY_STARTS - SECOND, tick=False):
@@ -100,7 +100,7 @@ def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(
         assert rows(client, rentals_url(chicago)) == {booking.pk: "Current"}
 
 
-def test_a_booking_ends_after_its_last_day_in_its_locations_zone(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_ends_after_its_last_day_in_its_locations_zone(client, berlin) -> None:
     booking = rental(berlin, DAY - dt.timedelta(days=30), DAY - dt.timedelta(days=1))
     staff_of(client, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS - SECOND, tick=False):
@@ -109,7 +109,7 @@ def test_a_booking_ends_after_its_last_day_in_its_locations_zone(client, berlin)
         assert rows(client, rentals_url(berlin)) == {booking.pk: "Ended"}
 
 
-def test_ending_soon_is_a_move_out_at_most_14_days_ahead(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_ending_soon_is_a_move_out_at_most_14_days_ahead(client, berlin) -> None:
     soon = rental(berlin, DAY - dt.timedelta(days=30), DAY + dt.timedelta(days=14))
     later = rental(berlin, DAY - dt.timedelta(days=30), DAY + dt.timedelta(days=15))
     staff_of(client, berlin)
@@ -117,7 +117,7 @@ def test_ending_soon_is_a_move_out_at_most_14_days_ahead(client, berlin) -> None
         assert rows(client, rentals_url(berlin)) == {soon.pk: "Ending soon", later.pk: "Current"}
 
 
-def test_a_move_out_that_ended_access_now_is_ended_and_a_cancelled_booking_cancelled(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_a_move_out_that_ended_access_now_is_ended_and_a_cancelled_booking_cancelled(client, berlin) -> None:
     moved_out = rental(berlin, DAY - dt.timedelta(days=30), DAY)
     Booking.objects.filter(pk=moved_out.pk).update(ended_at=BERLIN_DAY_STARTS + dt.timedelta(hours=10))
     cancelled = rental(berlin, DAY + dt.timedelta(days=3))
@@ -130,7 +130,7 @@ def test_a_move_out_that_ended_access_now_is_ended_and_a_cancelled_booking_cance
 
 
 @pytest.mark.parametrize("offset", [-16, -15, -1, 0, 1, 13, 14, 15])
-def test_the_databases_phase_is_the_bookings_own_phase(berlin, offset) -> None:  # type: ignore[no-untyped-def]
+def test_the_databases_phase_is_the_bookings_own_phase(berlin, offset) -> None:
     start = DAY + dt.timedelta(days=offset)
     bookings = [
         rental(berlin, start),
@@ -148,7 +148,7 @@ def test_the_databases_phase_is_the_bookings_own_phase(berlin, offset) -> None: 
 # Filters and search ------------------------------------------------------------------------
 
 
-def test_each_phase_filter_lists_only_that_phase(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_each_phase_filter_lists_only_that_phase(client, berlin) -> None:
     made = {
         "Reserved": rental(berlin, DAY + dt.timedelta(days=1)),
         "Current": rental(berlin, DAY - dt.timedelta(days=1)),
@@ -163,7 +163,7 @@ def test_each_phase_filter_lists_only_that_phase(client, berlin) -> None:  # typ
             assert rows(client, rentals_url(berlin, phase=phase.value)) == {made[phase.label].pk: phase.label}
 
 
-def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client, berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client, berlin, chicago) -> None:
     berlin_in = rental(berlin, DAY)
     chicago_in = rental(chicago, DAY)
     berlin_out = rental(berlin, DAY - dt.timedelta(days=9), DAY)
@@ -183,7 +183,7 @@ def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client
         assert set(rows(client, rentals_url(chicago, day="move_outs"))) == {chicago_out.pk}
 
 
-def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(client, berlin) -> None:
     weber = rental(berlin, DAY, name="Anna Weber")
     by_email = rental(berlin, DAY, name="Klein GmbH")
     ContactFactory(customer=by_email.customer, email="buero@klein.example")
@@ -197,7 +197,7 @@ def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(clie
         assert "No rentals match" in client.get(rentals_url(berlin, q="nobody")).content.decode()
 
 
-def test_search_and_filters_combine(berlin) -> None:  # type: ignore[no-untyped-def]
+def test_search_and_filters_combine(berlin) -> None:
     current = rental(berlin, DAY - dt.timedelta(days=3), name="Weber")
     rental(berlin, DAY + dt.timedelta(days=3), name="Weber")
     rental(berlin, DAY - dt.timedelta(days=3), name="Klein")
@@ -207,7 +207,7 @@ def test_search_and_filters_combine(berlin) -> None:  # type: ignore[no-untyped-
         assert list(found.values_list("pk", flat=True)) == [current.pk]
 
 
-def test_an_unknown_phase_is_refused_beside_its_field(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_phase_is_refused_beside_its_field(client, berlin) -> None:
     rental(berlin, DAY)
     staff_of(client, berlin)
     response = client.get(rentals_url(berlin, phase="gone"))
@@ -220,7 +220,7 @@ def test_an_unknown_phase_is_refused_beside_its_field(client, berlin) -> None:  
 # Columns -----------------------------------------------------------------------------------
 
 
-def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(client, berlin) -> None:
     BillingSettings.objects.create(location=berlin, currency="CHF")
     customer = CustomerFactory(name="Anna Weber")
     units = [UnitFactory(location=berlin, number="A-1"), UnitFactory(location=berlin, number="A-2")]
@@ -236,7 +236,7 @@ def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(cl
     assert "99.75 CHF" in page
 
 
-def test_without_billing_settings_the_rent_is_in_the_default_currency(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_without_billing_settings_the_rent_is_in_the_default_currency(client, berlin) -> None:
     rental(berlin, DAY, rent=Decimal("10"))
     staff_of(client, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
@@ -248,7 +248,7 @@ def _access_cell(page: str, booking: Booking) -> str:
     return row.rsplit("<td>", 1)[1]
 
 
-def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failing(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failing(client, berlin) -> None:
     active = rental(berlin, DAY - dt.timedelta(days=5))
     revoked = rental(berlin, DAY - dt.timedelta(days=5))
     BookingAccess.objects.create(booking=revoked, revoked_at=BERLIN_DAY_STARTS, revoked_reason="Keys lost")
@@ -286,7 +286,7 @@ def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failin
 # Paging and queries ------------------------------------------------------------------------
 
 
-def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(client, berlin) -> None:
     customer = CustomerFactory()
     # Several bookings on each day, so that a page ends among bookings of the same date.
     made = [
@@ -308,24 +308,24 @@ def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(cl
     last = client.get(pages[-1]).content.decode()
     previous = rentals_url(berlin) + re.search(r'rel="prev" href="([^"]+)"', last).group(1).replace(
         "&amp;", "&"
-    )  # type: ignore[union-attr]
+    )
     assert [int(pk) for pk, _ in ROW.findall(client.get(previous).content.decode())] == expected[50:100]
 
 
-def test_a_broken_cursor_starts_from_the_first_page(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_cursor_starts_from_the_first_page(client, berlin) -> None:
     booking = rental(berlin, DAY)
     staff_of(client, berlin)
     for cursor in ("not-a-cursor", "WzEsMl0", "WyJ4IiwxXQ"):  # garbage, [1,2], ["x",1]
         assert set(rows(client, rentals_url(berlin, after=cursor))) == {booking.pk}
 
 
-def _queries_of(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def _queries_of(client, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
 
 
-def _some_rentals(location, count: int) -> None:  # type: ignore[no-untyped-def]
+def _some_rentals(location, count: int) -> None:
     for n in range(count):
         booking = rental(location, DAY - dt.timedelta(days=n), rent=Decimal("50"))
         contact = ContactFactory(customer=booking.customer)
@@ -341,7 +341,7 @@ def _some_rentals(location, count: int) -> None:  # type: ignore[no-untyped-def]
             BookingAccess.objects.create(booking=booking, revoked_at=BERLIN_DAY_STARTS)
 
 
-def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(client, berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(client, berlin, chicago) -> None:
     staff_of(client, berlin, chicago)
     _some_rentals(berlin, 3)
     _some_rentals(chicago, 2)
@@ -356,7 +356,7 @@ def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(client, berlin, ch
 # Scope -------------------------------------------------------------------------------------
 
 
-def test_staff_see_the_rentals_of_their_locations_only(client, berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_the_rentals_of_their_locations_only(client, berlin, chicago) -> None:
     mine = rental(berlin, DAY)
     rental(chicago, DAY)
     staff_of(client, berlin, role=Role.MANAGER)
@@ -365,7 +365,7 @@ def test_staff_see_the_rentals_of_their_locations_only(client, berlin, chicago) 
     assert client.get(rentals_url(chicago)).status_code == 404
 
 
-def test_staff_with_no_location_see_no_rentals(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_staff_with_no_location_see_no_rentals(client, berlin) -> None:
     rental(berlin, DAY)
     staff_of(client)
     for url in (rentals_url(), rentals_url(phase="current"), rentals_url(day="move_ins", q="Tenant")):
@@ -374,20 +374,20 @@ def test_staff_with_no_location_see_no_rentals(client, berlin) -> None:  # type:
 
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
-def test_every_role_of_the_location_reads_its_rentals(client, berlin, role) -> None:  # type: ignore[no-untyped-def]
+def test_every_role_of_the_location_reads_its_rentals(client, berlin, role) -> None:
     booking = rental(berlin, DAY)
     staff_of(client, berlin, role=role)
     assert set(rows(client, rentals_url(berlin))) == {booking.pk}
 
 
-def test_the_old_bookings_address_leads_to_rentals_within_scope(client, berlin, chicago) -> None:  # type: ignore[no-untyped-def]
+def test_the_old_bookings_address_leads_to_rentals_within_scope(client, berlin, chicago) -> None:
     staff_of(client, berlin)
     response = client.get(reverse("dashboard:location_bookings", args=[berlin.pk]))
     assert response.status_code == 301 and response.headers["Location"] == rentals_url(berlin)
     assert client.get(reverse("dashboard:location_bookings", args=[chicago.pk])).status_code == 404
 
 
-def test_the_dashboard_nav_and_the_location_page_lead_to_rentals(client, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_nav_and_the_location_page_lead_to_rentals(client, berlin) -> None:
     staff_of(client, berlin)
     page = client.get(reverse("dashboard:location_detail", args=[berlin.pk])).content.decode()
     assert f'href="{rentals_url()}">Rentals</a>' in page
@@ -397,7 +397,7 @@ def test_the_dashboard_nav_and_the_location_page_lead_to_rentals(client, berlin)
 # Customer links on the other lists ---------------------------------------------------------
 
 
-def test_the_cars_and_invoices_lists_link_each_customer(client, owner, berlin) -> None:  # type: ignore[no-untyped-def]
+def test_the_cars_and_invoices_lists_link_each_customer(client, owner, berlin) -> None:
     customer = CustomerFactory(name="Anna Weber", home_location=berlin)
     CarFactory(customer=customer)
     Invoice.objects.create(location=berlin, customer=customer, currency="EUR", due_on=DAY)

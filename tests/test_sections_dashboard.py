@@ -32,21 +32,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
-def location():  # type: ignore[no-untyped-def]
+def location():
     return LocationFactory(name="Berlin", time_zone="Europe/Berlin")
 
 
 @pytest.fixture
-def customer(location):  # type: ignore[no-untyped-def]
+def customer(location):
     return CustomerFactory(home_location=location, name="Mara Schneider")
 
 
-def staff(client, location, role):  # type: ignore[no-untyped-def]
+def staff(client, location, role):
     user = StaffUserFactory(role=role)
     if role != Role.OWNER:
         user.locations.add(location)
@@ -54,7 +54,7 @@ def staff(client, location, role):  # type: ignore[no-untyped-def]
     return user
 
 
-def open_day(location):  # type: ignore[no-untyped-def]
+def open_day(location):
     return Event.objects.create(
         location=location,
         title="Open day",
@@ -153,7 +153,7 @@ def test_document_upload_and_download_for_staff(client, location, customer):
     document = Document.objects.get()
     assert document.visible_to_customer
     download = client.get(reverse("dashboard:document_download", args=[customer.pk, document.pk]))
-    assert b"".join(download.streaming_content) == b"%PDF-1.7 lease"  # type: ignore[attr-defined]
+    assert b"".join(download.streaming_content) == b"%PDF-1.7 lease"
     assert "attachment" in download["Content-Disposition"]
     fake = SimpleUploadedFile("evil.pdf", b"<html><script>", content_type="application/pdf")
     refused = client.post(url, {"file": fake})
@@ -257,7 +257,7 @@ STAFF_KINDS = [
 ]
 
 
-def _signed_in(client, location, role, all_locations):  # type: ignore[no-untyped-def]
+def _signed_in(client, location, role, all_locations):
     user = StaffUserFactory(role=role, all_locations=all_locations)
     if role != Role.OWNER and not all_locations:
         user.locations.add(location)
@@ -266,7 +266,7 @@ def _signed_in(client, location, role, all_locations):  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize(("role", "all_locations", "may_convert"), STAFF_KINDS)
-def test_the_convert_button_shows_exactly_to_those_whose_convert_is_allowed(  # type: ignore[no-untyped-def]
+def test_the_convert_button_shows_exactly_to_those_whose_convert_is_allowed(
     client, location, role, all_locations, may_convert
 ):
     lead = CustomerFactory(home_location=location, kind=CustomerKind.LEAD)
@@ -286,7 +286,7 @@ def test_the_convert_button_shows_exactly_to_those_whose_convert_is_allowed(  # 
         assert not AuditEntry.objects.filter(action="lead.converted").exists()
 
 
-def test_an_owner_is_offered_no_convert_for_a_lead_whose_location_is_gone(client, location):  # type: ignore[no-untyped-def]
+def test_an_owner_is_offered_no_convert_for_a_lead_whose_location_is_gone(client, location):
     """Convert needs the lead's home location: one at home nowhere is neither listed nor converted."""
     gone = CustomerFactory(home_location=None, kind=CustomerKind.LEAD, name="Nowhere Lead")
     _signed_in(client, location, Role.OWNER, False)
@@ -299,7 +299,7 @@ def test_an_owner_is_offered_no_convert_for_a_lead_whose_location_is_gone(client
 
 
 @pytest.mark.parametrize(("role", "all_locations", "may_invoice"), STAFF_KINDS)
-def test_the_invoice_list_offers_new_invoice_and_billing_settings_exactly_where_allowed(  # type: ignore[no-untyped-def]
+def test_the_invoice_list_offers_new_invoice_and_billing_settings_exactly_where_allowed(
     client, location, role, all_locations, may_invoice
 ):
     _signed_in(client, location, role, all_locations)

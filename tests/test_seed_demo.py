@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
-def seeded(settings):  # type: ignore[no-untyped-def]
+def seeded(settings):
     settings.DEBUG = True  # a developer's machine, as `make run` and `make demo` set it
     call_command("seed_demo", verbosity=0)
 

@@ -36,7 +36,7 @@ ACTOR = Actor.system("tests")
 LATER = dt.timedelta(days=1)
 
 
-def connected_scene(fake: FakeSensorberg, *, fail_first: int = 0):  # type: ignore[no-untyped-def]
+def connected_scene(fake: FakeSensorberg, *, fail_first: int = 0):
     """A Sensorberg location whose first pushes (booking creation) happen with `fail_first` 5xx."""
     from keyport.facilities.models import Location
 
@@ -64,7 +64,7 @@ def drain(times: int = 1, *, ahead: dt.timedelta = LATER) -> None:
         sync_redrive(now=timezone.now() + ahead)
 
 
-def test_grants_become_group_memberships_with_pin_and_validity(fake) -> None:  # type: ignore[no-untyped-def]
+def test_grants_become_group_memberships_with_pin_and_validity(fake) -> None:
     scene = connected_scene(fake)
     assert AccessGrant.objects.filter(sync_state=SyncState.PENDING).count() == 3
     drain()
@@ -78,7 +78,7 @@ def test_grants_become_group_memberships_with_pin_and_validity(fake) -> None:  #
     assert all(key for _, _, key in fake.state.writes)  # every write carries an Idempotency-Key
 
 
-def test_the_provider_down_for_a_while_then_back_nothing_lost_nothing_doubled(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_provider_down_for_a_while_then_back_nothing_lost_nothing_doubled(fake) -> None:
     scene = connected_scene(fake)
     drain()
     share = scene.share(
@@ -102,7 +102,7 @@ def test_the_provider_down_for_a_while_then_back_nothing_lost_nothing_doubled(fa
     assert len(fake.members("A001")) == 1
 
 
-def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:
     scene = connected_scene(fake)
     scene.share("friend@example.com", timezone.localdate(), timezone.localdate() + dt.timedelta(days=3))
     drain()
@@ -115,7 +115,7 @@ def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:  # 
     assert len(fake.members("A001")) == 2
 
 
-def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     scene = connected_scene(fake)
     fake.slow_next(1, 1.0)
@@ -139,7 +139,7 @@ def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:
     assert len(fake.state.writes) == writes + 3
 
 
-def test_backoff_is_capped_then_the_grant_shows_failed(fake) -> None:  # type: ignore[no-untyped-def]
+def test_backoff_is_capped_then_the_grant_shows_failed(fake) -> None:
     connected_scene(fake)
     fake.fail_next(1000, 500)
     for _ in range(SYNC_MAX_ATTEMPTS + 2):
@@ -150,7 +150,7 @@ def test_backoff_is_capped_then_the_grant_shows_failed(fake) -> None:  # type: i
     assert SyncIntent.objects.filter(status=SyncIntentStatus.FAILED).count() == 3
 
 
-def test_reconcile_re_drives_what_drifted(fake) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_re_drives_what_drifted(fake) -> None:
     scene = connected_scene(fake)
     drain()
     group = fake.state.groups["A001"]
@@ -165,7 +165,7 @@ def test_reconcile_re_drives_what_drifted(fake) -> None:  # type: ignore[no-unty
     assert sync_reconcile(location=scene.location) == 0
 
 
-def test_reconcile_in_slices_goes_through_every_unit_in_turn(fake) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_in_slices_goes_through_every_unit_in_turn(fake) -> None:
     scene = connected_scene(fake)
     drain()
     for unit in scene.units:
@@ -181,7 +181,7 @@ def test_reconcile_in_slices_goes_through_every_unit_in_turn(fake) -> None:  # t
     assert sync_reconcile(location=scene.location, units=2) == 0
 
 
-def test_reconcile_in_slices_goes_on_where_it_stopped_when_the_cache_is_emptied(fake) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_in_slices_goes_on_where_it_stopped_when_the_cache_is_emptied(fake) -> None:
     from django.core.cache import cache
 
     scene = connected_scene(fake)
@@ -199,7 +199,7 @@ def test_reconcile_in_slices_goes_on_where_it_stopped_when_the_cache_is_emptied(
     ]
 
 
-def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:
     scene = connected_scene(fake)
     drain()
     grant = scene.tenant_holder().grants.get(unit=scene.units[0])
@@ -213,7 +213,7 @@ def test_reconcile_puts_back_a_membership_changed_at_the_vendor(fake) -> None:  
     assert sync_reconcile(location=scene.location) == 0
 
 
-def test_the_secret_is_masked_and_not_in_repr(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_secret_is_masked_and_not_in_repr(fake) -> None:
     scene = connected_scene(fake)
     account = SensorbergAccount.objects.get(location=scene.location)
     assert CLIENT_SECRET not in repr(account) and CLIENT_SECRET not in account.masked_secret
@@ -221,7 +221,7 @@ def test_the_secret_is_masked_and_not_in_repr(fake) -> None:  # type: ignore[no-
     assert CLIENT_SECRET not in repr(provider)
 
 
-def test_the_admin_shows_the_login_without_its_secret_and_cannot_change_it(fake, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_shows_the_login_without_its_secret_and_cannot_change_it(fake, admin_client) -> None:
     scene = connected_scene(fake)
     account = SensorbergAccount.objects.get(location=scene.location)
     url = f"/admin/access/sensorbergaccount/{account.pk}/change/"
@@ -233,14 +233,14 @@ def test_the_admin_shows_the_login_without_its_secret_and_cannot_change_it(fake,
     assert SensorbergAccount.objects.get(pk=account.pk).base_url == account.base_url
 
 
-def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monkeypatch) -> None:
     scene = connected_scene(fake)
     drain()
     today = timezone.localdate()
     share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))
     real_push = sensorberg.SensorbergProvider.push
 
-    def slow_push(self, grant, *, idempotency_key):  # type: ignore[no-untyped-def]
+    def slow_push(self, grant, *, idempotency_key):
         # While this push is in flight, the tenant deletes the share and another worker removes it.
         monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
         share_delete(actor=ACTOR, share=share)
@@ -255,7 +255,7 @@ def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monke
     assert grant.membership_ref not in fake.members("A001")  # ...and was taken back
 
 
-def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:  # type: ignore[no-untyped-def]
+def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:
     from keyport.contacts.services import ContactDetails, contact_update
 
     scene = connected_scene(fake)
@@ -275,7 +275,7 @@ def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:  # 
     assert body["email"] == "moved@example.com"
 
 
-def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> None:  # type: ignore[no-untyped-def]
+def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> None:
     from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 
     scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None, provider="builtin")
@@ -295,7 +295,7 @@ def test_switching_a_location_to_sensorberg_pushes_its_current_grants(fake) -> N
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
 
 
-def test_a_new_client_secret_alone_pushes_no_grants_but_a_new_client_id_does(fake) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_client_secret_alone_pushes_no_grants_but_a_new_client_id_does(fake) -> None:
     scene = connected_scene(fake)
     drain()
     intents = SyncIntent.objects.count()
@@ -324,7 +324,7 @@ def test_a_new_client_secret_alone_pushes_no_grants_but_a_new_client_id_does(fak
     assert entry.details["changed"]["grants_pushed"] == 3
 
 
-def test_an_intent_is_sent_once_while_its_lease_runs_and_not_before_it_is_due(fake) -> None:  # type: ignore[no-untyped-def]
+def test_an_intent_is_sent_once_while_its_lease_runs_and_not_before_it_is_due(fake) -> None:
     connected_scene(fake)
     intent = SyncIntent.objects.order_by("pk").first()
     assert intent is not None
@@ -342,7 +342,7 @@ def test_an_intent_is_sent_once_while_its_lease_runs_and_not_before_it_is_due(fa
     )
 
 
-def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeypatch) -> None:
     scene = connected_scene(fake)
     drain()
     share = scene.share(
@@ -353,7 +353,7 @@ def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeyp
     real_push = sensorberg.SensorbergProvider.push
     deletes_sent_meanwhile = []
 
-    def push_while_the_tenant_deletes(provider, pushed, *, idempotency_key):  # type: ignore[no-untyped-def]
+    def push_while_the_tenant_deletes(provider, pushed, *, idempotency_key):
         share_delete(actor=ACTOR, share=share)
         (second,) = SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING)
         sync_intent_process(intent_id=second.pk)  # another worker takes the removal at once
@@ -373,11 +373,11 @@ def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeyp
     ]
 
 
-def test_a_fault_of_any_kind_is_a_failed_attempt_and_the_others_go_on(fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_fault_of_any_kind_is_a_failed_attempt_and_the_others_go_on(fake, monkeypatch) -> None:
     connected_scene(fake)
     real_push = sensorberg.SensorbergProvider.push
 
-    def push_a001_breaks(provider, grant, *, idempotency_key):  # type: ignore[no-untyped-def]
+    def push_a001_breaks(provider, grant, *, idempotency_key):
         if grant.unit.number == "A001":
             raise KeyError("items")
         real_push(provider, grant, idempotency_key=idempotency_key)
@@ -394,7 +394,7 @@ def test_a_fault_of_any_kind_is_a_failed_attempt_and_the_others_go_on(fake, monk
     assert AccessGrant.objects.get(pk=broken.pk).sync_state == SyncState.SYNCED
 
 
-def test_grants_of_several_locations_each_go_to_their_own_provider(fake) -> None:  # type: ignore[no-untyped-def]
+def test_grants_of_several_locations_each_go_to_their_own_provider(fake) -> None:
     connected = connected_scene(fake)
     drain()
     builtin = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
@@ -408,7 +408,7 @@ def test_grants_of_several_locations_each_go_to_their_own_provider(fake) -> None
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
 
 
-def test_the_sweep_reconciles_every_location_when_one_has_no_login_yet(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweep_reconciles_every_location_when_one_has_no_login_yet(fake) -> None:
     from keyport.access.tasks import access_sweep_run
     from keyport.facilities.models import Location
 
@@ -423,7 +423,7 @@ def test_the_sweep_reconciles_every_location_when_one_has_no_login_yet(fake) -> 
     assert scene.tenant_holder().grants.get(unit=scene.units[0]).membership_ref in fake.members("A001")
 
 
-def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake) -> None:  # type: ignore[no-untyped-def]
+def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake) -> None:
     from django.core.exceptions import ValidationError
 
     scene = connected_scene(fake)
@@ -456,7 +456,7 @@ def test_leaving_sensorberg_removes_there_everything_even_while_it_is_down(fake)
     assert not SyncIntent.objects.filter(status=SyncIntentStatus.PENDING).exists()
 
 
-def test_staff_retry_sends_failed_grants_again_from_the_first_attempt(fake) -> None:  # type: ignore[no-untyped-def]
+def test_staff_retry_sends_failed_grants_again_from_the_first_attempt(fake) -> None:
     from keyport.access.queries import grants_failed_to_sync
     from keyport.access.services import sync_intent_retry
 
@@ -478,7 +478,7 @@ def test_staff_retry_sends_failed_grants_again_from_the_first_attempt(fake) -> N
     assert sorted(entry.details["grants"]) == sorted(g.pk for g in failed)
 
 
-def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, owner) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, owner) -> None:
     from django.urls import reverse
 
     from keyport.staff.models import Role
@@ -511,7 +511,7 @@ def test_staff_see_what_failed_on_the_location_page_and_retry_it(fake, client, o
     assert len(fake.members("A002")) == 1
 
 
-def test_removals_that_failed_before_leaving_sensorberg_still_get_there(fake) -> None:  # type: ignore[no-untyped-def]
+def test_removals_that_failed_before_leaving_sensorberg_still_get_there(fake) -> None:
     from keyport.access.services import sync_intent_retry
 
     scene = connected_scene(fake)
@@ -536,7 +536,7 @@ def test_removals_that_failed_before_leaving_sensorberg_still_get_there(fake) ->
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
 
 
-def wait_until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the fake never got there"
@@ -544,7 +544,7 @@ def wait_until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def late_push_scene(fake, monkeypatch, settings):  # type: ignore[no-untyped-def]
+def late_push_scene(fake, monkeypatch, settings):
     """A Sensorberg location in sync, whose calls time out after 0.3 s and whose pushes that got
     no answer may land for 30 s."""
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
@@ -614,7 +614,7 @@ def test_a_removal_that_found_the_membership_is_sent_again_while_a_newer_push_ma
     assert set(AccessGrant.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
 
 
-def test_a_removal_after_the_late_push_window_is_done_at_once(fake, late_push_scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_removal_after_the_late_push_window_is_done_at_once(fake, late_push_scene) -> None:
     scene = late_push_scene
     today = timezone.localdate()
     share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))

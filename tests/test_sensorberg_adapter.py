@@ -26,7 +26,7 @@ GROUP = {"type": "access-groups", "id": "grp_1", "attributes": {"external_id": "
 MEMBERSHIP = {"type": "memberships", "id": "keyport-grant-1", "attributes": {}}
 
 
-def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET):  # type: ignore[no-untyped-def]
+def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET):
     return SensorbergProvider(base_url=fake.base_url, client_id=client_id, client_secret=secret)
 
 
@@ -39,7 +39,7 @@ def grant() -> AccessGrant:
     )
 
 
-def test_two_accounts_on_one_address_push_into_their_own_groups(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_two_accounts_on_one_address_push_into_their_own_groups(fake, grant) -> None:
     fake.add_client(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)
     fake.add_group("A001")
     fake.add_group("A001", client_id=OTHER_CLIENT_ID)
@@ -56,7 +56,7 @@ def test_two_accounts_on_one_address_push_into_their_own_groups(fake, grant) -> 
     assert [answer for answer in fake.state.answers if answer[2] == 404] == []
 
 
-def test_a_push_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.push(grant, idempotency_key=KEY)
@@ -68,7 +68,7 @@ def test_a_push_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None: 
     assert grant.membership_ref in fake.members("A001")
 
 
-def test_a_removal_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_removal_reaches_a_group_re_created_under_a_new_id(fake, grant) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.push(grant, idempotency_key=KEY)
@@ -79,7 +79,7 @@ def test_a_removal_reaches_a_group_re_created_under_a_new_id(fake, grant) -> Non
     assert fake.members("A001") == {}
 
 
-def test_memberships_are_read_from_a_group_re_created_under_a_new_id(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_memberships_are_read_from_a_group_re_created_under_a_new_id(fake, grant) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     assert provider.memberships("A001") == {}
@@ -89,7 +89,7 @@ def test_memberships_are_read_from_a_group_re_created_under_a_new_id(fake, grant
     assert set(provider.memberships("A001")) == {grant.membership_ref}
 
 
-def test_a_removal_of_a_membership_the_vendor_no_longer_holds_counts_as_done(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_removal_of_a_membership_the_vendor_no_longer_holds_counts_as_done(fake, grant) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.remove(grant, idempotency_key=KEY)  # group looked up now: the 404 means gone
@@ -98,7 +98,7 @@ def test_a_removal_of_a_membership_the_vendor_no_longer_holds_counts_as_done(fak
     assert fake.members("A001") == {}
 
 
-def test_a_membership_on_a_group_that_was_deleted_fails_with_its_external_identifier(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_membership_on_a_group_that_was_deleted_fails_with_its_external_identifier(fake, grant) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.push(grant, idempotency_key=KEY)
@@ -108,7 +108,7 @@ def test_a_membership_on_a_group_that_was_deleted_fails_with_its_external_identi
         provider.remove(grant, idempotency_key=KEY)
 
 
-def test_memberships_return_what_push_sent_and_remove_ref_deletes_one_without_a_grant(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_memberships_return_what_push_sent_and_remove_ref_deletes_one_without_a_grant(fake, grant) -> None:
     group = fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.push(grant, idempotency_key=KEY)
@@ -126,7 +126,7 @@ def test_memberships_return_what_push_sent_and_remove_ref_deletes_one_without_a_
     assert set(fake.members("A001")) == {grant.membership_ref}
 
 
-def test_several_groups_with_one_external_identifier_are_refused_by_name(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_several_groups_with_one_external_identifier_are_refused_by_name(fake, grant) -> None:
     fake.add_group("A001")
     fake.add_twin_group("A001")
 
@@ -151,12 +151,12 @@ def test_several_groups_with_one_external_identifier_are_refused_by_name(fake, g
         (None, 1.0),
     ],
 )
-def test_retry_after_is_read_as_seconds_or_as_an_http_date(value, seconds) -> None:  # type: ignore[no-untyped-def]
+def test_retry_after_is_read_as_seconds_or_as_an_http_date(value, seconds) -> None:
     now = dt.datetime(2026, 12, 1, 12, 34, 0, tzinfo=dt.UTC)
     assert retry_after_seconds(value, now=now) == seconds
 
 
-def test_a_429_with_an_http_date_waits_until_that_date(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_429_with_an_http_date_waits_until_that_date(fake, grant) -> None:
     fake.add_group("A001")
     later = timezone.now() + dt.timedelta(seconds=120)
     fake.rate_limit_next(1, email.utils.format_datetime(later, usegmt=True))
@@ -184,7 +184,7 @@ def test_a_429_with_an_http_date_waits_until_that_date(fake, grant) -> None:  # 
         ("/v1/access-groups", b"<html>Bad gateway</html>", None),
     ],
 )
-def test_a_cut_off_or_odd_answer_on_push_is_a_provider_error(fake, grant, path, body, cut_after) -> None:  # type: ignore[no-untyped-def]
+def test_a_cut_off_or_odd_answer_on_push_is_a_provider_error(fake, grant, path, body, cut_after) -> None:
     fake.add_group("A001")
     fake.answer_next(path, body, cut_after=cut_after)
 
@@ -205,7 +205,7 @@ def test_a_cut_off_or_odd_answer_on_push_is_a_provider_error(fake, grant, path, 
         ({"items": [{"ref": "keyport-grant-1"}]}, None),
     ],
 )
-def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_after) -> None:  # type: ignore[no-untyped-def]
+def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_after) -> None:
     group = fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.memberships("A001")
@@ -215,7 +215,7 @@ def test_a_cut_off_or_odd_membership_list_is_a_provider_error(fake, body, cut_af
         provider.memberships("A001")
 
 
-def test_test_connection_tells_of_an_odd_group_list(fake) -> None:  # type: ignore[no-untyped-def]
+def test_test_connection_tells_of_an_odd_group_list(fake) -> None:
     fake.answer_next("/v1/access-groups", {"data": 3})
 
     check = provider_for_fake(fake).test_connection(timeout=1)
@@ -226,7 +226,7 @@ def test_test_connection_tells_of_an_odd_group_list(fake) -> None:  # type: igno
     )
 
 
-def test_an_address_with_a_password_and_no_port_fails_without_showing_the_password(grant) -> None:  # type: ignore[no-untyped-def]
+def test_an_address_with_a_password_and_no_port_fails_without_showing_the_password(grant) -> None:
     provider = SensorbergProvider(
         base_url="http://keyport:hunter2@127.0.0.1", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
@@ -243,7 +243,7 @@ def membership_path(fake: FakeSensorberg, grant: AccessGrant) -> str:
 
 
 @pytest.mark.parametrize("answer", ["timeout", "cut off", 502, 504])
-def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answer) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answer) -> None:
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)
@@ -260,7 +260,7 @@ def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answ
 
 
 @pytest.mark.parametrize("failure", [500, 503, 400, "login timeout", "server down"])
-def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatch, failure) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatch, failure) -> None:
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)
@@ -278,7 +278,7 @@ def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatc
     assert not isinstance(raised.value, MayStillLand)
 
 
-def test_a_removal_that_got_no_answer_is_only_a_failed_attempt(fake, grant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_removal_that_got_no_answer_is_only_a_failed_attempt(fake, grant, monkeypatch) -> None:
     monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)

@@ -22,7 +22,7 @@ REFUSED = "which is not a public internet address"
 
 
 @pytest.fixture
-def owner_client(client):  # type: ignore[no-untyped-def]
+def owner_client(client):
     client.force_login(StaffUserFactory(role=Role.OWNER))
     return client
 
@@ -37,10 +37,10 @@ def local_server() -> Iterator[FakeSensorberg]:
     sensorberg.forget_cached_state()
 
 
-def resolve(monkeypatch, names: dict[str, list[str]]) -> None:  # type: ignore[no-untyped-def]
+def resolve(monkeypatch, names: dict[str, list[str]]) -> None:
     """Names resolve to these addresses, as a DNS server could make them; others as they do."""
 
-    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, *args, **kwargs):
         if host not in names:
             return REAL_GETADDRINFO(host, port, *args, **kwargs)
         return [
@@ -87,7 +87,7 @@ def test_test_connection_refuses_a_loopback_host_and_sends_it_nothing(owner_clie
         ("https://224.0.0.1", {}, "224.0.0.1"),
     ],
 )
-def test_test_connection_refuses_hosts_that_resolve_to_private_addresses(  # type: ignore[no-untyped-def]
+def test_test_connection_refuses_hosts_that_resolve_to_private_addresses(
     owner_client, monkeypatch, base_url, names, named
 ):
     resolve(monkeypatch, names)
@@ -100,9 +100,7 @@ def test_test_connection_refuses_hosts_that_resolve_to_private_addresses(  # typ
     assert connections == []
 
 
-def test_saving_a_private_base_url_is_refused_beside_the_field_and_changes_nothing(  # type: ignore[no-untyped-def]
-    owner_client, monkeypatch
-):
+def test_saving_a_private_base_url_is_refused_beside_the_field_and_changes_nothing(owner_client, monkeypatch):
     resolve(monkeypatch, {"sensorberg.corp.example": ["192.168.1.20"]})
     location = LocationFactory()
     url = reverse("dashboard:location_settings", args=[location.pk])
@@ -116,7 +114,7 @@ def test_saving_a_private_base_url_is_refused_beside_the_field_and_changes_nothi
     assert not SensorbergAccount.objects.exists() and not AuditEntry.objects.exists()
 
 
-def test_a_public_base_url_is_saved(owner_client, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_public_base_url_is_saved(owner_client, monkeypatch):
     resolve(monkeypatch, {"api.sensorberg.example.com": ["8.8.8.8", "2001:4860:4860::8888"]})
     location = LocationFactory()
     url = reverse("dashboard:location_settings", args=[location.pk])
@@ -125,13 +123,13 @@ def test_a_public_base_url_is_saved(owner_client, monkeypatch):  # type: ignore[
     assert SensorbergAccount.objects.get(location=location).base_url == "https://api.sensorberg.example.com"
 
 
-def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_server, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_server, monkeypatch):
     # The name resolves to a public address; the connection to it is led to the local server.
     resolve(monkeypatch, {"sensorberg.example.net": ["8.8.8.8"]})
     real_create_connection = socket.create_connection
     connected_to = []
 
-    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def create_connection(address, *args, **kwargs):
         connected_to.append(address)
         return real_create_connection(local_server.server.server_address[:2], *args, **kwargs)
 
@@ -156,7 +154,7 @@ def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_serv
     assert connected_to == [("8.8.8.8", 8080)]
 
 
-def test_a_name_that_turns_private_after_the_check_is_refused_at_the_call(monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_name_that_turns_private_after_the_check_is_refused_at_the_call(monkeypatch):
     """Checked at the address connected to: a DNS answer that changes between the settings'
     check and the call (DNS rebinding), or an account saved before, gets nothing either."""
     resolve(monkeypatch, {"sensorberg.example.net": ["10.0.0.7"]})
@@ -172,7 +170,7 @@ def test_a_name_that_turns_private_after_the_check_is_refused_at_the_call(monkey
     assert not check.ok and "resolves to 10.0.0.7" in check.message and connections == []
 
 
-def test_test_connection_shows_the_providers_status_never_its_body(owner_client, fake):  # type: ignore[no-untyped-def]
+def test_test_connection_shows_the_providers_status_never_its_body(owner_client, fake):
     fake.answer_next("/oauth/token", {"error": "db at 10.9.8.7 said: password hunter2"}, status=500)
     location = LocationFactory()
     url = reverse("dashboard:location_test_connection", args=[location.pk])
@@ -182,7 +180,7 @@ def test_test_connection_shows_the_providers_status_never_its_body(owner_client,
     assert "hunter2" not in page and "10.9.8.7" not in page
 
 
-def test_test_connection_shows_a_refused_secret_with_its_status(owner_client, fake):  # type: ignore[no-untyped-def]
+def test_test_connection_shows_a_refused_secret_with_its_status(owner_client, fake):
     location = LocationFactory()
     url = reverse("dashboard:location_test_connection", args=[location.pk])
     page = owner_client.post(url, sensorberg_post(location, fake.base_url, secret="wrong")).content.decode()

@@ -54,7 +54,7 @@ def put_to_fake(fake: FakeSensorberg, path: str, body: bytes, content_type: str)
         return error.code
 
 
-def test_a_push_is_a_json_api_document_of_the_membership(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_push_is_a_json_api_document_of_the_membership(fake, grant) -> None:
     fake.add_group("A001")
     provider_for_fake(fake).push(grant, idempotency_key=KEY)
     assert fake.members("A001") == {grant.membership_ref: membership_body(grant)}
@@ -69,21 +69,21 @@ def test_a_push_is_a_json_api_document_of_the_membership(fake, grant) -> None:  
         ("application/vnd.api+json", 200),
     ],
 )
-def test_the_fake_takes_a_body_only_as_json_api(fake, content_type, status) -> None:  # type: ignore[no-untyped-def]
+def test_the_fake_takes_a_body_only_as_json_api(fake, content_type, status) -> None:
     group = fake.add_group("A001")
     document = {"data": {"type": "memberships", "id": "keyport-grant-1", "attributes": {"email": "a@b.c"}}}
     path = f"/v1/access-groups/{group}/memberships/keyport-grant-1"
     assert put_to_fake(fake, path, json.dumps(document).encode(), content_type) == status
 
 
-def test_the_fake_refuses_a_membership_document_of_another_id(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_fake_refuses_a_membership_document_of_another_id(fake) -> None:
     group = fake.add_group("A001")
     document = {"data": {"type": "memberships", "id": "keyport-grant-2", "attributes": {}}}
     path = f"/v1/access-groups/{group}/memberships/keyport-grant-1"
     assert put_to_fake(fake, path, json.dumps(document).encode(), "application/vnd.api+json") == 409
 
 
-def test_the_vendors_errors_become_the_grants_sync_error_shown_to_staff(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_vendors_errors_become_the_grants_sync_error_shown_to_staff(fake) -> None:
     scene = connected_scene(fake)
     grant = AccessGrant.objects.get(unit=scene.units[0])
     path = f"/v1/access-groups/{fake.state.groups['A001']}/memberships/{grant.membership_ref}"
@@ -101,7 +101,7 @@ def test_the_vendors_errors_become_the_grants_sync_error_shown_to_staff(fake) ->
     )
 
 
-def test_an_error_answer_that_is_not_json_api_is_told_by_its_status_alone(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_answer_that_is_not_json_api_is_told_by_its_status_alone(fake, grant) -> None:
     fake.add_group("A001")
     fake.answer_next("/v1/access-groups", b"<html>internal host 10.1.2.3</html>", status=500)
     with pytest.raises(ProviderError) as raised:
@@ -109,7 +109,7 @@ def test_an_error_answer_that_is_not_json_api_is_told_by_its_status_alone(fake, 
     assert str(raised.value) == "Sensorberg answered 500 to GET /v1/access-groups."
 
 
-def test_lists_are_read_over_every_page(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_lists_are_read_over_every_page(fake, grant) -> None:
     fake.state.page_size = 2
     group = fake.add_group("A001")
     for number in range(5):
@@ -129,7 +129,7 @@ def test_lists_are_read_over_every_page(fake, grant) -> None:  # type: ignore[no
     assert len(gets_of(fake, "/v1/access-groups")) == 1 + 3  # the filtered lookup, then 3 pages
 
 
-def test_a_next_page_elsewhere_is_not_followed_and_gets_no_token(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_next_page_elsewhere_is_not_followed_and_gets_no_token(fake, grant) -> None:
     group = {"type": "access-groups", "id": "grp_1", "attributes": {"external_id": "A001"}}
     fake.answer_next(
         "/v1/access-groups", {"data": [group], "links": {"next": "https://attacker.example/v1/access-groups"}}
@@ -139,7 +139,7 @@ def test_a_next_page_elsewhere_is_not_followed_and_gets_no_token(fake, grant) ->
     assert fake.state.writes == []
 
 
-def test_a_group_of_another_external_identifier_is_never_taken(fake, grant) -> None:  # type: ignore[no-untyped-def]
+def test_a_group_of_another_external_identifier_is_never_taken(fake, grant) -> None:
     """A server that ignores the filter lists every group: only the unit's own counts."""
     other = {"type": "access-groups", "id": "grp_other", "attributes": {"external_id": "B001"}}
     fake.answer_next("/v1/access-groups", {"data": [other], "links": {"next": None}})

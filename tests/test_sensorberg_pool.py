@@ -20,7 +20,7 @@ def provider_for_fake(fake: FakeSensorberg) -> SensorbergProvider:
     return SensorbergProvider(base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 
 
-def test_many_calls_to_one_base_url_share_one_connection(fake) -> None:  # type: ignore[no-untyped-def]
+def test_many_calls_to_one_base_url_share_one_connection(fake) -> None:
     for number in range(10):
         fake.add_group(f"A{number:03}")
     provider = provider_for_fake(fake)
@@ -30,7 +30,7 @@ def test_many_calls_to_one_base_url_share_one_connection(fake) -> None:  # type:
     assert fake.state.connections == 1
 
 
-def test_the_transport_can_be_replaced_and_every_call_has_explicit_timeouts(monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_transport_can_be_replaced_and_every_call_has_explicit_timeouts(monkeypatch, settings) -> None:
     settings.SENSORBERG_ALLOW_PRIVATE_HOSTS = True
     seen: list[httpx.Request] = []
 
@@ -54,7 +54,7 @@ def test_the_transport_can_be_replaced_and_every_call_has_explicit_timeouts(monk
     assert timeouts == {"connect": sensorberg.CONNECT_TIMEOUT_SECONDS, "read": 4, "write": 4, "pool": 4}
 
 
-def test_one_client_per_process_and_base_url(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_one_client_per_process_and_base_url(monkeypatch) -> None:
     first = sensorberg.client_for("https://a.example.net")
     assert sensorberg.client_for("https://a.example.net/") is first
     assert sensorberg.client_for("https://b.example.net") is not first
@@ -64,7 +64,7 @@ def test_one_client_per_process_and_base_url(monkeypatch) -> None:  # type: igno
     assert first.is_closed
 
 
-def test_a_client_idle_a_while_is_closed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_idle_a_while_is_closed(monkeypatch) -> None:
     idle = sensorberg.client_for("https://a.example.net")
     monkeypatch.setattr(sensorberg, "CLIENT_IDLE_SECONDS", -1)
     sensorberg.client_for("https://b.example.net")
@@ -74,7 +74,7 @@ def test_a_client_idle_a_while_is_closed(monkeypatch) -> None:  # type: ignore[n
 
 def test_a_changed_login_closes_the_client_of_its_old_base_url(
     fake, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     location = LocationFactory(access_provider="sensorberg")
     SensorbergAccount.objects.create(
         location=location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET

@@ -24,12 +24,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner_client(client):  # type: ignore[no-untyped-def]
+def owner_client(client):
     client.force_login(StaffUserFactory(role=Role.OWNER, all_locations=True))
     return client
 
 
-def test_the_state_counts_the_last_hours_calls_and_failures(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_state_counts_the_last_hours_calls_and_failures(fake) -> None:
     scene = connected_scene(fake)
     drain()  # a token, three lookups, three pushes
     fake.fail_next(2, 503)
@@ -49,7 +49,7 @@ def test_the_state_counts_the_last_hours_calls_and_failures(fake) -> None:  # ty
     assert later.last_ok_at == state.last_ok_at
 
 
-def test_the_page_shows_the_state_units_without_group_and_failed_changes_with_retry(  # type: ignore[no-untyped-def]
+def test_the_page_shows_the_state_units_without_group_and_failed_changes_with_retry(
     fake, owner_client
 ) -> None:
     scene = connected_scene(fake)
@@ -74,7 +74,7 @@ def test_the_page_shows_the_state_units_without_group_and_failed_changes_with_re
     assert "sent to the provider again" in response.content.decode()
 
 
-def test_the_page_has_no_state_without_a_sensorberg_login(owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_has_no_state_without_a_sensorberg_login(owner_client) -> None:
     from tests.factories import LocationFactory
 
     location = LocationFactory()
@@ -82,7 +82,7 @@ def test_the_page_has_no_state_without_a_sensorberg_login(owner_client) -> None:
     assert 'id="provider-state"' not in page
 
 
-def test_test_connection_tells_in_one_line_how_many_units_matched_a_group(fake, owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_test_connection_tells_in_one_line_how_many_units_matched_a_group(fake, owner_client) -> None:
     scene = connected_scene(fake)
     del fake.state.groups["A003"]
     fake.add_group("Z999")
@@ -91,7 +91,7 @@ def test_test_connection_tells_in_one_line_how_many_units_matched_a_group(fake, 
     assert "Token: ok. Listing groups: 3 access groups. Units matched: 2 of 3." in page
 
 
-def test_test_connection_tells_which_step_failed(fake, owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_test_connection_tells_which_step_failed(fake, owner_client) -> None:
     scene = connected_scene(fake)
     url = reverse("dashboard:location_test_connection", args=[scene.location.pk])
     fake.answer_next("/v1/access-groups", {"errors": [{"title": "boom"}]}, status=503)

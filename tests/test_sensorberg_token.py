@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("tests")
 
 
-def provider_for_fake(fake: FakeSensorberg, **kwargs) -> SensorbergProvider:  # type: ignore[no-untyped-def]
+def provider_for_fake(fake: FakeSensorberg, **kwargs) -> SensorbergProvider:
     return SensorbergProvider(
         base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **kwargs
     )
@@ -42,7 +42,7 @@ def post_form(fake: FakeSensorberg, path: str, form: dict[str, str]) -> int:
         return error.code
 
 
-def test_the_token_is_asked_for_with_the_client_credentials_and_scope_app(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_token_is_asked_for_with_the_client_credentials_and_scope_app(fake) -> None:
     fake.add_group("A001")
     provider_for_fake(fake).memberships("A001")
     assert fake.state.token_requests == [
@@ -56,26 +56,26 @@ def test_the_token_is_asked_for_with_the_client_credentials_and_scope_app(fake) 
 
 
 @pytest.mark.parametrize(("scope", "status"), [(None, 400), ("me", 400), ("app", 200)])
-def test_the_fake_refuses_a_token_request_without_scope_app(fake, scope, status) -> None:  # type: ignore[no-untyped-def]
+def test_the_fake_refuses_a_token_request_without_scope_app(fake, scope, status) -> None:
     form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     assert post_form(fake, "/oauth/token", form | ({"scope": scope} if scope else {})) == status
 
 
 @pytest.mark.parametrize("token_type", ["bearer", "Bearer", "BEARER"])
-def test_a_bearer_token_is_taken_whatever_the_case_of_its_type(fake, token_type) -> None:  # type: ignore[no-untyped-def]
+def test_a_bearer_token_is_taken_whatever_the_case_of_its_type(fake, token_type) -> None:
     fake.state.token_type = token_type
     fake.add_group("A001")
     assert provider_for_fake(fake).memberships("A001") == {}
 
 
 @pytest.mark.parametrize("token_type", ["mac", "", None])
-def test_a_token_of_another_type_is_not_understood(fake, token_type) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_of_another_type_is_not_understood(fake, token_type) -> None:
     fake.answer_next("/oauth/token", {"access_token": "abc", "token_type": token_type, "expires_in": 60})
     with pytest.raises(ProviderError, match=NOT_UNDERSTOOD):
         provider_for_fake(fake).memberships("A001")
 
 
-def test_a_token_is_renewed_before_it_expires_so_no_call_meets_a_401(fake) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_is_renewed_before_it_expires_so_no_call_meets_a_401(fake) -> None:
     fake.state.token_lifetime = 120
     fake.add_group("A001")
     provider = provider_for_fake(fake)
@@ -90,7 +90,7 @@ def test_a_token_is_renewed_before_it_expires_so_no_call_meets_a_401(fake) -> No
     assert [a for a in fake.state.answers if a[2] == 401] == []
 
 
-def test_a_401_fetches_a_fresh_token_and_tries_once_more(fake) -> None:  # type: ignore[no-untyped-def]
+def test_a_401_fetches_a_fresh_token_and_tries_once_more(fake) -> None:
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.memberships("A001")
@@ -100,14 +100,14 @@ def test_a_401_fetches_a_fresh_token_and_tries_once_more(fake) -> None:  # type:
     assert [a[2] for a in fake.state.answers if a[2] == 401] == [401]
 
 
-def test_a_secret_the_vendor_refuses_fails_with_its_401_after_one_try_more(fake) -> None:  # type: ignore[no-untyped-def]
+def test_a_secret_the_vendor_refuses_fails_with_its_401_after_one_try_more(fake) -> None:
     provider = SensorbergProvider(base_url=fake.base_url, client_id=CLIENT_ID, client_secret="wrong")
     with pytest.raises(ProviderError) as raised:
         provider.memberships("A001")
     assert raised.value.status == 401 and token_posts(fake) == 2
 
 
-def connected_location(fake: FakeSensorberg):  # type: ignore[no-untyped-def]
+def connected_location(fake: FakeSensorberg):
     location = LocationFactory(access_provider="sensorberg")
     account = SensorbergAccount.objects.create(
         location=location, base_url=fake.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
@@ -118,7 +118,7 @@ def connected_location(fake: FakeSensorberg):  # type: ignore[no-untyped-def]
     return location, account
 
 
-def test_the_token_is_saved_with_the_login_and_shared_by_another_process(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_token_is_saved_with_the_login_and_shared_by_another_process(fake) -> None:
     location, account = connected_location(fake)
     assert account.access_token in fake.state.tokens
     assert account.token_expires_at is not None
@@ -135,7 +135,7 @@ def test_the_token_is_saved_with_the_login_and_shared_by_another_process(fake) -
         {"client_id": "second-client", "client_secret": "second-secret"},
     ],
 )
-def test_a_changed_login_revokes_the_token_issued_to_the_old_one(  # type: ignore[no-untyped-def]
+def test_a_changed_login_revokes_the_token_issued_to_the_old_one(
     fake, django_capture_on_commit_callbacks, change
 ) -> None:
     location, account = connected_location(fake)
@@ -159,7 +159,7 @@ def test_a_changed_login_revokes_the_token_issued_to_the_old_one(  # type: ignor
     assert (fake.base_url, CLIENT_ID) not in sensorberg._tokens  # forgotten in this process too
 
 
-def test_an_unchanged_login_keeps_its_token(fake, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_an_unchanged_login_keeps_its_token(fake, django_capture_on_commit_callbacks) -> None:
     location, account = connected_location(fake)
     credentials = SensorbergCredentials(base_url=fake.base_url, client_id=CLIENT_ID)
     with django_capture_on_commit_callbacks(execute=True):
@@ -170,7 +170,7 @@ def test_an_unchanged_login_keeps_its_token(fake, django_capture_on_commit_callb
     assert SensorbergAccount.objects.get(pk=account.pk).access_token == account.access_token
 
 
-def test_the_fake_answers_a_revocation_of_an_unknown_token_with_200(fake) -> None:  # type: ignore[no-untyped-def]
+def test_the_fake_answers_a_revocation_of_an_unknown_token_with_200(fake) -> None:
     form = {"token": "nope", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     assert post_form(fake, "/oauth/revoke", form) == 200
     assert post_form(fake, "/oauth/revoke", form | {"client_secret": "wrong"}) == 401

@@ -28,7 +28,7 @@ def staff_signs_in(client: Client) -> None:
     assert response.status_code == 302
 
 
-def is_sent_to_sign_in(response) -> bool:  # type: ignore[no-untyped-def]
+def is_sent_to_sign_in(response) -> bool:
     return response.status_code == 302 and response["Location"].startswith(reverse("dashboard:login"))
 
 
@@ -76,7 +76,7 @@ def test_activity_is_written_to_the_session_at_most_every_few_minutes(client):
         assert client.session["staff_seen_at"] == written + REFRESH_SECONDS
 
 
-def test_the_idle_limit_is_a_setting(client, settings):  # type: ignore[no-untyped-def]
+def test_the_idle_limit_is_a_setting(client, settings):
     settings.KEYPORT_STAFF_IDLE_HOURS = 1
     with time_machine.travel(START, tick=False) as traveller:
         staff_signs_in(client)
@@ -153,7 +153,7 @@ def test_a_portal_sign_in_used_on_day_twenty_nine_still_opens_the_portal(client)
         assert client.get("/portal/").status_code == 200
 
 
-def test_the_portal_lifetime_is_a_setting(client, settings):  # type: ignore[no-untyped-def]
+def test_the_portal_lifetime_is_a_setting(client, settings):
     settings.KEYPORT_PORTAL_SESSION_DAYS = 2
     build_scene()
     with time_machine.travel(START, tick=False) as traveller:

@@ -15,12 +15,12 @@ NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
 
 
-def post_share(client, scene, **changes):  # type: ignore[no-untyped-def]
+def post_share(client, scene, **changes):
     data = {
         "emails": "friend@example.com",
         "units": [scene.units[0].pk],
@@ -31,7 +31,7 @@ def post_share(client, scene, **changes):  # type: ignore[no-untyped-def]
 
 
 @time_machine.travel(NOW, tick=False)
-def test_your_bookings_has_manage_access_and_the_form_shows_unmapped_units_disabled(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_your_bookings_has_manage_access_and_the_form_shows_unmapped_units_disabled(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     home = client.get(reverse("portal:home")).content.decode()
     assert reverse("portal:share_manage", args=[scene.booking.pk]) in home and "Manage Access" in home
@@ -44,7 +44,7 @@ def test_your_bookings_has_manage_access_and_the_form_shows_unmapped_units_disab
 @time_machine.travel(NOW, tick=False)
 def test_sharing_with_two_friends_creates_two_shares_and_emails(
     client, scene, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sign_in_as(client, scene.tenant)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_share(
@@ -74,7 +74,7 @@ def test_sharing_with_two_friends_creates_two_shares_and_emails(
 )
 def test_bad_input_shows_the_error_beside_its_field_and_creates_nothing(
     client, scene, changes, field_error
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sign_in_as(client, scene.tenant)
     response = post_share(client, scene, **changes)
     assert response.status_code == 400
@@ -83,7 +83,7 @@ def test_bad_input_shows_the_error_beside_its_field_and_creates_nothing(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_bad_email_and_an_end_after_the_booking_show_both_errors_and_create_nothing(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_email_and_an_end_after_the_booking_show_both_errors_and_create_nothing(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     response = post_share(client, scene, emails="nope", ends_on="2026-04-02")
     page = response.content.decode()
@@ -95,7 +95,7 @@ def test_a_bad_email_and_an_end_after_the_booking_show_both_errors_and_create_no
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_field_that_does_not_parse_shows_only_its_own_error(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_field_that_does_not_parse_shows_only_its_own_error(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     response = post_share(client, scene, units=[], starts_on="2026-03-01")
     page = response.content.decode()
@@ -106,7 +106,7 @@ def test_a_field_that_does_not_parse_shows_only_its_own_error(client, scene) -> 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_another_tenants_booking_unit_and_share_ids_are_refused(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenants_booking_unit_and_share_ids_are_refused(client, scene) -> None:
     other = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
     other_share = other.share("theirs@example.com", dt.date(2026, 3, 3), dt.date(2026, 3, 4))
     sign_in_as(client, scene.tenant)
@@ -128,7 +128,7 @@ def test_another_tenants_booking_unit_and_share_ids_are_refused(client, scene) -
 
 
 @time_machine.travel(NOW, tick=False)
-def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene) -> None:
     share = scene.share("friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     partner = ContactFactory(customer=scene.tenant.customer, is_primary=False)
     sign_in_as(client, scene.tenant)
@@ -144,7 +144,7 @@ def test_delete_revokes_the_guest_and_open_uses_the_same_decision(client, scene)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_once(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_once(client, scene) -> None:
     sign_in_as(client, scene.tenant)
     manage = reverse("portal:share_manage", args=[scene.booking.pk])
     response = client.post(reverse("portal:portal_open", args=[scene.booking.pk, scene.door.pk]))
@@ -159,12 +159,12 @@ def test_open_answers_with_a_redirect_to_manage_access_which_shows_the_outcome_o
     assert AccessEvent.objects.filter(channel="portal").count() == 1
 
 
-def test_signed_out_visitors_go_to_login(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_signed_out_visitors_go_to_login(client, scene) -> None:
     response = client.get(reverse("portal:share_manage", args=[scene.booking.pk]))
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
 
 
-def test_a_booking_that_cannot_be_shared_says_why_instead_of_offering_the_form(client, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_that_cannot_be_shared_says_why_instead_of_offering_the_form(client, scene) -> None:
     from keyport.access.services import booking_revoke_access
     from keyport.audit.services import Actor
 
@@ -183,7 +183,7 @@ def test_a_booking_that_cannot_be_shared_says_why_instead_of_offering_the_form(c
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_location_with_no_free_pin_left_says_so_beside_the_form(client, scene, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_location_with_no_free_pin_left_says_so_beside_the_form(client, scene, settings) -> None:
     from keyport.access.models import AccessHolder
 
     settings.ACCESS_PIN_LENGTH = 4

@@ -35,7 +35,7 @@ TODAY = dt.date(2026, 3, 2)
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-def errors(scene: AccessScene, *, today: dt.date = TODAY, **changes) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def errors(scene: AccessScene, *, today: dt.date = TODAY, **changes) -> dict[str, list[str]]:
     """What `share_validate` says of a request for one guest, A001, 5 to 9 March, changed by `changes`."""
     fields = {
         "emails": ["friend@example.com"],
@@ -144,7 +144,7 @@ def test_a_share_asks_for_some_of_its_bookings_mapped_units_only() -> None:
     assert not AccessGrant.objects.filter(unit=other.units[1], booking=scene.booking).exists()
 
 
-def test_the_share_limit_counts_the_shares_that_are_live_today(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_share_limit_counts_the_shares_that_are_live_today(settings) -> None:
     settings.ACCESS_SHARES_PER_BOOKING = 2
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
@@ -164,7 +164,7 @@ def test_the_share_limit_counts_the_shares_that_are_live_today(settings) -> None
 # A share follows its booking.
 
 
-def test_a_share_is_pulled_forward_when_its_booking_starts_later(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_is_pulled_forward_when_its_booking_starts_later(settings) -> None:
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 4), ends_on=None, provider="sensorberg")
         share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
@@ -244,7 +244,7 @@ def test_a_share_of_every_unit_of_its_booking_survives_a_resync() -> None:
     ("ends_on", "kept"),
     [(dt.date(2026, 3, 6), True), (dt.date(2026, 3, 5), False)],
 )
-def test_a_share_ending_on_its_bookings_new_first_day_is_kept_for_that_day(ends_on, kept) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_ending_on_its_bookings_new_first_day_is_kept_for_that_day(ends_on, kept) -> None:
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 4), ends_on=None)
         share = scene.share("friend@example.com", dt.date(2026, 3, 4), ends_on)
@@ -274,7 +274,7 @@ def test_a_share_ending_on_its_bookings_new_first_day_is_kept_for_that_day(ends_
     ("starts_on", "kept"),
     [(dt.date(2026, 3, 10), True), (dt.date(2026, 3, 11), False)],
 )
-def test_a_share_starting_on_its_bookings_new_last_day_is_kept_for_that_day(starts_on, kept) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_starting_on_its_bookings_new_last_day_is_kept_for_that_day(starts_on, kept) -> None:
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
         share = scene.share("friend@example.com", starts_on, dt.date(2026, 3, 20))
@@ -369,7 +369,7 @@ def test_the_end_of_one_booking_ends_that_bookings_grants_only() -> None:
     }
 
 
-def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_backlog_is_ended_over_several_sweeps_each_taking_the_bookings_in_turn(monkeypatch) -> None:
     from keyport.access.services import grants
 
     first, second = ended_scenes(2)

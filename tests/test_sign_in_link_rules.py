@@ -35,7 +35,7 @@ STAFF = Actor.system("staff test")
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     return build_scene()
 
 
@@ -45,11 +45,11 @@ def send_link() -> tuple[PortalLink, str]:
     return link, last_token_sent_to("tenant@example.com")
 
 
-def link_page(client: Client, token: str, **extra):  # type: ignore[no-untyped-def]
+def link_page(client: Client, token: str, **extra):
     return client.get(reverse("sign_in:link", args=[token]), **extra)
 
 
-def hidden_field(page, name: str) -> str:  # type: ignore[no-untyped-def]
+def hidden_field(page, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page.content.decode())
     assert match, f"no {name} field on the page"
     return match[1]

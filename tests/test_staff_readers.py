@@ -67,7 +67,7 @@ WHO = [
 
 
 @pytest.fixture
-def cast(db):  # type: ignore[no-untyped-def]
+def cast(db):
     berlin, munich = LocationFactory(name="Berlin"), LocationFactory(name="Munich")
 
     def member(role: str, *locations: Any, all_locations: bool = False) -> StaffUser:
@@ -177,14 +177,14 @@ def _answer(reader: Reader, user: StaffUser, objects: dict[str, Any]) -> object:
 
 
 @pytest.mark.parametrize(("name", "reader", "expected_key", "answers"), READERS, ids=[r[0] for r in READERS])
-def test_each_reader_returns_404s_or_403s_per_role_and_location(cast, name, reader, expected_key, answers):  # type: ignore[no-untyped-def]
+def test_each_reader_returns_404s_or_403s_per_role_and_location(cast, name, reader, expected_key, answers):
     people, objects = cast
     got = {who: _answer(reader, people[who], objects) for who in WHO}
     want = {who: objects[expected_key] if answers[who] == OK else answers[who] for who in WHO}
     assert got == want
 
 
-def test_locations_to_run_are_every_one_for_owners_their_own_for_managers_none_for_employees(cast):  # type: ignore[no-untyped-def]
+def test_locations_to_run_are_every_one_for_owners_their_own_for_managers_none_for_employees(cast):
     people, objects = cast
     berlin = objects["berlin"]
     names = {who: [loc.name for loc in locations_for_operator(people[who])] for who in WHO}
@@ -202,7 +202,7 @@ def test_locations_to_run_are_every_one_for_owners_their_own_for_managers_none_f
         assert ("Berlin" in names[who]) == people[who].can_operate_location(berlin)
 
 
-def test_a_page_that_makes_something_at_a_location_refuses_those_who_run_none(cast):  # type: ignore[no-untyped-def]
+def test_a_page_that_makes_something_at_a_location_refuses_those_who_run_none(cast):
     people, _ = cast
     assert [loc.name for loc in get_locations_for_operator(people["berlin_manager"])] == ["Berlin"]
     for who in ("berlin_employee", "all_employee", "no_location_manager"):
@@ -210,7 +210,7 @@ def test_a_page_that_makes_something_at_a_location_refuses_those_who_run_none(ca
             get_locations_for_operator(people[who])
 
 
-def test_staff_locations_say_what_each_member_may_do_at_each_location(cast):  # type: ignore[no-untyped-def]
+def test_staff_locations_say_what_each_member_may_do_at_each_location(cast):
     people, _ = cast
     rows = {
         who: [(p.location.name, p.can_operate, p.can_configure) for p in staff_locations(people[who])]
@@ -252,7 +252,7 @@ def test_the_dashboard_has_view_modules_to_check():
 
 
 @pytest.mark.parametrize("path", VIEW_MODULES, ids=[p.name for p in VIEW_MODULES])
-def test_no_dashboard_view_scopes_a_lookup_or_refuses_by_itself(path):  # type: ignore[no-untyped-def]
+def test_no_dashboard_view_scopes_a_lookup_or_refuses_by_itself(path):
     """A view asks a reader (`get_booking_for_operator(user, id)`), which answers 404 or 403; it
     neither raises PermissionDenied nor passes the staff member's locations around."""
     assert _names_used(path).isdisjoint({"PermissionDenied", "locations_for_staff"})
@@ -262,13 +262,13 @@ TEMPLATES = sorted((ROOT / "templates" / "dashboard").rglob("*.html"))
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=[str(p.relative_to(ROOT)) for p in TEMPLATES])
-def test_no_dashboard_template_compares_roles(path):  # type: ignore[no-untyped-def]
+def test_no_dashboard_template_compares_roles(path):
     """Templates get capabilities (`can_operate`, `can_manage`) from the view."""
     assert not re.search(r"\.role\b|\bis_owner\b", path.read_text())
 
 
 @pytest.mark.parametrize("who", WHO)
-def test_the_site_settings_links_show_exactly_to_those_who_may_open_them(client, cast, who):  # type: ignore[no-untyped-def]
+def test_the_site_settings_links_show_exactly_to_those_who_may_open_them(client, cast, who):
     people, _ = cast
     client.force_login(people[who])
     page = client.get(reverse("dashboard:home")).content.decode()

@@ -34,17 +34,17 @@ def is_signed_out(client: Client) -> bool:
 
 
 @pytest.fixture
-def berlin():  # type: ignore[no-untyped-def]
+def berlin():
     return LocationFactory(name="Lager Kreuzberg")
 
 
 @pytest.fixture
-def munich():  # type: ignore[no-untyped-def]
+def munich():
     return LocationFactory(name="Lager Schwabing")
 
 
 @pytest.fixture
-def manager(berlin):  # type: ignore[no-untyped-def]
+def manager(berlin):
     user = StaffUserFactory(email="max@keyport.test", role=Role.MANAGER)
     user.locations.add(berlin)
     return user

@@ -35,11 +35,11 @@ def traveller() -> Iterator[time_machine.Traveller]:
 
 
 @pytest.fixture
-def olga(db) -> StaffUser:  # type: ignore[no-untyped-def]
+def olga(db) -> StaffUser:
     return StaffUserFactory(email="olga@keyport.test", full_name="Olga Owner", is_staff=True)
 
 
-def sign_in(client: Client, email: str, password: str, *, address: str = "203.0.113.7", url: str = LOGIN):  # type: ignore[no-untyped-def]
+def sign_in(client: Client, email: str, password: str, *, address: str = "203.0.113.7", url: str = LOGIN):
     return client.post(url, {"username": email, "password": password}, REMOTE_ADDR=address)
 
 
@@ -53,7 +53,7 @@ def signed_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
 
 
-def alert(response) -> str:  # type: ignore[no-untyped-def]
+def alert(response) -> str:
     return response.context["form"].non_field_errors().as_text()
 
 

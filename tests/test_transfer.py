@@ -38,7 +38,7 @@ SECOND = dt.timedelta(seconds=1)
 
 
 @pytest.fixture
-def scene():  # type: ignore[no-untyped-def]
+def scene():
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
         scene.share("friend@example.com", TODAY, dt.date(2026, 3, 20))
@@ -70,7 +70,7 @@ def grants(booking: Booking, unit: Unit) -> set[tuple[object, ...]]:
 
 
 def states(scene: AccessScene, day: dt.date, when: dt.datetime) -> dict[str, str]:
-    return {unit.number: unit.state for unit in units_on_day(scene.location, day, when)}  # type: ignore[attr-defined]
+    return {unit.number: unit.state for unit in units_on_day(scene.location, day, when)}
 
 
 def schedule(scene: AccessScene, to_unit: Unit, on: dt.date = ON) -> None:
@@ -78,7 +78,7 @@ def schedule(scene: AccessScene, to_unit: Unit, on: dt.date = ON) -> None:
         booking_transfer(actor=ACTOR, booking=scene.booking, from_unit=scene.units[0], to_unit=to_unit, on=on)
 
 
-def test_a_scheduled_transfer_moves_the_doors_at_the_start_of_its_day(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_transfer_moves_the_doors_at_the_start_of_its_day(scene) -> None:
     new, new_lock = new_unit(scene)
     tenant_pin, guest_pin = scene.tenant_holder().pin, the_share(scene).holder.pin
     schedule(scene, new)
@@ -98,7 +98,7 @@ def test_a_scheduled_transfer_moves_the_doors_at_the_start_of_its_day(scene) -> 
     assert not opens(new_lock, guest_pin, dt.datetime(2026, 3, 20, 23, tzinfo=UTC))  # the share's end
 
 
-def test_the_shares_of_the_old_unit_move_at_the_date(scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_shares_of_the_old_unit_move_at_the_date(scene) -> None:
     new, _ = new_unit(scene)
     share = the_share(scene)
     schedule(scene, new)
@@ -113,7 +113,7 @@ def test_the_shares_of_the_old_unit_move_at_the_date(scene) -> None:  # type: ig
     assert entry.details["scheduled"] is True and entry.details["shares_moved"] == [share.pk]
 
 
-def test_a_share_that_ends_before_the_date_gets_no_grant_of_the_new_unit(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_share_that_ends_before_the_date_gets_no_grant_of_the_new_unit(scene) -> None:
     new, _ = new_unit(scene)
     with time_machine.travel(NOW, tick=False):
         early = scene.share("early@example.com", TODAY, dt.date(2026, 3, 8))
@@ -126,7 +126,7 @@ def test_a_share_that_ends_before_the_date_gets_no_grant_of_the_new_unit(scene) 
     )
 
 
-def test_meanwhile_the_new_unit_is_reserved_and_the_old_one_available_from_the_date(  # type: ignore[no-untyped-def]
+def test_meanwhile_the_new_unit_is_reserved_and_the_old_one_available_from_the_date(
     client, owner, scene
 ) -> None:
     new, _ = new_unit(scene)
@@ -153,7 +153,7 @@ def test_meanwhile_the_new_unit_is_reserved_and_the_old_one_available_from_the_d
     assert [unit.number for unit in response.context["units"]] == ["A002", "A003", "B001"]
 
 
-def test_the_form_schedules_a_transfer_for_its_date(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_schedules_a_transfer_for_its_date(client, owner, scene) -> None:
     new, _ = new_unit(scene)
     # Taken today, free from the transfer date: not offered for today, accepted for the date.
     booking_create(
@@ -176,7 +176,7 @@ def test_the_form_schedules_a_transfer_for_its_date(client, owner, scene) -> Non
     assert BookingUnit.objects.get(booking=scene.booking, unit=new).starts_on == ON
 
 
-def test_a_unit_taken_meanwhile_is_refused(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_taken_meanwhile_is_refused(client, owner, scene) -> None:
     new, _ = new_unit(scene)
     booking_create(actor=ACTOR, customer=CustomerFactory(), units=[new], starts_on=dt.date(2026, 3, 15))
     before = snapshot(scene)
@@ -206,7 +206,7 @@ def snapshot(scene: AccessScene) -> tuple[object, ...]:
     )
 
 
-def test_cancelling_a_scheduled_transfer_leaves_the_old_unit_as_it_was(client, owner, scene) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_a_scheduled_transfer_leaves_the_old_unit_as_it_was(client, owner, scene) -> None:
     new, new_lock = new_unit(scene)
     tenant_pin, guest_pin = scene.tenant_holder().pin, the_share(scene).holder.pin
     before = grants(scene.booking, scene.units[0])
@@ -229,7 +229,7 @@ def test_cancelling_a_scheduled_transfer_leaves_the_old_unit_as_it_was(client, o
         booking_transfer_cancel(actor=ACTOR, booking=scene.booking, from_unit=scene.units[0])
 
 
-def test_a_transfer_that_happened_or_whose_old_unit_was_booked_meanwhile_cannot_be_cancelled(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_transfer_that_happened_or_whose_old_unit_was_booked_meanwhile_cannot_be_cancelled(scene) -> None:
     new, _ = new_unit(scene)
     schedule(scene, new)
     with time_machine.travel(AT, tick=False), pytest.raises(ValidationError, match="has happened"):
@@ -262,7 +262,7 @@ def test_a_transfer_that_happened_or_whose_old_unit_was_booked_meanwhile_cannot_
         ),
     ],
 )
-def test_the_transfer_instant_is_the_start_of_its_day_in_the_locations_time_zone(zone, now, on, at) -> None:  # type: ignore[no-untyped-def]
+def test_the_transfer_instant_is_the_start_of_its_day_in_the_locations_time_zone(zone, now, on, at) -> None:
     with time_machine.travel(now, tick=False):
         scene = build_access_scene(time_zone=zone, starts_on=dt.date(2026, 3, 1), ends_on=None)
         new, new_lock = new_unit(scene)
@@ -304,7 +304,7 @@ def test_the_transfer_date_is_today_or_later_in_the_locations_time_zone() -> Non
         ({"to_unit": "broken"}, "to_unit", "not free from the transfer date"),
     ],
 )
-def test_bad_transfer_input_is_refused_beside_its_field(client, owner, scene, post, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_transfer_input_is_refused_beside_its_field(client, owner, scene, post, field, message) -> None:
     with time_machine.travel(NOW, tick=False):
         booking_move_out(actor=ACTOR, booking=scene.booking, on=dt.date(2026, 3, 12))
     new, _ = new_unit(scene)
@@ -327,7 +327,7 @@ def test_bad_transfer_input_is_refused_beside_its_field(client, owner, scene, po
     assert snapshot(scene) == before
 
 
-def test_the_service_refuses_bad_targets_and_a_booking_not_current(scene) -> None:  # type: ignore[no-untyped-def]
+def test_the_service_refuses_bad_targets_and_a_booking_not_current(scene) -> None:
     new, _ = new_unit(scene)
     broken, _ = new_unit(scene, "B002")
     broken.status, broken.out_of_service_reason = UnitStatus.OUT_OF_SERVICE, "Door broken"
@@ -360,7 +360,7 @@ def test_the_service_refuses_bad_targets_and_a_booking_not_current(scene) -> Non
     assert snapshot(scene) == before
 
 
-def test_a_unit_with_a_transfer_scheduled_is_not_transferred_again_nor_moved_out_before_it(scene) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_with_a_transfer_scheduled_is_not_transferred_again_nor_moved_out_before_it(scene) -> None:
     new, _ = new_unit(scene)
     other, _ = new_unit(scene, "B002")
     schedule(scene, new)
@@ -392,7 +392,7 @@ def test_a_unit_with_a_transfer_scheduled_is_not_transferred_again_nor_moved_out
     assert {g.ends_at for g in AccessGrant.objects.filter(unit=new, state=GrantState.ACTIVE)} == {ends}
 
 
-def test_revoke_and_restore_during_a_scheduled_transfer_keep_its_instant(scene) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_and_restore_during_a_scheduled_transfer_keep_its_instant(scene) -> None:
     new, new_lock = new_unit(scene)
     schedule(scene, new)
     with time_machine.travel(NOW, tick=False):
@@ -403,7 +403,7 @@ def test_revoke_and_restore_during_a_scheduled_transfer_keep_its_instant(scene) 
         assert not opens(scene.unit_lock, pin, AT) and opens(new_lock, pin, AT)
 
 
-def test_rentals_show_the_units_held_as_of_today_and_their_rent(scene) -> None:  # type: ignore[no-untyped-def]
+def test_rentals_show_the_units_held_as_of_today_and_their_rent(scene) -> None:
     from decimal import Decimal
 
     from keyport.bookings.queries import RentalScope, rentals_page

@@ -36,7 +36,7 @@ TODAY = dt.date(2026, 3, 10)
 
 
 @pytest.fixture(autouse=True)
-def _now():  # type: ignore[no-untyped-def]
+def _now():
     with time_machine.travel(NOW, tick=False):
         yield
 
@@ -183,7 +183,7 @@ def test_a_rented_unit_out_of_service_stays_occupied_and_says_why(as_owner, site
 
 
 @pytest.fixture
-def mixed(site):  # type: ignore[no-untyped-def]
+def mixed(site):
     small = UnitTypeFactory(location=site, name="Small")
     large = UnitTypeFactory(location=site, name="Large", width_m=Decimal("4"), depth_m=Decimal("5"))
     customer = CustomerFactory()
@@ -271,7 +271,7 @@ def test_the_units_page_makes_the_same_number_of_queries_for_one_unit_and_fifty(
 # Adding, editing and retiring units and unit types.
 
 
-def post(client: Client, name: str, pk: int, data: dict[str, object] | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+def post(client: Client, name: str, pk: int, data: dict[str, object] | None = None, **kwargs: object):
     return client.post(reverse(f"dashboard:{name}", args=[pk]), data or {}, **kwargs)
 
 
@@ -494,7 +494,7 @@ def test_a_new_price_of_a_type_is_audited(as_owner, site):
 # Importing units from a CSV.
 
 
-def import_units(client: Client, location: Location, text: str, kind: str = "storage_unit"):  # type: ignore[no-untyped-def]
+def import_units(client: Client, location: Location, text: str, kind: str = "storage_unit"):
     upload = SimpleUploadedFile("units.csv", text.encode(), content_type="text/csv")
     return client.post(reverse("dashboard:units_import", args=[location.pk]), {"file": upload, "kind": kind})
 
@@ -581,7 +581,7 @@ def test_an_empty_or_unreadable_file_is_refused(as_owner, site):
 # The Overview.
 
 
-def overview(client: Client):  # type: ignore[no-untyped-def]
+def overview(client: Client):
     response = client.get(reverse("dashboard:home"))
     assert response.status_code == 200
     return {row.location.name: row for row in response.context["rows"]}, response.content.decode()

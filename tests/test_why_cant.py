@@ -29,11 +29,11 @@ def scene() -> AccessScene:
         return scene
 
 
-def guest(scene: AccessScene):  # type: ignore[no-untyped-def]
+def guest(scene: AccessScene):
     return AccessGrant.objects.get(share__isnull=False).holder
 
 
-def explain(scene: AccessScene, **who):  # type: ignore[no-untyped-def]
+def explain(scene: AccessScene, **who):
     return access_explain(access_point=scene.door, when=NOW, channel=PIN, **who)
 
 
@@ -158,12 +158,12 @@ def test_staff_of_another_location_cannot_ask_about_its_doors_or_people(client, 
 # The portal check ---------------------------------------------------------------------------------------
 
 
-def check_of(page: str, contact) -> str:  # type: ignore[no-untyped-def]
+def check_of(page: str, contact) -> str:
     start = page.index(f'data-portal-check="{contact.pk}"')
     return page[start : page.index("</div>", start)]
 
 
-def customer_page(client, customer) -> str:  # type: ignore[no-untyped-def]
+def customer_page(client, customer) -> str:
     return client.get(reverse("dashboard:customer_detail", args=[customer.pk])).content.decode()
 
 

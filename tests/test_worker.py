@@ -17,7 +17,7 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture
-def database_tasks(settings):  # type: ignore[no-untyped-def]
+def database_tasks(settings):
     settings.TASKS = DATABASE_TASKS
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
     yield

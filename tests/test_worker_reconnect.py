@@ -29,7 +29,7 @@ LOST = "server closed the connection unexpectedly"
 
 
 @pytest.fixture
-def database_tasks(settings):  # type: ignore[no-untyped-def]
+def database_tasks(settings):
     settings.TASKS = DATABASE_TASKS
     settings.TASK_WORKER_RECONNECT_FIRST_SECONDS = 0.01
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
@@ -42,12 +42,12 @@ def run_worker_until_idle() -> None:
     call_command("run_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
 
 
-def fail_once(monkeypatch, owner: type, name: str) -> list[int]:  # type: ignore[no-untyped-def]
+def fail_once(monkeypatch, owner: type, name: str) -> list[int]:
     """`owner.name` raises what a dropped connection raises, the first time it is called."""
     real: Callable[..., object] = getattr(owner, name)
     calls: list[int] = []
 
-    def lost_then_real(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def lost_then_real(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError(LOST)
@@ -60,7 +60,7 @@ def fail_once(monkeypatch, owner: type, name: str) -> list[int]:  # type: ignore
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_goes_on_after_losing_its_connection_while_looking_for_work(
     database_tasks, monkeypatch, caplog
-):  # type: ignore[no-untyped-def]
+):
     email = email_queue(
         to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
     )
@@ -77,7 +77,7 @@ def test_the_worker_goes_on_after_losing_its_connection_while_looking_for_work(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_cut_off_by_a_lost_connection_is_run_again_by_the_same_worker(database_tasks, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_task_cut_off_by_a_lost_connection_is_run_again_by_the_same_worker(database_tasks, monkeypatch):
     email = email_queue(
         to="mara@example.com", subject="Welcome", body_text="Hello Mara", template="portal_email_changed"
     )
@@ -104,7 +104,7 @@ def _lost_mid_task() -> OperationalError:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_whose_connection_goes_mid_run_is_run_again_not_recorded_failed(database_tasks, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_task_whose_connection_goes_mid_run_is_run_again_not_recorded_failed(database_tasks, monkeypatch):
     from keyport.emails import tasks
 
     email = email_queue(
@@ -113,7 +113,7 @@ def test_a_task_whose_connection_goes_mid_run_is_run_again_not_recorded_failed(d
     real_deliver = tasks.email_deliver
     runs: list[int] = []
 
-    def connection_lost_the_first_time(**kwargs):  # type: ignore[no-untyped-def]
+    def connection_lost_the_first_time(**kwargs):
         runs.append(1)
         if len(runs) == 1:
             raise _lost_mid_task()
@@ -132,7 +132,7 @@ def test_a_task_whose_connection_goes_mid_run_is_run_again_not_recorded_failed(d
 @pytest.mark.django_db(transaction=True)
 def test_a_task_failing_on_a_database_error_that_is_no_lost_connection_is_recorded_failed_once(
     database_tasks, monkeypatch
-):  # type: ignore[no-untyped-def]
+):
     from keyport.emails import tasks
 
     email_queue(
@@ -140,7 +140,7 @@ def test_a_task_failing_on_a_database_error_that_is_no_lost_connection_is_record
     )
     runs: list[int] = []
 
-    def statement_timeout(**kwargs):  # type: ignore[no-untyped-def]
+    def statement_timeout(**kwargs):
         runs.append(1)
         error = OperationalError("canceling statement due to statement timeout")
         error.__cause__ = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
@@ -163,14 +163,14 @@ def test_a_task_failing_on_a_database_error_that_is_no_lost_connection_is_record
         (ValueError("not a database error"), False),
     ],
 )
-def test_which_errors_count_as_a_lost_connection(error, lost):  # type: ignore[no-untyped-def]
+def test_which_errors_count_as_a_lost_connection(error, lost):
     from keyport.worker.services import connection_was_lost
 
     assert connection_was_lost(error) is lost
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_reconnect_pause_doubles_up_to_its_cap(database_tasks, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_reconnect_pause_doubles_up_to_its_cap(database_tasks, settings, monkeypatch):
     from keyport.worker import services
     from keyport.worker.management.commands import run_worker
 
@@ -181,7 +181,7 @@ def test_the_reconnect_pause_doubles_up_to_its_cap(database_tasks, settings, mon
     real_requeue = services.tasks_requeue_own
     down = iter(range(5))
 
-    def database_down_five_times(*, worker_id):  # type: ignore[no-untyped-def]
+    def database_down_five_times(*, worker_id):
         if next(down, None) is not None:
             raise OperationalError("connection refused")
         return real_requeue(worker_id=worker_id)
@@ -205,7 +205,7 @@ def _terminate_other_backends() -> int:
     return int(count)
 
 
-def _wait_for(what: Callable[[], object], *, seconds: float, worker: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _wait_for(what: Callable[[], object], *, seconds: float, worker: subprocess.Popen) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert worker.poll() is None, f"the worker exited with {worker.returncode}"
@@ -215,7 +215,7 @@ def _wait_for(what: Callable[[], object], *, seconds: float, worker: subprocess.
     raise AssertionError(f"not within {seconds} s")
 
 
-def _worker_process(tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+def _worker_process(tmp_path: Path) -> subprocess.Popen:
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -253,7 +253,7 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-ar
 @pytest.mark.django_db(transaction=True)
 def test_after_the_database_drops_every_connection_a_revocation_and_a_sign_in_email_still_go_out(
     fake, settings, tmp_path, client
-):  # type: ignore[no-untyped-def]
+):
     from tests.test_sensorberg import connected_scene
 
     settings.TASKS = DATABASE_TASKS

@@ -46,7 +46,7 @@ def still_the_same_page(page: Page) -> bool:
 
 
 @pytest.fixture
-def people():  # type: ignore[no-untyped-def]
+def people():
     """Mara (never signed in) and Sam (signed in) at Lager Kreuzberg."""
     location = LocationFactory(name="Lager Kreuzberg")
     mara = ContactFactory(

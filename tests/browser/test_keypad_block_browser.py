@@ -27,7 +27,7 @@ MORNING = dt.datetime(2026, 12, 2, 10, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")
 
 def test_thirty_wrong_pins_at_the_main_gate_then_lift_block_and_the_tenants_pin_opens(
     live_server, browser: Browser
-):  # type: ignore[no-untyped-def]
+):
     with time_machine.travel(MORNING, tick=True):
         seed_demo()
         gate = AccessPoint.objects.select_related("location").get(external_id="BER-GATE-1")

@@ -22,7 +22,7 @@ from tests.factories import StaffUserFactory, UnitFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_move_out_now_from_the_booking_page(live_server, browser: Browser, audit: Audit, folder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_move_out_now_from_the_booking_page(live_server, browser: Browser, audit: Audit, folder) -> None:  # noqa: F811
     today = timezone.localdate()
     scene = build_access_scene(starts_on=today - dt.timedelta(days=40), ends_on=None, time_zone="UTC")
     scene.share("friend@example.com", today, today + dt.timedelta(days=6))

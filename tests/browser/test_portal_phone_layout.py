@@ -79,7 +79,7 @@ def guest_key_link(scene: AccessScene) -> str:
     today = timezone.localdate()
     scene.share("friend@example.com", today, today + dt.timedelta(days=6))
     [email] = [message for message in mail.outbox if message.to == ["friend@example.com"]]
-    return KEY.search(email.body).group(0)  # type: ignore[union-attr]
+    return KEY.search(email.body).group(0)
 
 
 def phone(browser: Browser, base: str, contact: Contact | None = None) -> Page:
@@ -120,7 +120,7 @@ def assert_tabs_wear_the_brand(page: Page) -> None:
 
 def test_every_branded_portal_page_fits_a_390_px_phone(
     live_server, browser: Browser, settings, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """With KEYPORT_SCREENSHOTS=1 the picture of the home page goes to docs/screenshots/."""
     settings.PUBLIC_BASE_URL = live_server.url
     scene = branded_scene()

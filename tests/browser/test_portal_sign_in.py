@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def mailbox(settings, tmp_path, live_server):  # type: ignore[no-untyped-def]
+def mailbox(settings, tmp_path, live_server):
     """Mail as `make run` writes it: one .eml file a message under the mail directory."""
     settings.EMAIL_BACKEND = "keyport.emails.backends.OneFilePerMessageBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system("tests")
 
 
-def portal_session(page: Page, live_server, contact: Contact) -> None:  # type: ignore[no-untyped-def]
+def portal_session(page: Page, live_server, contact: Contact) -> None:
     """What a finished magic-link sign-in leaves behind: a session naming the contact."""
     session = SessionStore()
     session[SESSION_CONTACT_ID] = contact.pk
@@ -76,13 +76,13 @@ def test_a_ticket_only_guest_answers_an_invitation(live_server, page: Page):
     expect(page.get_by_role("img", name="QR code of your ticket")).to_have_count(0)
 
 
-def open_main_door(page: Page, live_server, booking_id: int) -> None:  # type: ignore[no-untyped-def]
+def open_main_door(page: Page, live_server, booking_id: int) -> None:
     """The tenant's own Open button on Manage Access: the same decision a door asks the access API for."""
     page.goto(f"{live_server.url}/portal/bookings/{booking_id}/access/")
     page.get_by_role("button", name="Open Main door").click()
 
 
-def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page: Page, browser):  # type: ignore[no-untyped-def]
+def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page: Page, browser):
     today = timezone.localdate()
     scene = build_access_scene(starts_on=today - dt.timedelta(days=90), ends_on=None, time_zone="UTC")
     tenant, booking = scene.tenant, scene.booking

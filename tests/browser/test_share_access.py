@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 KEY = re.compile(r"https?://[^\s]+/key/[A-Za-z0-9_-]+/")
 
 
-def portal_page(browser: Browser, base: str, contact) -> Page:  # type: ignore[no-untyped-def]
+def portal_page(browser: Browser, base: str, contact) -> Page:
     client = Client()
     sign_in_as(client, contact)
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -30,7 +30,7 @@ def portal_page(browser: Browser, base: str, contact) -> Page:  # type: ignore[n
     return page
 
 
-def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: Browser, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: Browser, settings) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
     today = timezone.localdate()
     scene = build_access_scene(starts_on=today - dt.timedelta(days=30), ends_on=None, time_zone="UTC")
@@ -48,7 +48,7 @@ def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: B
     expect(tenant.get_by_role("status").first).to_contain_text("Access shared with friend@example.com")
 
     [email] = [m for m in mail.outbox if m.to == ["friend@example.com"]]
-    key_link = KEY.search(email.body).group(0)  # type: ignore[union-attr]
+    key_link = KEY.search(email.body).group(0)
     friend = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
     friend.goto(key_link)
     pin = friend.locator("#guest-pin").inner_text().strip()
@@ -58,14 +58,14 @@ def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: B
     expect(friend.locator("#open-result")).to_have_count(0)
     assert AccessEvent.objects.filter(channel="guest").count() == 1
 
-    def check(pin: str) -> dict:  # type: ignore[type-arg]
+    def check(pin: str) -> dict:
         response = tenant.request.post(
             f"{live_server.url}/api/v1/access/check",
             data={"access_point": scene.door.external_id, "pin": pin},
             headers={"Authorization": f"Bearer {device_key}"},
         )
         assert response.status == 200
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     assert check(pin) == {"allowed": True, "reason": "ok"}
     tenant.get_by_role("button", name="Delete shared access for friend@example.com").click()
