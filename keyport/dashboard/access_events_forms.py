@@ -6,9 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from keyport.access.queries import EventCursor
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 BROKEN_CURSOR = "This link to older events is broken. Start again from the newest events."
 

@@ -10,9 +10,9 @@ from django.http import QueryDict
 
 from keyport.bookings.models import Booking
 from keyport.bookings.queries import units_free_for_transfer, units_to_transfer_from
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Unit
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 ACCESS_ENDS_NOW = "now"
 ACCESS_ENDS_END_OF_DAY = "end_of_day"

@@ -27,7 +27,7 @@ from keyport.bookings.queries import (
 from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
-from keyport.dashboard.sections_forms import BootstrapForm
+from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.staff.queries import get_location_for_operator
 
 

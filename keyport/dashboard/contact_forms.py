@@ -9,24 +9,11 @@ from django.http import QueryDict
 from keyport.contacts.models import AccountStatus, PortalAccess
 from keyport.contacts.queries import ContactFilters
 from keyport.contacts.services import ContactDetails
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import Location
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
-
-
-class _Bootstrap:
-    def style(self: Any) -> None:
-        for name, field in self.fields.items():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-                widget.attrs.setdefault("class", "form-check-input")
-                continue
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
-            widget.attrs["class"] = css + invalid
-
 
 # All Contacts: the columns a staff member can show, and the sorts (each has an index).
 COLUMNS = [
@@ -120,7 +107,7 @@ class ColumnSettingsForm(forms.Form):
     columns = forms.MultipleChoiceField(choices=COLUMNS, required=False, widget=forms.CheckboxSelectMultiple)
 
 
-class ContactForm(_Bootstrap, forms.Form):
+class ContactForm(BootstrapForm):
     """Add Contact / Edit Contact."""
 
     first_name = forms.CharField(max_length=100)
@@ -130,10 +117,6 @@ class ContactForm(_Bootstrap, forms.Form):
     can_access_portal = forms.BooleanField(
         label="Can access customer portal (login with their email)", required=False
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -161,10 +144,6 @@ class CustomerAppForm(forms.Form):
     show_settings = forms.BooleanField(label="Settings", required=False)
 
 
-class EmailTemplateForm(_Bootstrap, forms.Form):
+class EmailTemplateForm(BootstrapForm):
     subject = forms.CharField(max_length=255)
     body_text = forms.CharField(label="Body (plain text)", widget=forms.Textarea(attrs={"rows": 14}))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style()

@@ -7,10 +7,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from keyport.access.location_settings import SensorbergCredentials
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessProvider, Location
 from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm, BootstrapModelForm
 from keyport.lib.email_addresses import normalize_email_address
 from keyport.staff.authentication import ThrottledAuthenticationForm
 
@@ -46,7 +46,7 @@ class AccessMappingUploadForm(forms.Form):
     )
 
 
-class LocationSettingsForm(forms.ModelForm[Location]):
+class LocationSettingsForm(BootstrapModelForm):
     time_zone = forms.ChoiceField(
         choices=[(zone, zone) for zone in sorted(zoneinfo.available_timezones())],
         help_text="Share windows and opening hours are read in this zone.",
@@ -55,13 +55,6 @@ class LocationSettingsForm(forms.ModelForm[Location]):
     class Meta:
         model = Location
         fields = ["name", "street", "postal_code", "city", "country", "time_zone"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            css = "form-select" if name == "time_zone" else "form-control"
-            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
-            field.widget.attrs["class"] = css + invalid
 
 
 class AccessProviderForm(BootstrapForm):

@@ -20,9 +20,9 @@ from keyport.contacts.queries import (
     get_contact_by_email,
 )
 from keyport.contacts.services import NewCustomer
-from keyport.dashboard.sections_forms import BootstrapForm, style_fields
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm, style_fields
 from keyport.lib.email_addresses import normalize_email_address
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_operator

@@ -6,7 +6,7 @@ from django import forms
 
 from keyport.bookings.models import BookingPhase
 from keyport.bookings.queries import RentalDay, RentalFilters
-from keyport.dashboard.sections_forms import BootstrapForm
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 CURSOR_MAX_LENGTH = 200
 

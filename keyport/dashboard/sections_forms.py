@@ -15,38 +15,13 @@ from keyport.cars.models import Car
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm, BootstrapModelForm
 from keyport.lib.email_addresses import email_addresses_parse
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
 # More than any site holds; PostgreSQL's integer column would refuse past 2,147,483,647.
 EVENT_CAPACITY_MAX = 100_000
-
-
-def style_fields(form: forms.BaseForm) -> None:
-    """Bootstrap classes on every widget, marking the ones with errors."""
-    for name, field in form.fields.items():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        # Read the errors only once validated: asking for them here would validate too early.
-        validated = getattr(form, "_errors", None)
-        invalid = " is-invalid" if validated and name in validated else ""
-        widget.attrs["class"] = css + invalid
-
-
-class BootstrapForm(forms.Form):
-    def full_clean(self) -> None:
-        super().full_clean()
-        style_fields(self)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        style_fields(self)
 
 
 class InvoiceForm(BootstrapForm):
@@ -108,7 +83,7 @@ class VoidForm(BootstrapForm):
     reason = forms.CharField(max_length=200)
 
 
-class BillingSettingsForm(forms.ModelForm[BillingSettings]):
+class BillingSettingsForm(BootstrapModelForm):
     class Meta:
         model = BillingSettings
         fields = ["currency", "invoice_prefix", "grace_days", "lockout_enabled"]
@@ -118,14 +93,6 @@ class BillingSettingsForm(forms.ModelForm[BillingSettings]):
 
     def clean_invoice_prefix(self) -> str:
         return str(self.cleaned_data["invoice_prefix"]).strip().upper()
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        style_fields(self)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        style_fields(self)
 
 
 class DocumentForm(BootstrapForm):

@@ -7,9 +7,9 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from keyport.bookings.queries import UnitFilters, UnitState
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitKind, UnitType
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 # The most pages a list is paged to: far beyond any site, inside what an integer holds.
 PAGE_MAX = 1_000_000

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from keyport.access.explain import OPEN_BUTTON, PIN, Explanation, access_explain
 from keyport.access.models import AccessHolder
 from keyport.contacts.models import Contact
-from keyport.dashboard.sections_forms import BootstrapForm
 from keyport.facilities.models import AccessPoint
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.lib.form_fields import validate_date_in_range
 
 PREFIX = "why"

@@ -1,12 +1,13 @@
 from django import forms
 
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 
-class SignInRequestForm(forms.Form):
+class SignInRequestForm(BootstrapForm):
     email = form_fields.EmailField(
         label="Email",
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True, "class": "form-control"}),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
 

@@ -1,9 +1,12 @@
 from django import forms
 
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 
 
-class InterestForm(forms.Form):
+class InterestForm(BootstrapForm):
+    field_size = "lg"
+
     first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     email = form_fields.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
@@ -11,13 +14,10 @@ class InterestForm(forms.Form):
         max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-control form-control-lg"
 
+class ProfileForm(BootstrapForm):
+    field_size = "lg"
 
-class ProfileForm(forms.Form):
     first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(
         max_length=100, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
@@ -26,25 +26,17 @@ class ProfileForm(forms.Form):
         max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-control form-control-lg"
 
+class EmailChangeForm(BootstrapForm):
+    field_size = "lg"
 
-class EmailChangeForm(forms.Form):
     email = form_fields.EmailField(
         label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["email"].widget.attrs["class"] = "form-control form-control-lg"
 
-
-class PreferencesForm(forms.Form):
+class PreferencesForm(BootstrapForm):
     event_invitations = forms.BooleanField(
         label="Email me invitations to events",
         required=False,
-        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )

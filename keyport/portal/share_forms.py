@@ -1,18 +1,21 @@
 """The Manage Access form: guests' emails, units of this booking, a window of dates."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from keyport.access.services import ShareRequest
 from keyport.bookings.models import Booking
 from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.lib.email_addresses import email_addresses_parse
 
 
-class ShareForm(forms.Form):
+class ShareForm(BootstrapForm):
     emails = forms.CharField(
         label="Email addresses",
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control", "autocomplete": "off"}),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text="One or more, separated by commas or new lines. Each person gets their own key.",
     )
     units = form_fields.ModelMultipleChoiceField(  # type: ignore[var-annotated]
@@ -23,15 +26,11 @@ class ShareForm(forms.Form):
             "required": "Choose at least one unit.",
         },
     )
-    starts_on = form_fields.DateField(
-        label="Start date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
-    )
-    ends_on = form_fields.DateField(
-        label="End date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
-    )
+    starts_on = form_fields.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = form_fields.DateField(label="End date", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: object, booking: Booking, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, booking: Booking, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["units"].queryset = booking.units.order_by("number")  # type: ignore[attr-defined]
 
     def clean_emails(self) -> list[str]:
