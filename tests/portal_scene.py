@@ -10,7 +10,7 @@ from django.utils import timezone
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.emails.models import OutgoingEmail
 from keyport.facilities.models import Location, UnitKind
-from keyport.portal.access import SESSION_CONTACT_ID, SESSION_EPOCH, SESSION_SIGNED_IN_AT
+from keyport.portal.sessions import SESSION_CONTACT_ID, SESSION_EPOCH, SESSION_SIGNED_IN_AT
 from tests.factories import (
     CarFactory,
     ContactFactory,

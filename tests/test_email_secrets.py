@@ -22,7 +22,7 @@ from keyport.contacts.services import invite_send
 from keyport.emails.models import EmailStatus, OutgoingEmail
 from keyport.emails.services import email_deliver
 from keyport.emails.tasks import deliver_email
-from keyport.portal.access import SESSION_CONTACT_ID
+from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.staff.models import Role
 from tests.access_scene import build_access_scene
 from tests.factories import StaffUserFactory

@@ -20,7 +20,7 @@ from keyport.contacts.services import (
     sign_in_link_send,
 )
 from keyport.emails.models import OutgoingEmail
-from keyport.portal.access import SESSION_CONTACT_ID
+from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE, SENT_MESSAGE
 from tests.portal_scene import build_scene, last_token_sent_to, press_continue, sign_in_as, token_from_text
 

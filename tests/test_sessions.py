@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from keyport.contacts.services import sign_in_link_send
 from keyport.dashboard.sessions import REFRESH_SECONDS
-from keyport.portal.access import SESSION_CONTACT_ID
+from keyport.portal.sessions import SESSION_CONTACT_ID
 from tests.factories import PASSWORD, LocationFactory, StaffUserFactory
 from tests.portal_scene import build_scene, last_token_sent_to, press_continue
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from keyport.access.models import AccessHolder
 from keyport.access.queries import events_page
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.access_events_forms import AccessEventsFilterForm
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.why_cant_forms import why_cant_context
 from keyport.facilities.models import AccessPoint
 from keyport.staff.queries import get_location_for_staff

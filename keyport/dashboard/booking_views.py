@@ -24,9 +24,9 @@ from keyport.bookings.queries import (
     transfers_scheduled,
     units_held_by,
 )
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.staff.queries import get_location_for_operator
 

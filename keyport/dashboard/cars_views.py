@@ -21,7 +21,6 @@ from keyport.cars.queries import (
     may_change_car,
 )
 from keyport.contacts.queries import get_customer_for_manager
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.sections_forms import (
     BayForm,
     CarForm,
@@ -30,6 +29,7 @@ from keyport.dashboard.sections_forms import (
     PhotoForm,
     form_status,
 )
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.models import Unit
 from keyport.staff.queries import locations_for_operator
 

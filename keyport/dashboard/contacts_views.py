@@ -22,7 +22,6 @@ from keyport.contacts.queries import (
     stream_contacts,
 )
 from keyport.contacts.services import invite_send
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.contact_forms import (
     COLUMNS,
     DEFAULT_COLUMNS,
@@ -30,6 +29,7 @@ from keyport.dashboard.contact_forms import (
     AllContactsForm,
     ColumnSettingsForm,
 )
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of

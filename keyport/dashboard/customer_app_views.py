@@ -12,9 +12,9 @@ from keyport.audit.services import Actor
 from keyport.contacts.models import CustomerAppSettings
 from keyport.contacts.queries import PORTAL_SECTIONS, portal_login_path, sections_of_location
 from keyport.contacts.services import CUSTOMER_APP_SECTIONS, customer_app_settings_update
-from keyport.dashboard.access import StaffRequest, owner_required, staff_required
 from keyport.dashboard.contact_forms import CustomerAppForm
 from keyport.dashboard.forms import BrandingForm, apply_errors
+from keyport.dashboard.staff_auth import StaffRequest, owner_required, staff_required
 from keyport.facilities.models import Location
 from keyport.facilities.services import location_set_branding
 from keyport.staff.queries import get_location_for_owner, staff_locations

@@ -30,11 +30,11 @@ from keyport.contacts.queries import (
     primary_contact,
 )
 from keyport.contacts.services import contact_add, contact_update, customer_set_active
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.activity import activity_of_customer_for_staff, emails_to_customer
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
 from keyport.dashboard.portal_check import Linked, linked_to_customer, portal_check
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.facilities.models import Location

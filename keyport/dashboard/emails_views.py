@@ -9,9 +9,9 @@ from django.template import TemplateSyntaxError
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, owner_required
 from keyport.dashboard.contact_forms import EmailTemplateForm
 from keyport.dashboard.forms import apply_errors
+from keyport.dashboard.staff_auth import StaffRequest, owner_required
 from keyport.emails.queries import TemplateContent, all_template_contents, get_template_content
 from keyport.emails.rendering import render_email
 from keyport.emails.services import email_template_reset, email_template_save, email_template_send_test

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.sections_forms import CheckInCodeForm, EventForm, InviteForm, form_status
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.events import services
 from keyport.events.models import Ticket
 from keyport.events.queries import (

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from keyport.access.queries import pin_blocks_for_staff
 from keyport.access.services import access_point_pin_block_lift
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, staff_required
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import get_location_for_operator

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from keyport.audit.services import Actor
 from keyport.bookings.services import booking_move_in
 from keyport.contacts.services import new_customer_create
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.move_in_forms import MoveInForm, NewCustomerForm
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.staff.queries import get_location_for_operator, get_locations_for_operator
 
 # The service's names for what Move in's form asks as a new customer, or per unit.

@@ -20,10 +20,10 @@ from keyport.bookings.services import (
     booking_transfer,
     booking_transfer_cancel,
 )
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
 from keyport.dashboard.booking_views import booking_detail
 from keyport.dashboard.forms import apply_errors
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.models import Unit
 
 

@@ -19,8 +19,8 @@ from keyport.bookings.queries import (
     units_on_day,
     with_tenants,
 )
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.forms import apply_errors
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.units_forms import (
     OutOfServiceForm,
     UnitAccessPointsForm,

@@ -10,7 +10,6 @@ from keyport.access.location_settings import access_provider_test_connection, lo
 from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
 from keyport.audit.services import Actor
-from keyport.dashboard.access import StaffRequest, staff_required
 from keyport.dashboard.activity import recent_entries_for_staff
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
@@ -23,6 +22,7 @@ from keyport.dashboard.forms import (
 )
 from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.dashboard.overview import overview_of
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
 from keyport.facilities.services import unit_mappings_import

@@ -31,14 +31,14 @@ from keyport.facilities.models import Location
 from keyport.lib.client_address import client_address
 from keyport.lib.rate_limits import rate_limit_allows
 from keyport.lib.times import list_zone
-from keyport.portal.access import (
+from keyport.portal.sections_forms import InterestForm
+from keyport.portal.sessions import (
     PortalRequest,
     full_portal_required,
     not_in_your_portal,
     portal_login_required,
     section_shown,
 )
-from keyport.portal.sections_forms import InterestForm
 
 INTEREST_PER_HOUR = 10
 

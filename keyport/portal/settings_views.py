@@ -17,8 +17,8 @@ from keyport.contacts.services import contact_actor, contact_profile_update
 from keyport.events.models import EmailPreferences
 from keyport.events.services import email_preferences_set
 from keyport.lib.rate_limits import rate_limit_allows
-from keyport.portal.access import PortalRequest, full_portal_required, not_in_your_portal, section_shown
 from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
+from keyport.portal.sessions import PortalRequest, full_portal_required, not_in_your_portal, section_shown
 
 EMAIL_CHANGES_PER_HOUR = 5
 

@@ -36,8 +36,8 @@ from keyport.bookings.models import Booking
 from keyport.bookings.queries import units_held_by
 from keyport.lib.form_fields import latest_date
 from keyport.lib.times import list_zone
-from keyport.portal.access import PortalRequest, full_portal_required
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
+from keyport.portal.sessions import PortalRequest, full_portal_required
 from keyport.portal.share_forms import ShareForm
 
 

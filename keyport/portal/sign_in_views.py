@@ -34,9 +34,9 @@ from keyport.contacts.queries import find_portal_link
 from keyport.contacts.services import portal_link_redeem, sign_in_link_request
 from keyport.lib.client_address import client_address
 from keyport.lib.rate_limits import RateLimitAnswer, rate_limit_hit, rate_limit_slow_down
-from keyport.portal.access import portal_contact, portal_session_start
 from keyport.portal.branding import branding_of_contact
 from keyport.portal.forms import ContinueForm, SignInRequestForm
+from keyport.portal.sessions import portal_contact, portal_session_start
 
 SENT_MESSAGE = "If this email belongs to an account, we sent a sign-in link"
 CONTINUE_COOKIE = "keyport_continue"

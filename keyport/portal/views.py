@@ -11,7 +11,7 @@ from keyport.contacts.queries import (
     portal_login_path,
     sections_for_customer,
 )
-from keyport.portal.access import (
+from keyport.portal.sessions import (
     PortalRequest,
     portal_contact,
     portal_login_required,

@@ -15,7 +15,7 @@ from keyport.billing import services as billing
 from keyport.contacts.models import Contact, CustomerKind
 from keyport.events.models import Ticket, TicketStatus
 from keyport.events.services import event_create
-from keyport.portal.access import SESSION_CONTACT_ID, SESSION_EPOCH
+from keyport.portal.sessions import SESSION_CONTACT_ID, SESSION_EPOCH
 from tests.access_scene import build_access_scene
 from tests.factories import (
     PASSWORD,
