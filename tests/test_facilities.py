@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from keyport.access.doors import Door
-from keyport.access.services import device_key_issue, door_for_device
+from keyport.access.queries import door_for_device
+from keyport.access.services import device_key_issue
 from keyport.audit.models import AuditEntry
 from keyport.facilities.models import AccessPointKind, OpeningHours, UnitKind
 from keyport.facilities.services import (

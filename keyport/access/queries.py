@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from keyport.access.doors import Door, door_for_device_key
 from keyport.access.emails import in_minutes, local_time
 from keyport.access.models import (
     AccessEvent,
@@ -32,7 +34,8 @@ from keyport.access.models import (
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.queries import bookings_of_customer
-from keyport.facilities.models import AccessPoint, Location, Unit
+from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+from keyport.lib.tokens import token_hash
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
@@ -465,3 +468,27 @@ def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBl
         )
         for point in points
     ]
+
+
+def door_for_device(key: str) -> Door | None:
+    """The door a device key belongs to, or None for an unknown key."""
+    found = door_for_device_key(token_hash(key))
+    return found[0] if found is not None else None
+
+
+def share_limit() -> int:
+    return int(getattr(settings, "ACCESS_SHARES_PER_BOOKING", 20))
+
+
+def mapped_unit_ids(units: Iterable[Unit]) -> set[int]:
+    return set(
+        UnitAccessPoint.objects.filter(unit__in=list(units)).values_list("unit_id", flat=True).distinct()
+    )
+
+
+def guest_share_for_key(key: str) -> SharedAccess | None:
+    return (
+        SharedAccess.objects.select_related("booking__location", "holder", "booking__customer")
+        .filter(key_hash=token_hash(key))
+        .first()
+    )

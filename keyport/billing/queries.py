@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import Http404
 
-from keyport.billing.models import CENT, BillingSettings, Invoice, InvoiceStatus
+from keyport.billing.models import CENT, BillingProfile, BillingSettings, Invoice, InvoiceStatus
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
@@ -98,3 +98,7 @@ def currency_of(location: Location) -> str:
     """The location's one currency: its billing settings', else the default they start with."""
     currency = BillingSettings.objects.filter(location=location).values_list("currency", flat=True).first()
     return currency or str(BillingSettings._meta.get_field("currency").default)
+
+
+def is_lockout_exempt(customer: Customer) -> bool:
+    return BillingProfile.objects.filter(customer=customer, lockout_exempt=True).exists()

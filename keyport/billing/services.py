@@ -21,6 +21,7 @@ from keyport.billing.models import (
     Payment,
     PaymentMethod,
 )
+from keyport.billing.queries import is_lockout_exempt
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
@@ -274,10 +275,6 @@ def customer_set_lockout_exempt(*, actor: Actor, customer: Customer, exempt: boo
         for invoice in Invoice.objects.filter(customer=customer, access_locked_at__isnull=False):
             _release_access_lock(actor=actor, invoice=invoice)
     return profile
-
-
-def is_lockout_exempt(customer: Customer) -> bool:
-    return BillingProfile.objects.filter(customer=customer, lockout_exempt=True).exists()
 
 
 def invoices_lock_overdue(*, now: dt.datetime | None = None) -> int:

@@ -42,6 +42,7 @@ from keyport.contacts.models import (
 from keyport.facilities.models import Location
 from keyport.lib.counts import count_per
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
+from keyport.lib.tokens import token_hash
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_operator
 
@@ -112,11 +113,10 @@ def get_contact_by_email(email: str) -> Contact | None:
 
 def find_portal_link(token: str) -> PortalLink | None:
     """The link a token names (used, expired or not), with its contact; None for a token never issued."""
-    from keyport.contacts.services import portal_token_hash
 
     return (
         PortalLink.objects.select_related("contact", "contact__customer")
-        .filter(token_hash=portal_token_hash(token))
+        .filter(token_hash=token_hash(token))
         .first()
     )
 

@@ -1,5 +1,4 @@
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from keyport.contacts.models import (
 from keyport.facilities.models import Location
 from keyport.lib.background import enqueue_on_commit
 from keyport.lib.email_addresses import normalize_email_address
+from keyport.lib.tokens import token_hash
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,10 +236,6 @@ def contact_actor(contact: Contact) -> Actor:
     return Actor(kind=ActorKind.CONTACT, label=contact.email or contact.full_name, id=contact.pk)
 
 
-def portal_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _shut_portal(contact: Contact) -> int:
     """End the contact's portal sessions on every device and void their unused links.
 
@@ -273,7 +269,7 @@ def portal_link_issue(
     link = PortalLink.objects.create(
         contact=contact,
         purpose=purpose,
-        token_hash=portal_token_hash(token),
+        token_hash=token_hash(token),
         sent_to=contact.email,
         created_at=now,
         expires_at=now + portal_link_lifetime(purpose),
@@ -340,7 +336,7 @@ def portal_link_redeem(*, token: str) -> Contact | None:
         link = (
             PortalLink.objects.select_for_update()
             .select_related("contact", "contact__customer")
-            .filter(token_hash=portal_token_hash(token))
+            .filter(token_hash=token_hash(token))
             .first()
         )
         now = timezone.now()

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from keyport.access.doors import Door
 from keyport.access.emails import local_window
 from keyport.access.models import AccessEvent, SharedAccess
-from keyport.access.queries import access_points_of_units, share_phase
-from keyport.access.services import access_decide, guest_share_for_key
+from keyport.access.queries import access_points_of_units, guest_share_for_key, share_phase
+from keyport.access.services import access_decide
 from keyport.facilities.queries import branding_for
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 

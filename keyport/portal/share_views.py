@@ -20,11 +20,11 @@ from keyport.access.queries import (
     get_booking_for_customer,
     get_share_for_customer,
     holder_of_contact,
+    mapped_unit_ids,
     shares_of_booking,
 )
 from keyport.access.services import (
     access_decide,
-    mapped_unit_ids,
     share_create,
     share_delete,
     share_refusal,

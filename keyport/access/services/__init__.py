@@ -26,7 +26,6 @@ from keyport.access.services.decisions import (
 from keyport.access.services.devices import (
     device_key_issue,
     device_key_revoke,
-    door_for_device,
 )
 from keyport.access.services.grants import (
     GRANTS_ENDED_PER_SWEEP,
@@ -59,11 +58,8 @@ from keyport.access.services.revocation import (
 )
 from keyport.access.services.shares import (
     ShareRequest,
-    guest_share_for_key,
-    mapped_unit_ids,
     share_create,
     share_delete,
-    share_limit,
     share_refusal,
     share_validate,
 )
@@ -99,7 +95,6 @@ __all__ = [
     "device_access_decide",
     "device_key_issue",
     "device_key_revoke",
-    "door_for_device",
     "grants_end_due",
     "grants_push_for_location",
     "grants_remove_from_provider",
@@ -109,13 +104,10 @@ __all__ = [
     "grants_transfer",
     "grants_transfer_at",
     "grants_transfer_cancel",
-    "guest_share_for_key",
     "holder_for_contact",
     "holder_for_guest",
-    "mapped_unit_ids",
     "share_create",
     "share_delete",
-    "share_limit",
     "share_refusal",
     "share_validate",
     "sync_intent_process",

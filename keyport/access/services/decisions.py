@@ -30,10 +30,10 @@ from keyport.access.models import (
 )
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import AccessPoint, Location
+from keyport.lib.tokens import token_hash
 
 if TYPE_CHECKING:
     pass
-from keyport.access.services.devices import _key_hash
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def device_access_decide(*, key: str, access_point_ref: str, pin: str) -> Decisi
     "wrong_access_point") before anything is decided or logged.
     """
     when = timezone.now()
-    found = door_for_device_key(_key_hash(key), pin=pin, when=when)
+    found = door_for_device_key(token_hash(key), pin=pin, when=when)
     if found is None:
         raise DeviceRefused("invalid_device_key")
     door, holder = found

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
-from keyport.access.doors import (
-    Door,
-    door_for_device_key,
-)
 from keyport.access.models import (
     DeviceKey,
 )
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import AccessPoint
+from keyport.lib.tokens import token_hash
 
 if TYPE_CHECKING:
     pass
@@ -31,7 +27,7 @@ def device_key_issue(*, actor: Actor, access_point: AccessPoint) -> str:
     key = "kpd_" + secrets.token_urlsafe(32)
     _, created = DeviceKey.objects.update_or_create(
         access_point=access_point,
-        defaults={"key_hash": _key_hash(key), "prefix": key[:10], "created_at": timezone.now()},
+        defaults={"key_hash": token_hash(key), "prefix": key[:10], "created_at": timezone.now()},
     )
     audit_record(
         actor=actor,
@@ -56,13 +52,3 @@ def device_key_revoke(*, actor: Actor, access_point: AccessPoint) -> bool:
             location=access_point.location,
         )
     return bool(deleted)
-
-
-def door_for_device(key: str) -> Door | None:
-    """The door a device key belongs to, or None for an unknown key."""
-    found = door_for_device_key(_key_hash(key))
-    return found[0] if found is not None else None
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()

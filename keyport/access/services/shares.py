@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -20,14 +18,15 @@ from keyport.access.models import (
     ShareState,
     SyncOperation,
 )
+from keyport.access.queries import mapped_unit_ids, share_limit
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Contact
-from keyport.facilities.models import Unit, UnitAccessPoint
+from keyport.facilities.models import Unit
+from keyport.lib.tokens import token_hash
 
 if TYPE_CHECKING:
     pass
-from keyport.access.services.devices import _key_hash
 from keyport.access.services.grants import Window, _people_with_doors, _shares_end, _within, unit_windows
 from keyport.access.services.holders import holder_for_guest
 from keyport.access.services.outbox import _intend
@@ -39,16 +38,6 @@ class ShareRequest:
     units: list[Unit]
     starts_on: dt.date
     ends_on: dt.date
-
-
-def share_limit() -> int:
-    return int(getattr(settings, "ACCESS_SHARES_PER_BOOKING", 20))
-
-
-def mapped_unit_ids(units: Iterable[Unit]) -> set[int]:
-    return set(
-        UnitAccessPoint.objects.filter(unit__in=list(units)).values_list("unit_id", flat=True).distinct()
-    )
 
 
 def share_validate(*, booking: Booking, request: ShareRequest, today: dt.date) -> None:
@@ -142,7 +131,7 @@ def share_create(
             shared_by=shared_by,
             starts_on=request.starts_on,
             ends_on=request.ends_on,
-            key_hash=_key_hash(key),
+            key_hash=token_hash(key),
         )
         share.units.set(request.units)
         made = [_share_grant(share, unit, windows[unit.pk]) for unit in request.units if unit.pk in windows]
@@ -187,14 +176,6 @@ def share_delete(*, actor: Actor, share: SharedAccess) -> SharedAccess:
         details={"email": share.holder.email},
     )
     return share
-
-
-def guest_share_for_key(key: str) -> SharedAccess | None:
-    return (
-        SharedAccess.objects.select_related("booking__location", "holder", "booking__customer")
-        .filter(key_hash=_key_hash(key))
-        .first()
-    )
 
 
 def _share_grant(
