@@ -198,3 +198,38 @@ def test_a_location_with_no_free_pin_left_says_so_beside_the_form(client, scene,
     assert response.status_code == 400
     assert "Every PIN of this length is taken" in response.content.decode()
     assert not SharedAccess.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("when", "phase", "doors"),
+    [
+        (dt.datetime(2026, 2, 20, 9, tzinfo=dt.UTC), "Reserved", "Your doors open from Sunday 1 March 2026"),
+        (NOW, "Current", "Open "),
+        (dt.datetime(2026, 4, 2, 9, tzinfo=dt.UTC), "Ended", "This booking has ended"),
+    ],
+)
+def test_your_bookings_and_manage_access_say_the_bookings_phase_and_offer_doors_only_while_it_runs(
+    client, scene, when, phase, doors
+) -> None:
+    with time_machine.travel(when, tick=False):
+        sign_in_as(client, scene.tenant)
+        home = client.get(reverse("portal:home")).content.decode()
+        page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+    assert f'<span class="badge text-bg-secondary">{phase}</span>' in home
+    assert ("Manage Access" in home) is (phase != "Ended")
+    assert f'id="booking-phase">{phase}</span>' in page
+    assert doors in page
+    assert ("portal/bookings/" in page and 'type="submit">Open ' in page) is (phase == "Current")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_cancelled_booking_shows_cancelled_and_no_doors(client, scene) -> None:
+    from keyport.bookings.models import Booking, BookingStatus
+
+    Booking.objects.filter(pk=scene.booking.pk).update(status=BookingStatus.CANCELLED)
+    sign_in_as(client, scene.tenant)
+    home = client.get(reverse("portal:home")).content.decode()
+    page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+    assert '<span class="badge text-bg-secondary">Cancelled</span>' in home and "Manage Access" not in home
+    assert "This booking was cancelled" in page and 'type="submit">Open ' not in page
+    assert scene.tenant_holder().pin not in page

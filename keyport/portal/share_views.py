@@ -83,6 +83,7 @@ def _page(
             "events_zone": list_zone(event.location for event in events),
             **outcome,
             "today": today,
+            "phase": booking.phase_label(today),
             "latest": latest_date(),
             "share_refusal": share_refusal(booking, today=today),
         },

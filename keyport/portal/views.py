@@ -4,6 +4,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from keyport.bookings.models import Booking
+from keyport.bookings.queries import units_held_by
 from keyport.contacts.models import PortalAccess
 from keyport.contacts.queries import (
     bookings_of_customer,
@@ -27,10 +29,21 @@ def home(request: PortalRequest) -> HttpResponse:
         request,
         "portal/home.html",
         {
-            "bookings": bookings_of_customer(request.customer),
+            "bookings": [
+                _with_phase_and_units(booking) for booking in bookings_of_customer(request.customer)
+            ],
             "sections": sections_for_customer(request.customer),
         },
     )
+
+
+def _with_phase_and_units(booking: Booking) -> Booking:
+    """The booking with `phase` (Reserved, Current, Ending soon, Ended, Cancelled) and `held_units`
+    as of today at its location: a unit a transfer takes over on a later day is not yet among them."""
+    today = booking.location.local_now().date()
+    booking.phase = booking.phase_label(today)  # type: ignore[attr-defined]
+    booking.held_units = units_held_by(booking, today)  # type: ignore[attr-defined]
+    return booking
 
 
 @portal_login_required
