@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -195,18 +195,24 @@ class UnitsOnDay:
             return _in_states(rules, [UnitState.LOCKED, UnitState.OCCUPIED])
         return _in_states(rules, [state])
 
-    def page(self, filters: UnitFilters, number: int) -> tuple[Page[Unit], list[Unit]]:
-        """Page `number` of the units the filters list (its count and neighbours), and its units
-        `with_states`."""
-        page = Paginator(self.units(filters), UNITS_PAGE_SIZE).get_page(number)
-        units = cast(QuerySet[Unit], page.object_list)  # a slice of `units`
-        return page, self.with_states(units) if page.paginator.count else []
+    def page(self, filters: UnitFilters, number: int) -> tuple[Page[int], list[Unit]]:
+        """Page `number` of the units the filters list (its count and neighbours, over the units'
+        ids), and its units `with_states`.
 
-    def with_states(self, units: QuerySet[Unit]) -> list[Unit]:
-        """These units (a page of `units`), each with `state` on the day, `tenant` (of the booking
-        holding it, else of the next one reserving it; None without) and `access_point_names`:
-        four queries, whatever the page."""
-        ids = list(units.values_list("pk", flat=True))
+        A first page that holds every match (a search, a narrow filter) is counted from its own
+        rows, without a COUNT.
+        """
+        ids = self.units(filters).values_list("pk", flat=True)
+        first = list(ids[: UNITS_PAGE_SIZE + 1]) if number == 1 else []
+        if number == 1 and len(first) <= UNITS_PAGE_SIZE:
+            return Paginator(first, UNITS_PAGE_SIZE).page(1), self.with_states(first)
+        page = Paginator(ids, UNITS_PAGE_SIZE).get_page(number)
+        return page, self.with_states(first[:UNITS_PAGE_SIZE] if first else list(page.object_list))
+
+    def with_states(self, ids: list[int]) -> list[Unit]:
+        """These units (a page of `units`, by id), each with `state` on the day, `tenant` (of the
+        booking holding it, else of the next one reserving it; None without) and
+        `access_point_names`: three queries, whatever the page."""
         if not ids:
             return []
         rows = list(Unit.objects.filter(pk__in=ids).select_related("unit_type").order_by("number"))
