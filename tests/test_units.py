@@ -268,6 +268,115 @@ def test_the_units_page_makes_the_same_number_of_queries_for_one_unit_and_fifty(
     assert len(one) == len(fifty) <= 10
 
 
+@pytest.fixture
+def edges(site):  # type: ignore[no-untyped-def]
+    """Units whose state on TODAY turns on one day or on which rule comes first."""
+    customer = CustomerFactory()
+    day = dt.timedelta(days=1)
+    held_then_reserved = UnitFactory(location=site, number="E01")
+    booking_of(customer, [held_then_reserved], TODAY - 9 * day, TODAY)  # its last day is today
+    booking_of(customer, [held_then_reserved], TODAY + day)
+    booking_of(customer, [UnitFactory(location=site, number="E02")], TODAY - 9 * day, TODAY - day)
+    booking_of(customer, [UnitFactory(location=site, number="E03")], TODAY + day, TODAY + 9 * day)
+    booking_of(customer, [UnitFactory(location=site, number="E04")], TODAY, TODAY)
+    rented_out_of_service = UnitFactory(location=site, number="E05", status=UnitStatus.OUT_OF_SERVICE)
+    lock_for_overdue(booking_of(customer, [rented_out_of_service], TODAY - 60 * day))
+    reserved_out_of_service = UnitFactory(location=site, number="E06", status=UnitStatus.OUT_OF_SERVICE)
+    booking_of(customer, [reserved_out_of_service], TODAY + day)
+    cancelled = booking_of(customer, [UnitFactory(location=site, number="E07")], TODAY - day)
+    cancelled.booking_units.update(is_cancelled=True)
+    moved_out = booking_of(customer, [UnitFactory(location=site, number="E08")], TODAY - 9 * day, TODAY)
+    Booking.objects.filter(pk=moved_out.pk).update(ended_at=NOW - dt.timedelta(seconds=1))
+    moving_out = booking_of(customer, [UnitFactory(location=site, number="E09")], TODAY - 9 * day, TODAY)
+    Booking.objects.filter(pk=moving_out.pk).update(ended_at=NOW + dt.timedelta(seconds=1))
+    lock_for_overdue(booking_of(customer, [UnitFactory(location=site, number="E10")], TODAY + day))
+    UnitFactory(location=site, number="E11")
+    UnitFactory(location=site, number="E12", status=UnitStatus.RETIRED)
+
+
+def test_the_state_at_the_edges_of_a_booking_and_of_its_rules(as_owner, site, edges):
+    assert states(as_owner, site) == {
+        "E01": "occupied",  # on its last day, the next booking from tomorrow
+        "E02": "available",  # ended yesterday
+        "E03": "reserved",  # from tomorrow
+        "E04": "occupied",  # a one-day booking, today
+        "E05": "locked",  # rented and overdue, out of service too
+        "E06": "out_of_service",  # out of service, reserved from tomorrow
+        "E07": "available",  # its booking cancelled
+        "E08": "available",  # moved out a second ago
+        "E09": "occupied",  # access ends in a second
+        "E10": "reserved",  # an overdue lock on a booking not begun
+        "E11": "available",
+    }
+    assert states(as_owner, site, day="2026-03-11") == {
+        "E01": "occupied",
+        "E02": "available",
+        "E03": "occupied",
+        "E04": "available",
+        "E05": "locked",
+        "E06": "occupied",
+        "E07": "available",
+        "E08": "available",
+        "E09": "available",
+        "E10": "locked",
+        "E11": "available",
+    }
+
+
+@pytest.mark.parametrize("day", ["2026-03-09", "2026-03-10", "2026-03-11"])
+def test_each_state_filter_finds_the_units_shown_in_that_state(as_owner, site, edges, day):
+    shown = states(as_owner, site, day=day)
+    for state in ("available", "reserved", "occupied", "locked", "out_of_service"):
+        wanted = {"locked", "occupied"} if state == "occupied" else {state}
+        found = states(as_owner, site, day=day, state=state)
+        assert found == {number: each for number, each in shown.items() if each in wanted}, state
+
+
+def test_paging_a_state_lists_each_unit_once_in_order(as_owner, site):
+    customer = CustomerFactory()
+    for number in range(160):
+        unit = UnitFactory(location=site, number=f"P{number:03d}")
+        if number % 3 == 0:
+            booking_of(customer, [unit], TODAY - dt.timedelta(days=number % 5))
+    occupied = [f"P{number:03d}" for number in range(160) if number % 3 == 0]  # 54: two pages
+    available = [f"P{number:03d}" for number in range(160) if number % 3 != 0]  # 106: three
+    for state, expected in [("occupied", occupied), ("available", available)]:
+        pages = [units_page(as_owner, site, state=state, page=str(page))[0] for page in (1, 2, 3)]
+        listed = pages[0] + pages[1] + (pages[2] if state == "available" else [])
+        assert listed == expected, state
+        assert f"{len(expected)} units" in units_page(as_owner, site, state=state)[1]
+    assert "Page 3 of 3" in units_page(as_owner, site, state="available", page="3")[1]
+
+
+def test_a_page_makes_the_same_queries_whatever_its_filter_and_depth(as_owner, site, edges):
+    for number in range(120):
+        booking_of(CustomerFactory(), [UnitFactory(location=site, number=f"P{number:03d}")], TODAY)
+
+    def queries_of(**query: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            units_page(as_owner, site, **query)
+        return [each["sql"] for each in queries]
+
+    counted = [queries_of(), queries_of(page="3"), queries_of(state="occupied", page="2")]
+    assert len({len(queries) for queries in counted}) == 1
+    # A first page that holds every match needs no COUNT, and makes one query less.
+    for query in [{"state": "locked"}, {"q": "E0"}]:
+        queries = queries_of(**query)
+        assert len(queries) == len(counted[0]) - 1 and not any("COUNT(" in sql for sql in queries), query
+    assert len(queries_of(q="nothing like it")) < len(counted[0]) - 1
+
+
+def test_without_a_state_filter_the_page_is_counted_and_chosen_from_the_units_alone(as_owner, site, edges):
+    for number in range(100):
+        booking_of(CustomerFactory(), [UnitFactory(location=site, number=f"P{number:03d}")], TODAY)
+    with CaptureQueriesContext(connection) as queries:
+        assert len(units_page(as_owner, site, page="2")[0]) == 50
+    counted = [query["sql"] for query in queries if "COUNT(" in query["sql"]]
+    assert len(counted) == 1 and "bookings_" not in counted[0]
+    paged = [query["sql"] for query in queries if "OFFSET 50" in query["sql"]]
+    assert len(paged) == 1 and "bookings_" not in paged[0]
+
+
 # Adding, editing and retiring units and unit types.
 
 

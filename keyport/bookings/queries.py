@@ -1,15 +1,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -24,7 +39,7 @@ from keyport.bookings.models import (
     booked_between,
 )
 from keyport.contacts.models import Customer
-from keyport.facilities.models import Location, Unit, UnitStatus, UnitType
+from keyport.facilities.models import Location, Unit, UnitAccessPoint, UnitStatus, UnitType
 from keyport.facilities.queries import occupied_on
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
 from keyport.lib.money import DEFAULT_CURRENCY
@@ -74,17 +89,50 @@ def _held_by_locked(locked_by: dt.datetime) -> Q:
     return Q(booking__invoices__access_locked_at__lt=locked_by)
 
 
-def _state(*, held: Q, locked: Q, reserved: Q) -> Case:
-    """A unit rented is Occupied (Locked when overdue) whatever its service status; a unit not
-    rented is Out of service, Reserved by a later booking, or Available."""
+StateRules = list[tuple[UnitState, Q]]
+
+
+def _state_rules(*, held: Q, locked: Q, reserved: Q) -> StateRules:
+    """What puts a unit in each state, in order: the first rule that holds decides. A unit rented
+    is Occupied (Locked when overdue) whatever its service status; a unit not rented is Out of
+    service, Reserved by a later booking, or Available."""
+    return [
+        (UnitState.LOCKED, _with_booking_unit(held & locked)),
+        (UnitState.OCCUPIED, _with_booking_unit(held)),
+        (UnitState.OUT_OF_SERVICE, Q(status=UnitStatus.OUT_OF_SERVICE)),
+        (UnitState.RESERVED, _with_booking_unit(reserved)),
+        (UnitState.AVAILABLE, Q()),
+    ]
+
+
+def _with_booking_unit(condition: Q) -> Q:
+    """Units with a booking unit that meets the condition."""
+    return Q(Exists(BookingUnit.objects.filter(condition, unit=OuterRef("pk"))))
+
+
+def _state(rules: StateRules) -> Case:
+    *decided, (last, _) = rules
     return Case(
-        When(Exists(BookingUnit.objects.filter(held & locked, unit=OuterRef("pk"))), then=Value("locked")),
-        When(Exists(BookingUnit.objects.filter(held, unit=OuterRef("pk"))), then=Value("occupied")),
-        When(status=UnitStatus.OUT_OF_SERVICE, then=Value("out_of_service")),
-        When(Exists(BookingUnit.objects.filter(reserved, unit=OuterRef("pk"))), then=Value("reserved")),
-        default=Value("available"),
+        *(When(condition, then=Value(state.value)) for state, condition in decided),
+        default=Value(last.value),
         output_field=models.CharField(),
     )
+
+
+def _in_states(rules: StateRules, states: Collection[UnitState]) -> Q:
+    """The units in one of these states: the rule of one holds and no earlier rule of another does.
+
+    The nearer rules are asked first: a unit Locked is held too, so asking whether it is held
+    settles most units before the dearer lock (a join to the invoices) is asked.
+    """
+    matches: list[Q] = []
+    earlier = Q()
+    for state, condition in rules:
+        if state in states:
+            matches.insert(0, condition & earlier)
+        else:
+            earlier = ~condition & earlier
+    return reduce(operator.or_, matches)
 
 
 def _read_at(location: Location, day: dt.date, now: dt.datetime) -> dt.datetime:
@@ -101,52 +149,171 @@ class UnitFilters:
     number: str = ""
 
 
-def units_on_day(
-    location: Location, day: dt.date, now: dt.datetime, filters: UnitFilters = UnitFilters()
-) -> QuerySet[Unit]:
-    """The location's units in service or out of it (not retired), each with `state` on this day
-    and `tenant_booking_id`: the booking holding it, else the next one reserving it.
+@dataclass(frozen=True)
+class UnitsOnDay:
+    """A location's units on a day: which of them a filter lists, and each one's state on it.
 
-    The state "occupied" filters for Locked units too: they are occupied, and the Overview counts
-    them so.
+    A page is counted and sliced off the unit table (a state filter is an EXISTS on the unit's
+    booking units), and the states and tenants are then read for that page's units only.
     """
-    instant = _read_at(location, day, now)
-    held = _holding(day, instant)
-    reserved = Q(is_cancelled=False, starts_on__gt=day)
-    units = (
-        location.units.exclude(status=UnitStatus.RETIRED)
-        .select_related("unit_type")
-        .annotate(
-            state=_state(held=held, locked=_held_by_locked(instant), reserved=reserved),
-            tenant_booking_id=Coalesce(
-                Subquery(BookingUnit.objects.filter(held, unit=OuterRef("pk")).values("booking_id")[:1]),
-                Subquery(
-                    BookingUnit.objects.filter(reserved, unit=OuterRef("pk"))
-                    .order_by("starts_on")
-                    .values("booking_id")[:1]
-                ),
-            ),
+
+    location: Location
+    day: dt.date
+    held: Q
+    locked: Q
+    reserved: Q
+
+    @classmethod
+    def of(cls, location: Location, day: dt.date, now: dt.datetime) -> UnitsOnDay:
+        instant = _read_at(location, day, now)
+        return cls(
+            location=location,
+            day=day,
+            held=_holding(day, instant),
+            locked=_held_by_locked(instant),
+            reserved=Q(is_cancelled=False, starts_on__gt=day),
         )
+
+    def units(self, filters: UnitFilters = UnitFilters()) -> QuerySet[Unit]:
+        """The location's units in service or out of it (not retired) that match the filters, in
+        the page's order, without their state.
+
+        The state "occupied" filters for Locked units too: they are occupied, and the Overview
+        counts them so.
+        """
+        units = _filtered(self.location.units.exclude(status=UnitStatus.RETIRED), filters)
+        if filters.state:
+            units = units.filter(self._in_state(UnitState(filters.state)))
+        # Numbers are unique at a location: the number alone orders the page, read off the index.
+        return units.order_by("number")
+
+    def _in_state(self, state: UnitState) -> Q:
+        rules = _state_rules(held=self.held, locked=self.locked, reserved=self.reserved)
+        if state in STATUS_OF_STATE:
+            return Q(status=STATUS_OF_STATE[state]) & _in_states(rules, [state])
+        if state == UnitState.OCCUPIED:
+            return _in_states(rules, [UnitState.LOCKED, UnitState.OCCUPIED])
+        return _in_states(rules, [state])
+
+    def page(self, filters: UnitFilters, number: int) -> tuple[Page[int], list[Unit]]:
+        """Page `number` of the units the filters list (its count and neighbours, over the units'
+        ids), and its units `with_states`.
+
+        A first page that holds every match (a search, a narrow filter) is counted from its own
+        rows, without a COUNT.
+        """
+        ids = self.units(filters).values_list("pk", flat=True)
+        first = list(ids[: UNITS_PAGE_SIZE + 1]) if number == 1 else []
+        if number == 1 and len(first) <= UNITS_PAGE_SIZE:
+            return Paginator(first, UNITS_PAGE_SIZE).page(1), self.with_states(first)
+        page = Paginator(ids, UNITS_PAGE_SIZE).get_page(number)
+        return page, self.with_states(first[:UNITS_PAGE_SIZE] if first else list(page.object_list))
+
+    def with_states(self, ids: list[int]) -> list[Unit]:
+        """These units (a page of `units`, by id), each with `state` on the day, `tenant` (of the
+        booking holding it, else of the next one reserving it; None without) and
+        `access_point_names`: three queries, whatever the page."""
+        if not ids:
+            return []
+        rows = list(Unit.objects.filter(pk__in=ids).select_related("unit_type").order_by("number"))
+        booked = self._booked(ids)
+        names = _access_point_names(ids)
+        for unit in rows:
+            holding_or_reserving = booked.get(unit.pk, [])
+            # Read by the template (the type checker cannot see these).
+            values: Any = unit
+            values.state = _state_of(unit, holding_or_reserving)
+            values.tenant = _tenant_of(holding_or_reserving)
+            values.access_point_names = names.get(unit.pk, [])
+        return rows
+
+    def _booked(self, unit_ids: list[int]) -> dict[int, list[_Booked]]:
+        """The booking units that hold or reserve each of these units on the day, earliest first."""
+        rows = (
+            BookingUnit.objects.filter(Q(unit_id__in=unit_ids) & (self.held | self.reserved))
+            .annotate(
+                is_held=ExpressionWrapper(self.held, output_field=models.BooleanField()),
+                is_locked=Exists(BookingUnit.objects.filter(self.held & self.locked, pk=OuterRef("pk"))),
+            )
+            .order_by("starts_on", "pk")
+            .values_list(
+                "unit_id",
+                "is_held",
+                "is_locked",
+                "booking__customer_id",
+                "booking__customer__name",
+                "booking__starts_on",
+                "booking__ends_on",
+            )
+        )
+        booked: dict[int, list[_Booked]] = {}
+        for unit_id, held, locked, customer_id, name, starts_on, ends_on in rows:
+            tenant = Tenant(customer_id=customer_id, name=name, starts_on=starts_on, ends_on=ends_on)
+            booked.setdefault(unit_id, []).append(_Booked(held=held, locked=locked, tenant=tenant))
+        return booked
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Who a unit's booking is for, and its dates, as the Units page shows them."""
+
+    customer_id: int
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """A booking unit that holds its unit on the day (`held`, and `locked` when overdue) or reserves it."""
+
+    held: bool
+    locked: bool
+    tenant: Tenant
+
+
+def _state_of(unit: Unit, booked: list[_Booked]) -> UnitState:
+    """`_state_rules` read for one unit, from the booking units that hold or reserve it."""
+    held = [row for row in booked if row.held]
+    if any(row.locked for row in held):
+        return UnitState.LOCKED
+    if held:
+        return UnitState.OCCUPIED
+    if unit.status == UnitStatus.OUT_OF_SERVICE:
+        return UnitState.OUT_OF_SERVICE
+    return UnitState.RESERVED if booked else UnitState.AVAILABLE
+
+
+def _tenant_of(booked: list[_Booked]) -> Tenant | None:
+    """The tenant of the booking holding the unit, else of the next one reserving it."""
+    held = [row for row in booked if row.held]
+    first = (held or booked)[:1]
+    return first[0].tenant if first else None
+
+
+def _access_point_names(unit_ids: list[int]) -> dict[int, list[str]]:
+    """The names of the access points mapped to each of these units, in the access points' order."""
+    mappings = (
+        UnitAccessPoint.objects.filter(unit_id__in=unit_ids)
+        .order_by("access_point__kind", "access_point__name", "access_point_id")
+        .values_list("unit_id", "access_point__name")
     )
-    return _filtered(units, filters).prefetch_related("access_points").order_by("number", "pk")
+    names: dict[int, list[str]] = {}
+    for unit_id, name in mappings:
+        names.setdefault(unit_id, []).append(name)
+    return names
 
 
-# What a unit's own status must be for it to be in a state that no booking holds: a plain column
-# the database checks before it works out the state.
+# What a unit's own status must be for it to be Available or Reserved: a plain column the database
+# checks before it asks the bookings (Out of service is a plain column in its own rule).
 STATUS_OF_STATE = {
-    UnitState.OUT_OF_SERVICE: UnitStatus.OUT_OF_SERVICE,
     UnitState.AVAILABLE: UnitStatus.AVAILABLE,
     UnitState.RESERVED: UnitStatus.AVAILABLE,
 }
 
 
 def _filtered(units: QuerySet[Unit], filters: UnitFilters) -> QuerySet[Unit]:
-    if filters.state in STATUS_OF_STATE:
-        units = units.filter(status=STATUS_OF_STATE[UnitState(filters.state)])
-    if filters.state == UnitState.OCCUPIED:
-        units = units.filter(Q(state__in=[UnitState.OCCUPIED, UnitState.LOCKED]))
-    elif filters.state:
-        units = units.filter(Q(state=filters.state))
+    """The units that match the filters on their own columns."""
     if filters.unit_type_id is not None:
         units = units.filter(unit_type_id=filters.unit_type_id)
     if filters.size_from is not None:
@@ -155,16 +322,6 @@ def _filtered(units: QuerySet[Unit], filters: UnitFilters) -> QuerySet[Unit]:
         units = units.filter(size_m2__lte=filters.size_to)
     if filters.number:
         units = units.filter(number__icontains=filters.number)
-    return units
-
-
-def with_tenants(units: Iterable[Unit]) -> list[Unit]:
-    """A page of `units_on_day`, each unit with `tenant_booking` (None without), in one query."""
-    units = list(units)
-    ids = {unit.tenant_booking_id for unit in units if unit.tenant_booking_id}  # type: ignore[attr-defined]
-    bookings = Booking.objects.filter(pk__in=ids).select_related("customer").in_bulk()
-    for unit in units:
-        unit.tenant_booking = bookings.get(unit.tenant_booking_id)  # type: ignore[attr-defined]
     return units
 
 
@@ -204,7 +361,7 @@ def locations_today(locations: Sequence[Location], now: dt.datetime) -> dict[int
         reserved |= Q(unit__location__time_zone__in=zones, is_cancelled=False, starts_on__gt=day)
         starts_today |= in_zone & Q(starts_on=day)
         ends_today |= in_zone & Q(ends_on=day)
-    state = _state(held=held, locked=_held_by_locked(now), reserved=reserved)
+    state = _state(_state_rules(held=held, locked=_held_by_locked(now), reserved=reserved))
     today = {location.pk: LocationToday() for location in locations}
     rows = (
         Unit.objects.filter(location__in=locations)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,13 +10,11 @@ from django.views.decorators.http import require_POST
 from keyport.audit.services import Actor
 from keyport.billing.queries import currency_of
 from keyport.bookings.queries import (
-    UNITS_PAGE_SIZE,
     UnitFilters,
+    UnitsOnDay,
     get_unit_for_operator,
     get_unit_type_for_operator,
     unit_types_of,
-    units_on_day,
-    with_tenants,
 )
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
@@ -45,15 +42,15 @@ def location_units(request: StaffRequest, location_id: int) -> HttpResponse:
     valid = form.is_valid()
     day = form.cleaned_data["day"] if valid else today
     filters = form.filters() if valid else UnitFilters()
-    page = Paginator(units_on_day(location, day, timezone.now(), filters), UNITS_PAGE_SIZE).get_page(
-        form.cleaned_data.get("page") if valid else 1
+    page, units = UnitsOnDay.of(location, day, timezone.now()).page(
+        filters, form.cleaned_data.get("page") or 1 if valid else 1
     )
     context = {
         "location": location,
         "form": form,
         "day": day,
         "page": page,
-        "units": with_tenants(page.object_list),
+        "units": units,
         "currency": currency_of(location),
         "can_manage": request.user.can_operate_location(location),
     }

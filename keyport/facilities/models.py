@@ -305,6 +305,8 @@ class Unit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["location", "number"], name="unit_number_unique_per_location"),
         ]
+        # The Units page counts and pages a location's units (not retired) off this index alone.
+        indexes = [models.Index(fields=["location", "number", "status"], name="unit_location_number_status")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
