@@ -16,7 +16,7 @@ from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.bookings.queries import units_on_day
+from keyport.bookings.queries import UnitsOnDay
 from keyport.bookings.services import (
     booking_create,
     booking_move_out,
@@ -70,7 +70,11 @@ def grants(booking: Booking, unit: Unit) -> set[tuple[object, ...]]:
 
 
 def states(scene: AccessScene, day: dt.date, when: dt.datetime) -> dict[str, str]:
-    return {unit.number: unit.state for unit in units_on_day(scene.location, day, when)}
+    units = UnitsOnDay.of(scene.location, day, when)
+    return {
+        unit.number: unit.state
+        for unit in units.with_states(list(units.units().values_list("pk", flat=True)))
+    }
 
 
 def schedule(scene: AccessScene, to_unit: Unit, on: dt.date = ON) -> None:
