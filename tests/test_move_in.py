@@ -543,3 +543,32 @@ def test_new_customer_at_a_location_the_staff_member_does_not_run_is_refused(ber
         assert client.get(reverse("dashboard:customer_new")).status_code == 403
         assert new_customer(client, home_location=berlin.pk).status_code == 403
     assert state() == before
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_unit_without_a_price_needs_its_rent_written_and_nothing_is_created_without(
+    manager, berlin, tenant
+):
+    bare = UnitFactory(location=berlin, number="R901", unit_type=None)
+    before = state()
+    response = move_in(manager, berlin, customer=tenant.pk, units=[bare.pk])
+    assert response.status_code == 400
+    assert "Enter the monthly rent of R901: it has no price." in response.content.decode()
+    assert state() == before
+    move_in(manager, berlin, customer=tenant.pk, units=[bare.pk], **{f"rent_{bare.pk}": "35.00"})
+    assert str(BookingUnit.objects.get(unit=bare).monthly_rent) == "35.00"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_units_ticked_before_the_dates_changed_and_no_longer_free_are_named_and_the_refresh_sends_no_token(
+    manager, berlin, units, tenant
+):
+    booking_of(tenant, [units[0]], dt.date(2026, 3, 20))
+    page = manager.get(
+        move_in_url(berlin),
+        {"starts_on": "2026-03-12", "ends_on": "", "units": [units[0].pk, units[1].pk]},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "Not free for these dates, so no longer ticked: Storage unit A001." in page
+    full = manager.get(move_in_url(berlin)).content.decode()
+    assert 'hx-params="not csrfmiddlewaretoken"' in full

@@ -538,3 +538,28 @@ def test_the_move_out_form_defaults_to_today_in_the_locations_time_zone(client, 
         page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
     assert 'name="on" value="2026-03-05"' in page
     assert 'value="end_of_day" checked' in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_booking_page_shows_its_rent_deposit_note_and_customer_and_each_form_its_own_ids(
+    client, owner, scene
+) -> None:
+    from decimal import Decimal
+
+    Booking.objects.filter(pk=scene.booking.pk).update(deposit=Decimal("100.00"), note="Gate code on file")
+    BookingUnit.objects.filter(booking=scene.booking).update(monthly_rent=Decimal("40.00"))
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    rents = len(scene.units) * 40
+    assert f"{rents}.00 EUR" in page and "100.00 EUR" in page and "Gate code on file" in page
+    assert reverse("dashboard:customer_detail", args=[scene.booking.customer_id]) in page
+    assert page.count('id="id_on"') == 1 and 'id="id_transfer_on"' in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_reserved_booking_offers_cancel_not_move_out(client, owner) -> None:
+    reserved = build_access_scene(starts_on=dt.date(2026, 3, 20), ends_on=dt.date(2026, 6, 30))
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:booking_detail", args=[reserved.booking.pk])).content.decode()
+    assert "Cancel booking" in page
+    assert 'id="move-out-form"' not in page and "Cancel move-out" not in page

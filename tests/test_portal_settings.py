@@ -26,11 +26,12 @@ def scene():
 def test_the_profile_changes_name_and_phone(client, scene):
     sign_in_as(client, scene.partner)
     response = client.post(
-        reverse("portal:settings_profile"), {"first_name": "Jo", "last_name": "Schneider", "phone": "+49 1"}
+        reverse("portal:settings_profile"),
+        {"first_name": "Jo", "last_name": "Schneider", "phone": "+49 30 1111"},
     )
     assert response.status_code == 302
     partner = Contact.objects.get(pk=scene.partner.pk)
-    assert (partner.first_name, partner.phone, partner.email) == ("Jo", "+49 1", "partner@example.com")
+    assert (partner.first_name, partner.phone, partner.email) == ("Jo", "+49 30 1111", "partner@example.com")
     assert client.get(reverse("portal:settings")).status_code == 200  # still signed in
 
 
@@ -222,3 +223,17 @@ def test_the_email_change_request_path_itself_is_logged_as_it_is():
     )
     RedactSignInTokens().filter(record)
     assert record.getMessage() == '"POST /portal/settings/email/ HTTP/1.1" 302 0'
+
+
+@pytest.mark.parametrize("phone", ["abc", "123", "+49 30 12a4", "1" * 16])
+def test_a_phone_that_is_no_phone_number_is_refused_beside_its_field(client, scene, phone):
+    sign_in_as(client, scene.partner)
+    response = client.post(
+        reverse("portal:settings_profile"), {"first_name": "Jo", "last_name": "", "phone": phone}
+    )
+    assert response.status_code == 400
+    assert (
+        "Enter a phone number: digits, spaces and + ( ) - / only, 5 to 15 digits."
+        in response.content.decode()
+    )
+    assert Contact.objects.get(pk=scene.partner.pk).first_name != "Jo"

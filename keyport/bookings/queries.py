@@ -729,11 +729,16 @@ def units_to_transfer_from(booking: Booking, today: dt.date) -> QuerySet[Unit]:
     ).order_by("number")
 
 
+def booking_units_held(booking: Booking, today: dt.date) -> list[BookingUnit]:
+    """The booking's rows of the units it holds as of today (with their rents), by unit number:
+    less those a transfer took away, and those a transfer brings in only on a later day."""
+    rows = booking.booking_units.select_related("unit", "transfer_to", "booking").order_by("unit__number")
+    return [row for row in rows if row.holds_unit_as_of(today)]
+
+
 def units_held_by(booking: Booking, today: dt.date) -> list[Unit]:
-    """The booking's units as of today: less those a transfer took away, and those a transfer
-    brings in only on a later day."""
-    rows = booking.booking_units.select_related("unit", "transfer_to", "booking")
-    return sorted((row.unit for row in rows if row.holds_unit_as_of(today)), key=lambda unit: unit.number)
+    """The booking's units as of today (see booking_units_held)."""
+    return [row.unit for row in booking_units_held(booking, today)]
 
 
 def transfers_scheduled(booking: Booking, today: dt.date) -> list[BookingUnit]:

@@ -78,6 +78,7 @@ def transfer_form(booking: Booking, today: dt.date, data: QueryDict | None = Non
     first = units.first() if data is None else None
     return TransferForm(
         data,
+        auto_id="id_transfer_%s",  # the booking page has Move out's fields too
         initial={"from_unit": first.pk, "on": today} if first else {"on": today},
         units=units,
         free_units=units_free_for_transfer(booking, _day_given(data, today)),

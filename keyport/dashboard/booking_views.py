@@ -1,5 +1,7 @@
 """Staff pages of bookings' access: detail with grants and shares, Revoke / Restore access, events."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -18,11 +20,12 @@ from keyport.access.queries import (
 )
 from keyport.access.services import booking_restore_access, booking_revoke_access, sync_intent_retry
 from keyport.audit.services import Actor
+from keyport.billing.queries import currency_of
 from keyport.bookings.queries import (
+    booking_units_held,
     get_booking_for_operator,
     get_booking_for_staff,
     transfers_scheduled,
-    units_held_by,
 )
 from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
@@ -42,7 +45,8 @@ def booking_detail(
     `booking_ending_forms`' by name) is shown with them, with status 400."""
     booking = get_booking_for_staff(request.user, booking_id)
     today = booking.location.local_now().date()
-    units = units_held_by(booking, today)
+    held = booking_units_held(booking, today)
+    units = [row.unit for row in held]
     can_operate = request.user.can_operate_location(booking.location)
     return render(
         request,
@@ -52,6 +56,9 @@ def booking_detail(
             "booking": booking,
             "phase": booking.phase_label(today),
             "units": units,
+            "rents": held,
+            "monthly_rent": sum((row.monthly_rent for row in held), Decimal("0")),
+            "currency": currency_of(booking.location),
             "scheduled_transfers": transfers_scheduled(booking, today),
             "access": booking_access_state(booking),
             "grants": grants_of_booking(booking),

@@ -113,7 +113,7 @@ class ContactForm(BootstrapForm):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100, required=False)
     email = form_fields.EmailField(required=False)
-    phone = forms.CharField(max_length=32, required=False)
+    phone = form_fields.PhoneField()
     can_access_portal = forms.BooleanField(
         label="Can access customer portal (login with their email)", required=False
     )

@@ -73,7 +73,7 @@ class NewCustomerFields(BootstrapForm):
     email = form_fields.EmailField(
         required=False, help_text="With an email they can sign in to the customer portal."
     )
-    phone = forms.CharField(max_length=32, required=False)
+    phone = form_fields.PhoneField()
 
     def __init__(self, *args: Any, user: StaffUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,7 +126,7 @@ class MoveInForm(BootstrapForm):
     )
     new_name = forms.CharField(label="Name", max_length=200, required=False)
     new_email = form_fields.EmailField(label="Email", required=False)
-    new_phone = forms.CharField(label="Phone", max_length=32, required=False)
+    new_phone = form_fields.PhoneField(label="Phone")
     starts_on = form_fields.DateField(label="Move-in date", widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = form_fields.DateField(
         label="Move-out date",
@@ -233,8 +233,20 @@ class MoveInForm(BootstrapForm):
             for unit in self.free_units
         ]
 
+    def units_no_longer_free(self) -> list[Unit]:
+        """Units ticked before the dates changed that are not free for the dates now asked."""
+        free = {unit.pk for unit in self.free_units}
+        ticked = [pk for pk in _ids(self._value("units")) if pk not in free]
+        return list(Unit.objects.filter(location=self.location, pk__in=ticked).order_by("number"))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for unit in data.get("units") or []:
+            no_rent = data.get(self.rent_field(unit)) is None and unit.monthly_price is None
+            if no_rent and self.rent_field(unit) not in self.errors:
+                self.add_error(
+                    self.rent_field(unit), f"Enter the monthly rent of {unit.number}: it has no price."
+                )
         starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "The move-out date cannot be before the move-in date.")
@@ -281,7 +293,13 @@ class MoveInForm(BootstrapForm):
 def _refreshes(field: forms.Field, url: str, target: str, trigger: str) -> None:
     """htmx re-renders the form's part `target` when this field changes, with the whole form's values."""
     field.widget.attrs.update(
-        {"hx-get": url, "hx-trigger": trigger, "hx-target": f"#{target}", "hx-include": "#move-in-form"}
+        {
+            "hx-get": url,
+            "hx-trigger": trigger,
+            "hx-target": f"#{target}",
+            "hx-include": "#move-in-form",
+            "hx-params": "not csrfmiddlewaretoken",  # a GET: the token stays out of addresses and logs
+        }
     )
 
 

@@ -9,6 +9,7 @@ no day after its end; an address longer than its column is refused by PostgreSQL
 """
 
 import datetime as dt
+import re
 from typing import Any, TypeVar
 
 from django import forms
@@ -70,6 +71,28 @@ class EmailField(forms.EmailField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=EMAIL_MAX_LENGTH, **kwargs)
+
+
+# A phone number as people write it: digits, spaces and + ( ) - / . , with 5 to 15 digits (E.164's most).
+_PHONE_CHARACTERS = re.compile(r"[0-9 +()\-/.]+")
+
+
+def validate_phone(value: str) -> None:
+    digits = sum(character.isdigit() for character in value)
+    if not _PHONE_CHARACTERS.fullmatch(value) or not 5 <= digits <= 15:
+        raise ValidationError(
+            _("Enter a phone number: digits, spaces and + ( ) - / only, 5 to 15 digits."), code="invalid"
+        )
+
+
+class PhoneField(forms.CharField):
+    """An optional phone number, as people write it."""
+
+    default_validators = [validate_phone]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(max_length=32, **kwargs)
 
 
 def id_from(value: object) -> int | None:

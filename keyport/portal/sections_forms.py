@@ -10,9 +10,7 @@ class InterestForm(BootstrapForm):
     first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     email = form_fields.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    phone = forms.CharField(
-        max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
-    )
+    phone = form_fields.PhoneField(widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
 
 
 class ProfileForm(BootstrapForm):
@@ -22,9 +20,7 @@ class ProfileForm(BootstrapForm):
     last_name = forms.CharField(
         max_length=100, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
     )
-    phone = forms.CharField(
-        max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"})
-    )
+    phone = form_fields.PhoneField(widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
 
 
 class EmailChangeForm(BootstrapForm):
