@@ -233,3 +233,19 @@ def test_a_cancelled_booking_shows_cancelled_and_no_doors(client, scene) -> None
     assert '<span class="badge text-bg-secondary">Cancelled</span>' in home and "Manage Access" not in home
     assert "This booking was cancelled" in page and 'type="submit">Open ' not in page
     assert scene.tenant_holder().pin not in page
+
+
+def test_your_bookings_lists_current_bookings_before_coming_and_ended_ones(client) -> None:
+    from tests.factories import UnitFactory, booking_of
+
+    with time_machine.travel(NOW, tick=False):
+        scene = build_access_scene(starts_on=dt.date(2026, 2, 1), ends_on=None)
+        customer, location = scene.tenant.customer, scene.location
+        coming = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 4, 1))
+        ended = booking_of(
+            customer, [UnitFactory(location=location)], dt.date(2026, 1, 1), dt.date(2026, 1, 31)
+        )
+        sign_in_as(client, scene.tenant)
+        home = client.get(reverse("portal:home")).content.decode()
+    order = [home.index(f'data-booking="{booking.pk}"') for booking in (scene.booking, coming, ended)]
+    assert order == sorted(order)

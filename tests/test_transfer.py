@@ -429,3 +429,35 @@ def test_rentals_show_the_units_held_as_of_today_and_their_rent(scene) -> None:
 
     assert rental_on(AT - SECOND) == (others | {old.number}, other_rent + Decimal("50.00"))
     assert rental_on(AT) == (others | {new.number}, other_rent + Decimal("70.00"))
+
+
+def test_a_transfer_takes_the_rent_staff_write_else_the_new_units_price_else_the_rent_paid(scene) -> None:
+    from decimal import Decimal
+
+    old = scene.units[0]
+    BookingUnit.objects.filter(booking=scene.booking, unit=old).update(monthly_rent=Decimal("33.33"))
+    unpriced, _ = new_unit(scene, "B001")
+    with time_machine.travel(NOW, tick=False):
+        booking_transfer(actor=ACTOR, booking=scene.booking, from_unit=old, to_unit=unpriced, on=TODAY)
+    assert BookingUnit.objects.get(booking=scene.booking, unit=unpriced).monthly_rent == Decimal("33.33")
+    second, _ = new_unit(scene, "B002")
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(ValidationError) as refused:
+            booking_transfer(
+                actor=ACTOR,
+                booking=scene.booking,
+                from_unit=unpriced,
+                to_unit=second,
+                on=ON,
+                monthly_rent=Decimal("-1"),
+            )
+        assert "monthly_rent" in refused.value.message_dict
+        booking_transfer(
+            actor=ACTOR,
+            booking=scene.booking,
+            from_unit=unpriced,
+            to_unit=second,
+            on=ON,
+            monthly_rent=Decimal("45.00"),
+        )
+    assert BookingUnit.objects.get(booking=scene.booking, unit=second).monthly_rent == Decimal("45.00")

@@ -313,7 +313,13 @@ def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
 
 @transaction.atomic
 def booking_transfer(
-    *, actor: Actor, booking: Booking, from_unit: Unit, to_unit: Unit, on: dt.date | None = None
+    *,
+    actor: Actor,
+    booking: Booking,
+    from_unit: Unit,
+    to_unit: Unit,
+    on: dt.date | None = None,
+    monthly_rent: Decimal | None = None,
 ) -> Booking:
     """Move a current booking from one of its units to a free unit of its location from a day:
     today (the default) or a later day up to the booking's last one.
@@ -344,7 +350,10 @@ def booking_transfer(
         raise ValidationError({"from_unit": "This unit is not one of the booking's."})
     _refuse_transfer_from(row, today)
     _refuse_transfer_to(booking, locked[to_unit.pk], on, today)
-    rent = to_unit.monthly_price if to_unit.monthly_price is not None else row.monthly_rent
+    if monthly_rent is not None and monthly_rent < 0:
+        raise ValidationError({"monthly_rent": "A rent cannot be below zero."})
+    # Staff's rent for the new unit; else its price; else the rent paid for the old one.
+    rent = next(r for r in (monthly_rent, to_unit.monthly_price, row.monthly_rent) if r is not None)
     if on == today:
         row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
         _save_holding(row, update_fields=["unit", "starts_on", "monthly_rent"])

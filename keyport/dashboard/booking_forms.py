@@ -55,6 +55,15 @@ class TransferForm(BootstrapForm):
         },
     )
 
+    monthly_rent = forms.DecimalField(
+        label="Monthly rent of the new unit",
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        help_text="Empty: the new unit's price, or the rent paid now when it has none.",
+    )
+
     def __init__(self, *args: Any, units: QuerySet[Unit], free_units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["from_unit"].queryset = units  # type: ignore[attr-defined]

@@ -102,7 +102,12 @@ def booking_transfer_view(request: StaffRequest, booking_id: int) -> HttpRespons
         on = form.transfer_on(today)
         try:
             booking_transfer(
-                actor=Actor.staff(request.user), booking=booking, from_unit=from_unit, to_unit=to_unit, on=on
+                actor=Actor.staff(request.user),
+                booking=booking,
+                from_unit=from_unit,
+                to_unit=to_unit,
+                on=on,
+                monthly_rent=form.cleaned_data["monthly_rent"],
             )
         except ValidationError as error:
             apply_errors(form, error)

@@ -1,5 +1,7 @@
 """The customer portal's own pages: home with Your Bookings, tickets, sign-out (sections: sections_views)."""
 
+from collections.abc import Iterable
+
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -29,12 +31,20 @@ def home(request: PortalRequest) -> HttpResponse:
         request,
         "portal/home.html",
         {
-            "bookings": [
-                _with_phase_and_units(booking) for booking in bookings_of_customer(request.customer)
-            ],
+            "bookings": _current_first(bookings_of_customer(request.customer)),
             "sections": sections_for_customer(request.customer),
         },
     )
+
+
+# Your Bookings lists what runs now first, then what is coming, then what is over.
+_PHASE_ORDER = {"Current": 0, "Ending soon": 0, "Reserved": 1, "Ended": 2, "Cancelled": 2}
+
+
+def _current_first(bookings: Iterable[Booking]) -> list[Booking]:
+    """Each booking with its phase and units (newest first within a phase), current ones first."""
+    shown = [_with_phase_and_units(booking) for booking in bookings]
+    return sorted(shown, key=lambda booking: _PHASE_ORDER[booking.phase])  # type: ignore[attr-defined]
 
 
 def _with_phase_and_units(booking: Booking) -> Booking:
