@@ -131,7 +131,9 @@ def unit_windows(booking: Booking) -> dict[int, Window]:
     location = booking.location
     ends_at = booking.ends_at()
     windows: dict[int, Window] = {}
-    rows = booking.booking_units.values_list("unit_id", "starts_on", "transfer_to__starts_on")
+    rows = booking.booking_units.order_by("unit_id").values_list(
+        "unit_id", "starts_on", "transfer_to__starts_on"
+    )
     for unit_id, first, transferred_on in rows:
         until = ends_at
         if transferred_on is not None:
