@@ -1,5 +1,6 @@
 """The issue's walks in a browser: invite to portal, the additional contact, the ticket-only guest."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,9 @@ def test_staff_invite_reaches_the_tenants_portal(live_server, page: Page, browse
     page.get_by_role("link", name="All Contacts").click()
     page.get_by_label("Search").fill("tenant@example.com")
     page.get_by_role("button", name="Search").click()
+    # The row is on the page before the search too: click only once the searched page has loaded.
+    expect(page).to_have_url(re.compile(r"q=tenant%40example.com"))
+    page.wait_for_load_state()
     row = page.locator(f"#contact-{scene.tenant.pk}")
     expect(row).to_contain_text("Not signed in yet")
     row.get_by_role("button", name="Send Invite to Mara Schneider").click()
