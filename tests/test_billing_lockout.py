@@ -217,3 +217,27 @@ def test_a_later_overdue_invoice_locks_again_after_staff_gave_back_access_the_lo
     state = BookingAccess.objects.get(booking=booking)
     assert state.is_revoked and state.revoked_reason == "overdue"
     assert GrantState.ACTIVE not in grant_states(booking)
+
+
+def test_the_upgrade_tells_the_lockouts_of_the_past_by_their_reason(booking):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from keyport.bookings.models import Booking
+
+    other = Booking.objects.create(
+        location=booking.location, customer=booking.customer, starts_on=booking.starts_on
+    )
+    restored = Booking.objects.create(
+        location=booking.location, customer=booking.customer, starts_on=booking.starts_on
+    )
+    BookingAccess.objects.create(booking=booking, revoked_at=OVERDUE, revoked_reason="overdue")
+    BookingAccess.objects.create(booking=other, revoked_at=OVERDUE, revoked_reason="keys lost")
+    BookingAccess.objects.create(booking=restored, revoked_at=None, revoked_reason="")
+    migration = import_module("keyport.access.migrations.0011_revocation_origin")
+
+    migration.origins_from_reasons(apps, None)
+
+    origins = dict(BookingAccess.objects.values_list("booking_id", "revoked_origin"))
+    assert origins == {booking.pk: "overdue", other.pk: "operator", restored.pk: ""}

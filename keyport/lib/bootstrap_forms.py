@@ -26,7 +26,9 @@ def style_fields(form: forms.BaseForm, *, size: str = "") -> None:
         widget.attrs["class"] = css + invalid
 
 
-class BootstrapForm(forms.Form):
+class _Styled(forms.BaseForm):
+    """Styles the fields when the form is made and again once it is validated."""
+
     field_size = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -38,11 +40,9 @@ class BootstrapForm(forms.Form):
         style_fields(self, size=self.field_size)
 
 
-class BootstrapModelForm(forms.ModelForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        style_fields(self)
+class BootstrapForm(_Styled, forms.Form):
+    pass
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        style_fields(self)
+
+class BootstrapModelForm(_Styled, forms.ModelForm):
+    pass

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from keyport.bookings.models import Booking
+from keyport.bookings.models import Booking, BookingPhase
 from keyport.bookings.queries import units_held_by
 from keyport.contacts.models import PortalAccess
 from keyport.contacts.queries import (
@@ -38,7 +38,13 @@ def home(request: PortalRequest) -> HttpResponse:
 
 
 # Your Bookings lists what runs now first, then what is coming, then what is over.
-_PHASE_ORDER = {"Current": 0, "Ending soon": 0, "Reserved": 1, "Ended": 2, "Cancelled": 2}
+_PHASE_ORDER = {
+    BookingPhase.CURRENT.label: 0,
+    BookingPhase.ENDING_SOON.label: 0,
+    BookingPhase.RESERVED.label: 1,
+    BookingPhase.ENDED.label: 2,
+    BookingPhase.CANCELLED.label: 2,
+}
 
 
 def _current_first(bookings: Iterable[Booking]) -> list[Booking]:
