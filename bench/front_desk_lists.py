@@ -151,7 +151,7 @@ def _big_location(*, units: int, bookings: int) -> tuple[Any, list[Figure]]:
 def _cursor_of_page(location: Any, number: int) -> str:
     """The Next cursor that leads to page `number`: the last row of the page before."""
     from keyport.bookings.models import Booking
-    from keyport.bookings.queries import rental_cursor
+    from keyport.frontdesk.queries import rental_cursor
 
     row = Booking.objects.filter(location=location).order_by("-starts_on", "-id")[(number - 1) * 50 - 1]
     return rental_cursor(row)

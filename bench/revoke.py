@@ -39,7 +39,7 @@ def measure(*, rounds: int, sensorberg_rounds: int) -> list[Figure]:
     from keyport.access.models import SensorbergAccount
     from keyport.access.services import ShareRequest, booking_revoke_access, share_create
     from keyport.audit.services import Actor
-    from keyport.bookings.services import booking_create
+    from keyport.frontdesk.services import booking_create
     from keyport.contacts.models import Contact, Customer
     from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 

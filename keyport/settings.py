@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "keyport.bookings",
     "keyport.cars",
     "keyport.billing",
+    "keyport.frontdesk",
     "keyport.documents",
     "keyport.events",
     "keyport.emails",

@@ -9,7 +9,7 @@ from keyport.access.models import AccessHolder
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.bookings.services import booking_create
+from keyport.frontdesk.services import booking_create
 from keyport.contacts.models import Contact
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from tests.factories import AccessPointFactory, ContactFactory, LocationFactory, UnitFactory

@@ -22,7 +22,7 @@ from keyport.access.services import (
 )
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.bookings.services import booking_cancel, booking_create, booking_set_end_date
+from keyport.frontdesk.services import booking_cancel, booking_create, booking_set_end_date
 from keyport.contacts.services import ContactDetails, contact_add, contact_update, customer_set_active
 from keyport.facilities.models import UnitAccessPoint
 from keyport.lib.email_addresses import email_addresses_parse

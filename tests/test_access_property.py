@@ -11,7 +11,7 @@ from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, GrantOrigin, GrantState
 from keyport.access.services import access_decide, grants_end_due
 from keyport.audit.services import Actor
-from keyport.bookings.services import booking_cancel, booking_set_end_date
+from keyport.frontdesk.services import booking_cancel, booking_set_end_date
 from tests.access_scene import build_access_scene
 
 ACTOR = Actor.system("property")

@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"cars"},
     {"access"},
     {"billing"},
+    {"frontdesk"},
     {"documents", "events"},
     {"worker"},
     {"api", "portal", "dashboard"},
@@ -31,7 +32,6 @@ LAYER_OF = {app: index for index, apps in enumerate(LAYERS) for app in apps}
 # Imports that still go up the tree, each to be turned around: the test fails on any other, and
 # on one of these once it is gone (then strike it here).
 STILL_UPWARD = {
-    ("bookings", "access"),
     ("contacts", "access"),
     ("contacts", "bookings"),
     ("contacts", "cars"),

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from keyport.audit.models import AuditEntry
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.bookings.services import booking_cancel, booking_create, booking_set_end_date
+from keyport.frontdesk.services import booking_cancel, booking_create, booking_set_end_date
 from keyport.facilities.models import UnitStatus
 from tests.factories import CustomerFactory, LocationFactory, UnitFactory
 

@@ -15,7 +15,7 @@ from keyport.access.services import ShareRequest, share_create
 from keyport.audit.models import ActorKind, AuditEntry
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
-from keyport.bookings.services import booking_create
+from keyport.frontdesk.services import booking_create
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.services import invite_send
 from keyport.documents.models import Document

@@ -28,7 +28,7 @@ from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.bookings.services import (
+from keyport.frontdesk.services import (
     booking_cancel_reservation,
     booking_create,
     booking_move_out,

@@ -22,7 +22,7 @@ from keyport.access.models import (
 from keyport.access.services import holder_for_contact
 from keyport.billing.models import BillingSettings, Invoice
 from keyport.bookings.models import Booking, BookingPhase, BookingStatus, BookingUnit
-from keyport.bookings.queries import RentalFilters, RentalScope, filter_rentals, phase_conditions
+from keyport.frontdesk.queries import RentalFilters, RentalScope, filter_rentals, phase_conditions
 from keyport.staff.models import Role
 from tests.factories import (
     CarFactory,

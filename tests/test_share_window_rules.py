@@ -23,7 +23,7 @@ from keyport.access.services import (
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.bookings.services import booking_create, booking_set_end_date
+from keyport.frontdesk.services import booking_create, booking_set_end_date
 from keyport.facilities.models import UnitAccessPoint
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, UnitFactory

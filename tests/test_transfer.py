@@ -17,7 +17,7 @@ from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import UnitsOnDay
-from keyport.bookings.services import (
+from keyport.frontdesk.services import (
     booking_create,
     booking_move_out,
     booking_transfer,
@@ -410,7 +410,7 @@ def test_revoke_and_restore_during_a_scheduled_transfer_keep_its_instant(scene) 
 def test_rentals_show_the_units_held_as_of_today_and_their_rent(scene) -> None:
     from decimal import Decimal
 
-    from keyport.bookings.queries import RentalScope, rentals_page
+    from keyport.frontdesk.queries import RentalScope, rentals_page
 
     old = scene.units[0]
     new, _ = new_unit(scene)

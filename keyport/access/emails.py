@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from keyport.emails.defaults import DefaultTemplate, register_default_template
 from keyport.emails.models import EmailTemplate
 from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
+from keyport.lib.times import local_day
 from keyport.staff.queries import staff_to_alert_at
 
 if TYPE_CHECKING:
@@ -134,10 +135,6 @@ def local_window(location: Location, starts_on: dt.date, ends_on: dt.date | None
     if ends_on is None:
         return f"from {local_day(starts_on)}, open-ended ({location.time_zone} time)"
     return f"from {local_day(starts_on)} to the end of {local_day(ends_on)} ({location.time_zone} time)"
-
-
-def local_day(day: dt.date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def _base(booking: Booking, unit_names: Sequence[str]) -> dict[str, str]:

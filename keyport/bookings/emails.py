@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from keyport.access.emails import local_day
 from keyport.contacts.emails import lifetime_label
 from keyport.contacts.queries import portal_login_path
 from keyport.emails.defaults import DefaultTemplate, register_default_template
 from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
+from keyport.lib.times import local_day
 
 if TYPE_CHECKING:
     from keyport.bookings.models import Booking

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from keyport.bookings.queries import units_free_for
-from keyport.bookings.services import MoveIn
+from keyport.frontdesk.services import MoveIn
 from keyport.contacts.models import Customer, CustomerKind
 from keyport.contacts.queries import (
     customers_for_staff,

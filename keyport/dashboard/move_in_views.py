@@ -8,7 +8,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from keyport.audit.services import Actor
-from keyport.bookings.services import booking_move_in
+from keyport.frontdesk.services import booking_move_in
 from keyport.contacts.services import new_customer_create
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.move_in_forms import MoveInForm, NewCustomerForm

@@ -10,10 +10,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from keyport.access.emails import local_day
+from keyport.lib.times import local_day
 from keyport.audit.services import Actor
 from keyport.bookings.queries import get_booking_for_operator
-from keyport.bookings.services import (
+from keyport.frontdesk.services import (
     booking_cancel_reservation,
     booking_move_out,
     booking_move_out_cancel,

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from keyport.bookings.models import BookingPhase
-from keyport.bookings.queries import RentalDay, RentalFilters
+from keyport.frontdesk.queries import RentalDay, RentalFilters
 from keyport.lib.bootstrap_forms import BootstrapForm
 
 CURSOR_MAX_LENGTH = 200

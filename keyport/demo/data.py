@@ -15,7 +15,7 @@ from django.utils import timezone
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.bookings.services import booking_create
+from keyport.frontdesk.services import booking_create
 from keyport.cars.services import car_create
 from keyport.contacts.models import Contact, CustomerKind, PortalLink, PortalLinkPurpose
 from keyport.contacts.services import ContactDetails, contact_add, customer_create

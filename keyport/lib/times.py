@@ -66,3 +66,8 @@ def local_time_html(
 def local_date_html(value: dt.datetime | None, zone: str, *, format: str = DATE_FORMAT) -> SafeString:
     """The calendar day `value` falls on in `zone` (a day needs no zone beside it)."""
     return local_time_html(value, zone, list_zone=zone or timezone.get_default_timezone_name(), format=format)
+
+
+def local_day(day: dt.date) -> str:
+    """A day as emails and messages write it: Fri 3 Jul 2026."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
