@@ -39,9 +39,9 @@ def measure(*, rounds: int, sensorberg_rounds: int) -> list[Figure]:
     from keyport.access.models import SensorbergAccount
     from keyport.access.services import ShareRequest, booking_revoke_access, share_create
     from keyport.audit.services import Actor
-    from keyport.frontdesk.services import booking_create
     from keyport.contacts.models import Contact, Customer
     from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+    from keyport.frontdesk.services import booking_create
 
     sys.path.insert(0, str(ROOT))
     from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg

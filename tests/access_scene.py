@@ -9,9 +9,9 @@ from keyport.access.models import AccessHolder
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.frontdesk.services import booking_create
 from keyport.contacts.models import Contact
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+from keyport.frontdesk.services import booking_create
 from tests.factories import AccessPointFactory, ContactFactory, LocationFactory, UnitFactory
 
 

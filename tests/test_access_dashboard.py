@@ -9,9 +9,9 @@ from keyport.access.models import AccessGrant, AccessHolder, GrantState, SyncSta
 from keyport.access.queries import events_for_customer, events_of_units
 from keyport.access.services import access_decide
 from keyport.audit.services import Actor
-from keyport.frontdesk.services import booking_create, booking_set_end_date
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.services import email_template_save
+from keyport.frontdesk.services import booking_create, booking_set_end_date
 from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 

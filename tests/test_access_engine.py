@@ -22,9 +22,16 @@ from keyport.access.services import (
 )
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.frontdesk.services import booking_cancel, booking_create, booking_set_end_date
-from keyport.contacts.services import ContactDetails, contact_add, contact_update, customer_set_active
+from keyport.contacts.services import ContactDetails
 from keyport.facilities.models import UnitAccessPoint
+from keyport.frontdesk.services import (
+    booking_cancel,
+    booking_create,
+    booking_set_end_date,
+    contact_add,
+    contact_update,
+    customer_set_active,
+)
 from keyport.lib.email_addresses import email_addresses_parse
 from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory, UnitFactory

@@ -7,8 +7,8 @@ from django.db import IntegrityError, connection, transaction
 
 from keyport.audit.models import AuditEntry
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.frontdesk.services import booking_cancel, booking_create, booking_set_end_date
 from keyport.facilities.models import UnitStatus
+from keyport.frontdesk.services import booking_cancel, booking_create, booking_set_end_date
 from tests.factories import CustomerFactory, LocationFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from keyport.access.queries import AccessLoss, access_loss_for_customer
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.frontdesk.services import booking_create
 from keyport.contacts.models import Contact, Customer
 from keyport.emails.models import OutgoingEmail
 from keyport.facilities.models import AccessPoint, Location, UnitAccessPoint
+from keyport.frontdesk.services import booking_create
 from tests.factories import (
     AccessPointFactory,
     ContactFactory,

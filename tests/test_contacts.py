@@ -4,13 +4,8 @@ from django.db import IntegrityError, transaction
 
 from keyport.audit.models import AuditEntry
 from keyport.contacts.models import Contact, Customer
-from keyport.contacts.services import (
-    ContactDetails,
-    contact_add,
-    contact_update,
-    customer_create,
-    customer_set_active,
-)
+from keyport.contacts.services import ContactDetails, customer_create
+from keyport.frontdesk.services import contact_add, contact_update, customer_set_active
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db

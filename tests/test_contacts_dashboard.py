@@ -24,10 +24,11 @@ from keyport.contacts.queries import (
     filter_contacts,
     stream_contacts,
 )
-from keyport.contacts.services import ContactDetails, contact_update, invite_send
+from keyport.contacts.services import ContactDetails, invite_send
 from keyport.dashboard.contacts_views import COLUMNS
 from keyport.emails.models import EmailTemplate, OutgoingEmail
 from keyport.emails.services import email_deliver
+from keyport.frontdesk.services import contact_update
 from keyport.staff.models import ContactListSettings, Role
 from tests.factories import (
     CarFactory,

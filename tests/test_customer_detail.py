@@ -15,11 +15,11 @@ from keyport.access.services import ShareRequest, share_create
 from keyport.audit.models import ActorKind, AuditEntry
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
-from keyport.frontdesk.services import booking_create
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.services import invite_send
 from keyport.documents.models import Document
 from keyport.facilities.models import AccessPoint, Location, UnitAccessPoint, UnitKind
+from keyport.frontdesk.services import booking_create
 from keyport.staff.models import Role
 from tests.factories import (
     AccessPointFactory,

@@ -23,8 +23,8 @@ from keyport.access.services import (
 )
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
-from keyport.frontdesk.services import booking_create
 from keyport.facilities.models import AccessPoint, OpeningHours, OpeningPeriod, UnitAccessPoint
+from keyport.frontdesk.services import booking_create
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 

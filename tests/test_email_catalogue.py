@@ -15,13 +15,13 @@ from django.test import Client
 from django.urls import reverse
 
 from keyport.audit.services import Actor
-from keyport.contacts.email_change import contact_email_change_request
 from keyport.contacts.models import Contact
 from keyport.emails.defaults import DEFAULT_TEMPLATES, DefaultTemplate, register_default_template
 from keyport.emails.models import EmailStatus, OutgoingEmail
 from keyport.emails.services import email_deliver, email_queue, email_template_save
 from keyport.events.services import event_create, event_invite
 from keyport.facilities.models import Location
+from keyport.frontdesk.email_change import contact_email_change_request
 from tests.factories import ContactFactory
 from tests.portal_scene import Scene, build_scene
 

@@ -28,6 +28,8 @@ from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
+from keyport.emails.models import OutgoingEmail
+from keyport.facilities.models import UnitAccessPoint, UnitStatus
 from keyport.frontdesk.services import (
     booking_cancel_reservation,
     booking_create,
@@ -35,8 +37,6 @@ from keyport.frontdesk.services import (
     booking_move_out_cancel,
     booking_transfer,
 )
-from keyport.emails.models import OutgoingEmail
-from keyport.facilities.models import UnitAccessPoint, UnitStatus
 from keyport.staff.models import Role
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import CustomerFactory, LocationFactory, StaffUserFactory, UnitFactory

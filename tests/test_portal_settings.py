@@ -36,7 +36,8 @@ def test_the_profile_changes_name_and_phone(client, scene):
 
 
 def test_a_profile_save_keeps_portal_access_that_staff_switched_off_meanwhile(client, scene, monkeypatch):
-    from keyport.contacts.services import ContactDetails, contact_update
+    from keyport.contacts.services import ContactDetails
+    from keyport.frontdesk.services import contact_update
     from keyport.portal.sections_forms import ProfileForm
 
     sign_in_as(client, scene.partner)
@@ -101,7 +102,8 @@ def test_a_confirmation_for_an_address_taken_meanwhile_is_refused_on_the_page(cl
 
 @pytest.mark.parametrize("shut", ["portal_access_off", "customer_inactive"])
 def test_an_email_change_link_is_void_once_portal_access_ends(client, scene, shut):
-    from keyport.contacts.services import ContactDetails, contact_update, customer_set_active
+    from keyport.contacts.services import ContactDetails
+    from keyport.frontdesk.services import contact_update, customer_set_active
 
     sign_in_as(client, scene.partner)
     client.post(reverse("portal:settings_email"), {"email": "jonas@new.example.com"})

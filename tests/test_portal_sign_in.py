@@ -12,14 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from keyport.contacts.models import AccountStatus, PortalLink, PortalLinkPurpose
-from keyport.contacts.services import (
-    ContactDetails,
-    contact_update,
-    customer_set_active,
-    invite_send,
-    sign_in_link_send,
-)
+from keyport.contacts.services import ContactDetails, invite_send, sign_in_link_send
 from keyport.emails.models import OutgoingEmail
+from keyport.frontdesk.services import contact_update, customer_set_active
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE, SENT_MESSAGE
 from tests.portal_scene import build_scene, last_token_sent_to, press_continue, sign_in_as, token_from_text

@@ -256,7 +256,8 @@ def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monke
 
 
 def test_a_contact_email_change_is_pushed_with_the_membership(fake) -> None:
-    from keyport.contacts.services import ContactDetails, contact_update
+    from keyport.contacts.services import ContactDetails
+    from keyport.frontdesk.services import contact_update
 
     scene = connected_scene(fake)
     drain()

@@ -23,8 +23,8 @@ from keyport.access.services import (
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.frontdesk.services import booking_create, booking_set_end_date
 from keyport.facilities.models import UnitAccessPoint
+from keyport.frontdesk.services import booking_create, booking_set_end_date
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, UnitFactory
 
@@ -463,7 +463,7 @@ def test_a_deleted_share_keeps_when_it_ended() -> None:
 
 
 def test_an_inactive_account_pauses_its_guests_with_the_reason_and_they_come_back_with_it() -> None:
-    from keyport.contacts.services import customer_set_active
+    from keyport.frontdesk.services import customer_set_active
 
     with time_machine.travel(NOW, tick=False):
         scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)

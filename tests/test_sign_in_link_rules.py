@@ -15,14 +15,9 @@ from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.contacts.emails import PORTAL_INVITE, PORTAL_SIGN_IN_LINK, lifetime_label
 from keyport.contacts.models import Contact, Customer, PortalLink, PortalLinkPurpose
-from keyport.contacts.services import (
-    ContactDetails,
-    contact_update,
-    invite_send,
-    portal_link_lifetime,
-    sign_in_link_send,
-)
+from keyport.contacts.services import ContactDetails, invite_send, portal_link_lifetime, sign_in_link_send
 from keyport.emails.models import OutgoingEmail
+from keyport.frontdesk.services import contact_update
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE
 from tests.factories import LocationFactory

@@ -17,13 +17,13 @@ from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import UnitsOnDay
+from keyport.facilities.models import AccessPoint, Unit, UnitAccessPoint, UnitStatus
 from keyport.frontdesk.services import (
     booking_create,
     booking_move_out,
     booking_transfer,
     booking_transfer_cancel,
 )
-from keyport.facilities.models import AccessPoint, Unit, UnitAccessPoint, UnitStatus
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import AccessPointFactory, CustomerFactory, LocationFactory, UnitFactory
 

@@ -29,7 +29,6 @@ from keyport.contacts.queries import (
     get_customer_for_staff,
     primary_contact,
 )
-from keyport.contacts.services import contact_add, contact_update, customer_set_active
 from keyport.dashboard.activity import activity_of_customer_for_staff, emails_to_customer
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
@@ -38,6 +37,7 @@ from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.facilities.models import Location
+from keyport.frontdesk.services import contact_add, contact_update, customer_set_active
 from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_operator

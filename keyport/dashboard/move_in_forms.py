@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from keyport.bookings.queries import units_free_for
-from keyport.frontdesk.services import MoveIn
 from keyport.contacts.models import Customer, CustomerKind
 from keyport.contacts.queries import (
     customers_for_staff,
@@ -21,6 +20,7 @@ from keyport.contacts.queries import (
 )
 from keyport.contacts.services import NewCustomer
 from keyport.facilities.models import Location, Unit
+from keyport.frontdesk.services import MoveIn
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, style_fields
 from keyport.lib.email_addresses import normalize_email_address

@@ -8,11 +8,11 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from keyport.audit.services import Actor
-from keyport.frontdesk.services import booking_move_in
 from keyport.contacts.services import new_customer_create
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.move_in_forms import MoveInForm, NewCustomerForm
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.frontdesk.services import booking_move_in
 from keyport.staff.queries import get_location_for_operator, get_locations_for_operator
 
 # The service's names for what Move in's form asks as a new customer, or per unit.

@@ -10,9 +10,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from keyport.lib.times import local_day
 from keyport.audit.services import Actor
 from keyport.bookings.queries import get_booking_for_operator
+from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
+from keyport.dashboard.booking_views import booking_detail
+from keyport.dashboard.forms import apply_errors
+from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.facilities.models import Unit
 from keyport.frontdesk.services import (
     booking_cancel_reservation,
     booking_move_out,
@@ -20,11 +24,7 @@ from keyport.frontdesk.services import (
     booking_transfer,
     booking_transfer_cancel,
 )
-from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
-from keyport.dashboard.booking_views import booking_detail
-from keyport.dashboard.forms import apply_errors
-from keyport.dashboard.staff_auth import StaffRequest, staff_required
-from keyport.facilities.models import Unit
+from keyport.lib.times import local_day
 
 
 @require_POST

@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 
 from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.queries import events_of_location
-from keyport.frontdesk.queries import RentalScope, filter_rentals, rentals_page
 from keyport.dashboard.rentals_forms import RentalsForm
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.frontdesk.queries import RentalScope, filter_rentals, rentals_page
 from keyport.staff.queries import get_location_for_staff
 
 PAGE_SIZE = 50

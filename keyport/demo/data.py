@@ -15,10 +15,9 @@ from django.utils import timezone
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
-from keyport.frontdesk.services import booking_create
 from keyport.cars.services import car_create
 from keyport.contacts.models import Contact, CustomerKind, PortalLink, PortalLinkPurpose
-from keyport.contacts.services import ContactDetails, contact_add, customer_create
+from keyport.contacts.services import ContactDetails, customer_create
 from keyport.demo.sections import seed_sections
 from keyport.facilities.models import AccessPointKind, Location, Unit, UnitKind
 from keyport.facilities.services import (
@@ -29,6 +28,7 @@ from keyport.facilities.services import (
     unit_map_access_points,
     unit_type_create,
 )
+from keyport.frontdesk.services import booking_create, contact_add
 from keyport.staff.models import Role, StaffUser
 
 DEMO_PASSWORD = "keyport-demo"  # noqa: S105 - the published demo sign-in

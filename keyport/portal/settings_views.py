@@ -7,15 +7,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from keyport.contacts.email_change import (
+from keyport.contacts.queries import sections_for_customer
+from keyport.contacts.services import contact_actor
+from keyport.events.models import EmailPreferences
+from keyport.events.services import email_preferences_set
+from keyport.frontdesk.email_change import (
     contact_email_change_confirm,
     contact_email_change_request,
     email_change_read,
 )
-from keyport.contacts.queries import sections_for_customer
-from keyport.contacts.services import contact_actor, contact_profile_update
-from keyport.events.models import EmailPreferences
-from keyport.events.services import email_preferences_set
+from keyport.frontdesk.services import contact_profile_update
 from keyport.lib.rate_limits import rate_limit_allows
 from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
 from keyport.portal.sessions import PortalRequest, full_portal_required, not_in_your_portal, section_shown

@@ -8,6 +8,12 @@ from keyport.frontdesk.services.moves import (
     booking_transfer,
     booking_transfer_cancel,
 )
+from keyport.frontdesk.services.people import (
+    contact_add,
+    contact_profile_update,
+    contact_update,
+    customer_set_active,
+)
 from keyport.frontdesk.services.rentals import (
     MoveIn,
     booking_cancel,
@@ -28,4 +34,8 @@ __all__ = [
     "booking_set_end_date",
     "booking_transfer",
     "booking_transfer_cancel",
+    "contact_add",
+    "contact_profile_update",
+    "contact_update",
+    "customer_set_active",
 ]

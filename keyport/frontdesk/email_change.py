@@ -17,7 +17,8 @@ from django.db import transaction
 from keyport.audit.services import audit_record
 from keyport.contacts.emails import email_change_confirm_email
 from keyport.contacts.models import Contact
-from keyport.contacts.services import ContactDetails, contact_actor, contact_update
+from keyport.contacts.services import ContactDetails, contact_actor
+from keyport.frontdesk.services import contact_update
 from keyport.lib.email_addresses import normalize_email_address
 
 SALT = "keyport.contacts.email-change"
