@@ -122,7 +122,7 @@ def _a_plate() -> str:
 def _cursor_of_page(number: int) -> str:
     """The Next cursor that leads to page `number` of the name sort: the last row of the page before."""
     from keyport.contacts.models import Contact
-    from keyport.contacts.queries import CONTACT_SORTS, ContactFilters, encode_cursor, filter_contacts
+    from keyport.frontdesk.queries import CONTACT_SORTS, ContactFilters, encode_cursor, filter_contacts
 
     row = filter_contacts(Contact.objects.all(), ContactFilters())[(number - 1) * 50 - 1]
     return encode_cursor(row, CONTACT_SORTS["name"])

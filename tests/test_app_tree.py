@@ -29,13 +29,6 @@ LAYERS: list[set[str]] = [
 ]
 LAYER_OF = {app: index for index, apps in enumerate(LAYERS) for app in apps}
 
-# Imports that still go up the tree, each to be turned around: the test fails on any other, and
-# on one of these once it is gone (then strike it here).
-STILL_UPWARD = {
-    ("contacts", "bookings"),
-    ("contacts", "cars"),
-}
-
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
@@ -83,12 +76,9 @@ def test_apps_import_only_apps_below_them() -> None:
     for app, imported, where in app_imports():
         if LAYER_OF[imported] >= LAYER_OF[app]:
             upward.setdefault((app, imported), []).append(where)
-    new = {edge: places for edge, places in upward.items() if edge not in STILL_UPWARD}
-    assert not new, "imports up the tree (docs/architecture.md):\n" + "\n".join(
-        f"{app} -> {imported}: {', '.join(places)}" for (app, imported), places in sorted(new.items())
+    assert not upward, "imports up the tree (docs/architecture.md):\n" + "\n".join(
+        f"{app} -> {imported}: {', '.join(places)}" for (app, imported), places in sorted(upward.items())
     )
-    gone = STILL_UPWARD - set(upward)
-    assert not gone, f"turned around, strike them from STILL_UPWARD: {sorted(gone)}"
 
 
 def test_the_walk_sees_imports_inside_functions_and_skips_type_checking_blocks() -> None:

@@ -16,7 +16,11 @@ from django.urls import reverse
 from keyport.audit.models import AuditEntry
 from keyport.bookings.models import BookingUnit
 from keyport.contacts.models import AccountStatus, Contact, CustomerAppSettings, PortalLink
-from keyport.contacts.queries import (
+from keyport.contacts.services import ContactDetails, invite_send
+from keyport.dashboard.contacts_views import COLUMNS
+from keyport.emails.models import EmailTemplate, OutgoingEmail
+from keyport.emails.services import email_deliver
+from keyport.frontdesk.queries import (
     ContactFilters,
     contact_sort_keys,
     decode_cursor,
@@ -24,10 +28,6 @@ from keyport.contacts.queries import (
     filter_contacts,
     stream_contacts,
 )
-from keyport.contacts.services import ContactDetails, invite_send
-from keyport.dashboard.contacts_views import COLUMNS
-from keyport.emails.models import EmailTemplate, OutgoingEmail
-from keyport.emails.services import email_deliver
 from keyport.frontdesk.services import contact_update
 from keyport.staff.models import ContactListSettings, Role
 from tests.factories import (

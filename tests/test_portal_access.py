@@ -4,7 +4,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, reverse
 
 from keyport.contacts.models import Contact, CustomerAppSettings, CustomerKind, PortalAccess
-from keyport.contacts.queries import with_portal_facts
+from keyport.frontdesk.queries import customer_portal_access, with_portal_facts
 from keyport.portal import urls as portal_urls
 from tests.factories import (
     CarFactory,
@@ -92,7 +92,7 @@ def test_the_routes_checked_cover_the_portal(scene):
 def _access(contact: Contact) -> tuple[str, str]:
     annotated = with_portal_facts(Contact.objects.filter(pk=contact.pk)).get()
     fresh = Contact.objects.get(pk=contact.pk)
-    return annotated.portal_access(), fresh.portal_access()
+    return annotated.portal_access(), customer_portal_access(fresh.customer)
 
 
 def test_portal_access_follows_the_account_in_the_query_and_on_the_object():

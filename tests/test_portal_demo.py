@@ -2,8 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from keyport.contacts.models import AccountStatus, Contact, PortalAccess
-from keyport.contacts.queries import with_portal_facts
 from keyport.demo.data import GUEST_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
+from keyport.frontdesk.queries import with_portal_facts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -4,8 +4,8 @@ from django.core.management import call_command
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.cars.models import Car
 from keyport.contacts.models import AccountStatus, Contact, Customer, CustomerKind, PortalAccess
-from keyport.contacts.queries import with_portal_facts
 from keyport.facilities.models import Unit
+from keyport.frontdesk.queries import with_portal_facts
 
 pytestmark = pytest.mark.django_db
 

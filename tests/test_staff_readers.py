@@ -18,15 +18,15 @@ from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_st
 from keyport.bookings.queries import get_booking_for_operator, get_booking_for_staff
 from keyport.cars.queries import get_car_for_manager, get_car_for_staff, get_photo_for_staff
 from keyport.contacts.models import CustomerKind
-from keyport.contacts.queries import (
+from keyport.documents.queries import get_document_for_staff
+from keyport.events.queries import get_event_for_operator, get_event_for_staff, get_lead_for_operator
+from keyport.facilities.models import UnitKind
+from keyport.frontdesk.queries import (
     get_contact_for_manager,
     get_contact_for_staff,
     get_customer_for_manager,
     get_customer_for_staff,
 )
-from keyport.documents.queries import get_document_for_staff
-from keyport.events.queries import get_event_for_operator, get_event_for_staff, get_lead_for_operator
-from keyport.facilities.models import UnitKind
 from keyport.staff.models import Role, StaffUser
 from keyport.staff.queries import (
     get_location_for_operator,

@@ -32,8 +32,8 @@ from keyport.access.models import (
     SyncState,
 )
 from keyport.bookings.models import Booking, BookingUnit
+from keyport.bookings.queries import bookings_of_customer
 from keyport.contacts.models import Contact, Customer
-from keyport.contacts.queries import bookings_of_customer
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from keyport.lib.tokens import token_hash
 from keyport.staff.models import StaffUser

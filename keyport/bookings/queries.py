@@ -32,6 +32,7 @@ from keyport.bookings.models import (
     BookingUnit,
     booked_between,
 )
+from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit, UnitAccessPoint, UnitStatus, UnitType
 from keyport.facilities.queries import occupied_on
 from keyport.staff.models import StaffUser
@@ -504,4 +505,14 @@ def units_free_for(location: Location, starts_on: dt.date, ends_on: dt.date | No
         .exclude(Exists(overlapping))
         .select_related("unit_type")
         .order_by("number")
+    )
+
+
+def bookings_of_customer(customer: Customer) -> QuerySet[Booking]:
+    """The account's bookings, newest first, with location and units (for the Your Bookings card)."""
+    return (
+        Booking.objects.filter(customer=customer)
+        .select_related("location")
+        .prefetch_related("units")
+        .order_by("-starts_on", "-id")
     )

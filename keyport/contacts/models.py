@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import models
 from django.db.models import Func, Q, Value
@@ -49,17 +50,6 @@ class Customer(models.Model):
     def time_zone(self) -> str:
         """The zone the customer's times show in: their home location's."""
         return zone_of(self.home_location)
-
-    def is_storage_customer(self) -> bool:
-        """A booking, a car, or an active storage account: such a customer's people get Full access."""
-        from keyport.bookings.models import BookingStatus
-
-        if self.kind == CustomerKind.STORAGE and self.is_active:
-            return True
-        return self.bookings.exclude(status=BookingStatus.CANCELLED).exists() or self.cars.exists()
-
-    def portal_access(self) -> PortalAccess:
-        return PortalAccess.FULL if self.is_storage_customer() else PortalAccess.TICKET_ONLY
 
     def portal_people(self) -> list[Contact]:
         """The account's people with portal access (so with an email), oldest first: those who get
@@ -168,11 +158,11 @@ class Contact(models.Model):
         return bool(self.email) and self.can_access_portal and self.customer.is_active
 
     def portal_access(self) -> PortalAccess:
-        """Full or Ticket-only: read from a query annotation when present, else asked of the account."""
-        annotated = getattr(self, "portal_access_value", None)
-        if annotated is not None:
-            return PortalAccess(annotated)
-        return self.customer.portal_access()
+        """Full or Ticket-only, as the row was read: by `keyport.frontdesk.queries.with_portal_facts`,
+        for a list or the portal's session. Portal Access is derived from the account's bookings
+        and cars, which contacts do not read; one account's is `customer_portal_access`."""
+        annotated: Any = self  # the type checker cannot see a query's annotations
+        return PortalAccess(annotated.portal_access_value)
 
     def account_status(self) -> AccountStatus:
         annotated = getattr(self, "account_status_value", None)

@@ -11,7 +11,6 @@ from keyport.billing import services as billing
 from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
 from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff, invoices_for_staff
-from keyport.contacts.queries import customers_for_staff, get_customer_for_manager
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -22,6 +21,7 @@ from keyport.dashboard.sections_forms import (
     lines_from,
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.frontdesk.queries import customers_for_staff, get_customer_for_manager
 from keyport.staff.queries import get_location_for_operator, get_location_for_owner, staff_locations
 
 

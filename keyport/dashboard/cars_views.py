@@ -20,7 +20,6 @@ from keyport.cars.queries import (
     get_photo_for_staff,
     may_change_car,
 )
-from keyport.contacts.queries import get_customer_for_manager
 from keyport.dashboard.sections_forms import (
     BayForm,
     CarForm,
@@ -31,6 +30,7 @@ from keyport.dashboard.sections_forms import (
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.models import Unit
+from keyport.frontdesk.queries import get_customer_for_manager
 from keyport.staff.queries import locations_for_operator
 
 

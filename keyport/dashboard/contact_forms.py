@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from keyport.contacts.models import AccountStatus, PortalAccess
-from keyport.contacts.queries import ContactFilters
 from keyport.contacts.services import ContactDetails
 from keyport.facilities.models import Location
+from keyport.frontdesk.queries import ContactFilters
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.staff.models import StaffUser

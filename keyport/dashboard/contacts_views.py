@@ -13,14 +13,6 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.contacts.models import Contact
-from keyport.contacts.queries import (
-    CONTACT_SORTS,
-    contacts_for_staff,
-    contacts_page,
-    filter_contacts,
-    get_contact_for_staff,
-    stream_contacts,
-)
 from keyport.contacts.services import invite_send
 from keyport.dashboard.contact_forms import (
     COLUMNS,
@@ -30,6 +22,14 @@ from keyport.dashboard.contact_forms import (
     ColumnSettingsForm,
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.frontdesk.queries import (
+    CONTACT_SORTS,
+    contacts_for_staff,
+    contacts_page,
+    filter_contacts,
+    get_contact_for_staff,
+    stream_contacts,
+)
 from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of

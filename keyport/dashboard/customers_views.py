@@ -22,13 +22,7 @@ from keyport.audit.services import Actor
 from keyport.billing.queries import billing_of_customer_for_staff
 from keyport.cars.queries import cars_of_customer_for_staff
 from keyport.contacts.models import Contact, Customer
-from keyport.contacts.queries import (
-    contacts_of_customer,
-    get_contact_for_manager,
-    get_customer_for_manager,
-    get_customer_for_staff,
-    primary_contact,
-)
+from keyport.contacts.queries import primary_contact
 from keyport.dashboard.activity import activity_of_customer_for_staff, emails_to_customer
 from keyport.dashboard.contact_forms import ContactForm
 from keyport.dashboard.forms import RevokeAccessForm, apply_errors
@@ -37,6 +31,12 @@ from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.why_cant_forms import Person, why_cant_context
 from keyport.documents.queries import documents_of_customer_for_staff
 from keyport.facilities.models import Location
+from keyport.frontdesk.queries import (
+    contacts_of_customer,
+    get_contact_for_manager,
+    get_customer_for_manager,
+    get_customer_for_staff,
+)
 from keyport.frontdesk.services import contact_add, contact_update, customer_set_active
 from keyport.lib.times import list_zone
 from keyport.staff.models import StaffUser

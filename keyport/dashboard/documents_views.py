@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.contacts.models import Customer
-from keyport.contacts.queries import get_customer_for_manager, get_customer_for_staff
 from keyport.dashboard.sections_forms import DocumentForm, form_status
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.documents import services
 from keyport.documents.models import Document
 from keyport.documents.queries import documents_of_customer_for_staff, get_document_for_staff
+from keyport.frontdesk.queries import get_customer_for_manager, get_customer_for_staff
 
 
 @staff_required

@@ -12,14 +12,10 @@ from django.utils.html import format_html
 
 from keyport.bookings.queries import units_free_for
 from keyport.contacts.models import Customer, CustomerKind
-from keyport.contacts.queries import (
-    customers_for_staff,
-    customers_to_move_in,
-    find_customers_to_move_in,
-    get_contact_by_email,
-)
+from keyport.contacts.queries import get_contact_by_email
 from keyport.contacts.services import NewCustomer
 from keyport.facilities.models import Location, Unit
+from keyport.frontdesk.queries import customers_for_staff, customers_to_move_in, find_customers_to_move_in
 from keyport.frontdesk.services import MoveIn
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, style_fields

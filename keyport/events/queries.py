@@ -4,8 +4,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from keyport.contacts.models import Contact, Customer, CustomerKind
-from keyport.contacts.queries import portal_access_expression
 from keyport.events.models import Event, Ticket, TicketStatus
+from keyport.frontdesk.queries import portal_access_expression
 from keyport.lib.form_fields import LAST_READABLE_INSTANT
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff

@@ -26,7 +26,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from keyport.contacts.models import Contact, Customer, PortalAccess
-from keyport.contacts.queries import get_portal_contact, sections_for_customer
+from keyport.contacts.queries import sections_for_customer
+from keyport.frontdesk.queries import get_portal_contact
 
 SESSION_CONTACT_ID = "portal_contact_id"
 SESSION_EPOCH = "portal_session_epoch"

@@ -7,14 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.bookings.models import Booking, BookingPhase
-from keyport.bookings.queries import units_held_by
+from keyport.bookings.queries import bookings_of_customer, units_held_by
 from keyport.contacts.models import PortalAccess
-from keyport.contacts.queries import (
-    bookings_of_customer,
-    portal_location,
-    portal_login_path,
-    sections_for_customer,
-)
+from keyport.contacts.queries import portal_location, portal_login_path, sections_for_customer
 from keyport.portal.sessions import (
     PortalRequest,
     portal_contact,
