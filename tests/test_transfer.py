@@ -16,7 +16,7 @@ from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
-from keyport.bookings.queries import UnitsOnDay
+from keyport.bookings.unit_states import UnitsOnDay
 from keyport.facilities.models import AccessPoint, Unit, UnitAccessPoint, UnitStatus
 from keyport.frontdesk.services import (
     booking_create,

@@ -15,7 +15,7 @@ from django.urls import reverse
 from keyport.audit.models import AuditEntry
 from keyport.billing.models import BillingSettings, Invoice, InvoiceStatus
 from keyport.bookings.models import Booking
-from keyport.bookings.queries import month_ends
+from keyport.bookings.unit_states import month_ends
 from keyport.facilities.models import Location, Unit, UnitAccessPoint, UnitStatus, UnitType
 from keyport.staff.models import Role
 from tests.factories import (

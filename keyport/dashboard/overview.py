@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from keyport.bookings.queries import LocationToday, locations_today, month_ends, occupied_at_month_ends
+from keyport.bookings.unit_states import LocationToday, locations_today, month_ends, occupied_at_month_ends
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_with_counts_for_staff

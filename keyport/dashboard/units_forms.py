@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q, QuerySet
 
-from keyport.bookings.queries import UnitFilters, UnitState
+from keyport.bookings.unit_states import UnitFilters, UnitState
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitKind, UnitType
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm

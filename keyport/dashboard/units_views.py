@@ -9,13 +9,8 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.billing.queries import currency_of
-from keyport.bookings.queries import (
-    UnitFilters,
-    UnitsOnDay,
-    get_unit_for_operator,
-    get_unit_type_for_operator,
-    unit_types_of,
-)
+from keyport.bookings.queries import get_unit_for_operator, get_unit_type_for_operator, unit_types_of
+from keyport.bookings.unit_states import UnitFilters, UnitsOnDay
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.dashboard.units_forms import (
