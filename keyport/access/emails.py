@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
+from keyport.access.models import BookingAccess
 from keyport.emails.defaults import DefaultTemplate, register_default_template
 from keyport.emails.models import EmailTemplate
 from keyport.emails.services import Recipient, email_queue_from_template, emails_queue_from_template
@@ -174,8 +175,6 @@ def access_changed_emails(
 
     `reason` is what the tenant's people read; without it, the one the operator gave with Revoke access.
     """
-    from keyport.access.models import BookingAccess
-
     units = sorted(str(u) for u in booking.units.all())
     if revoked and reason is None:
         reason = BookingAccess.objects.get(booking=booking).revoked_reason
