@@ -241,7 +241,8 @@ def provider_state(location: Location, *, now: dt.datetime | None = None) -> Pro
     counts = hour.aggregate(calls=Sum("calls"), failures=Sum("failures"))
     last_ok_at = ProviderCallTally.objects.filter(account=account).aggregate(last=Max("last_ok_at"))["last"]
     missing = MissingAccessGroup.objects.filter(account=account).values("external_id")
-    # A unit's External Identifier is its number (keyport.access.providers.sensorberg.unit_external_id).
+    # A unit's External Identifier is its number
+    # (keyport.access.providers.sensorberg.memberships.unit_external_id).
     units = list(Unit.objects.filter(location=location, number__in=Subquery(missing)).order_by("number"))
     return ProviderState(
         last_ok_at=last_ok_at,
