@@ -33,7 +33,7 @@ from figures import Figure, table
 from setup_django import ROOT, alternating_slices, build_grants, configure, percentile, skip_event_writes
 
 if TYPE_CHECKING:
-    from keyport.access.doors import Door
+    from keyport.access.services.doors import Door
 
 PATHS = ("/noop", "/api/v1/access/check")
 
@@ -112,8 +112,8 @@ def measure(
         print("what-if run: access events are NOT written")
     from django.core.wsgi import get_wsgi_application
 
-    from keyport.access.doors import Door
     from keyport.access.services import device_key_issue
+    from keyport.access.services.doors import Door
     from keyport.audit.services import Actor
 
     data = build_grants(units=units)
@@ -223,7 +223,7 @@ def _parts_of_a_check(door: Door, key: str, pins: list[str], calls: int) -> list
     from django.db import connections
     from django.utils import timezone
 
-    from keyport.access.doors import access_event_record, door_for_device_key
+    from keyport.access.services.doors import access_event_record, door_for_device_key
     from keyport.lib.tokens import token_hash
 
     rng = random.Random(11)  # noqa: S311
@@ -272,8 +272,8 @@ def _cpu_of_a_check(key: str, pins: list[str], calls: int) -> list[Figure]:
     """
     from django.db import connection
 
-    from keyport.access.doors import _run
     from keyport.access.services import device_access_decide
+    from keyport.access.services.doors import _run
 
     if connection.vendor != "postgresql":
         return []

@@ -21,7 +21,7 @@ from figures import Figure, table
 from setup_django import alternating_slices, build_grants, configure
 
 if TYPE_CHECKING:
-    from keyport.access.doors import Door
+    from keyport.access.services.doors import Door
 
 References = list[tuple[int, int, int, int]]  # grant, holder, unit, booking
 WITH, WITHOUT = "with database constraints", "without"
@@ -42,8 +42,8 @@ def measure(*, units: int, processes: int, seconds: float, rounds: int) -> list[
     configure(fresh=True)
     from django.db import connections
 
-    from keyport.access.doors import Door
     from keyport.access.models import AccessGrant
+    from keyport.access.services.doors import Door
 
     data = build_grants(units=units)
     door = Door.of(data["gate"])  # type: ignore[arg-type]
@@ -97,7 +97,7 @@ def _inserts_for(door: Door, references: References, seconds: float, seed: int) 
     """One writer: events on random grants for `seconds`, each committed on its own; returns how many."""
     from django.utils import timezone
 
-    from keyport.access.doors import GrantAtDoor, access_event_record
+    from keyport.access.services.doors import GrantAtDoor, access_event_record
 
     rng = random.Random(seed)  # noqa: S311
     done, stop = 0, time.perf_counter() + seconds

@@ -29,7 +29,7 @@ def main() -> None:
     options = parser.parse_args()
     configure(fresh=True)
     from keyport.access.models import AccessGrant, SensorbergAccount
-    from keyport.access.providers.sensorberg import membership_body, unit_external_id
+    from keyport.access.providers.sensorberg.memberships import membership_body, unit_external_id
     from keyport.access.services import sync_reconcile
     from keyport.facilities.models import Location
 

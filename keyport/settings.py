@@ -128,8 +128,9 @@ if DATABASE_URL:
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
         },
         # The pool is in the process, so a connection keeps what was prepared on it: the access
-        # check prepares its statements once (keyport/access/doors.py). Django's own queries bind
-        # on the client and are never prepared. Off behind a pooler that cannot keep them.
+        # check prepares its statements once (keyport/access/services/doors.py). Django's own
+        # queries bind on the client and are never prepared. Off behind a pooler that cannot keep
+        # them.
         "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
     }
     _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not also.

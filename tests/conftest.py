@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keyport.access.providers import sensorberg
+from keyport.access.providers.sensorberg.provider import forget_cached_state
 from keyport.audit.services import Actor
 from tests.factories import StaffUserFactory
 from tests.sensorberg_fake import FakeSensorberg
@@ -71,7 +71,7 @@ def fake(settings) -> Iterator[FakeSensorberg]:
     allow, with the adapter's token cache cleared."""
     settings.SENSORBERG_ALLOW_PRIVATE_HOSTS = True
     server = FakeSensorberg().start()
-    sensorberg.forget_cached_state()
+    forget_cached_state()
     yield server
     server.stop()
-    sensorberg.forget_cached_state()
+    forget_cached_state()

@@ -2,7 +2,7 @@
 protocol: OAuth 2.0 client credentials with scope=app (400 without it), token revocation, and
 JSON:API resources (415 to a body that is not application/vnd.api+json, errors as an `errors`
 array, lists paged by `links.next`, `state.page_size` to a page). The resource paths are its own
-(see keyport/access/providers/sensorberg.py). It can misbehave:
+(see keyport/access/providers/sensorberg/__init__.py). It can misbehave:
 `fail_next(n, status)` answers 5xx, `slow_next(n, seconds)` times out (and then still applies
 the call, as a vendor may after the client gave up; `method=` only that method's calls),
 `rate_limit_next(n, retry_after)` answers 429 (seconds or an HTTP date), `expire_tokens()` makes

@@ -4,10 +4,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, AccessHolder, GrantState, SyncState
 from keyport.access.queries import events_for_customer, events_of_units
 from keyport.access.services import access_decide
+from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.services import email_template_save

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, AccessHolder, GrantOrigin, GrantState, SharedAccess, ShareState
 from keyport.access.queries import events_for_customer
 from keyport.access.services import (
@@ -20,6 +19,7 @@ from keyport.access.services import (
     share_create,
     share_delete,
 )
+from keyport.access.services.doors import Door
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.contacts.services import ContactDetails

@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, AccessGrant
 from keyport.access.services import access_decide
+from keyport.access.services.doors import Door
 from keyport.staff.models import Role
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import LocationFactory, StaffUserFactory, UnitFactory

@@ -7,9 +7,9 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, GrantOrigin, GrantState
 from keyport.access.services import access_decide, grants_end_due
+from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.frontdesk.services import booking_cancel, booking_set_end_date
 from tests.access_scene import build_access_scene

@@ -8,8 +8,8 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.services import access_decide, booking_revoke_access
+from keyport.access.services.doors import Door
 from keyport.access.templatetags.access_words import UNKNOWN_REASON_WORDS, reason_in_words
 from keyport.api.openapi import REASONS
 from keyport.audit.services import Actor

@@ -7,9 +7,9 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, DeviceKey
 from keyport.access.services import access_decide, device_key_issue
+from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint
 from tests.access_scene import build_access_scene

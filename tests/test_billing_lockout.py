@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from keyport.access.doors import Door
 from keyport.access.emails import ACCESS_RESTORED, ACCESS_REVOKED
 from keyport.access.models import (
     AccessEvent,
@@ -18,6 +17,7 @@ from keyport.access.models import (
     ShareState,
 )
 from keyport.access.services import access_decide, booking_revoke_access, grants_sync_for_booking
+from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.emails.models import OutgoingEmail

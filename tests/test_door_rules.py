@@ -10,7 +10,6 @@ import pytest
 import time_machine
 from django.core import mail
 
-from keyport.access.doors import Door, GrantAtDoor
 from keyport.access.models import AccessEvent, AccessHolder, SharedAccess
 from keyport.access.services import (
     Decision,
@@ -21,6 +20,7 @@ from keyport.access.services import (
     share_create,
     share_delete,
 )
+from keyport.access.services.doors import Door, GrantAtDoor
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, OpeningHours, OpeningPeriod, UnitAccessPoint
@@ -577,7 +577,7 @@ def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_l
 
 
 def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:
-    from keyport.access.doors import access_event_record
+    from keyport.access.services.doors import access_event_record
 
     door = fresh_door(scene)
     assert access_event_record(door, channel="device", allowed=False, reason="unknown_pin", when=NOW) is True

@@ -5,9 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from keyport.access.doors import Door
-from keyport.access.queries import door_for_device
 from keyport.access.services import device_key_issue
+from keyport.access.services.doors import Door, door_for_device
 from keyport.audit.models import AuditEntry
 from keyport.facilities.models import AccessPointKind, OpeningHours, UnitKind
 from keyport.facilities.services import (
@@ -176,8 +175,9 @@ def test_the_admin_shows_but_does_not_change_the_access_provider_or_opening_hour
 
 
 def test_the_door_check_reads_opening_hours_as_the_location_does(actor):
-    """The device check reads the hours with its key, in one statement (keyport/access/doors.py);
-    Location.is_open_at reads them through the ORM. Both must apply the same periods."""
+    """The device check reads the hours with its key, in one statement
+    (keyport/access/services/doors.py); Location.is_open_at reads them through the ORM. Both must
+    apply the same periods."""
     austin = LocationFactory(time_zone="America/Chicago")
     hours = [(day, dt.time(7), dt.time(20)) for day in range(6)] + [(6, dt.time(18), dt.time.min)]
     location_set_opening_hours(actor=actor, location=austin, hours=hours)

@@ -8,7 +8,6 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.models import (
     AccessGrant,
     GrantState,
@@ -24,6 +23,7 @@ from keyport.access.services import (
     booking_revoke_access,
     grants_end_due,
 )
+from keyport.access.services.doors import Door
 from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor

@@ -12,9 +12,9 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessEvent
 from keyport.access.services import access_decide, device_access_decide, device_key_issue
+from keyport.access.services.doors import Door
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.emails.models import OutgoingEmail

@@ -16,7 +16,8 @@ from keyport.access.models import (
     SyncIntentStatus,
     SyncState,
 )
-from keyport.access.providers import sensorberg
+from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg import provider as sensorberg_provider
 from keyport.access.services import (
     SYNC_MAX_ATTEMPTS,
     booking_restore_access,
@@ -116,7 +117,7 @@ def test_revoke_reaches_the_provider_and_restore_puts_it_back(fake) -> None:
 
 
 def test_timeouts_429_and_expired_tokens_are_retried(fake, monkeypatch) -> None:
-    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sensorberg_provider, "TIMEOUT_SECONDS", 0.3)
     scene = connected_scene(fake)
     fake.slow_next(1, 1.0)
     drain()
@@ -217,7 +218,7 @@ def test_the_secret_is_masked_and_not_in_repr(fake) -> None:
     scene = connected_scene(fake)
     account = SensorbergAccount.objects.get(location=scene.location)
     assert CLIENT_SECRET not in repr(account) and CLIENT_SECRET not in account.masked_secret
-    provider = sensorberg.SensorbergProvider.for_location(scene.location)
+    provider = SensorbergProvider.for_location(scene.location)
     assert CLIENT_SECRET not in repr(provider)
 
 
@@ -238,16 +239,16 @@ def test_a_push_that_lands_after_its_grant_was_revoked_is_taken_back(fake, monke
     drain()
     today = timezone.localdate()
     share = scene.share("friend@example.com", today, today + dt.timedelta(days=3))
-    real_push = sensorberg.SensorbergProvider.push
+    real_push = SensorbergProvider.push
 
     def slow_push(self, grant, *, idempotency_key):
         # While this push is in flight, the tenant deletes the share and another worker removes it.
-        monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+        monkeypatch.setattr(SensorbergProvider, "push", real_push)
         share_delete(actor=ACTOR, share=share)
         drain()
         real_push(self, grant, idempotency_key=idempotency_key)
 
-    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", slow_push)
+    monkeypatch.setattr(SensorbergProvider, "push", slow_push)
     drain()
     grant = share.grants.get()
     assert grant.membership_ref in fake.members("A001")  # the late push landed...
@@ -351,7 +352,7 @@ def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeyp
     )
     grant = share.grants.get()
     (first,) = SyncIntent.objects.filter(grant=grant, status=SyncIntentStatus.PENDING)
-    real_push = sensorberg.SensorbergProvider.push
+    real_push = SensorbergProvider.push
     deletes_sent_meanwhile = []
 
     def push_while_the_tenant_deletes(provider, pushed, *, idempotency_key):
@@ -361,9 +362,9 @@ def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeyp
         deletes_sent_meanwhile.extend(m for m, _, _ in fake.state.writes if m == "DELETE")
         real_push(provider, pushed, idempotency_key=idempotency_key)  # the push lands after it
 
-    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", push_while_the_tenant_deletes)
+    monkeypatch.setattr(SensorbergProvider, "push", push_while_the_tenant_deletes)
     sync_intent_process(intent_id=first.pk)
-    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+    monkeypatch.setattr(SensorbergProvider, "push", real_push)
     assert deletes_sent_meanwhile == []  # the removal waited for the push
     drain()
     assert grant.membership_ref not in fake.members("A001")
@@ -376,21 +377,21 @@ def test_a_share_deleted_while_its_push_is_on_the_way_ends_removed(fake, monkeyp
 
 def test_a_fault_of_any_kind_is_a_failed_attempt_and_the_others_go_on(fake, monkeypatch) -> None:
     connected_scene(fake)
-    real_push = sensorberg.SensorbergProvider.push
+    real_push = SensorbergProvider.push
 
     def push_a001_breaks(provider, grant, *, idempotency_key):
         if grant.unit.number == "A001":
             raise KeyError("items")
         real_push(provider, grant, idempotency_key=idempotency_key)
 
-    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", push_a001_breaks)
+    monkeypatch.setattr(SensorbergProvider, "push", push_a001_breaks)
     drain()
     broken = AccessGrant.objects.get(unit__number="A001")
     assert broken.sync_state == SyncState.PENDING and "could not send" in broken.sync_error
     assert set(AccessGrant.objects.exclude(pk=broken.pk).values_list("sync_state", flat=True)) == {
         SyncState.SYNCED
     }
-    monkeypatch.setattr(sensorberg.SensorbergProvider, "push", real_push)
+    monkeypatch.setattr(SensorbergProvider, "push", real_push)
     drain()
     assert AccessGrant.objects.get(pk=broken.pk).sync_state == SyncState.SYNCED
 
@@ -548,7 +549,7 @@ def wait_until(condition, seconds: float = 5.0) -> None:
 def late_push_scene(fake, monkeypatch, settings):
     """A Sensorberg location in sync, whose calls time out after 0.3 s and whose pushes that got
     no answer may land for 30 s."""
-    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sensorberg_provider, "TIMEOUT_SECONDS", 0.3)
     settings.SENSORBERG_LATE_PUSH_SECONDS = 30
     scene = connected_scene(fake)
     drain()

@@ -8,8 +8,10 @@ import pytest
 from django.urls import reverse
 
 from keyport.access.models import SensorbergAccount
-from keyport.access.providers import ProviderError, sensorberg
+from keyport.access.providers import ProviderError
 from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg.connections import close_clients
+from keyport.access.providers.sensorberg.provider import forget_cached_state
 from keyport.audit.models import AuditEntry
 from keyport.staff.models import Role
 from tests.factories import LocationFactory, StaffUserFactory
@@ -34,7 +36,7 @@ def local_server() -> Iterator[FakeSensorberg]:
     server = FakeSensorberg().start()
     yield server
     server.stop()
-    sensorberg.forget_cached_state()
+    forget_cached_state()
 
 
 def resolve(monkeypatch, names: dict[str, list[str]]) -> None:
@@ -147,7 +149,7 @@ def test_a_public_host_is_called_at_the_very_address_that_was_checked(local_serv
     # One pooled connection, opened to the address checked, for the token and the group list.
     assert connected_to == [("8.8.8.8", 8080)]
     # A connection opened later is checked afresh: the name now points into the network.
-    sensorberg.close_clients()
+    close_clients()
     resolve(monkeypatch, {"sensorberg.example.net": ["8.8.8.8", "10.0.0.7"]})
     check = provider.test_connection(timeout=2)
     assert not check.ok and "resolves to 10.0.0.7" in check.message

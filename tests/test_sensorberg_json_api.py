@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from keyport.access.models import AccessGrant, SyncState
 from keyport.access.providers import ProviderError
-from keyport.access.providers.sensorberg import NOT_UNDERSTOOD, SensorbergProvider, membership_body
+from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg.json_api import NOT_UNDERSTOOD
+from keyport.access.providers.sensorberg.memberships import membership_body
 from tests.access_scene import build_access_scene
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 from tests.test_sensorberg import connected_scene, drain

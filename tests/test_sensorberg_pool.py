@@ -6,8 +6,8 @@ import pytest
 
 from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 from keyport.access.models import SensorbergAccount
-from keyport.access.providers import sensorberg
-from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg import SensorbergProvider, connections
+from keyport.access.providers.sensorberg.provider import CONNECT_TIMEOUT_SECONDS, forget_cached_state
 from keyport.audit.services import Actor
 from keyport.facilities.models import Location
 from tests.factories import LocationFactory
@@ -40,36 +40,36 @@ def test_the_transport_can_be_replaced_and_every_call_has_explicit_timeouts(monk
             return httpx.Response(200, json={"access_token": "t", "token_type": "bearer", "expires_in": 60})
         return httpx.Response(200, json={"data": [], "links": {"next": None}})
 
-    monkeypatch.setattr(sensorberg, "transport_factory", lambda: httpx.MockTransport(answer))
-    sensorberg.forget_cached_state()
+    monkeypatch.setattr(connections, "transport_factory", lambda: httpx.MockTransport(answer))
+    forget_cached_state()
     check = SensorbergProvider(
         base_url="https://sensorberg.example.net", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     ).test_connection(timeout=4)
-    sensorberg.forget_cached_state()
+    forget_cached_state()
     assert check.ok
     assert [(r.method, r.url.path) for r in seen] == [("POST", "/oauth/token"), ("GET", "/v1/access-groups")]
     assert seen[1].headers["Accept"] == "application/vnd.api+json"
     assert seen[1].headers["Authorization"] == "Bearer t"
     timeouts = seen[1].extensions["timeout"]
-    assert timeouts == {"connect": sensorberg.CONNECT_TIMEOUT_SECONDS, "read": 4, "write": 4, "pool": 4}
+    assert timeouts == {"connect": CONNECT_TIMEOUT_SECONDS, "read": 4, "write": 4, "pool": 4}
 
 
 def test_one_client_per_process_and_base_url(monkeypatch) -> None:
-    first = sensorberg.client_for("https://a.example.net")
-    assert sensorberg.client_for("https://a.example.net/") is first
-    assert sensorberg.client_for("https://b.example.net") is not first
-    monkeypatch.setattr(sensorberg.os, "getpid", lambda: -1)  # a forked worker
-    assert sensorberg.client_for("https://a.example.net") is not first
-    sensorberg.forget_cached_state()
+    first = connections.client_for("https://a.example.net")
+    assert connections.client_for("https://a.example.net/") is first
+    assert connections.client_for("https://b.example.net") is not first
+    monkeypatch.setattr(connections.os, "getpid", lambda: -1)  # a forked worker
+    assert connections.client_for("https://a.example.net") is not first
+    forget_cached_state()
     assert first.is_closed
 
 
 def test_a_client_idle_a_while_is_closed(monkeypatch) -> None:
-    idle = sensorberg.client_for("https://a.example.net")
-    monkeypatch.setattr(sensorberg, "CLIENT_IDLE_SECONDS", -1)
-    sensorberg.client_for("https://b.example.net")
+    idle = connections.client_for("https://a.example.net")
+    monkeypatch.setattr(connections, "CLIENT_IDLE_SECONDS", -1)
+    connections.client_for("https://b.example.net")
     assert idle.is_closed
-    sensorberg.forget_cached_state()
+    forget_cached_state()
 
 
 def test_a_changed_login_closes_the_client_of_its_old_base_url(
@@ -81,7 +81,7 @@ def test_a_changed_login_closes_the_client_of_its_old_base_url(
     )
     fake.add_group("A001")
     SensorbergProvider.for_location(location).memberships("A001")
-    pooled = sensorberg.client_for(fake.base_url)
+    pooled = connections.client_for(fake.base_url)
     fake.state.clients[CLIENT_ID] = "rotated"
     with django_capture_on_commit_callbacks(execute=True):
         location_set_access_provider(
@@ -95,4 +95,4 @@ def test_a_changed_login_closes_the_client_of_its_old_base_url(
     assert pooled.is_closed
     fresh = Location.objects.get(pk=location.pk)  # the login as saved, not as first loaded
     SensorbergProvider.for_location(fresh).memberships("A001")  # a new client, new connections
-    assert sensorberg.client_for(fake.base_url) is not pooled
+    assert connections.client_for(fake.base_url) is not pooled

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from keyport.access.location_settings import SensorbergCredentials, location_set_access_provider
 from keyport.access.models import SensorbergAccount
-from keyport.access.providers import ProviderError, sensorberg
-from keyport.access.providers.sensorberg import NOT_UNDERSTOOD, SensorbergProvider
+from keyport.access.providers import ProviderError
+from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg import provider as sensorberg_provider
+from keyport.access.providers.sensorberg.json_api import NOT_UNDERSTOOD
 from keyport.audit.services import Actor
 from tests.factories import LocationFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
@@ -123,7 +125,7 @@ def test_the_token_is_saved_with_the_login_and_shared_by_another_process(fake) -
     assert account.access_token in fake.state.tokens
     assert account.token_expires_at is not None
     assert abs((account.token_expires_at - timezone.now()).total_seconds() - 3600) < 5
-    sensorberg.forget_cached_state()  # as a worker starting afresh
+    sensorberg_provider.forget_cached_state()  # as a worker starting afresh
     SensorbergProvider.for_location(location).memberships("A001")
     assert token_posts(fake) == 1
 
@@ -156,7 +158,7 @@ def test_a_changed_login_revokes_the_token_issued_to_the_old_one(
     assert fake.state.revoked == [old_token] and old_token not in fake.state.tokens
     account.refresh_from_db()
     assert (account.access_token, account.token_expires_at) == ("", None)
-    assert (fake.base_url, CLIENT_ID) not in sensorberg._tokens  # forgotten in this process too
+    assert (fake.base_url, CLIENT_ID) not in sensorberg_provider._tokens  # forgotten in this process too
 
 
 def test_an_unchanged_login_keeps_its_token(fake, django_capture_on_commit_callbacks) -> None:

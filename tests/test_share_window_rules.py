@@ -7,7 +7,6 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessEvent, AccessGrant, GrantState, SharedAccess, ShareState, SyncIntent
 from keyport.access.services import (
     ShareRequest,
@@ -20,6 +19,7 @@ from keyport.access.services import (
     share_delete,
     share_validate,
 )
+from keyport.access.services.doors import Door
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking

@@ -9,9 +9,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessGrant, GrantState, SharedAccess
 from keyport.access.services import access_decide, booking_restore_access, booking_revoke_access
+from keyport.access.services.doors import Door
 from keyport.access.tasks import booking_access_end
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor

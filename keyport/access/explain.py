@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from keyport.access.doors import Door, GrantAtDoor, holder_at_door, holders_at_doors
 from keyport.access.models import (
     AccessGrant,
     AccessHolder,
@@ -28,6 +27,7 @@ from keyport.access.models import (
 from keyport.access.queries import BookingWithAccess
 from keyport.access.services import Decision, Judgement, access_judge
 from keyport.access.services.decisions import _pin_throttle
+from keyport.access.services.doors import Door, GrantAtDoor, holder_at_door, holders_at_doors
 from keyport.contacts.models import Contact
 from keyport.facilities.models import AccessPoint, AccessProvider, Location, Unit, UnitAccessPoint
 

@@ -11,13 +11,10 @@ from django.db import transaction
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
 from keyport.access.providers.builtin import BuiltinProvider
-from keyport.access.providers.sensorberg import (
-    SensorbergProvider,
-    base_url_refusal,
-    close_clients,
-    forget_token,
-    unit_external_id,
-)
+from keyport.access.providers.sensorberg import SensorbergProvider
+from keyport.access.providers.sensorberg.connections import base_url_refusal, close_clients
+from keyport.access.providers.sensorberg.memberships import unit_external_id
+from keyport.access.providers.sensorberg.provider import forget_token
 from keyport.access.queries import sync_changes_on_the_way
 from keyport.access.services import (
     grants_push_for_location,

@@ -14,7 +14,6 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from keyport.access.doors import Door, door_for_device_key
 from keyport.access.emails import in_minutes, local_time
 from keyport.access.models import (
     AccessEvent,
@@ -241,7 +240,8 @@ def provider_state(location: Location, *, now: dt.datetime | None = None) -> Pro
     counts = hour.aggregate(calls=Sum("calls"), failures=Sum("failures"))
     last_ok_at = ProviderCallTally.objects.filter(account=account).aggregate(last=Max("last_ok_at"))["last"]
     missing = MissingAccessGroup.objects.filter(account=account).values("external_id")
-    # A unit's External Identifier is its number (keyport.access.providers.sensorberg.unit_external_id).
+    # A unit's External Identifier is its number
+    # (keyport.access.providers.sensorberg.memberships.unit_external_id).
     units = list(Unit.objects.filter(location=location, number__in=Subquery(missing)).order_by("number"))
     return ProviderState(
         last_ok_at=last_ok_at,
@@ -468,12 +468,6 @@ def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBl
         )
         for point in points
     ]
-
-
-def door_for_device(key: str) -> Door | None:
-    """The door a device key belongs to, or None for an unknown key."""
-    found = door_for_device_key(token_hash(key))
-    return found[0] if found is not None else None
 
 
 def share_limit() -> int:

@@ -6,8 +6,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from keyport.access.queries import door_for_device
 from keyport.access.services import DeviceRefused, device_access_decide
+from keyport.access.services.doors import door_for_device
 from keyport.access.templatetags.access_words import keypad_blocked_words
 from keyport.api.bodies import BodyRefused, flat_json_object
 from keyport.api.openapi import MAX_BODY_BYTES, OPENAPI, PIN_PATTERN

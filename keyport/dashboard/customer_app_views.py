@@ -15,8 +15,8 @@ from keyport.contacts.services import CUSTOMER_APP_SECTIONS, customer_app_settin
 from keyport.dashboard.contact_forms import CustomerAppForm
 from keyport.dashboard.forms import BrandingForm, apply_errors
 from keyport.dashboard.staff_auth import StaffRequest, owner_required, staff_required
+from keyport.facilities.branding import location_set_branding
 from keyport.facilities.models import Location
-from keyport.facilities.services import location_set_branding
 from keyport.staff.queries import get_location_for_owner, staff_locations
 
 

@@ -7,8 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from keyport.access.location_settings import SensorbergCredentials
+from keyport.facilities.branding import LOGO_MAX_BYTES, BrandingChanges
 from keyport.facilities.models import AccessProvider, Location
-from keyport.facilities.services import LOGO_MAX_BYTES, BrandingChanges
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, BootstrapModelForm
 from keyport.lib.email_addresses import normalize_email_address

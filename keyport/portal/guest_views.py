@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from keyport.access.doors import Door
 from keyport.access.emails import local_window
 from keyport.access.models import AccessEvent, SharedAccess
 from keyport.access.queries import access_points_of_units, guest_share_for_key, share_phase
 from keyport.access.services import access_decide
+from keyport.access.services.doors import Door
 from keyport.facilities.queries import branding_for
 from keyport.portal.door_outcome import door_outcome_keep, door_outcome_shown
 

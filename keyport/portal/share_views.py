@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessEvent
 from keyport.access.queries import (
     access_loss_for_share,
@@ -30,6 +29,7 @@ from keyport.access.services import (
     share_refusal,
     share_validate,
 )
+from keyport.access.services.doors import Door
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor
 from keyport.bookings.models import Booking

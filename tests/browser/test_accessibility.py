@@ -24,9 +24,9 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessHolder
 from keyport.access.services import access_decide
+from keyport.access.services.doors import Door
 from keyport.contacts.models import Contact
 from keyport.demo.data import BERLIN, GUEST_EMAIL, OWNER_EMAIL, TENANT_EMAIL, seed_demo
 from keyport.facilities.models import AccessPoint, Location

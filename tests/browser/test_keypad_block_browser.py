@@ -10,9 +10,9 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
-from keyport.access.doors import Door
 from keyport.access.models import AccessHolder
 from keyport.access.services import access_decide, device_key_issue
+from keyport.access.services.doors import Door
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.demo.data import OWNER_EMAIL, TENANT_EMAIL, seed_demo

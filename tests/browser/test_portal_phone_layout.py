@@ -20,7 +20,7 @@ from keyport.audit.services import Actor
 from keyport.contacts.models import Contact, CustomerKind
 from keyport.events.models import Ticket
 from keyport.events.services import event_create
-from keyport.facilities.services import BrandingChanges, location_set_branding
+from keyport.facilities.branding import BrandingChanges, location_set_branding
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, CustomerFactory, LocationFactory
 from tests.portal_scene import sign_in_as

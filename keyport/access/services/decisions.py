@@ -14,19 +14,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from keyport.access.doors import (
+from keyport.access.emails import keypad_blocked_email
+from keyport.access.models import (
+    AccessEvent,
+    AccessHolder,
+    SharedAccess,
+)
+from keyport.access.services.doors import (
     Door,
     GrantAtDoor,
     HolderAtDoor,
     access_event_record,
     door_for_device_key,
     holder_at_door,
-)
-from keyport.access.emails import keypad_blocked_email
-from keyport.access.models import (
-    AccessEvent,
-    AccessHolder,
-    SharedAccess,
 )
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import AccessPoint, Location

@@ -313,7 +313,7 @@ def sync_reconcile(*, location: Location, units: int | None = None) -> int:
         return 0
     now = timezone.now()
     queued = 0
-    from keyport.access.providers.sensorberg import unit_external_id
+    from keyport.access.providers.sensorberg.memberships import unit_external_id
 
     for unit in _units_to_reconcile(location, units):
         try:
@@ -354,7 +354,7 @@ def _units_to_reconcile(location: Location, limit: int | None) -> list[Unit]:
 
 def _held_wrongly(grant: AccessGrant, held: dict[str, object] | None, now: dt.datetime) -> bool:
     """Whether the provider's copy of this grant (None: it has none) differs from what it should hold."""
-    from keyport.access.providers.sensorberg import membership_body
+    from keyport.access.providers.sensorberg.memberships import membership_body
 
     if _operation_now(grant, grant.booking.location.access_provider, now) == SyncOperation.DELETE:
         return held is not None
@@ -378,7 +378,7 @@ def _orphans_remove(
     provider: Provider, location: Location, unit: Unit, held: dict[str, dict[str, object]]
 ) -> int:
     """Remove the memberships named after grants that no longer exist (a booking deleted from a shell)."""
-    from keyport.access.providers.sensorberg import unit_external_id
+    from keyport.access.providers.sensorberg.memberships import unit_external_id
 
     named = {
         ref: ref.removeprefix(MEMBERSHIP_REF_PREFIX) for ref in held if ref.startswith(MEMBERSHIP_REF_PREFIX)

@@ -4,8 +4,8 @@ A door asks many times a minute, so its check is two short SQL statements: one r
 device key's access point with its wrong-PIN counts and its location's opening hours, and the
 PIN's holder with their grants on the units this access point serves) and the access event's
 insert (for a PIN's answer, made only while the wrong-PIN counts it was judged by still hold).
-Neither locks a row; only a wrong PIN does (`services._pin_failed`). The rules stay in
-`services` and in `facilities.models.opening_hours_cover`; this module only fetches the facts
+Neither locks a row; only a wrong PIN does (`decisions._pin_failed`). The rules stay in
+`decisions` and in `facilities.models.opening_hours_cover`; this module only fetches the facts
 they decide on and records the decision.
 
 Instants are compared in SQL with parameters adapted as the ORM adapts them, so the same
@@ -36,6 +36,7 @@ from keyport.facilities.models import (
     UnitAccessPoint,
     opening_hours_cover,
 )
+from keyport.lib.tokens import token_hash
 
 T = TypeVar("T")
 
@@ -183,6 +184,12 @@ def door_for_device_key(
         opening_hours=_periods(row[8]),
     )
     return door, _holder([found[_DOOR_COLUMNS:] for found in rows])
+
+
+def door_for_device(key: str) -> Door | None:
+    """The door a device key belongs to, or None for an unknown key."""
+    found = door_for_device_key(token_hash(key))
+    return found[0] if found is not None else None
 
 
 def holder_at_door(
