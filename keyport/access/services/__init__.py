@@ -7,7 +7,8 @@ The rules in one place:
   are clamped or revoked in the same transaction;
 - every change of a grant at a provider-connected location commits with its sync intent.
 
-By topic: holders, outbox, grants, transfers, shares, revocation, devices, decisions. What
+By topic: holders, outbox, grants, transfers, shares, revocation, devices, doors (the door
+check's reads and its event), decisions. What
 other apps use is named here, so they import it from `keyport.access.services`.
 """
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from keyport.access.emails import access_changed_emails
 from keyport.access.models import (
     AccessGrant,
     GrantOrigin,
@@ -281,8 +282,6 @@ def _bookings_opening(customer: Customer) -> dict[int, set[int]]:
 
 
 def _tell_access_changed(before: dict[int, set[int]], after: dict[int, set[int]], *, reason: str) -> None:
-    from keyport.access.emails import access_changed_emails
-
     for booking_id in sorted(set(before) ^ set(after)):
         revoked = booking_id in before
         share_ids = before[booking_id] if revoked else after[booking_id]

@@ -32,8 +32,9 @@ from keyport.access.providers import (
     provider_for,
     provider_named,
 )
+from keyport.access.providers.sensorberg.memberships import membership_body, unit_external_id
 from keyport.audit.services import Actor, audit_record
-from keyport.facilities.models import Location, Unit
+from keyport.facilities.models import AccessProvider, Location, Unit
 from keyport.lib.background import enqueue_on_commit
 
 if TYPE_CHECKING:
@@ -60,8 +61,6 @@ def _intend(grants: Sequence[AccessGrant], operation: SyncOperation, *, provider
 
 
 def _intend_at_location(grants: list[AccessGrant], operation: SyncOperation, provider: str) -> None:
-    from keyport.facilities.models import AccessProvider
-
     ids = [g.pk for g in grants]
     if provider == AccessProvider.BUILTIN:  # Keyport answers the doors itself: nothing to send
         on_the_way = [SyncIntentStatus.PENDING, SyncIntentStatus.SENDING]  # to a provider it left
@@ -302,8 +301,6 @@ def sync_reconcile(*, location: Location, units: int | None = None) -> int:
     With `units`, only that many of the location's units, from where the last call stopped: each
     call asks the provider a bounded number of questions, and a large site is gone through in turn.
     """
-    from keyport.facilities.models import AccessProvider
-
     if location.access_provider == AccessProvider.BUILTIN:
         return 0
     try:
@@ -313,8 +310,6 @@ def sync_reconcile(*, location: Location, units: int | None = None) -> int:
         return 0
     now = timezone.now()
     queued = 0
-    from keyport.access.providers.sensorberg.memberships import unit_external_id
-
     for unit in _units_to_reconcile(location, units):
         try:
             held = provider.memberships(unit_external_id(unit))
@@ -354,8 +349,6 @@ def _units_to_reconcile(location: Location, limit: int | None) -> list[Unit]:
 
 def _held_wrongly(grant: AccessGrant, held: dict[str, object] | None, now: dt.datetime) -> bool:
     """Whether the provider's copy of this grant (None: it has none) differs from what it should hold."""
-    from keyport.access.providers.sensorberg.memberships import membership_body
-
     if _operation_now(grant, grant.booking.location.access_provider, now) == SyncOperation.DELETE:
         return held is not None
     if held is None:
@@ -378,8 +371,6 @@ def _orphans_remove(
     provider: Provider, location: Location, unit: Unit, held: dict[str, dict[str, object]]
 ) -> int:
     """Remove the memberships named after grants that no longer exist (a booking deleted from a shell)."""
-    from keyport.access.providers.sensorberg.memberships import unit_external_id
-
     named = {
         ref: ref.removeprefix(MEMBERSHIP_REF_PREFIX) for ref in held if ref.startswith(MEMBERSHIP_REF_PREFIX)
     }

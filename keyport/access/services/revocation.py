@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from keyport.access.emails import access_changed_emails
 from keyport.access.models import (
     AccessGrant,
     BookingAccess,
@@ -70,8 +71,6 @@ def booking_revoke_access(
         },
     )
     if booking.may_get_in_now_or_later():
-        from keyport.access.emails import access_changed_emails
-
         access_changed_emails(booking=booking, shares=shares, revoked=True)
     return booking
 
@@ -104,7 +103,5 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         details={"shares": [s.pk for s in restored]},
     )
     if booking.may_get_in_now_or_later():
-        from keyport.access.emails import access_changed_emails
-
         access_changed_emails(booking=booking, shares=restored, revoked=False)
     return booking

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from keyport.access.emails import shared_access_email
 from keyport.access.models import (
     AccessGrant,
     GrantOrigin,
@@ -151,8 +152,6 @@ def share_create(
                 "grants": [g.pk for g in grants],
             },
         )
-        from keyport.access.emails import shared_access_email
-
         shared_access_email(share=share, key=key)
         shares.append(share)
     return shares
