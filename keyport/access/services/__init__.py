@@ -8,8 +8,8 @@ The rules in one place:
 - every change of a grant at a provider-connected location commits with its sync intent.
 
 By topic: holders, outbox, grants, transfers, shares, revocation, devices, doors (the door
-check's reads and its event), decisions. What
-other apps use is named here, so they import it from `keyport.access.services`.
+check's reads and its event), decisions. What other apps use is named here, so they import it
+from `keyport.access.services`.
 """
 
 from keyport.access.services.decisions import (
