@@ -269,7 +269,7 @@ def test_the_units_page_makes_the_same_number_of_queries_for_one_unit_and_fifty(
 
 
 @pytest.fixture
-def edges(site):  # type: ignore[no-untyped-def]
+def edges(site):
     """Units whose state on TODAY turns on one day or on which rule comes first."""
     customer = CustomerFactory()
     day = dt.timedelta(days=1)
