@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from keyport.access.models import BookingAccess
 from keyport.audit.models import AuditEntry
 from keyport.billing import services as billing
 from keyport.billing.models import BillingSettings, Invoice, InvoiceStatus
@@ -279,39 +280,38 @@ def test_invoices_without_a_booking_lock_nothing(actor, location, customer):
     assert billing.invoices_lock_overdue(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)) == 0
 
 
-def test_payment_in_full_ends_the_lock(actor, location, customer, booking, monkeypatch):
-    restored = []
-    monkeypatch.setattr(
-        billing, "booking_access_restore_after_payment", lambda *, actor, booking: restored.append(booking)
-    )
+def _access_revoked(booking) -> bool:
+    return BookingAccess.objects.get(booking=booking).revoked_at is not None
+
+
+def test_payment_in_full_ends_the_lock(actor, location, customer, booking):
     invoice = open_invoice(actor, location, customer, booking)
     billing.invoices_lock_overdue(now=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
     billing.payment_record(
         actor=actor, invoice=invoice, amount=Decimal("50.00"), received_on=dt.date(2026, 4, 2)
     )
-    assert restored == []
+    assert _access_revoked(booking)
+    assert not AuditEntry.objects.filter(action="access.booking_restored").exists()
     billing.payment_record(
         actor=actor, invoice=invoice, amount=Decimal("56.98"), received_on=dt.date(2026, 4, 2)
     )
     invoice.refresh_from_db()
-    assert invoice.access_locked_at is None and restored == [booking]
+    assert invoice.access_locked_at is None and not _access_revoked(booking)
+    assert AuditEntry.objects.filter(action="access.booking_restored").count() == 1
 
 
 def test_access_returns_only_when_every_overdue_invoice_of_the_booking_is_settled(
-    actor, location, customer, booking, monkeypatch
+    actor, location, customer, booking
 ):
-    restored = []
-    monkeypatch.setattr(
-        billing, "booking_access_restore_after_payment", lambda *, actor, booking: restored.append(1)
-    )
     march = open_invoice(actor, location, customer, booking)
     april = open_invoice(actor, location, customer, booking, due_on=dt.date(2026, 3, 5))
     assert billing.invoices_lock_overdue(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)) == 2
     assert AuditEntry.objects.filter(action="access.booking_revoked").count() == 1
     billing.payment_record(actor=actor, invoice=march, amount=march.total, received_on=dt.date(2026, 5, 2))
-    assert restored == []
+    assert _access_revoked(booking)
     billing.invoice_void(actor=actor, invoice=april, reason="credited")
-    assert restored == [1]
+    assert not _access_revoked(booking)
+    assert AuditEntry.objects.filter(action="access.booking_restored").count() == 1
 
 
 def test_making_a_customer_exempt_ends_their_locks(actor, location, customer, booking):
