@@ -1,9 +1,13 @@
+import datetime as dt
+import itertools
+
 import pytest
 from django.core.management import call_command
 
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.cars.models import Car
 from keyport.contacts.models import AccountStatus, Contact, Customer, CustomerKind, PortalAccess
+from keyport.demo.scale import seed_big_location
 from keyport.facilities.models import Unit
 from keyport.frontdesk.queries import with_portal_facts
 
@@ -48,3 +52,15 @@ def test_scale_can_be_added_twice():
     call_command("seed_scale", customers=50, verbosity=0)
     call_command("seed_scale", customers=50, verbosity=0)
     assert Customer.objects.count() == 100
+
+
+def test_the_big_location_never_books_a_unit_twice_on_one_day():
+    location = seed_big_location(units=20, bookings=400)
+    held: dict[int, list[tuple]] = {}
+    for row in BookingUnit.objects.filter(unit__location=location, is_cancelled=False):
+        held.setdefault(row.unit_id, []).append((row.starts_on, row.ends_on or dt.date.max))
+    assert sum(len(spans) for spans in held.values()) > 300
+    for spans in held.values():
+        spans.sort()
+        for (_, earlier_end), (later_start, _) in itertools.pairwise(spans):
+            assert earlier_end < later_start

@@ -308,8 +308,9 @@ def _big_site_bookings(
             last_day = max(starts_on, today) + dt.timedelta(days=rng.randint(1, 60))
             ends_on = rng.choice([None, None, last_day])
         else:
-            starts_on = today - dt.timedelta(days=330 * back + rng.randint(0, 30))
-            # Ends before the unit's next booking can start (330 days on, less up to 30).
+            # Before the newest booking's earliest start (300 days back), 330 days apart, less up
+            # to 30: each ends (30 to 290 days on) before the unit's next booking can start.
+            starts_on = today - dt.timedelta(days=300 + 330 * back - rng.randint(0, 30))
             ends_on = starts_on + dt.timedelta(days=rng.randint(30, 290))
         cancelled = index % CANCELLED_ONE_IN == 7
         rent = Decimal(40 + index % 160)
