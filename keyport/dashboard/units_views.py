@@ -22,6 +22,7 @@ from keyport.dashboard.units_forms import (
     UnitTypeForm,
     unit_type_initial,
 )
+from keyport.dashboard.units_rows import unit_rows
 from keyport.facilities import services as facilities
 from keyport.facilities.mapping_import import MAX_BYTES as CSV_MAX_BYTES
 from keyport.facilities.models import Location, Unit
@@ -46,6 +47,7 @@ def location_units(request: StaffRequest, location_id: int) -> HttpResponse:
         "day": day,
         "page": page,
         "units": units,
+        "rows": unit_rows(units, day),
         "currency": currency_of(location),
         "can_manage": request.user.can_operate_location(location),
     }
