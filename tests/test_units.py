@@ -800,3 +800,23 @@ def test_a_type_name_taken_in_another_case_is_refused(as_owner, site):
 def test_an_import_adds_parking_bays_when_asked(as_owner, site):
     assert import_units(as_owner, site, "P1,,12.5\nP2,,12.5\n", kind="parking_bay").status_code == 302
     assert set(Unit.objects.values_list("kind", flat=True)) == {"parking_bay"}
+
+
+def test_an_import_reads_a_semicolon_separated_file_with_decimal_commas(as_owner, site):
+    gate = AccessPointFactory(location=site, external_id="GATE-1")
+    response = import_units(
+        as_owner,
+        site,
+        "Number;Type;Size;Price;Access points\nA101;Large;2,5x4;79,50;GATE-1\nA102;Large;2,5x4;;GATE-1\n",
+    )
+    assert response.status_code == 302
+    large = UnitType.objects.get(location=site, name="Large")
+    assert (large.width_m, large.depth_m, large.monthly_price) == (Decimal("2.5"), 4, Decimal("79.50"))
+    assert [unit.number for unit in Unit.objects.filter(location=site, unit_type=large)] == ["A101", "A102"]
+    assert set(Unit.objects.get(number="A102").access_points.all()) == {gate}
+
+
+def test_an_import_reads_a_tab_separated_file(as_owner, site):
+    response = import_units(as_owner, site, "A101\tLarge\t2x3\t50.00\n")
+    assert response.status_code == 302
+    assert Unit.objects.get(location=site).unit_type.name == "Large"

@@ -219,7 +219,8 @@ class MoveInForm(BootstrapForm):
     @staticmethod
     def _customer_label(customer: Customer) -> str:
         home = customer.home_location.name if customer.home_location else "no home location"
-        return f"{customer.name} ({home})"
+        email: str | None = getattr(customer, "primary_email", None)  # annotated by customers_to_move_in
+        return f"{customer.name} · {email} ({home})" if email else f"{customer.name} ({home})"
 
     def unit_rows(self) -> list[dict[str, Any]]:
         """Each free unit with whether it is chosen and its rent field, for the units table."""

@@ -59,6 +59,10 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     return plan
 
 
+# Comma first: a line with none of them, or as many of each, is read as comma-separated.
+SEPARATORS = (",", ";", "\t")
+
+
 def csv_text(data: bytes, errors: list[str]) -> str | None:
     """The upload as text; None, with the reason in `errors`, when too large or not UTF-8."""
     if len(data) > MAX_BYTES:
@@ -85,9 +89,11 @@ def access_points_named(
 
 
 def csv_rows(text: str, errors: list[str]) -> Iterator[list[str]]:
-    """The CSV's rows; a row the csv module cannot read (a cell over its size limit) ends the file
-    with an error on that line."""
-    reader = csv.reader(io.StringIO(text))
+    """The CSV's rows, separated by commas, or by semicolons or tabs as spreadsheets set to German
+    or other languages with a decimal comma write them (the separator the first line uses most);
+    a row the csv module cannot read (a cell over its size limit) ends the file with an error on
+    that line."""
+    reader = csv.reader(io.StringIO(text), delimiter=_separator(text))
     line_number = 0
     while True:
         line_number += 1
@@ -100,3 +106,8 @@ def csv_rows(text: str, errors: list[str]) -> Iterator[list[str]]:
             errors.append(f"Line {line_number}: a cell is longer than {limit} characters.")
             return
         yield row
+
+
+def _separator(text: str) -> str:
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return max(SEPARATORS, key=first_line.count)

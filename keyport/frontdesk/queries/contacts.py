@@ -17,6 +17,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce, Lower
@@ -69,11 +70,17 @@ def get_customer_for_manager(user: StaffUser, customer_id: int) -> Customer:
 
 def customers_to_move_in(user: StaffUser) -> QuerySet[Customer]:
     """The active customers this staff member may rent units to: those they change (owners every
-    one, managers those at home at a location they run)."""
+    one, managers those at home at a location they run), each with `primary_email` (so that two
+    of the same name can be told apart)."""
     customers = Customer.objects.filter(is_active=True)
     if not user.is_owner:
         customers = customers.filter(home_location__in=locations_for_operator(user))
-    return customers.select_related("home_location").order_by("name", "id")
+    primary = Contact.objects.filter(customer=OuterRef("pk"), is_primary=True).values("email")[:1]
+    return (
+        customers.select_related("home_location")
+        .annotate(primary_email=Subquery(primary))
+        .order_by("name", "id")
+    )
 
 
 def find_customers_to_move_in(user: StaffUser, text: str, *, limit: int = 10) -> list[Customer]:
