@@ -24,7 +24,7 @@ from keyport.lib.times import local_day
 if TYPE_CHECKING:
     from keyport.bookings.models import Booking
     from keyport.contacts.models import Contact
-    from keyport.facilities.models import Location
+    from keyport.facilities.models import Location, Unit
 
 
 # Welcome ---------------------------------------------------------------------------------------
@@ -200,18 +200,116 @@ def move_out_cancelled_email(*, booking: Booking, was: dt.date) -> None:
 def _to_tenant(*, key: str, booking: Booking, move_out_day: dt.date, context: dict[str, str]) -> None:
     shared = {
         "units": ", ".join(sorted(str(unit) for unit in booking.units.all())),
-        "location_name": booking.location.name,
         "move_out_day": local_day(move_out_day),
         **context,
     }
-    people = booking.customer.portal_people()
+    _to_portal_people(key=key, booking=booking, context=shared)
+
+
+def _to_portal_people(*, key: str, booking: Booking, context: dict[str, str]) -> None:
+    """One email of the catalogue to each of the tenant's portal people."""
+    shared = {"location_name": booking.location.name, **context}
     emails_queue_from_template(
         key=key,
         recipients=[
             Recipient(
                 to=contact.email or "", contact=contact, context={**shared, "first_name": contact.first_name}
             )
-            for contact in people
+            for contact in booking.customer.portal_people()
         ],
         location=booking.location,
+    )
+
+
+# Transfer: sent when staff move a booking from one unit to another (today or from a later day), and
+# when they cancel a transfer scheduled for a later day, so the tenant knows which door opens.
+
+TRANSFER = "unit_transfer"
+TRANSFER_CANCELLED = "unit_transfer_cancelled"
+
+_TRANSFER_SAMPLE = {
+    "site_name": "Keyport",
+    "first_name": "Mara",
+    "location_name": "Lager Kreuzberg",
+    "from_unit": "Storage unit A010",
+    "to_unit": "Storage unit B020",
+    "transfer_day": "Sat 12 Dec 2026",
+}
+
+register_default_template(
+    DefaultTemplate(
+        key=TRANSFER,
+        name="Unit transfer",
+        description=(
+            "Sent to the tenant's portal people when staff transfer their booking to another unit "
+            "(Transfer on the booking's page), today or from a later day."
+        ),
+        subject="Your unit at {{ location_name }}: {{ to_unit }} instead of {{ from_unit }}",
+        body_text=(
+            "Hello {{ first_name }},\n\n"
+            "from {{ transfer_day }} your rental at {{ location_name }} is {{ to_unit }} instead of "
+            "{{ from_unit }}.\n"
+            "{{ access_moves }}\n"
+            "Access you shared with guests for {{ from_unit }} moves to {{ to_unit }} as well.\n\n"
+            "If this is not what you agreed, please contact us.\n"
+        ),
+        sample={
+            **_TRANSFER_SAMPLE,
+            "access_moves": (
+                "Your PIN and the portal's Open buttons open Storage unit B020 from the start of that "
+                "day (Europe/Berlin time), and Storage unit A010 until then."
+            ),
+        },
+    )
+)
+
+register_default_template(
+    DefaultTemplate(
+        key=TRANSFER_CANCELLED,
+        name="Unit transfer cancelled",
+        description=(
+            "Sent to the tenant's portal people when staff cancel a transfer scheduled for a later "
+            "day: they keep their unit."
+        ),
+        subject="You keep {{ from_unit }} at {{ location_name }}",
+        body_text=(
+            "Hello {{ first_name }},\n\n"
+            "the transfer from {{ from_unit }} to {{ to_unit }} on {{ transfer_day }} is cancelled: you keep "
+            "{{ from_unit }}, and your PIN and the portal's Open buttons keep opening it.\n\n"
+            "If this is not what you agreed, please contact us.\n"
+        ),
+        sample=_TRANSFER_SAMPLE,
+    )
+)
+
+
+def transfer_email(*, booking: Booking, from_unit: Unit, to_unit: Unit, on: dt.date, today: dt.date) -> None:
+    """To the tenant's portal people: which unit their rental is from when, and their doors with it."""
+    if on == today:
+        access_moves = (
+            f"Your PIN and the portal's Open buttons open {to_unit} now, and {from_unit} no longer."
+        )
+    else:
+        access_moves = (
+            f"Your PIN and the portal's Open buttons open {to_unit} from the start of that day "
+            f"({booking.location.time_zone} time), and {from_unit} until then."
+        )
+    _to_portal_people(
+        key=TRANSFER,
+        booking=booking,
+        context={
+            "from_unit": str(from_unit),
+            "to_unit": str(to_unit),
+            "transfer_day": "today" if on == today else local_day(on),
+            "access_moves": access_moves,
+        },
+    )
+
+
+def transfer_cancelled_email(*, booking: Booking, from_unit: Unit, to_unit: Unit, was: dt.date) -> None:
+    """To the tenant's portal people: the transfer on `was` will not happen."""
+    _to_portal_people(
+        key=TRANSFER_CANCELLED,
+        booking=booking,
+        context={"from_unit": str(from_unit), "to_unit": str(to_unit), "transfer_day": local_day(was)},
     )

@@ -16,7 +16,12 @@ from keyport.access.services import (
     grants_transfer_cancel,
 )
 from keyport.audit.services import Actor, audit_record
-from keyport.bookings.emails import move_out_cancelled_email, move_out_email
+from keyport.bookings.emails import (
+    move_out_cancelled_email,
+    move_out_email,
+    transfer_cancelled_email,
+    transfer_email,
+)
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.services import (
     OVERLAP_MESSAGE,
@@ -176,6 +181,7 @@ def booking_transfer(
         },
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    transfer_email(booking=booking, from_unit=from_unit, to_unit=to_unit, on=on, today=today)
     return booking
 
 
@@ -227,4 +233,5 @@ def booking_transfer_cancel(*, actor: Actor, booking: Booking, from_unit: Unit) 
         },
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    transfer_cancelled_email(booking=booking, from_unit=from_unit, to_unit=to_unit, was=was)
     return booking
