@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.urls import reverse
 
 from keyport.bookings.models import Booking
 from keyport.bookings.queries import units_free_for_transfer, units_to_transfer_from
@@ -82,16 +83,38 @@ def _day_given(data: QueryDict | None, today: dt.date) -> dt.date:
     return max(given, today)
 
 
-def transfer_form(booking: Booking, today: dt.date, data: QueryDict | None = None) -> TransferForm:
+def transfer_form(
+    booking: Booking, today: dt.date, data: QueryDict | None = None, *, picked: QueryDict | None = None
+) -> TransferForm:
+    """Transfer, bound to `data` when submitted; else offering the units free from the date
+    `picked` names (what the desk chose so far, when the date changed), or from today."""
     units = units_to_transfer_from(booking, today)
-    first = units.first() if data is None else None
-    return TransferForm(
+    day = _day_given(data if data is not None else picked, today)
+    initial: dict[str, object]
+    if picked is not None:
+        initial = {key: picked.get(key) for key in ("from_unit", "to_unit", "monthly_rent")} | {"on": day}
+    else:
+        first = units.first() if data is None else None
+        initial = {"from_unit": first.pk, "on": today} if first else {"on": today}
+    form = TransferForm(
         data,
         auto_id="id_transfer_%s",  # the booking page has Move out's fields too
-        initial={"from_unit": first.pk, "on": today} if first else {"on": today},
+        initial=initial,
         units=units,
-        free_units=units_free_for_transfer(booking, _day_given(data, today)),
+        free_units=units_free_for_transfer(booking, day),
     )
+    # A new date offers the units free from it: htmx refreshes the To unit field, and the form's
+    # Show free units button does the same without JavaScript.
+    form.fields["on"].widget.attrs.update(
+        {
+            "hx-get": reverse("dashboard:booking_transfer_units", args=[booking.pk]),
+            "hx-trigger": "change",
+            "hx-target": "#transfer-to-units",
+            "hx-include": "#transfer-form",
+            "hx-params": "not csrfmiddlewaretoken",
+        }
+    )
+    return form
 
 
 def booking_ending_forms(

@@ -42,7 +42,7 @@ def booking_detail(
     **ending_forms: BootstrapForm,
 ) -> HttpResponse:
     """The booking's page; a form given back with its errors (`revoke_form`, or one of
-    `booking_ending_forms`' by name) is shown with them, with status 400."""
+    `booking_ending_forms`' by name, bound) is shown with them, with status 400."""
     booking = get_booking_for_staff(request.user, booking_id)
     today = booking.location.local_now().date()
     held = booking_units_held(booking, today)
@@ -68,7 +68,9 @@ def booking_detail(
             "revoke_form": revoke_form or RevokeAccessForm(),
             "email_reviewed": shared_access_email_reviewed(),
         },
-        status=400 if revoke_form is not None or ending_forms else 200,
+        status=400
+        if revoke_form is not None or any(form.is_bound for form in ending_forms.values())
+        else 200,
     )
 
 

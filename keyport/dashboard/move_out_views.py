@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
@@ -96,6 +96,10 @@ def booking_cancel_view(request: StaffRequest, booking_id: int) -> HttpResponse:
 def booking_transfer_view(request: StaffRequest, booking_id: int) -> HttpResponse:
     booking = get_booking_for_operator(request.user, booking_id)
     today = booking.location.local_now().date()
+    if request.POST.get("action") == "show_units":
+        return booking_detail(
+            request, booking_id, transfer_form=transfer_form(booking, today, picked=request.POST)
+        )
     form = transfer_form(booking, today, request.POST)
     if form.is_valid():
         from_unit, to_unit = form.cleaned_data["from_unit"], form.cleaned_data["to_unit"]
@@ -115,6 +119,14 @@ def booking_transfer_view(request: StaffRequest, booking_id: int) -> HttpRespons
             messages.success(request, _transferred_message(from_unit, to_unit, on if on > today else None))
             return redirect("dashboard:booking_detail", booking_id=booking.pk)
     return booking_detail(request, booking_id, transfer_form=form)
+
+
+@staff_required
+def booking_transfer_units(request: StaffRequest, booking_id: int) -> HttpResponse:
+    """The Transfer form's To unit field, offering the units free from the date it names (htmx)."""
+    booking = get_booking_for_operator(request.user, booking_id)
+    form = transfer_form(booking, booking.location.local_now().date(), picked=request.GET)
+    return render(request, "dashboard/bookings/_transfer_to_units.html", {"transfer_form": form})
 
 
 def _transferred_message(from_unit: Unit, to_unit: Unit, scheduled_on: dt.date | None) -> str:

@@ -149,6 +149,11 @@ urlpatterns += [
         "bookings/<int:booking_id>/transfer/", move_out_views.booking_transfer_view, name="booking_transfer"
     ),
     path(
+        "bookings/<int:booking_id>/transfer/units/",
+        move_out_views.booking_transfer_units,
+        name="booking_transfer_units",
+    ),
+    path(
         "bookings/<int:booking_id>/transfer/<int:unit_id>/cancel/",
         move_out_views.booking_transfer_cancel_view,
         name="booking_transfer_cancel",
