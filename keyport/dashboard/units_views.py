@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,7 @@ from keyport.dashboard.units_forms import (
     UnitTypeForm,
     unit_type_initial,
 )
-from keyport.dashboard.units_rows import unit_rows
+from keyport.dashboard.units_rows import unit_rows, units_table_rows
 from keyport.facilities import services as facilities
 from keyport.facilities.mapping_import import MAX_BYTES as CSV_MAX_BYTES
 from keyport.facilities.models import Location, Unit
@@ -41,15 +42,21 @@ def location_units(request: StaffRequest, location_id: int) -> HttpResponse:
     page, units = UnitsOnDay.of(location, day, timezone.now()).page(
         filters, form.cleaned_data.get("page") or 1 if valid else 1
     )
+    can_manage = request.user.can_operate_location(location)
+    rows = units_table_rows(
+        unit_rows(units, day),
+        can_manage=can_manage,
+        move_in_url=reverse("dashboard:move_in", args=[location.pk]),
+        currency=currency_of(location),
+    )
     context = {
         "location": location,
         "form": form,
         "day": day,
         "page": page,
         "units": units,
-        "rows": unit_rows(units, day),
-        "currency": currency_of(location),
-        "can_manage": request.user.can_operate_location(location),
+        "rows": rows,
+        "can_manage": can_manage,
     }
     return render(request, "dashboard/units/list.html", context, status=200 if valid else 400)
 
