@@ -64,6 +64,8 @@ class Booking(models.Model):
             models.Index(fields=["customer", "starts_on"]),
             # Rentals: a location's bookings, newest move-in first, paged by keyset.
             models.Index(fields=["location", "starts_on", "id"], name="booking_location_starts"),
+            # The Overview's and Rentals' move-outs today.
+            models.Index(fields=["location", "ends_on"], name="booking_location_ends"),
         ]
 
     def __str__(self) -> str:

@@ -321,40 +321,69 @@ class LocationToday:
 
 
 def locations_today(locations: Sequence[Location], now: dt.datetime) -> dict[int, LocationToday]:
-    """Each location's `LocationToday` on its own local date: two queries, whatever the count."""
-    held = reserved = starts_today = ends_today = Q(pk__in=[])
-    for day, zones in _per_local_day(locations, now).items():
-        in_zone = Q(location__time_zone__in=zones)
-        held |= Q(unit__location__time_zone__in=zones) & _holding(day, now)
-        reserved |= Q(unit__location__time_zone__in=zones, is_cancelled=False, starts_on__gt=day)
-        starts_today |= in_zone & Q(starts_on=day)
-        ends_today |= in_zone & Q(ends_on=day)
-    state = _state(_state_rules(held=held, locked=_held_by_locked(now), reserved=reserved))
+    """Each location's `LocationToday` on its own local date: a few queries per date, whatever the
+    count of units.
+
+    The states follow `_state_rules`, counted from the booking units that hold or reserve a unit
+    today rather than asked of each of the location's units.
+    """
     today = {location.pk: LocationToday() for location in locations}
-    rows = (
+    for location_id, count in (
         Unit.objects.filter(location__in=locations)
         .exclude(status=UnitStatus.RETIRED)
-        .annotate(state=state)
-        .order_by()
-        .values_list("location_id", "state")
-        .annotate(n=Count("pk"))
-    )
-    for location_id, unit_state, count in rows:
-        counts = today[location_id]
-        counts.units += count
-        if unit_state in (UnitState.OCCUPIED, UnitState.LOCKED):
-            counts.occupied += count
-        else:
-            setattr(counts, unit_state, getattr(counts, unit_state) + count)
-    moves = (
-        Booking.objects.filter(location__in=locations, status=BookingStatus.CONFIRMED)
         .order_by()
         .values_list("location_id")
-        .annotate(move_ins=Count("pk", filter=starts_today), move_outs=Count("pk", filter=ends_today))
-    )
-    for location_id, move_ins, move_outs in moves:
-        today[location_id].move_ins, today[location_id].move_outs = move_ins, move_outs
+        .annotate(n=Count("pk"))
+    ):
+        today[location_id].units += count
+    for day, zones in _per_local_day(locations, now).items():
+        here = [location.pk for location in locations if location.time_zone in zones]
+        _count_states(today, here, day, now)
+        _count_moves(today, here, day)
     return today
+
+
+def _count_states(
+    today: dict[int, LocationToday], location_ids: list[int], day: dt.date, now: dt.datetime
+) -> None:
+    """Occupied (a booking unit holds the unit: Locked too), Out of service (and not held),
+    Reserved (a later booking unit, the unit Available and not held), Available the rest: the
+    order of `_state_rules`, counted in the database."""
+    held = BookingUnit.objects.filter(_holding(day, now), unit__location__in=location_ids).exclude(
+        unit__status=UnitStatus.RETIRED
+    )
+    not_held = ~Exists(BookingUnit.objects.filter(_holding(day, now), unit=OuterRef("unit")))
+    counts = {
+        "occupied": held.values_list("unit__location_id").annotate(n=Count("unit", distinct=True)),
+        "out_of_service": Unit.objects.filter(location__in=location_ids, status=UnitStatus.OUT_OF_SERVICE)
+        .filter(~Exists(BookingUnit.objects.filter(_holding(day, now), unit=OuterRef("pk"))))
+        .values_list("location_id")
+        .annotate(n=Count("pk")),
+        "reserved": BookingUnit.objects.filter(
+            unit__location__in=location_ids,
+            unit__status=UnitStatus.AVAILABLE,
+            is_cancelled=False,
+            starts_on__gt=day,
+        )
+        .filter(not_held)
+        .values_list("unit__location_id")
+        .annotate(n=Count("unit", distinct=True)),
+    }
+    for state, rows in counts.items():
+        for location_id, count in rows.order_by():
+            setattr(today[location_id], state, count)
+    for location_id in location_ids:
+        counted = today[location_id]
+        counted.available = counted.units - counted.occupied - counted.out_of_service - counted.reserved
+
+
+def _count_moves(today: dict[int, LocationToday], location_ids: list[int], day: dt.date) -> None:
+    """Today's move-ins and move-outs, each read off its index (location and day)."""
+    confirmed = Booking.objects.filter(location__in=location_ids, status=BookingStatus.CONFIRMED).order_by()
+    for field, name in (("starts_on", "move_ins"), ("ends_on", "move_outs")):
+        counted = confirmed.filter(**{field: day}).values_list("location_id").annotate(n=Count("pk"))
+        for location_id, count in counted:
+            setattr(today[location_id], name, count)
 
 
 CHART_MONTHS = 12
