@@ -20,6 +20,7 @@ OVERLAP_MESSAGE = "Already booked for these dates: {units}."
 def units_clashing(
     units: Sequence[Unit], starts_on: dt.date, ends_on: dt.date | None, *, exclude: Booking | None = None
 ) -> list[str]:
+    """The numbers of these units that a booking (other than `exclude`) holds on a day of the stay."""
     clashes = BookingUnit.objects.filter(booked_between(starts_on, ends_on), unit__in=units)
     if exclude is not None:
         clashes = clashes.exclude(booking=exclude)
@@ -27,6 +28,7 @@ def units_clashing(
 
 
 def monthly_rents_for(units: Sequence[Unit], given: Mapping[int, Decimal]) -> dict[int, Decimal]:
+    """Each unit's monthly rent by id: the one given, else its unit type's price; never below zero."""
     rents = {unit.pk: given.get(unit.pk, unit.monthly_price or Decimal("0")) for unit in units}
     below_zero = sorted(unit.number for unit in units if rents[unit.pk] < 0)
     if below_zero:
@@ -35,11 +37,13 @@ def monthly_rents_for(units: Sequence[Unit], given: Mapping[int, Decimal]) -> di
 
 
 def booking_dates_check(starts_on: dt.date, ends_on: dt.date | None) -> None:
+    """A stay ends on or after the day it starts (no end: open-ended)."""
     if ends_on is not None and ends_on < starts_on:
         raise ValidationError({"ends_on": "The end date cannot be before the start date."})
 
 
 def iso_day(day: dt.date | None) -> str | None:
+    """A day as an audit entry records it."""
     return day.isoformat() if day else None
 
 
