@@ -14,7 +14,7 @@ from keyport.access.templatetags.access_words import UNKNOWN_REASON_WORDS, reaso
 from keyport.api.openapi import REASONS
 from keyport.audit.services import Actor
 from tests.access_scene import build_access_scene
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)  # 10:00 in Berlin

@@ -26,7 +26,7 @@ from tests.factories import (
     StaffUserFactory,
     UnitFactory,
 )
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)

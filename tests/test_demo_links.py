@@ -9,7 +9,7 @@ from django.test import Client
 
 from keyport.contacts.models import Contact
 from keyport.demo.data import DEMO_PASSWORD, GUEST_EMAIL, OWNER_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from tests.factories import (
     UnitFactory,
     booking_of,
 )
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 

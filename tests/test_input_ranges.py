@@ -51,7 +51,7 @@ from keyport.staff.admin import StaffUserChangeForm
 from keyport.staff.models import Role
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import CarFactory, LocationFactory, StaffUserFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)

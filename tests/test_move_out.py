@@ -40,7 +40,7 @@ from keyport.facilities.models import UnitAccessPoint, UnitStatus
 from keyport.staff.models import Role
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import CustomerFactory, LocationFactory, StaffUserFactory, UnitFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC

@@ -22,7 +22,7 @@ from keyport.facilities.models import AccessPoint
 from keyport.staff.models import Role
 from tests.access_scene import build_access_scene
 from tests.factories import LocationFactory, StaffUserFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)  # 10:00 in Berlin

@@ -8,7 +8,7 @@ from django.urls import reverse
 from keyport.access.models import AccessEvent, SharedAccess, ShareState
 from tests.access_scene import build_access_scene
 from tests.factories import ContactFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)

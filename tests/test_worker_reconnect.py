@@ -22,7 +22,7 @@ from keyport.audit.services import Actor
 from keyport.emails.backends import read_message_file
 from keyport.emails.models import EmailStatus, OutgoingEmail
 from keyport.emails.services import email_queue
-from tests.portal_scene import LINK
+from tests.portal_helpers import LINK
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LOST = "server closed the connection unexpectedly"

@@ -23,7 +23,7 @@ from keyport.events.services import event_create
 from keyport.facilities.services import BrandingChanges, location_set_branding
 from tests.access_scene import AccessScene, build_access_scene
 from tests.factories import ContactFactory, CustomerFactory, LocationFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system("tests")

@@ -14,7 +14,7 @@ from keyport.access.models import AccessEvent
 from keyport.access.services import device_key_issue
 from keyport.audit.services import Actor
 from tests.access_scene import build_access_scene
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 KEY = re.compile(r"https?://[^\s]+/key/[A-Za-z0-9_-]+/")
