@@ -166,7 +166,8 @@ def test_an_email_change_confirmation_is_stored_without_its_token_and_confirms_w
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
-def test_a_guests_key_is_stored_only_until_the_email_is_delivered(client, booking):
+def test_a_guests_key_is_stored_only_until_the_email_is_delivered(client, site, tenant):
+    booking = cast.book(tenant, site, starts_on=dt.date(2026, 3, 1))
     cast.share(booking, "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     queued = OutgoingEmail.objects.get(to="friend@example.com")
     assert "/key/" not in queued.subject + queued.body_text + queued.body_html
