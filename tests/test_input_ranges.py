@@ -217,8 +217,8 @@ def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(
     assert "Open day" in listed.content.decode() and "Far away" not in listed.content.decode()
     assert client.get(reverse("dashboard:event_detail", args=[shown.pk])).status_code == 200
     assert client.get(reverse("dashboard:event_detail", args=[stored.pk])).status_code == 404
-    sign_in_as(tenant_now := Client(), tenant)
-    assert tenant_now.get(reverse("portal:tickets")).status_code == 200
+    sign_in_as(tenant_client := Client(), tenant)
+    assert tenant_client.get(reverse("portal:tickets")).status_code == 200
 
 
 # The forms, each with one out-of-range value a person could send: the field refuses it.
