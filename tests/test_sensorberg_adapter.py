@@ -15,7 +15,7 @@ from keyport.access.providers.sensorberg import (
     membership_body,
     retry_after_seconds,
 )
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +31,11 @@ def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: 
 
 
 @pytest.fixture
-def grant() -> AccessGrant:
+def grant(site, tenant) -> AccessGrant:
     """The tenant's grant on unit A001, whose External Identifier is "A001"."""
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    cast.book(tenant, site, starts_on=timezone.localdate())
     return AccessGrant.objects.select_related("holder", "unit").get(
-        holder=scene.tenant_holder(), unit=scene.units[0]
+        holder=site.holder(tenant), unit=site.units[0]
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from keyport.access.models import AccessGrant, SyncState
 from keyport.access.providers import ProviderError
 from keyport.access.providers.sensorberg import NOT_UNDERSTOOD, SensorbergProvider, membership_body
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 from tests.test_sensorberg import connected_scene, drain
 
@@ -24,10 +24,10 @@ def provider_for_fake(fake: FakeSensorberg) -> SensorbergProvider:
 
 
 @pytest.fixture
-def grant() -> AccessGrant:
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+def grant(site, tenant) -> AccessGrant:
+    cast.book(tenant, site, starts_on=timezone.localdate())
     return AccessGrant.objects.select_related("holder", "unit").get(
-        holder=scene.tenant_holder(), unit=scene.units[0]
+        holder=site.holder(tenant), unit=site.units[0]
     )
 
 
