@@ -23,7 +23,6 @@ from tests.factories import (
     ContactFactory,
     CustomerFactory,
     LocationFactory,
-    StaffUserFactory,
     UnitFactory,
 )
 from tests.portal_helpers import sign_in_as
@@ -100,12 +99,6 @@ def booking(tenant, partner, bookkeeper, berlin):
     booking = book(tenant.customer, berlin, ["A010", "A011"], dt.date(2026, 3, 1))
     share(booking, tenant, "friend@example.com")
     return booking
-
-
-@pytest.fixture
-def owner_client(client):
-    client.force_login(StaffUserFactory())
-    return client
 
 
 def state_of_access() -> tuple[object, ...]:

@@ -11,20 +11,13 @@ from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ProviderError, sensorberg
 from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.audit.models import AuditEntry
-from keyport.staff.models import Role
-from tests.factories import LocationFactory, StaffUserFactory
+from tests.factories import LocationFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 from tests.test_location_settings import sensorberg_post
 
 pytestmark = pytest.mark.django_db
 REAL_GETADDRINFO = socket.getaddrinfo
 REFUSED = "which is not a public internet address"
-
-
-@pytest.fixture
-def owner_client(client):
-    client.force_login(StaffUserFactory(role=Role.OWNER))
-    return client
 
 
 @pytest.fixture
