@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from keyport.access.models import AccessHolder, SharedAccess
 from keyport.access.services import ShareRequest, share_create
 from keyport.audit.services import Actor
+from keyport.billing.models import Invoice
 from keyport.bookings.models import Booking
 from keyport.bookings.services import booking_create
-from keyport.contacts.models import Contact
+from keyport.cars.models import Car, CarPhoto
+from keyport.contacts.models import Contact, Customer
+from keyport.documents.models import Document
+from keyport.events.models import Event, Ticket
 from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
 from tests.factories import AccessPointFactory, LocationFactory, UnitFactory
 
@@ -85,3 +90,45 @@ def share(
             ends_on=ends_on,
         ),
     )[0]
+
+
+def section_objects(
+    *, location: Location, customer: Customer, contact: Contact, booking: Booking, car: Car
+) -> dict[str, int]:
+    """One object of each of the billing, documents, events and cars sections, for pages that
+    name one: an invoice, a document, an event and its ticket, a car photo."""
+    invoice = Invoice.objects.create(
+        location=location,
+        customer=customer,
+        booking=booking,
+        currency="EUR",
+        due_on=dt.date(2026, 3, 1),
+        total=Decimal("10.00"),
+    )
+    document = Document.objects.create(
+        customer=customer,
+        title="Lease",
+        file="documents/x.pdf",
+        original_name="lease.pdf",
+        content_type="application/pdf",
+        size=10,
+        uploaded_by="tests",
+    )
+    event = Event.objects.create(
+        location=location,
+        title="Open day",
+        starts_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+        place="Hall",
+        capacity=10,
+    )
+    ticket = Ticket.objects.create(event=event, contact=contact)
+    photo = CarPhoto.objects.create(
+        car=car, image="cars/x.jpg", thumbnail="cars/t.jpg", content_type="image/jpeg"
+    )
+    return {
+        "invoice_id": invoice.pk,
+        "document_id": document.pk,
+        "event_id": event.pk,
+        "ticket_id": ticket.pk,
+        "photo_id": photo.pk,
+    }
