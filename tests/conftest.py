@@ -1,3 +1,4 @@
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -123,9 +124,11 @@ def guest(site) -> Contact:
 
 
 @pytest.fixture
-def shared_access(booking) -> SharedAccess:
-    """The shared-access guest: the owner tenant shares A001 with friend@example.com, 3 to 9 March."""
-    return share(booking, "friend@example.com", BOOKING_STARTS.replace(day=3), BOOKING_STARTS.replace(day=9))
+def shared_access(booking, site) -> SharedAccess:
+    """The shared-access guest: the owner tenant shares A001 with friend@example.com for a week
+    from the site's today (a share may not start in the past)."""
+    today = site.location.local_now().date()
+    return share(booking, "friend@example.com", today, today + dt.timedelta(days=6))
 
 
 @pytest.fixture
