@@ -146,6 +146,12 @@ def employee(site) -> StaffUser:
     return staff_member(Role.EMPLOYEE, site.location, email="employee@keyport.test")
 
 
+@pytest.fixture
+def other_manager(other_site) -> StaffUser:
+    """A manager of the other site only."""
+    return staff_member(Role.MANAGER, other_site.location, email="other-manager@keyport.test")
+
+
 def staff_member(role: str, *locations: Location, **fields: object) -> StaffUser:
     user = StaffUserFactory(role=role, **fields)
     user.locations.set(locations)
@@ -182,6 +188,11 @@ def manager_client(manager) -> Client:
 @pytest.fixture
 def employee_client(employee) -> Client:
     return signed_in(employee)
+
+
+@pytest.fixture
+def other_manager_client(other_manager) -> Client:
+    return signed_in(other_manager)
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.emails.models import OutgoingEmail
 from keyport.facilities.models import AccessPoint
-from keyport.staff.models import Role
 from tests import cast
-from tests.factories import StaffUserFactory
 from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
@@ -113,11 +111,9 @@ def test_the_portals_open_button_and_the_guest_key_page_open_during_a_keypad_blo
 
 
 @pytest.fixture
-def staff(manager, employee, other_site, owner):
-    """The cast's owner, and manager and employee of the site, and a manager of another location."""
-    elsewhere = StaffUserFactory(role=Role.MANAGER, email="elsewhere@keyport.test")
-    elsewhere.locations.add(other_site.location)
-    return {"owner": owner, "manager": manager, "employee": employee, "elsewhere": elsewhere}
+def staff(manager, employee, other_manager, owner):
+    """The cast's owner, the site's manager and employee, and the other site's manager."""
+    return {"owner": owner, "manager": manager, "employee": employee, "elsewhere": other_manager}
 
 
 ALERT = "Main door: 30 wrong PINs in 2 minutes, blocked until 10:15"
