@@ -16,6 +16,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
+from keyport.facilities.models import Location
+
 
 @pytest.fixture(scope="package")
 def demo(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Path]:
@@ -42,6 +44,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Path]
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         seeding.__exit__(None, None, None)
+        assert not Location.objects.exists(), "the demo outlived its package"
 
 
 @pytest.fixture(autouse=True)
