@@ -12,7 +12,7 @@ from keyport.audit.services import Actor
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.services import email_template_save
 from keyport.frontdesk.services import booking_create, booking_set_end_date
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import ContactFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,50 +20,51 @@ NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def scene():
+def booking(tenant, site):
+    """The owner tenant's booking, made at NOW and shared with friend@example.com."""
     with time_machine.travel(NOW, tick=False):
-        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
-        scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
-        return scene
+        booking = cast.book(tenant, site)
+        cast.share(booking, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 10))
+        return booking
 
 
 @time_machine.travel(NOW, tick=False)
 def test_booking_page_shows_grants_with_provider_state_shares_and_events(
-    client, owner, scene, django_assert_max_num_queries
+    client, owner, site, tenant, booking, django_assert_max_num_queries
 ) -> None:
-    access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal")
-    AccessGrant.objects.filter(unit=scene.units[1]).update(
+    access_decide(door=Door.of(site.door), holder=site.holder(tenant), channel="portal")
+    AccessGrant.objects.filter(unit=site.units[1]).update(
         sync_state=SyncState.FAILED, sync_error="Sensorberg answered 503"
     )
     client.force_login(owner)
     with django_assert_max_num_queries(25):
-        page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+        page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
     assert "friend@example.com" in page and "Sensorberg answered 503" in page and "Failed" in page
     assert "Portal Open button" in page and "Revoke access" in page
     assert "shared-access-setup-warning" in page
     location_page = client.get(
-        reverse("dashboard:location_rentals", args=[scene.location.pk])
+        reverse("dashboard:location_rentals", args=[site.location.pk])
     ).content.decode()
-    assert f"#{scene.booking.pk}" in location_page and "Portal Open button" in location_page
+    assert f"#{booking.pk}" in location_page and "Portal Open button" in location_page
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client, owner, scene) -> None:
+def test_the_setup_warning_goes_once_the_shared_access_email_is_reviewed(client, owner, booking) -> None:
     default = DEFAULT_TEMPLATES["shared_access"]
     email_template_save(
         actor=Actor.staff(owner), key="shared_access", subject=default.subject, body_text=default.body_text
     )
     client.force_login(owner)
-    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
     assert "shared-access-setup-warning" not in page
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_location_page_and_overview_warn_until_the_shared_access_email_is_saved(
-    client, owner, scene
+    client, owner, site, booking
 ) -> None:
     client.force_login(owner)
-    pages = [reverse("dashboard:location_detail", args=[scene.location.pk]), reverse("dashboard:home")]
+    pages = [reverse("dashboard:location_detail", args=[site.location.pk]), reverse("dashboard:home")]
     for url in pages:
         assert "shared-access-setup-warning" in client.get(url).content.decode()
     default = DEFAULT_TEMPLATES["shared_access"]
@@ -76,58 +77,62 @@ def test_the_location_page_and_overview_warn_until_the_shared_access_email_is_sa
 
 @time_machine.travel(NOW, tick=False)
 def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_back(
-    client, owner, scene
+    client, owner, booking
 ) -> None:
     client.force_login(owner)
-    url = reverse("dashboard:booking_revoke", args=[scene.booking.pk])
+    url = reverse("dashboard:booking_revoke", args=[booking.pk])
     response = client.post(url, {"reason": ""})
     assert response.status_code == 400 and "is-invalid" in response.content.decode()
     assert not AccessGrant.objects.filter(state=GrantState.REVOKED).exists()
     response = client.post(url, {"reason": "Payment overdue", "confirm": "1"})
     assert response.status_code == 302
     assert not AccessGrant.objects.filter(state=GrantState.ACTIVE).exists()
-    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
     assert "Payment overdue" in page and "Restore access" in page
-    client.post(reverse("dashboard:booking_restore", args=[scene.booking.pk]))
+    client.post(reverse("dashboard:booking_restore", args=[booking.pk]))
     assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4
 
 
-def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(scene) -> None:
-    door = Door.of(scene.door)
+def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(
+    site, tenant, booking
+) -> None:
+    door = Door.of(site.door)
     friend = AccessGrant.objects.get(share__isnull=False).holder
     with time_machine.travel(NOW, tick=False):
-        access_decide(door=door, holder=scene.tenant_holder(), channel="portal")
+        access_decide(door=door, holder=site.holder(tenant), channel="portal")
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
         access_decide(door=door, holder=friend, channel="guest")
     # The tenant moves out; the same unit's next tenant opens the same door.
     with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
-        booking_set_end_date(actor=Actor.system("t"), booking=scene.booking, ends_on=dt.date(2026, 3, 20))
+        booking_set_end_date(actor=Actor.system("t"), booking=booking, ends_on=dt.date(2026, 3, 20))
     next_tenant = ContactFactory(email="next@example.com")
     with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
         booking_create(
             actor=Actor.system("t"),
             customer=next_tenant.customer,
-            units=[scene.units[0]],
+            units=[site.units[0]],
             starts_on=dt.date(2026, 3, 25),
         )
         next_holder = AccessHolder.objects.get(contact=next_tenant)
         access_decide(door=door, holder=next_holder, channel="portal")
 
-    assert [event.holder for event in events_for_customer(scene.tenant.customer)] == [
+    assert [event.holder for event in events_for_customer(tenant.customer)] == [
         friend,
-        scene.tenant_holder(),
+        site.holder(tenant),
     ]
     assert [event.holder for event in events_for_customer(next_tenant.customer)] == [next_holder]
-    assert len(events_of_units([scene.units[0]])) == 3
+    assert len(events_of_units([site.units[0]])) == 3
 
 
-def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_phase(client, owner) -> None:
+def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_phase(
+    client, owner, site, tenant
+) -> None:
     with time_machine.travel(NOW, tick=False):
-        scene = build_access_scene(starts_on=dt.date(2026, 2, 1), ends_on=dt.date(2026, 3, 20))
+        booking = cast.book(tenant, site, starts_on=dt.date(2026, 2, 1), ends_on=dt.date(2026, 3, 20))
         current = booking_create(
             actor=Actor.system("tests"),
             customer=ContactFactory().customer,
-            units=[UnitFactory(location=scene.location)],
+            units=[UnitFactory(location=site.location)],
             starts_on=dt.date(2026, 3, 1),
             ends_on=None,
         )
@@ -137,24 +142,26 @@ def test_an_ended_booking_says_so_and_offers_no_revoke_and_the_list_shows_each_p
         )
     with time_machine.travel(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False):
         client.force_login(owner)
-        page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+        page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
         assert "Ended" in page and "ended with 2026-03-20" in page
         assert "Revoke access" not in page and "Restore access" not in page
-        listing = client.get(reverse("dashboard:location_rentals", args=[scene.location.pk])).content.decode()
-    ended_row = listing.split(f">#{scene.booking.pk}<")[1].split("</tr>")[0]
+        listing = client.get(reverse("dashboard:location_rentals", args=[site.location.pk])).content.decode()
+    ended_row = listing.split(f">#{booking.pk}<")[1].split("</tr>")[0]
     current_row = listing.split(f">#{current.pk}<")[1].split("</tr>")[0]
     assert "Ended" in ended_row and "Access revoked" not in ended_row
     assert "Current" in current_row and "Access revoked" in current_row
 
 
-def test_a_manager_is_told_an_owner_reviews_the_email_and_a_refusal_page_says_why(client, scene) -> None:
+def test_a_manager_is_told_an_owner_reviews_the_email_and_a_refusal_page_says_why(
+    client, site, booking
+) -> None:
     from keyport.staff.models import Role
     from tests.factories import StaffUserFactory
 
     manager = StaffUserFactory(role=Role.MANAGER)
-    manager.locations.add(scene.location)
+    manager.locations.add(site.location)
     client.force_login(manager)
-    page = client.get(reverse("dashboard:location_detail", args=[scene.location.pk])).content.decode()
+    page = client.get(reverse("dashboard:location_detail", args=[site.location.pk])).content.decode()
     assert "shared-access-setup-warning" in page and "An owner reviews it under Email templates." in page
     assert reverse("dashboard:email_template_edit", args=["shared_access"]) not in page
     refused = client.get(reverse("dashboard:email_template_edit", args=["shared_access"]))

@@ -11,7 +11,7 @@ from keyport.access.models import AccessEvent, AccessGrant
 from keyport.access.services import access_decide
 from keyport.access.services.doors import Door
 from keyport.staff.models import Role
-from tests.access_scene import AccessScene, build_access_scene
+from tests import cast
 from tests.factories import LocationFactory, StaffUserFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,25 +20,27 @@ OLDER_LINK = re.compile(r'<a class="page-link" rel="next" href="([^"]+)">Older</
 
 
 @pytest.fixture
-def scene() -> AccessScene:
+def booking(tenant, site):
     """The tenant opens the main door with unit A001; a guest of A002 from next week is turned away."""
     with time_machine.travel(NOW, tick=False):
-        scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
-        scene.share("friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 20), units=[scene.units[1]])
-        return scene
+        booking = cast.book(tenant, site)
+        cast.share(
+            booking, "friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 20), units=[site.units[1]]
+        )
+        return booking
 
 
-def tenant_opens(scene: AccessScene, *, when: dt.datetime) -> None:
-    access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal", when=when)
+def tenant_opens(site, tenant, *, when: dt.datetime) -> None:
+    access_decide(door=Door.of(site.door), holder=site.holder(tenant), channel="portal", when=when)
 
 
-def guest_is_turned_away(scene: AccessScene, *, when: dt.datetime) -> None:
+def guest_is_turned_away(site, *, when: dt.datetime) -> None:
     guest = AccessGrant.objects.get(share__isnull=False).holder
-    access_decide(door=Door.of(scene.door), holder=guest, channel="guest", when=when)
+    access_decide(door=Door.of(site.door), holder=guest, channel="guest", when=when)
 
 
-def events_url(scene: AccessScene, **query: object) -> str:
-    url = reverse("dashboard:location_access_events", args=[scene.location.pk])
+def events_url(site, **query: object) -> str:
+    url = reverse("dashboard:location_access_events", args=[site.location.pk])
     return url + "?" + "&".join(f"{key}={value}" for key, value in query.items()) if query else url
 
 
@@ -53,18 +55,18 @@ def older_link(response) -> str | None:
 
 
 def test_pages_of_fifty_newest_first_with_no_event_twice_or_missed_at_shared_instants(
-    client, owner, scene, django_assert_max_num_queries
+    client, owner, site, tenant, booking, django_assert_max_num_queries
 ) -> None:
     # 120 events at 40 instants, three at each, created out of time order.
     for n in range(120):
-        tenant_opens(scene, when=NOW - dt.timedelta(minutes=n % 40))
+        tenant_opens(site, tenant, when=NOW - dt.timedelta(minutes=n % 40))
     newest_first = [
         event_id for _, event_id in sorted(AccessEvent.objects.values_list("occurred_at", "id"), reverse=True)
     ]
     client.force_login(owner)
 
     with django_assert_max_num_queries(12):
-        first = client.get(events_url(scene))
+        first = client.get(events_url(site))
     assert first.status_code == 200
     assert shown_ids(first) == newest_first[:50]
     second = client.get(older_link(first))
@@ -76,19 +78,21 @@ def test_pages_of_fifty_newest_first_with_no_event_twice_or_missed_at_shared_ins
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_unit_filter_shows_only_that_units_events_on_every_page(client, owner, scene) -> None:
+def test_the_unit_filter_shows_only_that_units_events_on_every_page(
+    client, owner, site, tenant, booking
+) -> None:
     for n in range(60):
-        tenant_opens(scene, when=NOW - dt.timedelta(seconds=n))
+        tenant_opens(site, tenant, when=NOW - dt.timedelta(seconds=n))
     for n in range(5):
-        guest_is_turned_away(scene, when=NOW - dt.timedelta(seconds=n))
-    first_unit, second_unit = scene.units[0], scene.units[1]
+        guest_is_turned_away(site, when=NOW - dt.timedelta(seconds=n))
+    first_unit, second_unit = site.units[0], site.units[1]
     client.force_login(owner)
 
-    guest_page = client.get(events_url(scene, unit=second_unit.pk))
+    guest_page = client.get(events_url(site, unit=second_unit.pk))
     assert len(guest_page.context["page"].events) == 5
     assert {event.unit for event in guest_page.context["page"].events} == {second_unit}
 
-    tenant_page = client.get(events_url(scene, unit=first_unit.pk))
+    tenant_page = client.get(events_url(site, unit=first_unit.pk))
     assert {event.unit for event in tenant_page.context["page"].events} == {first_unit}
     older = older_link(tenant_page)
     assert older is not None and f"unit={first_unit.pk}" in older
@@ -98,38 +102,38 @@ def test_the_unit_filter_shows_only_that_units_events_on_every_page(client, owne
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_denied_and_allowed_filters(client, owner, scene) -> None:
-    tenant_opens(scene, when=NOW)
-    guest_is_turned_away(scene, when=NOW)
-    tenant_opens(scene, when=NOW)
+def test_the_denied_and_allowed_filters(client, owner, site, tenant, booking) -> None:
+    tenant_opens(site, tenant, when=NOW)
+    guest_is_turned_away(site, when=NOW)
+    tenant_opens(site, tenant, when=NOW)
     client.force_login(owner)
 
-    denied = client.get(events_url(scene, decision="denied"))
+    denied = client.get(events_url(site, decision="denied"))
     assert [event.reason for event in denied.context["page"].events] == ["outside_window"]
     assert "not valid at this time" in denied.content.decode()
-    allowed = client.get(events_url(scene, decision="allowed"))
+    allowed = client.get(events_url(site, decision="allowed"))
     assert [event.allowed for event in allowed.context["page"].events] == [True, True]
-    assert client.get(events_url(scene, decision="maybe")).status_code == 400
+    assert client.get(events_url(site, decision="maybe")).status_code == 400
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_of_another_location_or_no_unit_at_all_is_not_found(client, owner, scene) -> None:
+def test_a_unit_of_another_location_or_no_unit_at_all_is_not_found(client, owner, site, booking) -> None:
     elsewhere = UnitFactory(location=LocationFactory())
     client.force_login(owner)
-    assert client.get(events_url(scene, unit=elsewhere.pk)).status_code == 404
-    assert client.get(events_url(scene, unit=999999)).status_code == 404
-    assert client.get(events_url(scene, unit="A001")).status_code == 404
+    assert client.get(events_url(site, unit=elsewhere.pk)).status_code == 404
+    assert client.get(events_url(site, unit=999999)).status_code == 404
+    assert client.get(events_url(site, unit="A001")).status_code == 404
 
 
 @time_machine.travel(NOW, tick=False)
-def test_staff_of_another_location_do_not_find_the_page(client, scene) -> None:
-    tenant_opens(scene, when=NOW)
+def test_staff_of_another_location_do_not_find_the_page(client, site, tenant, booking) -> None:
+    tenant_opens(site, tenant, when=NOW)
     manager = StaffUserFactory(role=Role.MANAGER)
     manager.locations.add(LocationFactory())
     client.force_login(manager)
-    assert client.get(events_url(scene)).status_code == 404
-    manager.locations.add(scene.location)
-    assert client.get(events_url(scene)).status_code == 200
+    assert client.get(events_url(site)).status_code == 404
+    manager.locations.add(site.location)
+    assert client.get(events_url(site)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -145,24 +149,24 @@ def test_staff_of_another_location_do_not_find_the_page(client, scene) -> None:
     ],
 )
 @time_machine.travel(NOW, tick=False)
-def test_a_broken_cursor_says_so_instead_of_failing(client, owner, scene, cursor) -> None:
+def test_a_broken_cursor_says_so_instead_of_failing(client, owner, site, booking, cursor) -> None:
     client.force_login(owner)
-    response = client.get(events_url(scene, before=cursor))
+    response = client.get(events_url(site, before=cursor))
     assert response.status_code == 400
     assert "This link to older events is broken" in response.content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_location_and_booking_pages_lead_to_the_events_page_and_units_to_their_filter(
-    client, owner, scene
+    client, owner, site, tenant, booking
 ) -> None:
-    tenant_opens(scene, when=NOW)
-    page_url = reverse("dashboard:location_access_events", args=[scene.location.pk])
-    unit_url = f"{page_url}?unit={scene.units[0].pk}"
+    tenant_opens(site, tenant, when=NOW)
+    page_url = reverse("dashboard:location_access_events", args=[site.location.pk])
+    unit_url = f"{page_url}?unit={site.units[0].pk}"
     client.force_login(owner)
     for url in [
-        reverse("dashboard:location_rentals", args=[scene.location.pk]),
-        reverse("dashboard:booking_detail", args=[scene.booking.pk]),
+        reverse("dashboard:location_rentals", args=[site.location.pk]),
+        reverse("dashboard:booking_detail", args=[booking.pk]),
     ]:
         page = client.get(url).content.decode()
         assert f'href="{page_url}">All access events</a>' in page

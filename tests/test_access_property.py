@@ -12,7 +12,8 @@ from keyport.access.services import access_decide, grants_end_due
 from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.frontdesk.services import booking_cancel, booking_set_end_date
-from tests.access_scene import build_access_scene
+from tests import cast
+from tests.factories import ContactFactory
 
 ACTOR = Actor.system("property")
 DAY0 = dt.date(2026, 3, 1)
@@ -41,22 +42,26 @@ moves = st.lists(
 def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) -> None:
     now = dt.datetime(2026, 3, 1, 12, tzinfo=UTC)
     with time_machine.travel(now, tick=False) as clock:
-        scene = build_access_scene(
-            time_zone=zone,
+        # A site and a tenant of their own for each example: hypothesis runs them all in one test.
+        site = cast.site_create(time_zone=zone)
+        booked = cast.book(
+            ContactFactory(),
+            site,
             starts_on=DAY0,
             ends_on=None if booking_days is None else DAY0 + dt.timedelta(days=booking_days),
         )
         for number, step in enumerate(steps):
-            booking = scene.booking
+            booking = booked
             booking.refresh_from_db()
             try:
                 if step[0] == "share":
                     first = DAY0 + dt.timedelta(days=step[1])
-                    scene.share(
+                    cast.share(
+                        booking,
                         f"g{number}@example.com",
                         first,
                         first + dt.timedelta(days=step[2]),
-                        units=scene.units[step[3] : step[3] + 1],
+                        units=site.units[step[3] : step[3] + 1],
                     )
                 elif step[0] == "end":
                     booking_set_end_date(
@@ -73,7 +78,7 @@ def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) 
                 from django.core.exceptions import ValidationError
 
                 assert isinstance(error, ValidationError), error
-        booking = scene.booking
+        booking = booked
         booking.refresh_from_db()
         share_grants = list(AccessGrant.objects.filter(origin=GrantOrigin.SHARE, booking=booking))
         booking_units = {u.pk for u in booking.units.all()}
@@ -88,7 +93,7 @@ def test_no_share_reaches_beyond_its_booking(zone, booking_days, steps, probes) 
             when = now + dt.timedelta(minutes=minutes)
             for grant in share_grants:
                 decision = access_decide(
-                    door=Door.of(scene.door), holder=grant.holder, when=when, channel="guest"
+                    door=Door.of(site.door), holder=grant.holder, when=when, channel="guest"
                 )
                 if decision.allowed:
                     assert booking.is_active_at(when)

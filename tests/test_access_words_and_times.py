@@ -13,8 +13,8 @@ from keyport.access.services.doors import Door
 from keyport.access.templatetags.access_words import UNKNOWN_REASON_WORDS, reason_in_words
 from keyport.api.openapi import REASONS
 from keyport.audit.services import Actor
-from tests.access_scene import build_access_scene
-from tests.portal_scene import sign_in_as
+from tests import cast
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)  # 10:00 in Berlin
@@ -24,13 +24,14 @@ OUTSIDE_WINDOW_WORDS = "Your access is not valid at this time."
 
 
 @pytest.fixture
-def scene():
+def booking(tenant, site):
+    """The owner tenant's booking, made at NOW."""
     with time_machine.travel(NOW, tick=False):
-        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        return cast.book(tenant, site)
 
 
-def tenant_opens_main_door(scene, when: dt.datetime) -> None:
-    access_decide(door=Door.of(scene.door), holder=scene.tenant_holder(), channel="portal", when=when)
+def tenant_opens_main_door(site, tenant, when: dt.datetime) -> None:
+    access_decide(door=Door.of(site.door), holder=site.holder(tenant), channel="portal", when=when)
 
 
 def test_every_decision_reason_has_its_own_words() -> None:
@@ -40,52 +41,56 @@ def test_every_decision_reason_has_its_own_words() -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_manage_access_shows_event_times_in_the_locations_zone(client, scene) -> None:
-    tenant_opens_main_door(scene, NOW)
-    sign_in_as(client, scene.tenant)
-    page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+def test_manage_access_shows_event_times_in_the_locations_zone(client, site, tenant, booking) -> None:
+    tenant_opens_main_door(site, tenant, NOW)
+    sign_in_as(client, tenant)
+    page = client.get(reverse("portal:share_manage", args=[booking.pk])).content.decode()
     assert "Times in Europe/Berlin" in page
     assert "4 Mar 2026 10:00</time> · Main door" in page
 
 
 @time_machine.travel(NOW, tick=False)
-def test_manage_access_says_why_a_door_did_not_open_in_words(client, scene) -> None:
-    tenant_opens_main_door(scene, BEFORE_THE_BOOKING)
-    sign_in_as(client, scene.tenant)
-    page = client.get(reverse("portal:share_manage", args=[scene.booking.pk])).content.decode()
+def test_manage_access_says_why_a_door_did_not_open_in_words(client, site, tenant, booking) -> None:
+    tenant_opens_main_door(site, tenant, BEFORE_THE_BOOKING)
+    sign_in_as(client, tenant)
+    page = client.get(reverse("portal:share_manage", args=[booking.pk])).content.decode()
     assert f"did not open. {OUTSIDE_WINDOW_WORDS}" in page
     assert "outside_window" not in page
 
 
 def test_the_guest_page_says_in_words_why_the_door_did_not_open(
-    client, scene, django_capture_on_commit_callbacks
+    client, booking, site, django_capture_on_commit_callbacks
 ) -> None:
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        scene.share("friend@example.com", dt.date(2026, 3, 6), dt.date(2026, 3, 9))
+        cast.share(booking, "friend@example.com", dt.date(2026, 3, 6), dt.date(2026, 3, 9))
     key = KEY.search(mail.outbox[-1].body)["key"]
     with time_machine.travel(NOW, tick=False):
-        response = client.post(f"/key/{key}/open/{scene.door.pk}/", follow=True)
+        response = client.post(f"/key/{key}/open/{site.door.pk}/", follow=True)
     page = response.content.decode()
     assert OUTSIDE_WINDOW_WORDS in page
     assert "outside_window" not in page
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(client, owner, scene) -> None:
-    tenant_opens_main_door(scene, NOW)
+def test_the_booking_page_shows_grant_windows_and_events_in_the_locations_zone(
+    client, owner, site, tenant, booking
+) -> None:
+    tenant_opens_main_door(site, tenant, NOW)
     client.force_login(owner)
-    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
     assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
     assert "When (Europe/Berlin)" in page and "2026-03-04 10:00:00" in page
 
 
 @time_machine.travel(NOW, tick=False)
-def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client, owner, scene) -> None:
-    tenant_opens_main_door(scene, BEFORE_THE_BOOKING)
+def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(
+    client, owner, site, tenant, booking
+) -> None:
+    tenant_opens_main_door(site, tenant, BEFORE_THE_BOOKING)
     client.force_login(owner)
     for url in (
-        reverse("dashboard:booking_detail", args=[scene.booking.pk]),
-        reverse("dashboard:location_rentals", args=[scene.location.pk]),
+        reverse("dashboard:booking_detail", args=[booking.pk]),
+        reverse("dashboard:location_rentals", args=[site.location.pk]),
     ):
         page = client.get(url).content.decode()
         assert f'<span title="outside_window">{OUTSIDE_WINDOW_WORDS}' in page
@@ -93,31 +98,29 @@ def test_staff_event_lists_give_the_reason_in_words_with_its_code_beside(client,
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, owner, scene) -> None:
+def test_the_customer_page_shows_grant_windows_in_the_locations_zone(client, owner, tenant, booking) -> None:
     client.force_login(owner)
-    url = reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
+    url = reverse("dashboard:customer_detail", args=[tenant.customer_id])
     page = client.get(url).content.decode()
     assert "Window (Europe/Berlin)" in page and "2026-03-01 00:00</time> – open" in page
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, scene) -> None:
-    booking_revoke_access(actor=Actor.staff(owner), booking=scene.booking, reason="Payment overdue")
+def test_a_revoked_bookings_revoke_time_is_in_the_locations_zone(client, owner, booking) -> None:
+    booking_revoke_access(actor=Actor.staff(owner), booking=booking, reason="Payment overdue")
     client.force_login(owner)
-    page = client.get(reverse("dashboard:booking_detail", args=[scene.booking.pk])).content.decode()
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
     assert "2026-03-04 10:00 (Europe/Berlin) by" in page
 
 
 def test_the_overview_and_the_customer_page_show_an_access_change_in_its_locations_time(
-    client, owner, scene
+    client, owner, booking, tenant
 ) -> None:
     with time_machine.travel(NOW, tick=False):
-        booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Keys lost")
+        booking_revoke_access(actor=Actor.system("tests"), booking=booking, reason="Keys lost")
     client.force_login(owner)
     overview = client.get(reverse("dashboard:home")).content.decode()
-    customer = client.get(
-        reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
-    ).content.decode()
+    customer = client.get(reverse("dashboard:customer_detail", args=[tenant.customer_id])).content.decode()
     for page in (overview, customer):
         assert "Times in Europe/Berlin" in page
         assert '<time datetime="2026-03-04T10:00:00+01:00">2026-03-04 10:00</time>' in page

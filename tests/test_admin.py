@@ -15,7 +15,7 @@ from keyport.billing.models import BillingProfile, BillingSettings
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import AccessPoint, Unit
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import AccessPointFactory, LocationFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,35 +34,37 @@ def shown_only(admin_client, model, obj) -> None:
     assert admin_client.get(f"{admin_url}/add/").status_code == 403
 
 
-def test_bookings_accounts_and_people_are_shown_but_not_changed_or_deleted(admin_client) -> None:
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+def test_bookings_accounts_and_people_are_shown_but_not_changed_or_deleted(
+    admin_client, site, tenant
+) -> None:
+    booking = cast.book(tenant, site, starts_on=timezone.localdate())
     for model, obj in [
-        (Booking, scene.booking),
-        (Customer, scene.tenant.customer),
-        (Contact, scene.tenant),
+        (Booking, booking),
+        (Customer, tenant.customer),
+        (Contact, tenant),
     ]:
         shown_only(admin_client, model, obj)
-    assert Booking.objects.filter(pk=scene.booking.pk).exists()
+    assert Booking.objects.filter(pk=booking.pk).exists()
     assert set(AccessGrant.objects.values_list("state", flat=True)) == {GrantState.ACTIVE}
-    assert Customer.objects.get(pk=scene.tenant.customer.pk).is_active
+    assert Customer.objects.get(pk=tenant.customer.pk).is_active
 
 
-def test_invoices_and_the_lockout_settings_are_shown_but_not_changed(admin_client) -> None:
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+def test_invoices_and_the_lockout_settings_are_shown_but_not_changed(admin_client, site, tenant) -> None:
+    cast.book(tenant, site, starts_on=timezone.localdate())
     rent = billing.LineInput(
         description="Rent", quantity=Decimal("1"), unit_price=Decimal("50"), tax_rate=Decimal("0")
     )
     invoice = billing.invoice_create(
         actor=ACTOR,
-        location=scene.location,
-        customer=scene.tenant.customer,
+        location=site.location,
+        customer=tenant.customer,
         due_on=timezone.localdate() + dt.timedelta(days=14),
         lines=[rent],
     )
-    billing.customer_set_lockout_exempt(actor=ACTOR, customer=scene.tenant.customer, exempt=True)
+    billing.customer_set_lockout_exempt(actor=ACTOR, customer=tenant.customer, exempt=True)
     shown_only(admin_client, type(invoice), invoice)
-    shown_only(admin_client, BillingSettings, billing.billing_settings_of(scene.location))
-    shown_only(admin_client, BillingProfile, BillingProfile.objects.get(customer=scene.tenant.customer))
+    shown_only(admin_client, BillingSettings, billing.billing_settings_of(site.location))
+    shown_only(admin_client, BillingProfile, BillingProfile.objects.get(customer=tenant.customer))
 
 
 def test_a_unit_keeps_its_location_and_number_and_a_door_its_location(admin_client) -> None:

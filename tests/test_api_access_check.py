@@ -12,16 +12,17 @@ from keyport.access.services import access_decide, device_key_issue
 from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint
-from tests.access_scene import build_access_scene
+from tests import cast
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def scene():
+def booking(tenant, site):
+    """The owner tenant's booking, made at NOW."""
     with time_machine.travel(NOW, tick=False):
-        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        return cast.book(tenant, site)
 
 
 def check(client, key, body):
@@ -32,80 +33,82 @@ def check(client, key, body):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, scene) -> None:
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    pin = scene.tenant_holder().pin
-    response = check(client, key, {"access_point": scene.door.external_id, "pin": pin})
+def test_a_door_asks_with_its_key_and_the_decision_is_logged(client, site, tenant, booking) -> None:
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    pin = site.holder(tenant).pin
+    response = check(client, key, {"access_point": site.door.external_id, "pin": pin})
     assert response.status_code == 200
     assert response.json() == {"allowed": True, "reason": "ok"}
     event = AccessEvent.objects.get()
     assert (event.allowed, event.reason, event.holder.contact, event.access_point) == (
         True,
         "ok",
-        scene.tenant,
-        scene.door,
+        tenant,
+        site.door,
     )
     wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
-    assert check(client, key, {"access_point": scene.door.external_id, "pin": wrong}).json() == {
+    assert check(client, key, {"access_point": site.door.external_id, "pin": wrong}).json() == {
         "allowed": False,
         "reason": "unknown_pin",
     }
 
 
-def test_missing_or_wrong_keys_are_refused(client, scene) -> None:
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    body = {"access_point": scene.door.external_id, "pin": "123456"}
+def test_missing_or_wrong_keys_are_refused(client, site, booking) -> None:
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    body = {"access_point": site.door.external_id, "pin": "123456"}
     assert check(client, None, body).status_code == 401
     assert check(client, "kpd_wrong", body).status_code == 401
     assert (
-        check(client, key, {"access_point": scene.unit_lock.external_id, "pin": "123456"}).status_code == 403
+        check(client, key, {"access_point": site.unit_lock.external_id, "pin": "123456"}).status_code == 403
     )
-    assert check(client, key, {"access_point": scene.door.external_id}).status_code == 400
+    assert check(client, key, {"access_point": site.door.external_id}).status_code == 400
     for not_a_pin in ("12ab", "١٢٣٤٥٦", "１２３４５６", "123", "1" * 11, "123456\n"):
-        answer = check(client, key, {"access_point": scene.door.external_id, "pin": not_a_pin})
+        answer = check(client, key, {"access_point": site.door.external_id, "pin": not_a_pin})
         assert answer.status_code == 400, not_a_pin
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 0
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 0
     # A bad body from an unknown key tells nothing about the body.
-    assert check(client, "kpd_wrong", {"access_point": scene.door.external_id}).status_code == 401
+    assert check(client, "kpd_wrong", {"access_point": site.door.external_id}).status_code == 401
     assert not AccessEvent.objects.exists()
 
 
-def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(scene, capsys) -> None:
-    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+def test_only_a_hash_of_the_key_is_stored_and_rotation_replaces_it(site, booking, capsys) -> None:
+    call_command("access_device_key", str(site.location.pk), site.door.external_id)
     first = capsys.readouterr().out.strip()
-    stored = DeviceKey.objects.get(access_point=scene.door)
+    stored = DeviceKey.objects.get(access_point=site.door)
     assert first not in stored.key_hash and len(stored.key_hash) == 64
-    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    call_command("access_device_key", str(site.location.pk), site.door.external_id)
     second = capsys.readouterr().out.strip()
     assert first != second and DeviceKey.objects.count() == 1
 
 
-def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(client, scene, capsys) -> None:
+def test_a_revoked_device_key_is_refused_until_a_new_one_is_issued(
+    client, site, tenant, booking, capsys
+) -> None:
     from django.core.management.base import CommandError
 
     from keyport.audit.models import AuditEntry
 
-    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+    call_command("access_device_key", str(site.location.pk), site.door.external_id)
     key = capsys.readouterr().out.strip()
-    body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
+    body = {"access_point": site.door.external_id, "pin": site.holder(tenant).pin}
     assert check(client, key, body).status_code == 200
-    call_command("access_device_key", str(scene.location.pk), scene.door.external_id, "--revoke")
+    call_command("access_device_key", str(site.location.pk), site.door.external_id, "--revoke")
     assert "Device key revoked" in capsys.readouterr().out
     assert check(client, key, body).status_code == 401 and not DeviceKey.objects.exists()
     assert AuditEntry.objects.filter(action="access.device_key_revoked").count() == 1
     with pytest.raises(CommandError, match="no device key"):
-        call_command("access_device_key", str(scene.location.pk), scene.door.external_id, "--revoke")
-    call_command("access_device_key", str(scene.location.pk), scene.door.external_id)
+        call_command("access_device_key", str(site.location.pk), site.door.external_id, "--revoke")
+    call_command("access_device_key", str(site.location.pk), site.door.external_id)
     assert check(client, capsys.readouterr().out.strip(), body).status_code == 200
 
 
-def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) -> None:
+def test_wrong_pins_are_slowed_then_blocked_and_logged(client, site, tenant, booking, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 3
     settings.ACCESS_PIN_BLOCK_AFTER = 5
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    pin = scene.tenant_holder().pin
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    pin = site.holder(tenant).pin
     wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
-    body = {"access_point": scene.door.external_id, "pin": wrong}
+    body = {"access_point": site.door.external_id, "pin": wrong}
     start = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as clock:
         reasons = [check(client, key, body).json()["reason"] for _ in range(3)]
@@ -116,21 +119,23 @@ def test_wrong_pins_are_slowed_then_blocked_and_logged(client, scene, settings) 
         assert check(client, key, body).json()["reason"] == "unknown_pin"
         clock.shift(dt.timedelta(seconds=3))
         assert check(client, key, body).json()["reason"] == "unknown_pin"  # the fifth: blocked now
-        blocked = check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()
+        blocked = check(client, key, {"access_point": site.door.external_id, "pin": pin}).json()
         assert blocked["reason"] == "blocked"  # even the right PIN waits
         clock.shift(dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS + 1))
         assert (
-            check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"] is True
+            check(client, key, {"access_point": site.door.external_id, "pin": pin}).json()["allowed"] is True
         )
     assert AccessEvent.objects.filter(reason__in=["slow_down", "blocked"]).count() == 2
 
 
-def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(client, scene, settings) -> None:
+def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(
+    client, site, tenant, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 3
     settings.ACCESS_PIN_BLOCK_AFTER = 4
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    pin = scene.tenant_holder().pin
-    wrong = {"access_point": scene.door.external_id, "pin": "1" * 6 if pin != "1" * 6 else "2" * 6}
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    pin = site.holder(tenant).pin
+    wrong = {"access_point": site.door.external_id, "pin": "1" * 6 if pin != "1" * 6 else "2" * 6}
     start = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as clock:
         for _ in range(4):
@@ -140,19 +145,19 @@ def test_after_a_block_runs_out_wrong_pins_are_counted_from_one_again(client, sc
         clock.shift(dt.timedelta(seconds=settings.ACCESS_PIN_BLOCK_SECONDS))
         # Two wrong PINs after the block: below the slow-down again, so the right PIN opens at once.
         assert [check(client, key, wrong).json()["reason"] for _ in range(2)] == ["unknown_pin"] * 2
-        right = {"access_point": scene.door.external_id, "pin": pin}
+        right = {"access_point": site.door.external_id, "pin": pin}
         assert check(client, key, right).json()["allowed"] is True
         assert check(client, key, wrong).json()["reason"] == "unknown_pin"  # the third
         assert check(client, key, wrong).json()["reason"] == "slow_down"
-    door = AccessPoint.objects.get(pk=scene.door.pk)
+    door = AccessPoint.objects.get(pk=site.door.pk)
     assert door.wrong_pins == 3 and door.pins_blocked_until is None
 
 
-def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, settings) -> None:
+def test_wrong_pins_older_than_the_window_no_longer_count(client, site, tenant, booking, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    pin = scene.tenant_holder().pin
-    wrong = {"access_point": scene.door.external_id, "pin": "1" * 6 if pin != "1" * 6 else "2" * 6}
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    pin = site.holder(tenant).pin
+    wrong = {"access_point": site.door.external_id, "pin": "1" * 6 if pin != "1" * 6 else "2" * 6}
     with time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC), tick=False) as clock:
         check(client, key, wrong)
         check(client, key, wrong)
@@ -165,11 +170,11 @@ def test_wrong_pins_older_than_the_window_no_longer_count(client, scene, setting
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:
+def test_wrong_pins_typed_at_the_same_moment_all_count(site, tenant, booking, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 100
     settings.ACCESS_PIN_BLOCK_AFTER = 100
-    door = Door.of(scene.door)
-    pin = scene.tenant_holder().pin
+    door = Door.of(site.door)
+    pin = site.holder(tenant).pin
     wrong = "1" * 6 if pin != "1" * 6 else "2" * 6
     barrier = threading.Barrier(8)
 
@@ -185,7 +190,7 @@ def test_wrong_pins_typed_at_the_same_moment_all_count(scene, settings) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 8
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 8
     assert AccessEvent.objects.filter(reason="unknown_pin").count() == 8
 
 
@@ -201,24 +206,26 @@ def test_the_openapi_document_describes_the_check(client) -> None:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_check_is_one_read_and_one_insert(client, scene, django_assert_max_num_queries) -> None:
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    pin = scene.tenant_holder().pin
+def test_a_check_is_one_read_and_one_insert(
+    client, site, tenant, booking, django_assert_max_num_queries
+) -> None:
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    pin = site.holder(tenant).pin
     # The door (its wrong-PIN counts and hours) with the PIN's holder and grants; then the event.
     with django_assert_max_num_queries(2):
-        assert check(client, key, {"access_point": scene.door.external_id, "pin": pin}).json()["allowed"]
+        assert check(client, key, {"access_point": site.door.external_id, "pin": pin}).json()["allowed"]
     # Another access point's key: refused after the one read, nothing logged.
     with django_assert_max_num_queries(1):
-        assert (
-            check(client, key, {"access_point": scene.unit_lock.external_id, "pin": pin}).status_code == 403
-        )
+        assert check(client, key, {"access_point": site.unit_lock.external_id, "pin": pin}).status_code == 403
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 @time_machine.travel(NOW, tick=False)
-def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, scene) -> None:
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
+def test_on_postgresql_a_connection_prepares_the_checks_statements_once(
+    client, site, tenant, booking
+) -> None:
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    body = {"access_point": site.door.external_id, "pin": site.holder(tenant).pin}
 
     def prepared() -> list[str]:
         with connection.cursor() as cursor:
@@ -236,13 +243,13 @@ def test_on_postgresql_a_connection_prepares_the_checks_statements_once(client, 
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="AUTOINCREMENT is SQLite's")
-def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> None:
+def test_on_sqlite_events_are_numbered_without_autoincrement(client, site, tenant, booking) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [AccessEvent._meta.db_table])
         (table,) = cursor.fetchone()
     assert '"id" integer NOT NULL PRIMARY KEY' in table and "AUTOINCREMENT" not in table
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    body = {"access_point": scene.door.external_id, "pin": scene.tenant_holder().pin}
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    body = {"access_point": site.door.external_id, "pin": site.holder(tenant).pin}
     with time_machine.travel(NOW, tick=False):
         check(client, key, body)
         check(client, key, body)
@@ -250,18 +257,18 @@ def test_on_sqlite_events_are_numbered_without_autoincrement(client, scene) -> N
     assert second == first + 1
 
 
-def test_events_keep_their_references_without_database_constraints(client, scene) -> None:
+def test_events_keep_their_references_without_database_constraints(client, site, tenant, booking) -> None:
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, AccessEvent._meta.db_table)
     assert not [name for name, constraint in constraints.items() if constraint["foreign_key"]]
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
-    holder = scene.tenant_holder()
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
+    holder = site.holder(tenant)
     with time_machine.travel(NOW, tick=False):
-        check(client, key, {"access_point": scene.door.external_id, "pin": holder.pin})
+        check(client, key, {"access_point": site.door.external_id, "pin": holder.pin})
     event = AccessEvent.objects.get()
-    assert (event.access_point, event.holder, event.unit) == (scene.door, holder, scene.units[0])
+    assert (event.access_point, event.holder, event.unit) == (site.door, holder, site.units[0])
 
     # The ORM still applies on_delete: the reference is cleared, the event stays.
-    scene.door.delete()
+    site.door.delete()
     event.refresh_from_db()
     assert (event.access_point_id, event.holder, event.allowed) == (None, holder, True)

@@ -21,7 +21,7 @@ from keyport.access.services.doors import Door
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.emails.models import OutgoingEmail
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import ContactFactory, CustomerFactory, LocationFactory, UnitFactory, booking_of
 
 pytestmark = pytest.mark.django_db
@@ -113,20 +113,20 @@ def recipients(key: str) -> set[str]:
     return set(OutgoingEmail.objects.filter(template=key).values_list("to", flat=True))
 
 
-def guest_pin(scene, email: str) -> str:
-    return AccessHolder.objects.get(location=scene.location, email=email).pin
+def guest_pin(site, email: str) -> str:
+    return AccessHolder.objects.get(location=site.location, email=email).pin
 
 
 def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_current(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, site, tenant
 ):
-    scene = build_access_scene(starts_on=dt.date(2026, 1, 1), ends_on=None)
+    booking = cast.book(tenant, site, starts_on=dt.date(2026, 1, 1))
     with time_machine.travel(at(dt.date(2026, 4, 20)), tick=False):
-        lasting = scene.share("friend@example.com", dt.date(2026, 4, 20), dt.date(2026, 6, 30))
-        brief = scene.share("brief@example.com", dt.date(2026, 4, 20), dt.date(2026, 5, 3))
-        invoice = overdue_invoice(scene.booking)
-    door = scene.door
-    friend_pin = guest_pin(scene, "friend@example.com")
+        lasting = cast.share(booking, "friend@example.com", dt.date(2026, 4, 20), dt.date(2026, 6, 30))
+        brief = cast.share(booking, "brief@example.com", dt.date(2026, 4, 20), dt.date(2026, 5, 3))
+        invoice = overdue_invoice(booking)
+    door = site.door
+    friend_pin = guest_pin(site, "friend@example.com")
     assert access_decide(
         door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 4, 30))
     ).allowed
@@ -144,8 +144,8 @@ def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_curr
         door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 2))
     )
     assert (denied.allowed, denied.reason) == (False, "revoked")
-    assert recipients(ACCESS_REVOKED) == {scene.tenant.email, "friend@example.com", "brief@example.com"}
-    told_tenant = OutgoingEmail.objects.get(template=ACCESS_REVOKED, to=scene.tenant.email)
+    assert recipients(ACCESS_REVOKED) == {tenant.email, "friend@example.com", "brief@example.com"}
+    told_tenant = OutgoingEmail.objects.get(template=ACCESS_REVOKED, to=tenant.email)
     assert "Reason: overdue" in told_tenant.body_text
     told_guest = OutgoingEmail.objects.get(template=ACCESS_REVOKED, to="friend@example.com")
     assert "overdue" not in told_guest.body_text  # a guest is not told the tenant has not paid
@@ -167,11 +167,11 @@ def test_overdue_revokes_the_guests_shares_and_payment_restores_those_still_curr
         door=Door.of(door), pin=friend_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 6))
     )
     assert (opened.allowed, opened.reason) == (True, "ok")
-    tenant_pin = scene.tenant_holder().pin
+    tenant_pin = site.holder(tenant).pin
     assert access_decide(
         door=Door.of(door), pin=tenant_pin, channel=AccessEvent.Channel.DEVICE, when=at(dt.date(2026, 5, 6))
     ).allowed
-    assert recipients(ACCESS_RESTORED) == {scene.tenant.email, "friend@example.com"}
+    assert recipients(ACCESS_RESTORED) == {tenant.email, "friend@example.com"}
 
 
 def test_an_overdue_invoice_still_locks_once_staff_give_back_access_they_revoked_for_another_reason(

@@ -23,10 +23,9 @@ from tests.factories import (
     ContactFactory,
     CustomerFactory,
     LocationFactory,
-    StaffUserFactory,
     UnitFactory,
 )
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
@@ -100,12 +99,6 @@ def booking(tenant, partner, bookkeeper, berlin):
     booking = book(tenant.customer, berlin, ["A010", "A011"], dt.date(2026, 3, 1))
     share(booking, tenant, "friend@example.com")
     return booking
-
-
-@pytest.fixture
-def owner_client(client):
-    client.force_login(StaffUserFactory())
-    return client
 
 
 def state_of_access() -> tuple[object, ...]:

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, reverse
 
 from keyport.dashboard import urls as dashboard_urls
 from keyport.staff.models import Role
+from tests.cast import section_objects
 from tests.factories import (
     AccessPointFactory,
     CarFactory,
@@ -23,7 +24,6 @@ from tests.factories import (
     UnitTypeFactory,
     booking_of,
 )
-from tests.section_objects import section_objects
 
 pytestmark = pytest.mark.django_db
 

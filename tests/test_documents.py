@@ -18,11 +18,10 @@ from tests.factories import (
     ContactFactory,
     CustomerFactory,
     LocationFactory,
-    StaffUserFactory,
     UnitFactory,
     booking_of,
 )
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -157,15 +156,6 @@ def customer():
     return CustomerFactory(name="Mara Schneider", home_location=LocationFactory())
 
 
-def staff_client(customer, role):
-    user = StaffUserFactory(role=role)
-    if role != Role.OWNER:
-        user.locations.add(customer.home_location)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def visible_lease(actor, customer):
     return services.document_upload(
         actor=actor,
@@ -180,14 +170,16 @@ def delete_url(document):
     return reverse("dashboard:document_delete", args=[document.customer_id, document.pk])
 
 
-def test_a_manager_deletes_a_document_after_confirming(actor, customer, django_capture_on_commit_callbacks):
+def test_a_manager_deletes_a_document_after_confirming(
+    actor, customer, django_capture_on_commit_callbacks, staff_client
+):
     document = visible_lease(actor, customer)
     storage, name = document.file.storage, document.file.name
     tenant = ContactFactory(customer=customer, email="tenant@example.com")
     portal = Client()
     sign_in_as(portal, tenant)
     assert "Lease" in portal.get(reverse("portal:documents")).content.decode()
-    staff = staff_client(customer, Role.MANAGER)
+    staff = staff_client(Role.MANAGER, customer.home_location)
     listing = staff.get(reverse("dashboard:customer_documents", args=[customer.pk])).content.decode()
     assert delete_url(document) in listing
 
@@ -211,15 +203,15 @@ def test_a_manager_deletes_a_document_after_confirming(actor, customer, django_c
     assert portal.get(reverse("portal:document_download", args=[document.pk])).status_code == 404
 
 
-def test_an_owner_may_delete_too(actor, customer):
+def test_an_owner_may_delete_too(actor, customer, staff_client):
     document = visible_lease(actor, customer)
-    assert staff_client(customer, Role.OWNER).post(delete_url(document)).status_code == 302
+    assert staff_client(Role.OWNER).post(delete_url(document)).status_code == 302
     assert not Document.objects.exists()
 
 
-def test_employees_cannot_delete_documents(actor, customer):
+def test_employees_cannot_delete_documents(actor, customer, staff_client):
     document = visible_lease(actor, customer)
-    employee = staff_client(customer, Role.EMPLOYEE)
+    employee = staff_client(Role.EMPLOYEE, customer.home_location)
     listing = employee.get(reverse("dashboard:customer_documents", args=[customer.pk])).content.decode()
     assert delete_url(document) not in listing
     assert employee.get(delete_url(document)).status_code == 403
@@ -228,9 +220,9 @@ def test_employees_cannot_delete_documents(actor, customer):
     assert not AuditEntry.objects.filter(action="document.deleted").exists()
 
 
-def test_a_document_is_deleted_only_through_its_own_customer(actor, customer):
+def test_a_document_is_deleted_only_through_its_own_customer(actor, customer, staff_client):
     document = visible_lease(actor, customer)
     other = CustomerFactory(home_location=customer.home_location)
     url = reverse("dashboard:document_delete", args=[other.pk, document.pk])
-    assert staff_client(customer, Role.OWNER).post(url).status_code == 404
+    assert staff_client(Role.OWNER).post(url).status_code == 404
     assert Document.objects.filter(pk=document.pk).exists()

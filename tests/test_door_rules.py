@@ -25,7 +25,7 @@ from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
 from keyport.facilities.models import AccessPoint, OpeningHours, OpeningPeriod, UnitAccessPoint
 from keyport.frontdesk.services import booking_create
-from tests.access_scene import AccessScene, build_access_scene
+from tests import cast
 from tests.factories import ContactFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +36,10 @@ KEY = re.compile(r"/key/(?P<key>[A-Za-z0-9_-]+)/")
 
 
 @pytest.fixture
-def scene() -> AccessScene:
+def booking(tenant, site):
+    """The owner tenant's booking, made at NOW."""
     with time_machine.travel(NOW, tick=False):
-        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        return cast.book(tenant, site)
 
 
 def check(client, key, pin, access_point=None):
@@ -63,11 +64,11 @@ def events() -> list[tuple[bool, str, int | None, int | None]]:
     return list(AccessEvent.objects.order_by("pk").values_list("allowed", "reason", "holder", "booking"))
 
 
-def neighbour_share(scene: AccessScene, email: str, starts_on: dt.date, ends_on: dt.date) -> SharedAccess:
+def neighbour_share(site, email: str, starts_on: dt.date, ends_on: dt.date) -> SharedAccess:
     """Another tenant at the same site, whose unit the main door also serves, shares it with `email`."""
     other = ContactFactory(email=f"neighbour-{email}")
-    unit = UnitFactory(location=scene.location, number="B001")
-    UnitAccessPoint.objects.create(unit=unit, access_point=scene.door)
+    unit = UnitFactory(location=site.location, number="B001")
+    UnitAccessPoint.objects.create(unit=unit, access_point=site.door)
     booking = booking_create(
         actor=ACTOR, customer=other.customer, units=[unit], starts_on=dt.date(2026, 3, 1)
     )
@@ -82,12 +83,12 @@ def neighbour_share(scene: AccessScene, email: str, starts_on: dt.date, ends_on:
 # The wrong-PIN throttle.
 
 
-def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings) -> None:
+def test_a_blocked_door_does_not_open_for_the_right_pin(client, site, tenant, booking, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     settings.ACCESS_PIN_BLOCK_SECONDS = 600
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    holder = scene.tenant_holder()
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
+    holder = site.holder(tenant)
     with time_machine.travel(NOW, tick=False) as clock:
         for _ in range(3):
             assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"
@@ -102,16 +103,16 @@ def test_a_blocked_door_does_not_open_for_the_right_pin(client, scene, settings)
         assert 1 <= answer["retry_after"] <= 2
         clock.shift(dt.timedelta(seconds=1))
         assert check(client, key, holder.pin) == {"allowed": True, "reason": "ok"}
-    assert events()[-1] == (True, "ok", holder.pk, scene.booking.pk)
+    assert events()[-1] == (True, "ok", holder.pk, booking.pk)
 
 
 def test_a_slowed_door_does_not_open_before_its_wait_and_logs_the_try_as_refused(
-    client, scene, settings
+    client, site, tenant, booking, settings
 ) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    holder = scene.tenant_holder()
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
+    holder = site.holder(tenant)
     with time_machine.travel(NOW, tick=False) as clock:
         assert [check(client, key, nobodys_pin())["reason"] for _ in range(2)] == ["unknown_pin"] * 2
         AccessEvent.objects.all().delete()
@@ -128,13 +129,13 @@ def test_a_slowed_door_does_not_open_before_its_wait_and_logs_the_try_as_refused
         assert check(client, key, holder.pin)["reason"] == "slow_down"
         clock.shift(dt.timedelta(seconds=1))
         assert check(client, key, holder.pin) == {"allowed": True, "reason": "ok"}
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 3  # the refused tries count nothing
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 3  # the refused tries count nothing
 
 
-def test_wrong_pins_count_for_their_whole_window(client, scene, settings) -> None:
+def test_wrong_pins_count_for_their_whole_window(client, site, booking, settings) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 300
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     with time_machine.travel(NOW, tick=False) as clock:
         check(client, key, nobodys_pin())
         check(client, key, nobodys_pin())
@@ -142,45 +143,47 @@ def test_wrong_pins_count_for_their_whole_window(client, scene, settings) -> Non
         # The wait has passed, but both wrong PINs still count: the next one makes three.
         assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"
         assert check(client, key, nobodys_pin())["reason"] == "slow_down"
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 3
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 3
 
 
-def test_an_unknown_pin_is_refused_counted_and_logged_as_unknown(client, scene) -> None:
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+def test_an_unknown_pin_is_refused_counted_and_logged_as_unknown(client, site, booking) -> None:
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, nobodys_pin()) == {"allowed": False, "reason": "unknown_pin"}
     assert events() == [(False, "unknown_pin", None, None)]
-    door = AccessPoint.objects.get(pk=scene.door.pk)
+    door = AccessPoint.objects.get(pk=site.door.pk)
     assert (door.wrong_pins, door.last_wrong_pin_at) == (1, NOW)
 
 
-def test_a_pin_of_another_location_is_an_unknown_pin_there(client, scene) -> None:
+def test_a_pin_of_another_location_is_an_unknown_pin_there(
+    client, site, booking, other_site, other_tenant
+) -> None:
     with time_machine.travel(NOW, tick=False):
-        elsewhere = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
-    pin = elsewhere.tenant_holder().pin
-    AccessHolder.objects.filter(location=scene.location, pin=pin).update(pin=nobodys_pin())
+        cast.book(other_tenant, other_site)
+    pin = other_site.holder(other_tenant).pin
+    AccessHolder.objects.filter(location=site.location, pin=pin).update(pin=nobodys_pin())
     # The other site's door serves a unit of this site too: only the location tells them apart.
-    UnitAccessPoint.objects.create(unit=elsewhere.units[0], access_point=scene.door)
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    UnitAccessPoint.objects.create(unit=other_site.units[0], access_point=site.door)
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, pin) == {"allowed": False, "reason": "unknown_pin"}
-        decision = access_decide(door=Door.of(scene.door), pin=pin, channel="portal", when=NOW)
+        decision = access_decide(door=Door.of(site.door), pin=pin, channel="portal", when=NOW)
     assert (decision.allowed, decision.reason) == (False, "unknown_pin")
     assert events() == [(False, "unknown_pin", None, None)] * 2
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 2
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 2
 
 
-def fresh_door(scene: AccessScene) -> Door:
+def fresh_door(site) -> Door:
     """The main door as a check reads it now, wrong-PIN counts and all."""
-    return Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
+    return Door.of(AccessPoint.objects.select_related("location").get(pk=site.door.pk))
 
 
 def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited_and_logged_once(
-    client, scene, settings, caplog
+    client, site, booking, settings, caplog
 ) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 3
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     with time_machine.travel(NOW, tick=False) as clock:
         assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"
         clock.shift(dt.timedelta(seconds=1))
@@ -188,7 +191,7 @@ def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited
         clock.shift(dt.timedelta(seconds=1))
         assert check(client, key, nobodys_pin())["reason"] == "unknown_pin"  # the third: blocked now
         assert check(client, key, nobodys_pin())["reason"] == "blocked"
-    door = AccessPoint.objects.get(pk=scene.door.pk)
+    door = AccessPoint.objects.get(pk=site.door.pk)
     assert (door.wrong_pins, door.wrong_pins_since, door.last_wrong_pin_at) == (
         3,
         NOW,
@@ -196,30 +199,34 @@ def test_the_first_wrong_pin_starts_the_count_and_the_one_that_blocks_is_audited
     )
     assert door.pins_blocked_until == NOW + dt.timedelta(seconds=2 + settings.ACCESS_PIN_BLOCK_SECONDS)
     [entry] = AuditEntry.objects.filter(action="access.pin_block_started")
-    assert (entry.target_id, entry.details["wrong_pins"]) == (scene.door.pk, 3)
+    assert (entry.target_id, entry.details["wrong_pins"]) == (site.door.pk, 3)
     assert [r.getMessage() for r in caplog.records if r.name == "keyport.access.services.decisions"] == [
-        f"Access point {scene.door.pk}: 2 wrong PINs; slowing down",
-        f"Access point {scene.door.pk} blocked after 3 wrong PINs",
+        f"Access point {site.door.pk}: 2 wrong PINs; slowing down",
+        f"Access point {site.door.pk} blocked after 3 wrong PINs",
     ]
 
 
-def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(scene, settings) -> None:
+def test_wrong_pins_stop_counting_the_instant_their_window_has_passed(
+    site, tenant, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
     settings.ACCESS_PIN_FAILURE_WINDOW_SECONDS = 300
     wrong = nobodys_pin()
     for _ in range(2):
-        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=NOW)
+        access_decide(door=fresh_door(site), pin=wrong, channel="device", when=NOW)
     later = NOW + dt.timedelta(seconds=300)
-    right = access_decide(door=fresh_door(scene), pin=scene.tenant_holder().pin, channel="device", when=later)
+    right = access_decide(door=fresh_door(site), pin=site.holder(tenant).pin, channel="device", when=later)
     assert (right.allowed, right.reason) == (True, "ok")
     assert (
-        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=later).reason == "unknown_pin"
+        access_decide(door=fresh_door(site), pin=wrong, channel="device", when=later).reason == "unknown_pin"
     )
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 1  # counted from one again
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 1  # counted from one again
 
 
-def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(scene, settings) -> None:
+def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(
+    site, tenant, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 3
     settings.ACCESS_PIN_BLOCK_SECONDS = 1
@@ -228,32 +235,32 @@ def test_a_block_that_has_run_out_forgets_its_wrong_pins_the_instant_it_ends(sce
     # Two at once, the third a second later (the slow-down's wait): blocked for one second.
     reasons = [
         access_decide(
-            door=fresh_door(scene), pin=wrong, channel="device", when=NOW + dt.timedelta(seconds=s)
+            door=fresh_door(site), pin=wrong, channel="device", when=NOW + dt.timedelta(seconds=s)
         ).reason
         for s in (0, 0, 1)
     ]
     assert reasons == ["unknown_pin"] * 3
     ended = NOW + dt.timedelta(seconds=2)  # the block's end; the slow-down's wait would run a second more
-    right = access_decide(door=fresh_door(scene), pin=scene.tenant_holder().pin, channel="device", when=ended)
+    right = access_decide(door=fresh_door(site), pin=site.holder(tenant).pin, channel="device", when=ended)
     assert (right.allowed, right.reason) == (True, "ok")
     assert (
-        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=ended).reason == "unknown_pin"
+        access_decide(door=fresh_door(site), pin=wrong, channel="device", when=ended).reason == "unknown_pin"
     )
-    door = AccessPoint.objects.get(pk=scene.door.pk)
+    door = AccessPoint.objects.get(pk=site.door.pk)
     assert (door.wrong_pins, door.pins_blocked_until) == (1, None)
 
 
 # A PIN read before a wrong PIN was counted: judged again by the counts as they are now.
 
 
-def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_opens(scene, settings) -> None:
+def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_opens(
+    site, tenant, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
-    OpeningHours.objects.create(
-        location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(20)
-    )
-    read_before = fresh_door(scene)
-    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
-    holder = scene.tenant_holder()
+    OpeningHours.objects.create(location=site.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(20))
+    read_before = fresh_door(site)
+    access_decide(door=fresh_door(site), pin=nobodys_pin(), channel="device", when=NOW)
+    holder = site.holder(tenant)
     decision = access_decide(door=read_before, pin=holder.pin, channel="device", when=NOW)
     assert (decision.allowed, decision.reason) == (True, "ok")
     assert list(
@@ -262,65 +269,73 @@ def test_a_right_pin_read_before_a_wrong_pin_was_counted_is_judged_again_and_ope
         )
     ) == [
         (False, "unknown_pin", None, None, None, "device"),
-        (True, "ok", holder.pk, scene.booking.pk, scene.units[0].pk, "device"),
+        (True, "ok", holder.pk, booking.pk, site.units[0].pk, "device"),
     ]
 
 
-def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_blocked(scene, settings) -> None:
+def test_a_right_pin_read_before_a_wrong_pin_blocked_the_door_is_refused_as_blocked(
+    site, tenant, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 1
-    read_before = fresh_door(scene)
-    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
-    holder = scene.tenant_holder()
+    read_before = fresh_door(site)
+    access_decide(door=fresh_door(site), pin=nobodys_pin(), channel="device", when=NOW)
+    holder = site.holder(tenant)
     decision = access_decide(door=read_before, pin=holder.pin, channel="device", when=NOW)
     assert decision == Decision(False, "blocked", retry_after=settings.ACCESS_PIN_BLOCK_SECONDS + 1)
     assert events() == [(False, "unknown_pin", None, None), (False, "blocked", holder.pk, None)]
 
 
-def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counted(scene, settings) -> None:
+def test_a_wrong_pin_read_before_others_slowed_the_door_is_slowed_and_not_counted(
+    site, booking, settings
+) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 2
     settings.ACCESS_PIN_BLOCK_AFTER = 50
-    read_before = fresh_door(scene)
+    read_before = fresh_door(site)
     wrong = nobodys_pin()
     for _ in range(2):
-        access_decide(door=fresh_door(scene), pin=wrong, channel="device", when=NOW)
+        access_decide(door=fresh_door(site), pin=wrong, channel="device", when=NOW)
     decision = access_decide(door=read_before, pin=wrong, channel="device", when=NOW)
     assert decision == Decision(False, "slow_down", retry_after=2)
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 2
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 2
     assert events()[-1] == (False, "slow_down", None, None)
 
 
 # The holder's grants at the door.
 
 
-def test_a_closed_location_does_not_open_for_a_current_grant(client, scene) -> None:
-    OpeningHours.objects.create(location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    holder = scene.tenant_holder()
+def test_a_closed_location_does_not_open_for_a_current_grant(client, site, tenant, booking) -> None:
+    OpeningHours.objects.create(location=site.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
+    holder = site.holder(tenant)
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, holder.pin) == {"allowed": False, "reason": "location_closed"}
-    assert events() == [(False, "location_closed", holder.pk, scene.booking.pk)]
+    assert events() == [(False, "location_closed", holder.pk, booking.pk)]
     with time_machine.travel(dt.datetime(2026, 3, 4, 6, 30, tzinfo=UTC), tick=False):  # 07:30 in Berlin
         assert check(client, key, holder.pin) == {"allowed": True, "reason": "ok"}
-    assert AccessPoint.objects.get(pk=scene.door.pk).wrong_pins == 0
+    assert AccessPoint.objects.get(pk=site.door.pk).wrong_pins == 0
 
 
-def test_a_pin_at_a_door_that_serves_none_of_its_units_is_not_mapped(client, scene) -> None:
+def test_a_pin_at_a_door_that_serves_none_of_its_units_is_not_mapped(client, booking, site) -> None:
     with time_machine.travel(NOW, tick=False):
-        share = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9), [scene.units[1]])
-    key = device_key_issue(actor=ACTOR, access_point=scene.unit_lock)
+        share = cast.share(
+            booking, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9), [site.units[1]]
+        )
+    key = device_key_issue(actor=ACTOR, access_point=site.unit_lock)
     with time_machine.travel(NOW, tick=False):
-        answer = check(client, key, share.holder.pin, scene.unit_lock.external_id)
+        answer = check(client, key, share.holder.pin, site.unit_lock.external_id)
     assert answer == {"allowed": False, "reason": "not_mapped"}
     assert events() == [(False, "not_mapped", share.holder.pk, None)]
-    assert AccessPoint.objects.get(pk=scene.unit_lock.pk).wrong_pins == 0  # a real PIN: not counted
+    assert AccessPoint.objects.get(pk=site.unit_lock.pk).wrong_pins == 0  # a real PIN: not counted
 
 
-def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason_comes_from(scene) -> None:
+def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason_comes_from(
+    booking, site
+) -> None:
     with time_machine.travel(NOW, tick=False):
-        ours = scene.share("friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 22))
-        theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 21))
-    door = Door.of(scene.door)
+        ours = cast.share(booking, "friend@example.com", dt.date(2026, 3, 20), dt.date(2026, 3, 22))
+        theirs = neighbour_share(site, "friend@example.com", dt.date(2026, 3, 10), dt.date(2026, 3, 21))
+    door = Door.of(site.door)
 
     def decide(when: dt.datetime) -> tuple[bool, str]:
         decision = access_decide(door=door, pin=ours.holder.pin, channel="device", when=when)
@@ -336,48 +351,52 @@ def test_where_several_grants_decide_the_event_is_filed_under_the_one_the_reason
     assert decide(NOW) == (False, "revoked")  # both revoked: the newer
     assert decide(dt.datetime(2026, 4, 1, tzinfo=UTC)) == (False, "outside_window")  # both over: the newer
     assert events() == [
-        (False, "outside_window", holder, scene.booking.pk),
+        (False, "outside_window", holder, booking.pk),
         (True, "ok", holder, theirs.booking_id),
-        (True, "ok", holder, scene.booking.pk),
+        (True, "ok", holder, booking.pk),
         (False, "revoked", holder, theirs.booking_id),
         (False, "outside_window", holder, theirs.booking_id),
     ]
 
 
-def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(scene) -> None:
+def test_the_oldest_grant_decides_even_when_its_unit_is_the_newer_one(booking, site) -> None:
     with time_machine.travel(NOW, tick=False):
-        # The neighbour's share comes first, on a unit made after the scene's: grant and unit
+        # The neighbour's share comes first, on a unit made after the site's: grant and unit
         # order disagree, and the older grant must win.
-        theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
-        ours = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        theirs = neighbour_share(site, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        ours = cast.share(booking, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
     assert theirs.grants.get().unit_id > ours.grants.get().unit_id
-    decision = access_decide(door=Door.of(scene.door), pin=ours.holder.pin, channel="device", when=NOW)
+    decision = access_decide(door=Door.of(site.door), pin=ours.holder.pin, channel="device", when=NOW)
     assert (decision.allowed, decision.reason) == (True, "ok")
     assert events() == [(True, "ok", ours.holder_id, theirs.booking_id)]
 
 
-def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_stays_shut(scene) -> None:
-    OpeningHours.objects.create(location=scene.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
-    holder = scene.tenant_holder()
-    door = Door.of(AccessPoint.objects.select_related("location").get(pk=scene.door.pk))
+def test_a_signed_in_holder_is_judged_at_the_instant_asked_so_a_closed_location_stays_shut(
+    site, tenant, booking
+) -> None:
+    OpeningHours.objects.create(location=site.location, weekday=2, opens_at=dt.time(6), closes_at=dt.time(8))
+    holder = site.holder(tenant)
+    door = Door.of(AccessPoint.objects.select_related("location").get(pk=site.door.pk))
     closed = access_decide(door=door, holder=holder, channel="portal", when=NOW)  # 10:00 in Berlin
     assert (closed.allowed, closed.reason) == (False, "location_closed")
     opened = access_decide(door=door, holder=holder, channel="portal", when=NOW - dt.timedelta(hours=3))
     assert (opened.allowed, opened.reason) == (True, "ok")
     assert events() == [
-        (False, "location_closed", holder.pk, scene.booking.pk),
-        (True, "ok", holder.pk, scene.booking.pk),
+        (False, "location_closed", holder.pk, booking.pk),
+        (True, "ok", holder.pk, booking.pk),
     ]
 
 
-def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> None:
-    door = Door.of(scene.door)
+def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(
+    site, booking, other_site, other_tenant
+) -> None:
+    door = Door.of(site.door)
     with pytest.raises(ValueError, match=r"^Pass a PIN or a holder\.$"):
         access_decide(door=door, channel="portal", when=NOW)
     with time_machine.travel(NOW, tick=False):
-        elsewhere = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
+        cast.book(other_tenant, other_site)
     with pytest.raises(ValueError, match=r"^This holder belongs to another location\.$"):
-        access_decide(door=door, holder=elsewhere.tenant_holder(), channel="portal", when=NOW)
+        access_decide(door=door, holder=other_site.holder(other_tenant), channel="portal", when=NOW)
     assert events() == []
 
 
@@ -385,73 +404,75 @@ def test_a_decision_needs_a_pin_or_a_holder_of_the_doors_own_location(scene) -> 
 
 
 @pytest.fixture
-def guest_of_two(scene, django_capture_on_commit_callbacks):
-    """One guest with a share of the scene's booking and a current share of a neighbour's, both
+def guest_of_two(booking, site, django_capture_on_commit_callbacks):
+    """One guest with a share of the owner tenant's booking and a current share of a neighbour's, both
     through the main door: the guest's one holder at the site holds grants of both."""
     with (
         time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        ours = scene.share("friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
-        theirs = neighbour_share(scene, "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 31))
+        ours = cast.share(booking, "friend@example.com", dt.date(2026, 3, 4), dt.date(2026, 3, 9))
+        theirs = neighbour_share(site, "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 31))
     assert ours.holder_id == theirs.holder_id
     links = [KEY.search(m.body)["key"] for m in mail.outbox]
     return ours, theirs, links[0]
 
 
 def test_a_deleted_shares_link_does_not_open_through_the_guests_other_share(
-    client, scene, guest_of_two
+    client, site, booking, guest_of_two
 ) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(NOW, tick=False):
         share_delete(actor=ACTOR, share=ours)
-        response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
+        response = client.post(f"/key/{link}/open/{site.door.pk}/", follow=True)
     decision = response.context["decision"]
     assert (decision.allowed, decision.reason) == (False, "revoked")
-    assert events() == [(False, "revoked", ours.holder_id, scene.booking.pk)]
+    assert events() == [(False, "revoked", ours.holder_id, booking.pk)]
     assert "withdrawn" in response.content.decode()
 
 
 def test_an_ended_shares_link_does_not_open_through_the_guests_other_share(
-    client, scene, guest_of_two
+    client, site, booking, guest_of_two
 ) -> None:
     ours, theirs, link = guest_of_two
     from keyport.access.services import grants_end_due
 
     after = dt.datetime(2026, 3, 10, 9, tzinfo=UTC)
     with time_machine.travel(after, tick=False):
-        response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
+        response = client.post(f"/key/{link}/open/{site.door.pk}/", follow=True)
         grants_end_due()
-        swept = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
+        swept = client.post(f"/key/{link}/open/{site.door.pk}/", follow=True)
     for answer in (response, swept):
         decision = answer.context["decision"]
         assert (decision.allowed, decision.reason) == (False, "outside_window")
-    assert events() == [(False, "outside_window", ours.holder_id, scene.booking.pk)] * 2
+    assert events() == [(False, "outside_window", ours.holder_id, booking.pk)] * 2
 
 
 def test_an_upcoming_shares_link_does_not_open_through_the_guests_other_share(
-    client, scene, guest_of_two
+    client, site, booking, guest_of_two
 ) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(dt.datetime(2026, 3, 3, 9, tzinfo=UTC), tick=False):
-        response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
+        response = client.post(f"/key/{link}/open/{site.door.pk}/", follow=True)
     decision = response.context["decision"]
     assert (decision.allowed, decision.reason) == (False, "outside_window")
-    assert events() == [(False, "outside_window", ours.holder_id, scene.booking.pk)]
+    assert events() == [(False, "outside_window", ours.holder_id, booking.pk)]
 
 
-def test_a_current_shares_link_opens_and_is_logged_under_its_own_booking(client, scene, guest_of_two) -> None:
+def test_a_current_shares_link_opens_and_is_logged_under_its_own_booking(
+    client, site, booking, guest_of_two
+) -> None:
     ours, theirs, link = guest_of_two
     with time_machine.travel(NOW, tick=False):
-        response = client.post(f"/key/{link}/open/{scene.door.pk}/", follow=True)
+        response = client.post(f"/key/{link}/open/{site.door.pk}/", follow=True)
     assert response.context["decision"].allowed is True
     [event] = AccessEvent.objects.all()
     assert (event.allowed, event.reason, event.channel, event.booking_id, event.unit_id) == (
         True,
         "ok",
         "guest",
-        scene.booking.pk,
-        scene.units[0].pk,
+        booking.pk,
+        site.units[0].pk,
     )
 
 
@@ -529,13 +550,15 @@ def test_a_judgement_asks_its_facts_in_order_and_rests_on_the_grant_its_answer_c
     assert judged.checks == tuple(checks)
 
 
-def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(client, scene) -> None:
+def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(
+    client, site, tenant, booking
+) -> None:
     for opens_at, closes_at in ((6, 8), (9, 12)):
         OpeningHours.objects.create(
-            location=scene.location, weekday=2, opens_at=dt.time(opens_at), closes_at=dt.time(closes_at)
+            location=site.location, weekday=2, opens_at=dt.time(opens_at), closes_at=dt.time(closes_at)
         )
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    pin = scene.tenant_holder().pin
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
+    pin = site.holder(tenant).pin
     for utc_hour, minute, answer in (
         (6, 30, "ok"),
         (7, 30, "location_closed"),
@@ -546,26 +569,30 @@ def test_a_location_open_twice_a_day_opens_its_doors_in_either_period_only(clien
             assert check(client, key, pin)["reason"] == answer
 
 
-def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(client, scene) -> None:
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+def test_a_door_check_is_logged_under_its_site_door_unit_booking_and_channel(
+    client, site, tenant, booking
+) -> None:
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     with time_machine.travel(NOW, tick=False):
-        assert check(client, key, scene.tenant_holder().pin) == {"allowed": True, "reason": "ok"}
+        assert check(client, key, site.holder(tenant).pin) == {"allowed": True, "reason": "ok"}
     event = AccessEvent.objects.get()
     assert (event.location_id, event.access_point_id, event.unit_id, event.booking_id, event.channel) == (
-        scene.location.pk,
-        scene.door.pk,
-        scene.units[0].pk,
-        scene.booking.pk,
+        site.location.pk,
+        site.door.pk,
+        site.units[0].pk,
+        booking.pk,
         "device",
     )
     assert event.occurred_at == NOW
 
 
-def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_logged(client, scene) -> None:
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_logged(
+    client, site, tenant, booking
+) -> None:
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     response = client.post(
         "/api/v1/access/check",
-        json.dumps({"access_point": scene.unit_lock.external_id, "pin": scene.tenant_holder().pin}),
+        json.dumps({"access_point": site.unit_lock.external_id, "pin": site.holder(tenant).pin}),
         content_type="application/json",
         headers={"Authorization": f"Bearer {key}"},
     )
@@ -576,10 +603,10 @@ def test_a_key_asking_about_another_access_point_is_refused_before_anything_is_l
 # The event write and the counts it is guarded by.
 
 
-def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene) -> None:
+def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(site, booking) -> None:
     from keyport.access.services.doors import access_event_record
 
-    door = fresh_door(scene)
+    door = fresh_door(site)
     assert access_event_record(door, channel="device", allowed=False, reason="unknown_pin", when=NOW) is True
     serial = door.wrong_pin_serial
     assert access_event_record(
@@ -592,10 +619,10 @@ def test_an_event_is_logged_unguarded_or_only_while_the_doors_counts_hold(scene)
 
 
 def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_insert(
-    client, scene, django_assert_max_num_queries
+    client, site, tenant, booking, django_assert_max_num_queries
 ) -> None:
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
-    pin, door = scene.tenant_holder().pin, scene.door.external_id
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
+    pin, door = site.holder(tenant).pin, site.door.external_id
     with time_machine.travel(NOW, tick=False):
         assert check(client, key, nobodys_pin(), door)["reason"] == "unknown_pin"
         with django_assert_max_num_queries(2):  # the door, its counts and the PIN's grants; the event
@@ -603,34 +630,34 @@ def test_a_right_pin_at_a_door_with_wrong_pins_behind_it_is_one_read_and_one_ins
 
 
 def test_every_wrong_pin_moves_the_counts_on_so_a_pin_read_between_two_is_judged_again(
-    scene, settings
+    site, tenant, booking, settings
 ) -> None:
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 2
-    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
-    read_between = fresh_door(scene)
-    access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)  # blocks
-    decision = access_decide(door=read_between, pin=scene.tenant_holder().pin, channel="device", when=NOW)
+    access_decide(door=fresh_door(site), pin=nobodys_pin(), channel="device", when=NOW)
+    read_between = fresh_door(site)
+    access_decide(door=fresh_door(site), pin=nobodys_pin(), channel="device", when=NOW)  # blocks
+    decision = access_decide(door=read_between, pin=site.holder(tenant).pin, channel="device", when=NOW)
     assert (decision.allowed, decision.reason) == (False, "blocked")
 
 
 def test_a_right_pin_whose_door_a_wrong_pin_blocked_after_the_read_is_refused_as_blocked(
-    client, scene, settings, monkeypatch
+    client, site, tenant, booking, settings, monkeypatch
 ) -> None:
     from keyport.access.services import decisions
 
     settings.ACCESS_PIN_SLOW_AFTER = 50
     settings.ACCESS_PIN_BLOCK_AFTER = 1
-    key = device_key_issue(actor=ACTOR, access_point=scene.door)
+    key = device_key_issue(actor=ACTOR, access_point=site.door)
     read = decisions.door_for_device_key
 
     def read_then_a_wrong_pin(*args, **kwargs):
         found = read(*args, **kwargs)
-        access_decide(door=fresh_door(scene), pin=nobodys_pin(), channel="device", when=NOW)
+        access_decide(door=fresh_door(site), pin=nobodys_pin(), channel="device", when=NOW)
         return found
 
     monkeypatch.setattr(decisions, "door_for_device_key", read_then_a_wrong_pin)
-    holder = scene.tenant_holder()
+    holder = site.holder(tenant)
     with time_machine.travel(NOW, tick=False):
         answer = check(client, key, holder.pin)
     assert (answer["allowed"], answer["reason"]) == (False, "blocked")

@@ -20,28 +20,24 @@ from keyport.emails.defaults import DEFAULT_TEMPLATES, DefaultTemplate, register
 from keyport.emails.models import EmailStatus, OutgoingEmail
 from keyport.emails.services import email_deliver, email_queue, email_template_save
 from keyport.events.services import event_create, event_invite
-from keyport.facilities.models import Location
 from keyport.frontdesk.email_change import contact_email_change_request
+from tests.cast import Site
 from tests.factories import ContactFactory
-from tests.portal_scene import Scene, build_scene
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest", "branded")]
 
 PLACEHOLDER = "[link: added when sent, never kept in the log]"
 
 
 @pytest.fixture
-def scene() -> Scene:
-    scene = build_scene()
-    Location.objects.filter(pk=scene.location.pk).update(brand_name="Lagerhaus", brand_colour="#ffd600")
-    scene.location.refresh_from_db()
-    return scene
+def branded(site) -> None:
+    site.set(brand_name="Lagerhaus", brand_colour="#ffd600")
 
 
-def invite_to_open_day(scene: Scene, *emails: str) -> OutgoingEmail:
+def invite_to_open_day(site: Site, *emails: str) -> OutgoingEmail:
     event = event_create(
         actor=Actor.system("tests"),
-        location=scene.location,
+        location=site.location,
         title="Open day",
         place="Yard by gate 2",
         capacity=10,
@@ -94,32 +90,32 @@ def test_the_preview_of_the_new_emails_renders_their_example(owner):
 # The event invitation ------------------------------------------------------------------------------
 
 
-def test_the_event_invitation_is_branded_html_and_text_and_logged(scene):
-    email = invite_to_open_day(scene)
-    assert (email.to, email.contact, email.status) == ("tenant@example.com", scene.tenant, EmailStatus.QUEUED)
+def test_the_event_invitation_is_branded_html_and_text_and_logged(site, tenant):
+    email = invite_to_open_day(site)
+    assert (email.to, email.contact, email.status) == ("tenant@example.com", tenant, EmailStatus.QUEUED)
     assert email.subject == "You are invited: Open day"
     assert "Hello Mara,\n\nLager Kreuzberg invites you to Open day." in email.body_text
     assert "When: Saturday 6 June 2099, 10:00 (Europe/Berlin)" in email.body_text
     assert "Where: Yard by gate 2" in email.body_text
     assert "Please answer by 4 June 2099, 18:00." in email.body_text
-    assert f"{settings.PUBLIC_BASE_URL}/login/?location={scene.location.pk}" in email.body_text
+    assert f"{settings.PUBLIC_BASE_URL}/login/?location={site.location.pk}" in email.body_text
     assert_branded(email)
     message = delivered(email)
     assert message.body == email.body_text
     assert message.alternatives[0] == (email.body_html, "text/html")
 
 
-def test_an_operators_edit_of_the_invitation_changes_what_is_sent(scene):
+def test_an_operators_edit_of_the_invitation_changes_what_is_sent(site):
     save_template("event_invitation", "Come to {{ event_title }}!", "{{ first_name }}: {{ place }}")
-    email = invite_to_open_day(scene)
+    email = invite_to_open_day(site)
     assert (email.subject, email.body_text) == ("Come to Open day!", "Mara: Yard by gate 2")
     assert_branded(email)
     assert delivered(email).body == "Mara: Yard by gate 2"
 
 
-def test_every_invitee_gets_their_own_invitation(scene):
+def test_every_invitee_gets_their_own_invitation(site):
     stranger = "new.person@example.com"
-    invite_to_open_day(scene, "tenant@example.com", "partner@example.com", stranger)
+    invite_to_open_day(site, "tenant@example.com", "partner@example.com", stranger)
     sent = OutgoingEmail.objects.filter(template="event_invitation").order_by("to")
     assert [(email.to, email.body_text.split(",")[0]) for email in sent] == [
         (stranger, "Hello new.person"),
@@ -132,8 +128,8 @@ def test_every_invitee_gets_their_own_invitation(scene):
 # The email-change confirmation ---------------------------------------------------------------------
 
 
-def request_change(scene: Scene) -> OutgoingEmail:
-    contact_email_change_request(contact=scene.tenant, new_email="mara@new.example.com")
+def request_change(tenant: Contact) -> OutgoingEmail:
+    contact_email_change_request(contact=tenant, new_email="mara@new.example.com")
     return OutgoingEmail.objects.get(template="portal_email_change_confirm")
 
 
@@ -143,9 +139,9 @@ def confirmation_path(text: str) -> str:
     return match[0]
 
 
-def test_the_email_change_confirmation_is_branded_html_and_text_and_logged_without_its_link(scene):
-    email = request_change(scene)
-    assert (email.to, email.contact) == ("mara@new.example.com", scene.tenant)
+def test_the_email_change_confirmation_is_branded_html_and_text_and_logged_without_its_link(tenant):
+    email = request_change(tenant)
+    assert (email.to, email.contact) == ("mara@new.example.com", tenant)
     assert email.subject == "Confirm your new Lagerhaus sign-in email"
     assert "sign in to the Lagerhaus customer portal with this address (mara@new.example.com)" in (
         email.body_text
@@ -160,24 +156,24 @@ def test_the_email_change_confirmation_is_branded_html_and_text_and_logged_witho
     assert OutgoingEmail.objects.get(pk=email.pk).secrets_to_send == {}
 
 
-def test_an_operators_edit_of_the_confirmation_changes_what_is_sent_and_it_still_confirms(scene):
+def test_an_operators_edit_of_the_confirmation_changes_what_is_sent_and_it_still_confirms(tenant):
     save_template("portal_email_change_confirm", "{{ site_name }}: new address", "Confirm: {{ link }}")
-    email = request_change(scene)
+    email = request_change(tenant)
     assert (email.subject, email.body_text) == ("Lagerhaus: new address", f"Confirm: {PLACEHOLDER}")
     path = confirmation_path(delivered(email).body)
     Client().post(path)
-    assert Contact.objects.get(pk=scene.tenant.pk).email == "mara@new.example.com"
+    assert Contact.objects.get(pk=tenant.pk).email == "mara@new.example.com"
     stored = OutgoingEmail.objects.get(pk=email.pk)
     assert path.split("/")[-2] not in stored.body_text + stored.body_html + str(stored.secrets_to_send)
 
 
-def test_the_confirmation_cannot_be_saved_without_its_link(scene):
+def test_the_confirmation_cannot_be_saved_without_its_link(tenant):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
         save_template("portal_email_change_confirm", "Confirm", "Please confirm.")
     assert "must contain {{ link }}" in str(refused.value.message_dict["body_text"])
-    assert request_change(scene).body_text.startswith("Hello Mara,")
+    assert request_change(tenant).body_text.startswith("Hello Mara,")
 
 
 # Nothing outside the catalogue ---------------------------------------------------------------------

@@ -24,18 +24,13 @@ from keyport.emails.services import email_deliver
 from keyport.emails.tasks import deliver_email
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.staff.models import Role
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import StaffUserFactory
-from tests.portal_scene import build_scene, press_continue, sign_in_as, token_from_text
+from tests.portal_helpers import press_continue, sign_in_as, token_from_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 
 PLACEHOLDER = "[link: added when sent, never kept in the log]"
-
-
-@pytest.fixture
-def scene():
-    return build_scene()
 
 
 class RefusingBackend(MemoryBackend):
@@ -73,7 +68,7 @@ def deliver_all() -> None:
         deliver_email.enqueue(pk)
 
 
-def test_a_queued_sign_in_email_stores_no_token_and_the_late_delivered_one_signs_in(client, scene):
+def test_a_queued_sign_in_email_stores_no_token_and_the_late_delivered_one_signs_in(client, tenant):
     queued = request_sign_in_link(client)
     assert queued.status == EmailStatus.QUEUED and mail.outbox == []
     assert "/login/link/" not in queued.subject + queued.body_text + queued.body_html
@@ -89,10 +84,10 @@ def test_a_queued_sign_in_email_stores_no_token_and_the_late_delivered_one_signs
         assert token not in queued.subject + queued.body_text + queued.body_html
         assert "Continue" in client.get(reverse("sign_in:link", args=[token])).content.decode()
         assert press_continue(client, token).status_code == 302
-    assert client.session[SESSION_CONTACT_ID] == scene.tenant.pk
+    assert client.session[SESSION_CONTACT_ID] == tenant.pk
 
 
-def test_until_delivery_the_token_waits_only_beside_the_email_and_afterwards_nowhere(client, scene):
+def test_until_delivery_the_token_waits_only_beside_the_email_and_afterwards_nowhere(client, site):
     queued = request_sign_in_link(client)
     token = token_from_text(queued.secrets_to_send["link"])
     assert stored_rows_holding(token) == ["emails_outgoingemail.secrets_to_send"]
@@ -102,12 +97,12 @@ def test_until_delivery_the_token_waits_only_beside_the_email_and_afterwards_now
     assert stored_rows_holding(token) == []
 
 
-def test_the_admin_and_the_dashboard_email_log_show_no_token(client, admin_client, scene):
+def test_the_admin_and_the_dashboard_email_log_show_no_token(client, admin_client, tenant):
     email = request_sign_in_link(client)
     token = token_from_text(email.secrets_to_send["link"])
     owner = Client()
     owner.force_login(StaffUserFactory(role=Role.OWNER))
-    customer_page = reverse("dashboard:customer_detail", args=[scene.tenant.customer.pk])
+    customer_page = reverse("dashboard:customer_detail", args=[tenant.customer.pk])
     for delivered in (False, True):
         change_page = admin_client.get(f"/admin/emails/outgoingemail/{email.pk}/change/").content.decode()
         assert email.subject in change_page and PLACEHOLDER in change_page
@@ -122,11 +117,11 @@ def test_the_admin_and_the_dashboard_email_log_show_no_token(client, admin_clien
 
 
 def test_a_failed_delivery_keeps_the_link_for_the_next_attempt_and_a_resent_invite_works(
-    client, scene, settings
+    client, tenant, settings
 ):
     settings.EMAIL_BACKEND = "tests.test_email_secrets.RefusingBackend"
     actor = Actor.system("tests")
-    first = invite_send(actor=actor, contact=scene.tenant)
+    first = invite_send(actor=actor, contact=tenant)
     email = email_deliver(email_id=OutgoingEmail.objects.get().pk)
     assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
     assert email.secrets_to_send["link"]
@@ -136,17 +131,17 @@ def test_a_failed_delivery_keeps_the_link_for_the_next_attempt_and_a_resent_invi
     first_token = token_from_text(mail.outbox[0].body)
     assert first.token_hash and stored_rows_holding(first_token) == []
 
-    invite_send(actor=actor, contact=Contact.objects.get(pk=scene.tenant.pk))  # Resend Invite
+    invite_send(actor=actor, contact=Contact.objects.get(pk=tenant.pk))  # Resend Invite
     deliver_all()
     second_token = token_from_text(mail.outbox[1].body)
     assert second_token != first_token and stored_rows_holding(second_token) == []
     assert press_continue(client, second_token).status_code == 302
-    assert client.session[SESSION_CONTACT_ID] == scene.tenant.pk
+    assert client.session[SESSION_CONTACT_ID] == tenant.pk
 
 
-def test_an_email_given_up_forgets_its_link(scene, settings):
+def test_an_email_given_up_forgets_its_link(tenant, settings):
     settings.EMAIL_BACKEND = "tests.test_email_secrets.RefusingBackend"
-    invite_send(actor=Actor.system("tests"), contact=scene.tenant)
+    invite_send(actor=Actor.system("tests"), contact=tenant)
     email = OutgoingEmail.objects.get()
     for _attempt in range(5):
         email = email_deliver(email_id=email.pk)
@@ -154,8 +149,8 @@ def test_an_email_given_up_forgets_its_link(scene, settings):
     assert OutgoingEmail.objects.get().secrets_to_send == {}
 
 
-def test_an_email_change_confirmation_is_stored_without_its_token_and_confirms_when_delivered(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_an_email_change_confirmation_is_stored_without_its_token_and_confirms_when_delivered(client, tenant):
+    sign_in_as(client, tenant)
     client.post(reverse("portal:settings_email"), {"email": "mara@new.example.com"})
     queued = OutgoingEmail.objects.get(template="portal_email_change_confirm")
     assert "/portal/settings/email/" not in queued.subject + queued.body_text
@@ -167,13 +162,13 @@ def test_an_email_change_confirmation_is_stored_without_its_token_and_confirms_w
     token = urllib.parse.unquote(path[0].rsplit("/", 2)[1])
     assert stored_rows_holding(token) == []
     client.post(path[0])
-    assert Contact.objects.get(pk=scene.tenant.pk).email == "mara@new.example.com"
+    assert Contact.objects.get(pk=tenant.pk).email == "mara@new.example.com"
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
-def test_a_guests_key_is_stored_only_until_the_email_is_delivered(client):
-    scene = build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
-    scene.share("friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
+def test_a_guests_key_is_stored_only_until_the_email_is_delivered(client, site, tenant):
+    booking = cast.book(tenant, site, starts_on=dt.date(2026, 3, 1))
+    cast.share(booking, "friend@example.com", dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     queued = OutgoingEmail.objects.get(to="friend@example.com")
     assert "/key/" not in queued.subject + queued.body_text + queued.body_html
     assert "[key_link: added when sent, never kept in the log]" in queued.body_text

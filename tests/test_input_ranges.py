@@ -48,10 +48,9 @@ from keyport.portal.forms import SignInRequestForm
 from keyport.portal.sections_forms import EmailChangeForm, InterestForm
 from keyport.portal.share_forms import ShareForm
 from keyport.staff.admin import StaffUserChangeForm
-from keyport.staff.models import Role
-from tests.access_scene import AccessScene, build_access_scene
+from tests import cast
 from tests.factories import CarFactory, LocationFactory, StaffUserFactory
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -60,15 +59,10 @@ LONG_EMAIL = "a" * 250 + "@example.com"  # 262 characters: valid to Django, too 
 
 
 @pytest.fixture
-def scene() -> AccessScene:
+def booking(tenant, site):
+    """The owner tenant's booking, made at NOW."""
     with time_machine.travel(NOW, tick=False):
-        return build_access_scene(starts_on=dt.date(2026, 3, 1), ends_on=None)
-
-
-def owner_client() -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=Role.OWNER))
-    return client
+        return cast.book(tenant, site)
 
 
 def post_event(client: Client, location: Location, **changes: str) -> Any:
@@ -76,20 +70,20 @@ def post_event(client: Client, location: Location, **changes: str) -> Any:
     return client.post(reverse("dashboard:event_create"), data | {"starts_at": "2026-06-06T10:00"} | changes)
 
 
-def post_share(client: Client, scene: AccessScene, **changes: Any) -> Any:
+def post_share(client: Client, site, booking, **changes: Any) -> Any:
     data = {
         "emails": "friend@example.com",
-        "units": [scene.units[0].pk],
+        "units": [site.units[0].pk],
         "starts_on": "2026-03-03",
         "ends_on": "2026-03-09",
     }
-    return client.post(reverse("portal:share_manage", args=[scene.booking.pk]), data | changes)
+    return client.post(reverse("portal:share_manage", args=[booking.pk]), data | changes)
 
 
-def an_event(scene: AccessScene, *, title: str, days_ahead: int) -> Any:
+def an_event(site, *, title: str, days_ahead: int) -> Any:
     return events.event_create(
         actor=Actor.system("tests"),
-        location=scene.location,
+        location=site.location,
         title=title,
         starts_at=NOW + dt.timedelta(days=days_ahead),
         place="Hall B",
@@ -102,10 +96,12 @@ def access_rows() -> tuple[int, int, int]:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_an_event_starting_in_year_9999_is_refused_beside_its_field_and_the_list_still_opens() -> None:
+def test_an_event_starting_in_year_9999_is_refused_beside_its_field_and_the_list_still_opens(
+    owner_client,
+) -> None:
     # West of UTC, 9999-12-31 23:59 local is an instant in year 10000.
     location = LocationFactory(time_zone="America/Chicago")
-    client = owner_client()
+    client = owner_client
     response = post_event(client, location, starts_at="9999-12-31T23:59")
     assert response.status_code == 400
     assert 'id="id_starts_at-error"' in response.content.decode()
@@ -114,18 +110,18 @@ def test_an_event_starting_in_year_9999_is_refused_beside_its_field_and_the_list
 
 
 @time_machine.travel(NOW, tick=False)
-def test_an_event_ten_years_ahead_is_still_created() -> None:
+def test_an_event_ten_years_ahead_is_still_created(owner_client) -> None:
     location = LocationFactory(time_zone="America/Chicago")
-    response = post_event(owner_client(), location, starts_at="2036-03-02T10:00")
+    response = post_event(owner_client, location, starts_at="2036-03-02T10:00")
     assert response.status_code == 302
     assert Event.objects.get().local_starts_at().date() == dt.date(2036, 3, 2)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) -> None:
-    sign_in_as(client, scene.tenant)
+def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, tenant, site, booking) -> None:
+    sign_in_as(client, tenant)
     before = access_rows()
-    response = post_share(client, scene, ends_on="9999-12-31")
+    response = post_share(client, site, booking, ends_on="9999-12-31")
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="ends_on-error"' in page and "ten years from today" in page
@@ -134,20 +130,22 @@ def test_a_share_ending_in_year_9999_is_refused_beside_its_field(client, scene) 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_guest_email_longer_than_its_column_is_refused_beside_its_field(client, scene) -> None:
-    sign_in_as(client, scene.tenant)
+def test_a_guest_email_longer_than_its_column_is_refused_beside_its_field(
+    client, tenant, site, booking
+) -> None:
+    sign_in_as(client, tenant)
     before = access_rows()
-    response = post_share(client, scene, emails=f"friend@example.com, {LONG_EMAIL}")
+    response = post_share(client, site, booking, emails=f"friend@example.com, {LONG_EMAIL}")
     assert response.status_code == 400
     assert 'id="emails-error"' in response.content.decode()
     assert access_rows() == before
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_id_past_64_bits_is_refused_beside_its_field(client, scene) -> None:
-    sign_in_as(client, scene.tenant)
+def test_a_unit_id_past_64_bits_is_refused_beside_its_field(client, tenant, site, booking) -> None:
+    sign_in_as(client, tenant)
     before = access_rows()
-    response = post_share(client, scene, units=[PAST_64_BITS])
+    response = post_share(client, site, booking, units=[PAST_64_BITS])
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="units-error"' in page and "Choose only units of this booking." in page
@@ -155,16 +153,19 @@ def test_a_unit_id_past_64_bits_is_refused_beside_its_field(client, scene) -> No
 
 
 @time_machine.travel(NOW, tick=False)
-def test_asking_why_about_year_9999_west_of_utc_shows_the_error_beside_the_time() -> None:
-    scene = build_access_scene(time_zone="America/Chicago", starts_on=dt.date(2026, 3, 1), ends_on=None)
+def test_asking_why_about_year_9999_west_of_utc_shows_the_error_beside_the_time(
+    site, tenant, owner_client
+) -> None:
+    site.set(time_zone="America/Chicago")
+    cast.book(tenant, site, starts_on=dt.date(2026, 3, 1))
     query = {
-        "why-person": f"contact-{scene.tenant.pk}",
-        "why-access_point": scene.door.pk,
+        "why-person": f"contact-{tenant.pk}",
+        "why-access_point": site.door.pk,
         "why-channel": "pin",
         "why-at": "9999-12-31T23:59",
     }
-    url = reverse("dashboard:customer_detail", args=[scene.tenant.customer_id])
-    response = owner_client().get(url, query)
+    url = reverse("dashboard:customer_detail", args=[tenant.customer_id])
+    response = owner_client.get(url, query)
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="id_why-at-error"' in page and "data-why-answer" not in page
@@ -181,73 +182,75 @@ def test_asking_why_about_year_9999_west_of_utc_shows_the_error_beside_the_time(
         ({"before": "99999-01-01T00:00:00Z_1"}, 400),
     ],
 )
-def test_access_events_filters_out_of_range_are_refused_not_a_server_error(scene, query, status) -> None:
-    url = reverse("dashboard:location_access_events", args=[scene.location.pk])
-    response = owner_client().get(url, query)
+def test_access_events_filters_out_of_range_are_refused_not_a_server_error(
+    site, booking, query, status, owner_client
+) -> None:
+    url = reverse("dashboard:location_access_events", args=[site.location.pk])
+    response = owner_client.get(url, query)
     assert response.status_code == status
 
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("location", [PAST_64_BITS, "-1", "1e3"])
-def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(location) -> None:
-    response = owner_client().get(reverse("dashboard:all_contacts"), {"location": location})
+def test_all_contacts_with_an_out_of_range_location_filter_shows_the_error(location, owner_client) -> None:
+    response = owner_client.get(reverse("dashboard:all_contacts"), {"location": location})
     assert response.status_code == 200
     assert 'id="id_location-error"' in response.content.decode()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL stores year 10000")
 @time_machine.travel(NOW, tick=False)
-def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(scene) -> None:
+def test_an_event_stored_past_year_9999_no_longer_breaks_the_lists(
+    site, tenant, booking, owner_client
+) -> None:
     """Stored before dates were bounded: the lists leave it out, as Python cannot read it back."""
-    shown = an_event(scene, title="Open day", days_ahead=30)
-    stored = an_event(scene, title="Far away", days_ahead=60)
-    Ticket.objects.create(event=stored, contact=scene.tenant)
+    shown = an_event(site, title="Open day", days_ahead=30)
+    stored = an_event(site, title="Far away", days_ahead=60)
+    Ticket.objects.create(event=stored, contact=tenant)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE events_event SET starts_at = '10000-01-01 05:59:00+00' WHERE id = %s", [stored.pk]
         )
-    client = owner_client()
+    client = owner_client
     listed = client.get(reverse("dashboard:event_list"))
     assert listed.status_code == 200
     assert "Open day" in listed.content.decode() and "Far away" not in listed.content.decode()
     assert client.get(reverse("dashboard:event_detail", args=[shown.pk])).status_code == 200
     assert client.get(reverse("dashboard:event_detail", args=[stored.pk])).status_code == 404
-    sign_in_as(tenant := Client(), scene.tenant)
-    assert tenant.get(reverse("portal:tickets")).status_code == 200
+    sign_in_as(tenant_client := Client(), tenant)
+    assert tenant_client.get(reverse("portal:tickets")).status_code == 200
 
 
 # The forms, each with one out-of-range value a person could send: the field refuses it.
 
 
-def _context(scene: AccessScene) -> dict[str, Any]:
-    customer = scene.tenant.customer
+def _context(tenant, site, booking) -> dict[str, Any]:
+    customer = tenant.customer
     CarFactory(customer=customer)
-    locations = Location.objects.filter(pk=scene.location.pk)
+    locations = Location.objects.filter(pk=site.location.pk)
     return {
         "invoice": lambda data: InvoiceForm(
-            data, location=scene.location, customers=Customer.objects.filter(pk=customer.pk)
+            data, location=site.location, customers=Customer.objects.filter(pk=customer.pk)
         ),
         "payment": lambda data: PaymentForm(data),
         "document": lambda data: DocumentForm(data, customer=customer, locations=locations),
         "event": lambda data: EventForm(data, locations=locations),
-        "bay": lambda data: BayForm(data, bays=Unit.objects.filter(location=scene.location)),
+        "bay": lambda data: BayForm(data, bays=Unit.objects.filter(location=site.location)),
         "all_contacts": lambda data: AllContactsForm(data, locations=locations),
         "contact": lambda data: ContactForm(data),
-        "access_events": lambda data: AccessEventsFilterForm(data, location=scene.location),
+        "access_events": lambda data: AccessEventsFilterForm(data, location=site.location),
         "why_cant": lambda data: WhyCantForm(
-            _query(
-                {f"why-{key}": value for key, value in data.items()} | {"why-access_point": scene.door.pk}
-            ),
-            access_points=AccessPoint.objects.filter(location=scene.location),
-            holders=AccessHolder.objects.filter(location=scene.location),
+            _query({f"why-{key}": value for key, value in data.items()} | {"why-access_point": site.door.pk}),
+            access_points=AccessPoint.objects.filter(location=site.location),
+            holders=AccessHolder.objects.filter(location=site.location),
         ),
         "staff_sign_in": lambda data: StaffSignInForm(None, data),
-        "share": lambda data: ShareForm(data, booking=scene.booking),
+        "share": lambda data: ShareForm(data, booking=booking),
         "sign_in": lambda data: SignInRequestForm(data),
         "interest": lambda data: InterestForm(data),
         "email_change": lambda data: EmailChangeForm(data),
         "admin_staff": lambda data: StaffUserChangeForm(data, instance=StaffUserFactory()),
-        "admin_unit": lambda data: UnitAdminForm(data, instance=scene.units[0]),
+        "admin_unit": lambda data: UnitAdminForm(data, instance=site.units[0]),
     }
 
 
@@ -263,14 +266,14 @@ def _other_script(number: int) -> str:
     return "".join(chr(0x660 + int(digit)) for digit in str(number))
 
 
-def _ids(scene: AccessScene) -> dict[str, Callable[[], int]]:
+def _ids(tenant, booking, site) -> dict[str, Callable[[], int]]:
     return {
-        "customer": lambda: scene.tenant.customer.pk,
-        "booking": lambda: scene.booking.pk,
-        "car": lambda: scene.tenant.customer.cars.get().pk,
-        "location": lambda: scene.location.pk,
-        "unit": lambda: scene.units[0].pk,
-        "access_point": lambda: scene.door.pk,
+        "customer": lambda: tenant.customer.pk,
+        "booking": lambda: booking.pk,
+        "car": lambda: tenant.customer.cars.get().pk,
+        "location": lambda: site.location.pk,
+        "unit": lambda: site.units[0].pk,
+        "access_point": lambda: site.door.pk,
     }
 
 
@@ -313,9 +316,11 @@ WALK = (
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(("form_name", "field", "value"), WALK)
-def test_every_form_refuses_out_of_range_input_beside_its_field(scene, form_name, field, value) -> None:
-    build = _context(scene)[form_name]
-    ids = _ids(scene)
+def test_every_form_refuses_out_of_range_input_beside_its_field(
+    tenant, site, booking, form_name, field, value
+) -> None:
+    build = _context(tenant, site, booking)[form_name]
+    ids = _ids(tenant, booking, site)
 
     def resolved(item: str) -> str:
         if item.startswith("other-script:"):
@@ -340,17 +345,17 @@ def test_every_form_refuses_out_of_range_input_beside_its_field(scene, form_name
         ("bay", "bay", "unit"),
     ],
 )
-def test_the_edges_of_each_range_are_accepted(scene, form_name, field, value) -> None:
-    if value in _ids(scene):
-        value = str(_ids(scene)[value]())
+def test_the_edges_of_each_range_are_accepted(tenant, booking, site, form_name, field, value) -> None:
+    if value in _ids(tenant, booking, site):
+        value = str(_ids(tenant, booking, site)[value]())
         value = [value] if field == "units" else value
-    form = _context(scene)[form_name]({field: value})
+    form = _context(tenant, site, booking)[form_name]({field: value})
     form.is_valid()
     assert field not in form.errors, form.errors
 
 
-def test_an_invitation_to_an_address_longer_than_its_column_is_refused(scene) -> None:
-    event = an_event(scene, title="Open day", days_ahead=30)
+def test_an_invitation_to_an_address_longer_than_its_column_is_refused(site, booking) -> None:
+    event = an_event(site, title="Open day", days_ahead=30)
     with pytest.raises(ValidationError) as refused:
         events.event_invite(actor=Actor.system("tests"), event=event, emails=["ok@example.com", LONG_EMAIL])
     assert "emails" in refused.value.message_dict
@@ -414,8 +419,8 @@ def test_every_form_takes_dates_emails_and_ids_through_the_bounded_fields(form) 
         '{"access_point": 1e400, "pin": "123456"}',
     ],
 )
-def test_the_access_api_answers_400_to_numbers_out_of_range(client, scene, body) -> None:
-    key = device_key_issue(actor=Actor.system("t"), access_point=scene.door)
+def test_the_access_api_answers_400_to_numbers_out_of_range(client, site, booking, body) -> None:
+    key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
     response = client.post(
         "/api/v1/access/check",
         body,

@@ -111,12 +111,6 @@ def test_only_owners_change_location_settings(client, role):
 # Access provider and Test connection ----------------------------------------------------------------
 
 
-@pytest.fixture
-def owner_client(client):
-    client.force_login(StaffUserFactory(role=Role.OWNER))
-    return client
-
-
 def sensorberg_post(location, base_url, secret=CLIENT_SECRET, **overrides):
     return settings_post(
         location,

@@ -30,7 +30,6 @@ from tests.factories import (
     ContactFactory,
     CustomerFactory,
     LocationFactory,
-    StaffUserFactory,
     UnitFactory,
     booking_of,
 )
@@ -75,24 +74,10 @@ def tenant(berlin):
     return customer
 
 
-def staff_client(role: str, *locations) -> Client:
-    user = StaffUserFactory(role=role)
-    user.locations.set(locations)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
-def manager(berlin):
+def manager_client(staff_client, berlin):
+    """A manager of Berlin (the cast's manager works at the cast's site)."""
     return staff_client(Role.MANAGER, berlin)
-
-
-@pytest.fixture
-def owner_client(owner):
-    client = Client()
-    client.force_login(owner)
-    return client
 
 
 def move_in_url(location) -> str:
@@ -156,11 +141,11 @@ def test_cancelled_bookings_free_their_units_and_out_of_service_units_are_never_
     ],
 )
 def test_the_form_offers_the_units_free_today_in_the_locations_time_zone(
-    manager, berlin, units, tenant, now, today, offered
+    manager_client, berlin, units, tenant, now, today, offered
 ):
     booking_of(tenant, [units[0]], dt.date(2026, 3, 1), dt.date(2026, 3, 28))
     with time_machine.travel(now, tick=False):
-        page = manager.get(move_in_url(berlin)).content.decode()
+        page = manager_client.get(move_in_url(berlin)).content.decode()
     assert f'value="{today}"' in page
     assert (f'name="units" value="{units[0].pk}"' in page) is offered
     assert f'name="units" value="{units[1].pk}"' in page
@@ -178,9 +163,11 @@ def test_the_form_offers_the_units_free_today_in_the_locations_time_zone(
 )
 @time_machine.travel(NOW, tick=False)
 def test_the_doors_open_from_the_start_of_the_move_in_day_across_daylight_saving(
-    manager, berlin, units, tenant, day, starts_at
+    manager_client, berlin, units, tenant, day, starts_at
 ):
-    response = move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk], starts_on=day.isoformat())
+    response = move_in(
+        manager_client, berlin, customer=tenant.pk, units=[units[0].pk], starts_on=day.isoformat()
+    )
     assert response.status_code == 302, response.content.decode()
     [grant] = AccessGrant.objects.filter(booking__customer=tenant)
     assert grant.starts_at == starts_at
@@ -188,8 +175,8 @@ def test_the_doors_open_from_the_start_of_the_move_in_day_across_daylight_saving
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_later_move_in_is_reserved_until_its_day_and_current_from_it(manager, berlin, units, tenant):
-    move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk], starts_on="2026-03-20")
+def test_a_later_move_in_is_reserved_until_its_day_and_current_from_it(manager_client, berlin, units, tenant):
+    move_in(manager_client, berlin, customer=tenant.pk, units=[units[0].pk], starts_on="2026-03-20")
     booking = Booking.objects.get(customer=tenant)
     assert booking.phase_label(dt.date(2026, 3, 19)) == BookingPhase.RESERVED.label
     assert booking.phase_label(dt.date(2026, 3, 20)) == BookingPhase.CURRENT.label
@@ -201,10 +188,10 @@ def test_a_later_move_in_is_reserved_until_its_day_and_current_from_it(manager, 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_move_in_of_three_units_books_them_with_their_rents_deposit_and_note(
-    manager, berlin, units, tenant
+    manager_client, berlin, units, tenant
 ):
     response = move_in(
-        manager,
+        manager_client,
         berlin,
         customer=tenant.pk,
         units=[u.pk for u in units[:3]],
@@ -224,14 +211,16 @@ def test_a_move_in_of_three_units_books_them_with_their_rents_deposit_and_note(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_rents_are_prefilled_from_the_unit_types_price(manager, berlin, units):
-    page = manager.get(move_in_url(berlin)).content.decode()
+def test_the_rents_are_prefilled_from_the_unit_types_price(manager_client, berlin, units):
+    page = manager_client.get(move_in_url(berlin)).content.decode()
     assert re.search(rf'name="rent_{units[0].pk}" value="49.00"', page)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_new_customer_is_opened_in_the_same_form_at_this_location(manager, berlin, units):
-    move_in(manager, berlin, units=[units[0].pk], new_name="Jonas Weber", new_email="Jonas@Example.com")
+def test_a_new_customer_is_opened_in_the_same_form_at_this_location(manager_client, berlin, units):
+    move_in(
+        manager_client, berlin, units=[units[0].pk], new_name="Jonas Weber", new_email="Jonas@Example.com"
+    )
     customer = Customer.objects.get(name="Jonas Weber")
     contact = customer.contacts.get()
     assert (contact.first_name, contact.last_name, contact.email) == ("Jonas", "Weber", "jonas@example.com")
@@ -242,12 +231,12 @@ def test_a_new_customer_is_opened_in_the_same_form_at_this_location(manager, ber
 
 @time_machine.travel(NOW, tick=False)
 def test_the_customer_page_offers_move_in_to_operators_and_the_form_starts_with_that_customer(
-    manager, berlin, units, tenant
+    manager_client, berlin, units, tenant, staff_client
 ):
-    page = manager.get(reverse("dashboard:customer_detail", args=[tenant.pk])).content.decode()
+    page = manager_client.get(reverse("dashboard:customer_detail", args=[tenant.pk])).content.decode()
     link = f"{move_in_url(berlin)}?customer={tenant.pk}"
     assert f'href="{link}"' in page
-    form = manager.get(link).content.decode()
+    form = manager_client.get(link).content.decode()
     assert re.search(rf'<input type="radio" name="customer" value="{tenant.pk}"[^>]* checked', form)
     employee = staff_client(Role.EMPLOYEE, berlin)
     assert (
@@ -256,18 +245,20 @@ def test_the_customer_page_offers_move_in_to_operators_and_the_form_starts_with_
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_named_in_the_address_is_chosen(manager, berlin, units):
-    form = manager.get(f"{move_in_url(berlin)}?unit={units[2].pk}").content.decode()
+def test_a_unit_named_in_the_address_is_chosen(manager_client, berlin, units):
+    form = manager_client.get(f"{move_in_url(berlin)}?unit={units[2].pk}").content.decode()
     assert re.search(rf'name="units" value="{units[2].pk}"[^>]* checked', form)
     assert not re.search(rf'name="units" value="{units[1].pk}"[^>]* checked', form)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_customer_search_finds_customers_of_locations_the_staff_member_runs(manager, berlin, tenant):
+def test_the_customer_search_finds_customers_of_locations_the_staff_member_runs(
+    manager_client, berlin, tenant
+):
     munich = LocationFactory(name="Munich")
     elsewhere = CustomerFactory(name="Mara Elsewhere", home_location=munich)
     ContactFactory(customer=elsewhere, first_name="Mara")
-    page = manager.get(move_in_url(berlin), {"customer_search": "mara"}).content.decode()
+    page = manager_client.get(move_in_url(berlin), {"customer_search": "mara"}).content.decode()
     assert "Mara Schneider" in page and "Mara Elsewhere" not in page
 
 
@@ -296,55 +287,57 @@ def errors_of(response) -> str:
     ],
 )
 def test_bad_input_is_refused_beside_its_field_and_nothing_changes(
-    manager, berlin, units, tenant, fields, message
+    manager_client, berlin, units, tenant, fields, message
 ):
     before = state()
     data = {"customer": tenant.pk, "units": [units[0].pk], f"rent_{units[0].pk}": fields.pop("rent", "49")}
-    response = move_in(manager, berlin, **{**data, **fields})
+    response = move_in(manager_client, berlin, **{**data, **fields})
     assert response.status_code == 400
     assert message in errors_of(response)
     assert state() == before
 
 
 @time_machine.travel(NOW, tick=False)
-def test_an_out_of_service_unit_or_one_of_another_location_is_refused(manager, berlin, units, tenant):
+def test_an_out_of_service_unit_or_one_of_another_location_is_refused(manager_client, berlin, units, tenant):
     units[0].status = UnitStatus.OUT_OF_SERVICE
     units[0].save()
     munich_unit = UnitFactory(location=LocationFactory(name="Munich"))
     before = state()
-    refused = move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk])
+    refused = move_in(manager_client, berlin, customer=tenant.pk, units=[units[0].pk])
     assert "Not available for booking: A001." in errors_of(refused)
-    elsewhere = move_in(manager, berlin, customer=tenant.pk, units=[munich_unit.pk])
+    elsewhere = move_in(manager_client, berlin, customer=tenant.pk, units=[munich_unit.pk])
     assert "Choose units of this location." in errors_of(elsewhere)
     assert state() == before
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_unit_taken_meanwhile_gets_a_message_and_nothing_is_created(manager, berlin, units, tenant):
+def test_a_unit_taken_meanwhile_gets_a_message_and_nothing_is_created(manager_client, berlin, units, tenant):
     booking_of(CustomerFactory(home_location=berlin), [units[0]], dt.date(2026, 3, 1))
     before = state()
-    response = move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk, units[1].pk])
+    response = move_in(manager_client, berlin, customer=tenant.pk, units=[units[0].pk, units[1].pk])
     assert response.status_code == 400
     assert "Already booked for these dates: A001." in errors_of(response)
     assert state() == before
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_customer_of_another_locations_manager_is_refused(manager, berlin, units):
+def test_a_customer_of_another_locations_manager_is_refused(manager_client, berlin, units):
     munich = LocationFactory(name="Munich")
     theirs = CustomerFactory(home_location=munich)
     ContactFactory(customer=theirs)
     before = state()
-    response = move_in(manager, berlin, customer=theirs.pk, units=[units[0].pk])
+    response = move_in(manager_client, berlin, customer=theirs.pk, units=[units[0].pk])
     assert "Choose a customer of a location you run." in errors_of(response)
     assert state() == before
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_new_customers_email_another_contact_has_is_refused_with_a_link(manager, berlin, units, tenant):
+def test_a_new_customers_email_another_contact_has_is_refused_with_a_link(
+    manager_client, berlin, units, tenant
+):
     before = state()
     response = move_in(
-        manager, berlin, units=[units[0].pk], new_name="Mara Again", new_email="MARA@example.com"
+        manager_client, berlin, units=[units[0].pk], new_name="Mara Again", new_email="MARA@example.com"
     )
     assert "Another contact already uses this email address" in errors_of(response)
     assert reverse("dashboard:customer_detail", args=[tenant.pk]) in errors_of(response)
@@ -360,7 +353,7 @@ def test_an_owner_may_back_date_a_move_in_and_the_audit_says_so(owner_client, be
 
 
 @time_machine.travel(NOW, tick=False)
-def test_employees_and_other_locations_staff_cannot_move_in(berlin, units, tenant):
+def test_employees_and_other_locations_staff_cannot_move_in(berlin, units, tenant, staff_client):
     munich = LocationFactory(name="Munich")
     before = state()
     for client, status in [
@@ -377,29 +370,31 @@ def test_employees_and_other_locations_staff_cannot_move_in(berlin, units, tenan
 
 
 @time_machine.travel(NOW, tick=False)
-def test_changing_the_dates_refreshes_only_the_free_units_with_htmx(manager, berlin, units, tenant):
+def test_changing_the_dates_refreshes_only_the_free_units_with_htmx(manager_client, berlin, units, tenant):
     booking_of(tenant, [units[0]], dt.date(2026, 4, 1))
     query = {"starts_on": "2026-03-10", "ends_on": "2026-03-31", "units": [units[1].pk]}
-    response = manager.get(move_in_url(berlin), query, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="free-units")
+    response = manager_client.get(
+        move_in_url(berlin), query, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="free-units"
+    )
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body and 'aria-label="Free units"' in body
     assert f'name="units" value="{units[0].pk}"' in body
     assert re.search(rf'value="{units[1].pk}" id="unit-{units[1].pk}" checked', body)
-    later = manager.get(
+    later = manager_client.get(
         move_in_url(berlin), {"starts_on": "2026-03-10"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="free-units"
     )
     assert f'name="units" value="{units[0].pk}"' not in later.content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_date_fields_ask_htmx_for_the_free_units(manager, berlin):
-    page = manager.get(move_in_url(berlin)).content.decode()
+def test_the_date_fields_ask_htmx_for_the_free_units(manager_client, berlin):
+    page = manager_client.get(move_in_url(berlin)).content.decode()
     assert re.search(r'hx-get="[^"]*/move-in/" hx-trigger="change" hx-target="#free-units"', page)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_show_free_units_re_renders_the_form_without_javascript_and_keeps_what_was_typed(
-    manager, berlin, units, tenant
+    manager_client, berlin, units, tenant
 ):
     booking_of(tenant, [units[0]], dt.date(2026, 4, 1))
     before = state()
@@ -412,7 +407,7 @@ def test_show_free_units_re_renders_the_form_without_javascript_and_keeps_what_w
         "units": [units[0].pk],
         f"rent_{units[0].pk}": "45",
     }
-    response = manager.post(move_in_url(berlin), data)
+    response = manager_client.post(move_in_url(berlin), data)
     page = response.content.decode()
     assert response.status_code == 200 and "<html" in page and not errors_of(response)
     assert re.search(rf'name="units" value="{units[0].pk}" id="unit-{units[0].pk}" checked', page)
@@ -424,8 +419,8 @@ def test_show_free_units_re_renders_the_form_without_javascript_and_keeps_what_w
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_welcome_email_tells_units_address_hours_pin_and_signs_in(manager, berlin, units, tenant):
-    move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk, units[1].pk])
+def test_the_welcome_email_tells_units_address_hours_pin_and_signs_in(manager_client, berlin, units, tenant):
+    move_in(manager_client, berlin, customer=tenant.pk, units=[units[0].pk, units[1].pk])
     contact = tenant.contacts.get()
     email = OutgoingEmail.objects.get(template="welcome")
     assert (email.to, email.contact) == ("mara@example.com", contact)
@@ -448,10 +443,10 @@ def test_the_welcome_email_tells_units_address_hours_pin_and_signs_in(manager, b
 
 
 @time_machine.travel(NOW, tick=False)
-def test_only_the_customers_portal_people_are_welcomed(manager, berlin, units, tenant):
+def test_only_the_customers_portal_people_are_welcomed(manager_client, berlin, units, tenant):
     ContactFactory(customer=tenant, is_primary=False, email="partner@example.com")
     ContactFactory(customer=tenant, is_primary=False, email="books@example.com", can_access_portal=False)
-    move_in(manager, berlin, customer=tenant.pk, units=[units[0].pk])
+    move_in(manager_client, berlin, customer=tenant.pk, units=[units[0].pk])
     sent = sorted(OutgoingEmail.objects.filter(template="welcome").values_list("to", flat=True))
     assert sent == ["mara@example.com", "partner@example.com"]
 
@@ -460,7 +455,9 @@ def test_only_the_customers_portal_people_are_welcomed(manager, berlin, units, t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_move_ins_of_the_same_unit_one_wins_the_other_gets_the_message(berlin, units):
+def test_two_concurrent_move_ins_of_the_same_unit_one_wins_the_other_gets_the_message(
+    berlin, units, staff_client
+):
     if connection.vendor != "postgresql":
         pytest.skip("Concurrent writers need PostgreSQL; SQLite takes one writer at a time.")
     customers = [CustomerFactory(home_location=berlin) for _ in range(2)]
@@ -495,16 +492,18 @@ def new_customer(client: Client, **fields):
     return client.post(reverse("dashboard:customer_new"), data)
 
 
-def test_all_contacts_offers_new_customer_to_those_who_run_a_location(manager, berlin):
-    page = manager.get(reverse("dashboard:all_contacts")).content.decode()
+def test_all_contacts_offers_new_customer_to_those_who_run_a_location(manager_client, berlin, staff_client):
+    page = manager_client.get(reverse("dashboard:all_contacts")).content.decode()
     assert f'href="{reverse("dashboard:customer_new")}">New customer' in page
     employee = staff_client(Role.EMPLOYEE, berlin).get(reverse("dashboard:all_contacts")).content.decode()
     assert "New customer" not in employee
 
 
-def test_new_customer_opens_the_account_with_its_primary_contact_and_lands_on_its_page(manager, berlin):
+def test_new_customer_opens_the_account_with_its_primary_contact_and_lands_on_its_page(
+    manager_client, berlin
+):
     response = new_customer(
-        manager, email=" Jonas@Example.com ", phone="+49 30 1234", home_location=berlin.pk
+        manager_client, email=" Jonas@Example.com ", phone="+49 30 1234", home_location=berlin.pk
     )
     customer = Customer.objects.get(name="Jonas Weber")
     assert response.headers["Location"] == reverse("dashboard:customer_detail", args=[customer.pk])
@@ -519,14 +518,16 @@ def test_new_customer_opens_the_account_with_its_primary_contact_and_lands_on_it
     assert AuditEntry.objects.filter(action="customer.created", target_id=customer.pk).exists()
 
 
-def test_a_new_customer_without_an_email_has_no_portal_access(manager, berlin):
-    new_customer(manager, home_location=berlin.pk)
+def test_a_new_customer_without_an_email_has_no_portal_access(manager_client, berlin):
+    new_customer(manager_client, home_location=berlin.pk)
     assert not Contact.objects.get(customer__name="Jonas Weber").can_access_portal
 
 
-def test_new_customer_refuses_an_email_another_contact_has_with_a_link_to_them(manager, berlin, tenant):
+def test_new_customer_refuses_an_email_another_contact_has_with_a_link_to_them(
+    manager_client, berlin, tenant
+):
     before = state()
-    response = new_customer(manager, email="MARA@example.com", home_location=berlin.pk)
+    response = new_customer(manager_client, email="MARA@example.com", home_location=berlin.pk)
     assert response.status_code == 400
     errors = errors_of(response)
     assert "Another contact already uses this email address" in errors
@@ -534,7 +535,7 @@ def test_new_customer_refuses_an_email_another_contact_has_with_a_link_to_them(m
     assert state() == before
 
 
-def test_new_customer_at_a_location_the_staff_member_does_not_run_is_refused(berlin):
+def test_new_customer_at_a_location_the_staff_member_does_not_run_is_refused(berlin, staff_client):
     munich_manager = staff_client(Role.MANAGER, LocationFactory(name="Munich"))
     before = state()
     response = new_customer(munich_manager, home_location=berlin.pk)
@@ -547,30 +548,30 @@ def test_new_customer_at_a_location_the_staff_member_does_not_run_is_refused(ber
 
 @time_machine.travel(NOW, tick=False)
 def test_a_unit_without_a_price_needs_its_rent_written_and_nothing_is_created_without(
-    manager, berlin, tenant
+    manager_client, berlin, tenant
 ):
     bare = UnitFactory(location=berlin, number="R901", unit_type=None)
     before = state()
-    response = move_in(manager, berlin, customer=tenant.pk, units=[bare.pk])
+    response = move_in(manager_client, berlin, customer=tenant.pk, units=[bare.pk])
     assert response.status_code == 400
     assert "Enter the monthly rent of R901: it has no price." in response.content.decode()
     assert state() == before
-    move_in(manager, berlin, customer=tenant.pk, units=[bare.pk], **{f"rent_{bare.pk}": "35.00"})
+    move_in(manager_client, berlin, customer=tenant.pk, units=[bare.pk], **{f"rent_{bare.pk}": "35.00"})
     assert str(BookingUnit.objects.get(unit=bare).monthly_rent) == "35.00"
 
 
 @time_machine.travel(NOW, tick=False)
 def test_units_ticked_before_the_dates_changed_and_no_longer_free_are_named_and_the_refresh_sends_no_token(
-    manager, berlin, units, tenant
+    manager_client, berlin, units, tenant
 ):
     booking_of(tenant, [units[0]], dt.date(2026, 3, 20))
-    page = manager.get(
+    page = manager_client.get(
         move_in_url(berlin),
         {"starts_on": "2026-03-12", "ends_on": "", "units": [units[0].pk, units[1].pk]},
         headers={"HX-Request": "true"},
     ).content.decode()
     assert "Not free for these dates, so no longer ticked: Storage unit A001." in page
-    full = manager.get(move_in_url(berlin)).content.decode()
+    full = manager_client.get(move_in_url(berlin)).content.decode()
     assert 'hx-params="not csrfmiddlewaretoken"' in full
 
 

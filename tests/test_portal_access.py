@@ -15,9 +15,9 @@ from tests.factories import (
     booking_of,
     today,
 )
-from tests.portal_scene import build_scene, sign_in_as
+from tests.portal_helpers import sign_in_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 
 # Pages only Full customers have; the rest (home, tickets, sign-out) every signed-in person has.
 FULL_ONLY = {"cars", "billing", "documents", "events", "settings"}
@@ -31,11 +31,6 @@ def my_routes():
         known = pattern.name in FULL_ONLY | EVERYONE | POST_ONLY if isinstance(pattern, URLPattern) else False
         if known and not pattern.pattern.converters:
             yield pattern.name
-
-
-@pytest.fixture
-def scene():
-    return build_scene()
 
 
 def test_every_argument_free_portal_route_is_classified():
@@ -60,21 +55,21 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, name):
 
 @pytest.mark.parametrize("who", ["tenant", "partner"])
 @pytest.mark.parametrize("name", sorted(FULL_ONLY | EVERYONE))
-def test_full_customers_and_their_contacts_reach_every_page(client, scene, who, name):
-    sign_in_as(client, getattr(scene, who))
+def test_full_customers_and_their_contacts_reach_every_page(client, request, who, name):
+    sign_in_as(client, request.getfixturevalue(who))
     assert client.get(reverse(f"portal:{name}")).status_code == 200
 
 
 @pytest.mark.parametrize("name", sorted(FULL_ONLY))
-def test_ticket_only_guests_are_refused_every_full_only_page(client, scene, name):
-    sign_in_as(client, scene.guest)
+def test_ticket_only_guests_are_refused_every_full_only_page(client, guest, name):
+    sign_in_as(client, guest)
     response = client.get(reverse(f"portal:{name}"))
     assert response.status_code == 404
     assert "not part of your portal" in response.content.decode()
 
 
-def test_ticket_only_guests_see_only_their_tickets(client, scene):
-    sign_in_as(client, scene.guest)
+def test_ticket_only_guests_see_only_their_tickets(client, guest):
+    sign_in_as(client, guest)
     assert client.get(reverse("portal:home"))["Location"] == reverse("portal:tickets")
     page = client.get(reverse("portal:tickets")).content.decode()
     assert "Your tickets" in page
@@ -82,7 +77,7 @@ def test_ticket_only_guests_see_only_their_tickets(client, scene):
         assert hidden not in page
 
 
-def test_the_routes_checked_cover_the_portal(scene):
+def test_the_routes_checked_cover_the_portal(site):
     assert set(my_routes()) == FULL_ONLY | EVERYONE | POST_ONLY
 
 
@@ -119,10 +114,10 @@ def test_a_cancelled_booking_does_not_make_a_storage_customer():
     assert _access(lead) == (PortalAccess.TICKET_ONLY, PortalAccess.TICKET_ONLY)
 
 
-def test_a_ticket_only_guest_becomes_full_when_they_become_a_storage_customer(client, scene):
-    sign_in_as(client, scene.guest)
+def test_a_ticket_only_guest_becomes_full_when_they_become_a_storage_customer(client, guest, site):
+    sign_in_as(client, guest)
     assert client.get(reverse("portal:cars")).status_code == 404
-    booking_of(scene.guest.customer, [UnitFactory(location=scene.location)], today())
+    booking_of(guest.customer, [UnitFactory(location=site.location)], today())
     assert client.get(reverse("portal:cars")).status_code == 200
     assert "Your Bookings" in client.get(reverse("portal:home")).content.decode()
 
@@ -130,8 +125,8 @@ def test_a_ticket_only_guest_becomes_full_when_they_become_a_storage_customer(cl
 # What a Full customer sees -----------------------------------------------------------------------
 
 
-def test_your_bookings_lists_units_dates_and_location(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_your_bookings_lists_units_dates_and_location(client, tenant):
+    sign_in_as(client, tenant)
     page = client.get(reverse("portal:home")).content.decode()
     assert "Your Bookings" in page
     assert "A010" in page and "A011" in page
@@ -140,14 +135,14 @@ def test_your_bookings_lists_units_dates_and_location(client, scene):
     assert "B001" not in page  # another tenant's unit
 
 
-def test_your_bookings_keeps_a_place_for_booking_actions(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_your_bookings_keeps_a_place_for_booking_actions(client, tenant):
+    sign_in_as(client, tenant)
     page = client.get(reverse("portal:home")).content.decode()
     assert 'class="booking-actions"' in page
 
 
-def test_the_additional_contact_sees_the_same_account(client, scene):
-    sign_in_as(client, scene.partner)
+def test_the_additional_contact_sees_the_same_account(client, partner):
+    sign_in_as(client, partner)
     cars = client.get(reverse("portal:cars")).content.decode()
     assert "Volvo P1800" in cars and "B MS 1800" in cars
     assert "Jaguar" not in cars
@@ -166,10 +161,10 @@ def test_sections_with_nothing_linked_say_so_and_what_to_do(client):
         assert "linked to your account yet" in text
 
 
-def test_settings_shows_name_email_and_phone(client, scene):
-    scene.tenant.phone = "+49 30 5550 1010"
-    scene.tenant.save()
-    sign_in_as(client, scene.tenant)
+def test_settings_shows_name_email_and_phone(client, tenant):
+    tenant.phone = "+49 30 5550 1010"
+    tenant.save()
+    sign_in_as(client, tenant)
     page = client.get(reverse("portal:settings")).content.decode()
     assert "Mara Schneider" in page and "tenant@example.com" in page and "+49 30 5550 1010" in page
 
@@ -178,9 +173,9 @@ def test_settings_shows_name_email_and_phone(client, scene):
 
 
 @pytest.mark.parametrize("section", sorted(FULL_ONLY))
-def test_a_section_turned_off_is_hidden_and_answers_404(client, scene, section):
-    CustomerAppSettings.objects.create(location=scene.location, **{f"show_{section}": False})
-    sign_in_as(client, scene.tenant)
+def test_a_section_turned_off_is_hidden_and_answers_404(client, site, tenant, section):
+    CustomerAppSettings.objects.create(location=site.location, **{f"show_{section}": False})
+    sign_in_as(client, tenant)
     assert client.get(reverse(f"portal:{section}")).status_code == 404
     home = client.get(reverse("portal:home")).content.decode()
     assert f'href="/portal/{section}/"' not in home
@@ -202,8 +197,8 @@ def test_without_a_home_location_the_first_bookings_location_decides(client):
 
 
 @pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])
-def test_settings_forms_refuse_anonymous_visitors_and_ticket_only_guests(client, scene, name):
+def test_settings_forms_refuse_anonymous_visitors_and_ticket_only_guests(client, guest, name):
     url = reverse(f"portal:{name}")
     assert client.post(url, {})["Location"] == "/login/"
-    sign_in_as(client, scene.guest)
+    sign_in_as(client, guest)
     assert client.post(url, {}).status_code == 404

@@ -16,9 +16,9 @@ from keyport.contacts.models import Contact, CustomerKind
 from keyport.documents.services import document_upload
 from keyport.events import services as events
 from keyport.events.models import TicketStatus
-from tests.portal_scene import build_scene, sign_in_as
+from tests.portal_helpers import sign_in_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 SYSTEM = Actor.system("tests")
 LATER = dt.datetime(2099, 6, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -28,35 +28,30 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def scene():
-    return build_scene()
-
-
-def rent(scene, customer=None, amount="100.00"):
+def rent(site, tenant, customer=None, amount="100.00"):
     invoice = billing.invoice_create(
         actor=SYSTEM,
-        location=scene.location,
-        customer=customer or scene.tenant_customer,
+        location=site.location,
+        customer=customer or tenant.customer,
         due_on=dt.date(2026, 3, 1),
         lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal(amount))],
     )
     return billing.invoice_issue(actor=SYSTEM, invoice=invoice)
 
 
-def test_billing_shows_issued_invoices_and_the_balance(client, scene):
-    invoice = rent(scene)
+def test_billing_shows_issued_invoices_and_the_balance(client, site, tenant, partner):
+    invoice = rent(site, tenant)
     billing.payment_record(
         actor=SYSTEM, invoice=invoice, amount=Decimal("40.00"), received_on=dt.date(2026, 3, 2)
     )
     billing.invoice_create(
         actor=SYSTEM,
-        location=scene.location,
-        customer=scene.tenant_customer,
+        location=site.location,
+        customer=tenant.customer,
         due_on=dt.date(2026, 4, 1),
         lines=[billing.LineInput(description="Draft", quantity=Decimal("1"), unit_price=Decimal("5"))],
     )
-    sign_in_as(client, scene.partner)
+    sign_in_as(client, partner)
     page = client.get(reverse("portal:billing")).content.decode()
     assert invoice.number in page
     assert "60.00 EUR" in page
@@ -65,48 +60,48 @@ def test_billing_shows_issued_invoices_and_the_balance(client, scene):
     assert pdf.content.startswith(b"%PDF-")
 
 
-def test_billing_tells_an_invoice_past_its_due_date_is_overdue(client, scene):
+def test_billing_tells_an_invoice_past_its_due_date_is_overdue(client, site, tenant):
     import time_machine
 
-    rent(scene)  # due 1 March, in the location's time
-    sign_in_as(client, scene.tenant)
+    rent(site, tenant)  # due 1 March, in the location's time
+    sign_in_as(client, tenant)
     with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
         assert "Overdue" not in client.get(reverse("portal:billing")).content.decode()
     with time_machine.travel(dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC), tick=False):
-        sign_in_as(client, scene.tenant)
+        sign_in_as(client, tenant)
         page = client.get(reverse("portal:billing")).content.decode()
     assert ">Overdue<" in page and "An invoice is overdue: please pay it" in page
 
 
-def test_another_accounts_invoice_is_not_found(client, scene):
-    theirs = rent(scene, customer=scene.other_tenant.customer)
-    sign_in_as(client, scene.tenant)
+def test_another_accounts_invoice_is_not_found(client, site, tenant, other_tenant):
+    theirs = rent(site, tenant, customer=other_tenant.customer)
+    sign_in_as(client, tenant)
     assert client.get(reverse("portal:invoice_pdf", args=[theirs.pk])).status_code == 404
 
 
-def test_documents_list_and_download_only_own_visible_ones(client, scene):
+def test_documents_list_and_download_only_own_visible_ones(client, tenant, other_tenant):
     pdf = b"%PDF-1.7 lease"
     mine = document_upload(
         actor=SYSTEM,
-        customer=scene.tenant_customer,
+        customer=tenant.customer,
         title="Lease",
         upload=SimpleUploadedFile("lease.pdf", pdf),
         visible_to_customer=True,
     )
     hidden = document_upload(
         actor=SYSTEM,
-        customer=scene.tenant_customer,
+        customer=tenant.customer,
         title="Internal note",
         upload=SimpleUploadedFile("n.pdf", pdf),
     )
     theirs = document_upload(
         actor=SYSTEM,
-        customer=scene.other_tenant.customer,
+        customer=other_tenant.customer,
         title="Other lease",
         upload=SimpleUploadedFile("o.pdf", pdf),
         visible_to_customer=True,
     )
-    sign_in_as(client, scene.tenant)
+    sign_in_as(client, tenant)
     page = client.get(reverse("portal:documents")).content.decode()
     assert "Lease" in page and "Internal note" not in page and "Other lease" not in page
     download = client.get(reverse("portal:document_download", args=[mine.pk]))
@@ -116,29 +111,29 @@ def test_documents_list_and_download_only_own_visible_ones(client, scene):
     assert mine.file.name not in page  # no storage path reaches the page
 
 
-def test_cars_show_photos_and_the_bay(client, scene):
-    car = scene.tenant_customer.cars.get()
+def test_cars_show_photos_and_the_bay(client, tenant, other_tenant, partner, site):
+    car = tenant.customer.cars.get()
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), "green").save(buffer, format="JPEG")
     photo = car_photo_add(actor=SYSTEM, car=car, upload=SimpleUploadedFile("car.jpg", buffer.getvalue()))
     other_photo = car_photo_add(
         actor=SYSTEM,
-        car=scene.other_tenant.customer.cars.get(),
+        car=other_tenant.customer.cars.get(),
         upload=SimpleUploadedFile("x.jpg", buffer.getvalue()),
     )
-    sign_in_as(client, scene.partner)
+    sign_in_as(client, partner)
     page = client.get(reverse("portal:cars")).content.decode()
-    assert "Volvo P1800" in page and "P001" in page and scene.location.name in page
+    assert "Volvo P1800" in page and "P001" in page and site.location.name in page
     assert reverse("portal:car_photo", args=[photo.pk]) in page
     assert client.get(reverse("portal:car_photo", args=[other_photo.pk])).status_code == 404
 
 
-def test_the_portal_gets_a_photos_resized_copy_never_the_original(client, scene):
+def test_the_portal_gets_a_photos_resized_copy_never_the_original(client, tenant):
     buffer = io.BytesIO()
     Image.new("RGB", (4000, 3000), "green").save(buffer, format="PNG")
-    car = scene.tenant_customer.cars.get()
+    car = tenant.customer.cars.get()
     photo = car_photo_add(actor=SYSTEM, car=car, upload=SimpleUploadedFile("car.png", buffer.getvalue()))
-    sign_in_as(client, scene.tenant)
+    sign_in_as(client, tenant)
     for query in ("", "?size=full", "?size=thumbnail"):
         response = client.get(reverse("portal:car_photo", args=[photo.pk]) + query)
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
@@ -148,10 +143,10 @@ def test_the_portal_gets_a_photos_resized_copy_never_the_original(client, scene)
     assert "size=" not in client.get(reverse("portal:cars")).content.decode()
 
 
-def invited(scene, contact, capacity=5):
+def invited(site, contact, capacity=5):
     event = events.event_create(
         actor=SYSTEM,
-        location=scene.location,
+        location=site.location,
         title="Cars and coffee",
         starts_at=LATER,
         place="Yard",
@@ -161,9 +156,9 @@ def invited(scene, contact, capacity=5):
     return ticket
 
 
-def test_a_ticket_only_guest_answers_and_gets_a_qr_code(client, scene):
-    ticket = invited(scene, scene.guest)
-    sign_in_as(client, scene.guest)
+def test_a_ticket_only_guest_answers_and_gets_a_qr_code(client, site, guest):
+    ticket = invited(site, guest)
+    sign_in_as(client, guest)
     page = client.get(reverse("portal:tickets")).content.decode()
     assert "Cars and coffee" in page and "Invited, no answer yet" in page
     assert "data:image/svg+xml" not in page
@@ -174,46 +169,46 @@ def test_a_ticket_only_guest_answers_and_gets_a_qr_code(client, scene):
     assert "data:image/svg+xml" in page and ticket.code in page
 
 
-def test_a_full_event_says_so(client, scene):
-    ticket = invited(scene, scene.guest, capacity=1)
+def test_a_full_event_says_so(client, site, guest):
+    ticket = invited(site, guest, capacity=1)
     other = events.event_invite(actor=SYSTEM, event=ticket.event, emails=["first@example.com"])[0]
     events.ticket_respond(actor=SYSTEM, ticket=other, going=True)
-    sign_in_as(client, scene.guest)
+    sign_in_as(client, guest)
     response = client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"}, follow=True)
     assert "This event is full." in response.content.decode()
 
 
-def test_nobody_answers_for_someone_else(client, scene):
-    ticket = invited(scene, scene.tenant)
-    sign_in_as(client, scene.partner)
+def test_nobody_answers_for_someone_else(client, site, tenant, partner):
+    ticket = invited(site, tenant)
+    sign_in_as(client, partner)
     assert client.post(reverse("portal:ticket_rsvp", args=[ticket.pk]), {"going": "1"}).status_code == 404
 
 
-def test_the_ticket_shows_the_event_time_in_the_locations_zone(client, scene):
-    invited(scene, scene.guest)  # 10:00 UTC on 1 June is noon in Berlin
-    sign_in_as(client, scene.guest)
+def test_the_ticket_shows_the_event_time_in_the_locations_zone(client, site, guest):
+    invited(site, guest)  # 10:00 UTC on 1 June is noon in Berlin
+    sign_in_as(client, guest)
     page = client.get(reverse("portal:tickets")).content.decode()
     assert "Monday 1 June 2099, 12:00" in page and "10:00" not in page
 
 
-def test_full_customers_see_their_tickets_under_events(client, scene):
-    invited(scene, scene.tenant)
-    sign_in_as(client, scene.tenant)
+def test_full_customers_see_their_tickets_under_events(client, site, tenant):
+    invited(site, tenant)
+    sign_in_as(client, tenant)
     assert "Cars and coffee" in client.get(reverse("portal:events")).content.decode()
 
 
-def test_register_interest_makes_a_lead_with_ticket_only_access(client, scene):
-    url = reverse("portal:register_interest", args=[scene.location.pk])
+def test_register_interest_makes_a_lead_with_ticket_only_access(client, site):
+    url = reverse("portal:register_interest", args=[site.location.pk])
     assert client.get(url).status_code == 200
     response = client.post(url, {"first_name": "Lia", "last_name": "Lead", "email": "lia@example.com"})
     assert response.status_code == 200 and "Thank you" in response.content.decode()
     lead = Contact.objects.get(email="lia@example.com")
-    assert lead.customer.kind == CustomerKind.LEAD and lead.customer.home_location == scene.location
+    assert lead.customer.kind == CustomerKind.LEAD and lead.customer.home_location == site.location
     assert client.post(url, {"first_name": "", "email": "nope"}).status_code == 400
 
 
-def test_register_interest_is_rate_limited(client, scene):
-    url = reverse("portal:register_interest", args=[scene.location.pk])
+def test_register_interest_is_rate_limited(client, site):
+    url = reverse("portal:register_interest", args=[site.location.pk])
     for number in range(10):
         client.post(url, {"first_name": "A", "last_name": "B", "email": f"a{number}@example.com"})
     assert (
@@ -221,19 +216,19 @@ def test_register_interest_is_rate_limited(client, scene):
     )
 
 
-def test_a_lead_sees_only_tickets_until_staff_convert_them_then_the_full_portal(client, scene):
-    sign_in_as(client, scene.guest)
+def test_a_lead_sees_only_tickets_until_staff_convert_them_then_the_full_portal(client, guest):
+    sign_in_as(client, guest)
     assert client.get(reverse("portal:tickets")).status_code == 200
     for section in ("cars", "billing", "documents", "events", "settings"):
         assert client.get(reverse(f"portal:{section}")).status_code == 404, section
-    events.lead_convert(actor=SYSTEM, customer=scene.guest.customer)
+    events.lead_convert(actor=SYSTEM, customer=guest.customer)
     for section in ("cars", "billing", "documents", "events", "settings"):
         assert client.get(reverse(f"portal:{section}")).status_code == 200, section
 
 
-def test_a_registered_lead_is_ticket_only_in_the_portal(client, scene):
+def test_a_registered_lead_is_ticket_only_in_the_portal(client, site):
     client.post(
-        reverse("portal:register_interest", args=[scene.location.pk]),
+        reverse("portal:register_interest", args=[site.location.pk]),
         {"first_name": "Lia", "last_name": "Lead", "email": "lia@example.com"},
     )
     lead = Contact.objects.get(email="lia@example.com")
@@ -242,24 +237,24 @@ def test_a_registered_lead_is_ticket_only_in_the_portal(client, scene):
     assert "Your tickets" in client.get(reverse("portal:tickets")).content.decode()
 
 
-def test_the_additional_contact_sees_the_same_invoices_and_documents(client, scene):
-    invoice = rent(scene)
+def test_the_additional_contact_sees_the_same_invoices_and_documents(client, site, tenant, partner):
+    invoice = rent(site, tenant)
     document_upload(
         actor=SYSTEM,
-        customer=scene.tenant_customer,
+        customer=tenant.customer,
         title="Lease",
         upload=SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease"),
         visible_to_customer=True,
     )
-    sign_in_as(client, scene.partner)
+    sign_in_as(client, partner)
     assert invoice.number in client.get(reverse("portal:billing")).content.decode()
     assert "Lease" in client.get(reverse("portal:documents")).content.decode()
 
 
-def test_stored_files_have_no_public_url(client, scene, settings):
+def test_stored_files_have_no_public_url(client, tenant, settings):
     document = document_upload(
         actor=SYSTEM,
-        customer=scene.tenant_customer,
+        customer=tenant.customer,
         title="Lease",
         upload=SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease"),
         visible_to_customer=True,

@@ -17,9 +17,9 @@ from keyport.emails.models import OutgoingEmail
 from keyport.frontdesk.services import contact_update, customer_set_active
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE, SENT_MESSAGE
-from tests.portal_scene import build_scene, last_token_sent_to, press_continue, sign_in_as, token_from_text
+from tests.portal_helpers import last_token_sent_to, press_continue, sign_in_as, token_from_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 
 LOGIN = "/login/"
 
@@ -29,11 +29,6 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def scene():
-    return build_scene()
 
 
 def request_link(client, email, **extra):
@@ -54,19 +49,19 @@ def test_login_page_asks_for_an_email(client):
 
 
 def test_a_known_email_is_sent_a_sign_in_link_after_the_request(
-    client, scene, django_capture_on_commit_callbacks
+    client, tenant, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = request_link(client, " Tenant@Example.com ")
     assert response.status_code == 200
     assert SENT_MESSAGE in response.content.decode()
     assert [message.to for message in mail.outbox] == [["tenant@example.com"]]
-    link = PortalLink.objects.get(contact=scene.tenant)
+    link = PortalLink.objects.get(contact=tenant)
     assert link.purpose == PortalLinkPurpose.SIGN_IN
 
 
 def test_known_and_unknown_emails_get_the_same_page_and_status(
-    client, scene, django_capture_on_commit_callbacks
+    client, site, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as known_callbacks:
         known = request_link(client, "tenant@example.com")
@@ -85,23 +80,23 @@ def test_known_and_unknown_emails_get_the_same_page_and_status(
     assert strip(known, "tenant@example.com") == strip(unknown, "nobody@example.com")
 
 
-def test_an_unknown_email_is_sent_nothing(client, scene, django_capture_on_commit_callbacks):
+def test_an_unknown_email_is_sent_nothing(client, site, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         request_link(client, "nobody@example.com")
     assert mail.outbox == []
 
 
-def test_an_inactive_account_is_sent_no_link(client, scene, actor, django_capture_on_commit_callbacks):
-    customer_set_active(actor=actor, customer=scene.tenant_customer, is_active=False)
+def test_an_inactive_account_is_sent_no_link(client, tenant, actor, django_capture_on_commit_callbacks):
+    customer_set_active(actor=actor, customer=tenant.customer, is_active=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = request_link(client, "tenant@example.com")
     assert SENT_MESSAGE in response.content.decode()
     assert mail.outbox == []
 
 
-def test_a_contact_without_portal_access_is_sent_no_link(scene):
-    scene.partner.can_access_portal = False
-    scene.partner.save()
+def test_a_contact_without_portal_access_is_sent_no_link(partner):
+    partner.can_access_portal = False
+    partner.save()
     assert sign_in_link_send(email="partner@example.com") is None
     assert not PortalLink.objects.exists()
 
@@ -115,7 +110,7 @@ def test_an_invalid_email_is_refused_beside_the_field(client):
 # Rate limits --------------------------------------------------------------------------------
 
 
-def test_requests_per_email_are_limited_with_a_clear_message(client, scene, settings):
+def test_requests_per_email_are_limited_with_a_clear_message(client, site, settings):
     settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 3
     for n in range(3):
         assert request_link(client, "tenant@example.com", REMOTE_ADDR=f"10.0.0.{n}").status_code == 200
@@ -125,7 +120,7 @@ def test_requests_per_email_are_limited_with_a_clear_message(client, scene, sett
     assert request_link(client, "other@example.com", REMOTE_ADDR="10.0.0.9").status_code == 200
 
 
-def test_the_email_limit_resets_after_an_hour(client, scene, settings):
+def test_the_email_limit_resets_after_an_hour(client, site, settings):
     settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 1
     with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False) as traveller:
         assert request_link(client, "tenant@example.com").status_code == 200
@@ -135,7 +130,7 @@ def test_the_email_limit_resets_after_an_hour(client, scene, settings):
 
 
 def test_someone_asking_for_a_persons_links_all_hour_never_leaves_them_without_a_working_link(
-    client, scene, django_capture_on_commit_callbacks
+    client, tenant, django_capture_on_commit_callbacks
 ):
     start = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
     refused = 0
@@ -147,7 +142,7 @@ def test_someone_asking_for_a_persons_links_all_hour_never_leaves_them_without_a
                 )
             if response.status_code == 429:
                 refused += 1
-                newest = PortalLink.objects.filter(contact=scene.tenant).latest("created_at", "id")
+                newest = PortalLink.objects.filter(contact=tenant).latest("created_at", "id")
                 assert newest.is_usable_at(timezone.now()), f"no working link at {timezone.now()}"
             traveller.shift(dt.timedelta(seconds=30))
         # The person themself, right after the hour: a link now or within a link's lifetime.
@@ -160,7 +155,7 @@ def test_someone_asking_for_a_persons_links_all_hour_never_leaves_them_without_a
 
 
 def test_a_refused_request_voids_nothing_and_the_last_link_still_signs_in(
-    client, scene, settings, django_capture_on_commit_callbacks
+    client, tenant, settings, django_capture_on_commit_callbacks
 ):
     settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 2
     with django_capture_on_commit_callbacks(execute=True):
@@ -173,10 +168,10 @@ def test_a_refused_request_voids_nothing_and_the_last_link_still_signs_in(
     assert callbacks == []
     assert list(PortalLink.objects.values_list("pk", "voided_at")) == links_before
     assert press_continue(client, token).status_code == 302
-    assert signed_in_contact_id(client) == scene.tenant.pk
+    assert signed_in_contact_id(client) == tenant.pk
 
 
-def test_the_wait_between_links_for_one_email_grows_and_is_said(client, scene, settings):
+def test_the_wait_between_links_for_one_email_grows_and_is_said(client, site, settings):
     settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 1
     settings.LOGIN_EMAIL_FIRST_DELAY_SECONDS = 60
     with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False) as traveller:
@@ -190,7 +185,7 @@ def test_the_wait_between_links_for_one_email_grows_and_is_said(client, scene, s
         assert "Please wait 2 minutes," in second_wait.content.decode()
 
 
-def test_known_and_unknown_emails_are_slowed_down_alike(client, scene, settings):
+def test_known_and_unknown_emails_are_slowed_down_alike(client, site, settings):
     settings.LOGIN_RATE_PER_EMAIL_PER_HOUR = 2
     with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False):
         answers = {}
@@ -237,7 +232,7 @@ def test_forwarded_for_is_trusted_only_as_far_as_the_configured_proxies(client, 
 # The links -----------------------------------------------------------------------------------
 
 
-def test_a_link_carries_at_least_128_random_bits_and_only_its_hash_is_stored(scene):
+def test_a_link_carries_at_least_128_random_bits_and_only_its_hash_is_stored(site):
     link = sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     assert len(token) >= 43  # base64 of 32 bytes
@@ -248,9 +243,9 @@ def test_a_link_carries_at_least_128_random_bits_and_only_its_hash_is_stored(sce
         assert token not in repr(cursor.fetchall())
 
 
-def test_the_email_log_forgets_the_link_once_it_is_delivered(scene, django_capture_on_commit_callbacks):
+def test_the_email_log_forgets_the_link_once_it_is_delivered(tenant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invite_send(actor=_staff_actor(), contact=scene.tenant)
+        invite_send(actor=_staff_actor(), contact=tenant)
     token = token_from_text(mail.outbox[0].body)
     email = OutgoingEmail.objects.get()
     assert email.status == "sent"
@@ -264,7 +259,7 @@ def _staff_actor():
     return Actor.system("staff test")
 
 
-def test_opening_a_link_shows_continue_and_signs_no_one_in(client, scene):
+def test_opening_a_link_shows_continue_and_signs_no_one_in(client, site):
     sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     url = reverse("sign_in:link", args=[token])
@@ -278,7 +273,7 @@ def test_opening_a_link_shows_continue_and_signs_no_one_in(client, scene):
     assert PortalLink.objects.get().used_at is None
 
 
-def test_continue_signs_in_rotates_the_session_and_lands_on_the_portal(client, scene):
+def test_continue_signs_in_rotates_the_session_and_lands_on_the_portal(client, tenant):
     sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     client.get(reverse("sign_in:link", args=[token]))
@@ -290,14 +285,14 @@ def test_continue_signs_in_rotates_the_session_and_lands_on_the_portal(client, s
     assert response["Location"] == "/portal/"
     assert response["Referrer-Policy"] == "no-referrer"
     assert client.session.session_key != before
-    assert signed_in_contact_id(client) == scene.tenant.pk
-    scene.tenant.refresh_from_db()
-    assert scene.tenant.first_signed_in_at == signed_in_at
-    assert scene.tenant.account_status() == AccountStatus.SIGNED_IN
+    assert signed_in_contact_id(client) == tenant.pk
+    tenant.refresh_from_db()
+    assert tenant.first_signed_in_at == signed_in_at
+    assert tenant.account_status() == AccountStatus.SIGNED_IN
     assert client.get("/portal/").status_code == 200
 
 
-def test_a_link_works_once(client, scene):
+def test_a_link_works_once(client, site):
     sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     assert press_continue(client, token).status_code == 302
@@ -314,11 +309,11 @@ def test_a_link_works_once(client, scene):
     ("purpose", "lifetime"),
     [("sign_in", dt.timedelta(minutes=10)), ("invite", dt.timedelta(hours=72))],
 )
-def test_links_expire_at_the_end_of_their_lifetime(client, scene, purpose, lifetime):
+def test_links_expire_at_the_end_of_their_lifetime(client, tenant, purpose, lifetime):
     start = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as traveller:
         if purpose == "invite":
-            invite_send(actor=_staff_actor(), contact=scene.tenant)
+            invite_send(actor=_staff_actor(), contact=tenant)
         else:
             sign_in_link_send(email="tenant@example.com")
         token = last_token_sent_to("tenant@example.com")
@@ -332,17 +327,17 @@ def test_links_expire_at_the_end_of_their_lifetime(client, scene, purpose, lifet
         assert signed_in_contact_id(client) is None
 
 
-def test_link_lifetimes_are_configurable(scene, settings):
+def test_link_lifetimes_are_configurable(partner, settings):
     settings.PORTAL_SIGN_IN_LINK_MINUTES = 3
     settings.PORTAL_INVITE_HOURS = 5
     link = sign_in_link_send(email="tenant@example.com")
     assert link is not None
     assert link.expires_at - link.created_at == dt.timedelta(minutes=3)
-    invite = invite_send(actor=_staff_actor(), contact=scene.partner)
+    invite = invite_send(actor=_staff_actor(), contact=partner)
     assert invite.expires_at - invite.created_at == dt.timedelta(hours=5)
 
 
-def test_an_expired_link_page_offers_a_fresh_link_prefilled(client, scene):
+def test_an_expired_link_page_offers_a_fresh_link_prefilled(client, site):
     with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False) as traveller:
         sign_in_link_send(email="tenant@example.com")
         token = last_token_sent_to("tenant@example.com")
@@ -358,8 +353,8 @@ def test_an_unknown_token_gets_the_fresh_link_page_not_an_error(client):
     assert "This link no longer works" in response.content.decode()
 
 
-def test_a_new_link_voids_the_earlier_unused_ones(client, scene):
-    invite_send(actor=_staff_actor(), contact=scene.tenant)
+def test_a_new_link_voids_the_earlier_unused_ones(client, tenant):
+    invite_send(actor=_staff_actor(), contact=tenant)
     first = last_token_sent_to("tenant@example.com")
     sign_in_link_send(email="tenant@example.com")
     second = last_token_sent_to("tenant@example.com")
@@ -371,14 +366,14 @@ def test_a_new_link_voids_the_earlier_unused_ones(client, scene):
 # Ending access --------------------------------------------------------------------------------
 
 
-def test_changing_the_email_voids_links_ends_sessions_and_tells_the_old_address(client, scene, actor):
-    sign_in_as(client, scene.tenant)
+def test_changing_the_email_voids_links_ends_sessions_and_tells_the_old_address(client, tenant, actor):
+    sign_in_as(client, tenant)
     assert client.get("/portal/").status_code == 200
-    invite_send(actor=actor, contact=scene.tenant)
+    invite_send(actor=actor, contact=tenant)
     token = last_token_sent_to("tenant@example.com")
     contact_update(
         actor=actor,
-        contact=scene.tenant,
+        contact=tenant,
         details=ContactDetails(first_name="Mara", email="mara@new.example.com", can_access_portal=True),
     )
     assert client.get("/portal/")["Location"] == LOGIN
@@ -387,46 +382,46 @@ def test_changing_the_email_voids_links_ends_sessions_and_tells_the_old_address(
     assert "mara@new.example.com" in notice.body_text
 
 
-def test_inactive_ends_every_session_of_the_account_and_voids_links(client, scene, actor):
-    sign_in_as(client, scene.partner)
-    invite_send(actor=actor, contact=scene.tenant)
+def test_inactive_ends_every_session_of_the_account_and_voids_links(client, partner, tenant, actor):
+    sign_in_as(client, partner)
+    invite_send(actor=actor, contact=tenant)
     token = last_token_sent_to("tenant@example.com")
-    customer_set_active(actor=actor, customer=scene.tenant_customer, is_active=False)
+    customer_set_active(actor=actor, customer=tenant.customer, is_active=False)
     assert client.get("/portal/")["Location"] == LOGIN
     assert PortalLink.objects.get().voided_at is not None
     # Active again does not bring old sessions or links back.
-    customer_set_active(actor=actor, customer=scene.tenant_customer, is_active=True)
+    customer_set_active(actor=actor, customer=tenant.customer, is_active=True)
     assert client.get("/portal/")["Location"] == LOGIN
     assert press_continue(client, token).status_code == 200
 
 
-def test_portal_access_off_ends_sessions_and_voids_links(client, scene, actor):
-    sign_in_as(client, scene.partner)
-    invite_send(actor=actor, contact=scene.partner)
+def test_portal_access_off_ends_sessions_and_voids_links(client, partner, actor):
+    sign_in_as(client, partner)
+    invite_send(actor=actor, contact=partner)
     contact_update(
         actor=actor,
-        contact=scene.partner,
+        contact=partner,
         details=ContactDetails(first_name="Jonas", email="partner@example.com", can_access_portal=False),
     )
     assert client.get("/portal/")["Location"] == LOGIN
     assert PortalLink.objects.get().voided_at is not None
 
 
-def test_sessions_end_on_every_device(scene, actor):
+def test_sessions_end_on_every_device(tenant, actor):
     from django.test import Client
 
     phone, laptop = Client(), Client()
-    sign_in_as(phone, scene.tenant)
-    sign_in_as(laptop, scene.tenant)
-    customer_set_active(actor=actor, customer=scene.tenant_customer, is_active=False)
+    sign_in_as(phone, tenant)
+    sign_in_as(laptop, tenant)
+    customer_set_active(actor=actor, customer=tenant.customer, is_active=False)
     assert phone.get("/portal/").status_code == 302
     assert laptop.get("/portal/").status_code == 302
 
 
-def test_sign_out_ends_the_portal_session(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_sign_out_ends_the_portal_session(client, tenant, site):
+    sign_in_as(client, tenant)
     # Back to the login page in the person's site's branding.
-    assert client.post("/portal/sign-out/")["Location"] == f"{LOGIN}?location={scene.location.pk}"
+    assert client.post("/portal/sign-out/")["Location"] == f"{LOGIN}?location={site.location.pk}"
     assert client.get("/portal/")["Location"] == LOGIN
 
 
@@ -472,25 +467,25 @@ def test_root_redirects_to_the_login_page(client):
     assert client.get("/")["Location"] == LOGIN
 
 
-def test_a_signed_in_visitor_is_offered_their_portal_on_the_login_page(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_a_signed_in_visitor_is_offered_their_portal_on_the_login_page(client, tenant):
+    sign_in_as(client, tenant)
     assert "Go to your portal" in client.get(LOGIN).content.decode()
 
 
-def test_first_sign_in_time_is_kept_on_later_sign_ins(client, scene):
+def test_first_sign_in_time_is_kept_on_later_sign_ins(client, tenant):
     with time_machine.travel(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), tick=False) as traveller:
         sign_in_link_send(email="tenant@example.com")
         press_continue(client, last_token_sent_to("tenant@example.com"))
         traveller.shift(dt.timedelta(days=2))
         sign_in_link_send(email="tenant@example.com")
         press_continue(client, last_token_sent_to("tenant@example.com"))
-    scene.tenant.refresh_from_db()
-    assert scene.tenant.first_signed_in_at == dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
-    assert scene.tenant.last_signed_in_at == dt.datetime(2026, 5, 3, 10, 0, tzinfo=dt.UTC)
-    assert timezone.is_aware(scene.tenant.last_signed_in_at)
+    tenant.refresh_from_db()
+    assert tenant.first_signed_in_at == dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    assert tenant.last_signed_in_at == dt.datetime(2026, 5, 3, 10, 0, tzinfo=dt.UTC)
+    assert timezone.is_aware(tenant.last_signed_in_at)
 
 
-def test_the_continue_page_posts_back_with_the_nonce_it_set(client, scene):
+def test_the_continue_page_posts_back_with_the_nonce_it_set(client, tenant):
     sign_in_link_send(email="tenant@example.com")
     token = last_token_sent_to("tenant@example.com")
     page = client.get(reverse("sign_in:link", args=[token]))
@@ -499,10 +494,10 @@ def test_the_continue_page_posts_back_with_the_nonce_it_set(client, scene):
     assert cookie.value == nonce and cookie["samesite"] == "Strict" and cookie["httponly"]
     response = client.post(reverse("sign_in:continue"), {"token": token, "nonce": nonce})
     assert response.status_code == 302
-    assert signed_in_contact_id(client) == scene.tenant.pk
+    assert signed_in_contact_id(client) == tenant.pk
 
 
-def test_a_cross_site_continue_without_the_nonce_cookie_signs_no_one_in(scene):
+def test_a_cross_site_continue_without_the_nonce_cookie_signs_no_one_in(site):
     from django.test import Client
 
     sign_in_link_send(email="tenant@example.com")
@@ -514,7 +509,7 @@ def test_a_cross_site_continue_without_the_nonce_cookie_signs_no_one_in(scene):
     assert PortalLink.objects.get().used_at is None
 
 
-def test_the_login_form_works_without_referer_or_origin(scene):
+def test_the_login_form_works_without_referer_or_origin(site):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)

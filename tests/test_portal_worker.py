@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from keyport.contacts.models import PortalLink
 from keyport.emails.backends import read_message_file
-from tests.portal_scene import LINK, build_scene
+from tests.portal_helpers import LINK
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def worker_setup(settings, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_a_requested_link_arrives_as_a_file_after_the_worker_runs(client, worker_setup):
-    build_scene()
     client.post("/login/", {"email": "tenant@example.com"})
     client.post("/login/", {"email": "nobody@example.com"})
     assert not PortalLink.objects.exists(), "the request itself looks nothing up"

@@ -29,7 +29,6 @@ from tests.factories import (
     ContactFactory,
     CustomerFactory,
     LocationFactory,
-    StaffUserFactory,
     UnitFactory,
     booking_of,
 )
@@ -53,13 +52,6 @@ def berlin():
 @pytest.fixture
 def chicago():
     return LocationFactory(name="Chicago Loop", time_zone="America/Chicago")
-
-
-def staff_of(client, *locations, role=Role.EMPLOYEE):
-    user = StaffUserFactory(role=role)
-    user.locations.add(*locations)
-    client.force_login(user)
-    return user
 
 
 def rental(location, starts_on, ends_on=None, *, name="Tenant", unit_number=None, rent=None):
@@ -90,9 +82,11 @@ def rentals_url(location=None, **query):
 # Phases ------------------------------------------------------------------------------------
 
 
-def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(client, chicago) -> None:
+def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(
+    chicago, staff_client
+) -> None:
     booking = rental(chicago, DAY)
-    staff_of(client, chicago)
+    client = staff_client(Role.EMPLOYEE, chicago)
     with time_machine.travel(CHICAGO_DAY_STARTS - SECOND, tick=False):
         # Already 10 March in UTC and in Berlin, still 9 March in Chicago.
         assert rows(client, rentals_url(chicago)) == {booking.pk: "Reserved"}
@@ -100,29 +94,31 @@ def test_a_booking_is_reserved_until_its_first_day_begins_in_its_locations_zone(
         assert rows(client, rentals_url(chicago)) == {booking.pk: "Current"}
 
 
-def test_a_booking_ends_after_its_last_day_in_its_locations_zone(client, berlin) -> None:
+def test_a_booking_ends_after_its_last_day_in_its_locations_zone(berlin, staff_client) -> None:
     booking = rental(berlin, DAY - dt.timedelta(days=30), DAY - dt.timedelta(days=1))
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS - SECOND, tick=False):
         assert rows(client, rentals_url(berlin)) == {booking.pk: "Ending soon"}
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         assert rows(client, rentals_url(berlin)) == {booking.pk: "Ended"}
 
 
-def test_ending_soon_is_a_move_out_at_most_14_days_ahead(client, berlin) -> None:
+def test_ending_soon_is_a_move_out_at_most_14_days_ahead(berlin, staff_client) -> None:
     soon = rental(berlin, DAY - dt.timedelta(days=30), DAY + dt.timedelta(days=14))
     later = rental(berlin, DAY - dt.timedelta(days=30), DAY + dt.timedelta(days=15))
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         assert rows(client, rentals_url(berlin)) == {soon.pk: "Ending soon", later.pk: "Current"}
 
 
-def test_a_move_out_that_ended_access_now_is_ended_and_a_cancelled_booking_cancelled(client, berlin) -> None:
+def test_a_move_out_that_ended_access_now_is_ended_and_a_cancelled_booking_cancelled(
+    berlin, staff_client
+) -> None:
     moved_out = rental(berlin, DAY - dt.timedelta(days=30), DAY)
     Booking.objects.filter(pk=moved_out.pk).update(ended_at=BERLIN_DAY_STARTS + dt.timedelta(hours=10))
     cancelled = rental(berlin, DAY + dt.timedelta(days=3))
     Booking.objects.filter(pk=cancelled.pk).update(status=BookingStatus.CANCELLED)
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS + dt.timedelta(hours=10) - SECOND, tick=False):
         assert rows(client, rentals_url(berlin))[moved_out.pk] == "Ending soon"
     with time_machine.travel(BERLIN_DAY_STARTS + dt.timedelta(hours=10), tick=False):
@@ -148,7 +144,7 @@ def test_the_databases_phase_is_the_bookings_own_phase(berlin, offset) -> None:
 # Filters and search ------------------------------------------------------------------------
 
 
-def test_each_phase_filter_lists_only_that_phase(client, berlin) -> None:
+def test_each_phase_filter_lists_only_that_phase(berlin, staff_client) -> None:
     made = {
         "Reserved": rental(berlin, DAY + dt.timedelta(days=1)),
         "Current": rental(berlin, DAY - dt.timedelta(days=1)),
@@ -157,13 +153,15 @@ def test_each_phase_filter_lists_only_that_phase(client, berlin) -> None:
         "Cancelled": rental(berlin, DAY),
     }
     Booking.objects.filter(pk=made["Cancelled"].pk).update(status=BookingStatus.CANCELLED)
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         for phase in BookingPhase:
             assert rows(client, rentals_url(berlin, phase=phase.value)) == {made[phase.label].pk: phase.label}
 
 
-def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client, berlin, chicago) -> None:
+def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(
+    berlin, chicago, staff_client
+) -> None:
     berlin_in = rental(berlin, DAY)
     chicago_in = rental(chicago, DAY)
     berlin_out = rental(berlin, DAY - dt.timedelta(days=9), DAY)
@@ -171,7 +169,7 @@ def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client
     rental(berlin, DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))
     cancelled = rental(berlin, DAY)
     Booking.objects.filter(pk=cancelled.pk).update(status=BookingStatus.CANCELLED)
-    staff_of(client, berlin, chicago)
+    client = staff_client(Role.EMPLOYEE, berlin, chicago)
     with time_machine.travel(BERLIN_DAY_STARTS + dt.timedelta(hours=1), tick=False):
         # 10 March in Berlin, still 9 March in Chicago.
         assert set(rows(client, rentals_url(day="move_ins"))) == {berlin_in.pk}
@@ -183,12 +181,12 @@ def test_move_ins_and_move_outs_today_count_from_each_locations_own_today(client
         assert set(rows(client, rentals_url(chicago, day="move_outs"))) == {chicago_out.pk}
 
 
-def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(client, berlin) -> None:
+def test_search_finds_the_customers_name_a_contacts_email_or_a_units_number(berlin, staff_client) -> None:
     weber = rental(berlin, DAY, name="Anna Weber")
     by_email = rental(berlin, DAY, name="Klein GmbH")
     ContactFactory(customer=by_email.customer, email="buero@klein.example")
     by_unit = rental(berlin, DAY, name="Someone", unit_number="B-117")
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         assert set(rows(client, rentals_url(berlin, q="weber"))) == {weber.pk}
         assert set(rows(client, rentals_url(berlin, q="BUERO%40klein"))) == {by_email.pk}
@@ -207,9 +205,9 @@ def test_search_and_filters_combine(berlin) -> None:
         assert list(found.values_list("pk", flat=True)) == [current.pk]
 
 
-def test_an_unknown_phase_is_refused_beside_its_field(client, berlin) -> None:
+def test_an_unknown_phase_is_refused_beside_its_field(berlin, staff_client) -> None:
     rental(berlin, DAY)
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     response = client.get(rentals_url(berlin, phase="gone"))
     assert response.status_code == 400
     page = response.content.decode()
@@ -220,14 +218,14 @@ def test_an_unknown_phase_is_refused_beside_its_field(client, berlin) -> None:
 # Columns -----------------------------------------------------------------------------------
 
 
-def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(client, berlin) -> None:
+def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(berlin, staff_client) -> None:
     BillingSettings.objects.create(location=berlin, currency="CHF")
     customer = CustomerFactory(name="Anna Weber")
     units = [UnitFactory(location=berlin, number="A-1"), UnitFactory(location=berlin, number="A-2")]
     booking = booking_of(customer, units, DAY, DAY + dt.timedelta(days=60))
     BookingUnit.objects.filter(booking=booking, unit=units[0]).update(monthly_rent=Decimal("79.50"))
     BookingUnit.objects.filter(booking=booking, unit=units[1]).update(monthly_rent=Decimal("20.25"))
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         page = client.get(rentals_url(berlin)).content.decode()
     customer_url = reverse("dashboard:customer_detail", args=[customer.pk])
@@ -236,9 +234,9 @@ def test_a_row_shows_the_customer_linked_units_rent_in_the_locations_currency(cl
     assert "99.75 CHF" in page
 
 
-def test_without_billing_settings_the_rent_is_in_the_default_currency(client, berlin) -> None:
+def test_without_billing_settings_the_rent_is_in_the_default_currency(berlin, staff_client) -> None:
     rental(berlin, DAY, rent=Decimal("10"))
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS, tick=False):
         assert "10.00 EUR" in client.get(rentals_url(berlin)).content.decode()
 
@@ -248,7 +246,9 @@ def _access_cell(page: str, booking: Booking) -> str:
     return row.rsplit("<td>", 1)[1]
 
 
-def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failing(client, berlin) -> None:
+def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failing(
+    berlin, staff_client
+) -> None:
     active = rental(berlin, DAY - dt.timedelta(days=5))
     revoked = rental(berlin, DAY - dt.timedelta(days=5))
     BookingAccess.objects.create(booking=revoked, revoked_at=BERLIN_DAY_STARTS, revoked_reason="Keys lost")
@@ -272,7 +272,7 @@ def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failin
     upcoming = rental(berlin, DAY + dt.timedelta(days=5))
     ended = rental(berlin, DAY - dt.timedelta(days=9), DAY - dt.timedelta(days=2))
     BookingAccess.objects.create(booking=ended, revoked_at=BERLIN_DAY_STARTS, revoked_reason="Keys lost")
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     with time_machine.travel(BERLIN_DAY_STARTS + dt.timedelta(hours=8), tick=False):
         page = client.get(rentals_url(berlin)).content.decode()
     assert "Active" in _access_cell(page, active) and "failing" not in _access_cell(page, active)
@@ -286,7 +286,7 @@ def test_the_access_column_says_active_revoked_locked_for_overdue_or_sync_failin
 # Paging and queries ------------------------------------------------------------------------
 
 
-def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(client, berlin) -> None:
+def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(berlin, staff_client) -> None:
     customer = CustomerFactory()
     # Several bookings on each day, so that a page ends among bookings of the same date.
     made = [
@@ -294,7 +294,7 @@ def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(cl
         for n in range(120)
     ]
     expected = [b.pk for b in sorted(made, key=lambda b: (b.starts_on, b.pk), reverse=True)]
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     seen: list[int] = []
     url = rentals_url(berlin)
     pages = []
@@ -312,9 +312,9 @@ def test_pages_follow_each_other_newest_move_in_first_without_gaps_or_repeats(cl
     assert [int(pk) for pk, _ in ROW.findall(client.get(previous).content.decode())] == expected[50:100]
 
 
-def test_a_broken_cursor_starts_from_the_first_page(client, berlin) -> None:
+def test_a_broken_cursor_starts_from_the_first_page(berlin, staff_client) -> None:
     booking = rental(berlin, DAY)
-    staff_of(client, berlin)
+    client = staff_client(Role.EMPLOYEE, berlin)
     for cursor in ("not-a-cursor", "WzEsMl0", "WyJ4IiwxXQ"):  # garbage, [1,2], ["x",1]
         assert set(rows(client, rentals_url(berlin, after=cursor))) == {booking.pk}
 
@@ -341,8 +341,8 @@ def _some_rentals(location, count: int) -> None:
             BookingAccess.objects.create(booking=booking, revoked_at=BERLIN_DAY_STARTS)
 
 
-def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(client, berlin, chicago) -> None:
-    staff_of(client, berlin, chicago)
+def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(berlin, chicago, staff_client) -> None:
+    client = staff_client(Role.EMPLOYEE, berlin, chicago)
     _some_rentals(berlin, 3)
     _some_rentals(chicago, 2)
     urls = [rentals_url(), rentals_url(berlin), rentals_url(q="Tenant", phase="current")]
@@ -356,39 +356,39 @@ def test_a_page_makes_as_many_queries_for_50_rentals_as_for_5(client, berlin, ch
 # Scope -------------------------------------------------------------------------------------
 
 
-def test_staff_see_the_rentals_of_their_locations_only(client, berlin, chicago) -> None:
+def test_staff_see_the_rentals_of_their_locations_only(berlin, chicago, staff_client) -> None:
     mine = rental(berlin, DAY)
     rental(chicago, DAY)
-    staff_of(client, berlin, role=Role.MANAGER)
+    client = staff_client(Role.MANAGER, berlin)
     assert set(rows(client, rentals_url())) == {mine.pk}
     assert set(rows(client, rentals_url(q="Tenant"))) == {mine.pk}
     assert client.get(rentals_url(chicago)).status_code == 404
 
 
-def test_staff_with_no_location_see_no_rentals(client, berlin) -> None:
+def test_staff_with_no_location_see_no_rentals(berlin, staff_client) -> None:
     rental(berlin, DAY)
-    staff_of(client)
+    client = staff_client(Role.EMPLOYEE)
     for url in (rentals_url(), rentals_url(phase="current"), rentals_url(day="move_ins", q="Tenant")):
         response = client.get(url)
         assert response.status_code == 200 and not ROW.findall(response.content.decode())
 
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.EMPLOYEE])
-def test_every_role_of_the_location_reads_its_rentals(client, berlin, role) -> None:
+def test_every_role_of_the_location_reads_its_rentals(berlin, role, staff_client) -> None:
     booking = rental(berlin, DAY)
-    staff_of(client, berlin, role=role)
+    client = staff_client(role, berlin)
     assert set(rows(client, rentals_url(berlin))) == {booking.pk}
 
 
-def test_the_old_bookings_address_leads_to_rentals_within_scope(client, berlin, chicago) -> None:
-    staff_of(client, berlin)
+def test_the_old_bookings_address_leads_to_rentals_within_scope(berlin, chicago, staff_client) -> None:
+    client = staff_client(Role.EMPLOYEE, berlin)
     response = client.get(reverse("dashboard:location_bookings", args=[berlin.pk]))
     assert response.status_code == 301 and response.headers["Location"] == rentals_url(berlin)
     assert client.get(reverse("dashboard:location_bookings", args=[chicago.pk])).status_code == 404
 
 
-def test_the_dashboard_nav_and_the_location_page_lead_to_rentals(client, berlin) -> None:
-    staff_of(client, berlin)
+def test_the_dashboard_nav_and_the_location_page_lead_to_rentals(berlin, staff_client) -> None:
+    client = staff_client(Role.EMPLOYEE, berlin)
     page = client.get(reverse("dashboard:location_detail", args=[berlin.pk])).content.decode()
     assert f'href="{rentals_url()}">Rentals</a>' in page
     assert f'href="{rentals_url(berlin)}">Rentals</a>' in page

@@ -46,14 +46,6 @@ def customer(location):
     return CustomerFactory(home_location=location, name="Mara Schneider")
 
 
-def staff(client, location, role):
-    user = StaffUserFactory(role=role)
-    if role != Role.OWNER:
-        user.locations.add(location)
-    client.force_login(user)
-    return user
-
-
 def open_day(location):
     return Event.objects.create(
         location=location,
@@ -64,8 +56,8 @@ def open_day(location):
     )
 
 
-def test_invoice_from_draft_to_paid(client, location, customer):
-    staff(client, location, Role.MANAGER)
+def test_invoice_from_draft_to_paid(location, customer, staff_client):
+    client = staff_client(Role.MANAGER, location)
     booking = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
     response = client.post(
         reverse("dashboard:invoice_create", args=[location.pk]),
@@ -103,7 +95,7 @@ def test_invoice_from_draft_to_paid(client, location, customer):
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
 
 
-def test_employees_read_invoices_but_record_no_payments(client, location, customer):
+def test_employees_read_invoices_but_record_no_payments(location, customer, staff_client):
     from keyport.audit.services import Actor
     from keyport.billing.services import LineInput, invoice_create, invoice_issue
 
@@ -116,7 +108,7 @@ def test_employees_read_invoices_but_record_no_payments(client, location, custom
         lines=[LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("10"))],
     )
     invoice_issue(actor=actor, invoice=invoice)
-    staff(client, location, Role.EMPLOYEE)
+    client = staff_client(Role.EMPLOYEE, location)
     assert client.get(reverse("dashboard:invoice_detail", args=[invoice.pk])).status_code == 200
     url = reverse("dashboard:payment_record", args=[invoice.pk])
     assert (
@@ -132,10 +124,10 @@ def test_employees_read_invoices_but_record_no_payments(client, location, custom
     assert not BillingProfile.objects.exists()
 
 
-def test_only_owners_change_billing_settings(client, location):
-    staff(client, location, Role.MANAGER)
+def test_only_owners_change_billing_settings(location, staff_client):
+    client = staff_client(Role.MANAGER, location)
     assert client.get(reverse("dashboard:billing_settings", args=[location.pk])).status_code == 403
-    staff(client, location, Role.OWNER)
+    client = staff_client(Role.OWNER)
     response = client.post(
         reverse("dashboard:billing_settings", args=[location.pk]),
         {"currency": "eur", "invoice_prefix": "BER", "grace_days": "7", "lockout_enabled": "on"},
@@ -144,8 +136,8 @@ def test_only_owners_change_billing_settings(client, location):
     assert location.billing_settings.grace_days == 7
 
 
-def test_document_upload_and_download_for_staff(client, location, customer):
-    staff(client, location, Role.MANAGER)
+def test_document_upload_and_download_for_staff(location, customer, staff_client):
+    client = staff_client(Role.MANAGER, location)
     url = reverse("dashboard:customer_documents", args=[customer.pk])
     pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
     response = client.post(url, {"file": pdf, "title": "Lease", "visible_to_customer": "on"})
@@ -160,8 +152,8 @@ def test_document_upload_and_download_for_staff(client, location, customer):
     assert refused.status_code == 400 and "Only PDF" in refused.content.decode()
 
 
-def test_employees_cannot_upload_documents(client, location, customer):
-    staff(client, location, Role.EMPLOYEE)
+def test_employees_cannot_upload_documents(location, customer, staff_client):
+    client = staff_client(Role.EMPLOYEE, location)
     pdf = SimpleUploadedFile("lease.pdf", b"%PDF-1.7 lease", content_type="application/pdf")
     response = client.post(reverse("dashboard:customer_documents", args=[customer.pk]), {"file": pdf})
     assert response.status_code == 403
@@ -169,8 +161,8 @@ def test_employees_cannot_upload_documents(client, location, customer):
     assert not AuditEntry.objects.filter(action__startswith="document.").exists()
 
 
-def test_event_created_in_the_locations_time_zone(client, location):
-    staff(client, location, Role.MANAGER)
+def test_event_created_in_the_locations_time_zone(location, staff_client):
+    client = staff_client(Role.MANAGER, location)
     response = client.post(
         reverse("dashboard:event_create"),
         {
@@ -187,9 +179,9 @@ def test_event_created_in_the_locations_time_zone(client, location):
     assert event.starts_at == dt.datetime(2026, 7, 4, 8, 0, tzinfo=dt.UTC)  # 10:00 in Berlin, summer time
 
 
-def test_employees_may_invite_but_not_check_in(client, location, django_capture_on_commit_callbacks):
+def test_employees_may_invite_but_not_check_in(location, django_capture_on_commit_callbacks, staff_client):
     event = open_day(location)
-    staff(client, location, Role.EMPLOYEE)
+    client = staff_client(Role.EMPLOYEE, location)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("dashboard:event_invite", args=[event.pk]), {"emails": "ann@example.com, bo@example.com"}
@@ -200,7 +192,7 @@ def test_employees_may_invite_but_not_check_in(client, location, django_capture_
     Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.GOING)
     url = reverse("dashboard:ticket_check_in", args=[event.pk, ticket.pk])
     assert client.post(url).status_code == 403
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
     client.post(reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": ticket.code})
     ticket.refresh_from_db()
     assert ticket.checked_in_at is not None
@@ -208,9 +200,9 @@ def test_employees_may_invite_but_not_check_in(client, location, django_capture_
     assert "ann@example.com" in page and "Ticket-only (lead)" in page
 
 
-def test_invitations_read_addresses_as_share_access_does_and_a_bad_one_invites_nobody(client, location):
+def test_invitations_read_addresses_as_share_access_does_and_a_bad_one_invites_nobody(location, staff_client):
     event = open_day(location)
-    staff(client, location, Role.EMPLOYEE)
+    client = staff_client(Role.EMPLOYEE, location)
     url = reverse("dashboard:event_invite", args=[event.pk])
     response = client.post(url, {"emails": "ann@example.com; nope, bo@example.com"}, follow=True)
     assert "Not a valid email address: nope." in response.content.decode()
@@ -224,11 +216,11 @@ def test_invitations_read_addresses_as_share_access_does_and_a_bad_one_invites_n
 
 
 def test_a_search_or_ticket_code_with_a_nul_character_is_refused_not_a_server_error(
-    client, location, customer
+    location, customer, staff_client
 ):
     # PostgreSQL refuses text with NUL in it: such input must not reach the database.
     event = open_day(location)
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
     response = client.post(reverse("dashboard:ticket_check_in_by_code", args=[event.pk]), {"code": "A\x00"})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).content.decode()
@@ -238,10 +230,10 @@ def test_a_search_or_ticket_code_with_a_nul_character_is_refused_not_a_server_er
     assert client.get(reverse("dashboard:car_list"), {"q": "B\x00"}).status_code == 200
 
 
-def test_staff_convert_a_lead(client, location):
+def test_staff_convert_a_lead(location, staff_client):
     lead = CustomerFactory(home_location=location, kind=CustomerKind.LEAD)
     ContactFactory(customer=lead)
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
     assert lead.name in client.get(reverse("dashboard:lead_list")).content.decode()
     client.post(reverse("dashboard:lead_convert", args=[lead.pk]))
     lead.refresh_from_db()
@@ -310,11 +302,11 @@ def test_the_invoice_list_offers_new_invoice_and_billing_settings_exactly_where_
     assert ("Billing settings · Berlin" in page) is (role == Role.OWNER) is (settings_page.status_code == 200)
 
 
-def test_assign_car_and_move_vehicle_from_the_list(client, location, customer):
+def test_assign_car_and_move_vehicle_from_the_list(location, customer, staff_client):
     first = UnitFactory(location=location, kind=UnitKind.PARKING_BAY, number="P001")
     second = UnitFactory(location=location, kind=UnitKind.PARKING_BAY, number="P002")
     car = CarFactory(customer=customer)
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
     page = client.get(reverse("dashboard:car_list")).content.decode()
     assert "Assign Car" in page
     client.post(reverse("dashboard:car_assign", args=[car.pk]), {"bay": first.pk})
@@ -324,11 +316,11 @@ def test_assign_car_and_move_vehicle_from_the_list(client, location, customer):
     assert Car.objects.get().bay == second
 
 
-def test_car_list_query_count_does_not_grow(client, location, customer, django_assert_num_queries):
+def test_car_list_query_count_does_not_grow(location, customer, django_assert_num_queries, staff_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
 
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -342,9 +334,9 @@ def test_car_list_query_count_does_not_grow(client, location, customer, django_a
     assert count() == few
 
 
-def test_car_photos_are_served_only_through_the_view(client, location, customer):
+def test_car_photos_are_served_only_through_the_view(location, customer, staff_client):
     car = CarFactory(customer=customer)
-    staff(client, location, Role.MANAGER)
+    client = staff_client(Role.MANAGER, location)
     buffer = io.BytesIO()
     Image.new("RGB", (800, 600), "blue").save(buffer, format="PNG")
     client.post(
@@ -358,8 +350,8 @@ def test_car_photos_are_served_only_through_the_view(client, location, customer)
     assert client.get(reverse("dashboard:car_photo", args=[other.pk, photo.pk])).status_code == 404
 
 
-def test_staff_add_a_car_with_a_vin_and_see_the_check_digit_warning(client, location, customer):
-    staff(client, location, Role.MANAGER)
+def test_staff_add_a_car_with_a_vin_and_see_the_check_digit_warning(location, customer, staff_client):
+    client = staff_client(Role.MANAGER, location)
     url = reverse("dashboard:car_create", args=[customer.pk])
     refused = client.post(url, {"make": "Ford", "model": "T", "plate": "B X 1", "vin": "1M8GDM9AXKP04278O"})
     assert refused.status_code == 400 and "I, O and Q" in refused.content.decode()
@@ -370,8 +362,8 @@ def test_staff_add_a_car_with_a_vin_and_see_the_check_digit_warning(client, loca
     assert Car.objects.get().vin == "1M8GDM9A1KP042788"
 
 
-def test_employees_add_no_cars(client, location, customer):
-    staff(client, location, Role.EMPLOYEE)
+def test_employees_add_no_cars(location, customer, staff_client):
+    client = staff_client(Role.EMPLOYEE, location)
     response = client.post(
         reverse("dashboard:car_create", args=[customer.pk]), {"make": "A", "model": "B", "plate": "C"}
     )
@@ -380,12 +372,12 @@ def test_employees_add_no_cars(client, location, customer):
     assert not AuditEntry.objects.filter(action__startswith="car.").exists()
 
 
-def test_a_payment_is_received_today_in_the_invoices_location(client, customer):
+def test_a_payment_is_received_today_in_the_invoices_location(customer, staff_client):
     from keyport.audit.services import Actor
     from keyport.billing.services import LineInput, invoice_create, invoice_issue
 
     tokyo = LocationFactory(name="Tokyo", time_zone="Asia/Tokyo")
-    staff(client, tokyo, Role.MANAGER)
+    client = staff_client(Role.MANAGER, tokyo)
     actor = Actor.system("tests")
     rent = LineInput(
         description="Rent", quantity=Decimal("1"), unit_price=Decimal("50"), tax_rate=Decimal("0")
@@ -401,8 +393,10 @@ def test_a_payment_is_received_today_in_the_invoices_location(client, customer):
     assert 'name="received_on" value="2026-03-02"' in page
 
 
-def test_the_upload_form_offers_only_bookings_at_the_staff_members_locations(client, location, customer):
-    staff(client, location, Role.MANAGER)
+def test_the_upload_form_offers_only_bookings_at_the_staff_members_locations(
+    location, customer, staff_client
+):
+    client = staff_client(Role.MANAGER, location)
     here = booking_of(customer, [UnitFactory(location=location)], dt.date(2026, 1, 1))
     elsewhere = booking_of(customer, [UnitFactory(location=LocationFactory())], dt.date(2026, 1, 1))
     url = reverse("dashboard:customer_documents", args=[customer.pk])

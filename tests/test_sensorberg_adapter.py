@@ -9,14 +9,14 @@ from django.utils import timezone
 from keyport.access.models import AccessGrant
 from keyport.access.providers import MayStillLand, ProviderError, RetryLater
 from keyport.access.providers.sensorberg import SensorbergProvider
-from keyport.access.providers.sensorberg import provider as sensorberg_provider
+from keyport.access.providers.sensorberg import provider as sensorberg
 from keyport.access.providers.sensorberg.json_api import (
     NOT_UNDERSTOOD,
     RETRY_AFTER_MAX_SECONDS,
     retry_after_seconds,
 )
 from keyport.access.providers.sensorberg.memberships import membership_body
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +32,11 @@ def provider_for_fake(fake: FakeSensorberg, client_id: str = CLIENT_ID, secret: 
 
 
 @pytest.fixture
-def grant() -> AccessGrant:
+def grant(site, tenant) -> AccessGrant:
     """The tenant's grant on unit A001, whose External Identifier is "A001"."""
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+    cast.book(tenant, site, starts_on=timezone.localdate())
     return AccessGrant.objects.select_related("holder", "unit").get(
-        holder=scene.tenant_holder(), unit=scene.units[0]
+        holder=site.holder(tenant), unit=site.units[0]
     )
 
 
@@ -245,7 +245,7 @@ def membership_path(fake: FakeSensorberg, grant: AccessGrant) -> str:
 
 @pytest.mark.parametrize("answer", ["timeout", "cut off", 502, 504])
 def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answer) -> None:
-    monkeypatch.setattr(sensorberg_provider, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.memberships("A001")  # signed in, the group known: the next call is the PUT itself
@@ -262,7 +262,7 @@ def test_a_push_that_got_no_answer_may_still_land(fake, grant, monkeypatch, answ
 
 @pytest.mark.parametrize("failure", [500, 503, 400, "login timeout", "server down"])
 def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatch, failure) -> None:
-    monkeypatch.setattr(sensorberg_provider, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     if failure == "login timeout":
@@ -280,7 +280,7 @@ def test_a_push_answered_or_never_sent_cannot_land_later(fake, grant, monkeypatc
 
 
 def test_a_removal_that_got_no_answer_is_only_a_failed_attempt(fake, grant, monkeypatch) -> None:
-    monkeypatch.setattr(sensorberg_provider, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sensorberg, "TIMEOUT_SECONDS", 0.3)
     fake.add_group("A001")
     provider = provider_for_fake(fake)
     provider.push(grant, idempotency_key=KEY)

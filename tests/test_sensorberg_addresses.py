@@ -13,20 +13,13 @@ from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.access.providers.sensorberg.connections import close_clients
 from keyport.access.providers.sensorberg.provider import forget_cached_state
 from keyport.audit.models import AuditEntry
-from keyport.staff.models import Role
-from tests.factories import LocationFactory, StaffUserFactory
+from tests.factories import LocationFactory
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
 from tests.test_location_settings import sensorberg_post
 
 pytestmark = pytest.mark.django_db
 REAL_GETADDRINFO = socket.getaddrinfo
 REFUSED = "which is not a public internet address"
-
-
-@pytest.fixture
-def owner_client(client):
-    client.force_login(StaffUserFactory(role=Role.OWNER))
-    return client
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from keyport.access.providers import ProviderError
 from keyport.access.providers.sensorberg import SensorbergProvider
 from keyport.access.providers.sensorberg.json_api import NOT_UNDERSTOOD
 from keyport.access.providers.sensorberg.memberships import membership_body
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.sensorberg_fake import CLIENT_ID, CLIENT_SECRET, FakeSensorberg
-from tests.test_sensorberg import connected_scene, drain
+from tests.test_sensorberg import connect, drain
 
 pytestmark = pytest.mark.django_db
 KEY = "00000000-0000-0000-0000-000000000001"
@@ -26,10 +26,10 @@ def provider_for_fake(fake: FakeSensorberg) -> SensorbergProvider:
 
 
 @pytest.fixture
-def grant() -> AccessGrant:
-    scene = build_access_scene(starts_on=timezone.localdate(), ends_on=None)
+def grant(site, tenant) -> AccessGrant:
+    cast.book(tenant, site, starts_on=timezone.localdate())
     return AccessGrant.objects.select_related("holder", "unit").get(
-        holder=scene.tenant_holder(), unit=scene.units[0]
+        holder=site.holder(tenant), unit=site.units[0]
     )
 
 
@@ -85,9 +85,9 @@ def test_the_fake_refuses_a_membership_document_of_another_id(fake) -> None:
     assert put_to_fake(fake, path, json.dumps(document).encode(), "application/vnd.api+json") == 409
 
 
-def test_the_vendors_errors_become_the_grants_sync_error_shown_to_staff(fake) -> None:
-    scene = connected_scene(fake)
-    grant = AccessGrant.objects.get(unit=scene.units[0])
+def test_the_vendors_errors_become_the_grants_sync_error_shown_to_staff(fake, site, tenant) -> None:
+    connect(site, tenant, fake)
+    grant = AccessGrant.objects.get(unit=site.units[0])
     path = f"/v1/access-groups/{fake.state.groups['A001']}/memberships/{grant.membership_ref}"
     errors = [
         {"status": "422", "title": "Invalid Attribute", "detail": "valid_from must be\nin the future"},

@@ -13,7 +13,7 @@ from keyport.contacts.services import sign_in_link_send
 from keyport.dashboard.sessions import REFRESH_SECONDS
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from tests.factories import PASSWORD, LocationFactory, StaffUserFactory
-from tests.portal_scene import build_scene, last_token_sent_to, press_continue
+from tests.portal_helpers import last_token_sent_to, press_continue
 
 pytestmark = pytest.mark.django_db
 
@@ -111,15 +111,15 @@ def test_a_staff_sign_in_made_before_sign_ins_were_timed_is_timed_from_its_next_
         assert is_sent_to_sign_in(client.get(HOME))
 
 
-def test_a_staff_session_timing_out_leaves_the_portal_sign_in_in_the_same_browser(client):
-    scene = build_scene()
+@pytest.mark.usefixtures("rentals", "partner", "guest")
+def test_a_staff_session_timing_out_leaves_the_portal_sign_in_in_the_same_browser(client, tenant):
     with time_machine.travel(START, tick=False) as traveller:
         client.force_login(StaffUserFactory())
         portal_signs_in(client)
         traveller.shift(dt.timedelta(hours=12, seconds=1))
         assert is_sent_to_sign_in(client.get(HOME))
         assert client.get("/portal/").status_code == 200
-        assert client.session[SESSION_CONTACT_ID] == scene.tenant.pk
+        assert client.session[SESSION_CONTACT_ID] == tenant.pk
 
 
 # The portal ----------------------------------------------------------------------------------
@@ -130,8 +130,8 @@ def portal_signs_in(client: Client) -> None:
     assert press_continue(client, last_token_sent_to("tenant@example.com")).status_code == 302
 
 
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_a_portal_sign_in_lasts_thirty_days_however_often_it_is_used(client):
-    build_scene()
     with time_machine.travel(START, tick=False) as traveller:
         portal_signs_in(client)
         for _ in range(29):
@@ -145,17 +145,17 @@ def test_a_portal_sign_in_lasts_thirty_days_however_often_it_is_used(client):
         assert SESSION_CONTACT_ID not in client.session
 
 
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_a_portal_sign_in_used_on_day_twenty_nine_still_opens_the_portal(client):
-    build_scene()
     with time_machine.travel(START, tick=False) as traveller:
         portal_signs_in(client)
         traveller.shift(dt.timedelta(days=29, hours=23))
         assert client.get("/portal/").status_code == 200
 
 
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_the_portal_lifetime_is_a_setting(client, settings):
     settings.KEYPORT_PORTAL_SESSION_DAYS = 2
-    build_scene()
     with time_machine.travel(START, tick=False) as traveller:
         portal_signs_in(client)
         traveller.shift(dt.timedelta(days=1))

@@ -21,17 +21,12 @@ from keyport.frontdesk.services import contact_update
 from keyport.portal.sessions import SESSION_CONTACT_ID
 from keyport.portal.sign_in_views import CONTINUE_COOKIE
 from tests.factories import LocationFactory
-from tests.portal_scene import build_scene, last_token_sent_to, press_continue, sign_in_as
+from tests.portal_helpers import last_token_sent_to, press_continue, sign_in_as
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 
 START = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 STAFF = Actor.system("staff test")
-
-
-@pytest.fixture
-def scene():
-    return build_scene()
 
 
 def send_link() -> tuple[PortalLink, str]:
@@ -57,8 +52,8 @@ def signed_in(client: Client) -> int | None:
 # Expiry and single use ----------------------------------------------------------------------
 
 
-def test_an_invite_and_a_requested_link_each_go_out_in_their_own_email(scene):
-    invite_send(actor=STAFF, contact=scene.partner)
+def test_an_invite_and_a_requested_link_each_go_out_in_their_own_email(partner):
+    invite_send(actor=STAFF, contact=partner)
     send_link()
     sent = dict(OutgoingEmail.objects.values_list("to", "template"))
     assert sent == {"partner@example.com": PORTAL_INVITE, "tenant@example.com": PORTAL_SIGN_IN_LINK}
@@ -68,7 +63,7 @@ def test_an_invite_and_a_requested_link_each_go_out_in_their_own_email(scene):
         assert said in OutgoingEmail.objects.get(to=to).body_text, (to, said)
 
 
-def test_a_used_sign_in_link_does_not_sign_in_again(client, scene):
+def test_a_used_sign_in_link_does_not_sign_in_again(client, site):
     _, token = send_link()
     assert press_continue(client, token).status_code == 302
     other = Client()
@@ -77,7 +72,7 @@ def test_a_used_sign_in_link_does_not_sign_in_again(client, scene):
     assert "This link no longer works" in link_page(client, token).content.decode()
 
 
-def test_a_link_signs_in_until_the_instant_it_expires(client, scene):
+def test_a_link_signs_in_until_the_instant_it_expires(client, site):
     with time_machine.travel(START, tick=False) as traveller:
         link, token = send_link()
         last_moment = link.expires_at - dt.timedelta(microseconds=1)
@@ -103,10 +98,10 @@ def test_a_link_signs_in_until_the_instant_it_expires(client, scene):
         ),
     ],
 )
-def test_a_link_left_unvoided_signs_in_no_one_who_may_no_longer_sign_in_with_it(client, scene, no_longer):
+def test_a_link_left_unvoided_signs_in_no_one_who_may_no_longer_sign_in_with_it(client, tenant, no_longer):
     # Changed behind the services' back, so the link is not voided: the sign-in itself refuses.
     _, token = send_link()
-    no_longer(scene.tenant)
+    no_longer(tenant)
     assert press_continue(client, token).status_code == 200
     assert signed_in(client) is None
     assert PortalLink.objects.get().used_at is None
@@ -115,7 +110,7 @@ def test_a_link_left_unvoided_signs_in_no_one_who_may_no_longer_sign_in_with_it(
 # Voiding ------------------------------------------------------------------------------------
 
 
-def test_a_new_link_voids_only_the_unused_links_and_keeps_when_each_was_voided(client, scene):
+def test_a_new_link_voids_only_the_unused_links_and_keeps_when_each_was_voided(client, site):
     with time_machine.travel(START, tick=False) as traveller:
         first, _ = send_link()
         traveller.shift(dt.timedelta(minutes=1))
@@ -133,7 +128,7 @@ def test_a_new_link_voids_only_the_unused_links_and_keeps_when_each_was_voided(c
     assert newest.voided_at is None
 
 
-def test_a_new_email_voids_and_counts_only_the_links_still_usable(client, scene):
+def test_a_new_email_voids_and_counts_only_the_links_still_usable(client, tenant):
     with time_machine.travel(START, tick=False) as traveller:
         first, _ = send_link()
         traveller.shift(dt.timedelta(minutes=1))
@@ -144,7 +139,7 @@ def test_a_new_email_voids_and_counts_only_the_links_still_usable(client, scene)
         traveller.shift(dt.timedelta(minutes=1))
         contact_update(
             actor=STAFF,
-            contact=scene.tenant,
+            contact=tenant,
             details=ContactDetails(first_name="Mara", email="mara@new.example.com", can_access_portal=True),
         )
     assert [link.voided_at for link in PortalLink.objects.order_by("pk")] == [
@@ -157,12 +152,12 @@ def test_a_new_email_voids_and_counts_only_the_links_still_usable(client, scene)
     assert entry.details["portal_sessions_ended"] is True
 
 
-def test_changing_a_portal_contacts_name_or_phone_keeps_their_sessions_and_links(client, scene):
-    sign_in_as(client, scene.tenant)
+def test_changing_a_portal_contacts_name_or_phone_keeps_their_sessions_and_links(client, tenant):
+    sign_in_as(client, tenant)
     _, token = send_link()
     contact_update(
         actor=STAFF,
-        contact=scene.tenant,
+        contact=tenant,
         details=ContactDetails(
             first_name="Marah", email="tenant@example.com", phone="+49 30 1234", can_access_portal=True
         ),
@@ -176,15 +171,15 @@ def test_changing_a_portal_contacts_name_or_phone_keeps_their_sessions_and_links
 # What is recorded ---------------------------------------------------------------------------
 
 
-def test_sending_a_link_is_recorded_with_its_expiry_under_the_person_and_account(scene):
+def test_sending_a_link_is_recorded_with_its_expiry_under_the_person_and_account(tenant):
     link, _ = send_link()
     entry = AuditEntry.objects.get(action="contact.portal_sign_in_sent")
-    assert (entry.target_type, entry.target_id) == ("contacts.contact", scene.tenant.pk)
-    assert entry.customer == scene.tenant_customer
+    assert (entry.target_type, entry.target_id) == ("contacts.contact", tenant.pk)
+    assert entry.customer == tenant.customer
     assert entry.details == {"expires_at": link.expires_at.isoformat()}
 
 
-def test_a_sign_in_is_recorded_as_the_person_saying_whether_it_was_their_first(client, scene):
+def test_a_sign_in_is_recorded_as_the_person_saying_whether_it_was_their_first(client, tenant):
     for _ in range(2):
         press_continue(Client(), send_link()[1])
     entries = AuditEntry.objects.filter(action="contact.portal_signed_in").order_by("pk")
@@ -193,34 +188,34 @@ def test_a_sign_in_is_recorded_as_the_person_saying_whether_it_was_their_first(c
         {"purpose": "sign_in", "first_sign_in": False},
     ]
     for entry in entries:
-        assert (entry.actor_kind, entry.actor_id) == ("contact", scene.tenant.pk)
-        assert (entry.target_type, entry.target_id) == ("contacts.contact", scene.tenant.pk)
-        assert entry.customer == scene.tenant_customer
+        assert (entry.actor_kind, entry.actor_id) == ("contact", tenant.pk)
+        assert (entry.target_type, entry.target_id) == ("contacts.contact", tenant.pk)
+        assert entry.customer == tenant.customer
 
 
 # The Continue page and its nonce ------------------------------------------------------------
 
 
-def test_the_continue_page_signs_in_with_the_fields_it_was_shown(client, scene):
+def test_the_continue_page_signs_in_with_the_fields_it_was_shown(client, tenant):
     _, token = send_link()
     page = link_page(client, token)
     fields = {name: hidden_field(page, name) for name in ("token", "nonce")}
     assert fields["token"] == token
     assert client.post(reverse("sign_in:continue"), fields).status_code == 302
-    assert signed_in(client) == scene.tenant.pk
+    assert signed_in(client) == tenant.pk
 
 
-def test_the_continue_page_says_whose_link_it_is_in_their_sites_branding(client, scene):
+def test_the_continue_page_says_whose_link_it_is_in_their_sites_branding(client, site):
     LocationFactory(name="Another site")  # more than one location: no site is the default
-    scene.location.brand_name = "Kreuzberg Self Storage"
-    scene.location.save(update_fields=["brand_name"])
+    site.location.brand_name = "Kreuzberg Self Storage"
+    site.location.save(update_fields=["brand_name"])
     _, token = send_link()
     page = link_page(client, token).content.decode()
     assert "You are signing in as <strong>tenant@example.com</strong>" in page
     assert '<span class="portal-brand-name">Kreuzberg Self Storage</span>' in page
 
 
-def test_the_continue_cookie_lives_an_hour_on_the_continue_path_only(client, scene):
+def test_the_continue_cookie_lives_an_hour_on_the_continue_path_only(client, site):
     _, token = send_link()
     cookie = link_page(client, token).cookies[CONTINUE_COOKIE]
     assert cookie["max-age"] == 3600
@@ -228,12 +223,12 @@ def test_the_continue_cookie_lives_an_hour_on_the_continue_path_only(client, sce
     assert not cookie["secure"]
 
 
-def test_the_continue_cookie_is_sent_over_https_only_when_the_page_was(client, scene):
+def test_the_continue_cookie_is_sent_over_https_only_when_the_page_was(client, site):
     _, token = send_link()
     assert link_page(client, token, secure=True).cookies[CONTINUE_COOKIE]["secure"] is True
 
 
-def test_a_continue_with_no_nonce_or_another_nonce_is_refused_and_uses_nothing(client, scene):
+def test_a_continue_with_no_nonce_or_another_nonce_is_refused_and_uses_nothing(client, site):
     _, token = send_link()
     nonce = hidden_field(link_page(client, token), "nonce")
     assert client.post(reverse("sign_in:continue"), {"token": token}).status_code == 200

@@ -36,6 +36,7 @@ from keyport.staff.queries import (
     locations_for_operator,
     staff_locations,
 )
+from tests.cast import section_objects
 from tests.factories import (
     CarFactory,
     ContactFactory,
@@ -45,7 +46,6 @@ from tests.factories import (
     UnitFactory,
     booking_of,
 )
-from tests.section_objects import section_objects
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from keyport.audit.services import Actor
 from keyport.emails.backends import read_message_file
 from keyport.emails.models import EmailStatus, OutgoingEmail
 from keyport.emails.services import email_queue
-from tests.portal_scene import LINK
+from tests.portal_helpers import LINK
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LOST = "server closed the connection unexpectedly"
@@ -252,14 +252,14 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_terminate_backend: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_after_the_database_drops_every_connection_a_revocation_and_a_sign_in_email_still_go_out(
-    fake, settings, tmp_path, client
+    fake, settings, tmp_path, client, site, tenant
 ):
-    from tests.test_sensorberg import connected_scene
+    from tests.test_sensorberg import connect
 
     settings.TASKS = DATABASE_TASKS
     worker = _worker_process(tmp_path)
     try:
-        scene = connected_scene(fake)
+        booking = connect(site, tenant, fake)
         _wait_for(lambda: fake.members("A001") and fake.members("A002"), seconds=30, worker=worker)
 
         # Dropped again and again, so that some drops meet the worker mid-query.
@@ -270,8 +270,8 @@ def test_after_the_database_drops_every_connection_a_revocation_and_a_sign_in_em
         assert terminated >= 1
         assert worker.poll() is None, "the worker survived the drops"
 
-        booking_revoke_access(actor=Actor.system("tests"), booking=scene.booking, reason="Overdue")
-        client.post("/login/", {"email": scene.tenant.email})
+        booking_revoke_access(actor=Actor.system("tests"), booking=booking, reason="Overdue")
+        client.post("/login/", {"email": tenant.email})
         _terminate_other_backends()
 
         _wait_for(lambda: not fake.members("A001") and not fake.members("A002"), seconds=30, worker=worker)
@@ -279,7 +279,7 @@ def test_after_the_database_drops_every_connection_a_revocation_and_a_sign_in_em
 
         def sign_in_link_sent() -> bool:
             messages = [read_message_file(path) for path in mail_dir.glob("*.eml")]
-            return any(to == scene.tenant.email and LINK.search(body) for to, body in messages)
+            return any(to == tenant.email and LINK.search(body) for to, body in messages)
 
         _wait_for(sign_in_link_sent, seconds=30, worker=worker)
         assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENT}

@@ -31,7 +31,7 @@ from keyport.contacts.models import Contact
 from keyport.demo.data import BERLIN, GUEST_EMAIL, OWNER_EMAIL, TENANT_EMAIL, seed_demo
 from keyport.facilities.models import AccessPoint, Location
 from keyport.staff.models import StaffUser
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]

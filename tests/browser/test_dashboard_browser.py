@@ -17,7 +17,7 @@ from keyport.access.models import AccessGrant, GrantState, SharedAccess, ShareSt
 from keyport.contacts.models import Contact
 from keyport.demo.data import OWNER_EMAIL, TENANT_EMAIL, seed_demo
 from keyport.staff.models import StaffUser
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import ContactFactory, CustomerFactory, LocationFactory, StaffUserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -168,35 +168,38 @@ def test_edit_contact_saves_a_new_phone_and_shows_a_bad_email_beside_its_field(l
     assert mara.email == "mara@example.com" and mara.phone == "+49 30 1234 5678"
 
 
-def test_revoke_access_from_the_customer_page_revokes_the_booking_and_its_grants(live_server, browser):
+def test_revoke_access_from_the_customer_page_revokes_the_booking_and_its_grants(
+    live_server, browser, site, tenant
+):
     today = timezone.localdate()
-    scene = build_access_scene(starts_on=today - dt.timedelta(days=30), ends_on=None, time_zone="UTC")
-    scene.share("friend@example.com", today, today + dt.timedelta(days=6))
+    site.set(time_zone="UTC")
+    booking = cast.book(tenant, site, starts_on=today - dt.timedelta(days=30))
+    cast.share(booking, "friend@example.com", today, today + dt.timedelta(days=6))
     page = staff_page(browser, live_server.url, StaffUserFactory())
-    page.goto(f"{live_server.url}/dashboard/customers/{scene.tenant.customer_id}/")
+    page.goto(f"{live_server.url}/dashboard/customers/{tenant.customer_id}/")
 
-    booking = page.locator(f"[data-booking='{scene.booking.pk}']")
-    expect(booking).to_contain_text("friend@example.com")
-    booking.get_by_label("Reason").fill("Payment overdue")
-    booking.get_by_role("button", name="Revoke access").click()
+    card = page.locator(f"[data-booking='{booking.pk}']")
+    expect(card).to_contain_text("friend@example.com")
+    card.get_by_label("Reason").fill("Payment overdue")
+    card.get_by_role("button", name="Revoke access").click()
     expect(page.locator("[data-access-loss]")).to_have_text(
-        f"{scene.tenant.full_name} and 1 guest lose door access now."
+        f"{tenant.full_name} and 1 guest lose door access now."
     )
-    assert AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+    assert AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE).exists()
     page.get_by_role("button", name="Revoke access now").click()
 
-    expect(page).to_have_url(re.compile(rf"/dashboard/customers/{scene.tenant.customer_id}/#booking-"))
-    booking = page.locator(f"[data-booking='{scene.booking.pk}']")
-    expect(booking.locator("[data-booking-access]")).to_contain_text("Revoked")
-    expect(booking.locator("[data-booking-access]")).to_contain_text("Payment overdue")
-    expect(booking.get_by_role("button", name="Restore access")).to_be_visible()
-    grants = booking.get_by_role("table", name=f"Grants of booking #{scene.booking.pk}")
+    expect(page).to_have_url(re.compile(rf"/dashboard/customers/{tenant.customer_id}/#booking-"))
+    card = page.locator(f"[data-booking='{booking.pk}']")
+    expect(card.locator("[data-booking-access]")).to_contain_text("Revoked")
+    expect(card.locator("[data-booking-access]")).to_contain_text("Payment overdue")
+    expect(card.get_by_role("button", name="Restore access")).to_be_visible()
+    grants = card.get_by_role("table", name=f"Grants of booking #{booking.pk}")
     expect(grants.get_by_role("cell", name="Active", exact=True)).to_have_count(0)
     expect(grants.get_by_role("cell", name="Revoked", exact=True)).to_have_count(
-        AccessGrant.objects.filter(booking=scene.booking).count()
+        AccessGrant.objects.filter(booking=booking).count()
     )
-    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
-    assert SharedAccess.objects.get(booking=scene.booking).state == ShareState.REVOKED
+    assert not AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE).exists()
+    assert SharedAccess.objects.get(booking=booking).state == ShareState.REVOKED
 
 
 # Screenshots ------------------------------------------------------------------------------------------

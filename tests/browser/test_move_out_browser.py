@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from keyport.access.models import AccessGrant, GrantState
 from keyport.bookings.models import Booking
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.browser.test_accessibility import (  # noqa: F401 - audit and folder are fixtures
     Audit,
     audit,
@@ -22,13 +22,21 @@ from tests.factories import StaffUserFactory, UnitFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_move_out_now_from_the_booking_page(live_server, browser: Browser, audit: Audit, folder) -> None:  # noqa: F811
+def test_move_out_now_from_the_booking_page(
+    live_server,
+    browser: Browser,
+    audit: Audit,  # noqa: F811
+    folder,  # noqa: F811
+    site,
+    tenant,
+) -> None:
     today = timezone.localdate()
-    scene = build_access_scene(starts_on=today - dt.timedelta(days=40), ends_on=None, time_zone="UTC")
-    scene.share("friend@example.com", today, today + dt.timedelta(days=6))
-    UnitFactory(location=scene.location, number="B001")
+    site.set(time_zone="UTC")
+    booking = cast.book(tenant, site, starts_on=today - dt.timedelta(days=40))
+    cast.share(booking, "friend@example.com", today, today + dt.timedelta(days=6))
+    UnitFactory(location=site.location, number="B001")
     page = staff_page(browser, live_server.url, StaffUserFactory())
-    page.goto(f"{live_server.url}/dashboard/bookings/{scene.booking.pk}/")
+    page.goto(f"{live_server.url}/dashboard/bookings/{booking.pk}/")
 
     form = page.locator("#move-out-form")
     expect(form.get_by_label("Move-out date")).to_have_value(today.isoformat())
@@ -41,7 +49,7 @@ def test_move_out_now_from_the_booking_page(live_server, browser: Browser, audit
     form.get_by_role("button", name="Move out").click()
     expect(page.locator("#id_on-error")).to_have_text("The move-out cannot be in the past.")
     audit.check(page, "Move out refused beside its field")
-    assert Booking.objects.get(pk=scene.booking.pk).ends_on is None
+    assert Booking.objects.get(pk=booking.pk).ends_on is None
 
     form = page.locator("#move-out-form")
     form.get_by_label("Move-out date").fill(today.isoformat())
@@ -49,6 +57,6 @@ def test_move_out_now_from_the_booking_page(live_server, browser: Browser, audit
     form.get_by_role("button", name="Move out").click()
     expect(page.get_by_text("Moved out: access ended now")).to_be_visible()
     expect(page.locator("#move-out-form")).to_have_count(0)
-    assert not AccessGrant.objects.filter(booking=scene.booking, state=GrantState.ACTIVE).exists()
+    assert not AccessGrant.objects.filter(booking=booking, state=GrantState.ACTIVE).exists()
     audit.assert_clean()
     assert (folder / "dashboard-move-out.png").stat().st_size > 10_000

@@ -17,13 +17,13 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
 from keyport.audit.services import Actor
-from keyport.contacts.models import Contact, CustomerKind
+from keyport.bookings.models import Booking
+from keyport.contacts.models import Contact
 from keyport.events.models import Ticket
 from keyport.events.services import event_create
 from keyport.facilities.branding import BrandingChanges, location_set_branding
-from tests.access_scene import AccessScene, build_access_scene
-from tests.factories import ContactFactory, CustomerFactory, LocationFactory
-from tests.portal_scene import sign_in_as
+from tests import cast
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system("tests")
@@ -49,23 +49,23 @@ def wide_logo() -> SimpleUploadedFile:
     return SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
 
 
-def branded_scene() -> AccessScene:
-    scene = build_access_scene(starts_on=timezone.localdate() - dt.timedelta(days=30), ends_on=None)
+@pytest.fixture
+def branded_booking(site, tenant, other_site) -> Booking:
+    """The owner tenant's booking of a month ago at the branded site; the other site is there so
+    the login page cannot fall back to "the only location"."""
+    booking = cast.book(tenant, site, starts_on=timezone.localdate() - dt.timedelta(days=30))
     location_set_branding(
         actor=SYSTEM,
-        location=scene.location,
+        location=site.location,
         changes=BrandingChanges(site_name=SITE_NAME, colour=BRAND, logo=wide_logo()),
     )
-    LocationFactory(name="Another site")  # so the login page cannot fall back to "the only location"
-    return scene
+    return booking
 
 
-def ticket_only_person(scene: AccessScene) -> Contact:
-    lead = CustomerFactory(name="Sam Rivera", kind=CustomerKind.LEAD, home_location=scene.location)
-    guest = ContactFactory(customer=lead, first_name="Sam", email="sam@example.com")
+def ticket_only_person(site, guest: Contact) -> Contact:
     event = event_create(
         actor=SYSTEM,
-        location=scene.location,
+        location=site.location,
         title="Cars & Coffee",
         starts_at=dt.datetime(2099, 5, 1, 14, 0, tzinfo=dt.UTC),
         place="Hall B",
@@ -75,9 +75,9 @@ def ticket_only_person(scene: AccessScene) -> Contact:
     return guest
 
 
-def guest_key_link(scene: AccessScene) -> str:
+def guest_key_link(booking: Booking) -> str:
     today = timezone.localdate()
-    scene.share("friend@example.com", today, today + dt.timedelta(days=6))
+    cast.share(booking, "friend@example.com", today, today + dt.timedelta(days=6))
     [email] = [message for message in mail.outbox if message.to == ["friend@example.com"]]
     return KEY.search(email.body).group(0)
 
@@ -119,32 +119,31 @@ def assert_tabs_wear_the_brand(page: Page) -> None:
 
 
 def test_every_branded_portal_page_fits_a_390_px_phone(
-    live_server, browser: Browser, settings, tmp_path
+    live_server, browser: Browser, settings, tmp_path, branded_booking, site, tenant, guest
 ) -> None:
     """With KEYPORT_SCREENSHOTS=1 the picture of the home page goes to docs/screenshots/."""
     settings.PUBLIC_BASE_URL = live_server.url
-    scene = branded_scene()
     base = live_server.url
-    key_link = guest_key_link(scene)
-    tenant = phone(browser, base, scene.tenant)
+    key_link = guest_key_link(branded_booking)
+    tenant_page = phone(browser, base, tenant)
     for path in ["/portal/", "/portal/cars/", "/portal/billing/", "/portal/documents/", "/portal/events/"]:
-        assert_fits_the_phone(tenant, base + path, signed_in=True)
-        assert_tabs_wear_the_brand(tenant)
-    assert_fits_the_phone(tenant, f"{base}/portal/settings/", signed_in=True)
-    assert_fits_the_phone(tenant, f"{base}/portal/bookings/{scene.booking.pk}/access/", signed_in=True)
-    expect(tenant.get_by_role("heading", name="Manage Access")).to_be_visible()
+        assert_fits_the_phone(tenant_page, base + path, signed_in=True)
+        assert_tabs_wear_the_brand(tenant_page)
+    assert_fits_the_phone(tenant_page, f"{base}/portal/settings/", signed_in=True)
+    assert_fits_the_phone(tenant_page, f"{base}/portal/bookings/{branded_booking.pk}/access/", signed_in=True)
+    expect(tenant_page.get_by_role("heading", name="Manage Access")).to_be_visible()
 
-    assert_fits_the_phone(tenant, f"{base}/portal/", signed_in=True)
+    assert_fits_the_phone(tenant_page, f"{base}/portal/", signed_in=True)
     folder = SCREENSHOTS if os.environ.get("KEYPORT_SCREENSHOTS") else tmp_path
-    tenant.screenshot(path=str(folder / "portal-phone-branded.png"))
+    tenant_page.screenshot(path=str(folder / "portal-phone-branded.png"))
 
-    ticket_only = phone(browser, base, ticket_only_person(scene))
+    ticket_only = phone(browser, base, ticket_only_person(site, guest))
     assert_fits_the_phone(ticket_only, f"{base}/portal/", signed_in=True)
     expect(ticket_only.get_by_role("heading", name="Your tickets")).to_be_visible()
     assert_tabs_wear_the_brand(ticket_only)
 
     visitor = phone(browser, base)
-    assert_fits_the_phone(visitor, f"{base}/login/?location={scene.location.pk}", signed_in=False)
+    assert_fits_the_phone(visitor, f"{base}/login/?location={site.location.pk}", signed_in=False)
     expect(visitor.get_by_role("button", name="Email me a sign-in link")).to_have_css(
         "background-color", BRAND_RGB
     )

@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from keyport.emails.backends import read_message_file
 from tests.factories import PASSWORD, StaffUserFactory
-from tests.portal_scene import LINK, build_scene
+from tests.portal_helpers import LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,8 +52,8 @@ def request_link(page: Page, base: str, email: str) -> None:
     )
 
 
-def test_staff_invite_reaches_the_tenants_portal(live_server, page: Page, browser: Browser, mailbox):
-    scene = build_scene()
+@pytest.mark.usefixtures("rentals", "partner", "guest")
+def test_staff_invite_reaches_the_tenants_portal(live_server, page: Page, browser: Browser, mailbox, tenant):
     StaffUserFactory(email="owner@demo.keyport.test", full_name="Olivia Owner")
     page.goto(f"{live_server.url}/dashboard/login/")
     page.get_by_label("Email").fill("owner@demo.keyport.test")
@@ -65,7 +65,7 @@ def test_staff_invite_reaches_the_tenants_portal(live_server, page: Page, browse
     # The row is on the page before the search too: click only once the searched page has loaded.
     expect(page).to_have_url(re.compile(r"q=tenant%40example.com"))
     page.wait_for_load_state()
-    row = page.locator(f"#contact-{scene.tenant.pk}")
+    row = page.locator(f"#contact-{tenant.pk}")
     expect(row).to_contain_text("Not signed in yet")
     row.get_by_role("button", name="Send Invite to Mara Schneider").click()
     expect(row).to_contain_text("Email Sent")
@@ -83,8 +83,8 @@ def test_staff_invite_reaches_the_tenants_portal(live_server, page: Page, browse
     expect(row.get_by_role("button")).to_have_count(0)
 
 
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_the_additional_contact_sees_the_same_cars(live_server, page: Page, browser: Browser, mailbox):
-    build_scene()
     request_link(page, live_server.url, "partner@example.com")
     phone = sign_in_with_link(browser, link_in_mailbox(mailbox, "partner@example.com"))
     expect(phone.get_by_role("heading", name="Your Bookings")).to_be_visible()
@@ -94,8 +94,8 @@ def test_the_additional_contact_sees_the_same_cars(live_server, page: Page, brow
     expect(phone.get_by_text("Jaguar")).to_have_count(0)
 
 
+@pytest.mark.usefixtures("rentals", "partner", "guest")
 def test_the_ticket_only_guest_sees_only_tickets(live_server, page: Page, browser: Browser, mailbox):
-    build_scene()
     request_link(page, live_server.url, "guest@example.com")
     phone = sign_in_with_link(browser, link_in_mailbox(mailbox, "guest@example.com"))
     expect(phone).to_have_url(f"{live_server.url}/portal/tickets/")

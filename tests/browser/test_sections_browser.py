@@ -16,7 +16,7 @@ from keyport.contacts.models import Contact, CustomerKind
 from keyport.events.models import Ticket, TicketStatus
 from keyport.events.services import event_create
 from keyport.portal.sessions import SESSION_CONTACT_ID, SESSION_EPOCH
-from tests.access_scene import build_access_scene
+from tests import cast
 from tests.factories import (
     PASSWORD,
     ContactFactory,
@@ -82,13 +82,15 @@ def open_main_door(page: Page, live_server, booking_id: int) -> None:
     page.get_by_role("button", name="Open Main door").click()
 
 
-def test_an_overdue_lockout_ends_when_staff_record_the_payment(live_server, page: Page, browser):
+def test_an_overdue_lockout_ends_when_staff_record_the_payment(
+    live_server, page: Page, browser, site, tenant
+):
     today = timezone.localdate()
-    scene = build_access_scene(starts_on=today - dt.timedelta(days=90), ends_on=None, time_zone="UTC")
-    tenant, booking = scene.tenant, scene.booking
+    site.set(time_zone="UTC")
+    booking = cast.book(tenant, site, starts_on=today - dt.timedelta(days=90))
     invoice = billing.invoice_create(
         actor=SYSTEM,
-        location=scene.location,
+        location=site.location,
         customer=tenant.customer,
         booking=booking,
         due_on=today - dt.timedelta(days=30),

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from keyport.access.models import AccessEvent
 from keyport.access.services import device_key_issue
 from keyport.audit.services import Actor
-from tests.access_scene import build_access_scene
-from tests.portal_scene import sign_in_as
+from tests import cast
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 KEY = re.compile(r"https?://[^\s]+/key/[A-Za-z0-9_-]+/")
@@ -30,22 +30,25 @@ def portal_page(browser: Browser, base: str, contact) -> Page:
     return page
 
 
-def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: Browser, settings) -> None:
+def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(
+    live_server, browser: Browser, settings, site, tenant
+) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
     today = timezone.localdate()
-    scene = build_access_scene(starts_on=today - dt.timedelta(days=30), ends_on=None, time_zone="UTC")
-    device_key = device_key_issue(actor=Actor.system("browser test"), access_point=scene.door)
-    tenant = portal_page(browser, live_server.url, scene.tenant)
+    site.set(time_zone="UTC")
+    cast.book(tenant, site, starts_on=today - dt.timedelta(days=30))
+    device_key = device_key_issue(actor=Actor.system("browser test"), access_point=site.door)
+    tenant_page = portal_page(browser, live_server.url, tenant)
 
-    tenant.goto(f"{live_server.url}/portal/")
-    tenant.get_by_role("link", name="Manage Access").click()
-    expect(tenant.get_by_role("heading", name="Manage Access")).to_be_visible()
-    tenant.get_by_label("Email addresses").fill("friend@example.com")
-    tenant.get_by_label("Storage unit A001").check()
-    tenant.get_by_label("Start date").fill(today.isoformat())
-    tenant.get_by_label("End date").fill((today + dt.timedelta(days=6)).isoformat())
-    tenant.get_by_role("button", name="Share Access").click()
-    expect(tenant.get_by_role("status").first).to_contain_text("Access shared with friend@example.com")
+    tenant_page.goto(f"{live_server.url}/portal/")
+    tenant_page.get_by_role("link", name="Manage Access").click()
+    expect(tenant_page.get_by_role("heading", name="Manage Access")).to_be_visible()
+    tenant_page.get_by_label("Email addresses").fill("friend@example.com")
+    tenant_page.get_by_label("Storage unit A001").check()
+    tenant_page.get_by_label("Start date").fill(today.isoformat())
+    tenant_page.get_by_label("End date").fill((today + dt.timedelta(days=6)).isoformat())
+    tenant_page.get_by_role("button", name="Share Access").click()
+    expect(tenant_page.get_by_role("status").first).to_contain_text("Access shared with friend@example.com")
 
     [email] = [m for m in mail.outbox if m.to == ["friend@example.com"]]
     key_link = KEY.search(email.body).group(0)
@@ -59,20 +62,20 @@ def test_a_tenant_shares_a_unit_with_a_friend_for_a_week(live_server, browser: B
     assert AccessEvent.objects.filter(channel="guest").count() == 1
 
     def check(pin: str) -> dict:
-        response = tenant.request.post(
+        response = tenant_page.request.post(
             f"{live_server.url}/api/v1/access/check",
-            data={"access_point": scene.door.external_id, "pin": pin},
+            data={"access_point": site.door.external_id, "pin": pin},
             headers={"Authorization": f"Bearer {device_key}"},
         )
         assert response.status == 200
         return response.json()
 
     assert check(pin) == {"allowed": True, "reason": "ok"}
-    tenant.get_by_role("button", name="Delete shared access for friend@example.com").click()
-    expect(tenant.locator("[data-access-loss]")).to_contain_text("stop opening your doors now")
+    tenant_page.get_by_role("button", name="Delete shared access for friend@example.com").click()
+    expect(tenant_page.locator("[data-access-loss]")).to_contain_text("stop opening your doors now")
     assert check(pin) == {"allowed": True, "reason": "ok"}  # asking changed nothing
-    tenant.get_by_role("button", name="Delete shared access", exact=True).click()
-    expect(tenant.get_by_role("status").first).to_contain_text("deleted")
+    tenant_page.get_by_role("button", name="Delete shared access", exact=True).click()
+    expect(tenant_page.get_by_role("status").first).to_contain_text("deleted")
     assert check(pin) == {"allowed": False, "reason": "revoked"}
     friend.reload()
     expect(friend.get_by_text("This shared access was withdrawn")).to_be_visible()

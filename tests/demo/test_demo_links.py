@@ -4,12 +4,11 @@ from collections import deque
 from html.parser import HTMLParser
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from keyport.contacts.models import Contact
 from keyport.demo.data import DEMO_PASSWORD, GUEST_EMAIL, OWNER_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
-from tests.portal_scene import sign_in_as
+from tests.portal_helpers import sign_in_as
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -47,11 +46,6 @@ def _crawl(client: Client, start: str, within: str) -> dict[str, int]:
             links.feed(response.content.decode())
             queue.extend(href for href in links.hrefs if href not in seen)
     return seen
-
-
-@pytest.fixture
-def demo():
-    call_command("seed_demo", force=True, verbosity=0)
 
 
 def test_every_dashboard_page_the_owner_reaches_answers(demo, client):

@@ -1,5 +1,4 @@
 import pytest
-from django.core.management import call_command
 
 from keyport.contacts.models import AccountStatus, Contact, PortalAccess
 from keyport.demo.data import GUEST_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
@@ -8,12 +7,7 @@ from keyport.frontdesk.queries import with_portal_facts
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-@pytest.fixture
-def seeded():
-    call_command("seed_demo", force=True, verbosity=0)
-
-
-def test_demo_covers_every_portal_state(seeded):
+def test_demo_covers_every_portal_state(demo):
     contacts = {c.email: c for c in with_portal_facts(Contact.objects.select_related("customer"))}
     tenant, partner, guest = contacts[TENANT_EMAIL], contacts[PARTNER_EMAIL], contacts[GUEST_EMAIL]
     assert (tenant.portal_access(), tenant.account_status()) == (
@@ -28,7 +22,7 @@ def test_demo_covers_every_portal_state(seeded):
     assert any(c.shows_invite_button() for c in contacts.values())
 
 
-def test_demo_tenant_can_ask_for_a_link_on_the_login_page(seeded, client, django_capture_on_commit_callbacks):
+def test_demo_tenant_can_ask_for_a_link_on_the_login_page(demo, client, django_capture_on_commit_callbacks):
     from django.core import mail
 
     with django_capture_on_commit_callbacks(execute=True):
