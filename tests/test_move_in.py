@@ -576,9 +576,9 @@ def test_units_ticked_before_the_dates_changed_and_no_longer_free_are_named_and_
 
 
 @time_machine.travel(NOW, tick=False)
-def test_two_customers_of_the_same_name_are_told_apart_by_their_email(manager, berlin, tenant):
+def test_two_customers_of_the_same_name_are_told_apart_by_their_email(manager_client, berlin, tenant):
     namesake = CustomerFactory(name="Mara Schneider", home_location=berlin)
     ContactFactory(customer=namesake, first_name="Mara", last_name="Schneider", email="mara.s@example.org")
-    page = manager.get(move_in_url(berlin), {"customer_search": "schneider"}).content.decode()
+    page = manager_client.get(move_in_url(berlin), {"customer_search": "schneider"}).content.decode()
     assert "Mara Schneider · mara@example.com (Lager Kreuzberg)" in page
     assert "Mara Schneider · mara.s@example.org (Lager Kreuzberg)" in page
