@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from keyport.access.emails import shared_access_email_reviewed
@@ -88,7 +89,15 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
         except ValidationError as error:
             form.add_error("file", error.message_dict["file"])
         else:
-            messages.success(request, f"Access points mapped for {count} units.")
+            messages.success(
+                request,
+                ngettext(
+                    "Access points mapped for %(count)d unit.",
+                    "Access points mapped for %(count)d units.",
+                    count,
+                )
+                % {"count": count},
+            )
             return redirect("dashboard:location_detail", location_id=location.pk)
     return location_detail(request, location_id, mapping_form=form)
 
