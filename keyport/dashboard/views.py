@@ -10,7 +10,7 @@ from keyport.access.location_settings import access_provider_test_connection, lo
 from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
 from keyport.audit.services import Actor
-from keyport.dashboard.activity import recent_entries_for_staff
+from keyport.dashboard.activity import recent_activity_for_staff
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
@@ -37,7 +37,7 @@ from keyport.staff.queries import (
 
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
-    audit_entries = recent_entries_for_staff(request.user, limit=15)
+    activity = recent_activity_for_staff(request.user, limit=15)
     rows = overview_of(request.user, timezone.now())
     warn = bool(rows) and setup_warning_due(request, page="overview")
     response = render(
@@ -45,8 +45,8 @@ def home(request: StaffRequest) -> HttpResponse:
         "dashboard/home.html",
         {
             "rows": rows,
-            "audit_entries": audit_entries,
-            "times_zone": list_zone(audit_entries),
+            "audit_entries": activity,
+            "times_zone": list_zone(item.entry for item in activity),
             "setup_warning": warn,
             "no_location": request.user.has_no_location(),
             **pin_blocks_context(request.user),
