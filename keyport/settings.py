@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
     "django_htmx",
@@ -290,9 +291,12 @@ LOGIN_EMAIL_MAX_DELAY_SECONDS = env_int("LOGIN_EMAIL_MAX_DELAY_SECONDS", 600, mi
 LOGIN_RATE_PER_ADDRESS_PER_MINUTE = env_int("LOGIN_RATE_PER_ADDRESS_PER_MINUTE", 20, minimum=1)
 # How many proxies in front of Keyport append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
-# Where links in emails point (sign-in links are made off the request, by the worker).
+# Where links in emails point (sign-in links are made off the request, by the worker). On a
+# laptop, the address scripts/serve.sh serves on: the demo seeder writes its emails before the
+# server starts, and they link to it too.
+_SERVE_ADDR = env_str("KEYPORT_ADDR", "127.0.0.1:8000")
 PUBLIC_BASE_URL = env_str(
-    "PUBLIC_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
+    "PUBLIC_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else f"http://{_SERVE_ADDR}"
 ).rstrip("/")
 
 # Access engine: PINs, shares, wrong-PIN throttling, the periodic sweep.

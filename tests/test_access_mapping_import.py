@@ -84,7 +84,7 @@ def test_manager_uploads_from_the_location_page(client, site):
     assert response.status_code == 302
     assert mapped(site) == [("A001", "GATE-1")]
     page = client.get(response.headers["Location"]).content.decode()
-    assert "Access points mapped for 1 units." in page
+    assert "Access points mapped for 1 unit." in page
 
 
 def test_errors_are_shown_beside_the_upload_field(client, site):

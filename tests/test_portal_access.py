@@ -20,8 +20,8 @@ from tests.portal_helpers import sign_in_as
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rentals", "partner", "guest")]
 
 # Pages only Full customers have; the rest (home, tickets, sign-out) every signed-in person has.
-FULL_ONLY = {"cars", "billing", "documents", "events", "settings"}
-EVERYONE = {"home", "tickets"}
+FULL_ONLY = {"cars", "billing", "documents"}
+EVERYONE = {"home", "tickets", "events", "settings"}
 POST_ONLY = {"sign_out", "settings_profile", "settings_email", "settings_preferences"}
 
 
@@ -196,7 +196,7 @@ def test_without_a_home_location_the_first_bookings_location_decides(client):
     assert client.get(reverse("portal:billing")).status_code == 200
 
 
-@pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])
+@pytest.mark.parametrize("name", ["settings_profile", "settings_email"])
 def test_settings_forms_refuse_anonymous_visitors_and_ticket_only_guests(client, guest, name):
     url = reverse(f"portal:{name}")
     assert client.post(url, {})["Location"] == "/login/"

@@ -163,7 +163,7 @@ def test_email_preferences_stop_invitation_emails_but_not_tickets(
     assert "checked" in client.get(reverse("portal:settings")).content.decode()
 
 
-@pytest.mark.parametrize("name", ["settings_profile", "settings_email", "settings_preferences"])
+@pytest.mark.parametrize("name", ["settings_profile", "settings_email"])
 def test_ticket_only_guests_change_no_settings(client, guest, name):
     sign_in_as(client, guest)
     assert (

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from keyport.access.models import SensorbergAccount
 from keyport.access.providers import ConnectionCheck
@@ -139,8 +140,14 @@ def _refuse_to_leave_changes_behind(
         raise ValidationError(
             {
                 "access_provider": (
-                    f"Keyport is still sending {waiting} access change{'s' if waiting != 1 else ''} to "
-                    "this Sensorberg account. Change the account once they have gone through."
+                    ngettext(
+                        "Keyport is still sending %(count)d access change to this Sensorberg account. "
+                        "Change the account once it has gone through.",
+                        "Keyport is still sending %(count)d access changes to this Sensorberg account. "
+                        "Change the account once they have gone through.",
+                        waiting,
+                    )
+                    % {"count": waiting}
                 )
             }
         )

@@ -177,7 +177,7 @@ def bookings_with_access_for_staff(user: StaffUser, customer: Customer) -> list[
 def events_of_units(units: Sequence[Unit], *, limit: int = 50) -> QuerySet[AccessEvent]:
     return (
         AccessEvent.objects.filter(unit__in=list(units))
-        .select_related("access_point", "holder", "unit")
+        .select_related("access_point", "holder__contact", "unit")
         .order_by("-occurred_at", "-pk")[:limit]
     )
 
@@ -185,7 +185,7 @@ def events_of_units(units: Sequence[Unit], *, limit: int = 50) -> QuerySet[Acces
 def events_of_location(location: Location, *, limit: int = 100) -> QuerySet[AccessEvent]:
     return (
         AccessEvent.objects.filter(location=location)
-        .select_related("access_point", "holder", "unit")
+        .select_related("access_point", "holder__contact", "unit")
         .order_by("-occurred_at", "-pk")[:limit]
     )
 
@@ -290,6 +290,7 @@ class EventsPage:
 
     events: list[AccessEvent]
     older: EventCursor | None
+    total: int  # every event of the filter, on all pages
 
 
 def events_page(
@@ -308,17 +309,20 @@ def events_page(
         events = events.filter(unit=unit)
     if allowed is not None:
         events = events.filter(allowed=allowed)
+    total = events.count()
     if before is not None:
         # The leading `occurred_at <= t` gives the database a range to seek to on the index.
         events = events.filter(occurred_at__lte=before.occurred_at).filter(
             Q(occurred_at__lt=before.occurred_at) | Q(occurred_at=before.occurred_at, id__lt=before.id)
         )
     rows = list(
-        events.select_related("access_point", "holder", "unit").order_by("-occurred_at", "-id")[: limit + 1]
+        events.select_related("access_point", "holder__contact", "unit").order_by("-occurred_at", "-id")[
+            : limit + 1
+        ]
     )
     shown = rows[:limit]
     older = EventCursor(shown[-1].occurred_at, shown[-1].id) if len(rows) > limit else None
-    return EventsPage(events=shown, older=older)
+    return EventsPage(events=shown, older=older, total=total)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,12 @@ from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
-from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff, invoices_for_staff
+from keyport.billing.queries import (
+    get_invoice_for_operator,
+    get_invoice_for_staff,
+    invoices_for_staff,
+    overdue_among,
+)
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -24,6 +29,8 @@ from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.frontdesk.queries import customers_for_staff, get_customer_for_manager
 from keyport.staff.queries import get_location_for_operator, get_location_for_owner, staff_locations
 
+INVOICES_SHOWN = 200
+
 
 def _errors(request: StaffRequest, error: ValidationError) -> None:
     for message in error.messages:
@@ -36,7 +43,14 @@ def invoice_list(request: StaffRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in InvoiceStatus.values:
         invoices = invoices.filter(status=status)
-    context = {"invoices": invoices[:200], "status": status, "statuses": InvoiceStatus.choices}
+    shown = list(invoices[:INVOICES_SHOWN])
+    context = {
+        "invoices": shown,
+        "invoice_count": invoices.count() if len(shown) == INVOICES_SHOWN else len(shown),
+        "overdue_ids": overdue_among(shown),
+        "status": status,
+        "statuses": InvoiceStatus.choices,
+    }
     context["locations"] = staff_locations(request.user)
     return render(request, "dashboard/billing/invoice_list.html", context)
 

@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.queries import (
     access_loss_for_booking,
     all_shares_of_booking,
@@ -66,7 +65,6 @@ def booking_detail(
             "events": events_of_units(units),
             "can_operate": can_operate,
             "revoke_form": revoke_form or RevokeAccessForm(),
-            "email_reviewed": shared_access_email_reviewed(),
         },
         status=400
         if revoke_form is not None or any(form.is_bound for form in ending_forms.values())

@@ -33,6 +33,8 @@ from keyport.facilities.models import Unit
 from keyport.frontdesk.queries import get_customer_for_manager
 from keyport.staff.queries import locations_for_operator
 
+CARS_SHOWN = 300
+
 
 def _operable_bays(request: StaffRequest) -> QuerySet[Unit]:
     return free_bays(locations_for_operator(request.user))
@@ -45,7 +47,13 @@ def car_list(request: StaffRequest) -> HttpResponse:
     query = search.cleaned_data["q"] if search.is_valid() else ""
     if query:
         cars = cars.filter(plate__icontains=query) | cars.filter(customer__name__icontains=query)
-    context = {"cars": cars[:300], "q": query, "bays": list(_operable_bays(request))}
+    shown = list(cars[:CARS_SHOWN])
+    context = {
+        "cars": shown,
+        "car_count": cars.count() if len(shown) == CARS_SHOWN else len(shown),
+        "q": query,
+        "bays": list(_operable_bays(request)),
+    }
     return render(request, "dashboard/cars/list.html", context)
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
@@ -89,7 +90,11 @@ def event_invite(request: StaffRequest, event_id: int) -> HttpResponse:
         tickets = services.event_invite(
             actor=Actor.staff(request.user), event=event, emails=form.cleaned_data["emails"]
         )
-        messages.success(request, f"{len(tickets)} invitation(s) sent.")
+        sent = len(tickets)
+        messages.success(
+            request,
+            ngettext("%(count)d invitation sent.", "%(count)d invitations sent.", sent) % {"count": sent},
+        )
     except ValidationError as error:
         _errors(request, error)
     return redirect("dashboard:event_detail", event_id=event.pk)

@@ -3,7 +3,6 @@
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.queries import events_of_location
 from keyport.dashboard.rentals_forms import RentalsForm
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
@@ -25,7 +24,6 @@ def location_rentals(request: StaffRequest, location_id: int) -> HttpResponse:
     context = {
         "location": location,
         "events": events_of_location(location),
-        "email_reviewed": shared_access_email_reviewed(),
     }
     return _rentals(request, RentalScope.of([location]), context)
 

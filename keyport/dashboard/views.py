@@ -3,14 +3,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from keyport.access.emails import shared_access_email_reviewed
 from keyport.access.location_settings import access_provider_test_connection, location_settings_save
 from keyport.access.providers import ConnectionCheck
 from keyport.access.queries import grants_failed_to_sync, provider_state, sync_changes_on_the_way
 from keyport.audit.services import Actor
-from keyport.dashboard.activity import recent_entries_for_staff
+from keyport.dashboard.activity import recent_activity_for_staff
 from keyport.dashboard.forms import (
     AccessMappingUploadForm,
     AccessProviderForm,
@@ -22,6 +22,7 @@ from keyport.dashboard.forms import (
 )
 from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.dashboard.overview import overview_of
+from keyport.dashboard.setup_warning import setup_warning_due, setup_warning_shown
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
@@ -36,19 +37,24 @@ from keyport.staff.queries import (
 
 @staff_required
 def home(request: StaffRequest) -> HttpResponse:
-    audit_entries = recent_entries_for_staff(request.user, limit=15)
-    return render(
+    activity = recent_activity_for_staff(request.user, limit=15)
+    rows = overview_of(request.user, timezone.now())
+    warn = bool(rows) and setup_warning_due(request, page="overview")
+    response = render(
         request,
         "dashboard/home.html",
         {
-            "rows": overview_of(request.user, timezone.now()),
-            "audit_entries": audit_entries,
-            "times_zone": list_zone(audit_entries),
-            "email_reviewed": shared_access_email_reviewed(),
+            "rows": rows,
+            "audit_entries": activity,
+            "times_zone": list_zone(item.entry for item in activity),
+            "setup_warning": warn,
             "no_location": request.user.has_no_location(),
             **pin_blocks_context(request.user),
         },
     )
+    if warn:
+        setup_warning_shown(request, response, page="overview")
+    return response
 
 
 @staff_required
@@ -56,7 +62,8 @@ def location_detail(
     request: StaffRequest, location_id: int, mapping_form: AccessMappingUploadForm | None = None
 ) -> HttpResponse:
     location = get_location_for_staff(request.user, location_id)
-    return render(
+    warn = setup_warning_due(request, page="location")
+    response = render(
         request,
         "dashboard/location_detail.html",
         {
@@ -65,13 +72,16 @@ def location_detail(
             "can_operate": request.user.can_operate_location(location),
             "can_configure": request.user.is_owner,
             "mapping_form": mapping_form or AccessMappingUploadForm(),
-            "email_reviewed": shared_access_email_reviewed(),
+            "setup_warning": warn,
             "sync_waiting": sync_changes_on_the_way(location),
             "sync_failed": grants_failed_to_sync(location)[:50],
             **pin_blocks_context(request.user, location=location),
         },
         status=400 if mapping_form is not None else 200,
     )
+    if warn:
+        setup_warning_shown(request, response, page="location")
+    return response
 
 
 @require_POST
@@ -88,7 +98,15 @@ def location_mapping_upload(request: StaffRequest, location_id: int) -> HttpResp
         except ValidationError as error:
             form.add_error("file", error.message_dict["file"])
         else:
-            messages.success(request, f"Access points mapped for {count} units.")
+            messages.success(
+                request,
+                ngettext(
+                    "Access points mapped for %(count)d unit.",
+                    "Access points mapped for %(count)d units.",
+                    count,
+                )
+                % {"count": count},
+            )
             return redirect("dashboard:location_detail", location_id=location.pk)
     return location_detail(request, location_id, mapping_form=form)
 

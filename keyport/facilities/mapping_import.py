@@ -10,6 +10,8 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.utils.translation import ngettext
+
 from keyport.facilities.models import AccessPoint, Location, Unit
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -83,7 +85,12 @@ def access_points_named(
     unknown = [ident for ident in identifiers if ident.casefold() not in access_points]
     if unknown:
         return [], (
-            f"unknown access point{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} at {location.name}."
+            ngettext(
+                "unknown access point %(points)s at %(location)s.",
+                "unknown access points %(points)s at %(location)s.",
+                len(unknown),
+            )
+            % {"points": ", ".join(unknown), "location": location.name}
         )
     return [access_points[ident.casefold()] for ident in dict.fromkeys(identifiers)], ""
 

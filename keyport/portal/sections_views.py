@@ -125,7 +125,7 @@ def _tickets(contact: Contact) -> dict[str, Any]:
     }
 
 
-@full_portal_required
+@portal_login_required  # Ticket-only people too: their events are what their portal is for
 def events_section(request: PortalRequest) -> HttpResponse:
     return _section(request, "events", "portal/sections/events.html", _tickets(request.contact))
 

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from keyport.contacts.models import PortalAccess
 from keyport.contacts.queries import sections_for_customer
 from keyport.contacts.services import contact_actor
 from keyport.events.models import EmailPreferences
@@ -19,7 +20,13 @@ from keyport.frontdesk.email_change import (
 from keyport.frontdesk.services import contact_profile_update
 from keyport.lib.rate_limits import rate_limit_allows
 from keyport.portal.sections_forms import EmailChangeForm, PreferencesForm, ProfileForm
-from keyport.portal.sessions import PortalRequest, full_portal_required, not_in_your_portal, section_shown
+from keyport.portal.sessions import (
+    PortalRequest,
+    full_portal_required,
+    not_in_your_portal,
+    portal_login_required,
+    section_shown,
+)
 
 EMAIL_CHANGES_PER_HOUR = 5
 
@@ -38,6 +45,9 @@ def _settings_page(
     context = {
         "sections": sections,
         "section": "settings",
+        # The profile and the sign-in email belong to a storage account; Ticket-only people
+        # choose which emails they get, nothing else.
+        "can_edit_profile": request.portal_access == PortalAccess.FULL,
         "profile_form": profile
         or ProfileForm(
             initial={"first_name": contact.first_name, "last_name": contact.last_name, "phone": contact.phone}
@@ -50,7 +60,7 @@ def _settings_page(
     return render(request, "portal/sections/settings.html", context, status=status)
 
 
-@full_portal_required
+@portal_login_required  # Ticket-only people see their email preferences only
 def account_settings(request: PortalRequest) -> HttpResponse:
     return _settings_page(request)
 
@@ -99,7 +109,7 @@ def email_change(request: PortalRequest) -> HttpResponse:
 
 
 @require_POST
-@full_portal_required
+@portal_login_required
 def preferences_save(request: PortalRequest) -> HttpResponse:
     if not section_shown(request, "settings"):
         return not_in_your_portal(request)

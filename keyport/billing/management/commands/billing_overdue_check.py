@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import ngettext
 
 from keyport.billing.services import invoices_lock_overdue
 from keyport.billing.tasks import lock_overdue_invoices
@@ -25,4 +26,11 @@ class Command(BaseCommand):
                 self.stdout.write("The hourly overdue check is already queued.")
             return
         locked = invoices_lock_overdue()
-        self.stdout.write(f"Locked access for {locked} overdue invoice(s).")
+        self.stdout.write(
+            ngettext(
+                "Locked access for %(count)d overdue invoice.",
+                "Locked access for %(count)d overdue invoices.",
+                locked,
+            )
+            % {"count": locked}
+        )
