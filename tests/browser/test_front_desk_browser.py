@@ -41,7 +41,7 @@ def test_a_walk_in_customer_from_new_customer_to_move_out(live_server, browser, 
 
     page.get_by_role("link", name="Move in").click()
     expect(page.get_by_role("heading", name=f"Move in at {BERLIN}")).to_be_visible()
-    expect(page.get_by_label("Jonas Weber (" + BERLIN + ")")).to_be_checked()
+    expect(page.get_by_label("Jonas Weber · jonas.weber@example.com (" + BERLIN + ")")).to_be_checked()
     number = page.locator("#free-units tbody tr").first.locator("td").nth(1).inner_text()
     with page.expect_response(re.compile(r"/move-in/\?")):
         page.get_by_label("Move-out date").fill("2027-12-31")

@@ -95,13 +95,17 @@ def test_the_additional_contact_sees_the_same_cars(live_server, page: Page, brow
 
 
 @pytest.mark.usefixtures("rentals", "partner", "guest")
-def test_the_ticket_only_guest_sees_only_tickets(live_server, page: Page, browser: Browser, mailbox):
+def test_the_ticket_only_guest_sees_only_tickets_events_and_settings(
+    live_server, page: Page, browser: Browser, mailbox
+):
     request_link(page, live_server.url, "guest@example.com")
     phone = sign_in_with_link(browser, link_in_mailbox(mailbox, "guest@example.com"))
     expect(phone).to_have_url(f"{live_server.url}/portal/tickets/")
     expect(phone.get_by_role("heading", name="Your tickets")).to_be_visible()
     nav = phone.get_by_role("navigation", name="Portal sections")
-    expect(nav.get_by_role("link")).to_have_count(1)
+    expect(nav.get_by_role("link")).to_have_count(3)
+    for section in ("Your tickets", "Events", "Settings"):
+        expect(nav.get_by_role("link", name=section)).to_have_count(1)
     expect(phone.get_by_text("Your Bookings")).to_have_count(0)
     phone.goto(f"{live_server.url}/portal/cars/")
     expect(phone.get_by_role("heading", name="This page is not part of your portal")).to_be_visible()
