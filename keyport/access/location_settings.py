@@ -22,7 +22,7 @@ from keyport.access.services import (
     grants_remove_from_provider,
     grants_sync_for_location,
 )
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_changes
 from keyport.facilities.models import AccessProvider, Location, Unit, validate_provider_base_url
 from keyport.facilities.services import location_set_opening_hours, location_update
 
@@ -111,14 +111,13 @@ def location_set_access_provider(
             changed["grants_removed"] = grants_remove_from_provider(location=location, provider=left)
     if provider == AccessProvider.SENSORBERG and changed.keys() - {"sensorberg_client_secret"}:
         changed["grants_pushed"] = grants_push_for_location(location=location)
-    if changed:
-        audit_record(
-            actor=actor,
-            action="location.access_provider_set",
-            target=location,
-            location=location,
-            details={"changed": changed},
-        )
+    audit_changes(
+        actor=actor,
+        action="location.access_provider_set",
+        target=location,
+        location=location,
+        changed=changed,
+    )
     return location
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -61,3 +62,18 @@ def audit_record(
         customer=customer,
         details=details or {},
     )
+
+
+def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The fields whose value differs, each as [old, new]: the "changed" an audit row shows."""
+    return {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+
+
+def audit_changes(
+    *, actor: Actor, action: str, target: models.Model, location: Location | None, changed: dict[str, Any]
+) -> None:
+    """Audit an edit as the [old, new] values of its fields; nothing when no field changed."""
+    if changed:
+        audit_record(
+            actor=actor, action=action, target=target, location=location, details={"changed": changed}
+        )

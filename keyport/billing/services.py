@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from keyport.access.models import OVERDUE_REASON, BookingAccess, RevocationOrigin
 from keyport.access.services import booking_restore_access, booking_revoke_access
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_changes, audit_record, changes_between
 from keyport.billing.models import (
     CENT,
     BillingProfile,
@@ -73,15 +73,13 @@ def billing_settings_update(
     settings.full_clean()
     settings.save()
     after = {key: getattr(settings, key) for key in before}
-    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
-    if changed:
-        audit_record(
-            actor=actor,
-            action="billing.settings_updated",
-            target=settings,
-            location=location,
-            details={"changed": changed},
-        )
+    audit_changes(
+        actor=actor,
+        action="billing.settings_updated",
+        target=settings,
+        location=location,
+        changed=changes_between(before, after),
+    )
     return settings
 
 

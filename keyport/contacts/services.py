@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from keyport.audit.models import ActorKind
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_changes, audit_record
 from keyport.contacts.emails import portal_invite_email, portal_sign_in_link_email
 from keyport.contacts.models import (
     AccountStatus,
@@ -270,11 +270,11 @@ def customer_app_settings_update(
     for name, (_, value) in changed.items():
         setattr(app_settings, name, value)
     app_settings.save()
-    audit_record(
+    audit_changes(
         actor=actor,
         action="location.customer_app_updated",
         target=location,
         location=location,
-        details={"changed": changed},
+        changed=changed,
     )
     return app_settings

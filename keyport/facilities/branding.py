@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_changes
 from keyport.facilities.models import Location
 from keyport.lib.uploads import ImageTooLarge, open_uploaded_image, sniff_content_type, unguessable_name
 
@@ -69,12 +69,8 @@ def location_set_branding(*, actor: Actor, location: Location, changes: Branding
     if "brand_logo" in changed and old_logo:
         storage = location.brand_logo.storage
         transaction.on_commit(lambda: storage.delete(old_logo))
-    audit_record(
-        actor=actor,
-        action="location.branding_updated",
-        target=location,
-        location=location,
-        details={"changed": changed},
+    audit_changes(
+        actor=actor, action="location.branding_updated", target=location, location=location, changed=changed
     )
     return location
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_changes, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
 from keyport.facilities.models import (
     AccessPoint,
@@ -65,7 +65,7 @@ def location_update(*, actor: Actor, location: Location, **changes: str) -> Loca
     if unknown:
         raise TypeError(f"Not location settings: {', '.join(sorted(unknown))}")
     location = Location.objects.select_for_update().get(pk=location.pk)
-    changed = {}
+    changed: dict[str, object] = {}
     for name, value in changes.items():
         value = value.strip().upper() if name == "country" else value.strip()
         if getattr(location, name) != value:
@@ -74,14 +74,7 @@ def location_update(*, actor: Actor, location: Location, **changes: str) -> Loca
     if not changed:
         return location
     location.full_clean()
-    location.save(update_fields=list(changed))
-    audit_record(
-        actor=actor,
-        action="location.updated",
-        target=location,
-        location=location,
-        details={"changed": changed},
-    )
+    _save_changes(actor, location, changed, action="location.updated", location=location)
     return location
 
 
@@ -218,9 +211,7 @@ def _save_changes(
     """Save the fields that changed, audited with their old values; nothing when none did."""
     if changed:
         instance.save(update_fields=list(changed))
-        audit_record(
-            actor=actor, action=action, target=instance, location=location, details={"changed": changed}
-        )
+        audit_changes(actor=actor, action=action, target=instance, location=location, changed=changed)
 
 
 def _check_type_name_free(unit_type: UnitType) -> None:

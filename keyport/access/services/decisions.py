@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -31,9 +30,6 @@ from keyport.access.services.doors import (
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import AccessPoint, Location
 from keyport.lib.tokens import token_hash
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -159,20 +155,10 @@ def _pin_judged_locked(door: Door, found: HolderAtDoor, *, channel: str, when: d
     """A known PIN whose door counted a wrong PIN after it was read: judged again by the counts now."""
     with transaction.atomic():
         locked, _ = _door_locked(door)
-        decision = _pin_throttle(locked, when)
-        grant = None
-        if decision is None:
-            judged = access_judge(locked, found.grants, when)
-            decision, grant = judged.decision, judged.grant
-        access_event_record(
-            locked,
-            channel=channel,
-            allowed=decision.allowed,
-            reason=decision.reason,
-            when=when,
-            holder_id=found.holder_id,
-            grant=grant,
-        )
+        throttled = _pin_throttle(locked, when)
+        if throttled is not None:
+            return _throttled_record(locked, throttled, found, channel=channel, when=when)
+        decision, _ = _holder_judged(locked, found, channel=channel, when=when)
         return decision
 
 
@@ -251,31 +237,43 @@ def _pin_decide(door: Door, *, found: HolderAtDoor | None, channel: str, when: d
     """
     throttled = _pin_throttle(door, when)
     if throttled is not None:
-        holder_id = found.holder_id if found is not None else None
-        access_event_record(
-            door, channel=channel, allowed=False, reason=throttled.reason, when=when, holder_id=holder_id
-        )
-        return throttled
+        return _throttled_record(door, throttled, found, channel=channel, when=when)
     if found is None:
         return _pin_failed(door, channel=channel, when=when)
-    judged = access_judge(door, found.grants, when)
-    decision, grant = judged.decision, judged.grant
-    logged = access_event_record(
-        door,
-        channel=channel,
-        allowed=decision.allowed,
-        reason=decision.reason,
-        when=when,
-        holder_id=found.holder_id,
-        grant=grant,
-        if_wrong_pin_serial=door.wrong_pin_serial,
+    decision, logged = _holder_judged(
+        door, found, channel=channel, when=when, if_wrong_pin_serial=door.wrong_pin_serial
     )
     return decision if logged else _pin_judged_locked(door, found, channel=channel, when=when)
 
 
-def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
-    judged = access_judge(door, found.grants, when)
+def _throttled_record(
+    door: Door, throttled: Decision, found: HolderAtDoor | None, *, channel: str, when: dt.datetime
+) -> Decision:
+    holder_id = found.holder_id if found is not None else None
     access_event_record(
+        door, channel=channel, allowed=False, reason=throttled.reason, when=when, holder_id=holder_id
+    )
+    return throttled
+
+
+def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.datetime) -> Decision:
+    decision, _ = _holder_judged(door, found, channel=channel, when=when)
+    return decision
+
+
+def _holder_judged(
+    door: Door,
+    found: HolderAtDoor,
+    *,
+    channel: str,
+    when: dt.datetime,
+    if_wrong_pin_serial: int | None = None,
+) -> tuple[Decision, bool]:
+    """Judge a holder's grants at the door and log the decision. With `if_wrong_pin_serial`, the log
+    (and so the answer) holds only while no wrong PIN was counted since the door was read: the
+    second value says whether it was logged."""
+    judged = access_judge(door, found.grants, when)
+    logged = access_event_record(
         door,
         channel=channel,
         allowed=judged.decision.allowed,
@@ -283,8 +281,9 @@ def _holder_decide(door: Door, found: HolderAtDoor, *, channel: str, when: dt.da
         when=when,
         holder_id=found.holder_id,
         grant=judged.grant,
+        if_wrong_pin_serial=if_wrong_pin_serial,
     )
-    return judged.decision
+    return judged.decision, logged
 
 
 @dataclass(frozen=True)

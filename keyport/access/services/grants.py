@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -20,15 +19,12 @@ from keyport.access.models import (
     ShareState,
     SyncOperation,
 )
+from keyport.access.services.holders import _holders_follow_contacts, holder_for_contact
+from keyport.access.services.outbox import _enqueue_at, _intend
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking, BookingStatus
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import Location
-
-if TYPE_CHECKING:
-    pass
-from keyport.access.services.holders import _holders_follow_contacts, holder_for_contact
-from keyport.access.services.outbox import _enqueue_at, _intend
 
 
 def _people_with_doors(customer: Customer) -> list[Contact]:

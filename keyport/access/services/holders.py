@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,12 +13,9 @@ from keyport.access.models import (
     GrantState,
     SyncOperation,
 )
+from keyport.access.services.outbox import _intend
 from keyport.contacts.models import Contact, Customer
 from keyport.facilities.models import Location
-
-if TYPE_CHECKING:
-    pass
-from keyport.access.services.outbox import _intend
 
 
 def _pin_length() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -18,12 +16,9 @@ from keyport.access.models import (
     SharedAccess,
     ShareState,
 )
+from keyport.access.services.grants import _end_grants, _shares_end, grants_sync_for_booking
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking
-
-if TYPE_CHECKING:
-    pass
-from keyport.access.services.grants import _end_grants, _shares_end, grants_sync_for_booking
 
 
 @transaction.atomic

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,17 +19,14 @@ from keyport.access.models import (
     SyncOperation,
 )
 from keyport.access.queries import mapped_unit_ids, share_limit
+from keyport.access.services.grants import Window, _people_with_doors, _shares_end, _within, unit_windows
+from keyport.access.services.holders import holder_for_guest
+from keyport.access.services.outbox import _intend
 from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Contact
 from keyport.facilities.models import Unit
 from keyport.lib.tokens import token_hash
-
-if TYPE_CHECKING:
-    pass
-from keyport.access.services.grants import Window, _people_with_doors, _shares_end, _within, unit_windows
-from keyport.access.services.holders import holder_for_guest
-from keyport.access.services.outbox import _intend
 
 
 @dataclass(frozen=True)

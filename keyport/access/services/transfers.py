@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -19,14 +18,11 @@ from keyport.access.models import (
     ShareState,
     SyncOperation,
 )
-from keyport.bookings.models import Booking
-from keyport.facilities.models import Unit
-
-if TYPE_CHECKING:
-    pass
 from keyport.access.services.grants import _end_grants, _shares_end, grants_end_due
 from keyport.access.services.outbox import _intend
 from keyport.access.services.shares import _share_grant
+from keyport.bookings.models import Booking
+from keyport.facilities.models import Unit
 
 
 def booking_access_end_now(*, booking: Booking) -> int:

@@ -163,24 +163,19 @@ def booking_transfer(
         row.save(update_fields=["ends_on", "transfer_to"])
         at = booking.location.start_of_day(on)
         moved = grants_transfer_at(booking=booking, from_unit=from_unit, to_unit=to_unit, at=at)
-    audit_record(
-        actor=actor,
-        action="booking.transferred",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
-        details={
-            "from": from_unit.number,
-            "to": to_unit.number,
-            "on": on.isoformat(),
-            "scheduled": on > today,
-            "monthly_rent": str(rent),
-            "grants_ended": moved.ended if on == today else [],
-            "grants_ending": [] if on == today else moved.ended,
-            "shares_moved": moved.shares,
-        },
+    _transfer_record(
+        actor,
+        booking,
+        "booking.transferred",
+        from_unit,
+        to_unit,
+        on=on.isoformat(),
+        scheduled=on > today,
+        monthly_rent=str(rent),
+        grants_ended=moved.ended if on == today else [],
+        grants_ending=[] if on == today else moved.ended,
+        shares_moved=moved.shares,
     )
-    grants_sync_for_booking(actor=actor, booking=booking)
     transfer_email(booking=booking, from_unit=from_unit, to_unit=to_unit, on=on, today=today)
     return booking
 
@@ -219,19 +214,29 @@ def booking_transfer_cancel(*, actor: Actor, booking: Booking, from_unit: Unit) 
     except IntegrityError:
         # PostgreSQL's exclusion constraint caught a booking of the old unit that committed meanwhile.
         raise ValidationError(OVERLAP_MESSAGE.format(units=from_unit.number)) from None
+    _transfer_record(
+        actor,
+        booking,
+        "booking.transfer_cancelled",
+        from_unit,
+        to_unit,
+        was=was.isoformat(),
+        grants_revoked=revoked,
+    )
+    transfer_cancelled_email(booking=booking, from_unit=from_unit, to_unit=to_unit, was=was)
+    return booking
+
+
+def _transfer_record(
+    actor: Actor, booking: Booking, action: str, from_unit: Unit, to_unit: Unit, **details: object
+) -> None:
+    """Audit a transfer (or its cancelling), then send the booking's changed grants to the provider."""
     audit_record(
         actor=actor,
-        action="booking.transfer_cancelled",
+        action=action,
         target=booking,
         location=booking.location,
         customer=booking.customer,
-        details={
-            "from": from_unit.number,
-            "to": to_unit.number,
-            "was": was.isoformat(),
-            "grants_revoked": revoked,
-        },
+        details={"from": from_unit.number, "to": to_unit.number, **details},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
-    transfer_cancelled_email(booking=booking, from_unit=from_unit, to_unit=to_unit, was=was)
-    return booking

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from keyport.access.services import grants_sync_for_customer
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor, audit_record, changes_between
 from keyport.contacts.emails import email_changed_email
 from keyport.contacts.models import Contact, Customer
 from keyport.contacts.services import ContactDetails, contact_details_apply, portal_shut
@@ -40,7 +40,7 @@ def contact_update(*, actor: Actor, contact: Contact, details: ContactDetails) -
     contact_details_apply(contact, details)
     contact.save()
     after = _access_facts(contact)
-    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    changed = changes_between(before, after)
     # The phone reaches neither doors nor portal, but its change is recorded like the others.
     recorded = (
         {**changed, "phone": [phone_before, contact.phone]} if phone_before != contact.phone else changed
