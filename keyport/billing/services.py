@@ -170,12 +170,10 @@ def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None =
         invoice.paid_at = timezone.now()
         fields.append("paid_at")
     invoice.save(update_fields=fields)
-    audit_record(
+    _invoice_audit(
         actor=actor,
         action="invoice.issued",
-        target=invoice,
-        location=invoice.location,
-        customer=invoice.customer,
+        invoice=invoice,
     )
     return invoice
 
@@ -193,12 +191,10 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason.strip()[:200]
     invoice.save(update_fields=["status", "voided_at", "void_reason"])
-    audit_record(
+    _invoice_audit(
         actor=actor,
         action="invoice.voided",
-        target=invoice,
-        location=invoice.location,
-        customer=invoice.customer,
+        invoice=invoice,
         details={"reason": invoice.void_reason},
     )
     _release_access_lock(actor=actor, invoice=invoice)
@@ -242,12 +238,10 @@ def payment_record(
         invoice.paid_at = timezone.now()
         fields += ["status", "paid_at"]
     invoice.save(update_fields=fields)
-    audit_record(
+    _invoice_audit(
         actor=actor,
         action="invoice.payment_recorded",
-        target=invoice,
-        location=invoice.location,
-        customer=invoice.customer,
+        invoice=invoice,
         details={"amount": str(amount), "currency": invoice.currency, "balance": str(invoice.balance)},
     )
     if invoice.status == InvoiceStatus.PAID:
@@ -323,12 +317,10 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     invoice.access_locked_at = now
     invoice.save(update_fields=["access_locked_at"])
     actor = Actor.system("overdue lockout")
-    audit_record(
+    _invoice_audit(
         actor=actor,
         action="invoice.access_locked",
-        target=invoice,
-        location=invoice.location,
-        customer=invoice.customer,
+        invoice=invoice,
         details={"booking": booking.pk, "reason": OVERDUE_REASON},
     )
     # Access may be open although another invoice holds a lock: staff gave it back by hand.
@@ -344,12 +336,10 @@ def _release_access_lock(*, actor: Actor, invoice: Invoice) -> None:
     invoice.access_locked_at = None
     invoice.save(update_fields=["access_locked_at"])
     booking = Booking.objects.get(pk=invoice.booking_id)
-    audit_record(
+    _invoice_audit(
         actor=actor,
         action="invoice.access_unlocked",
-        target=invoice,
-        location=invoice.location,
-        customer=invoice.customer,
+        invoice=invoice,
         details={"booking": booking.pk},
     )
     if not booking.invoices.filter(access_locked_at__isnull=False).exists():
@@ -377,3 +367,16 @@ def booking_access_restore_after_payment(*, actor: Actor, booking: Booking) -> N
     if state is None or not state.is_overdue_lock:
         return
     booking_restore_access(actor=actor, booking=booking)
+
+
+def _invoice_audit(
+    *, actor: Actor, action: str, invoice: Invoice, details: dict[str, object] | None = None
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        target=invoice,
+        location=invoice.location,
+        customer=invoice.customer,
+        details=details,
+    )

@@ -10,11 +10,26 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from keyport.audit.services import Actor, audit_record
 from keyport.bookings.models import Booking, BookingUnit, booked_between
 from keyport.facilities.models import Unit, UnitStatus
 from keyport.lib.times import local_day
 
 OVERLAP_MESSAGE = "Already booked for these dates: {units}."
+
+
+def booking_audit(
+    *, actor: Actor, action: str, booking: Booking, details: dict[str, object] | None = None
+) -> None:
+    """Audit what happened to a booking, under its location and customer."""
+    audit_record(
+        actor=actor,
+        action=action,
+        target=booking,
+        location=booking.location,
+        customer=booking.customer,
+        details=details,
+    )
 
 
 def units_clashing(

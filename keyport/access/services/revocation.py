@@ -17,8 +17,9 @@ from keyport.access.models import (
     ShareState,
 )
 from keyport.access.services.grants import _end_grants, _shares_end, grants_sync_for_booking
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor
 from keyport.bookings.models import Booking
+from keyport.bookings.services import booking_audit
 
 
 @transaction.atomic
@@ -52,12 +53,10 @@ def booking_revoke_access(
         .prefetch_related("units")
     )
     _shares_end(shares, state=ShareState.REVOKED, reason=reason.strip(), with_booking=True)
-    audit_record(
+    booking_audit(
         actor=actor,
         action="access.booking_revoked",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={
             "reason": reason.strip(),
             "origin": origin.value,
@@ -89,12 +88,10 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         .select_related("holder")
         .prefetch_related("units")
     )
-    audit_record(
+    booking_audit(
         actor=actor,
         action="access.booking_restored",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={"shares": [s.pk for s in restored]},
     )
     if booking.may_get_in_now_or_later():

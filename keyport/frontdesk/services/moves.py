@@ -15,7 +15,7 @@ from keyport.access.services import (
     grants_transfer_at,
     grants_transfer_cancel,
 )
-from keyport.audit.services import Actor, audit_record
+from keyport.audit.services import Actor
 from keyport.bookings.emails import (
     move_out_cancelled_email,
     move_out_email,
@@ -25,6 +25,7 @@ from keyport.bookings.emails import (
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.services import (
     OVERLAP_MESSAGE,
+    booking_audit,
     booking_end_date_move,
     booking_refuse_unless_open,
     booking_unit_save_holding,
@@ -66,12 +67,10 @@ def booking_move_out(
         booking.ended_at = timezone.now()
         booking.save(update_fields=["ended_at"])
         booking_units_free_from(booking, today)
-    audit_record(
+    booking_audit(
         actor=actor,
         action="booking.moved_out",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={
             "on": on.isoformat(),
             "access_ends": "now" if access_ends_now else "end of day",
@@ -94,12 +93,10 @@ def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
     if was is None:
         raise ValidationError("No move-out is scheduled for this booking.")
     booking_end_date_move(booking, None)
-    audit_record(
+    booking_audit(
         actor=actor,
         action="booking.move_out_cancelled",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={"was": was.isoformat()},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
@@ -231,12 +228,10 @@ def _transfer_record(
     actor: Actor, booking: Booking, action: str, from_unit: Unit, to_unit: Unit, **details: object
 ) -> None:
     """Audit a transfer (or its cancelling), then send the booking's changed grants to the provider."""
-    audit_record(
+    booking_audit(
         actor=actor,
         action=action,
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={"from": from_unit.number, "to": to_unit.number, **details},
     )
     grants_sync_for_booking(actor=actor, booking=booking)

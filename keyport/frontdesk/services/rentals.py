@@ -15,6 +15,7 @@ from keyport.bookings.emails import welcome_email
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.bookings.services import (
     OVERLAP_MESSAGE,
+    booking_audit,
     booking_dates_check,
     booking_end_date_move,
     booking_refuse_unless_open,
@@ -118,12 +119,10 @@ def booking_set_end_date(*, actor: Actor, booking: Booking, ends_on: dt.date | N
     if booking.is_cancelled:
         raise ValidationError("A cancelled booking cannot be changed.")
     previous = booking_end_date_move(booking, ends_on)
-    audit_record(
+    booking_audit(
         actor=actor,
         action="booking.end_date_set",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={"from": iso_day(previous), "to": iso_day(ends_on)},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
@@ -140,12 +139,10 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str) -> Booking:
     booking.status = BookingStatus.CANCELLED
     booking.save(update_fields=["status"])
     booking.booking_units.update(is_cancelled=True)
-    audit_record(
+    booking_audit(
         actor=actor,
         action="booking.cancelled",
-        target=booking,
-        location=booking.location,
-        customer=booking.customer,
+        booking=booking,
         details={"reason": reason.strip()},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
