@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -60,23 +60,19 @@ def share_phase(share: SharedAccess, now: dt.datetime) -> str:
 
 
 def get_booking_for_customer(customer: Customer, booking_id: int) -> Booking:
-    try:
-        return (
-            Booking.objects.select_related("location", "customer")
-            .prefetch_related("units")
-            .get(pk=booking_id, customer=customer)
-        )
-    except Booking.DoesNotExist:
-        raise Http404("No such booking.") from None
+    return get_object_or_404(
+        Booking.objects.select_related("location", "customer").prefetch_related("units"),
+        pk=booking_id,
+        customer=customer,
+    )
 
 
 def get_share_for_customer(customer: Customer, share_id: int) -> SharedAccess:
-    try:
-        return SharedAccess.objects.select_related("booking__location", "holder").get(
-            pk=share_id, booking__customer=customer
-        )
-    except SharedAccess.DoesNotExist:
-        raise Http404("No such shared access.") from None
+    return get_object_or_404(
+        SharedAccess.objects.select_related("booking__location", "holder"),
+        pk=share_id,
+        booking__customer=customer,
+    )
 
 
 def shares_of_booking(booking: Booking, *, today: dt.date | None = None) -> QuerySet[SharedAccess]:

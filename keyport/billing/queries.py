@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from keyport.billing.models import CENT, BillingProfile, BillingSettings, Invoice, InvoiceStatus
 from keyport.contacts.models import Customer
@@ -20,10 +20,7 @@ def invoices_for_staff(user: StaffUser) -> QuerySet[Invoice]:
 
 
 def get_invoice_for_staff(user: StaffUser, invoice_id: int) -> Invoice:
-    try:
-        return invoices_for_staff(user).prefetch_related("lines", "payments").get(pk=invoice_id)
-    except Invoice.DoesNotExist:
-        raise Http404("No such invoice.") from None
+    return get_object_or_404(invoices_for_staff(user).prefetch_related("lines", "payments"), pk=invoice_id)
 
 
 def get_invoice_for_operator(user: StaffUser, invoice_id: int) -> Invoice:
@@ -45,10 +42,9 @@ def invoices_for_customer(customer: Customer) -> QuerySet[Invoice]:
 
 
 def get_invoice_for_customer(customer: Customer, invoice_id: int) -> Invoice:
-    try:
-        return invoices_for_customer(customer).prefetch_related("lines", "payments").get(pk=invoice_id)
-    except Invoice.DoesNotExist:
-        raise Http404("No such invoice.") from None
+    return get_object_or_404(
+        invoices_for_customer(customer).prefetch_related("lines", "payments"), pk=invoice_id
+    )
 
 
 def balances_of_customer(

@@ -12,6 +12,7 @@ from django.db.models import (
     QuerySet,
 )
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from keyport.bookings.models import (
     Booking,
@@ -25,14 +26,11 @@ from keyport.staff.queries import locations_for_staff
 
 
 def get_booking_for_staff(user: StaffUser, booking_id: int) -> Booking:
-    try:
-        return (
-            Booking.objects.select_related("location", "customer")
-            .prefetch_related("units")
-            .get(pk=booking_id, location__in=locations_for_staff(user))
-        )
-    except Booking.DoesNotExist:
-        raise Http404("No such booking.") from None
+    return get_object_or_404(
+        Booking.objects.select_related("location", "customer").prefetch_related("units"),
+        pk=booking_id,
+        location__in=locations_for_staff(user),
+    )
 
 
 def get_booking_for_operator(user: StaffUser, booking_id: int) -> Booking:

@@ -1,5 +1,5 @@
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from keyport.contacts.models import Customer
 from keyport.documents.models import Document
@@ -15,10 +15,7 @@ def documents_for_customer(customer: Customer) -> QuerySet[Document]:
 
 
 def get_document_for_customer(customer: Customer, document_id: int) -> Document:
-    try:
-        return documents_for_customer(customer).get(pk=document_id)
-    except Document.DoesNotExist:
-        raise Http404("No such document.") from None
+    return get_object_or_404(documents_for_customer(customer), pk=document_id)
 
 
 def documents_of_customer_for_staff(user: StaffUser, customer: Customer) -> QuerySet[Document]:
@@ -30,7 +27,4 @@ def documents_of_customer_for_staff(user: StaffUser, customer: Customer) -> Quer
 
 
 def get_document_for_staff(user: StaffUser, customer: Customer, document_id: int) -> Document:
-    try:
-        return documents_of_customer_for_staff(user, customer).get(pk=document_id)
-    except Document.DoesNotExist:
-        raise Http404("No such document.") from None
+    return get_object_or_404(documents_of_customer_for_staff(user, customer), pk=document_id)

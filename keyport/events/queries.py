@@ -1,7 +1,7 @@
 import segno
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.events.models import Event, Ticket, TicketStatus
@@ -27,10 +27,7 @@ def events_for_staff(user: StaffUser) -> QuerySet[Event]:
 
 def get_event_for_staff(user: StaffUser, event_id: int) -> Event:
     """An event to read and invite people to (every staff role invites, employees included)."""
-    try:
-        return events_for_staff(user).get(pk=event_id)
-    except Event.DoesNotExist:
-        raise Http404("No such event.") from None
+    return get_object_or_404(events_for_staff(user), pk=event_id)
 
 
 def get_event_for_operator(user: StaffUser, event_id: int) -> Event:
@@ -55,10 +52,7 @@ def attendees_of(event: Event) -> QuerySet[Ticket]:
 
 
 def get_ticket_of_event(event: Event, ticket_id: int) -> Ticket:
-    try:
-        return event.tickets.select_related("contact").get(pk=ticket_id)
-    except Ticket.DoesNotExist:
-        raise Http404("No such ticket.") from None
+    return get_object_or_404(event.tickets.select_related("contact"), pk=ticket_id)
 
 
 def tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
@@ -71,10 +65,7 @@ def tickets_for_contact(contact: Contact) -> QuerySet[Ticket]:
 
 
 def get_ticket_for_contact(contact: Contact, ticket_id: int) -> Ticket:
-    try:
-        return tickets_for_contact(contact).get(pk=ticket_id)
-    except Ticket.DoesNotExist:
-        raise Http404("No such ticket.") from None
+    return get_object_or_404(tickets_for_contact(contact), pk=ticket_id)
 
 
 def leads_for_staff(user: StaffUser) -> QuerySet[Customer]:
@@ -87,10 +78,7 @@ def leads_for_staff(user: StaffUser) -> QuerySet[Customer]:
 
 
 def get_lead_for_staff(user: StaffUser, customer_id: int) -> Customer:
-    try:
-        return leads_for_staff(user).get(pk=customer_id)
-    except Customer.DoesNotExist:
-        raise Http404("No such lead.") from None
+    return get_object_or_404(leads_for_staff(user), pk=customer_id)
 
 
 def may_convert_lead(user: StaffUser, lead: Customer) -> bool:

@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import IContains
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from keyport.bookings.models import Booking, BookingUnit
@@ -53,9 +53,7 @@ def customers_for_staff(user: StaffUser) -> QuerySet[Customer]:
 
 
 def get_customer_for_staff(user: StaffUser, customer_id: int) -> Customer:
-    customer = customers_for_staff(user).select_related("home_location").filter(pk=customer_id).first()
-    if customer is None:
-        raise Http404("No such customer.")
+    customer = get_object_or_404(customers_for_staff(user).select_related("home_location"), pk=customer_id)
     return customer
 
 
@@ -122,9 +120,7 @@ def _cars_of_customer() -> Coalesce:
 
 
 def get_contact_for_staff(user: StaffUser, contact_id: int) -> Contact:
-    contact = contacts_for_staff(user).filter(pk=contact_id).first()
-    if contact is None:
-        raise Http404("No such contact.")
+    contact = get_object_or_404(contacts_for_staff(user), pk=contact_id)
     return contact
 
 
