@@ -93,6 +93,29 @@ def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_bac
     assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4
 
 
+
+def test_revoke_and_restore_keep_one_row_per_grant_with_its_states_over_time(client, owner, booking) -> None:
+    """The grants table shows each grant once however often access is revoked and restored, with
+    each Revoke (and its reason) and Restore in its history."""
+    client.force_login(owner)
+    grants = {grant.pk for grant in AccessGrant.objects.filter(booking=booking)}
+    revoke = reverse("dashboard:booking_revoke", args=[booking.pk])
+    restore = reverse("dashboard:booking_restore", args=[booking.pk])
+    for day, reason in ((2, "Payment overdue"), (3, "Lost key card")):
+        with time_machine.travel(NOW + dt.timedelta(days=day), tick=False):
+            client.post(revoke, {"reason": reason, "confirm": "1"})
+        with time_machine.travel(NOW + dt.timedelta(days=day, hours=2), tick=False):
+            client.post(restore)
+    mine = AccessGrant.objects.filter(booking=booking)
+    assert {grant.pk for grant in mine} == grants
+    assert all(grant.state == GrantState.ACTIVE for grant in mine)
+    page = client.get(reverse("dashboard:booking_detail", args=[booking.pk])).content.decode()
+    table = page.split('id="grants"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + len(grants)
+    history = table.split("<ul")[1].split("</ul>")[0]
+    assert history.count("<li>") == 4
+    assert history.index("Payment overdue") < history.index("Restored") < history.index("Lost key card")
+
 def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(
     site, tenant, booking
 ) -> None:

@@ -28,6 +28,7 @@ from keyport.bookings.queries import (
 )
 from keyport.dashboard.booking_forms import booking_ending_forms
 from keyport.dashboard.forms import RevokeAccessForm
+from keyport.dashboard.grant_history import grants_with_history
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.lib.bootstrap_forms import BootstrapForm
 from keyport.staff.queries import get_location_for_operator
@@ -60,7 +61,7 @@ def booking_detail(
             "currency": currency_of(booking.location),
             "scheduled_transfers": transfers_scheduled(booking, today),
             "access": booking_access_state(booking),
-            "grants": grants_of_booking(booking),
+            "grants": grants_with_history(booking, grants_of_booking(booking)),
             "shares": all_shares_of_booking(booking),
             "events": events_of_units(units),
             "can_operate": can_operate,

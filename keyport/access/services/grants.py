@@ -77,18 +77,7 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
             grant.save(update_fields=["starts_at", "ends_at", "updated_at"])
             changed.append(grant)
     now = timezone.now()
-    created = [
-        AccessGrant.objects.create(
-            holder_id=holder_id,
-            unit_id=unit_id,
-            booking=booking,
-            origin=GrantOrigin.BOOKING,
-            starts_at=windows[unit_id][0],
-            ends_at=windows[unit_id][1],
-        )
-        for holder_id, unit_id in wanted
-        if not _has_ended(windows[unit_id], now)
-    ]
+    created = _grants_give_back(booking, wanted, windows, now)
     reason = "Booking cancelled" if booking.is_cancelled else "No longer a portal contact of the booking"
     _end_grants(gone, state=GrantState.REVOKED, reason=reason)
     _intend(created + changed, SyncOperation.UPSERT)
@@ -116,6 +105,49 @@ def grants_sync_for_booking(*, actor: Actor, booking: Booking) -> list[AccessGra
     for when in sorted(moves):
         _enqueue_at(booking_access_end, booking.pk, when=when)
     return created + changed
+
+
+def _grants_give_back(
+    booking: Booking, wanted: dict[tuple[int, int], None], windows: dict[int, Window], now: dt.datetime
+) -> list[AccessGrant]:
+    """The grants a booking should have and has not: a grant that Revoke access took comes back as
+    the same grant (one row, its states over time in the audit), any other is a new grant."""
+    paused = {
+        (grant.holder_id, grant.unit_id): grant
+        for grant in AccessGrant.objects.filter(
+            booking=booking, origin=GrantOrigin.BOOKING, state=GrantState.REVOKED, revoked_with_booking=True
+        ).order_by("pk")
+    }
+    given: list[AccessGrant] = []
+    for holder_id, unit_id in wanted:
+        starts_at, ends_at = windows[unit_id]
+        if _has_ended(windows[unit_id], now):
+            continue
+        grant = paused.get((holder_id, unit_id))
+        if grant is None:
+            grant = AccessGrant.objects.create(
+                holder_id=holder_id,
+                unit_id=unit_id,
+                booking=booking,
+                origin=GrantOrigin.BOOKING,
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+        else:
+            grant.state, grant.revoked_reason, grant.revoked_with_booking = GrantState.ACTIVE, "", False
+            grant.starts_at, grant.ends_at, grant.updated_at = starts_at, ends_at, now
+            grant.save(
+                update_fields=[
+                    "state",
+                    "revoked_reason",
+                    "revoked_with_booking",
+                    "starts_at",
+                    "ends_at",
+                    "updated_at",
+                ]
+            )
+        given.append(grant)
+    return given
 
 
 Window = tuple[dt.datetime, dt.datetime | None]

@@ -82,7 +82,10 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
     state.save(update_fields=["revoked_at", "revoked_reason", "revoked_origin"])
     paused = SharedAccess.objects.filter(booking=booking, state=ShareState.REVOKED, revoked_with_booking=True)
     paused_ids = list(paused.values_list("pk", flat=True))
+    taken = AccessGrant.objects.filter(booking=booking, state=GrantState.REVOKED, revoked_with_booking=True)
+    taken_ids = list(taken.values_list("pk", flat=True))
     grants_sync_for_booking(actor=actor, booking=booking)
+    given_back = AccessGrant.objects.filter(pk__in=taken_ids, state=GrantState.ACTIVE).order_by("pk")
     restored = list(
         SharedAccess.objects.filter(pk__in=paused_ids, state=ShareState.ACTIVE)
         .select_related("holder")
@@ -92,7 +95,7 @@ def booking_restore_access(*, actor: Actor, booking: Booking) -> Booking:
         actor=actor,
         action="access.booking_restored",
         booking=booking,
-        details={"shares": [s.pk for s in restored]},
+        details={"grants": list(given_back.values_list("pk", flat=True)), "shares": [s.pk for s in restored]},
     )
     if booking.may_get_in_now_or_later():
         access_changed_emails(booking=booking, shares=restored, revoked=False)
