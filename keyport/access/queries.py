@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -33,7 +33,7 @@ from keyport.access.models import (
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import bookings_of_customer
 from keyport.contacts.models import Contact, Customer
-from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint
+from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint, UnitStatus
 from keyport.lib.tokens import token_hash
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
@@ -441,7 +441,7 @@ def pin_blocks_for_staff(
 def access_points_for_staff(user: StaffUser, *, booked_by: Customer) -> QuerySet[AccessPoint]:
     """The doors of the staff member's locations where this customer has a booking."""
     locations = locations_for_staff(user).filter(bookings__customer=booked_by).distinct()
-    return AccessPoint.objects.filter(location__in=locations)
+    return AccessPoint.objects.in_service().filter(location__in=locations)
 
 
 def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBlock]:
@@ -455,7 +455,8 @@ def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBl
         reason__in=WRONG_PIN_REASONS,
     ).order_by()
     points = (
-        AccessPoint.objects.filter(location__in=locations, pins_blocked_until__gt=now)
+        AccessPoint.objects.in_service()
+        .filter(location__in=locations, pins_blocked_until__gt=now)
         .select_related("location")
         .annotate(
             burst=Coalesce(Subquery(wrong.values("access_point_id").annotate(n=Count("pk")).values("n")), 0),
@@ -489,4 +490,49 @@ def guest_share_for_key(key: str) -> SharedAccess | None:
         SharedAccess.objects.select_related("booking__location", "holder", "booking__customer")
         .filter(key_hash=token_hash(key))
         .first()
+    )
+
+
+# What a device's last check answered, for staff: whether it works, and what to do when not.
+DEVICE_CHECK_WORDS = {
+    "ok": "Opened for a PIN",
+    "unknown_pin": "Refused a PIN nobody has",
+    "outside_window": "Refused a PIN outside its dates",
+    "revoked": "Refused a withdrawn PIN",
+    "not_mapped": "Refused a PIN of no unit it serves",
+    "location_closed": "Refused: the site was closed",
+    "slow_down": "Refused: too many wrong PINs",
+    "blocked": "Refused: keypad blocked",
+    "wrong_access_point": "Misconfigured: it asks with another access point's identifier",
+    "bad_request": "Misconfigured: it sends questions the API cannot read",
+}
+DEVICE_MISCONFIGURED = frozenset({"wrong_access_point", "bad_request"})
+
+
+def access_points_at(location: Location) -> QuerySet[AccessPoint]:
+    """The location's access points for its Access points page, in service first, each with its
+    device key (or None) and how many units it serves: one query."""
+    return (
+        location.access_points.select_related("device_key")
+        .annotate(unit_count=Count("unit_mappings"))
+        .order_by(F("retired_at").asc(nulls_first=True), "kind", "name")
+    )
+
+
+def get_access_point_at(location: Location, access_point_id: int) -> AccessPoint:
+    """One of the location's access points with its device key, or 404."""
+    point = location.access_points.select_related("location", "device_key").filter(pk=access_point_id).first()
+    if point is None:
+        raise Http404("No such access point.")
+    return point
+
+
+def units_for_access_point(access_point: AccessPoint) -> QuerySet[Unit]:
+    """The units an access point can be mapped to: its location's, not retired, and those it serves."""
+    served = Q(access_mappings__access_point=access_point)
+    return (
+        Unit.objects.filter(location_id=access_point.location_id)
+        .filter(~Q(status=UnitStatus.RETIRED) | served)
+        .distinct()
+        .order_by("number")
     )

@@ -89,7 +89,7 @@ def _status(request: StaffRequest) -> int:
 
 def _unit_page(request: StaffRequest, unit: Unit, **forms: object) -> HttpResponse:
     """The unit's page: its details, service status, access points and Retire; a refused form in `forms`."""
-    access_points = unit.location.access_points.order_by("name")
+    access_points = unit.location.access_points.in_service().order_by("name")
     context = {
         "location": unit.location,
         "unit": unit,
@@ -147,7 +147,9 @@ def unit_service(request: StaffRequest, unit_id: int) -> HttpResponse:
 @staff_required
 def unit_access_points(request: StaffRequest, unit_id: int) -> HttpResponse:
     unit = get_unit_for_operator(request.user, unit_id)
-    form = UnitAccessPointsForm(request.POST, access_points=unit.location.access_points.order_by("name"))
+    form = UnitAccessPointsForm(
+        request.POST, access_points=unit.location.access_points.in_service().order_by("name")
+    )
     if form.is_valid():
         try:
             facilities.unit_map_access_points(

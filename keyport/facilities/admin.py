@@ -39,7 +39,7 @@ class UnitAdminForm(forms.ModelForm):
     # Not the model's `access_points`: the admin would write that many-to-many itself, unaudited.
     mapped_access_points = form_fields.ModelMultipleChoiceField(
         label="Access points",
-        queryset=AccessPoint.objects.select_related("location"),
+        queryset=AccessPoint.objects.in_service().select_related("location"),
         required=False,
         widget=FilteredSelectMultiple("access points", is_stacked=False),
         help_text="The gates, doors and locks that open for this unit's holders.",

@@ -29,7 +29,7 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     if text is None:
         return plan
     units = {unit.number.casefold(): unit for unit in location.units.all()}
-    access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
+    access_points = {point.external_id.casefold(): point for point in location.access_points.in_service()}
     seen: dict[str, int] = {}
     for line_number, row in enumerate(csv_rows(text, plan.errors), start=1):
         cells = [cell.strip() for cell in row if cell.strip()]

@@ -14,7 +14,7 @@ def occupied_on(day: dt.date) -> Q:
 def locations_with_counts(locations: QuerySet[Location]) -> QuerySet[Location]:
     """Each location with its access point and unmapped-unit counts (one query)."""
     return locations.annotate(
-        access_point_count=count_per(AccessPoint.objects.all(), "location", "pk"),
+        access_point_count=count_per(AccessPoint.objects.in_service(), "location", "pk"),
         unmapped_count=count_per(
             Unit.objects.filter(access_mappings__isnull=True).exclude(status=UnitStatus.RETIRED),
             "location",

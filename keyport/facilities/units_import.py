@@ -81,7 +81,9 @@ class _UnitsReader:
         self.location, self.plan = location, plan
         self.numbers_taken = {number.casefold() for number in location.units.values_list("number", flat=True)}
         self.types = {unit_type.name.casefold(): unit_type for unit_type in location.unit_types.all()}
-        self.access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
+        self.access_points = {
+            point.external_id.casefold(): point for point in location.access_points.in_service()
+        }
         self.seen: dict[str, int] = {}
 
     def read(self, row: _Row) -> None:

@@ -1,0 +1,43 @@
+"""The forms of a location's Access points page: add, rename, and the units an access point serves."""
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from keyport.facilities.models import AccessPointKind, Unit
+from keyport.lib import form_fields
+from keyport.lib.bootstrap_forms import BootstrapForm
+
+# Empty names and identifiers are the services' to refuse (with their own words, beside the field),
+# so the fields take them and leave the browser's own check out.
+_NAME = {"max_length": 120, "required": False}
+
+
+class AccessPointForm(BootstrapForm):
+    name = forms.CharField(label="Name", help_text="What staff and tenants call it: Main gate.", **_NAME)
+    kind = forms.ChoiceField(label="Kind", choices=AccessPointKind.choices)
+    external_id = forms.CharField(
+        label="External identifier",
+        help_text="What the provider or the keypad knows it by (BER-GATE-1); it cannot change later.",
+        **_NAME,
+    )
+
+
+class AccessPointRenameForm(BootstrapForm):
+    name = forms.CharField(label="Name", **_NAME)
+
+
+class AccessPointUnitsForm(BootstrapForm):
+    units = form_fields.ModelMultipleChoiceField(
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Units it serves",
+        help_text="Who holds one of these units can open it.",
+        error_messages={"invalid_choice": "Choose units of this location only."},
+    )
+
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["units"].queryset = units  # type: ignore[attr-defined]
