@@ -380,14 +380,20 @@ def _check_external_id_free(access_point: AccessPoint) -> None:
 
 
 def access_points_elsewhere(location_id: int, access_points: Iterable[AccessPoint]) -> str:
-    """The message for access points that are not at the unit's location, or retired; "" when
-    all are in service there."""
-    points = list(access_points)
-    foreign = sorted(ap.name for ap in points if ap.location_id != location_id)
-    if foreign:
-        return f"Not at this unit's location: {', '.join(foreign)}."
-    retired = sorted(ap.name for ap in points if ap.retired_at is not None)
-    return f"Retired, they open nothing: {', '.join(retired)}." if retired else ""
+    """The message for access points that are not at the unit's location, or "" when all are."""
+    foreign = sorted(ap.name for ap in access_points if ap.location_id != location_id)
+    return f"Not at this unit's location: {', '.join(foreign)}." if foreign else ""
+
+
+def _access_points_retired(access_point_ids: Iterable[int]) -> str:
+    """The message for those of these access points that are retired (read now, not from the
+    objects given, which may be older), or "" when none is."""
+    ids = list(access_point_ids)
+    if not ids:
+        return ""
+    retired = AccessPoint.objects.filter(pk__in=ids, retired_at__isnull=False)
+    names = sorted(retired.values_list("name", flat=True))
+    return f"Retired, they open nothing: {', '.join(names)}." if names else ""
 
 
 @transaction.atomic
@@ -427,7 +433,7 @@ def unit_map_access_points(
 ) -> list[AccessPoint]:
     """Set which access points open for this unit's holders (replacing the previous mapping)."""
     wanted = {access_point.pk: access_point for access_point in access_points}
-    problem = access_points_elsewhere(unit.location_id, wanted.values())
+    problem = access_points_elsewhere(unit.location_id, wanted.values()) or _access_points_retired(wanted)
     if problem:
         raise ValidationError({"access_points": problem})
     # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one
