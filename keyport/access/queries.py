@@ -33,7 +33,14 @@ from keyport.access.models import (
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import bookings_of_customer
 from keyport.contacts.models import Contact, Customer
-from keyport.facilities.models import AccessPoint, Location, Unit, UnitAccessPoint, UnitStatus
+from keyport.facilities.models import (
+    ACCESS_POINT_IN_SERVICE,
+    AccessPoint,
+    Location,
+    Unit,
+    UnitAccessPoint,
+    UnitStatus,
+)
 from keyport.lib.tokens import token_hash
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
@@ -441,7 +448,7 @@ def pin_blocks_for_staff(
 def access_points_for_staff(user: StaffUser, *, booked_by: Customer) -> QuerySet[AccessPoint]:
     """The doors of the staff member's locations where this customer has a booking."""
     locations = locations_for_staff(user).filter(bookings__customer=booked_by).distinct()
-    return AccessPoint.objects.in_service().filter(location__in=locations)
+    return AccessPoint.objects.filter(ACCESS_POINT_IN_SERVICE, location__in=locations)
 
 
 def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBlock]:
@@ -455,8 +462,9 @@ def pin_blocks_at(locations: QuerySet[Location], now: dt.datetime) -> list[PinBl
         reason__in=WRONG_PIN_REASONS,
     ).order_by()
     points = (
-        AccessPoint.objects.in_service()
-        .filter(location__in=locations, pins_blocked_until__gt=now)
+        AccessPoint.objects.filter(
+            location__in=locations, pins_blocked_until__gt=now, retired_at__isnull=True
+        )
         .select_related("location")
         .annotate(
             burst=Coalesce(Subquery(wrong.values("access_point_id").annotate(n=Count("pk")).values("n")), 0),

@@ -10,22 +10,24 @@ from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm
 
 # Empty names and identifiers are the services' to refuse (with their own words, beside the field),
-# so the fields take them and leave the browser's own check out.
-_NAME = {"max_length": 120, "required": False}
+# so the fields are not required.
 
 
 class AccessPointForm(BootstrapForm):
-    name = forms.CharField(label="Name", help_text="What staff and tenants call it: Main gate.", **_NAME)
+    name = forms.CharField(
+        label="Name", help_text="What staff and tenants call it: Main gate.", max_length=120, required=False
+    )
     kind = forms.ChoiceField(label="Kind", choices=AccessPointKind.choices)
     external_id = forms.CharField(
         label="External identifier",
         help_text="What the provider or the keypad knows it by (BER-GATE-1); it cannot change later.",
-        **_NAME,
+        max_length=120,
+        required=False,
     )
 
 
 class AccessPointRenameForm(BootstrapForm):
-    name = forms.CharField(label="Name", **_NAME)
+    name = forms.CharField(label="Name", max_length=120, required=False)
 
 
 class AccessPointUnitsForm(BootstrapForm):

@@ -6,7 +6,7 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.http import HttpRequest
 
 from keyport.audit.services import Actor
-from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
+from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, AccessPoint, Location, OpeningHours, Unit
 from keyport.facilities.services import unit_map_access_points
 from keyport.lib import form_fields
 from keyport.lib.admin import BoundedInline, FixedOnceMadeAdmin
@@ -39,7 +39,7 @@ class UnitAdminForm(forms.ModelForm):
     # Not the model's `access_points`: the admin would write that many-to-many itself, unaudited.
     mapped_access_points = form_fields.ModelMultipleChoiceField(
         label="Access points",
-        queryset=AccessPoint.objects.in_service().select_related("location"),
+        queryset=AccessPoint.objects.filter(ACCESS_POINT_IN_SERVICE).select_related("location"),
         required=False,
         widget=FilteredSelectMultiple("access points", is_stacked=False),
         help_text="The gates, doors and locks that open for this unit's holders.",

@@ -324,10 +324,8 @@ class AccessPointKind(models.TextChoices):
     ELEVATOR = "elevator", "Elevator"
 
 
-class AccessPointQuerySet(models.QuerySet["AccessPoint"]):
-    def in_service(self) -> AccessPointQuerySet:
-        """The access points not retired: the only ones ever offered for a mapping or a device key."""
-        return self.filter(retired_at__isnull=True)
+# The access points not retired: the only ones ever offered for a mapping or a device key.
+ACCESS_POINT_IN_SERVICE = models.Q(retired_at__isnull=True)
 
 
 class AccessPoint(models.Model):
@@ -354,8 +352,6 @@ class AccessPoint(models.Model):
     # Retired: never offered again and opens nothing (its mappings and device key are gone); its
     # events stay. See access.services.access_point_retire.
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = AccessPointQuerySet.as_manager()
 
     class Meta:
         ordering = ["location", "kind", "name"]
