@@ -257,7 +257,7 @@ def test_the_service_refuses_a_unit_of_another_location(site, other_site):
 
 def test_retiring_withdraws_the_key_and_the_mapping_audited(manager_client, site):
     device_key_issue(actor=ACTOR, access_point=site.door)
-    answer = manager_client.post(point_url(site, site.door, "access_point_retire"))
+    answer = manager_client.post(point_url(site, site.door, "access_point_retire"), {"confirm": "1"})
     assert answer.status_code == 302
     point = AccessPoint.objects.get(pk=site.door.pk)
     assert point.retired_at is not None
@@ -267,6 +267,24 @@ def test_retiring_withdraws_the_key_and_the_mapping_audited(manager_client, site
     page = manager_client.get(list_url(site)).content.decode()
     assert "Retired" in page
     assert "Retire Main door" not in manager_client.get(point_url(site, site.door)).content.decode()
+
+
+def test_retire_and_withdraw_first_say_what_follows_and_change_nothing(manager_client, site):
+    device_key_issue(actor=ACTOR, access_point=site.door)
+    key_hash = DeviceKey.objects.get(access_point=site.door).key_hash
+    before = (mapping(site), AuditEntry.objects.count())
+    retire = manager_client.post(point_url(site, site.door, "access_point_retire"))
+    assert retire.status_code == 200
+    assert "Retire Main door?" in retire.content.decode() and "its 2 units" in retire.content.decode()
+    withdraw = manager_client.post(point_url(site, site.door, "access_point_device_key_withdraw"))
+    assert (
+        withdraw.status_code == 200 and "Withdraw the device key of Main door?" in withdraw.content.decode()
+    )
+    for page in (retire, withdraw):
+        assert 'name="confirm" value="1"' in page.content.decode()
+    assert AccessPoint.objects.get(pk=site.door.pk).retired_at is None
+    assert DeviceKey.objects.get(access_point=site.door).key_hash == key_hash
+    assert (mapping(site), AuditEntry.objects.count()) == before
 
 
 def test_a_retired_points_door_check_is_refused_and_logs_nothing(client, site, tenant, booking):
@@ -348,7 +366,9 @@ def test_replacing_a_key_says_the_old_one_stopped_working_and_it_has(manager_cli
 
 def test_withdrawing_a_lost_keypads_key_refuses_its_checks_audited(manager_client, client, site):
     key = device_key_issue(actor=ACTOR, access_point=site.door)
-    answer = manager_client.post(point_url(site, site.door, "access_point_device_key_withdraw"))
+    answer = manager_client.post(
+        point_url(site, site.door, "access_point_device_key_withdraw"), {"confirm": "1"}
+    )
     assert answer.status_code == 302
     assert check(client, key, site.door.external_id).status_code == 401
     assert AuditEntry.objects.filter(action="access.device_key_revoked", target_id=site.door.pk).exists()

@@ -147,10 +147,38 @@ def access_point_units(request: StaffRequest, location_id: int, access_point_id:
     return _detail_page(request, point, status=400, units_form=form)
 
 
+def _confirm_page(
+    request: StaffRequest, point: AccessPoint, *, question: str, consequences: list[str], confirm_words: str
+) -> HttpResponse:
+    """Retire and Withdraw shut a door: first say what follows, and ask (a page, no script needed)."""
+    context = {
+        "location": point.location,
+        "point": point,
+        "question": question,
+        "consequences": consequences,
+        "confirm_words": confirm_words,
+        "action": request.path,
+    }
+    return render(request, "dashboard/access_points/confirm.html", context)
+
+
 @require_POST
 @staff_required
 def access_point_retire_view(request: StaffRequest, location_id: int, access_point_id: int) -> HttpResponse:
     point = get_access_point_at(get_location_for_operator(request.user, location_id), access_point_id)
+    if request.POST.get("confirm") != "1":
+        served = point.units.count()
+        return _confirm_page(
+            request,
+            point,
+            question=f"Retire {point.name}?",
+            consequences=[
+                f"It stops serving its {served} unit{'s' if served != 1 else ''}: nobody opens it any more.",
+                "Its device key is withdrawn: the keypad's checks are refused.",
+                "It is never offered again; its identifier stays its own, and its events stay.",
+            ],
+            confirm_words=f"Retire {point.name}",
+        )
     access_point_retire(actor=Actor.staff(request.user), access_point=point)
     messages.success(
         request, f"{point.name} retired: it opens nothing now, and its device key no longer works."
@@ -181,6 +209,18 @@ def access_point_device_key_withdraw(
 ) -> HttpResponse:
     """Withdraw the device key (a lost or stolen keypad): its checks are refused from now on."""
     point = get_access_point_at(get_location_for_operator(request.user, location_id), access_point_id)
+    if request.POST.get("confirm") != "1" and DeviceState.of(point).key is not None:
+        return _confirm_page(
+            request,
+            point,
+            question=f"Withdraw the device key of {point.name}?",
+            consequences=[
+                "The keypad's checks are refused from now on: no PIN opens it there.",
+                "The portal's Open button still opens it for those who may.",
+                "Issue a new key when the keypad is replaced.",
+            ],
+            confirm_words="Withdraw the key",
+        )
     if device_key_revoke(actor=Actor.staff(request.user), access_point=point):
         messages.success(
             request, f"Device key of {point.name} withdrawn: its checks are refused from now on."

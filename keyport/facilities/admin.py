@@ -94,7 +94,7 @@ class UnitAdmin(FixedOnceMadeAdmin):
 
 @admin.register(AccessPoint)
 class AccessPointAdmin(FixedOnceMadeAdmin):
-    list_display = ["name", "location", "kind", "external_id"]
+    list_display = ["name", "location", "kind", "external_id", "retired_at"]
     list_filter = ["location", "kind"]
     search_fields = ["name", "external_id"]
     fixed_once_made = ("location",)  # it opens for units of its own location only
