@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from keyport.access.emails import in_minutes, local_time
 from keyport.access.models import (
@@ -503,16 +503,16 @@ def guest_share_for_key(key: str) -> SharedAccess | None:
 
 # What a device's last check answered, for staff: whether it works, and what to do when not.
 DEVICE_CHECK_WORDS = {
-    "ok": "Opened for a PIN",
-    "unknown_pin": "Refused a PIN nobody has",
-    "outside_window": "Refused a PIN outside its dates",
-    "revoked": "Refused a withdrawn PIN",
-    "not_mapped": "Refused a PIN of no unit it serves",
-    "location_closed": "Refused: the site was closed",
-    "slow_down": "Refused: too many wrong PINs",
-    "blocked": "Refused: keypad blocked",
-    "wrong_access_point": "Misconfigured: it asks with another access point's identifier",
-    "bad_request": "Misconfigured: it sends questions the API cannot read",
+    "ok": gettext_lazy("Opened for a PIN"),
+    "unknown_pin": gettext_lazy("Refused a PIN nobody has"),
+    "outside_window": gettext_lazy("Refused a PIN outside its dates"),
+    "revoked": gettext_lazy("Refused a withdrawn PIN"),
+    "not_mapped": gettext_lazy("Refused a PIN of no unit it serves"),
+    "location_closed": gettext_lazy("Refused: the site was closed"),
+    "slow_down": gettext_lazy("Refused: too many wrong PINs"),
+    "blocked": gettext_lazy("Refused: keypad blocked"),
+    "wrong_access_point": gettext_lazy("Misconfigured: it asks with another access point's identifier"),
+    "bad_request": gettext_lazy("Misconfigured: it sends questions the API cannot read"),
 }
 DEVICE_MISCONFIGURED = frozenset({"wrong_access_point", "bad_request"})
 

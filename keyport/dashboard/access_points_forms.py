@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from keyport.facilities.models import AccessPointKind, Unit
 from keyport.lib import form_fields
@@ -15,19 +16,22 @@ from keyport.lib.bootstrap_forms import BootstrapForm
 
 class AccessPointForm(BootstrapForm):
     name = forms.CharField(
-        label="Name", help_text="What staff and tenants call it: Main gate.", max_length=120, required=False
+        label=_("Name"),
+        help_text=_("What staff and tenants call it: Main gate."),
+        max_length=120,
+        required=False,
     )
-    kind = forms.ChoiceField(label="Kind", choices=AccessPointKind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=AccessPointKind.choices)
     external_id = forms.CharField(
-        label="External identifier",
-        help_text="What the provider or the keypad knows it by (BER-GATE-1); it cannot change later.",
+        label=_("External identifier"),
+        help_text=_("What the provider or the keypad knows it by (BER-GATE-1); it cannot change later."),
         max_length=120,
         required=False,
     )
 
 
 class AccessPointRenameForm(BootstrapForm):
-    name = forms.CharField(label="Name", max_length=120, required=False)
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
 
 
 class AccessPointUnitsForm(BootstrapForm):
@@ -35,9 +39,9 @@ class AccessPointUnitsForm(BootstrapForm):
         queryset=Unit.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Units it serves",
-        help_text="Who holds one of these units can open it.",
-        error_messages={"invalid_choice": "Choose units of this location only."},
+        label=_("Units it serves"),
+        help_text=_("Who holds one of these units can open it."),
+        error_messages={"invalid_choice": _("Choose units of this location only.")},
     )
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:

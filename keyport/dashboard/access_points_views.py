@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -45,7 +47,7 @@ class DeviceState:
         if self.key is None or self.key.last_check_at is None:
             return ""
         result = self.key.last_check_result
-        return DEVICE_CHECK_WORDS.get(result, result)
+        return str(DEVICE_CHECK_WORDS.get(result, result))
 
     @property
     def misconfigured(self) -> bool:
@@ -80,7 +82,10 @@ def location_access_points(request: StaffRequest, location_id: int) -> HttpRespo
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"{point.name} added. Issue its device key when its keypad is ready.")
+            messages.success(
+                request,
+                _("%(name)s added. Issue its device key when its keypad is ready.") % {"name": point.name},
+            )
             return redirect(
                 "dashboard:access_point_detail", location_id=location.pk, access_point_id=point.pk
             )
@@ -120,7 +125,7 @@ def access_point_detail(request: StaffRequest, location_id: int, access_point_id
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Access point renamed.")
+            messages.success(request, _("Access point renamed."))
             return redirect(
                 "dashboard:access_point_detail", location_id=location_id, access_point_id=point.pk
             )
@@ -140,7 +145,7 @@ def access_point_units(request: StaffRequest, location_id: int, access_point_id:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Units served by {point.name} saved.")
+            messages.success(request, _("Units served by %(name)s saved.") % {"name": point.name})
             return redirect(
                 "dashboard:access_point_detail", location_id=location_id, access_point_id=point.pk
             )
@@ -171,17 +176,24 @@ def access_point_retire_view(request: StaffRequest, location_id: int, access_poi
         return _confirm_page(
             request,
             point,
-            question=f"Retire {point.name}?",
+            question=_("Retire %(name)s?") % {"name": point.name},
             consequences=[
-                f"It stops serving its {served} unit{'s' if served != 1 else ''}: nobody opens it any more.",
-                "Its device key is withdrawn: the keypad's checks are refused.",
-                "It is never offered again; its identifier stays its own, and its events stay.",
+                ngettext(
+                    "It stops serving its %(count)d unit: nobody opens it any more.",
+                    "It stops serving its %(count)d units: nobody opens it any more.",
+                    served,
+                )
+                % {"count": served},
+                _("Its device key is withdrawn: the keypad's checks are refused."),
+                _("It is never offered again; its identifier stays its own, and its events stay."),
             ],
-            confirm_words=f"Retire {point.name}",
+            confirm_words=_("Retire %(name)s") % {"name": point.name},
         )
     access_point_retire(actor=Actor.staff(request.user), access_point=point)
     messages.success(
-        request, f"{point.name} retired: it opens nothing now, and its device key no longer works."
+        request,
+        _("%(name)s retired: it opens nothing now, and its device key no longer works.")
+        % {"name": point.name},
     )
     return redirect("dashboard:location_access_points", location_id=location_id)
 
@@ -213,18 +225,19 @@ def access_point_device_key_withdraw(
         return _confirm_page(
             request,
             point,
-            question=f"Withdraw the device key of {point.name}?",
+            question=_("Withdraw the device key of %(name)s?") % {"name": point.name},
             consequences=[
-                "The keypad's checks are refused from now on: no PIN opens it there.",
-                "The portal's Open button still opens it for those who may.",
-                "Issue a new key when the keypad is replaced.",
+                _("The keypad's checks are refused from now on: no PIN opens it there."),
+                _("The portal's Open button still opens it for those who may."),
+                _("Issue a new key when the keypad is replaced."),
             ],
-            confirm_words="Withdraw the key",
+            confirm_words=_("Withdraw the key"),
         )
     if device_key_revoke(actor=Actor.staff(request.user), access_point=point):
         messages.success(
-            request, f"Device key of {point.name} withdrawn: its checks are refused from now on."
+            request,
+            _("Device key of %(name)s withdrawn: its checks are refused from now on.") % {"name": point.name},
         )
     else:
-        messages.info(request, f"{point.name} had no device key.")
+        messages.info(request, _("%(name)s had no device key.") % {"name": point.name})
     return redirect("dashboard:access_point_detail", location_id=location_id, access_point_id=point.pk)

@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
         await navigator.clipboard.writeText(source.textContent.trim());
         if (status) status.textContent = button.dataset.kpCopied || "Copied";
       } catch {
-        if (status) status.textContent = "Select the key and copy it.";
+        if (status) status.textContent = button.dataset.kpCopyFailed || "";
       }
     });
   }
