@@ -211,7 +211,11 @@ def test_a_check_is_one_read_and_one_insert(
 ) -> None:
     key = device_key_issue(actor=Actor.system("t"), access_point=site.door)
     pin = site.holder(tenant).pin
-    # The door (its wrong-PIN counts and hours) with the PIN's holder and grants; then the event.
+    # The device's first check of the minute: the door (its wrong-PIN counts and hours) with the
+    # PIN's holder and grants; the event; the check noted on the device key.
+    with django_assert_max_num_queries(3):
+        assert check(client, key, {"access_point": site.door.external_id, "pin": pin}).json()["allowed"]
+    # Within the minute: the read and the event only.
     with django_assert_max_num_queries(2):
         assert check(client, key, {"access_point": site.door.external_id, "pin": pin}).json()["allowed"]
     # Another access point's key: refused after the one read, nothing logged.

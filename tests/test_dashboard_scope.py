@@ -84,6 +84,16 @@ def url_for(name, args, ids):
 
 def test_the_dashboard_has_routes_to_check():
     assert ("location_detail", ("location_id",)) in ROUTES
+    point = ("access_point_id", "location_id")
+    for name in (
+        "access_point_detail",
+        "access_point_units",
+        "access_point_retire",
+        "access_point_device_key",
+    ):
+        assert (name, point) in ROUTES
+    assert ("access_point_device_key_withdraw", point) in ROUTES
+    assert ("location_access_points", ("location_id",)) in ROUTES
 
 
 @pytest.mark.parametrize(("name", "args"), ROUTES)

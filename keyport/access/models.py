@@ -318,6 +318,11 @@ class DeviceKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")
     created_at = models.DateTimeField(default=timezone.now)
+    # The device's last check and its answer ("ok", "unknown_pin", "wrong_access_point", ...),
+    # recorded at most about once a minute (see access.services.device_check_record): enough to
+    # tell a dead or misconfigured keypad, cheap on the door check's path.
+    last_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_check_result = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     def __str__(self) -> str:
         return f"Device key {self.prefix}… of {self.access_point}"

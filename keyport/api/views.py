@@ -3,10 +3,11 @@
 import re
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from keyport.access.services import DeviceRefused, device_access_decide
+from keyport.access.services import DeviceRefused, device_access_decide, device_check_record
 from keyport.access.services.doors import door_for_device
 from keyport.access.templatetags.access_words import keypad_blocked_words
 from keyport.api.bodies import BodyRefused, flat_json_object
@@ -31,6 +32,9 @@ def access_check(request: HttpRequest) -> JsonResponse:
     the key is looked up, because the key and the PIN are looked up together, in the check's one
     read; any other body is answered only once the key is known: 401 for an unknown key, whatever
     it sent, else 400.
+
+    A known key's check is noted on it with its answer (`device_check_record`), at most once a
+    minute, so that the Access points page shows a dead or misconfigured device.
     """
     key = _device_key(request)
     if key is None:
@@ -39,6 +43,7 @@ def access_check(request: HttpRequest) -> JsonResponse:
     if isinstance(asked, BodyRefused):
         if door_for_device(key) is None:
             return _unauthorized("invalid_device_key")
+        device_check_record(key=key, result=asked.error, when=timezone.now())
         return JsonResponse(asked.as_json(), status=400)
     access_point_ref, pin = asked
     try:
@@ -46,7 +51,9 @@ def access_check(request: HttpRequest) -> JsonResponse:
     except DeviceRefused as refused:
         if refused.error == "invalid_device_key":
             return _unauthorized(refused.error)
+        device_check_record(key=key, result=refused.error, when=timezone.now())
         return JsonResponse({"error": refused.error}, status=403)
+    device_check_record(key=key, result=decision.reason, when=timezone.now())
     answer: dict[str, object] = {"allowed": decision.allowed, "reason": decision.reason}
     if decision.retry_after is not None:
         answer["retry_after"] = decision.retry_after

@@ -26,7 +26,7 @@ from keyport.dashboard.units_forms import (
 from keyport.dashboard.units_rows import unit_rows, units_table_rows
 from keyport.facilities import services as facilities
 from keyport.facilities.mapping_import import MAX_BYTES as CSV_MAX_BYTES
-from keyport.facilities.models import Location, Unit
+from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, Location, Unit
 from keyport.staff.queries import get_location_for_operator, get_location_for_staff
 
 
@@ -89,7 +89,7 @@ def _status(request: StaffRequest) -> int:
 
 def _unit_page(request: StaffRequest, unit: Unit, **forms: object) -> HttpResponse:
     """The unit's page: its details, service status, access points and Retire; a refused form in `forms`."""
-    access_points = unit.location.access_points.order_by("name")
+    access_points = unit.location.access_points.filter(ACCESS_POINT_IN_SERVICE).order_by("name")
     context = {
         "location": unit.location,
         "unit": unit,
@@ -147,7 +147,10 @@ def unit_service(request: StaffRequest, unit_id: int) -> HttpResponse:
 @staff_required
 def unit_access_points(request: StaffRequest, unit_id: int) -> HttpResponse:
     unit = get_unit_for_operator(request.user, unit_id)
-    form = UnitAccessPointsForm(request.POST, access_points=unit.location.access_points.order_by("name"))
+    form = UnitAccessPointsForm(
+        request.POST,
+        access_points=unit.location.access_points.filter(ACCESS_POINT_IN_SERVICE).order_by("name"),
+    )
     if form.is_valid():
         try:
             facilities.unit_map_access_points(

@@ -199,6 +199,27 @@ urlpatterns += [
     ),
 ]
 
+# Access points: add, rename, retire, the units each serves, device keys.
+from keyport.dashboard import access_points_views  # noqa: E402
+
+_POINT = "locations/<int:location_id>/access-points/<int:access_point_id>/"
+urlpatterns += [
+    path(
+        "locations/<int:location_id>/access-points/",
+        access_points_views.location_access_points,
+        name="location_access_points",
+    ),
+    path(_POINT, access_points_views.access_point_detail, name="access_point_detail"),
+    path(f"{_POINT}units/", access_points_views.access_point_units, name="access_point_units"),
+    path(f"{_POINT}retire/", access_points_views.access_point_retire_view, name="access_point_retire"),
+    path(f"{_POINT}device-key/", access_points_views.access_point_device_key, name="access_point_device_key"),
+    path(
+        f"{_POINT}device-key/withdraw/",
+        access_points_views.access_point_device_key_withdraw,
+        name="access_point_device_key_withdraw",
+    ),
+]
+
 # Units: each unit's state on a day, unit types, the units import.
 from keyport.dashboard import units_views  # noqa: E402
 

@@ -6,7 +6,7 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.http import HttpRequest
 
 from keyport.audit.services import Actor
-from keyport.facilities.models import AccessPoint, Location, OpeningHours, Unit
+from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, AccessPoint, Location, OpeningHours, Unit
 from keyport.facilities.services import unit_map_access_points
 from keyport.lib import form_fields
 from keyport.lib.admin import BoundedInline, FixedOnceMadeAdmin
@@ -39,7 +39,7 @@ class UnitAdminForm(forms.ModelForm):
     # Not the model's `access_points`: the admin would write that many-to-many itself, unaudited.
     mapped_access_points = form_fields.ModelMultipleChoiceField(
         label="Access points",
-        queryset=AccessPoint.objects.select_related("location"),
+        queryset=AccessPoint.objects.filter(ACCESS_POINT_IN_SERVICE).select_related("location"),
         required=False,
         widget=FilteredSelectMultiple("access points", is_stacked=False),
         help_text="The gates, doors and locks that open for this unit's holders.",
@@ -94,7 +94,7 @@ class UnitAdmin(FixedOnceMadeAdmin):
 
 @admin.register(AccessPoint)
 class AccessPointAdmin(FixedOnceMadeAdmin):
-    list_display = ["name", "location", "kind", "external_id"]
+    list_display = ["name", "location", "kind", "external_id", "retired_at"]
     list_filter = ["location", "kind"]
     search_fields = ["name", "external_id"]
     fixed_once_made = ("location",)  # it opens for units of its own location only

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import ngettext
 
-from keyport.facilities.models import AccessPoint, Location, Unit
+from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, AccessPoint, Location, Unit
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -29,7 +29,10 @@ def read_mapping_csv(location: Location, data: bytes) -> MappingPlan:
     if text is None:
         return plan
     units = {unit.number.casefold(): unit for unit in location.units.all()}
-    access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
+    access_points = {
+        point.external_id.casefold(): point
+        for point in location.access_points.filter(ACCESS_POINT_IN_SERVICE)
+    }
     seen: dict[str, int] = {}
     for line_number, row in enumerate(csv_rows(text, plan.errors), start=1):
         cells = [cell.strip() for cell in row if cell.strip()]

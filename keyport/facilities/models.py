@@ -324,6 +324,10 @@ class AccessPointKind(models.TextChoices):
     ELEVATOR = "elevator", "Elevator"
 
 
+# The access points not retired: the only ones ever offered for a mapping or a device key.
+ACCESS_POINT_IN_SERVICE = models.Q(retired_at__isnull=True)
+
+
 class AccessPoint(models.Model):
     """Something that opens: a gate, a door, a unit's lock or an elevator."""
 
@@ -345,6 +349,9 @@ class AccessPoint(models.Model):
     # Grows with every change of the counts, never goes back: a check that read the counts logs
     # its answer only while this is unchanged, so that wrong PINs counted meanwhile are not missed.
     wrong_pin_serial = models.PositiveBigIntegerField(default=0, editable=False)
+    # Retired: never offered again and opens nothing (its mappings and device key are gone); its
+    # events stay. See access.services.access_point_retire.
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["location", "kind", "name"]

@@ -2,7 +2,14 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from keyport.facilities.models import AccessPoint, Branding, Location, Unit, UnitStatus
+from keyport.facilities.models import (
+    ACCESS_POINT_IN_SERVICE,
+    AccessPoint,
+    Branding,
+    Location,
+    Unit,
+    UnitStatus,
+)
 from keyport.lib.counts import count_per
 
 
@@ -14,7 +21,7 @@ def occupied_on(day: dt.date) -> Q:
 def locations_with_counts(locations: QuerySet[Location]) -> QuerySet[Location]:
     """Each location with its access point and unmapped-unit counts (one query)."""
     return locations.annotate(
-        access_point_count=count_per(AccessPoint.objects.all(), "location", "pk"),
+        access_point_count=count_per(AccessPoint.objects.filter(ACCESS_POINT_IN_SERVICE), "location", "pk"),
         unmapped_count=count_per(
             Unit.objects.filter(access_mappings__isnull=True).exclude(status=UnitStatus.RETIRED),
             "location",

@@ -317,13 +317,57 @@ def unit_set_in_service(*, actor: Actor, unit: Unit) -> Unit:
 def access_point_create(
     *, actor: Actor, location: Location, name: str, kind: str, external_id: str
 ) -> AccessPoint:
+    """A new gate, door, unit lock or elevator, with the identifier its provider (or keypad) knows it by."""
     access_point = AccessPoint(
         location=location, name=name.strip(), kind=kind, external_id=external_id.strip()
     )
+    _check_access_point_named(access_point)
+    _check_external_id_free(access_point)
     access_point.full_clean()
     access_point.save()
-    audit_record(actor=actor, action="access_point.created", target=access_point, location=location)
+    audit_record(
+        actor=actor,
+        action="access_point.created",
+        target=access_point,
+        location=location,
+        details={"kind": kind, "external_id": access_point.external_id},
+    )
     return access_point
+
+
+@transaction.atomic
+def access_point_rename(*, actor: Actor, access_point: AccessPoint, name: str) -> AccessPoint:
+    """A new name for staff and tenants to know the access point by; its identifier stays."""
+    access_point = AccessPoint.objects.select_for_update().get(pk=access_point.pk)
+    changed = _apply_changes(access_point, {"name": name}, ["name"])
+    _check_access_point_named(access_point)
+    access_point.full_clean()
+    _save_changes(actor, access_point, changed, action="access_point.renamed", location=access_point.location)
+    return access_point
+
+
+def _check_access_point_named(access_point: AccessPoint) -> None:
+    if not access_point.name:
+        raise ValidationError({"name": "Give the access point a name, for example Main gate."})
+    if not access_point.external_id:
+        raise ValidationError({"external_id": "Enter the identifier the provider or keypad knows it by."})
+
+
+def _check_external_id_free(access_point: AccessPoint) -> None:
+    """External identifiers are told apart without regard to case (the CSV imports read them so),
+    and a retired access point keeps its own: its events still name it."""
+    taken = (
+        AccessPoint.objects.filter(
+            location_id=access_point.location_id, external_id__iexact=access_point.external_id
+        )
+        .exclude(pk=access_point.pk)
+        .first()
+    )
+    if taken is not None:
+        retired = " (retired)" if taken.retired_at is not None else ""
+        raise ValidationError(
+            {"external_id": f"{taken.name}{retired} already has the identifier {taken.external_id} here."}
+        )
 
 
 def access_points_elsewhere(location_id: int, access_points: Iterable[AccessPoint]) -> str:
@@ -332,13 +376,55 @@ def access_points_elsewhere(location_id: int, access_points: Iterable[AccessPoin
     return f"Not at this unit's location: {', '.join(foreign)}." if foreign else ""
 
 
+def _access_points_retired(access_point_ids: Iterable[int]) -> str:
+    """The message for those of these access points that are retired (read now, not from the
+    objects given, which may be older), or "" when none is."""
+    ids = list(access_point_ids)
+    if not ids:
+        return ""
+    retired = AccessPoint.objects.filter(pk__in=ids, retired_at__isnull=False)
+    names = sorted(retired.values_list("name", flat=True))
+    return f"Retired, they open nothing: {', '.join(names)}." if names else ""
+
+
+@transaction.atomic
+def access_point_map_units(*, actor: Actor, access_point: AccessPoint, units: Iterable[Unit]) -> list[Unit]:
+    """Set which units this access point serves (replacing the previous mapping): who holds one of
+    them can open it. Units of another location and a retired access point are refused."""
+    wanted = {unit.pk: unit for unit in units}
+    foreign = sorted(unit.number for unit in wanted.values() if unit.location_id != access_point.location_id)
+    if foreign:
+        raise ValidationError({"units": f"Not at this access point's location: {', '.join(foreign)}."})
+    # Locked, so that a retirement or another change of this mapping applies before or after this one.
+    access_point = AccessPoint.objects.select_for_update().select_related("location").get(pk=access_point.pk)
+    if access_point.retired_at is not None:
+        raise ValidationError({"units": f"{access_point.name} is retired: it serves no units."})
+    current = set(access_point.unit_mappings.values_list("unit_id", flat=True))
+    added, removed = set(wanted) - current, current - set(wanted)
+    if not added and not removed:
+        return list(wanted.values())
+    removed_numbers = sorted(Unit.objects.filter(pk__in=removed).values_list("number", flat=True))
+    access_point.unit_mappings.filter(unit_id__in=removed).delete()
+    UnitAccessPoint.objects.bulk_create(
+        [UnitAccessPoint(unit_id=pk, access_point=access_point) for pk in sorted(added)]
+    )
+    audit_record(
+        actor=actor,
+        action="access_point.units_mapped",
+        target=access_point,
+        location=access_point.location,
+        details={"added": sorted(wanted[pk].number for pk in added), "removed": removed_numbers},
+    )
+    return list(wanted.values())
+
+
 @transaction.atomic
 def unit_map_access_points(
     *, actor: Actor, unit: Unit, access_points: Iterable[AccessPoint]
 ) -> list[AccessPoint]:
     """Set which access points open for this unit's holders (replacing the previous mapping)."""
     wanted = {access_point.pk: access_point for access_point in access_points}
-    problem = access_points_elsewhere(unit.location_id, wanted.values())
+    problem = access_points_elsewhere(unit.location_id, wanted.values()) or _access_points_retired(wanted)
     if problem:
         raise ValidationError({"access_points": problem})
     # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one

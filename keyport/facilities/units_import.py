@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 
 from keyport.facilities.mapping_import import access_points_named, csv_rows, csv_text
-from keyport.facilities.models import AccessPoint, Location, Unit, UnitKind, UnitType
+from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, AccessPoint, Location, Unit, UnitKind, UnitType
 
 WIDTH_BY_DEPTH = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[x×*]\s*(\d+(?:[.,]\d+)?)\s*$", re.IGNORECASE)
 
@@ -81,7 +81,10 @@ class _UnitsReader:
         self.location, self.plan = location, plan
         self.numbers_taken = {number.casefold() for number in location.units.values_list("number", flat=True)}
         self.types = {unit_type.name.casefold(): unit_type for unit_type in location.unit_types.all()}
-        self.access_points = {point.external_id.casefold(): point for point in location.access_points.all()}
+        self.access_points = {
+            point.external_id.casefold(): point
+            for point in location.access_points.filter(ACCESS_POINT_IN_SERVICE)
+        }
         self.seen: dict[str, int] = {}
 
     def read(self, row: _Row) -> None:

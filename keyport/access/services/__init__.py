@@ -25,6 +25,9 @@ from keyport.access.services.decisions import (
     device_access_decide,
 )
 from keyport.access.services.devices import (
+    DEVICE_CHECK_RECORD_EVERY,
+    access_point_retire,
+    device_check_record,
     device_key_issue,
     device_key_revoke,
 )
@@ -73,6 +76,7 @@ from keyport.access.services.transfers import (
 )
 
 __all__ = [
+    "DEVICE_CHECK_RECORD_EVERY",
     "Decision",
     "DeviceRefused",
     "GRANTS_ENDED_PER_SWEEP",
@@ -89,11 +93,13 @@ __all__ = [
     "Window",
     "access_decide",
     "access_judge",
+    "access_point_retire",
     "access_point_pin_block_lift",
     "booking_access_end_now",
     "booking_restore_access",
     "booking_revoke_access",
     "device_access_decide",
+    "device_check_record",
     "device_key_issue",
     "device_key_revoke",
     "grants_end_due",

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from keyport.access.services import device_key_issue, device_key_revoke
@@ -28,7 +29,10 @@ class Command(BaseCommand):
             raise CommandError("No such access point at that location.")
         actor = Actor.system("access_device_key command")
         if not options["revoke"]:
-            self.stdout.write(device_key_issue(actor=actor, access_point=access_point))
+            try:
+                self.stdout.write(device_key_issue(actor=actor, access_point=access_point))
+            except ValidationError as refused:
+                raise CommandError(" ".join(refused.messages)) from None
         elif device_key_revoke(actor=actor, access_point=access_point):
             self.stdout.write("Device key revoked: the access point's checks are refused until a new key.")
         else:
