@@ -16,7 +16,6 @@ from keyport.audit.services import Actor
 from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import units_free_for
 from keyport.cars import services as cars
-from keyport.cars.models import Car
 from keyport.facilities.models import OpeningHours, UnitKind
 from keyport.frontdesk.services import CarOutcome, booking_create, booking_move_out, car_to_bay
 from keyport.staff.models import Role
