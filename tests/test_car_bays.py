@@ -349,3 +349,12 @@ def test_the_portal_shows_each_cars_bay_and_the_sites_opening_hours(client, lot,
     assert "Kept in bay <strong>P026</strong> at Austin lot" in page
     assert "Opening hours of Austin lot" in page and "Monday 07:00–19:00" in page
     assert "This car is not in a bay at the moment. Ask Austin lot to place it in one of your bays" in page
+
+
+def test_a_bay_that_holds_a_car_is_not_offered(lot, karl, staff_client):
+    p026, p027 = bay(lot, "P026"), bay(lot, "P027")
+    rent(karl.customer, p026, p027)
+    cars.car_assign(actor=ACTOR, car=karl, bay=p026)
+    page = staff_client(Role.MANAGER, lot).get(reverse("dashboard:car_list")).content.decode()
+    options = selects(page)[str(karl.pk)]
+    assert f'value="{p027.pk}"' in options and f'value="{p026.pk}"' not in options

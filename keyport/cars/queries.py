@@ -79,13 +79,14 @@ def bay_is_booked_by_another(customer: Customer, bay: Unit) -> bool:
 def bays_booked_by_customers(
     customer_ids: Iterable[int], locations: QuerySet[Location]
 ) -> dict[int, list[Unit]]:
-    """Each customer's parking bays that their bookings hold today at these locations, by number;
-    one query, for a list of cars."""
+    """Each customer's parking bays that their bookings hold today at these locations and that
+    hold no car, by number; one query, for a list of cars."""
     rows = (
         BookingUnit.objects.filter(
             _held_today(locations),
             booking__customer_id__in=list(customer_ids),
             unit__kind=UnitKind.PARKING_BAY,
+            unit__cars__isnull=True,
         )
         .select_related("unit__location", "booking")
         .order_by("unit__number", "unit__location__name")
