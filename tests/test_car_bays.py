@@ -17,7 +17,13 @@ from keyport.bookings.models import Booking, BookingUnit
 from keyport.bookings.queries import units_free_for
 from keyport.cars import services as cars
 from keyport.facilities.models import OpeningHours, UnitKind
-from keyport.frontdesk.services import CarOutcome, booking_create, booking_move_out, car_to_bay
+from keyport.frontdesk.services import (
+    CarOutcome,
+    booking_create,
+    booking_move_out,
+    booking_transfer,
+    car_to_bay,
+)
 from keyport.staff.models import Role
 from tests.factories import (
     CarFactory,
@@ -358,3 +364,15 @@ def test_a_bay_that_holds_a_car_is_not_offered(lot, karl, staff_client):
     page = staff_client(Role.MANAGER, lot).get(reverse("dashboard:car_list")).content.decode()
     options = selects(page)[str(karl.pk)]
     assert f'value="{p027.pk}"' in options and f'value="{p026.pk}"' not in options
+
+
+def test_a_transfer_today_takes_the_car_to_the_new_bay(lot, karl, parked):
+    p026 = karl.customer.bookings.get().units.get()
+    p040 = bay(lot, "P040")
+    booking_transfer(actor=ACTOR, booking=parked, from_unit=p026, to_unit=p040)
+    karl.refresh_from_db()
+    assert karl.bay == p040
+    assert AuditEntry.objects.get(action="car.moved").details == {
+        "from": "Austin lot P026",
+        "to": "Austin lot P040",
+    }

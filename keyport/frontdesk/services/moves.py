@@ -37,7 +37,7 @@ from keyport.bookings.services import (
 )
 from keyport.cars.models import Car
 from keyport.cars.queries import cars_in_bays
-from keyport.cars.services import car_leave_bay
+from keyport.cars.services import car_leave_bay, car_move
 from keyport.facilities.models import Unit
 from keyport.lib.times import local_day
 
@@ -186,6 +186,8 @@ def booking_transfer(
         row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
         booking_unit_save_holding(row, update_fields=["unit", "starts_on", "monthly_rent"])
         moved = grants_transfer(booking=booking, from_unit=from_unit, to_unit=to_unit)
+        for car in cars_in_bays([from_unit]):  # a car in the bay follows it to the new one
+            car_move(actor=actor, car=car, bay=to_unit)
     else:
         new_row = BookingUnit(
             booking=booking, unit=to_unit, starts_on=on, ends_on=booking.ends_on, monthly_rent=rent
