@@ -15,7 +15,7 @@ from keyport.demo.data import AUSTIN, OWNER_EMAIL
 from keyport.facilities.models import Location
 from keyport.frontdesk.services import booking_create
 from keyport.staff.models import StaffUser
-from tests.browser.test_accessibility import audit, demo, folder, staff_page  # noqa: F401
+from tests.browser.test_accessibility import audit, demo, folder, portal_page, staff_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system("tests")
@@ -31,7 +31,8 @@ def test_move_vehicle_into_the_customers_booked_bay_and_not_into_someone_elses(
     base = live_server.url
     austin = Location.objects.get(name=AUSTIN)
     today = austin.local_now().date()
-    car = Car.objects.filter(bay__location=austin).select_related("customer", "bay").order_by("plate").first()
+    parked = Car.objects.filter(bay__location=austin, customer__contacts__can_access_portal=True)
+    car = parked.select_related("customer", "bay").order_by("plate").first()
     assert car is not None
     booked, taken = list(free_bays(Location.objects.filter(pk=austin.pk))[:2])
     booking_create(actor=SYSTEM, customer=car.customer, units=[booked], starts_on=today)
@@ -68,4 +69,21 @@ def test_move_vehicle_into_the_customers_booked_bay_and_not_into_someone_elses(
     expect(page.get_by_role("link", name=car.customer.name)).to_be_visible()
     audit.check(page, "Car page")
     page.screenshot(path=str(folder / "dashboard-car.png"), full_page=True)
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name=f"Edit {car.make} {car.model}")).to_be_visible()
+    page.get_by_label("Colour").fill("Midnight blue")
+    audit.check(page, "Edit a car")
+    page.screenshot(path=str(folder / "dashboard-car-edit.png"))
+    page.get_by_role("button", name="Save car").click()
+    expect(page.get_by_text("Car saved.")).to_be_visible()
+    car.refresh_from_db()
+    assert car.colour == "Midnight blue"
+
+    phone = portal_page(browser, base, car.customer.contacts.filter(can_access_portal=True).first())
+    phone.goto(f"{base}/portal/cars/")
+    expect(phone.get_by_text(f"Kept in bay {booked.number} at {AUSTIN}").first).to_be_visible()
+    expect(phone.get_by_text(f"Opening hours of {AUSTIN}").first).to_be_visible()
+    audit.check(phone, "Portal cars")
+    phone.screenshot(path=str(folder / "portal-cars.png"), full_page=True)
     audit.assert_clean()
