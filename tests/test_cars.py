@@ -12,7 +12,7 @@ from keyport.audit.models import AuditEntry
 from keyport.cars import services
 from keyport.cars.vin import vin_check_digit_ok, vin_problem
 from keyport.facilities.models import UnitKind
-from tests.factories import CarFactory, CustomerFactory, LocationFactory, UnitFactory
+from tests.factories import CarFactory, CustomerFactory, LocationFactory, UnitFactory, booking_of, today
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,12 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def bay(location=None, **kwargs):
-    return UnitFactory(location=location or LocationFactory(), kind=UnitKind.PARKING_BAY, **kwargs)
+def bay(location=None, *, for_car=None, **kwargs):
+    """A parking bay; booked from today by the car's customer when `for_car` is given."""
+    unit = UnitFactory(location=location or LocationFactory(), kind=UnitKind.PARKING_BAY, **kwargs)
+    if for_car is not None:
+        booking_of(for_car.customer, [unit], today())
+    return unit
 
 
 def test_vin_length_and_characters():
@@ -53,7 +57,8 @@ def test_a_bad_vin_is_refused_and_a_wrong_check_digit_only_warns(actor):
 
 
 def test_assign_car_puts_it_in_a_free_bay_and_audits(actor):
-    car, target = CarFactory(), bay()
+    car = CarFactory()
+    target = bay(for_car=car)
     services.car_assign(actor=actor, car=car, bay=target)
     car.refresh_from_db()
     assert car.bay == target
@@ -61,18 +66,28 @@ def test_assign_car_puts_it_in_a_free_bay_and_audits(actor):
 
 
 def test_a_bay_holds_one_car_and_storage_units_hold_none(actor):
-    target = bay()
-    CarFactory(bay=target)
+    first = CarFactory()
+    target = bay(for_car=first)
+    first.bay = target
+    first.save()
+    second = CarFactory(customer=first.customer)
+    with pytest.raises(ValidationError) as refused:
+        services.car_assign(actor=actor, car=second, bay=target)
+    assert "already holds a car" in str(refused.value)
+    storage = UnitFactory(kind=UnitKind.STORAGE_UNIT)
+    booking_of(second.customer, [storage], today())
     with pytest.raises(ValidationError):
-        services.car_assign(actor=actor, car=CarFactory(), bay=target)
-    with pytest.raises(ValidationError):
-        services.car_assign(actor=actor, car=CarFactory(), bay=UnitFactory(kind=UnitKind.STORAGE_UNIT))
+        services.car_assign(actor=actor, car=second, bay=storage)
+    second.refresh_from_db()
+    assert second.bay is None
 
 
 def test_move_vehicle_records_from_and_to(actor):
     location = LocationFactory(name="Austin")
-    first, second = bay(location, number="P001"), bay(location, number="P002")
-    car = CarFactory(bay=first)
+    car = CarFactory()
+    first, second = bay(location, number="P001", for_car=car), bay(location, number="P002", for_car=car)
+    car.bay = first
+    car.save()
     with pytest.raises(ValidationError):
         services.car_assign(actor=actor, car=car, bay=second)
     services.car_move(actor=actor, car=car, bay=second)
@@ -150,10 +165,12 @@ def test_notes_are_kept_trimmed_and_audited(actor):
 
 
 def test_a_car_is_created_with_its_details_and_its_bay(actor):
+    customer = CustomerFactory()
     target = bay()
+    booking_of(customer, [target], today())
     car = services.car_create(
         actor=actor,
-        customer=CustomerFactory(),
+        customer=customer,
         make=" Volvo ",
         model="P1800",
         plate="b  ms 1800",
@@ -176,10 +193,12 @@ def test_a_photo_over_20_mb_is_refused(actor):
 
 
 def test_a_new_car_cannot_take_a_bay_that_holds_one(actor):
-    target = bay()
-    CarFactory(bay=target)
+    holder = CarFactory()
+    target = bay(for_car=holder)
+    holder.bay = target
+    holder.save()
     with pytest.raises(ValidationError):
         services.car_create(
-            actor=actor, customer=CustomerFactory(), make="Ford", model="T", plate="x", bay=target
+            actor=actor, customer=holder.customer, make="Ford", model="T", plate="x", bay=target
         )
     assert target.cars.count() == 1

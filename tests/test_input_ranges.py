@@ -235,7 +235,9 @@ def _context(tenant, site, booking) -> dict[str, Any]:
         "payment": lambda data: PaymentForm(data),
         "document": lambda data: DocumentForm(data, customer=customer, locations=locations),
         "event": lambda data: EventForm(data, locations=locations),
-        "bay": lambda data: BayForm(data, bays=Unit.objects.filter(location=site.location)),
+        "bay": lambda data: BayForm(
+            data, bays=Unit.objects.filter(location=site.location), booked=[], free=[]
+        ),
         "all_contacts": lambda data: AllContactsForm(data, locations=locations),
         "contact": lambda data: ContactForm(data),
         "access_events": lambda data: AccessEventsFilterForm(data, location=site.location),
@@ -286,6 +288,7 @@ WALK = (
     + [("event", field, value) for field in ("starts_at", "rsvp_deadline") for value in DATETIMES]
     + [("why_cant", "at", value) for value in DATETIMES]
     + [("event", "capacity", PAST_64_BITS)]
+    + [("bay", "monthly_rent", value) for value in ("-1", "1" * 12, "1.001")]
     + [(form, "email", LONG_EMAIL) for form in ("contact", "why_cant", "sign_in", "interest", "email_change")]
     + [("staff_sign_in", "username", LONG_EMAIL), ("share", "emails", LONG_EMAIL)]
     + [

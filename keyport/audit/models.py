@@ -26,6 +26,9 @@ ACTION_LABELS = {
     "access.pin_block_started": "Keypad blocked after wrong PINs",
     "access.pin_block_lifted": "Keypad block lifted",
     "staff.sign_in_blocked": "Staff sign-in blocked after wrong passwords",
+    "car.left_bay": "Car out of its bay (its booking moved out)",
+    "car.task": "Task for staff",
+    "car.updated": "Car edited",
 }
 
 

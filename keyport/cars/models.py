@@ -52,6 +52,12 @@ class Car(models.Model):
 
     class Meta:
         ordering = ["customer", "make", "model"]
+        constraints = [
+            # A bay holds one car at a time; the services say so first, in words.
+            models.UniqueConstraint(
+                fields=["bay"], condition=models.Q(bay__isnull=False), name="car_one_per_bay"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.make} {self.model} ({self.plate})"

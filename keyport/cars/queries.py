@@ -1,7 +1,11 @@
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from keyport.audit.models import AuditEntry
+from keyport.bookings.models import BookingUnit, booked_between
 from keyport.cars.models import Car, CarPhoto
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit, UnitKind, UnitStatus
@@ -43,18 +47,95 @@ def get_car_for_manager(user: StaffUser, car_id: int) -> Car:
     return car
 
 
+def _held_today(locations: Iterable[Location]) -> Q:
+    """Booking units (not cancelled) that hold their unit today, each location's own today."""
+    held = Q(pk__in=[])
+    for location in locations:
+        today = location.local_now().date()
+        held |= Q(unit__location=location) & booked_between(today, today)
+    return held
+
+
+def booking_row_holding(customer: Customer, bay: Unit) -> BookingUnit | None:
+    """The customer's booking unit that holds the bay today (the bay's location's today), if any."""
+    today = bay.location.local_now().date()
+    return (
+        BookingUnit.objects.filter(booked_between(today, today), booking__customer=customer, unit=bay)
+        .select_related("booking")
+        .first()
+    )
+
+
+def bay_is_booked_by_another(customer: Customer, bay: Unit) -> bool:
+    """Whether a booking of someone else holds the bay on any day from today on."""
+    today = bay.location.local_now().date()
+    return (
+        BookingUnit.objects.filter(booked_between(today, None), unit=bay)
+        .exclude(booking__customer=customer)
+        .exists()
+    )
+
+
+def bays_booked_by_customers(
+    customer_ids: Iterable[int], locations: QuerySet[Location]
+) -> dict[int, list[Unit]]:
+    """Each customer's parking bays that their bookings hold today at these locations and that
+    hold no car, by number; one query, for a list of cars."""
+    rows = (
+        BookingUnit.objects.filter(
+            _held_today(locations),
+            booking__customer_id__in=list(customer_ids),
+            unit__kind=UnitKind.PARKING_BAY,
+            unit__cars__isnull=True,
+        )
+        .select_related("unit__location", "booking")
+        .order_by("unit__number", "unit__location__name")
+    )
+    booked: dict[int, list[Unit]] = {}
+    for row in rows:
+        booked.setdefault(row.booking.customer_id, []).append(row.unit)
+    return booked
+
+
 def free_bays(locations: QuerySet[Location]) -> QuerySet[Unit]:
+    """Parking bays that can be rented now (Available, no booking from today on) and hold no car:
+    a car goes into one with a Move in."""
+    unbooked = Q(pk__in=[])
+    for location in locations:
+        today = location.local_now().date()
+        booked = BookingUnit.objects.filter(booked_between(today, None), unit=OuterRef("pk"))
+        unbooked |= Q(Q(location=location), ~Exists(booked))
     return (
         Unit.objects.filter(
-            location__in=locations, kind=UnitKind.PARKING_BAY, status=UnitStatus.AVAILABLE, cars__isnull=True
+            unbooked, kind=UnitKind.PARKING_BAY, status=UnitStatus.AVAILABLE, cars__isnull=True
         )
-        .select_related("location")
+        .select_related("location", "unit_type")
         .order_by("location__name", "number")
     )
 
 
+def cars_in_bays(bays: Iterable[Unit]) -> list[Car]:
+    """The cars standing in these bays, by bay number."""
+    return list(
+        Car.objects.filter(bay__in=list(bays)).select_related("bay__location").order_by("bay__number")
+    )
+
+
+def car_tasks(car: Car) -> list[AuditEntry]:
+    """The tasks for staff recorded about the car (a car left in a bay at a Move out), newest first."""
+    return list(
+        AuditEntry.objects.filter(action="car.task", target_type="cars.car", target_id=car.pk).order_by(
+            "-created_at", "-pk"
+        )
+    )
+
+
 def cars_for_customer(customer: Customer) -> QuerySet[Car]:
-    return customer.cars.select_related("bay__location").prefetch_related("photos").order_by("make", "model")
+    return (
+        customer.cars.select_related("bay__location")
+        .prefetch_related("photos", "bay__location__opening_hours")
+        .order_by("make", "model")
+    )
 
 
 def cars_of_customer_for_staff(user: StaffUser, customer: Customer) -> QuerySet[Car]:

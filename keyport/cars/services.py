@@ -2,11 +2,13 @@ import io
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from keyport.audit.services import Actor, audit_record
+from keyport.bookings.models import Booking
 from keyport.cars.models import Car, CarPhoto
+from keyport.cars.queries import bay_is_booked_by_another, booking_row_holding
 from keyport.cars.vin import normalize_vin
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Unit, UnitKind, UnitStatus
@@ -38,12 +40,12 @@ def car_create(
 ) -> Car:
     if bay is not None:
         bay = _locked_bay(bay)
-        _check_bay_takes_a_car(bay)
+        _check_bay_takes_a_car(bay, customer=customer)
     car = Car(
         customer=customer,
         make=make.strip(),
         model=model.strip(),
-        plate=" ".join(plate.upper().split()),
+        plate=_plate(plate),
         year=year,
         colour=colour.strip(),
         vin=normalize_vin(vin),
@@ -51,7 +53,7 @@ def car_create(
         bay=bay,
     )
     car.full_clean()
-    car.save()
+    _save_holding_bay(car)
     audit_record(
         actor=actor,
         action="car.created",
@@ -62,16 +64,40 @@ def car_create(
     return car
 
 
-def _check_bay_takes_a_car(bay: Unit, *, moving: Car | None = None) -> None:
+def _plate(plate: str) -> str:
+    return " ".join(plate.upper().split())
+
+
+def _check_bay_takes_a_car(bay: Unit, *, customer: Customer, moving: Car | None = None) -> None:
+    """A car stands only in a parking bay its customer's booking holds today, one car a bay."""
     if bay.kind != UnitKind.PARKING_BAY:
         raise ValidationError({"bay": "Cars are kept in parking bays, not storage units."})
     if bay.status != UnitStatus.AVAILABLE:
         raise ValidationError({"bay": f"Bay {bay.number} is {bay.get_status_display().lower()}."})
+    if booking_row_holding(customer, bay) is None:
+        if bay_is_booked_by_another(customer, bay):
+            raise ValidationError({"bay": f"Bay {bay.number} is booked by another customer."})
+        raise ValidationError(
+            {
+                "bay": f"Bay {bay.number} is not booked for {customer.name}: choose one of their bays, "
+                "or a free bay with a Move in."
+            }
+        )
     taken = Car.objects.filter(bay=bay)
     if moving is not None:
         taken = taken.exclude(pk=moving.pk)
     if taken.exists():
         raise ValidationError({"bay": f"Bay {bay.number} already holds a car."})
+
+
+def _save_holding_bay(car: Car, update_fields: list[str] | None = None) -> None:
+    """Save the car; the database's one-car-a-bay constraint catches a car put in the bay meanwhile."""
+    try:
+        with transaction.atomic():
+            car.save(update_fields=update_fields)
+    except IntegrityError:
+        number = car.bay.number if car.bay else ""
+        raise ValidationError({"bay": f"Bay {number} already holds a car."}) from None
 
 
 def _locked_bay(bay: Unit) -> Unit:
@@ -81,10 +107,10 @@ def _locked_bay(bay: Unit) -> Unit:
 
 def _place(actor: Actor, car: Car, bay: Unit, *, action: str) -> Car:
     bay = _locked_bay(bay)
-    _check_bay_takes_a_car(bay, moving=car)
+    _check_bay_takes_a_car(bay, customer=car.customer, moving=car)
     previous = car.bay
     car.bay = bay
-    car.save(update_fields=["bay"])
+    _save_holding_bay(car, update_fields=["bay"])
     audit_record(
         actor=actor,
         action=action,
@@ -117,6 +143,70 @@ def car_move(*, actor: Actor, car: Car, bay: Unit) -> Car:
     if car.bay_id == bay.pk:
         raise ValidationError({"bay": "The car is already in this bay."})
     return _place(actor, car, bay, action="car.moved")
+
+
+@transaction.atomic
+def car_leave_bay(*, actor: Actor, car: Car, booking: Booking, task: str) -> Car:
+    """A booking's Move out takes the car's bay away: the car is in no bay from now, and a task
+    for staff (an audit entry on the car, shown on its page and the Overview) says what to do."""
+    car = Car.objects.select_for_update().select_related("bay__location", "customer").get(pk=car.pk)
+    bay = car.bay
+    if bay is None:
+        return car
+    car.bay = None
+    car.save(update_fields=["bay"])
+    where = f"{bay.location.name} {bay.number}"
+    audit_record(
+        actor=actor,
+        action="car.left_bay",
+        target=car,
+        customer=car.customer,
+        location=bay.location,
+        details={"from": where, "because": "booking.moved_out", "booking": booking.pk},
+    )
+    audit_record(
+        actor=actor,
+        action="car.task",
+        target=car,
+        customer=car.customer,
+        location=bay.location,
+        details={"task": task, "bay": where, "booking": booking.pk},
+    )
+    return car
+
+
+CAR_DETAILS = ("plate", "vin", "colour", "notes")
+
+
+@transaction.atomic
+def car_update(*, actor: Actor, car: Car, plate: str, vin: str, colour: str, notes: str) -> Car:
+    """Edit a car's plate, VIN (checked as when it was added), colour and notes."""
+    car = Car.objects.select_for_update().select_related("bay__location", "customer").get(pk=car.pk)
+    before = {name: getattr(car, name) for name in CAR_DETAILS}
+    car.plate, car.vin, car.colour, car.notes = (
+        _plate(plate),
+        normalize_vin(vin),
+        colour.strip(),
+        notes.strip(),
+    )
+    changed = sorted(name for name in CAR_DETAILS if getattr(car, name) != before[name])
+    if not changed:
+        return car
+    car.full_clean(exclude=["customer", "bay"])
+    car.save(update_fields=changed)
+    details: dict[str, object] = {"changed": changed}
+    if "plate" in changed:
+        details["plate"] = {"from": before["plate"], "to": car.plate}
+    location = car.bay.location if car.bay is not None else None
+    audit_record(
+        actor=actor,
+        action="car.updated",
+        target=car,
+        customer=car.customer,
+        location=location,
+        details=details,
+    )
+    return car
 
 
 @transaction.atomic

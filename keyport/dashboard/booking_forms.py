@@ -10,8 +10,11 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from keyport.bookings.models import Booking
-from keyport.bookings.queries import units_free_for_transfer, units_to_transfer_from
+from keyport.bookings.queries import units_free_for_transfer, units_held_by, units_to_transfer_from
+from keyport.cars.models import Car
+from keyport.cars.queries import cars_in_bays
 from keyport.facilities.models import Unit
+from keyport.frontdesk.services import CarOutcome
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm
 
@@ -30,8 +33,26 @@ class MoveOutForm(BootstrapForm):
         help_text="For a move-out today. A later date is scheduled: access ends at the end of that day.",
     )
 
+    def __init__(self, *args: Any, cars: list[Car], **kwargs: Any) -> None:
+        """`cars`: those in the booking's bays; then the form asks what happens to them."""
+        super().__init__(*args, **kwargs)
+        self.cars = cars
+        if cars:
+            bays = ", ".join(car.bay.number for car in cars if car.bay)
+            self.fields["car_outcome"] = forms.ChoiceField(
+                label="What happens to the car",
+                choices=CarOutcome.choices,
+                widget=forms.RadioSelect,
+                help_text=f"{', '.join(str(car) for car in cars)} is in bay {bays}. Either way the car is in "
+                "no bay from this move-out, and a task for staff is recorded on its page and the Overview.",
+            )
+
     def access_ends_now(self) -> bool:
         return self.cleaned_data["access_ends"] == ACCESS_ENDS_NOW
+
+    def chosen_car_outcome(self) -> CarOutcome | None:
+        value = self.cleaned_data.get("car_outcome")
+        return CarOutcome(value) if value else None
 
 
 class CancelBookingForm(BootstrapForm):
@@ -117,12 +138,16 @@ def transfer_form(
     return form
 
 
+def move_out_form(booking: Booking, today: dt.date, data: QueryDict | None = None) -> MoveOutForm:
+    return MoveOutForm(data, initial={"on": today}, cars=cars_in_bays(units_held_by(booking, today)))
+
+
 def booking_ending_forms(
     booking: Booking, today: dt.date, given: Mapping[str, BootstrapForm]
 ) -> dict[str, Any]:
     """The booking page's Move out, Cancel and Transfer forms, those in `given` (by name) as given."""
     return {
-        "move_out_form": given.get("move_out_form") or MoveOutForm(initial={"on": today}),
+        "move_out_form": given.get("move_out_form") or move_out_form(booking, today),
         "cancel_form": given.get("cancel_form") or CancelBookingForm(),
         "transfer_form": given.get("transfer_form") or transfer_form(booking, today),
         "scheduled_move_out": booking.ends_on if booking.ended_at is None else None,

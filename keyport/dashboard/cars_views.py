@@ -1,18 +1,21 @@
-"""Staff pages for cars: the list with Assign Car and Move Vehicle, photos and notes."""
+"""Staff pages for cars: the list with Assign Car and Move Vehicle, a car's page with its photos,
+notes and Edit."""
 
 from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.cars import services
-from keyport.cars.models import CarPhoto
+from keyport.cars.models import Car, CarPhoto
 from keyport.cars.queries import (
+    bays_booked_by_customers,
+    booking_row_holding,
+    car_tasks,
     cars_for_staff,
     free_bays,
     get_car_for_manager,
@@ -20,24 +23,38 @@ from keyport.cars.queries import (
     get_photo_for_staff,
     may_change_car,
 )
+from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.sections_forms import (
     BayForm,
+    CarEditForm,
     CarForm,
     CarSearchForm,
     NotesForm,
     PhotoForm,
+    bay_choices,
     form_status,
+    free_bay_choices,
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
-from keyport.facilities.models import Unit
+from keyport.facilities.models import Unit, UnitKind
 from keyport.frontdesk.queries import get_customer_for_manager
+from keyport.frontdesk.services import car_to_bay
 from keyport.staff.queries import locations_for_operator
 
 CARS_SHOWN = 300
 
 
-def _operable_bays(request: StaffRequest) -> QuerySet[Unit]:
-    return free_bays(locations_for_operator(request.user))
+def _bay_form(request: StaffRequest, car: Car, data: dict[str, str] | None = None) -> BayForm:
+    """Assign Car / Move Vehicle for one car: its customer's booked bays first, then free ones;
+    any bay of the staff member's locations is accepted, for the service to judge."""
+    locations = locations_for_operator(request.user)
+    booked = bays_booked_by_customers([car.customer_id], locations).get(car.customer_id, [])
+    return BayForm(
+        data,
+        bays=Unit.objects.filter(location__in=locations, kind=UnitKind.PARKING_BAY),
+        booked=booked,
+        free=free_bay_choices(list(free_bays(locations))),
+    )
 
 
 @staff_required
@@ -48,56 +65,92 @@ def car_list(request: StaffRequest) -> HttpResponse:
     if query:
         cars = cars.filter(plate__icontains=query) | cars.filter(customer__name__icontains=query)
     shown = list(cars[:CARS_SHOWN])
+    locations = locations_for_operator(request.user)
+    booked = bays_booked_by_customers({car.customer_id for car in shown}, locations)
+    free = free_bay_choices(list(free_bays(locations)))
     context = {
-        "cars": shown,
+        "rows": [(car, bay_choices(booked.get(car.customer_id, []), free)) for car in shown],
         "car_count": cars.count() if len(shown) == CARS_SHOWN else len(shown),
         "q": query,
-        "bays": list(_operable_bays(request)),
+        "can_place": locations.exists(),
     }
     return render(request, "dashboard/cars/list.html", context)
 
 
 @staff_required
 def car_detail(request: StaffRequest, car_id: int) -> HttpResponse:
-    car = get_car_for_staff(request.user, car_id)
+    return _car_page(request, get_car_for_staff(request.user, car_id))
+
+
+def _car_page(request: StaffRequest, car: Car, bay_form: BayForm | None = None) -> HttpResponse:
+    row = booking_row_holding(car.customer, car.bay) if car.bay is not None else None
     context = {
         "car": car,
+        "booking": row.booking if row is not None else None,
+        "tasks": car_tasks(car),
         "can_change": may_change_car(request.user, car),
         "photo_form": PhotoForm(),
         "notes_form": NotesForm(initial={"notes": car.notes}),
-        "bay_form": BayForm(bays=_operable_bays(request)),
+        "bay_form": bay_form or _bay_form(request, car),
     }
-    return render(request, "dashboard/cars/detail.html", context)
+    return render(request, "dashboard/cars/detail.html", context, status=400 if bay_form else 200)
 
 
-def _place(request: StaffRequest, car_id: int, *, move: bool) -> HttpResponse:
+def _place(request: StaffRequest, car_id: int) -> HttpResponse:
+    """Assign Car / Move Vehicle, from the list (back to it, refusals as messages) or from the
+    car's page (refusals beside the field)."""
     car = get_car_for_manager(request.user, car_id)
-    form = BayForm(request.POST, bays=_operable_bays(request))
-    if not form.is_valid():
-        messages.error(request, "Choose a free bay at one of your locations.")
-    else:
-        place = services.car_move if move else services.car_assign
+    from_page = request.POST.get("next") == "detail"
+    form = _bay_form(request, car, request.POST)
+    if form.is_valid():
+        bay = form.cleaned_data["bay"]
         try:
-            place(actor=Actor.staff(request.user), car=car, bay=form.cleaned_data["bay"])
-            messages.success(request, f"{car} is now in bay {form.cleaned_data['bay'].number}.")
+            car_to_bay(staff=request.user, car=car, bay=bay, monthly_rent=form.cleaned_data["monthly_rent"])
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-    if request.POST.get("next") == "detail":
-        return redirect("dashboard:car_detail", car_id=car.pk)
+            apply_errors(form, error, rename={"monthly_rents": "monthly_rent", "units": "bay"})
+        else:
+            messages.success(request, f"{car} is now in bay {bay.number}.")
+            return (
+                redirect("dashboard:car_detail", car_id=car.pk)
+                if from_page
+                else redirect("dashboard:car_list")
+            )
+    if from_page:
+        return _car_page(request, car, bay_form=form)
+    for errors in form.errors.values():
+        for message in errors:
+            messages.error(request, f"{car.plate}: {message}")
     return redirect("dashboard:car_list")
 
 
 @require_POST
 @staff_required
 def car_assign(request: StaffRequest, car_id: int) -> HttpResponse:
-    return _place(request, car_id, move=False)
+    return _place(request, car_id)
 
 
 @require_POST
 @staff_required
 def car_move(request: StaffRequest, car_id: int) -> HttpResponse:
-    return _place(request, car_id, move=True)
+    return _place(request, car_id)
+
+
+@staff_required
+def car_edit(request: StaffRequest, car_id: int) -> HttpResponse:
+    car = get_car_for_manager(request.user, car_id)
+    initial = {"plate": car.plate, "vin": car.vin, "colour": car.colour, "notes": car.notes}
+    form = CarEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            car = services.car_update(actor=Actor.staff(request.user), car=car, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Car saved." + (f" {car.vin_warning}" if car.vin_warning else ""))
+            return redirect("dashboard:car_detail", car_id=car.pk)
+    return render(
+        request, "dashboard/cars/edit.html", {"car": car, "form": form}, status=form_status(request)
+    )
 
 
 @require_POST

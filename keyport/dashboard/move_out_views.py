@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.bookings.queries import get_booking_for_operator
-from keyport.dashboard.booking_forms import CancelBookingForm, MoveOutForm, transfer_form
+from keyport.dashboard.booking_forms import CancelBookingForm, move_out_form, transfer_form
 from keyport.dashboard.booking_views import booking_detail
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
@@ -31,7 +31,7 @@ from keyport.lib.times import local_day
 @staff_required
 def booking_move_out_view(request: StaffRequest, booking_id: int) -> HttpResponse:
     booking = get_booking_for_operator(request.user, booking_id)
-    form = MoveOutForm(request.POST)
+    form = move_out_form(booking, booking.location.local_now().date(), request.POST)
     if form.is_valid():
         try:
             booking = booking_move_out(
@@ -39,6 +39,7 @@ def booking_move_out_view(request: StaffRequest, booking_id: int) -> HttpRespons
                 booking=booking,
                 on=form.cleaned_data["on"],
                 access_ends_now=form.access_ends_now(),
+                car_outcome=form.chosen_car_outcome(),
             )
         except ValidationError as error:
             apply_errors(form, error, rename={"access_ends_now": "access_ends"})

@@ -7,12 +7,15 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.formats import number_format
 
 from keyport.billing.models import BillingSettings, PaymentMethod
+from keyport.billing.queries import currency_of
 from keyport.billing.services import LineInput
 from keyport.bookings.models import Booking
 from keyport.cars.models import Car
 from keyport.contacts.models import Customer
+from keyport.dashboard.move_in_forms import money_field
 from keyport.facilities.models import Location, Unit
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, BootstrapModelForm
@@ -171,19 +174,65 @@ class CarSearchForm(forms.Form):
     q = forms.CharField(required=False)
 
 
-class BayForm(BootstrapForm):
-    bay = form_fields.ModelChoiceField(queryset=Unit.objects.none())
+def bay_choices(booked: list[Unit], free: list[tuple[int, str]]) -> list[Any]:
+    """A bay dropdown's choices: an empty first one (staff choose), the customer's booked bays,
+    then the free bays (`free_bay_choices`) a Move in rents to them."""
+    choices: list[Any] = [("", "Choose a bay")]
+    if booked:
+        choices.append(
+            ("Booked by the customer", [(bay.pk, f"{bay.location.name} · {bay.number}") for bay in booked])
+        )
+    if free:
+        choices.append(("Free: Move in from today", free))
+    return choices
 
-    def __init__(self, *args: Any, bays: QuerySet[Unit], **kwargs: Any) -> None:
+
+def free_bay_choices(bays: list[Unit]) -> list[tuple[int, str]]:
+    """Each free bay with the rent a Move in would take for it (its price, in its site's currency)."""
+    currencies: dict[int, str] = {}
+    choices = []
+    for bay in bays:
+        if bay.location_id not in currencies:
+            currencies[bay.location_id] = currency_of(bay.location)
+        price = bay.monthly_price
+        rent = "" if price is None else f", {number_format(price, 2)} {currencies[bay.location_id]} a month"
+        choices.append((bay.pk, f"{bay.location.name} · {bay.number} (Move in{rent})"))
+    return choices
+
+
+class BayForm(BootstrapForm):
+    """Assign Car / Move Vehicle. Any bay of the staff member's locations is accepted here: the
+    service says in words why a bay cannot take the car (booked by another customer, holds a car)."""
+
+    bay = form_fields.ModelChoiceField(queryset=Unit.objects.none(), empty_label="Choose a bay")
+    monthly_rent = money_field(
+        label="Monthly rent for a Move in",
+        below_zero="A rent cannot be below zero.",
+    )
+
+    def __init__(
+        self, *args: Any, bays: QuerySet[Unit], booked: list[Unit], free: list[tuple[int, str]], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["bay"].queryset = bays  # type: ignore[attr-defined]
-        self.fields["bay"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda bay: f"{bay.location.name} · {bay.number}"
-        )
+        self.fields["bay"].choices = bay_choices(booked, free)  # type: ignore[attr-defined]
+        self.fields["monthly_rent"].help_text = "Only for a free bay; empty takes the bay's price."
 
 
 class PhotoForm(BootstrapForm):
     image = forms.FileField(label="Photo", help_text="PNG, JPEG or WebP, up to 20 MB.")
+
+
+class CarEditForm(BootstrapForm):
+    plate = forms.CharField(max_length=20, label="Licence plate")
+    vin = forms.CharField(
+        max_length=30,
+        required=False,
+        label="VIN",
+        help_text="17 characters; letters I, O and Q are never used.",
+    )
+    colour = forms.CharField(max_length=40, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
 
 
 class NotesForm(BootstrapForm):

@@ -126,6 +126,7 @@ urlpatterns += [
     path("cars/<int:car_id>/photos/", cars_views.car_photo_add, name="car_photo_add"),
     path("cars/<int:car_id>/photos/<int:photo_id>/", cars_views.car_photo, name="car_photo"),
     path("cars/<int:car_id>/notes/", cars_views.car_notes, name="car_notes"),
+    path("cars/<int:car_id>/edit/", cars_views.car_edit, name="car_edit"),
     path("customers/<int:customer_id>/cars/new/", cars_views.car_create, name="car_create"),
 ]
 

@@ -212,6 +212,8 @@ def seed_demo() -> dict[str, int]:
             booking_create(actor=actor, customer=customer, units=booked, starts_on=starts_on, ends_on=ends_on)
             bookings += 1
             if not in_berlin:
+                # A car stands only in a bay its customer's booking holds today.
+                current = starts_on <= today and (ends_on is None or ends_on >= today)
                 make, model = rng.choice(CARS)
                 car_create(
                     actor=actor,
@@ -221,7 +223,7 @@ def seed_demo() -> dict[str, int]:
                     plate=_plate(rng),
                     year=rng.randint(1960, 2024),
                     colour=rng.choice(COLOURS),
-                    bay=booked[0],
+                    bay=booked[0] if current else None,
                 )
                 cars += 1
     _portal_history()

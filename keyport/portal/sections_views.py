@@ -59,9 +59,8 @@ def _streamed(response: FileResponse) -> HttpResponse:
 
 @full_portal_required
 def cars(request: PortalRequest) -> HttpResponse:
-    return _section(
-        request, "cars", "portal/sections/cars.html", {"cars": cars_for_customer(request.customer)}
-    )
+    context = {"cars": cars_for_customer(request.customer), "home_location": request.customer.home_location}
+    return _section(request, "cars", "portal/sections/cars.html", context)
 
 
 @full_portal_required

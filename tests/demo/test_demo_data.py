@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from keyport.bookings.models import Booking
 from keyport.cars.models import Car
+from keyport.cars.queries import booking_row_holding
 from keyport.contacts.models import Contact, Customer, CustomerKind
 from keyport.demo.data import DEMO_PASSWORD, GUEST_EMAIL, OWNER_EMAIL, PARTNER_EMAIL, TENANT_EMAIL
 from keyport.facilities.models import Location, Unit
@@ -66,3 +67,10 @@ def test_seeding_twice_changes_nothing(demo, settings):
 
 def test_demo_leaves_some_units_unmapped_to_show_the_warning(demo):
     assert Unit.objects.filter(access_mappings__isnull=True).exists()
+
+
+def test_demo_cars_stand_only_in_bays_their_customers_have_booked(demo):
+    parked = list(Car.objects.filter(bay__isnull=False).select_related("bay__location", "customer"))
+    assert parked, "the demo lot has cars in bays"
+    for car in parked:
+        assert booking_row_holding(car.customer, car.bay) is not None, car

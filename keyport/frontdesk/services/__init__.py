@@ -2,7 +2,9 @@
 (Move out, Transfer) and people (contacts and accounts). What other apps use is named here, so
 they import it from `keyport.frontdesk.services`."""
 
+from keyport.frontdesk.services.cars import car_to_bay
 from keyport.frontdesk.services.moves import (
+    CarOutcome,
     booking_move_out,
     booking_move_out_cancel,
     booking_transfer,
@@ -24,6 +26,7 @@ from keyport.frontdesk.services.rentals import (
 )
 
 __all__ = [
+    "CarOutcome",
     "MoveIn",
     "booking_cancel",
     "booking_cancel_reservation",
@@ -34,6 +37,7 @@ __all__ = [
     "booking_set_end_date",
     "booking_transfer",
     "booking_transfer_cancel",
+    "car_to_bay",
     "contact_add",
     "contact_profile_update",
     "contact_update",

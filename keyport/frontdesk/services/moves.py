@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from keyport.access.services import (
@@ -23,6 +23,7 @@ from keyport.bookings.emails import (
     transfer_email,
 )
 from keyport.bookings.models import Booking, BookingUnit
+from keyport.bookings.queries import units_held_by
 from keyport.bookings.services import (
     OVERLAP_MESSAGE,
     booking_audit,
@@ -35,18 +36,42 @@ from keyport.bookings.services import (
     transfer_to_check,
     units_clashing,
 )
+from keyport.cars.models import Car
+from keyport.cars.queries import cars_in_bays
+from keyport.cars.services import car_leave_bay, car_move
 from keyport.facilities.models import Unit
 from keyport.lib.times import local_day
 
 
+class CarOutcome(models.TextChoices):
+    """What happens to a car still in a bay of a booking that moves out."""
+
+    COLLECTED = "collected", "The customer takes the car away"
+    STAYS = "stays", "The car stays on site: staff move it to another bay or call the customer"
+
+
+def _car_task(car: Car, outcome: CarOutcome, on: dt.date) -> str:
+    bay = car.bay.number if car.bay else ""
+    if outcome == CarOutcome.COLLECTED:
+        return f"Check that {car} has left bay {bay} by {local_day(on)}: the customer takes it away."
+    return f"Move {car} out of bay {bay} by {local_day(on)}, to another bay or back to the customer."
+
+
 @transaction.atomic
 def booking_move_out(
-    *, actor: Actor, booking: Booking, on: dt.date, access_ends_now: bool = False
+    *,
+    actor: Actor,
+    booking: Booking,
+    on: dt.date,
+    access_ends_now: bool = False,
+    car_outcome: CarOutcome | None = None,
 ) -> Booking:
     """Move out: the booking's last day is `on`, and access ends at the end of that day, or now.
 
     A move-out on a later day is scheduled: it can be changed or cancelled until it happens. The
     tenant's portal people get the Move-out email, which confirms when their access ends.
+    A car in one of the booking's bays is in no bay from now; `car_outcome` (required then) says
+    what happens to it, in a task for staff.
     """
     booking = Booking.objects.select_for_update().select_related("location", "customer").get(pk=booking.pk)
     booking_refuse_unless_open(booking)
@@ -59,6 +84,10 @@ def booking_move_out(
         raise ValidationError({"on": "The move-out cannot be in the past."})
     if access_ends_now and on != today:
         raise ValidationError({"access_ends_now": "Access can end now only when the move-out is today."})
+    parked = cars_in_bays(units_held_by(booking, today))
+    if parked and car_outcome is None:
+        bays = ", ".join(car.bay.number for car in parked if car.bay)
+        raise ValidationError({"car_outcome": f"A car is still in bay {bays}: say what happens to it."})
     try:
         previous = booking_end_date_move(booking, on)
     except ValidationError as error:
@@ -77,6 +106,9 @@ def booking_move_out(
             "previous_end": iso_day(previous),
         },
     )
+    if car_outcome is not None:  # else no car is parked (refused above)
+        for car in parked:
+            car_leave_bay(actor=actor, car=car, booking=booking, task=_car_task(car, car_outcome, on))
     grants_sync_for_booking(actor=actor, booking=booking)
     if access_ends_now:
         booking_access_end_now(booking=booking)
@@ -151,6 +183,8 @@ def booking_transfer(
         row.unit, row.starts_on, row.monthly_rent = to_unit, today, rent
         booking_unit_save_holding(row, update_fields=["unit", "starts_on", "monthly_rent"])
         moved = grants_transfer(booking=booking, from_unit=from_unit, to_unit=to_unit)
+        for car in cars_in_bays([from_unit]):  # a car in the bay follows it to the new one
+            car_move(actor=actor, car=car, bay=to_unit)
     else:
         new_row = BookingUnit(
             booking=booking, unit=to_unit, starts_on=on, ends_on=booking.ends_on, monthly_rent=rent
