@@ -93,7 +93,6 @@ def test_revoke_needs_a_reason_then_revokes_everything_and_restore_brings_it_bac
     assert AccessGrant.objects.filter(state=GrantState.ACTIVE).count() == 4
 
 
-
 def test_revoke_and_restore_keep_one_row_per_grant_with_its_states_over_time(client, owner, booking) -> None:
     """The grants table shows each grant once however often access is revoked and restored, with
     each Revoke (and its reason) and Restore in its history."""
@@ -115,6 +114,7 @@ def test_revoke_and_restore_keep_one_row_per_grant_with_its_states_over_time(cli
     history = table.split("<ul")[1].split("</ul>")[0]
     assert history.count("<li>") == 4
     assert history.index("Payment overdue") < history.index("Restored") < history.index("Lost key card")
+
 
 def test_a_tenant_sees_their_bookings_events_and_their_guests_not_the_next_tenants(
     site, tenant, booking

@@ -14,14 +14,14 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from keyport.access.models import DeviceKey
-from keyport.access.queries import (
+from keyport.access.access_point_queries import (
     DEVICE_CHECK_WORDS,
     DEVICE_MISCONFIGURED,
     access_points_at,
     get_access_point_at,
     units_for_access_point,
 )
+from keyport.access.models import DeviceKey
 from keyport.access.services import access_point_retire, device_key_issue, device_key_revoke
 from keyport.audit.services import Actor
 from keyport.dashboard.access_points_forms import AccessPointForm, AccessPointRenameForm, AccessPointUnitsForm

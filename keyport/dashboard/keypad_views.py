@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from keyport.access.queries import pin_blocks_for_staff
+from keyport.access.access_point_queries import pin_blocks_for_staff
 from keyport.access.services import access_point_pin_block_lift
 from keyport.audit.services import Actor
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
