@@ -225,3 +225,19 @@ urlpatterns += [
     path("customers/new/", move_in_views.customer_new, name="customer_new"),
     path("locations/<int:location_id>/move-in/", move_in_views.move_in, name="move_in"),
 ]
+
+# Staff (owners): the team, invites, role and locations, Deactivate; the invite link itself.
+from keyport.dashboard import staff_views  # noqa: E402
+
+urlpatterns += [
+    path("staff/", staff_views.staff_list, name="staff_list"),
+    path("staff/invite/", staff_views.staff_invite_view, name="staff_invite"),
+    path("staff/<int:member_id>/", staff_views.staff_member, name="staff_member"),
+    path(
+        "staff/<int:member_id>/resend-invite/",
+        staff_views.staff_invite_resend_view,
+        name="staff_invite_resend",
+    ),
+    path("staff/<int:member_id>/deactivate/", staff_views.staff_deactivate_view, name="staff_deactivate"),
+    path("invite/<str:token>/", staff_views.staff_invite_accept_view, name="staff_invite_accept"),
+]

@@ -1,8 +1,9 @@
 import logging
 import re
 
-# The paths whose next segment is a secret: a sign-in link, a guest's key, an email-change confirmation.
-TOKEN_PREFIXES = ("/login/link/", "/key/", "/settings/email/")
+# The paths whose next segment is a secret: a sign-in link, a guest's key, an email-change
+# confirmation, a staff invite.
+TOKEN_PREFIXES = ("/login/link/", "/key/", "/settings/email/", "/dashboard/invite/")
 TOKEN_IN_PATH = re.compile("(" + "|".join(re.escape(prefix) for prefix in TOKEN_PREFIXES) + r")[^/\s\"?]+")
 
 

@@ -1,17 +1,23 @@
-"""Writes about staff: who works where in which role (audited, and every session of the person ends
-when it changes), the count of their wrong passwords, and a staff member's own preferences (no
-access changes, so no audit rows)."""
+"""Writes about staff: who is on the team (invites, deactivation) and works where in which role
+(audited, and every session of the person ends when it changes), the count of their wrong
+passwords, and a staff member's own preferences (no access changes, so no audit rows)."""
 
+import datetime as dt
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import Location
+from keyport.lib.email_addresses import normalize_email_address
 from keyport.lib.rate_limits import (
     RateLimitAnswer,
     rate_limit_give_back,
@@ -19,7 +25,11 @@ from keyport.lib.rate_limits import (
     rate_limit_reset,
     rate_limit_window_end,
 )
-from keyport.staff.models import ContactListSettings, StaffUser
+from keyport.lib.tokens import token_hash
+from keyport.staff.emails import staff_invite_email
+from keyport.staff.models import ContactListSettings, Role, StaffInvite, StaffUser
+
+INVITE_LIFETIME = dt.timedelta(hours=72)
 
 
 @transaction.atomic
@@ -47,6 +57,138 @@ def staff_scope_change(
         details={"before": before, "after": after, "sessions_ended": True},
     )
     return True
+
+
+def staff_scope_validate(*, role: str, all_locations: bool, locations: Iterable[Location]) -> None:
+    """A manager or employee works somewhere: their locations, or All locations, chosen on purpose."""
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose Owner, Manager or Employee."})
+    if role != Role.OWNER and not all_locations and not list(locations):
+        raise ValidationError({"locations": "Choose the locations they work at, or All locations."})
+
+
+@transaction.atomic
+def staff_member_update(
+    *, actor: Actor, member: StaffUser, role: str, all_locations: bool, locations: Iterable[Location]
+) -> bool:
+    """The Staff page's change of role and locations: checked, then `staff_scope_change`. The last
+    active owner stays an owner (someone must be able to run the team)."""
+    locations = list(locations)
+    staff_scope_validate(role=role, all_locations=all_locations, locations=locations)
+    if member.is_owner and role != Role.OWNER and _is_last_active_owner(member):
+        raise ValidationError({"role": "This is the last active owner: make someone else an owner first."})
+    return staff_scope_change(
+        actor=actor, member=member, role=role, all_locations=all_locations, locations=locations
+    )
+
+
+def _is_last_active_owner(member: StaffUser) -> bool:
+    # Locked, so that two owners taking each other's role at once cannot leave none.
+    owners = list(
+        StaffUser.objects.select_for_update()
+        .filter(role=Role.OWNER, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return member.is_active and owners == [member.pk]
+
+
+@transaction.atomic
+def staff_invite(
+    *,
+    actor: Actor,
+    full_name: str,
+    email: str,
+    role: str,
+    all_locations: bool,
+    locations: Iterable[Location],
+) -> StaffUser:
+    """Add a person to the team, without a password, and email them a one-time link to set one."""
+    email = normalize_email_address(email)
+    locations = list(locations)
+    staff_scope_validate(role=role, all_locations=all_locations, locations=locations)
+    if StaffUser.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "This email already belongs to a member of the team."})
+    if not full_name.strip():
+        raise ValidationError({"full_name": "Enter the person's name."})
+    member = StaffUser.objects.create_user(
+        email, None, full_name=full_name.strip(), role=role, all_locations=all_locations
+    )
+    member.locations.set(locations)
+    audit_record(actor=actor, action="staff.invited", target=member, details=_scope_of(member))
+    _invite_send(actor=actor, member=member)
+    return member
+
+
+@transaction.atomic
+def staff_invite_resend(*, actor: Actor, member: StaffUser) -> StaffInvite:
+    """A new link for someone who has not set a password yet; the earlier links stop working."""
+    if not member.is_active:
+        raise ValidationError("A deactivated member gets no invite.")
+    if member.has_usable_password():
+        raise ValidationError("They have set their password already: they sign in, or use Forgot password?.")
+    invite = _invite_send(actor=actor, member=member)
+    audit_record(actor=actor, action="staff.invite_resent", target=member, details={"sent_to": member.email})
+    return invite
+
+
+def _invite_send(*, actor: Actor, member: StaffUser) -> StaffInvite:
+    now = timezone.now()
+    StaffInvite.objects.filter(member=member, used_at=None, voided_at=None).update(voided_at=now)
+    token = secrets.token_urlsafe(32)
+    invite = StaffInvite.objects.create(
+        member=member,
+        token_hash=token_hash(token),
+        sent_to=member.email,
+        created_at=now,
+        expires_at=now + INVITE_LIFETIME,
+    )
+    inviter = StaffUser.objects.filter(pk=actor.id).first() if actor.id is not None else None
+    staff_invite_email(
+        member=member,
+        invited_by=str(inviter) if inviter is not None else actor.label,
+        token=token,
+        lifetime_seconds=int(INVITE_LIFETIME.total_seconds()),
+    )
+    return invite
+
+
+def staff_invite_accept(*, token: str, password: str) -> StaffUser | None:
+    """Use an invite once: the person's password is set (Django's password validators decide what
+    is good enough). None when the link is no good (used, expired, voided, the member
+    deactivated); a ValidationError about the password uses nothing up."""
+    with transaction.atomic():
+        invite = (
+            StaffInvite.objects.select_for_update()
+            .select_related("member")
+            .filter(token_hash=token_hash(token))
+            .first()
+        )
+        now = timezone.now()
+        if invite is None or not invite.is_usable_at(now):
+            return None
+        member = invite.member
+        validate_password(password, member)
+        member.set_password(password)
+        member.save(update_fields=["password"])
+        invite.used_at = now
+        invite.save(update_fields=["used_at"])
+        audit_record(actor=Actor.staff(member), action="staff.invite_accepted", target=member, details={})
+        return member
+
+
+@transaction.atomic
+def staff_deactivate(*, actor: Actor, member: StaffUser) -> None:
+    """Take a person off the team: every session of theirs ends at once, their links stop working,
+    and everything they did stays in the history. The last active owner cannot be deactivated."""
+    if not member.is_active:
+        return
+    if member.is_owner and _is_last_active_owner(member):
+        raise ValidationError("This is the last active owner: make someone else an owner first.")
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    StaffInvite.objects.filter(member=member, used_at=None, voided_at=None).update(voided_at=timezone.now())
+    staff_sessions_end(member=member)
+    audit_record(actor=actor, action="staff.deactivated", target=member, details={"sessions_ended": True})
 
 
 def staff_sessions_end(*, member: StaffUser) -> None:
