@@ -27,7 +27,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"login", "logout", "staff_invite_accept"}
+PUBLIC = {"login", "logout", "staff_invite_accept", "password_reset", "password_reset_confirm"}
 
 
 def routes(patterns=dashboard_urls.urlpatterns, prefix=""):

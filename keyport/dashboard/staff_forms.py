@@ -44,3 +44,9 @@ class SetPasswordForm(SetPasswordMixin, BootstrapForm):
     def clean(self) -> dict[str, Any] | None:
         self.validate_passwords("new_password1", "new_password2")
         return super().clean()
+
+
+class PasswordResetRequestForm(BootstrapForm):
+    email = form_fields.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )

@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from keyport.dashboard import contacts_views, customer_app_views, customers_views, emails_views, views
+from keyport.dashboard import (
+    contacts_views,
+    customer_app_views,
+    customers_views,
+    emails_views,
+    password_views,
+    views,
+)
 from keyport.dashboard.forms import StaffSignInForm
 
 app_name = "dashboard"
@@ -17,6 +24,12 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", password_views.password_reset, name="password_reset"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_views.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
     path("", views.home, name="home"),
     path("locations/<int:location_id>/", views.location_detail, name="location_detail"),
     path("locations/<int:location_id>/settings/", views.location_settings, name="location_settings"),

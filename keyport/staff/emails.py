@@ -1,4 +1,4 @@
-"""The staff's emails: the invite to the team.
+"""The staff's emails: the invite to the team and the password reset link.
 
 Each is operator-editable (Email templates in the dashboard); the defaults ship here and are
 registered with the emails app when the staff app loads. They carry the install's branding (a
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from keyport.staff.models import StaffUser
 
 STAFF_INVITE = "staff_invite"
+STAFF_RESET_LINK = "staff_password_reset"
 
 _PERSON = {"full_name": "Jonas Weber", "site_name": "Keyport", "email": "jonas@example.com"}
 
@@ -51,6 +52,28 @@ register_default_template(
     )
 )
 
+register_default_template(
+    DefaultTemplate(
+        key=STAFF_RESET_LINK,
+        name="Staff password reset",
+        description="Sent when a staff member asks for Forgot password? on the dashboard's sign-in page.",
+        subject="Set a new password for {{ site_name }}",
+        body_text=(
+            "Hello {{ full_name }},\n\n"
+            "someone asked to set a new password for {{ email }} on the {{ site_name }} staff "
+            "dashboard. Open this link to choose one (it works once, for {{ valid_for }}):\n\n"
+            "{{ link }}\n\n"
+            "If you did not ask for it, ignore this email: your password stays as it is.\n"
+        ),
+        sample={
+            **_PERSON,
+            "valid_for": "1 hour",
+            "link": "https://keyport.example.com/dashboard/password-reset/MQ/EXAMPLE-TOKEN/",
+        },
+        required=("link",),
+    )
+)
+
 
 def _hours(seconds: int) -> str:
     hours = max(1, seconds // 3600)
@@ -71,4 +94,21 @@ def staff_invite_email(*, member: StaffUser, invited_by: str, token: str, lifeti
             "login_url": settings.PUBLIC_BASE_URL + reverse("dashboard:login"),
         },
         secrets={"link": settings.PUBLIC_BASE_URL + reverse("dashboard:staff_invite_accept", args=[token])},
+    )
+
+
+def staff_password_reset_email(*, member: StaffUser, uidb64: str, token: str) -> None:
+    email_queue_from_template(
+        key=STAFF_RESET_LINK,
+        to=member.email,
+        contact=None,
+        context={
+            "full_name": member.full_name,
+            "email": member.email,
+            "valid_for": _hours(settings.PASSWORD_RESET_TIMEOUT),
+        },
+        secrets={
+            "link": settings.PUBLIC_BASE_URL
+            + reverse("dashboard:password_reset_confirm", args=[uidb64, token])
+        },
     )

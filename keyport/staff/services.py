@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
@@ -26,7 +29,7 @@ from keyport.lib.rate_limits import (
     rate_limit_window_end,
 )
 from keyport.lib.tokens import token_hash
-from keyport.staff.emails import staff_invite_email
+from keyport.staff.emails import staff_invite_email, staff_password_reset_email
 from keyport.staff.models import ContactListSettings, Role, StaffInvite, StaffUser
 
 INVITE_LIFETIME = dt.timedelta(hours=72)
@@ -189,6 +192,56 @@ def staff_deactivate(*, actor: Actor, member: StaffUser) -> None:
     StaffInvite.objects.filter(member=member, used_at=None, voided_at=None).update(voided_at=timezone.now())
     staff_sessions_end(member=member)
     audit_record(actor=actor, action="staff.deactivated", target=member, details={"sessions_ended": True})
+
+
+RESET_EMAIL_SCOPE = "staff-password-reset-email"
+RESET_ADDRESS_SCOPE = "staff-password-reset-address"
+RESET_WINDOW_SECONDS = 3600
+
+
+def staff_password_reset_request(*, email: str, address: str) -> RateLimitAnswer | None:
+    """Forgot password?: email a link to set a new password (Django's password-reset token) when
+    the address is an active member's. The answer is the same for known and unknown emails: None
+    when the request was taken, else how long to wait (counted per email typed and per address)."""
+    email = normalize_email_address(email)
+    for scope, identity, limit in (
+        (RESET_ADDRESS_SCOPE, address, settings.STAFF_PASSWORD_RESETS_PER_ADDRESS),
+        (RESET_EMAIL_SCOPE, email, settings.STAFF_PASSWORD_RESETS_PER_EMAIL),
+    ):
+        answer = rate_limit_hit(
+            scope=scope, identity=identity, limit=limit, window_seconds=RESET_WINDOW_SECONDS
+        )
+        if not answer.allowed:
+            return answer
+    member = StaffUser.objects.filter(email=email, is_active=True).first()
+    if member is not None:
+        _password_reset_send(member=member, address=address)
+    return None
+
+
+@transaction.atomic
+def _password_reset_send(*, member: StaffUser, address: str) -> None:
+    staff_password_reset_email(
+        member=member,
+        uidb64=urlsafe_base64_encode(force_bytes(member.pk)),
+        token=default_token_generator.make_token(member),
+    )
+    audit_record(
+        actor=Actor(kind=ActorKind.SYSTEM, label=address),
+        action="staff.password_reset_requested",
+        target=member,
+        details={"address": address},
+    )
+
+
+@transaction.atomic
+def staff_password_set(*, member: StaffUser, password: str) -> None:
+    """A new password from a reset link (checked there, by Django's token and password validators):
+    every other session of theirs ends with the old password, and the link with it."""
+    validate_password(password, member)
+    member.set_password(password)
+    member.save(update_fields=["password"])
+    audit_record(actor=Actor.staff(member), action="staff.password_reset", target=member, details={})
 
 
 def staff_sessions_end(*, member: StaffUser) -> None:
