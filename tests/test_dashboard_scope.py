@@ -27,7 +27,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"login", "logout", "staff_invite_accept", "password_reset", "password_reset_confirm"}
+PUBLIC = {
+    "login",
+    "login_code",
+    "logout",
+    "staff_invite_accept",
+    "password_reset",
+    "password_reset_confirm",
+}
 
 
 def routes(patterns=dashboard_urls.urlpatterns, prefix=""):

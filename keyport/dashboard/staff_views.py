@@ -1,9 +1,7 @@
 """The Staff page (owners only): the team, Invite staff member, Resend invite, a member's role and
 locations, Deactivate; and the invitee's page that sets their password from the invite link."""
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,22 +13,71 @@ from keyport.audit.services import Actor
 from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.staff_auth import StaffRequest, owner_required
 from keyport.dashboard.staff_forms import SetPasswordForm, StaffInviteForm, StaffScopeForm
+from keyport.dashboard.staff_sign_in import staff_sign_in
 from keyport.lib.times import zone_of
 from keyport.staff.models import StaffInvite, StaffUser
-from keyport.staff.queries import find_staff_invite, get_member_for_owner, team_activity, team_for_owner
+from keyport.staff.queries import (
+    find_staff_invite,
+    get_member_for_owner,
+    staff_has_two_factor,
+    team_activity,
+    team_for_owner,
+    two_factor_required,
+)
 from keyport.staff.services import (
     staff_deactivate,
     staff_invite,
     staff_invite_accept,
     staff_invite_resend,
     staff_member_update,
+    team_two_factor_require,
+    two_factor_disable,
 )
 
 
 @owner_required
 def staff_list(request: StaffRequest) -> HttpResponse:
-    context = {"team": team_for_owner(request.user), "activity": team_activity(), "zone": zone_of(None)}
+    context = {
+        "team": team_for_owner(request.user),
+        "activity": team_activity(),
+        "zone": zone_of(None),
+        "two_factor_required": two_factor_required(),
+    }
     return render(request, "dashboard/staff/list.html", context)
+
+
+@require_POST
+@owner_required
+def team_two_factor(request: StaffRequest) -> HttpResponse:
+    """Require two-factor sign-in of every staff member, or no longer."""
+    team_for_owner(request.user)
+    required = request.POST.get("required") == "on"
+    try:
+        changed = team_two_factor_require(
+            actor=Actor.staff(request.user), owner=request.user, required=required
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if changed and required:
+            messages.success(
+                request,
+                "Two-factor sign-in is required. Staff without it were signed out and set it up at their "
+                "next sign-in.",
+            )
+        elif changed:
+            messages.success(request, "Two-factor sign-in is no longer required; those who use it keep it.")
+    return redirect("dashboard:staff_list")
+
+
+@require_POST
+@owner_required
+def staff_two_factor_reset(request: StaffRequest, member_id: int) -> HttpResponse:
+    """For a member who lost their phone and their recovery codes."""
+    member = get_member_for_owner(request.user, member_id)
+    two_factor_disable(actor=Actor.staff(request.user), member=member)
+    messages.success(request, f"Two-factor sign-in of {member} is off, and they were signed out.")
+    return redirect("dashboard:staff_member", member_id=member.pk)
 
 
 @owner_required
@@ -69,7 +116,13 @@ def staff_member(request: StaffRequest, member_id: int) -> HttpResponse:
                     request, f"{member} now works as saved. Their sessions ended: they sign in again."
                 )
             return redirect("dashboard:staff_member", member_id=member.pk)
-    context = {"member": member, "form": form, "can_resend": _can_resend(member), "zone": zone_of(None)}
+    context = {
+        "member": member,
+        "form": form,
+        "can_resend": _can_resend(member),
+        "zone": zone_of(None),
+        "has_two_factor": staff_has_two_factor(member),
+    }
     return render(request, "dashboard/staff/member.html", context, status=400 if form.errors else 200)
 
 
@@ -121,7 +174,7 @@ def staff_invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         else:
             if member is None:  # used up by a parallel request a moment ago
                 return _private(_unusable(request, invite))
-            login(request, member, backend=settings.AUTHENTICATION_BACKENDS[0])
+            staff_sign_in(request, member)
             messages.success(request, "Your password is set. Welcome to Keyport.")
             return _private(redirect("dashboard:home"))
     context = {"form": form, "invite": invite}

@@ -7,22 +7,15 @@ from keyport.dashboard import (
     customers_views,
     emails_views,
     password_views,
+    staff_sign_in,
     views,
 )
-from keyport.dashboard.forms import StaffSignInForm
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html",
-            authentication_form=StaffSignInForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", staff_sign_in.StaffLoginView.as_view(), name="login"),
+    path("login/code/", staff_sign_in.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", password_views.password_reset, name="password_reset"),
     path(
@@ -253,4 +246,23 @@ urlpatterns += [
     ),
     path("staff/<int:member_id>/deactivate/", staff_views.staff_deactivate_view, name="staff_deactivate"),
     path("invite/<str:token>/", staff_views.staff_invite_accept_view, name="staff_invite_accept"),
+    path("staff/two-factor/", staff_views.team_two_factor, name="team_two_factor"),
+    path(
+        "staff/<int:member_id>/two-factor-reset/",
+        staff_views.staff_two_factor_reset,
+        name="staff_two_factor_reset",
+    ),
+]
+
+# Two-factor sign-in: each staff member's own.
+from keyport.dashboard import two_factor_views  # noqa: E402
+
+urlpatterns += [
+    path("two-factor/", two_factor_views.two_factor, name="two_factor"),
+    path(
+        "two-factor/recovery-codes/",
+        two_factor_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path("two-factor/disable/", two_factor_views.two_factor_disable_view, name="two_factor_disable"),
 ]

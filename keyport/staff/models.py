@@ -183,3 +183,26 @@ class StaffInvite(models.Model):
             and self.member.is_active
             and self.member.email == self.sent_to
         )
+
+
+class TeamSettings(models.Model):
+    """Settings of the whole team, one row (see `TeamSettings.current`)."""
+
+    two_factor_required = models.BooleanField(
+        "Two-factor sign-in required",
+        default=False,
+        help_text="Every staff member signs in with a code from an authenticator app; those without "
+        "one set it up before anything else.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "team settings"
+        verbose_name_plural = "team settings"
+
+    def __str__(self) -> str:
+        return "Team settings"
+
+    @classmethod
+    def current(cls) -> TeamSettings:
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
