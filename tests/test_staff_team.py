@@ -267,3 +267,23 @@ def test_an_owner_can_be_deactivated_while_another_owner_is_active(owner_client,
     second.refresh_from_db()
     assert not second.is_active
     assert StaffUser.objects.filter(role=Role.OWNER, is_active=True).count() == 1
+
+
+def test_a_deactivated_members_role_and_locations_stay_as_they_were(owner_client, actor, manager, other_site):
+    staff_deactivate(actor=actor, member=manager)
+    before = list(manager.locations.all())
+    url = reverse("dashboard:staff_member", args=[manager.pk])
+    response = owner_client.post(url, {"role": Role.OWNER, "locations": [other_site.location.pk]})
+    assert response.status_code == 400 and "A deactivated member works nowhere." in response.content.decode()
+    manager.refresh_from_db()
+    assert manager.role == Role.MANAGER and list(manager.locations.all()) == before
+
+
+def test_the_staff_page_reads_the_same_few_queries_however_big_the_team(
+    owner_client, site, other_site, django_assert_max_num_queries
+):
+    for number in range(12):
+        staff_member(Role.EMPLOYEE, site.location, other_site.location, email=f"crew{number}@keyport.test")
+    with django_assert_max_num_queries(8):
+        response = owner_client.get(STAFF)
+    assert response.content.decode().count("data-member=") == 13

@@ -239,3 +239,29 @@ def test_the_staff_page_shows_each_members_two_factor_state(owner_client, manage
     manager_row = body.split('data-member="manager@keyport.test"')[1].split("</tr>")[0]
     employee_row = body.split('data-member="employee@keyport.test"')[1].split("</tr>")[0]
     assert "<td>On</td>" in manager_row and "<td>Off</td>" in employee_row
+
+
+def test_an_invitee_who_must_use_two_factor_sets_it_up_first(site, actor, django_capture_on_commit_callbacks):
+    from tests.test_staff_team import invite, set_password
+
+    TeamSettings.objects.create(pk=1, two_factor_required=True)
+    member, token = invite(actor, site, capture=django_capture_on_commit_callbacks)
+    client = Client()
+    set_password(client, token)
+    response = client.get(HOME)
+    assert response.status_code == 302 and response["Location"] == TWO_FACTOR
+    assert client.get(TWO_FACTOR).status_code == 200
+
+
+def test_the_admin_is_closed_until_a_required_two_factor_is_set_up(owner, manager):
+    manager.is_staff = True
+    manager.is_superuser = True
+    manager.save()
+    with_two_factor(owner)
+    TeamSettings.objects.create(pk=1, two_factor_required=True)
+    client = Client()
+    password_sign_in(client, manager)
+    assert client.get("/admin/").status_code == 302
+    client.get(TWO_FACTOR)
+    client.post(TWO_FACTOR, {"code": code_of(TOTPDevice.objects.get(user=manager))})
+    assert client.get("/admin/").status_code == 200

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from keyport.dashboard.staff_sign_in import needs_two_factor_setup
+from keyport.staff.authentication import needs_two_factor_setup
 from keyport.staff.models import StaffUser
 
 

@@ -22,13 +22,13 @@ from django_otp.models import Device
 
 from keyport.dashboard.forms import StaffSignInForm
 from keyport.dashboard.staff_forms import TwoFactorCodeForm
+from keyport.staff.authentication import TWO_FACTOR_SETUP_NEEDED
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import staff_has_two_factor, two_factor_required
 from keyport.staff.services import two_factor_verify
 
 PENDING = "staff_two_factor_pending"
 PENDING_SECONDS = 5 * 60
-SETUP_NEEDED = "staff_two_factor_setup_needed"
 
 
 def staff_sign_in(request: HttpRequest, member: StaffUser, device: Device | None = None) -> None:
@@ -36,17 +36,13 @@ def staff_sign_in(request: HttpRequest, member: StaffUser, device: Device | None
     login(request, member, backend=settings.AUTHENTICATION_BACKENDS[0])
     if device is not None:
         otp_login(request, device)
-    request.session[SETUP_NEEDED] = (
+    request.session[TWO_FACTOR_SETUP_NEEDED] = (
         device is None and two_factor_required() and not staff_has_two_factor(member)
     )
 
 
 def two_factor_setup_done(request: HttpRequest) -> None:
-    request.session.pop(SETUP_NEEDED, None)
-
-
-def needs_two_factor_setup(request: HttpRequest) -> bool:
-    return bool(request.session.get(SETUP_NEEDED))
+    request.session.pop(TWO_FACTOR_SETUP_NEEDED, None)
 
 
 class StaffLoginView(auth_views.LoginView):

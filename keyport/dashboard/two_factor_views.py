@@ -13,7 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from keyport.audit.services import Actor
 from keyport.dashboard.staff_auth import StaffRequest, staff_signed_in
 from keyport.dashboard.staff_forms import TwoFactorCodeForm
-from keyport.dashboard.staff_sign_in import needs_two_factor_setup, two_factor_setup_done
+from keyport.dashboard.staff_sign_in import two_factor_setup_done
+from keyport.staff.authentication import needs_two_factor_setup
 from keyport.staff.queries import (
     recovery_codes_left,
     staff_has_two_factor,

@@ -79,6 +79,8 @@ def staff_member_update(
 ) -> bool:
     """The Staff page's change of role and locations: checked, then `staff_scope_change`. The last
     active owner stays an owner (someone must be able to run the team)."""
+    if not member.is_active:
+        raise ValidationError("A deactivated member works nowhere.")
     locations = list(locations)
     staff_scope_validate(role=role, all_locations=all_locations, locations=locations)
     if member.is_owner and role != Role.OWNER and _is_last_active_owner(member):
