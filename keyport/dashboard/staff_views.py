@@ -50,7 +50,6 @@ def staff_list(request: StaffRequest) -> HttpResponse:
 @owner_required
 def team_two_factor(request: StaffRequest) -> HttpResponse:
     """Require two-factor sign-in of every staff member, or no longer."""
-    team_for_owner(request.user)
     required = request.POST.get("required") == "on"
     try:
         changed = team_two_factor_require(
@@ -82,7 +81,6 @@ def staff_two_factor_reset(request: StaffRequest, member_id: int) -> HttpRespons
 
 @owner_required
 def staff_invite_view(request: StaffRequest) -> HttpResponse:
-    team_for_owner(request.user)
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,7 +111,9 @@ def staff_member(request: StaffRequest, member_id: int) -> HttpResponse:
         else:
             if changed:
                 messages.success(
-                    request, f"{member} now works as saved. Their sessions ended: they sign in again."
+                    request,
+                    f"Role and locations of {member} saved. They were signed out everywhere, so the "
+                    "new ones apply at once.",
                 )
             return redirect("dashboard:staff_member", member_id=member.pk)
     context = {
