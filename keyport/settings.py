@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_htmx",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "keyport.lib",
     "keyport.staff",
     "keyport.audit",
@@ -179,6 +182,13 @@ AUTHENTICATION_BACKENDS = ["keyport.staff.authentication.ThrottledModelBackend"]
 STAFF_SIGN_IN_FAILURES_PER_ACCOUNT = env_int("STAFF_SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
 STAFF_SIGN_IN_FAILURES_PER_ADDRESS = env_int("STAFF_SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
 STAFF_SIGN_IN_WINDOW_SECONDS = env_int("STAFF_SIGN_IN_WINDOW_SECONDS", 900, minimum=60, maximum=24 * 60 * 60)
+# Forgot password?: a link that works once, for PASSWORD_RESET_TIMEOUT seconds; requests counted per
+# email typed (known or not) and per address, an hour each.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=600, maximum=3 * 24 * 60 * 60)
+STAFF_PASSWORD_RESETS_PER_EMAIL = env_int("STAFF_PASSWORD_RESETS_PER_EMAIL", 3, minimum=1)
+STAFF_PASSWORD_RESETS_PER_ADDRESS = env_int("STAFF_PASSWORD_RESETS_PER_ADDRESS", 20, minimum=1)
+# Two-factor sign-in for staff (django-otp): the name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Keyport")
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "dashboard:login"

@@ -27,7 +27,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"login", "logout"}
+PUBLIC = {
+    "login",
+    "login_code",
+    "logout",
+    "staff_invite_accept",
+    "password_reset",
+    "password_reset_confirm",
+}
 
 
 def routes(patterns=dashboard_urls.urlpatterns, prefix=""):
@@ -60,7 +67,14 @@ def objects_at(location):
         "unit_type_id": UnitTypeFactory(location=location).pk,
         **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
         "key": "portal_invite",  # an email template
+        "member_id": _staff_at(location).pk,
     }
+
+
+def _staff_at(location):
+    member = StaffUserFactory(role=Role.EMPLOYEE)
+    member.locations.add(location)
+    return member
 
 
 def _grant_of(booking, contact, unit):

@@ -1,22 +1,28 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from keyport.dashboard import contacts_views, customer_app_views, customers_views, emails_views, views
-from keyport.dashboard.forms import StaffSignInForm
+from keyport.dashboard import (
+    contacts_views,
+    customer_app_views,
+    customers_views,
+    emails_views,
+    password_views,
+    staff_sign_in,
+    views,
+)
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html",
-            authentication_form=StaffSignInForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", staff_sign_in.StaffLoginView.as_view(), name="login"),
+    path("login/code/", staff_sign_in.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", password_views.password_reset, name="password_reset"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_views.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
     path("", views.home, name="home"),
     path("locations/<int:location_id>/", views.location_detail, name="location_detail"),
     path("locations/<int:location_id>/settings/", views.location_settings, name="location_settings"),
@@ -246,4 +252,39 @@ from keyport.dashboard import move_in_views  # noqa: E402
 urlpatterns += [
     path("customers/new/", move_in_views.customer_new, name="customer_new"),
     path("locations/<int:location_id>/move-in/", move_in_views.move_in, name="move_in"),
+]
+
+# Staff (owners): the team, invites, role and locations, Deactivate; the invite link itself.
+from keyport.dashboard import staff_views  # noqa: E402
+
+urlpatterns += [
+    path("staff/", staff_views.staff_list, name="staff_list"),
+    path("staff/invite/", staff_views.staff_invite_view, name="staff_invite"),
+    path("staff/<int:member_id>/", staff_views.staff_member, name="staff_member"),
+    path(
+        "staff/<int:member_id>/resend-invite/",
+        staff_views.staff_invite_resend_view,
+        name="staff_invite_resend",
+    ),
+    path("staff/<int:member_id>/deactivate/", staff_views.staff_deactivate_view, name="staff_deactivate"),
+    path("invite/<str:token>/", staff_views.staff_invite_accept_view, name="staff_invite_accept"),
+    path("staff/two-factor/", staff_views.team_two_factor, name="team_two_factor"),
+    path(
+        "staff/<int:member_id>/two-factor-reset/",
+        staff_views.staff_two_factor_reset,
+        name="staff_two_factor_reset",
+    ),
+]
+
+# Two-factor sign-in: each staff member's own.
+from keyport.dashboard import two_factor_views  # noqa: E402
+
+urlpatterns += [
+    path("two-factor/", two_factor_views.two_factor, name="two_factor"),
+    path(
+        "two-factor/recovery-codes/",
+        two_factor_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path("two-factor/disable/", two_factor_views.two_factor_disable_view, name="two_factor_disable"),
 ]

@@ -1,18 +1,23 @@
 import logging
 import re
 
-# The paths whose next segment is a secret: a sign-in link, a guest's key, an email-change confirmation.
-TOKEN_PREFIXES = ("/login/link/", "/key/", "/settings/email/")
+# The paths whose next segment is a secret: a sign-in link, a guest's key, an email-change
+# confirmation, a staff invite.
+TOKEN_PREFIXES = ("/login/link/", "/key/", "/settings/email/", "/dashboard/invite/")
 TOKEN_IN_PATH = re.compile("(" + "|".join(re.escape(prefix) for prefix in TOKEN_PREFIXES) + r")[^/\s\"?]+")
+# A staff password reset link: /dashboard/password-reset/<user id>/<token>/; the token is the second.
+RESET_LINK_PREFIX = "/dashboard/password-reset/"
+RESET_LINK_IN_PATH = re.compile(re.escape(RESET_LINK_PREFIX) + r"([^/\s\"?]+/)[^/\s\"?]+")
 
 
 class RedactSignInTokens(logging.Filter):
-    """Removes magic-link tokens, guest keys and email-change tokens from log lines, such as request
-    paths logged by runserver."""
+    """Removes magic-link tokens, guest keys, email-change tokens and staff invite and password
+    reset tokens from log lines, such as request paths logged by runserver."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(prefix in message for prefix in TOKEN_PREFIXES):
-            record.msg = TOKEN_IN_PATH.sub(r"\1[redacted]", message)
+        if any(prefix in message for prefix in (*TOKEN_PREFIXES, RESET_LINK_PREFIX)):
+            message = TOKEN_IN_PATH.sub(r"\1[redacted]", message)
+            record.msg = RESET_LINK_IN_PATH.sub(RESET_LINK_PREFIX + r"\1[redacted]", message)
             record.args = None
         return True

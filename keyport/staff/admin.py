@@ -12,17 +12,38 @@ from keyport.audit.services import Actor
 from keyport.facilities.models import Location
 from keyport.lib import form_fields
 from keyport.lib.admin import BoundedInput
-from keyport.staff.authentication import ThrottledAuthenticationForm
+from keyport.staff.authentication import ThrottledAuthenticationForm, needs_two_factor_setup
 from keyport.staff.models import Role, StaffUser
+from keyport.staff.queries import staff_has_two_factor, two_factor_required
 from keyport.staff.services import staff_scope_change
 
 
 class AdminSignInForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
     """The admin's login form, worded like the dashboard's when too many passwords were wrong
-    (the throttle itself is in the authentication backend)."""
+    (the throttle itself is in the authentication backend). It asks for no second factor, so
+    whoever uses one, or must, signs in on the dashboard (the admin then shares that session)."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if staff_has_two_factor(user) or two_factor_required():
+            raise forms.ValidationError(
+                "This account signs in with two-factor sign-in: sign in on the staff dashboard first.",
+                code="two_factor",
+            )
 
 
 admin.site.login_form = AdminSignInForm
+
+
+class StaffAdminSite(admin.AdminSite):
+    """The default admin site, closed to a session that still has two-factor sign-in to set up
+    (the team requires it); django-otp's documented way to put a rule on the default site."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and not needs_two_factor_setup(request)
+
+
+admin.site.__class__ = StaffAdminSite
 
 # Written through staff_scope_change, never by the admin's form itself: a change ends the person's
 # sessions and is audited.

@@ -33,6 +33,16 @@ def sign_in_refusal(request: HttpRequest | None) -> RateLimitAnswer | None:
     return None if request is None else _refusals.get(request)
 
 
+# Set in the session of a staff member who signed in without two-factor sign-in while the team
+# requires it: the dashboard sends them to set it up first, and the Django admin lets them in only
+# once they have.
+TWO_FACTOR_SETUP_NEEDED = "staff_two_factor_setup_needed"
+
+
+def needs_two_factor_setup(request: HttpRequest) -> bool:
+    return bool(request.session.get(TWO_FACTOR_SETUP_NEEDED))
+
+
 class ThrottledModelBackend(ModelBackend):
     def authenticate(
         self,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -154,3 +155,54 @@ class ContactListSettings(models.Model):
 
     def __str__(self) -> str:
         return f"All Contacts settings of {self.user}"
+
+
+class StaffInvite(models.Model):
+    """A one-time link that lets an invited staff member set their password and signs them in.
+    Only the SHA-256 of its token is kept; a newer invite voids the older ones."""
+
+    member = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="invites")
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_to = models.EmailField(help_text="The address the link was sent to.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Staff invite for {self.sent_to}"
+
+    def is_usable_at(self, when: dt.datetime) -> bool:
+        return (
+            self.used_at is None
+            and self.voided_at is None
+            and when < self.expires_at
+            and self.member.is_active
+            and self.member.email == self.sent_to
+        )
+
+
+class TeamSettings(models.Model):
+    """Settings of the whole team, one row (see `TeamSettings.current`)."""
+
+    two_factor_required = models.BooleanField(
+        "Two-factor sign-in required",
+        default=False,
+        help_text="Every staff member signs in with a code from an authenticator app; those without "
+        "one set it up before anything else.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "team settings"
+        verbose_name_plural = "team settings"
+
+    def __str__(self) -> str:
+        return "Team settings"
+
+    @classmethod
+    def current(cls) -> TeamSettings:
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -1,13 +1,20 @@
+import base64
 from dataclasses import dataclass
 
+import segno
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django.utils.safestring import SafeString, mark_safe
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from keyport.audit.models import AuditEntry
 from keyport.facilities.models import Location
 from keyport.facilities.queries import locations_with_counts
 from keyport.lib.times import zone_of
-from keyport.staff.models import ContactListSettings, Role, StaffUser
+from keyport.lib.tokens import token_hash
+from keyport.staff.models import ContactListSettings, Role, StaffInvite, StaffUser, TeamSettings
 
 # What a staff member may reach and change. The readers here and in each app's queries.py
 # (`get_<noun>_for_staff`, `get_<noun>_for_operator`, ...) take the staff member, answer 404 for
@@ -109,3 +116,65 @@ def staff_to_alert_at(location: Location) -> QuerySet[StaffUser]:
     if managers.exists():
         return managers.order_by("email")
     return StaffUser.objects.filter(is_active=True, role=Role.OWNER).order_by("email")
+
+
+# The Staff page (owners only) -----------------------------------------------------------------
+
+
+def team_for_owner(user: StaffUser) -> QuerySet[StaffUser]:
+    """Every staff member, active ones first, with their locations: 403 for anyone but owners."""
+    if not user.is_owner:
+        raise PermissionDenied
+    return (
+        StaffUser.objects.prefetch_related(Prefetch("locations", queryset=Location.objects.order_by("name")))
+        .annotate(has_two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        .order_by("-is_active", "full_name", "email")
+    )
+
+
+def get_member_for_owner(user: StaffUser, member_id: int) -> StaffUser:
+    try:
+        return team_for_owner(user).get(pk=member_id)
+    except StaffUser.DoesNotExist:
+        raise Http404("No such staff member.") from None
+
+
+def team_activity(*, limit: int = 50) -> list[AuditEntry]:
+    """The newest changes to the team: invites, roles and locations, deactivations, sign-in
+    blocks and two-factor sign-in."""
+    return list(AuditEntry.objects.filter(action__startswith="staff.").order_by("-created_at", "-id")[:limit])
+
+
+def find_staff_invite(token: str) -> StaffInvite | None:
+    """The invite a token names (used, expired or not), with its member; None for a token never issued."""
+    return StaffInvite.objects.select_related("member").filter(token_hash=token_hash(token)).first()
+
+
+# Two-factor sign-in ------------------------------------------------------------------------------
+
+
+def staff_has_two_factor(member: StaffUser) -> bool:
+    return TOTPDevice.objects.filter(user=member, confirmed=True).exists()
+
+
+def two_factor_required() -> bool:
+    return TeamSettings.current().two_factor_required
+
+
+def recovery_codes_left(member: StaffUser) -> int:
+    return StaticToken.objects.filter(device__user=member, device__confirmed=True).count()
+
+
+def two_factor_qr_svg(device: TOTPDevice) -> SafeString:
+    """The app's secret as a QR code, an SVG element in the page itself: no script, no image
+    request, nothing sent anywhere."""
+    svg = segno.make(device.config_url, error="m").svg_inline(
+        scale=4, border=2, title="QR code for your authenticator app", svgclass="two-factor-qr"
+    )
+    return mark_safe(svg)  # noqa: S308 - segno's own SVG of a URL we made
+
+
+def two_factor_secret_text(device: TOTPDevice) -> str:
+    """The same secret to type in by hand: base32, in groups of four."""
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[index : index + 4] for index in range(0, len(secret), 4))

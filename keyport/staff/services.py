@@ -1,17 +1,28 @@
-"""Writes about staff: who works where in which role (audited, and every session of the person ends
-when it changes), the count of their wrong passwords, and a staff member's own preferences (no
-access changes, so no audit rows)."""
+"""Writes about staff: who is on the team (invites, deactivation) and works where in which role
+(audited, and every session of the person ends when it changes), the count of their wrong
+passwords, and a staff member's own preferences (no access changes, so no audit rows)."""
 
+import datetime as dt
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from keyport.audit.models import ActorKind
 from keyport.audit.services import Actor, audit_record
 from keyport.facilities.models import Location
+from keyport.lib.email_addresses import normalize_email_address
 from keyport.lib.rate_limits import (
     RateLimitAnswer,
     rate_limit_give_back,
@@ -19,7 +30,12 @@ from keyport.lib.rate_limits import (
     rate_limit_reset,
     rate_limit_window_end,
 )
-from keyport.staff.models import ContactListSettings, StaffUser
+from keyport.lib.tokens import token_hash
+from keyport.staff.emails import staff_invite_email, staff_password_reset_email
+from keyport.staff.models import ContactListSettings, Role, StaffInvite, StaffUser, TeamSettings
+from keyport.staff.queries import staff_has_two_factor
+
+INVITE_LIFETIME = dt.timedelta(hours=72)
 
 
 @transaction.atomic
@@ -47,6 +63,190 @@ def staff_scope_change(
         details={"before": before, "after": after, "sessions_ended": True},
     )
     return True
+
+
+def staff_scope_validate(*, role: str, all_locations: bool, locations: Iterable[Location]) -> None:
+    """A manager or employee works somewhere: their locations, or All locations, chosen on purpose."""
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose Owner, Manager or Employee."})
+    if role != Role.OWNER and not all_locations and not list(locations):
+        raise ValidationError({"locations": "Choose the locations they work at, or All locations."})
+
+
+@transaction.atomic
+def staff_member_update(
+    *, actor: Actor, member: StaffUser, role: str, all_locations: bool, locations: Iterable[Location]
+) -> bool:
+    """The Staff page's change of role and locations: checked, then `staff_scope_change`. The last
+    active owner stays an owner (someone must be able to run the team)."""
+    if not member.is_active:
+        raise ValidationError("A deactivated member works nowhere.")
+    locations = list(locations)
+    staff_scope_validate(role=role, all_locations=all_locations, locations=locations)
+    if member.is_owner and role != Role.OWNER and _is_last_active_owner(member):
+        raise ValidationError({"role": "This is the last active owner: make someone else an owner first."})
+    return staff_scope_change(
+        actor=actor, member=member, role=role, all_locations=all_locations, locations=locations
+    )
+
+
+def _is_last_active_owner(member: StaffUser) -> bool:
+    # Locked, so that two owners taking each other's role at once cannot leave none.
+    owners = list(
+        StaffUser.objects.select_for_update()
+        .filter(role=Role.OWNER, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return member.is_active and owners == [member.pk]
+
+
+@transaction.atomic
+def staff_invite(
+    *,
+    actor: Actor,
+    full_name: str,
+    email: str,
+    role: str,
+    all_locations: bool,
+    locations: Iterable[Location],
+) -> StaffUser:
+    """Add a person to the team, without a password, and email them a one-time link to set one."""
+    email = normalize_email_address(email)
+    locations = list(locations)
+    staff_scope_validate(role=role, all_locations=all_locations, locations=locations)
+    if StaffUser.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "This email already belongs to a member of the team."})
+    if not full_name.strip():
+        raise ValidationError({"full_name": "Enter the person's name."})
+    member = StaffUser.objects.create_user(
+        email, None, full_name=full_name.strip(), role=role, all_locations=all_locations
+    )
+    member.locations.set(locations)
+    audit_record(actor=actor, action="staff.invited", target=member, details=_scope_of(member))
+    _invite_send(actor=actor, member=member)
+    return member
+
+
+@transaction.atomic
+def staff_invite_resend(*, actor: Actor, member: StaffUser) -> StaffInvite:
+    """A new link for someone who has not set a password yet; the earlier links stop working."""
+    if not member.is_active:
+        raise ValidationError("A deactivated member gets no invite.")
+    if member.has_usable_password():
+        raise ValidationError("They have set their password already: they sign in, or use Forgot password?.")
+    invite = _invite_send(actor=actor, member=member)
+    audit_record(actor=actor, action="staff.invite_resent", target=member, details={"sent_to": member.email})
+    return invite
+
+
+def _invite_send(*, actor: Actor, member: StaffUser) -> StaffInvite:
+    now = timezone.now()
+    StaffInvite.objects.filter(member=member, used_at=None, voided_at=None).update(voided_at=now)
+    token = secrets.token_urlsafe(32)
+    invite = StaffInvite.objects.create(
+        member=member,
+        token_hash=token_hash(token),
+        sent_to=member.email,
+        created_at=now,
+        expires_at=now + INVITE_LIFETIME,
+    )
+    inviter = StaffUser.objects.filter(pk=actor.id).first() if actor.id is not None else None
+    staff_invite_email(
+        member=member,
+        invited_by=str(inviter) if inviter is not None else actor.label,
+        token=token,
+        lifetime_seconds=int(INVITE_LIFETIME.total_seconds()),
+    )
+    return invite
+
+
+def staff_invite_accept(*, token: str, password: str) -> StaffUser | None:
+    """Use an invite once: the person's password is set (Django's password validators decide what
+    is good enough). None when the link is no good (used, expired, voided, the member
+    deactivated); a ValidationError about the password uses nothing up."""
+    with transaction.atomic():
+        invite = (
+            StaffInvite.objects.select_for_update()
+            .select_related("member")
+            .filter(token_hash=token_hash(token))
+            .first()
+        )
+        now = timezone.now()
+        if invite is None or not invite.is_usable_at(now):
+            return None
+        member = invite.member
+        validate_password(password, member)
+        member.set_password(password)
+        member.save(update_fields=["password"])
+        invite.used_at = now
+        invite.save(update_fields=["used_at"])
+        audit_record(actor=Actor.staff(member), action="staff.invite_accepted", target=member, details={})
+        return member
+
+
+@transaction.atomic
+def staff_deactivate(*, actor: Actor, member: StaffUser) -> None:
+    """Take a person off the team: every session of theirs ends at once, their links stop working,
+    and everything they did stays in the history. The last active owner cannot be deactivated."""
+    if not member.is_active:
+        return
+    if member.is_owner and _is_last_active_owner(member):
+        raise ValidationError("This is the last active owner: make someone else an owner first.")
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    StaffInvite.objects.filter(member=member, used_at=None, voided_at=None).update(voided_at=timezone.now())
+    staff_sessions_end(member=member)
+    audit_record(actor=actor, action="staff.deactivated", target=member, details={"sessions_ended": True})
+
+
+RESET_EMAIL_SCOPE = "staff-password-reset-email"
+RESET_ADDRESS_SCOPE = "staff-password-reset-address"
+RESET_WINDOW_SECONDS = 3600
+
+
+def staff_password_reset_request(*, email: str, address: str) -> RateLimitAnswer | None:
+    """Forgot password?: email a link to set a new password (Django's password-reset token) when
+    the address is an active member's. The answer is the same for known and unknown emails: None
+    when the request was taken, else how long to wait (counted per email typed and per address)."""
+    email = normalize_email_address(email)
+    for scope, identity, limit in (
+        (RESET_ADDRESS_SCOPE, address, settings.STAFF_PASSWORD_RESETS_PER_ADDRESS),
+        (RESET_EMAIL_SCOPE, email, settings.STAFF_PASSWORD_RESETS_PER_EMAIL),
+    ):
+        answer = rate_limit_hit(
+            scope=scope, identity=identity, limit=limit, window_seconds=RESET_WINDOW_SECONDS
+        )
+        if not answer.allowed:
+            return answer
+    member = StaffUser.objects.filter(email=email, is_active=True).first()
+    if member is not None:
+        _password_reset_send(member=member, address=address)
+    return None
+
+
+@transaction.atomic
+def _password_reset_send(*, member: StaffUser, address: str) -> None:
+    staff_password_reset_email(
+        member=member,
+        uidb64=urlsafe_base64_encode(force_bytes(member.pk)),
+        token=default_token_generator.make_token(member),
+    )
+    audit_record(
+        actor=Actor(kind=ActorKind.SYSTEM, label=address),
+        action="staff.password_reset_requested",
+        target=member,
+        details={"address": address},
+    )
+
+
+@transaction.atomic
+def staff_password_set(*, member: StaffUser, password: str) -> None:
+    """A new password from a reset link (checked there, by Django's token and password validators):
+    every other session of theirs ends with the old password, and the link with it."""
+    validate_password(password, member)
+    member.set_password(password)
+    member.save(update_fields=["password"])
+    audit_record(actor=Actor.staff(member), action="staff.password_reset", target=member, details={})
 
 
 def staff_sessions_end(*, member: StaffUser) -> None:
@@ -173,3 +373,134 @@ def _sign_in_block_record(
             ).isoformat(),
         },
     )
+
+
+# Two-factor sign-in (django-otp: a TOTP device for the authenticator app, a static device for
+# the recovery codes) -----------------------------------------------------------------------------
+
+RECOVERY_CODES = 10
+TWO_FACTOR_SCOPE = "staff-two-factor"
+
+
+def two_factor_setup_start(*, member: StaffUser) -> TOTPDevice:
+    """The authenticator app's secret to scan, not yet in use: the same one until it is confirmed
+    (a reload shows the same QR code), a new one once two-factor sign-in is on."""
+    pending = TOTPDevice.objects.filter(user=member, confirmed=False).order_by("-pk").first()
+    return pending or TOTPDevice.objects.create(user=member, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def two_factor_enable(*, member: StaffUser, code: str) -> list[str] | None:
+    """Turn two-factor sign-in on with the first code the app shows; returns the new recovery
+    codes (shown once), None when the code is wrong (nothing changes). Every other session of the
+    person ends: from now on each sign-in needs a code."""
+    device = (
+        TOTPDevice.objects.select_for_update().filter(user=member, confirmed=False).order_by("-pk").first()
+    )
+    if device is None or not device.verify_token(code.strip()):
+        return None
+    TOTPDevice.objects.filter(user=member).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _recovery_codes_new(member=member)
+    staff_sessions_end(member=member)
+    audit_record(actor=Actor.staff(member), action="staff.two_factor_enabled", target=member, details={})
+    return codes
+
+
+@transaction.atomic
+def two_factor_recovery_codes_renew(*, member: StaffUser) -> list[str]:
+    """New recovery codes; the earlier ones stop working."""
+    codes = _recovery_codes_new(member=member)
+    audit_record(
+        actor=Actor.staff(member), action="staff.two_factor_recovery_codes_renewed", target=member, details={}
+    )
+    return codes
+
+
+def _recovery_codes_new(*, member: StaffUser) -> list[str]:
+    StaticDevice.objects.filter(user=member).delete()
+    device = StaticDevice.objects.create(user=member, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def two_factor_disable(*, actor: Actor, member: StaffUser) -> None:
+    """Turn a person's two-factor sign-in off: by themselves (refused while the team requires it)
+    or by an owner for someone who lost their phone and codes (they set it up again at their next
+    sign-in while the team requires it). Every session of theirs ends."""
+    is_self = actor.id == member.pk
+    if is_self and TeamSettings.current().two_factor_required:
+        raise ValidationError("Your team requires two-factor sign-in: it stays on.")
+    TOTPDevice.objects.filter(user=member).delete()
+    StaticDevice.objects.filter(user=member).delete()
+    staff_sessions_end(member=member)
+    audit_record(
+        actor=actor,
+        action="staff.two_factor_disabled" if is_self else "staff.two_factor_reset",
+        target=member,
+        details={},
+    )
+
+
+@transaction.atomic
+def team_two_factor_require(*, actor: Actor, owner: StaffUser, required: bool) -> bool:
+    """An owner requires two-factor sign-in of every staff member (or no longer does). Requiring it
+    ends the sessions of everyone who has none, so that each sets it up before anything else.
+    Returns whether anything changed."""
+    team = TeamSettings.current()
+    if team.two_factor_required == required:
+        return False
+    if required and not staff_has_two_factor(owner):
+        raise ValidationError("Turn on two-factor sign-in for yourself first.")
+    team.two_factor_required = required
+    team.save()
+    ended = []
+    if required:
+        without = StaffUser.objects.filter(is_active=True).exclude(
+            pk__in=TOTPDevice.objects.filter(confirmed=True).values("user_id")
+        )
+        ended = sorted(without.values_list("email", flat=True))
+        without.update(session_generation=F("session_generation") + 1)
+    audit_record(
+        actor=actor,
+        action="staff.two_factor_required" if required else "staff.two_factor_not_required",
+        target=team,
+        details={"sessions_ended": ended},
+    )
+    return True
+
+
+def two_factor_verify(*, member: StaffUser, code: str) -> TOTPDevice | StaticDevice | None:
+    """The device that accepts this code at sign-in: the app's code, or a recovery code (used up
+    by it). Attempts are counted per person like wrong passwords; past the limit every code is
+    refused until the window ends, and django-otp's own throttle slows guesses down as well."""
+    window = settings.STAFF_SIGN_IN_WINDOW_SECONDS
+    answer = rate_limit_hit(
+        scope=TWO_FACTOR_SCOPE,
+        identity=str(member.pk),
+        limit=settings.STAFF_SIGN_IN_FAILURES_PER_ACCOUNT,
+        window_seconds=window,
+    )
+    if not answer.allowed:
+        return None
+    code = code.strip().replace(" ", "")
+    with transaction.atomic():
+        totp = TOTPDevice.objects.select_for_update().filter(user=member, confirmed=True).first()
+        if totp is not None and code.isdigit() and totp.verify_token(code):
+            device: TOTPDevice | StaticDevice = totp
+        else:
+            static = StaticDevice.objects.select_for_update().filter(user=member, confirmed=True).first()
+            if static is None or not static.verify_token(code):
+                return None
+            device = static
+            audit_record(
+                actor=Actor.staff(member),
+                action="staff.two_factor_recovery_code_used",
+                target=member,
+                details={"recovery_codes_left": static.token_set.count()},
+            )
+    rate_limit_reset(scope=TWO_FACTOR_SCOPE, identity=str(member.pk), window_seconds=window)
+    return device
