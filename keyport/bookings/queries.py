@@ -11,7 +11,6 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from keyport.bookings.models import (
@@ -43,14 +42,11 @@ def get_booking_for_operator(user: StaffUser, booking_id: int) -> Booking:
 
 def get_unit_for_operator(user: StaffUser, unit_id: int) -> Unit:
     """A unit to edit, retire or take out of service: owners and managers of its location."""
-    try:
-        unit = (
-            Unit.objects.select_related("location", "unit_type")
-            .exclude(status=UnitStatus.RETIRED)
-            .get(pk=unit_id, location__in=locations_for_staff(user))
-        )
-    except Unit.DoesNotExist:
-        raise Http404("No such unit.") from None
+    unit = get_object_or_404(
+        Unit.objects.select_related("location", "unit_type").exclude(status=UnitStatus.RETIRED),
+        pk=unit_id,
+        location__in=locations_for_staff(user),
+    )
     if not user.can_operate_location(unit.location):
         raise PermissionDenied
     return unit
@@ -58,12 +54,9 @@ def get_unit_for_operator(user: StaffUser, unit_id: int) -> Unit:
 
 def get_unit_type_for_operator(user: StaffUser, unit_type_id: int) -> UnitType:
     """A unit type to edit, retire or delete: owners and managers of its location."""
-    try:
-        unit_type = UnitType.objects.select_related("location").get(
-            pk=unit_type_id, location__in=locations_for_staff(user)
-        )
-    except UnitType.DoesNotExist:
-        raise Http404("No such unit type.") from None
+    unit_type = get_object_or_404(
+        UnitType.objects.select_related("location"), pk=unit_type_id, location__in=locations_for_staff(user)
+    )
     if not user.can_operate_location(unit_type.location):
         raise PermissionDenied
     return unit_type

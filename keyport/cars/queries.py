@@ -2,7 +2,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from keyport.audit.models import AuditEntry
 from keyport.bookings.models import BookingUnit, booked_between
@@ -26,10 +26,7 @@ def cars_for_staff(user: StaffUser) -> QuerySet[Car]:
 
 
 def get_car_for_staff(user: StaffUser, car_id: int) -> Car:
-    try:
-        return cars_for_staff(user).prefetch_related("photos").get(pk=car_id)
-    except Car.DoesNotExist:
-        raise Http404("No such car.") from None
+    return get_object_or_404(cars_for_staff(user).prefetch_related("photos"), pk=car_id)
 
 
 def may_change_car(user: StaffUser, car: Car) -> bool:
@@ -146,14 +143,8 @@ def cars_of_customer_for_staff(user: StaffUser, customer: Customer) -> QuerySet[
 
 
 def get_photo_for_customer(customer: Customer, photo_id: int) -> CarPhoto:
-    try:
-        return CarPhoto.objects.get(pk=photo_id, car__customer=customer)
-    except CarPhoto.DoesNotExist:
-        raise Http404("No such photo.") from None
+    return get_object_or_404(CarPhoto.objects, pk=photo_id, car__customer=customer)
 
 
 def get_photo_for_staff(user: StaffUser, photo_id: int) -> CarPhoto:
-    try:
-        return CarPhoto.objects.get(pk=photo_id, car__in=cars_for_staff(user))
-    except CarPhoto.DoesNotExist:
-        raise Http404("No such photo.") from None
+    return get_object_or_404(CarPhoto.objects, pk=photo_id, car__in=cars_for_staff(user))

@@ -1,8 +1,8 @@
 """Keypads blocked by wrong PINs: the alert on the Overview and the location page, and Lift block."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -36,9 +36,7 @@ def pin_blocks_context(user: StaffUser, *, location: Location | None = None) -> 
 def access_point_lift_block(request: StaffRequest, location_id: int, access_point_id: int) -> HttpResponse:
     """Lift block: owners and managers of the location let PINs open this door again at once."""
     location = get_location_for_operator(request.user, location_id)
-    access_point = location.access_points.filter(pk=access_point_id).first()
-    if access_point is None:
-        raise Http404("No such access point.")
+    access_point = get_object_or_404(location.access_points, pk=access_point_id)
     if access_point_pin_block_lift(actor=Actor.staff(request.user), access_point=access_point):
         messages.success(
             request, _("%(door)s: block lifted. PINs open it again.") % {"door": access_point.name}

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import segno
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.safestring import SafeString, mark_safe
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,10 +53,7 @@ def get_locations_for_operator(user: StaffUser) -> QuerySet[Location]:
 
 
 def get_location_for_staff(user: StaffUser, location_id: int) -> Location:
-    try:
-        return locations_for_staff(user).get(pk=location_id)
-    except Location.DoesNotExist:
-        raise Http404("No such location.") from None
+    return get_object_or_404(locations_for_staff(user), pk=location_id)
 
 
 def get_location_for_operator(user: StaffUser, location_id: int) -> Location:
@@ -133,10 +130,7 @@ def team_for_owner(user: StaffUser) -> QuerySet[StaffUser]:
 
 
 def get_member_for_owner(user: StaffUser, member_id: int) -> StaffUser:
-    try:
-        return team_for_owner(user).get(pk=member_id)
-    except StaffUser.DoesNotExist:
-        raise Http404("No such staff member.") from None
+    return get_object_or_404(team_for_owner(user), pk=member_id)
 
 
 def team_activity(*, limit: int = 50) -> list[AuditEntry]:
