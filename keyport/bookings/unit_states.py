@@ -18,7 +18,6 @@ from django.db.models import (
     Case,
     Count,
     Exists,
-    ExpressionWrapper,
     OuterRef,
     Q,
     QuerySet,
@@ -196,17 +195,17 @@ class UnitsOnDay:
         return rows
 
     def _booked(self, unit_ids: list[int]) -> dict[int, list[_Booked]]:
-        """The booking units that hold or reserve each of these units on the day, earliest first."""
+        """The booking units that hold or reserve each of these units on the day, earliest first.
+
+        Of those, the ones that hold it are the ones begun by the day (a reserving one begins
+        later); they are locked when an overdue invoice locked their booking."""
         rows = (
             BookingUnit.objects.filter(Q(unit_id__in=unit_ids) & (self.held | self.reserved))
-            .annotate(
-                is_held=ExpressionWrapper(self.held, output_field=models.BooleanField()),
-                is_locked=Exists(BookingUnit.objects.filter(self.held & self.locked, pk=OuterRef("pk"))),
-            )
+            .annotate(is_locked=Exists(BookingUnit.objects.filter(self.locked, pk=OuterRef("pk"))))
             .order_by("starts_on", "pk")
             .values_list(
                 "unit_id",
-                "is_held",
+                "starts_on",
                 "is_locked",
                 "booking__customer_id",
                 "booking__customer__name",
@@ -215,9 +214,10 @@ class UnitsOnDay:
             )
         )
         booked: dict[int, list[_Booked]] = {}
-        for unit_id, held, locked, customer_id, name, starts_on, ends_on in rows:
+        for unit_id, unit_starts_on, locked, customer_id, name, starts_on, ends_on in rows:
+            held = unit_starts_on <= self.day
             tenant = Tenant(customer_id=customer_id, name=name, starts_on=starts_on, ends_on=ends_on)
-            booked.setdefault(unit_id, []).append(_Booked(held=held, locked=locked, tenant=tenant))
+            booked.setdefault(unit_id, []).append(_Booked(held=held, locked=held and locked, tenant=tenant))
         return booked
 
 
