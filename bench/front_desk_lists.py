@@ -35,6 +35,7 @@ class Case:
     query: str
     admin: str
     admin_query: str
+    per_location: bool = True
 
 
 def main() -> None:
@@ -69,9 +70,22 @@ def measure(
             ratios.setdefault(f"{case.page} / Django admin: {case.label}", []).append(mine / theirs)
     # The goal is set for 500,000 bookings: the admin's cost grows with the table (it counts
     # every match and sorts them), ours barely does, so a smaller table says little against it.
-    goal = 0.50 if bookings >= GOAL_BOOKINGS else None
-    at = "" if goal else f" (goal ≤ 0.50 at {GOAL_BOOKINGS:,} bookings)"
-    return figures + [Figure(f"{name}{at}", "×", values, at_most=goal) for name, values in ratios.items()]
+    full = bookings >= GOAL_BOOKINGS
+    return figures + [
+        Figure(
+            name if full else f"{name} (goal ≤ {_goal(name):.2f} at {GOAL_BOOKINGS:,} bookings)",
+            "×",
+            values,
+            at_most=_goal(name) if full else None,
+        )
+        for name, values in ratios.items()
+    ]
+
+
+def _goal(figure: str) -> float:
+    """Rentals and Units at half the admin's time; the Overview, whose numbers count the location's
+    units and bookings, no slower than the admin's list of its bookings."""
+    return 1.0 if figure.startswith("Overview") else 0.50
 
 
 def _cases(location: Any, units: int, deep_page: int) -> list[Case]:
@@ -120,13 +134,24 @@ def _cases(location: Any, units: int, deep_page: int) -> list[Case]:
             ADMIN_UNITS,
             f"{here}&p={unit_page // 2 or 1}",
         ),
+        # The Overview counts the location's units by state from its bookings, and today's move-ins and
+        # move-outs (its chart's past months kept for the day); the admin's list counts its bookings.
+        Case(
+            "Overview",
+            "bookings of the location",
+            "dashboard:home",
+            "",
+            ADMIN_BOOKINGS,
+            here,
+            per_location=False,
+        ),
     ]
 
 
 def _our_url(case: Case, location: Any) -> str:
     from django.urls import reverse
 
-    return reverse(case.route, args=[location.pk])
+    return reverse(case.route, args=[location.pk] if case.per_location else [])
 
 
 def _big_location(*, units: int, bookings: int) -> tuple[Any, list[Figure]]:

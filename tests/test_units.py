@@ -15,7 +15,7 @@ from django.urls import reverse
 from keyport.audit.models import AuditEntry
 from keyport.billing.models import BillingSettings, Invoice, InvoiceStatus
 from keyport.bookings.models import Booking
-from keyport.bookings.unit_states import month_ends
+from keyport.bookings.unit_states import month_ends, occupied_at_past_month_ends
 from keyport.facilities.models import Location, Unit, UnitAccessPoint, UnitStatus, UnitType
 from keyport.staff.models import Role
 from tests.factories import (
@@ -820,3 +820,18 @@ def test_an_import_reads_a_tab_separated_file(as_owner, site):
     response = import_units(as_owner, site, "A101\tLarge\t2x3\t50.00\n")
     assert response.status_code == 302
     assert Unit.objects.get(location=site).unit_type.name == "Large"
+
+
+def test_the_chart_keeps_its_past_months_for_the_day_and_shows_today_as_it_is(as_owner, site):
+    units = [UnitFactory(location=site) for _ in range(4)]
+    customer = CustomerFactory()
+    booking_of(customer, units[:1], dt.date(2025, 1, 1))
+    first = [bar.occupied for bar in overview(as_owner)[0]["Lager Mitte"].chart]
+    # A back-dated booking shows in the past months the next day; a booking of today, at once.
+    booking_of(customer, units[1:2], dt.date(2025, 6, 1))
+    booking_of(customer, units[2:3], TODAY)
+    again = [bar.occupied for bar in overview(as_owner)[0]["Lager Mitte"].chart]
+    assert first == [1] * 12
+    assert again == [1] * 11 + [3]
+    tomorrow = occupied_at_past_month_ends([site], NOW + dt.timedelta(days=1))[site.pk]
+    assert tomorrow[:2] == [1, 1] and tomorrow[2:] == [2] * 9

@@ -3,7 +3,12 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from keyport.bookings.unit_states import LocationToday, locations_today, month_ends, occupied_at_month_ends
+from keyport.bookings.unit_states import (
+    LocationToday,
+    locations_today,
+    month_ends,
+    occupied_at_past_month_ends,
+)
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_with_counts_for_staff
@@ -45,17 +50,18 @@ def occupancy_chart(today: dt.date, occupied: list[int], rentable: int) -> list[
 
 
 def overview_of(user: StaffUser, now: dt.datetime) -> list[OverviewRow]:
-    """The staff member's locations, each with today's numbers and its chart: four queries."""
+    """The staff member's locations, each with today's numbers and its chart (the past months' bars
+    kept for the day, today's bar the Occupied of today's numbers)."""
     locations = list(locations_with_counts_for_staff(user))
     today = locations_today(locations, now)
-    occupied = occupied_at_month_ends(locations, now)
+    past = occupied_at_past_month_ends(locations, now)
     return [
         OverviewRow(
             location=location,
             today=today[location.pk],
             chart=occupancy_chart(
                 now.astimezone(location.zone).date(),
-                occupied[location.pk],
+                [*past[location.pk], today[location.pk].occupied],
                 today[location.pk].units - today[location.pk].out_of_service,
             ),
         )
