@@ -284,6 +284,8 @@ LOGGING = {
         # the adapter in its own words.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The stripe library logs every request at INFO; the payments adapter logs failures itself.
+        "stripe": {"level": "WARNING"},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
