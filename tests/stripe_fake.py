@@ -138,7 +138,9 @@ class FakeStripe:
                     elif parts[:2] == ["v1", "payment_methods"] and len(parts) == 3:
                         found = fake.state.payment_methods.get(parts[2])
                 if found is None:
-                    return self._error(404, "invalid_request_error", "No such object.", code="resource_missing")
+                    return self._error(
+                        404, "invalid_request_error", "No such object.", code="resource_missing"
+                    )
                 self._json(200, found)
 
             def do_POST(self) -> None:  # noqa: N802
@@ -318,7 +320,11 @@ class FakeStripe:
             if method is None or method["customer"] != form.get("customer"):
                 return 400, {"error": {"type": "invalid_request_error", "message": "No such PaymentMethod."}}
             declined = method["card"]["last4"] == DECLINED_CARD[-4:]
-            error = {"code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}
+            error = {
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+            }
             intent = self._intent(
                 amount=int(form["amount"]),
                 currency=form["currency"],

@@ -63,7 +63,9 @@ def pay(portal, invoice, **form):
 
 def post_event(client, fake_stripe, event, **sign):
     payload, header = fake_stripe.signed(event, **sign)
-    return client.post(WEBHOOK, payload, content_type="application/json", headers={"Stripe-Signature": header})
+    return client.post(
+        WEBHOOK, payload, content_type="application/json", headers={"Stripe-Signature": header}
+    )
 
 
 def state(invoice):
@@ -80,15 +82,20 @@ def paid_at_checkout(fake_stripe, portal, invoice, **form):
 def test_pay_opens_checkout_for_the_balance_and_the_webhooks_record_the_payment_once(
     client, portal, fake_stripe, invoice
 ):
-    billing.payment_record(actor=SYSTEM, invoice=invoice, amount=Decimal("30.00"), received_on=dt.date(2026, 3, 1))
+    billing.payment_record(
+        actor=SYSTEM, invoice=invoice, amount=Decimal("30.00"), received_on=dt.date(2026, 3, 1)
+    )
     session = pay(portal, invoice)
     assert fake_stripe.state.sessions[session]["amount_total"] == 5000
     assert fake_stripe.state.sessions[session]["currency"] == invoice.currency.lower()
-    assert state(invoice) == (InvoiceStatus.OPEN, Decimal("30.00"), 1), "nothing is recorded before Stripe says so"
+    assert state(invoice) == (InvoiceStatus.OPEN, Decimal("30.00"), 1), (
+        "nothing is recorded before Stripe says so"
+    )
     fake_stripe.complete(session)
-    succeeded, completed = fake_stripe.events_of("payment_intent.succeeded")[0], fake_stripe.events_of(
-        "checkout.session.completed"
-    )[0]
+    succeeded, completed = (
+        fake_stripe.events_of("payment_intent.succeeded")[0],
+        fake_stripe.events_of("checkout.session.completed")[0],
+    )
     assert post_event(client, fake_stripe, succeeded).json() == {"received": "recorded"}
     assert state(invoice) == (InvoiceStatus.PAID, Decimal("80.00"), 2)
     for event in (completed, succeeded, completed):
@@ -140,7 +147,9 @@ def test_webhooks_out_of_order_record_once_and_a_refund_told_first_records_the_p
     assert AuditEntry.objects.filter(action="invoice.refunded").count() == 1
 
 
-def test_a_refund_reopens_the_paid_invoice_once_however_often_it_is_told(client, portal, fake_stripe, invoice):
+def test_a_refund_reopens_the_paid_invoice_once_however_often_it_is_told(
+    client, portal, fake_stripe, invoice
+):
     session, back = paid_at_checkout(fake_stripe, portal, invoice)
     portal.get(back)
     intent = fake_stripe.state.sessions[session]["payment_intent"]
@@ -187,7 +196,9 @@ def test_a_webhook_for_an_invoice_of_a_location_with_other_keys_is_not_acted_on(
     assert state(invoice) == (InvoiceStatus.OPEN, Decimal("0.00"), 0)
     payload, header = fake_stripe.signed(event, secret="whsec_own_of_the_site")
     url = f"{WEBHOOK}?location={site.location.pk}"
-    response = client.post(url, payload, content_type="application/json", headers={"Stripe-Signature": header})
+    response = client.post(
+        url, payload, content_type="application/json", headers={"Stripe-Signature": header}
+    )
     assert response.json() == {"received": "recorded"}
     assert state(invoice) == (InvoiceStatus.PAID, Decimal("80.00"), 1)
 
@@ -297,7 +308,10 @@ def test_a_saved_card_declined_later_leaves_the_invoice_open_and_billing_says_so
 def test_automatic_payment_when_stripe_is_down_is_tried_again_as_one_charge(fake_stripe, site, tenant):
     method = fake_stripe._card("4242424242424242", "cus_ok")
     SavedCard.objects.create(
-        customer=tenant.customer, location=site.location, provider_customer="cus_ok", provider_method=method["id"]
+        customer=tenant.customer,
+        location=site.location,
+        provider_customer="cus_ok",
+        provider_method=method["id"],
     )
     invoice = open_invoice(site.location, tenant.customer)
     fake_stripe.fail_next(1, 502)
@@ -330,12 +344,16 @@ def test_without_keys_pay_is_hidden_and_billing_says_how_to_pay(owner_client, po
 def test_with_keys_billing_and_the_invoice_page_show_pay(portal, fake_stripe, invoice):
     page = portal.get(reverse("portal:billing"))
     assert reverse("portal:invoice_pay", args=[invoice.pk]) in page.content.decode()
-    assert fake_stripe.base_url in page["Content-Security-Policy"], "the form's redirect to Checkout is allowed"
+    assert fake_stripe.base_url in page["Content-Security-Policy"], (
+        "the form's redirect to Checkout is allowed"
+    )
     detail = portal.get(reverse("portal:invoice", args=[invoice.pk])).content.decode()
     assert 'name="save_card"' in detail and "How to pay" not in detail
 
 
-def test_another_tenants_invoice_and_card_are_not_found(client, fake_stripe, other_tenant, invoice, site, tenant):
+def test_another_tenants_invoice_and_card_are_not_found(
+    client, fake_stripe, other_tenant, invoice, site, tenant
+):
     card = SavedCard.objects.create(
         customer=tenant.customer, location=site.location, provider_customer="cus_x", provider_method="pm_x"
     )
@@ -364,7 +382,9 @@ def test_a_locations_own_keys_are_used_before_the_installs_and_never_shown_nor_a
 ):
     fake_stripe.secret_key = "sk_test_site_own_key"
     url = reverse("dashboard:payment_settings", args=[site.location.pk])
-    owner_client.post(url, {"stripe_secret_key": "sk_test_site_own_key", "stripe_webhook_secret": "whsec_site"})
+    owner_client.post(
+        url, {"stripe_secret_key": "sk_test_site_own_key", "stripe_webhook_secret": "whsec_site"}
+    )
     pay(portal, invoice)
     assert fake_stripe.state.authorizations[-1] == "Bearer sk_test_site_own_key"
     page = owner_client.get(reverse("dashboard:location_settings", args=[site.location.pk])).content.decode()

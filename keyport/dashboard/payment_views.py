@@ -23,7 +23,7 @@ class PaymentSettingsForm(BootstrapForm):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Bank details or other ways to pay, shown in the portal's Billing when online payment is off.",
+        help_text="Bank details or other ways to pay, shown in the portal's Billing without online payment.",
     )
     stripe_secret_key = forms.CharField(
         label="Stripe secret key",

@@ -21,8 +21,8 @@ from keyport.dashboard.forms import (
     opening_hours_initial,
 )
 from keyport.dashboard.keypad_views import pin_blocks_context
-from keyport.dashboard.payment_views import payment_context
 from keyport.dashboard.overview import overview_of
+from keyport.dashboard.payment_views import payment_context
 from keyport.dashboard.setup_warning import setup_warning_due, setup_warning_shown
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES

@@ -18,7 +18,7 @@ class PaymentSettings(models.Model):
         "how to pay",
         blank=True,
         max_length=1000,
-        help_text="Bank details or other ways to pay, shown in the portal's Billing when online payment is off.",
+        help_text="Bank details or other ways to pay, shown in the portal's Billing without online payment.",
     )
     stripe_secret_key = models.CharField(max_length=255, blank=True)
     stripe_webhook_secret = models.CharField(max_length=255, blank=True)

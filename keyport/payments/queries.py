@@ -26,7 +26,9 @@ def stripe_keys_for(location: Location) -> StripeKeys | None:
     if own is not None:
         return StripeKeys(own.stripe_secret_key, own.stripe_webhook_secret, settings.STRIPE_API_BASE)
     if settings.STRIPE_SECRET_KEY:
-        return StripeKeys(settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE)
+        return StripeKeys(
+            settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE
+        )
     return None
 
 
@@ -39,7 +41,9 @@ def checkout_origin() -> str:
 
 
 def saved_cards_for_customer(customer: Customer) -> list[SavedCard]:
-    return list(SavedCard.objects.filter(customer=customer).select_related("location").order_by("location__name"))
+    return list(
+        SavedCard.objects.filter(customer=customer).select_related("location").order_by("location__name")
+    )
 
 
 def get_saved_card_for_customer(customer: Customer, card_id: int) -> SavedCard:
@@ -60,11 +64,14 @@ class PayOptions:
 def pay_options_for(customer: Customer, invoices: Iterable[Invoice]) -> PayOptions:
     invoices = list(invoices)
     locations = {invoice.location_id: invoice.location for invoice in invoices}
-    if customer.home_location_id and customer.home_location_id not in locations:
-        locations[customer.home_location_id] = customer.home_location
+    home = customer.home_location
+    if home is not None and home.pk not in locations:
+        locations[home.pk] = home
     online = frozenset(pk for pk, location in locations.items() if stripe_keys_for(location) is not None)
     details = dict(
-        PaymentSettings.objects.filter(location__in=list(locations)).values_list("location_id", "bank_details")
+        PaymentSettings.objects.filter(location__in=list(locations)).values_list(
+            "location_id", "bank_details"
+        )
     )
     how = [
         (location, details.get(pk, ""))
@@ -81,4 +88,6 @@ def pay_options_for(customer: Customer, invoices: Iterable[Invoice]) -> PayOptio
         for invoice in invoices
         if invoice.location_id in online and invoice.status == InvoiceStatus.OPEN and invoice.balance > 0
     )
-    return PayOptions(online_location_ids=online, payable_ids=payable, how_to_pay=how, autopay_failures=failures)
+    return PayOptions(
+        online_location_ids=online, payable_ids=payable, how_to_pay=how, autopay_failures=failures
+    )

@@ -60,7 +60,9 @@ def payment_settings_update(
             row.stripe_secret_key = stripe_secret_key.strip()
         if stripe_webhook_secret:
             if not stripe_webhook_secret.startswith("whsec_"):
-                raise ValidationError({"stripe_webhook_secret": "A webhook signing secret starts with whsec_."})
+                raise ValidationError(
+                    {"stripe_webhook_secret": "A webhook signing secret starts with whsec_."}
+                )
             row.stripe_webhook_secret = stripe_webhook_secret.strip()
         if row.stripe_secret_key and not row.stripe_webhook_secret:
             raise ValidationError(
@@ -71,8 +73,10 @@ def payment_settings_update(
     after = {"bank_details": row.bank_details, "own_stripe_keys": bool(row.stripe_secret_key)}
     changed = changes_between(before, after)
     if secret_changed and not use_global_keys:
-        changed["stripe_keys"] = "replaced"  # never the keys themselves
-    audit_changes(actor=actor, action="payments.settings_updated", target=row, location=location, changed=changed)
+        changed["stripe_keys"] = ["", "replaced"]  # never the keys themselves
+    audit_changes(
+        actor=actor, action="payments.settings_updated", target=row, location=location, changed=changed
+    )
     return row
 
 
@@ -105,7 +109,7 @@ def checkout_start(
         metadata=_metadata(invoice),
         success_url=f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=cancel_url,
-        email=contact.email,
+        email=contact.email or "",
         customer=card.provider_customer if card and save_card else None,
         save_card=save_card,
         # A double click opens the same page; another amount or choice, another page.
@@ -261,9 +265,10 @@ def invoice_autopay(invoice: Invoice) -> AutopayAttempt | None:
         attempt, _ = AutopayAttempt.objects.get_or_create(
             invoice=invoice, provider_ref=str(intent["id"]), defaults={"outcome": AutopayOutcome.PENDING}
         )
-        if online_payment_record(keys=keys, invoice=invoice, intent=intent) is not None or intent.get(
-            "status"
-        ) == "succeeded":
+        if (
+            online_payment_record(keys=keys, invoice=invoice, intent=intent) is not None
+            or intent.get("status") == "succeeded"
+        ):
             attempt.outcome = AutopayOutcome.SUCCEEDED
             attempt.save(update_fields=["outcome"])
     return attempt
@@ -272,7 +277,9 @@ def invoice_autopay(invoice: Invoice) -> AutopayAttempt | None:
 @transaction.atomic
 def autopay_failed(*, invoice: Invoice, intent: Mapping[str, Any], message: str = "") -> AutopayAttempt:
     """A saved card was declined (told by the charge's answer or by webhook, once either way)."""
-    message = message or str((intent.get("last_payment_error") or {}).get("message") or "The card was declined.")
+    message = message or str(
+        (intent.get("last_payment_error") or {}).get("message") or "The card was declined."
+    )
     attempt, created = AutopayAttempt.objects.get_or_create(
         invoice=invoice,
         provider_ref=str(intent.get("id", "")),
@@ -337,7 +344,11 @@ def webhook_receive(*, payload: bytes, signature: str, location_id: int | None) 
     kind = str(event.get("type", ""))
     obj = (event.get("data") or {}).get("object") or {}
     invoice_id = str((obj.get("metadata") or {}).get(INVOICE_KEY, ""))
-    invoice = Invoice.objects.select_related("location", "customer").filter(pk=int(invoice_id)).first() if invoice_id.isdigit() else None
+    invoice = (
+        Invoice.objects.select_related("location", "customer").filter(pk=int(invoice_id)).first()
+        if invoice_id.isdigit()
+        else None
+    )
     keys = stripe_keys_for(invoice.location) if invoice else None
     if invoice is None or keys is None or not hmac.compare_digest(keys.webhook_secret, secret):
         return WebhookOutcome(200, "not ours")

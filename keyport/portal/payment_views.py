@@ -97,7 +97,9 @@ def saved_card_delete(request: PortalRequest, card_id: int) -> HttpResponse:
     try:
         saved_card_remove(actor=contact_actor(request.contact), card=card)
     except PaymentServiceDown:
-        messages.error(request, "The payment service is not answering; your card is still saved. Try again later.")
+        messages.error(
+            request, "The payment service is not answering; your card is still saved. Try again later."
+        )
     else:
         messages.success(request, "Your card is removed. Later invoices are no longer paid automatically.")
     return redirect("portal:billing")

@@ -86,7 +86,9 @@ def test_the_tenant_pays_an_open_invoice_with_pay_and_it_is_paid_in_the_portal_a
     staff.get_by_role("button", name="Sign in").click()
     staff.goto(f"{live_server.url}/dashboard/billing/invoices/{invoice.pk}/")
     expect(staff.get_by_role("heading", name=f"Invoice {invoice.number}")).to_contain_text("Paid")
-    expect(staff.get_by_role("listitem").filter(has_text="recorded by Stripe")).to_contain_text("89.90 EUR · Card")
+    expect(staff.get_by_role("listitem").filter(has_text="recorded by Stripe")).to_contain_text(
+        "89.90 EUR · Card"
+    )
     staff.goto(f"{live_server.url}/dashboard/locations/{site.location.pk}/settings/")
     section = staff.locator("section", has=staff.get_by_role("heading", name="Online payment and how to pay"))
     expect(section.locator("[data-payment-state]")).to_contain_text("Tenants pay invoices online")

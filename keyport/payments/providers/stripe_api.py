@@ -67,7 +67,8 @@ def _call(keys: StripeKeys, call: Any, *args: Any, **kwargs: Any) -> dict[str, A
     try:
         return _plain(call(*args, **kwargs))
     except stripe.CardError as error:
-        intent = (error.json_body or {}).get("error", {}).get("payment_intent") or {}
+        body = error.json_body if isinstance(error.json_body, dict) else {}
+        intent = (body.get("error") or {}).get("payment_intent") or {}
         raise CardDeclined(error.user_message or "The card was declined.", intent) from error
     except stripe.StripeError as error:
         raise PaymentServiceDown(f"Stripe answered {error.http_status or 'nothing'}") from None
@@ -106,7 +107,11 @@ def checkout_session_create(
         "line_items": [
             {
                 "quantity": 1,
-                "price_data": {"currency": currency.lower(), "unit_amount": amount, "product_data": {"name": description}},
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": amount,
+                    "product_data": {"name": description},
+                },
             }
         ],
         "metadata": metadata,
@@ -167,7 +172,9 @@ def off_session_charge(
         "metadata": metadata,
     }
     client = _client(keys)
-    return _call(keys, client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key})
+    return _call(
+        keys, client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key}
+    )
 
 
 class BadSignature(Exception):
