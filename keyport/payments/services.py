@@ -343,12 +343,7 @@ def webhook_receive(*, payload: bytes, signature: str, location_id: int | None) 
     event = stripe_api.webhook_event(payload, signature, secret)
     kind = str(event.get("type", ""))
     obj = (event.get("data") or {}).get("object") or {}
-    invoice_id = str((obj.get("metadata") or {}).get(INVOICE_KEY, ""))
-    invoice = (
-        Invoice.objects.select_related("location", "customer").filter(pk=int(invoice_id)).first()
-        if invoice_id.isdigit()
-        else None
-    )
+    invoice = _invoice_of(obj)
     keys = stripe_keys_for(invoice.location) if invoice else None
     if invoice is None or keys is None or not hmac.compare_digest(keys.webhook_secret, secret):
         return WebhookOutcome(200, "not ours")
@@ -357,6 +352,18 @@ def webhook_receive(*, payload: bytes, signature: str, location_id: int | None) 
     except PaymentServiceDown:
         logger.warning("Webhook %s of invoice %s waits: Stripe's API did not answer", kind, invoice.pk)
         return WebhookOutcome(503, "try again")
+
+
+def _invoice_of(obj: Mapping[str, Any]) -> Invoice | None:
+    """The invoice an event's object is about: named in its metadata (Keyport sets it on sessions
+    and payment intents), else, for a charge without it, by the payment it belongs to."""
+    invoice_id = str((obj.get("metadata") or {}).get(INVOICE_KEY, ""))
+    invoices = Invoice.objects.select_related("location", "customer")
+    if invoice_id.isdigit():
+        return invoices.filter(pk=int(invoice_id)).first()
+    if obj.get("object") == "charge" and obj.get("payment_intent"):
+        return invoices.filter(online_payments__provider_ref=str(obj["payment_intent"])).first()
+    return None
 
 
 def _event_apply(*, keys: StripeKeys, invoice: Invoice, kind: str, obj: Mapping[str, Any]) -> str:
