@@ -14,8 +14,9 @@ as a plain HTML form with a **Pay** button.
 
 Every change makes the events Stripe would send (`events`), which `signed(event)` turns into the
 body and Stripe-Signature header of a webhook, as Stripe signs them (HMAC-SHA256 of
-"<timestamp>.<body>" with the webhook secret). It can misbehave: `fail_next(n, status)` answers
-5xx to the next API calls. `refund(payment_intent)` refunds a charge as the Stripe dashboard would.
+"<timestamp>.<body>" with the webhook secret). It can misbehave: `fail_next(n, status)`
+answers 5xx to the next API calls. A POST sent again with its Idempotency-Key gets the first
+answer. `refund(payment_intent)` refunds a charge as the Stripe dashboard would.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class FakeState:
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, idempotency key
     authorizations: list[str] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
+    answered: dict[str, tuple[int, Any]] = field(default_factory=dict)  # idempotency key → answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -151,11 +153,19 @@ class FakeStripe:
                 if self._api_refused():
                     return
                 form = decode_form(body)
+                key = self.headers.get("Idempotency-Key", "")
+                if key and key in fake.state.answered:  # as Stripe: the same key, the first answer
+                    return self._json(*fake.state.answered[key])
                 if parts == ["v1", "checkout", "sessions"]:
-                    return self._json(200, fake._session_create(form))
-                if parts == ["v1", "payment_intents"]:
-                    status, answer = fake._off_session_charge(form)
-                    return self._json(status, answer)
+                    answer: tuple[int, Any] = (200, fake._session_create(form))
+                elif parts == ["v1", "payment_intents"]:
+                    answer = fake._off_session_charge(form)
+                else:
+                    answer = (0, None)
+                if answer[0]:
+                    if key:
+                        fake.state.answered[key] = answer
+                    return self._json(*answer)
                 if parts[:2] == ["v1", "payment_methods"] and parts[3:] == ["detach"]:
                     with fake.state.lock:
                         method = fake.state.payment_methods.get(parts[2])

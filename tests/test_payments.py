@@ -225,7 +225,8 @@ def test_pay_when_stripe_answers_5xx_says_so_and_changes_nothing(portal, fake_st
     assert "The payment service is not answering. Nothing was charged" in page.content.decode()
     assert not fake_stripe.state.sessions
     assert state(invoice) == (InvoiceStatus.OPEN, Decimal("0.00"), 0)
-    pay(portal, invoice)
+    first = pay(portal, invoice)
+    assert pay(portal, invoice) == first, "a second click opens the same Checkout page"
 
 
 def test_a_webhook_that_needs_the_api_while_it_answers_5xx_is_answered_503_and_recorded_when_sent_again(
@@ -446,3 +447,12 @@ def test_the_automatic_payment_task_tries_again_later_while_stripe_is_down(
     fake_stripe.fail_next(1, 503)
     assert autopay_invoice.call(open_invoice(site.location, tenant.customer).pk, 6) == "gave up"
     assert DBTaskResult.objects.filter(task_path=autopay_invoice.module_path).count() == 1
+
+
+def test_pay_again_after_a_refund_opens_a_new_checkout_page(client, portal, fake_stripe, invoice):
+    session, back = paid_at_checkout(fake_stripe, portal, invoice)
+    portal.get(back)
+    post_event(client, fake_stripe, fake_stripe.refund(fake_stripe.state.sessions[session]["payment_intent"]))
+    assert pay(portal, invoice) != session
+    keys = {key for method, path, key in fake_stripe.state.requests if path == "/v1/checkout/sessions"}
+    assert len(keys) == 2

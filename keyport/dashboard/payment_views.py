@@ -54,9 +54,12 @@ def payment_context(location: Location, form: PaymentSettingsForm | None = None)
 
 @staff_required
 def payment_settings(request: StaffRequest, location_id: int) -> HttpResponse:
+    """Saves the form of the location settings page; shown on its own only with the form's errors."""
     location = get_location_for_owner(request.user, location_id)
-    form = PaymentSettingsForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return redirect("dashboard:location_settings", location_id=location.pk)
+    form = PaymentSettingsForm(request.POST)
+    if form.is_valid():
         try:
             payment_settings_update(actor=Actor.staff(request.user), location=location, **form.cleaned_data)
         except ValidationError as error:
@@ -64,5 +67,5 @@ def payment_settings(request: StaffRequest, location_id: int) -> HttpResponse:
         else:
             messages.success(request, "Payment settings saved.")
             return redirect("dashboard:location_settings", location_id=location.pk)
-    context = {"location": location, **payment_context(location, form if request.method == "POST" else None)}
+    context = {"location": location, **payment_context(location, form)}
     return render(request, "dashboard/payment_settings.html", context, status=form_status(request))

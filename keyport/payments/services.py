@@ -112,8 +112,11 @@ def checkout_start(
         email=contact.email or "",
         customer=card.provider_customer if card and save_card else None,
         save_card=save_card,
-        # A double click opens the same page; another amount or choice, another page.
-        idempotency_key=f"keyport-checkout-{invoice.pk}-{amount}-{contact.pk}-{int(save_card)}",
+        # A double click opens the same page; another amount, choice or payment since, another page.
+        idempotency_key=(
+            f"keyport-checkout-{invoice.pk}-{amount}-{contact.pk}-{int(save_card)}-"
+            f"{invoice.online_payments.count()}"
+        ),
     )
     return str(session["url"])
 
