@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -456,3 +458,21 @@ def test_pay_again_after_a_refund_opens_a_new_checkout_page(client, portal, fake
     assert pay(portal, invoice) != session
     keys = {key for method, path, key in fake_stripe.state.requests if path == "/v1/checkout/sessions"}
     assert len(keys) == 2
+
+
+def test_billings_queries_do_not_grow_with_invoices_and_cards(portal, fake_stripe, site, other_site, tenant):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert portal.get(reverse("portal:billing")).status_code == 200
+        return len(queries)
+
+    open_invoice(site.location, tenant.customer)
+    before = count()
+    for location in (site.location, other_site.location):
+        for _ in range(3):
+            open_invoice(location, tenant.customer)
+        SavedCard.objects.get_or_create(
+            customer=tenant.customer, location=location, provider_customer="cus", provider_method="pm"
+        )
+    # One query more for the second location's keys, and the cards list once it has rows.
+    assert count() <= before + 2
