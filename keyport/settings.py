@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "keyport.bookings",
     "keyport.cars",
     "keyport.billing",
+    "keyport.payments",
     "keyport.frontdesk",
     "keyport.documents",
     "keyport.events",
@@ -283,6 +284,8 @@ LOGGING = {
         # the adapter in its own words.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The stripe library logs every request at INFO; the payments adapter logs failures itself.
+        "stripe": {"level": "WARNING"},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
@@ -332,3 +335,11 @@ SENSORBERG_ALLOW_PRIVATE_HOSTS = env_bool("SENSORBERG_ALLOW_PRIVATE_HOSTS", defa
 
 # Billing: how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)
+
+# Online payment with Stripe: the install's keys, used by every location without its own (a
+# location's settings page can set its own). Without a secret key, Pay is hidden and the portal's
+# Billing says how to pay instead. STRIPE_API_BASE points the adapter (and Checkout) at the local
+# fake, in tests and development only.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")

@@ -22,6 +22,7 @@ from tests.factories import (
     today,
 )
 from tests.sensorberg_fake import FakeSensorberg
+from tests.stripe_fake import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +47,12 @@ def _no_overdue_check(settings):
 def _no_task_results_prune(settings):
     """The worker starts the daily pruning of task results; tests that want it turn it back on."""
     settings.TASK_RESULTS_KEEP_DAYS = 0
+
+
+@pytest.fixture(autouse=True)
+def _no_stripe(settings):
+    """No Stripe keys from the environment: tests that pay use the local fake (`fake_stripe`)."""
+    settings.STRIPE_SECRET_KEY = settings.STRIPE_WEBHOOK_SECRET = settings.STRIPE_API_BASE = ""
 
 
 @pytest.fixture(autouse=True)
@@ -215,6 +222,18 @@ def fake(settings) -> Iterator[FakeSensorberg]:
     yield server
     server.stop()
     sensorberg.forget_cached_state()
+
+
+@pytest.fixture
+def fake_stripe(settings) -> Iterator[FakeStripe]:
+    """A local fake of Stripe's API and Checkout on a free port of 127.0.0.1, and the install's
+    Stripe keys set to the fake's."""
+    server = FakeStripe().start()
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = server.base_url
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"cars"},
     {"access"},
     {"billing"},
-    {"frontdesk"},
+    {"frontdesk", "payments"},
     {"documents", "events"},
     {"worker"},
     {"api", "portal", "dashboard"},

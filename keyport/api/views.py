@@ -1,4 +1,4 @@
-"""The access check API for doors and keypads, and its OpenAPI document."""
+"""The access check API for doors and keypads, its OpenAPI document, and Stripe's webhooks."""
 
 import re
 
@@ -12,6 +12,7 @@ from keyport.access.services.doors import door_for_device
 from keyport.access.templatetags.access_words import keypad_blocked_words
 from keyport.api.bodies import BodyRefused, flat_json_object
 from keyport.api.openapi import MAX_BODY_BYTES, OPENAPI, PIN_PATTERN
+from keyport.payments.services import BadSignature, webhook_receive
 
 _PIN = re.compile(PIN_PATTERN, re.ASCII)
 
@@ -80,3 +81,22 @@ def _unauthorized(error: str) -> JsonResponse:
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(OPENAPI)
+
+
+@csrf_exempt  # Stripe signs its webhooks; there is no session
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """Stripe's events (keyport.payments.services.webhook_receive): the install's endpoint, or a
+    location's own with `?location=<id>`. 400 to a body or signature that does not check out."""
+    location = request.GET.get("location", "")
+    if location and not location.isdigit():
+        return JsonResponse({"error": "unknown_location"}, status=400)
+    try:
+        outcome = webhook_receive(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+            location_id=int(location) if location else None,
+        )
+    except BadSignature:
+        return JsonResponse({"error": "bad_signature"}, status=400)
+    return JsonResponse({"received": outcome.what}, status=outcome.status)

@@ -73,12 +73,13 @@ urlpatterns += [
 ]
 
 # Billing, documents, events and cars.
-from keyport.dashboard import billing_views, cars_views, documents_views, events_views  # noqa: E402
+from keyport.dashboard import billing_views, cars_views, documents_views, events_views, payment_views  # noqa: E402
 
 urlpatterns += [
     path("billing/", billing_views.invoice_list, name="invoice_list"),
     path("locations/<int:location_id>/invoices/new/", billing_views.invoice_create, name="invoice_create"),
     path("locations/<int:location_id>/billing/", billing_views.billing_settings, name="billing_settings"),
+    path("locations/<int:location_id>/payments/", payment_views.payment_settings, name="payment_settings"),
     path("billing/invoices/<int:invoice_id>/", billing_views.invoice_detail, name="invoice_detail"),
     path("billing/invoices/<int:invoice_id>/issue/", billing_views.invoice_issue, name="invoice_issue"),
     path("billing/invoices/<int:invoice_id>/void/", billing_views.invoice_void, name="invoice_void"),

@@ -22,6 +22,7 @@ from keyport.dashboard.forms import (
 )
 from keyport.dashboard.keypad_views import pin_blocks_context
 from keyport.dashboard.overview import overview_of
+from keyport.dashboard.payment_views import payment_context
 from keyport.dashboard.setup_warning import setup_warning_due, setup_warning_shown
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
@@ -135,6 +136,7 @@ def location_settings(request: StaffRequest, location_id: int) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {"location": location, "form": form, "hours": hours, "provider": provider}
     context["provider_state"] = provider_state(location)
+    context.update(payment_context(location))
     return render(request, "dashboard/location_settings.html", context, status=status)
 
 
@@ -164,6 +166,7 @@ def location_test_connection(request: StaffRequest, location_id: int) -> HttpRes
     hours = OpeningHoursFormSet(request.POST, initial=opening_hours_initial(location), prefix="hours")
     context = {"location": location, "form": form, "hours": hours, "provider": provider, "check": check}
     context["provider_state"] = provider_state(location)
+    context.update(payment_context(location))
     return render(request, "dashboard/location_settings.html", context)
 
 

@@ -31,6 +31,8 @@ from keyport.facilities.models import Location
 from keyport.lib.client_address import client_address
 from keyport.lib.rate_limits import rate_limit_allows
 from keyport.lib.times import list_zone
+from keyport.payments.queries import pay_options_for, saved_cards_for_customer
+from keyport.portal.payment_views import allow_checkout
 from keyport.portal.sections_forms import InterestForm
 from keyport.portal.sessions import (
     PortalRequest,
@@ -79,8 +81,10 @@ def billing(request: PortalRequest) -> HttpResponse:
         "invoices": invoices,
         "overdue_ids": overdue_among(invoices),
         "balances": balances_of_customer(request.customer),
+        "pay": pay_options_for(request.customer, invoices),
+        "cards": saved_cards_for_customer(request.customer),
     }
-    return _section(request, "billing", "portal/sections/billing.html", context)
+    return allow_checkout(_section(request, "billing", "portal/sections/billing.html", context))
 
 
 @full_portal_required

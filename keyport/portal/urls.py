@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from keyport.portal import sections_views, settings_views, share_views, views
+from keyport.portal import payment_views, sections_views, settings_views, share_views, views
 
 app_name = "portal"
 
@@ -29,6 +29,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
 urlpatterns += [
     path("cars/photos/<int:photo_id>/", sections_views.car_photo, name="car_photo"),
     path("billing/invoices/<int:invoice_id>/pdf/", sections_views.invoice_pdf_download, name="invoice_pdf"),
+    path("billing/invoices/<int:invoice_id>/", payment_views.invoice_page, name="invoice"),
+    path("billing/invoices/<int:invoice_id>/pay/", payment_views.invoice_pay, name="invoice_pay"),
+    path("billing/invoices/<int:invoice_id>/paid/", payment_views.invoice_paid, name="invoice_paid"),
+    path("billing/cards/<int:card_id>/remove/", payment_views.saved_card_delete, name="saved_card_remove"),
     path("documents/<int:document_id>/", sections_views.document_download, name="document_download"),
     path("tickets/<int:ticket_id>/rsvp/", sections_views.ticket_rsvp, name="ticket_rsvp"),
     path("interest/<int:location_id>/", sections_views.register_interest, name="register_interest"),

@@ -1,0 +1,37 @@
+import datetime as dt
+import logging
+
+from django.utils import timezone
+from django_tasks import task
+
+from keyport.billing.models import Invoice
+from keyport.lib.background import enqueue_on_commit
+from keyport.payments.services import PaymentServiceDown, invoice_autopay
+
+logger = logging.getLogger(__name__)
+
+# Stripe not answering: try again after 1, 2, 4, 8 and 16 minutes, then leave the invoice open.
+AUTOPAY_TRIES = 6
+
+
+@task()
+def autopay_invoice(invoice_id: int, attempt: int = 1) -> str:
+    """Charge the saved card for an issued invoice (keyport.payments.services.invoice_autopay)."""
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None:
+        return "gone"
+    try:
+        outcome = invoice_autopay(invoice)
+    except PaymentServiceDown:
+        if attempt >= AUTOPAY_TRIES:
+            logger.warning("Automatic payment of invoice %s gave up: Stripe did not answer", invoice_id)
+            return "gave up"
+        later = timezone.now() + dt.timedelta(minutes=2 ** (attempt - 1))
+        autopay_invoice.using(run_after=later).enqueue(invoice_id, attempt + 1)
+        return "later"
+    return outcome.outcome if outcome else "nothing to do"
+
+
+def invoice_autopay_enqueue(invoice: Invoice) -> None:
+    """For whoever issues an invoice: charge a saved card once the issue has committed."""
+    enqueue_on_commit(autopay_invoice, invoice.pk)
