@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db import models
@@ -8,6 +7,7 @@ from django.db.models import Func, Q, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from keyport.lib.models import OneTimeLink
 from keyport.lib.times import zone_of
 
 
@@ -184,27 +184,17 @@ class PortalLinkPurpose(models.TextChoices):
     INVITE = "invite", "Invite"
 
 
-class PortalLink(models.Model):
-    """A one-time magic link into the customer portal. Only the SHA-256 of its token is kept."""
+class PortalLink(OneTimeLink):
+    """A one-time magic link into the customer portal."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="portal_links")
     purpose = models.CharField(max_length=16, choices=PortalLinkPurpose.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
-    sent_to = models.EmailField(help_text="The address the link was sent to.")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    voided_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(OneTimeLink.Meta):
         indexes = [models.Index(fields=["contact", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} for {self.sent_to}"
-
-    def is_usable_at(self, when: dt.datetime) -> bool:
-        return self.used_at is None and self.voided_at is None and when < self.expires_at
 
 
 class CustomerAppSettings(models.Model):

@@ -223,18 +223,6 @@ class PhotoForm(BootstrapForm):
     image = forms.FileField(label="Photo", help_text="PNG, JPEG or WebP, up to 20 MB.")
 
 
-class CarEditForm(BootstrapForm):
-    plate = forms.CharField(max_length=20, label="Licence plate")
-    vin = forms.CharField(
-        max_length=30,
-        required=False,
-        label="VIN",
-        help_text="17 characters; letters I, O and Q are never used.",
-    )
-    colour = forms.CharField(max_length=40, required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-
-
 class NotesForm(BootstrapForm):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
 
@@ -244,11 +232,9 @@ def form_status(request: Any) -> int:
     return 400 if request.method == "POST" else 200
 
 
-class CarForm(BootstrapForm):
-    make = forms.CharField(max_length=60)
-    model = forms.CharField(max_length=60)
-    year = forms.IntegerField(min_value=1885, max_value=2100, required=False)
-    colour = forms.CharField(max_length=40, required=False)
+class CarEditForm(BootstrapForm):
+    """What identifies a car, and its notes: all that staff edit once it is entered."""
+
     plate = forms.CharField(max_length=20, label="Licence plate")
     vin = forms.CharField(
         max_length=30,
@@ -256,4 +242,12 @@ class CarForm(BootstrapForm):
         label="VIN",
         help_text="17 characters; letters I, O and Q are never used.",
     )
+    colour = forms.CharField(max_length=40, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class CarForm(CarEditForm):
+    make = forms.CharField(max_length=60)
+    model = forms.CharField(max_length=60)
+    year = forms.IntegerField(min_value=1885, max_value=2100, required=False)
+    field_order = ["make", "model", "year", "colour", "plate", "vin", "notes"]

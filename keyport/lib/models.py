@@ -1,4 +1,7 @@
+import datetime as dt
+
 from django.db import models
+from django.utils import timezone
 
 
 class RateLimitCounter(models.Model):
@@ -18,3 +21,22 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class OneTimeLink(models.Model):
+    """A link sent by email that works once, until it expires or a newer one voids it. Only the
+    SHA-256 of its token is kept (keyport.lib.tokens.token_hash)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_to = models.EmailField(help_text="The address the link was sent to.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def is_usable_at(self, when: dt.datetime) -> bool:
+        return self.used_at is None and self.voided_at is None and when < self.expires_at

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from keyport.lib.email_addresses import normalize_email_address
+from keyport.lib.models import OneTimeLink
 
 if TYPE_CHECKING:
     from keyport.contacts.models import Customer
@@ -157,32 +158,21 @@ class ContactListSettings(models.Model):
         return f"All Contacts settings of {self.user}"
 
 
-class StaffInvite(models.Model):
-    """A one-time link that lets an invited staff member set their password and signs them in.
-    Only the SHA-256 of its token is kept; a newer invite voids the older ones."""
+class StaffInvite(OneTimeLink):
+    """A one-time link that lets an invited staff member set their password and signs them in; a
+    newer invite voids the older ones."""
 
     member = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="invites")
-    token_hash = models.CharField(max_length=64, unique=True)
-    sent_to = models.EmailField(help_text="The address the link was sent to.")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    voided_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(OneTimeLink.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Staff invite for {self.sent_to}"
 
     def is_usable_at(self, when: dt.datetime) -> bool:
-        return (
-            self.used_at is None
-            and self.voided_at is None
-            and when < self.expires_at
-            and self.member.is_active
-            and self.member.email == self.sent_to
-        )
+        """Only for the member it was sent to, at the address they still have, while they are active."""
+        return super().is_usable_at(when) and self.member.is_active and self.member.email == self.sent_to
 
 
 class TeamSettings(models.Model):
