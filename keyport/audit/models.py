@@ -29,6 +29,21 @@ ACTION_LABELS = {
     "car.left_bay": "Car out of its bay (its booking moved out)",
     "car.task": "Task for staff",
     "car.updated": "Car edited",
+    "staff.invited": "Invited to the team",
+    "staff.invite_resent": "Invite sent again",
+    "staff.invite_accepted": "Invite accepted, password set",
+    "staff.scope_changed": "Role or locations changed",
+    "staff.deactivated": "Deactivated",
+    "staff.password_reset_requested": "Password reset asked for",
+    "staff.password_reset": "Password reset",
+    "staff.two_factor_enabled": "Two-factor sign-in turned on",
+    "staff.two_factor_disabled": "Two-factor sign-in turned off",
+    "staff.two_factor_required": "Two-factor sign-in required for all staff",
+    "staff.two_factor_not_required": "Two-factor sign-in no longer required",
+    "staff.two_factor_recovery_code_used": "Signed in with a recovery code",
+    "staff.two_factor_recovery_codes_renewed": "New recovery codes made",
+    "access_point.units_mapped": "Units served changed",
+    "invoice.online_payment_not_applied": "Online payment not applied (invoice paid or void)",
 }
 
 
