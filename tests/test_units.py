@@ -357,13 +357,15 @@ def test_a_page_makes_the_same_queries_whatever_its_filter_and_depth(as_owner, s
             units_page(as_owner, site, **query)
         return [each["sql"] for each in queries]
 
-    counted = [queries_of(), queries_of(page="3"), queries_of(state="occupied", page="2")]
-    assert len({len(queries) for queries in counted}) == 1
-    # A first page that holds every match needs no COUNT, and makes one query less.
+    deep = [queries_of(page="3"), queries_of(state="occupied", page="2")]
+    assert len({len(queries) for queries in deep}) == 1
+    # A first page reads its rows with its ids: one query less than a deeper page.
+    assert len(queries_of()) == len(queries_of(state="occupied")) == len(deep[0]) - 1
+    # A first page that holds every match needs no COUNT either.
     for query in [{"state": "locked"}, {"q": "E0"}]:
         queries = queries_of(**query)
-        assert len(queries) == len(counted[0]) - 1 and not any("COUNT(" in sql for sql in queries), query
-    assert len(queries_of(q="nothing like it")) < len(counted[0]) - 1
+        assert len(queries) == len(deep[0]) - 2 and not any("COUNT(" in sql for sql in queries), query
+    assert len(queries_of(q="nothing like it")) < len(deep[0]) - 2
 
 
 def test_without_a_state_filter_the_page_is_counted_and_chosen_from_the_units_alone(as_owner, site, edges):

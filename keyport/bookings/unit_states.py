@@ -164,19 +164,22 @@ class UnitsOnDay:
             return _in_states(rules, [UnitState.LOCKED, UnitState.OCCUPIED])
         return _in_states(rules, [state])
 
-    def page(self, filters: UnitFilters, number: int) -> tuple[Page[int], list[Unit]]:
+    def page(self, filters: UnitFilters, number: int) -> tuple[Page[Any], list[Unit]]:
         """Page `number` of the units the filters list (its count and neighbours, over the units'
         ids), and its units `with_states`.
 
-        A first page that holds every match (a search, a narrow filter) is counted from its own
-        rows, without a COUNT.
+        The first page reads its rows at once; one that holds every match (a search, a narrow
+        filter) is counted from its own rows, without a COUNT.
         """
-        ids = self.units(filters).values_list("pk", flat=True)
-        first = list(ids[: UNITS_PAGE_SIZE + 1]) if number == 1 else []
-        if number == 1 and len(first) <= UNITS_PAGE_SIZE:
-            return Paginator(first, UNITS_PAGE_SIZE).page(1), self.with_states(first)
-        page = Paginator(ids, UNITS_PAGE_SIZE).get_page(number)
-        return page, self.with_states(first[:UNITS_PAGE_SIZE] if first else list(page.object_list))
+        units = self.units(filters)
+        if number == 1:
+            first = list(units.select_related("unit_type")[: UNITS_PAGE_SIZE + 1])
+            if len(first) <= UNITS_PAGE_SIZE:
+                return Paginator(first, UNITS_PAGE_SIZE).page(1), self._with_states(first)
+            page = Paginator(units.values_list("pk", flat=True), UNITS_PAGE_SIZE).page(1)
+            return page, self._with_states(first[:UNITS_PAGE_SIZE])
+        page = Paginator(units.values_list("pk", flat=True), UNITS_PAGE_SIZE).get_page(number)
+        return page, self.with_states(list(page.object_list))
 
     def with_states(self, ids: list[int]) -> list[Unit]:
         """These units (a page of `units`, by id), each with `state` on the day, `tenant` (of the
@@ -184,7 +187,12 @@ class UnitsOnDay:
         `access_point_names`: three queries, whatever the page."""
         if not ids:
             return []
-        rows = list(Unit.objects.filter(pk__in=ids).select_related("unit_type").order_by("number"))
+        return self._with_states(
+            list(Unit.objects.filter(pk__in=ids).select_related("unit_type").order_by("number"))
+        )
+
+    def _with_states(self, rows: list[Unit]) -> list[Unit]:
+        ids = [unit.pk for unit in rows]
         booked = self._booked(ids)
         names = _access_point_names(ids)
         for unit in rows:
