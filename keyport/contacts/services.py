@@ -47,6 +47,7 @@ def contact_details_apply(contact: Contact, details: ContactDetails) -> None:
         )
     contact.full_clean(exclude=["customer"], validate_unique=False, validate_constraints=False)
     _check_email_is_free(contact)
+    contact.search_text = contact.folded_search_text()
 
 
 def _check_email_is_free(contact: Contact) -> None:
