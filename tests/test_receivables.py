@@ -97,7 +97,8 @@ def test_invoices_age_by_days_past_due_at_the_locations_today(owner_client, site
 )
 def test_each_amount_opens_the_invoices_behind_it(owner_client, site, aged, age, due_days):
     page = owner_client.get(reverse("dashboard:receivables")).content.decode()
-    link = f"{reverse('dashboard:invoice_list')}?location={site.location.pk}&amp;customer={aged.pk}&amp;age={age}"
+    invoices = reverse("dashboard:invoice_list")
+    link = f"{invoices}?location={site.location.pk}&amp;customer={aged.pk}&amp;age={age}"
     assert link in _row(_table(page, site.location), aged)
     response = owner_client.get(link.replace("&amp;", "&"))
     listed = sorted((BERLIN_TODAY - invoice.due_on).days for invoice in response.context["invoices"])

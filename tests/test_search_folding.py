@@ -9,10 +9,12 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
+from keyport.access.location_settings import location_details_update
 from keyport.audit.services import Actor
 from keyport.contacts.models import Contact
 from keyport.contacts.services import ContactDetails, NewCustomer, new_customer_create
 from keyport.frontdesk.queries import find_customers_to_move_in
+from keyport.frontdesk.services import contact_update
 from keyport.lib.search_text import fold, fold_german, foldings, search_text_of, spells_german
 from keyport.staff.models import Role
 from tests.factories import CarFactory, LocationFactory, UnitFactory, booking_of
@@ -84,8 +86,6 @@ def test_in_germany_and_austria_an_umlaut_and_its_written_out_form_find_each_oth
 
 def test_a_changed_name_is_folded_again(owner_client, berlin):
     contact = _person("Anna Krüger", berlin, email="anna@example.com")
-    from keyport.frontdesk.services import contact_update
-
     contact_update(
         actor=SYSTEM,
         contact=contact,
@@ -117,6 +117,15 @@ def test_search_stays_within_the_staff_members_locations(staff_client, berlin):
     elsewhere = LocationFactory(name="Nord", country="DE")
     _person("Anna Krüger", elsewhere)
     assert _names(staff_client(Role.MANAGER, berlin), "kruger") == set()
+
+
+def test_a_location_moved_to_another_country_folds_its_customers_again(owner_client, austin):
+    _person("Tom Müller", austin)
+    assert _names(owner_client, "mueller") == set()
+    location_details_update(actor=SYSTEM, location=austin, country="at")
+    assert _names(owner_client, "mueller") == _names(owner_client, "muller") == {"Tom Müller"}
+    location_details_update(actor=SYSTEM, location=austin, country="US")
+    assert _names(owner_client, "mueller") == set()
 
 
 def test_the_migration_folds_every_existing_contact(berlin, austin):

@@ -233,7 +233,7 @@ def contact_word(word: str) -> Q:
     return reduce(operator.or_, (Q(search_text__contains=folded) for folded in sorted(foldings(word))))
 
 
-def customers_with_a_contact_named(text: str) -> QuerySet[Contact]:
+def customers_with_a_contact_named(text: str) -> QuerySet[Contact, Any]:
     """The ids of the accounts one of whose people has every word of the text in their name,
     email or phone, accents and case aside: for the lists that search by customer (Rentals, Cars)."""
     found = Q()
