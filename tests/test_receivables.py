@@ -103,6 +103,7 @@ def test_each_amount_opens_the_invoices_behind_it(owner_client, site, aged, age,
     response = owner_client.get(link.replace("&amp;", "&"))
     listed = sorted((BERLIN_TODAY - invoice.due_on).days for invoice in response.context["invoices"])
     assert listed == due_days
+    assert 'id="invoice-customer">Invoices of <a' in response.content.decode()
 
 
 @time_machine.travel(NOW, tick=False)
@@ -153,6 +154,7 @@ def test_a_manager_of_another_location_sees_none_of_it(staff_client, site, other
     assert f'id="location-{site.location.pk}"' not in page
     asked = client.get(reverse("dashboard:receivables"), {"location": site.location.pk}).content.decode()
     assert "Ada Lovelace" not in asked and "Lager Kreuzberg" not in asked
+    assert "That location is not one of yours" in asked
     rows = _csv(client.get(reverse("dashboard:receivables_csv"), {"location": site.location.pk}))
     assert rows == [rows[0]]
     rows = _csv(client.get(reverse("dashboard:receivables_csv")))
