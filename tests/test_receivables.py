@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from keyport.billing.models import BillingSettings, Invoice, InvoiceStatus
+from keyport.dashboard import receivables_views
 from keyport.staff.models import Role
 from tests.factories import CustomerFactory, LocationFactory
 
@@ -231,3 +232,22 @@ def test_the_page_and_the_csv_take_as_many_queries_for_many_customers_as_for_one
     assert one == queries_with(6)
     # The session and the staff member; the locations, their currencies and the sums.
     assert one[0] <= 6 and one[1] <= 6
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_most_overdue_show_first_and_the_csv_lists_everyone(owner_client, site, monkeypatch):
+    monkeypatch.setattr(receivables_views, "CUSTOMERS_SHOWN", 2)
+    for name, overdue, current in (("Ann", "5", "900"), ("Bob", "50", "0"), ("Cyd", "20", "0")):
+        customer = CustomerFactory(name=name, home_location=site.location)
+        _open(site.location, customer, _days_late(10), overdue)
+        _open(site.location, customer, _days_late(0), current)
+    table = _table(owner_client.get(reverse("dashboard:receivables")).content.decode(), site.location)
+    shown = [
+        row.split("</a>")[0].rsplit(">", 1)[1]
+        for row in table.split('<th scope="row" class="fw-normal">')[1:]
+    ]
+    assert shown == ["Bob", "Cyd"]
+    assert "The 2 most overdue of 3 customers show here" in table
+    assert _amounts(table.split('class="location-total"')[1])[4:] == ["75.00", "975.00"]
+    rows = _csv(owner_client.get(reverse("dashboard:receivables_csv")))
+    assert [row[1] for row in rows[1:]] == ["Bob", "Cyd", "Ann", "Total"]

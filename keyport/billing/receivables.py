@@ -182,9 +182,10 @@ def receivables_of(locations: list[Location], now: dt.datetime) -> list[Location
         per_customer[key].add(row["age"], _owed(row))
     result = []
     for location in locations:
+        # The most overdue first (then the most open): the customers to call come first.
         customers = sorted(
             (aging for (location_id, _), aging in per_customer.items() if location_id == location.pk),
-            key=lambda aging: (aging.name.casefold(), aging.customer_id),
+            key=lambda aging: (-aging.overdue, -aging.open, aging.name.casefold(), aging.customer_id),
         )
         totals = Aging()
         for aging in customers:

@@ -11,6 +11,8 @@ from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.lib.csv_export import csv_lines, safe_cell
 from keyport.lib.form_fields import id_from
 
+# Customers a location's table shows; the CSV has them all.
+CUSTOMERS_SHOWN = 200
 CSV_HEADER = ["Location", "Customer", "Currency", *(age.label for age in AGES), "Overdue", "Open"]
 
 
@@ -21,6 +23,8 @@ def receivables(request: StaffRequest) -> HttpResponse:
         "sections": receivables_for_staff(request.user, timezone.now(), location_id=location_id),
         "ages": AGES,
         "location_id": location_id,
+        "customers_shown": CUSTOMERS_SHOWN,
+        "shown_slice": f":{CUSTOMERS_SHOWN}",
     }
     return render(request, "dashboard/billing/receivables.html", context)
 
