@@ -174,33 +174,36 @@ class LocationReceivables:
 def receivables_of(locations: list[Location], now: dt.datetime) -> list[LocationReceivables]:
     """Each location's open balances per customer and in total, aged: two queries."""
     currencies = currencies_of(locations)
-    per_customer: dict[tuple[int, int], CustomerAging] = {}
+    per_location: dict[int, dict[int, CustomerAging]] = {location.pk: {} for location in locations}
+    totals = {location.pk: Aging() for location in locations}
     for row in _open_sums(locations, now, by_customer=True):
-        key = (row["location_id"], row["customer_id"])
-        if key not in per_customer:
-            per_customer[key] = CustomerAging(customer_id=row["customer_id"], name=row["customer__name"])
-        per_customer[key].add(row["age"], _owed(row))
-    result = []
-    for location in locations:
-        # The most overdue first (then the most open): the customers to call come first.
-        customers = sorted(
-            (aging for (location_id, _), aging in per_customer.items() if location_id == location.pk),
-            key=lambda aging: (-aging.overdue, -aging.open, aging.name.casefold(), aging.customer_id),
-        )
-        totals = Aging()
-        for aging in customers:
-            for age_key, amount in aging.amounts.items():
-                totals.add(age_key, amount)
-        result.append(
-            LocationReceivables(
-                location=location,
-                currency=currencies[location.pk],
-                today=local_today(location, now),
-                customers=[aging for aging in customers if aging.open],
-                totals=totals,
+        customers, owed = per_location[row["location_id"]], _owed(row)
+        if row["customer_id"] not in customers:
+            customers[row["customer_id"]] = CustomerAging(
+                customer_id=row["customer_id"], name=row["customer__name"]
             )
+        customers[row["customer_id"]].add(row["age"], owed)
+        totals[row["location_id"]].add(row["age"], owed)
+    return [
+        LocationReceivables(
+            location=location,
+            currency=currencies[location.pk],
+            today=local_today(location, now),
+            customers=_most_overdue_first(per_location[location.pk].values()),
+            totals=totals[location.pk],
         )
-    return result
+        for location in locations
+    ]
+
+
+def _most_overdue_first(customers: Iterable[CustomerAging]) -> list[CustomerAging]:
+    """Those who owe something, the most overdue first (then the most open): whom to call first."""
+    keyed = [
+        ((-aging.overdue, -aging.open, aging.name.casefold(), aging.customer_id), aging)
+        for aging in customers
+        if aging.open
+    ]
+    return [aging for _, aging in sorted(keyed, key=lambda pair: pair[0])]
 
 
 def receivables_for_staff(
