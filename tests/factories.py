@@ -74,6 +74,14 @@ class ContactFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     can_access_portal = True
 
+    @classmethod
+    def _create(cls, model_class: type[Contact], *args: object, **kwargs: object) -> Contact:
+        # The search text as the contact services keep it.
+        contact = model_class(*args, **kwargs)
+        contact.search_text = contact.folded_search_text()
+        contact.save()
+        return contact
+
 
 class StaffUserFactory(factory.django.DjangoModelFactory):
     class Meta:

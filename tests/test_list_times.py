@@ -261,6 +261,6 @@ def test_list_pages_make_as_many_queries_for_many_rows_in_mixed_zones_as_for_one
     assert [_queries_of(client, url) for url in urls] == few
     # The Overview: session, user, its audit, locations, the units counted, for each local date
     # (here two) the occupied, out of service and reserved units and the move-ins and move-outs,
-    # the kept occupancy of past months (a cache read), a template check, the staff member's
-    # locations and the PIN blocks.
-    assert few[0] == 4 + 1 + 2 * 5 + 1 + 3
+    # the kept occupancy of past months (a cache read), the currencies and the overdue sums, a
+    # template check, the staff member's locations and the PIN blocks.
+    assert few[0] == 4 + 1 + 2 * 5 + 1 + 2 + 3

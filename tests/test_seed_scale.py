@@ -24,6 +24,13 @@ def test_scale_data_has_the_promised_proportions():
     assert Contact.objects.filter(is_primary=True).count() == 400
 
 
+def test_scale_contacts_are_searched_as_the_services_would_keep_them():
+    call_command("seed_scale", customers=50, verbosity=0)
+    seed_big_location(units=10, bookings=8)
+    contacts = list(Contact.objects.select_related("customer__home_location"))
+    assert contacts and all(contact.search_text == contact.folded_search_text() for contact in contacts)
+
+
 def test_scale_data_has_every_portal_access_and_account_status():
     call_command("seed_scale", customers=300, verbosity=0)
     contacts = with_portal_facts(Contact.objects.all())

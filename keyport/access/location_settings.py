@@ -23,6 +23,7 @@ from keyport.access.services import (
     grants_sync_for_location,
 )
 from keyport.audit.services import Actor, audit_changes
+from keyport.contacts.services import contact_search_texts_refresh
 from keyport.facilities.models import AccessProvider, Location, Unit, validate_provider_base_url
 from keyport.facilities.services import location_set_opening_hours, location_update
 
@@ -232,12 +233,17 @@ def location_details_update(*, actor: Actor, location: Location, **changes: str)
     """Change a location's name, address or time zone (see location_update).
 
     A new time zone makes the same local days other instants, so the location's grants are
-    synced again.
+    synced again; a new country folds its customers' search texts again.
     """
-    stored_zone = Location.objects.select_for_update().values_list("time_zone", flat=True).get(pk=location.pk)
+    stored_zone, stored_country = (
+        Location.objects.select_for_update().values_list("time_zone", "country").get(pk=location.pk)
+    )
     location = location_update(actor=actor, location=location, **changes)
     if location.time_zone != stored_zone:
         grants_sync_for_location(actor=actor, location=location)
+    if location.country != stored_country:
+        # The country says whether its customers' names are searched with German spellings.
+        contact_search_texts_refresh(location=location)
     return location
 
 

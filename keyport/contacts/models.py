@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models import Func, Q, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models import Func, Q
 from django.utils import timezone
 
 from keyport.lib.models import OneTimeLink
+from keyport.lib.search_text import search_text_of, spells_german
 from keyport.lib.times import zone_of
 
 
@@ -94,23 +94,12 @@ class Contact(models.Model):
     # Stored normalised (trimmed, lower-case) and unique: it is how a person signs in.
     email = models.EmailField(null=True, blank=True, unique=True)
     phone = models.CharField(max_length=32, blank=True)
-    # One column to search instead of four (one comparison a row), kept by the database.
-    search_text = models.GeneratedField(
-        expression=Lower(
-            Concat(
-                "first_name",
-                Value(" "),
-                "last_name",
-                Value(" "),
-                "email",
-                Value(" "),
-                "phone",
-                output_field=models.TextField(),
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-        help_text="Name, email and phone in lower case: what search looks in.",
+    # One column to search instead of four (one comparison a row), folded by
+    # keyport.lib.search_text (accents, case, German spellings) and kept by the services.
+    search_text = models.TextField(
+        default="",
+        editable=False,
+        help_text="Name, email and phone without accents or case: what search looks in.",
     )
     can_access_portal = models.BooleanField(
         "can access customer portal (login with their email)", default=False
@@ -151,6 +140,17 @@ class Contact(models.Model):
     def time_zone(self) -> str:
         """The zone the person's times show in: their account's home location's."""
         return self.customer.time_zone
+
+    def folded_search_text(self) -> str:
+        """What `search_text` holds for the contact as it is now: German spellings too when the
+        account's home location is in a German-speaking country."""
+        location = self.customer.home_location
+        return search_text_of(
+            self.search_parts(), german=spells_german(location.country if location else None)
+        )
+
+    def search_parts(self) -> list[str]:
+        return [self.first_name, self.last_name, self.email or "", self.phone]
 
     @property
     def may_sign_in(self) -> bool:

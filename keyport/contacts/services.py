@@ -25,6 +25,8 @@ from keyport.lib.background import enqueue_on_commit
 from keyport.lib.email_addresses import normalize_email_address
 from keyport.lib.tokens import token_hash
 
+SEARCH_REFRESH_BATCH = 2000
+
 
 @dataclass(frozen=True, kw_only=True)
 class ContactDetails:
@@ -47,6 +49,25 @@ def contact_details_apply(contact: Contact, details: ContactDetails) -> None:
         )
     contact.full_clean(exclude=["customer"], validate_unique=False, validate_constraints=False)
     _check_email_is_free(contact)
+    contact.search_text = contact.folded_search_text()
+
+
+def contact_search_texts_refresh(*, location: Location) -> int:
+    """Fold again the search text of the people of every account at home at this location: its
+    country decides whether German spellings are kept too (after the country changed). Returns how
+    many were folded."""
+    contacts = Contact.objects.filter(customer__home_location=location).select_related(
+        "customer__home_location"
+    )
+    batch: list[Contact] = []
+    count = 0
+    for contact in contacts.order_by("pk").iterator(chunk_size=SEARCH_REFRESH_BATCH):
+        contact.search_text = contact.folded_search_text()
+        batch.append(contact)
+        if len(batch) == SEARCH_REFRESH_BATCH:
+            count += Contact.objects.bulk_update(batch, ["search_text"])
+            batch = []
+    return count + Contact.objects.bulk_update(batch, ["search_text"])
 
 
 def _check_email_is_free(contact: Contact) -> None:

@@ -4,18 +4,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
-from keyport.billing.queries import (
-    get_invoice_for_operator,
-    get_invoice_for_staff,
-    invoices_for_staff,
-    overdue_among,
-)
+from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff, overdue_among
+from keyport.billing.receivables import AGE_FILTERS, filter_invoices
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -27,6 +24,7 @@ from keyport.dashboard.sections_forms import (
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.frontdesk.queries import customers_for_staff, get_customer_for_manager
+from keyport.lib.form_fields import id_from
 from keyport.staff.queries import get_location_for_operator, get_location_for_owner, staff_locations
 
 INVOICES_SHOWN = 200
@@ -39,10 +37,17 @@ def _errors(request: StaffRequest, error: ValidationError) -> None:
 
 @staff_required
 def invoice_list(request: StaffRequest) -> HttpResponse:
-    invoices = invoices_for_staff(request.user)
     status = request.GET.get("status", "")
-    if status in InvoiceStatus.values:
-        invoices = invoices.filter(status=status)
+    location_id, customer_id = id_from(request.GET.get("location")), id_from(request.GET.get("customer"))
+    age = AGE_FILTERS.get(request.GET.get("age", ""))
+    invoices = filter_invoices(
+        request.user,
+        status=status if status in InvoiceStatus.values else "",
+        location_id=location_id,
+        customer_id=customer_id,
+        age=age,
+        now=timezone.now(),
+    )
     shown = list(invoices[:INVOICES_SHOWN])
     context = {
         "invoices": shown,
@@ -50,6 +55,10 @@ def invoice_list(request: StaffRequest) -> HttpResponse:
         "overdue_ids": overdue_among(shown),
         "status": status,
         "statuses": InvoiceStatus.choices,
+        "location_id": location_id,
+        "age": age,
+        "ages": AGE_FILTERS.values(),
+        "customer": customers_for_staff(request.user).filter(pk=customer_id).first() if customer_id else None,
     }
     context["locations"] = staff_locations(request.user)
     return render(request, "dashboard/billing/invoice_list.html", context)

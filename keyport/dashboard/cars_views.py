@@ -37,7 +37,7 @@ from keyport.dashboard.sections_forms import (
 )
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
 from keyport.facilities.models import Unit, UnitKind
-from keyport.frontdesk.queries import get_customer_for_manager
+from keyport.frontdesk.queries import customers_with_a_contact_named, get_customer_for_manager
 from keyport.frontdesk.services import car_to_bay
 from keyport.staff.queries import locations_for_operator
 
@@ -63,7 +63,11 @@ def car_list(request: StaffRequest) -> HttpResponse:
     search = CarSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     if query:
-        cars = cars.filter(plate__icontains=query) | cars.filter(customer__name__icontains=query)
+        cars = (
+            cars.filter(plate__icontains=query)
+            | cars.filter(customer__name__icontains=query)
+            | cars.filter(customer_id__in=customers_with_a_contact_named(query))
+        )
     shown = list(cars[:CARS_SHOWN])
     locations = locations_for_operator(request.user)
     booked = bays_booked_by_customers({car.customer_id for car in shown}, locations)

@@ -1,6 +1,5 @@
 """All Contacts: the contact table with search, Filters & Settings, Send Invite, and the Customer Report."""
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from keyport.frontdesk.queries import (
     get_contact_for_staff,
     stream_contacts,
 )
+from keyport.lib.csv_export import csv_lines, safe_cell
 from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of
@@ -175,23 +175,15 @@ REPORT_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe_cell(value: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula; names come from outside.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _report_rows(contacts: QuerySet[Contact]) -> Iterator[str]:
     """One CSV line at a time, read in chunks: memory stays flat however many contacts there are."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([title for title, _ in REPORT_COLUMNS])
-    contact: Contact
-    for contact in stream_contacts(contacts):
-        yield writer.writerow([_safe_cell(str(value(contact))) for _, value in REPORT_COLUMNS])
+    return csv_lines(
+        [title for title, _ in REPORT_COLUMNS],
+        (
+            [safe_cell(str(value(contact))) for _, value in REPORT_COLUMNS]
+            for contact in stream_contacts(contacts)
+        ),
+    )
 
 
 @staff_required  # type: ignore[arg-type]  # a streaming response is not an HttpResponse

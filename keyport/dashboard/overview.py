@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from keyport.billing.receivables import Overdue, overdue_per_location
 from keyport.bookings.unit_states import (
     LocationToday,
     locations_today,
@@ -33,6 +34,7 @@ class OverviewRow:
     location: Location
     today: LocationToday
     chart: list[ChartBar]
+    overdue: Overdue
 
 
 def occupancy_chart(today: dt.date, occupied: list[int], rentable: int) -> list[ChartBar]:
@@ -50,11 +52,12 @@ def occupancy_chart(today: dt.date, occupied: list[int], rentable: int) -> list[
 
 
 def overview_of(user: StaffUser, now: dt.datetime) -> list[OverviewRow]:
-    """The staff member's locations, each with today's numbers and its chart (the past months' bars
-    kept for the day, today's bar the Occupied of today's numbers)."""
+    """The staff member's locations, each with today's numbers, its overdue total and its chart
+    (the past months' bars kept for the day, today's bar the Occupied of today's numbers)."""
     locations = list(locations_with_counts_for_staff(user))
     today = locations_today(locations, now)
     past = occupied_at_past_month_ends(locations, now)
+    overdue = overdue_per_location(locations, now)
     return [
         OverviewRow(
             location=location,
@@ -64,6 +67,7 @@ def overview_of(user: StaffUser, now: dt.datetime) -> list[OverviewRow]:
                 [*past[location.pk], today[location.pk].occupied],
                 today[location.pk].units - today[location.pk].out_of_service,
             ),
+            overdue=overdue[location.pk],
         )
         for location in locations
     ]

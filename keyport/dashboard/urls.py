@@ -73,10 +73,19 @@ urlpatterns += [
 ]
 
 # Billing, documents, events and cars.
-from keyport.dashboard import billing_views, cars_views, documents_views, events_views, payment_views  # noqa: E402
+from keyport.dashboard import (  # noqa: E402
+    billing_views,
+    cars_views,
+    documents_views,
+    events_views,
+    payment_views,
+    receivables_views,
+)
 
 urlpatterns += [
     path("billing/", billing_views.invoice_list, name="invoice_list"),
+    path("billing/receivables/", receivables_views.receivables, name="receivables"),
+    path("billing/receivables.csv", receivables_views.receivables_csv, name="receivables_csv"),
     path("locations/<int:location_id>/invoices/new/", billing_views.invoice_create, name="invoice_create"),
     path("locations/<int:location_id>/billing/", billing_views.billing_settings, name="billing_settings"),
     path("locations/<int:location_id>/payments/", payment_views.payment_settings, name="payment_settings"),

@@ -30,6 +30,7 @@ from keyport.contacts.models import (
 )
 from keyport.demo.data import CARS, COLOURS, FIRST_NAMES, LAST_NAMES
 from keyport.facilities.models import AccessPoint, AccessPointKind, Location, Unit, UnitAccessPoint, UnitKind
+from keyport.lib.search_text import search_text_of
 
 BATCH = 5000
 SCALE_PREFIX = "Scale site"
@@ -145,18 +146,28 @@ def _contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Conta
         for primary in (True, False):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             signed_in = _some_time_ago(rng, days=700) if primary and customer_id % 3 == 1 else None
-            yield Contact(
-                customer_id=customer_id,
-                is_primary=primary,
-                first_name=first,
-                last_name=last,
-                email=_primary_email(customer_id) if primary else f"a{customer_id}@scale.example.com",
-                phone=f"+49 30 {customer_id:08d}" if primary else f"+49 171 {rng.randint(0, 9_999_999):07d}",
-                can_access_portal=primary or customer_id % 3 == 0,
-                created_at=_some_time_ago(rng, days=5 * 365),
-                first_signed_in_at=signed_in,
-                last_signed_in_at=signed_in,
+            yield _searchable(
+                Contact(
+                    customer_id=customer_id,
+                    is_primary=primary,
+                    first_name=first,
+                    last_name=last,
+                    email=_primary_email(customer_id) if primary else f"a{customer_id}@scale.example.com",
+                    phone=f"+49 30 {customer_id:08d}"
+                    if primary
+                    else f"+49 171 {rng.randint(0, 9_999_999):07d}",
+                    can_access_portal=primary or customer_id % 3 == 0,
+                    created_at=_some_time_ago(rng, days=5 * 365),
+                    first_signed_in_at=signed_in,
+                    last_signed_in_at=signed_in,
+                )
             )
+
+
+def _searchable(contact: Contact) -> Contact:
+    """The contact with the search text its service would keep; every scale site is in Germany."""
+    contact.search_text = search_text_of(contact.search_parts(), german=True)
+    return contact
 
 
 def _primary_email(customer_id: int) -> str:
@@ -279,13 +290,15 @@ def seed_big_location(*, units: int, bookings: int, seed: int = 11) -> Location:
 
 def _big_site_contact_rows(customer_ids: list[int], rng: random.Random) -> Iterator[Contact]:
     for customer_id in customer_ids:
-        yield Contact(
-            customer_id=customer_id,
-            is_primary=True,
-            first_name=rng.choice(FIRST_NAMES),
-            last_name=rng.choice(LAST_NAMES),
-            email=_primary_email(customer_id),
-            can_access_portal=True,
+        yield _searchable(
+            Contact(
+                customer_id=customer_id,
+                is_primary=True,
+                first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(LAST_NAMES),
+                email=_primary_email(customer_id),
+                can_access_portal=True,
+            )
         )
 
 

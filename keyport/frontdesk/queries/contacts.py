@@ -5,9 +5,11 @@ filtered, sorted and paged by keyset."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -18,9 +20,8 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import IContains
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -37,6 +38,7 @@ from keyport.contacts.models import (
 from keyport.frontdesk.queries.portal_access import with_portal_facts
 from keyport.lib.counts import count_per
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
+from keyport.lib.search_text import foldings
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_operator
 
@@ -198,8 +200,9 @@ PHONE_TEXT = re.compile(r"[\d\s+()./-]+")
 def search_contacts(text: str) -> Q:
     """Every word in the name, email or phone; or the phone number by its digits; or a plate.
 
-    The words are looked for in `Contact.search_text` (the four fields in one lower-case column
-    the database keeps: one comparison a row), a word with an @ in the (lower-case) email.
+    The words are looked for in `Contact.search_text` (the four fields in one column, folded:
+    one comparison a row, two for a word with an umlaut), a word with an @ in the (lower-case)
+    email.
     Phone and plate are also matched on the whole text with spaces and dashes taken out on both
     sides, so that "b-ms1800" finds "B MS 1800" and "30 1234-5" finds "+49 30 12345". The
     database keeps a car's plate in that form (`Car.plate_key`); a phone number is stripped as
@@ -209,11 +212,10 @@ def search_contacts(text: str) -> Q:
     found = Q()
     for word in text.split()[:5]:
         # A word with an @ can only be part of an email: the shorter column is quicker to scan.
-        # The database lowers the word as it lowered the column (SQLite only folds A-Z).
         if "@" in word:
             found &= Q(email__contains=word.lower())
         else:
-            found &= Q(search_text__contains=Lower(Value(word)))
+            found &= contact_word(word)
     plate = plate_search_key(text)
     if any(character.isdigit() for character in plate) and "@" not in plate:
         # The matching accounts are found in one pass over the cars, not once per contact.
@@ -223,6 +225,21 @@ def search_contacts(text: str) -> Q:
     if len(digits) >= 3 and PHONE_TEXT.fullmatch(text):
         found |= Q(IContains(without_spaces_and_dashes("phone"), digits))
     return found
+
+
+def contact_word(word: str) -> Q:
+    """Contacts whose name, email or phone holds the word, accents and case aside, in either of
+    its foldings (keyport.lib.search_text): "kruger" finds "Krüger", "Müller" finds "Mueller"."""
+    return reduce(operator.or_, (Q(search_text__contains=folded) for folded in sorted(foldings(word))))
+
+
+def customers_with_a_contact_named(text: str) -> QuerySet[Contact, Any]:
+    """The ids of the accounts one of whose people has every word of the text in their name,
+    email or phone, accents and case aside: for the lists that search by customer (Rentals, Cars)."""
+    found = Q()
+    for word in text.split()[:5]:
+        found &= contact_word(word)
+    return Contact.objects.filter(found).values("customer_id")
 
 
 def stream_contacts(contacts: QuerySet[Contact], *, chunk_size: int = 2000) -> Iterator[Contact]:

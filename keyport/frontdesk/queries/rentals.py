@@ -34,6 +34,7 @@ from keyport.bookings.models import (
 )
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location, Unit
+from keyport.frontdesk.queries.contacts import customers_with_a_contact_named
 from keyport.lib.keyset import decode_cursor_values, encode_cursor_values, is_cursor_id, seek_window
 from keyport.lib.money import DEFAULT_CURRENCY
 from keyport.staff.models import StaffUser
@@ -174,13 +175,18 @@ def filter_rentals(
 
 
 def search_rentals(text: str) -> Q:
-    """The customer's name, an email of one of its contacts, or a unit's number.
+    """The customer's name, one of its contacts by name, email or phone (accents and case aside,
+    as All Contacts searches them), or a unit's number.
 
     Each is looked for in one pass over its own table; the bookings are then read by id.
     """
     customers = Customer.objects.filter(Q(name__icontains=text) | Q(contacts__email__contains=text.lower()))
     units = BookingUnit.objects.filter(unit__number__icontains=text)
-    return Q(customer_id__in=customers.values("pk")) | Q(pk__in=units.values("booking_id"))
+    return (
+        Q(customer_id__in=customers.values("pk"))
+        | Q(customer_id__in=customers_with_a_contact_named(text))
+        | Q(pk__in=units.values("booking_id"))
+    )
 
 
 def rentals_page(
