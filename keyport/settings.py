@@ -332,3 +332,5 @@ SENSORBERG_ALLOW_PRIVATE_HOSTS = env_bool("SENSORBERG_ALLOW_PRIVATE_HOSTS", defa
 
 # Billing: how often the overdue lockout check runs; 0 turns the periodic check off.
 BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, minimum=0)
+# Billing: the daily run that issues rent invoices from bookings, at each location's midnight.
+BILLING_RUN_ENABLED = env_bool("BILLING_RUN_ENABLED", default=True)
