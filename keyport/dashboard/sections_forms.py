@@ -89,7 +89,17 @@ class VoidForm(BootstrapForm):
 class BillingSettingsForm(BootstrapModelForm):
     class Meta:
         model = BillingSettings
-        fields = ["currency", "invoice_prefix", "grace_days", "lockout_enabled"]
+        fields = [
+            "currency",
+            "invoice_prefix",
+            "vat_rate",
+            "billing_anchor",
+            "issue_days_before",
+            "reminder_days_after",
+            "grace_days",
+            "lock_warning_days",
+            "lockout_enabled",
+        ]
 
     def clean_currency(self) -> str:
         return str(self.cleaned_data["currency"]).strip().upper()
