@@ -16,6 +16,7 @@ from keyport.billing.queries import (
     invoices_for_staff,
     overdue_among,
 )
+from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -57,11 +58,21 @@ def invoice_list(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
+    """New invoice: Find re-renders the form with the customers found (htmx refreshes only that
+    part); Create draft submits it."""
     location = get_location_for_operator(request.user, location_id)
     customers = customers_for_staff(request.user).filter(home_location=location)
-    form = InvoiceForm(request.POST or None, location=location, customers=customers)
+    submitted = request.method == "POST" and request.POST.get("action") != "find"
+    values = request.POST if request.method == "POST" else request.GET
+    form = InvoiceForm(
+        values if submitted else None,
+        initial=None if submitted else values.dict(),
+        location=location,
+        customers=customers,
+        refresh_url=request.path,
+    )
     lines = InvoiceLineFormSet(request.POST or None, prefix="lines")
-    if request.method == "POST" and form.is_valid() and lines.is_valid():
+    if submitted and form.is_valid() and lines.is_valid():
         try:
             invoice = billing.invoice_create(
                 actor=Actor.staff(request.user),
@@ -70,12 +81,15 @@ def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _errors(request, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Draft invoice created. Check it, then issue it to give it a number.")
             return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
     context = {"location": location, "form": form, "lines": lines}
-    return render(request, "dashboard/billing/invoice_form.html", context, status=form_status(request))
+    if request.htmx and request.htmx.target == "invoice-customer":  # type: ignore[attr-defined]
+        return render(request, "dashboard/billing/_invoice_customer.html", context)
+    status = form_status(request) if submitted else 200
+    return render(request, "dashboard/billing/invoice_form.html", context, status=status)
 
 
 @staff_required
