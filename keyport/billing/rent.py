@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
@@ -24,7 +24,7 @@ from keyport.billing.models import BillingSettings, Invoice, InvoiceLine, Invoic
 from keyport.billing.periods import BillingAnchor, Period, next_period, prorated
 from keyport.billing.services import billing_settings_of, invoice_void_for_move_out, money
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
-from keyport.facilities.models import Location
+from keyport.facilities.models import Location, UnitKind
 from keyport.lib.background import enqueue_on_commit
 from keyport.lib.times import local_day
 
@@ -41,13 +41,38 @@ class RentLine:
     amount: Decimal
 
 
-def rent_lines(booking_units: Sequence[BookingUnit], period: Period) -> list[RentLine]:
+@dataclass(frozen=True)
+class UnitRent:
+    """One unit of a booking as billing reads it: its name, its days and its monthly rent."""
+
+    unit: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+    monthly_rent: Decimal
+
+
+@dataclass(frozen=True)
+class Billable:
+    """A booking as billing reads it: plain values, read in bulk (model instances with their
+    caches would cost the run more time than the billing itself, and their reference cycles
+    would hold memory until the garbage collector runs)."""
+
+    pk: int
+    location_id: int
+    customer_id: int
+    starts_on: dt.date
+    ends_on: dt.date | None
+    last_period_start: dt.date | None
+    units: tuple[UnitRent, ...]
+
+
+def rent_lines(units: Sequence[UnitRent], period: Period) -> list[RentLine]:
     """One line per unit held in the period: its monthly rent for the days it is held, over the
     days of the whole period."""
     lines = []
-    for row in booking_units:
+    for row in units:
         days = period.days_of(row.starts_on, row.ends_on)
-        if row.is_cancelled or days == 0:
+        if days == 0:
             continue
         span = f"{local_day(period.starts_on)} – {local_day(period.ends_on)}"
         if days != period.full_days:
@@ -56,20 +81,45 @@ def rent_lines(booking_units: Sequence[BookingUnit], period: Period) -> list[Ren
     return lines
 
 
+def billables(bookings: QuerySet[Booking]) -> list[Billable]:
+    """These bookings as billing reads them, in two queries."""
+    last_billed = (
+        Invoice.objects.filter(booking=OuterRef("pk"), period_starts_on__isnull=False)
+        .order_by("-period_starts_on")
+        .values("period_starts_on")[:1]
+    )
+    rows = list(
+        bookings.annotate(last_period_start=Subquery(last_billed)).values_list(
+            "pk", "location_id", "customer_id", "starts_on", "ends_on", "last_period_start"
+        )
+    )
+    units: dict[int, list[UnitRent]] = {}
+    held = (
+        BookingUnit.objects.filter(booking_id__in=[row[0] for row in rows], is_cancelled=False)
+        .order_by("unit__number")
+        .values_list("booking_id", "unit__kind", "unit__number", "starts_on", "ends_on", "monthly_rent")
+    )
+    for booking_id, kind, number, starts_on, ends_on, rent in held:
+        units.setdefault(booking_id, []).append(
+            UnitRent(f"{UnitKind(kind).label} {number}", starts_on, ends_on, rent)
+        )
+    return [Billable(*row, units=tuple(units.get(row[0], ()))) for row in rows]
+
+
 def _rent_invoice(
     *,
-    booking: Booking,
+    booking: Billable,
     period: Period,
     rules: BillingSettings,
     today: dt.date,
 ) -> tuple[Invoice, list[InvoiceLine]] | None:
-    lines = rent_lines(list(booking.booking_units.all()), period)
+    lines = rent_lines(booking.units, period)
     if not lines:
         return None
     invoice = Invoice(
         location_id=booking.location_id,
         customer_id=booking.customer_id,
-        booking=booking,
+        booking_id=booking.pk,
         status=InvoiceStatus.OPEN,
         currency=rules.currency,
         issued_on=today,
@@ -103,7 +153,7 @@ def _rent_invoice(
 
 
 def _periods_due(
-    booking: Booking, *, anchor: BillingAnchor, last_start: dt.date | None, until: dt.date
+    booking: Billable, *, anchor: BillingAnchor, last_start: dt.date | None, until: dt.date
 ) -> Iterator[Period]:
     """The booking's periods not billed yet that start on or before `until`."""
     after = last_start
@@ -119,7 +169,7 @@ def _periods_due(
 
 def _issue(
     rules: BillingSettings,
-    bookings: Sequence[Booking],
+    bookings: Sequence[Billable],
     *,
     today: dt.date,
     until: dt.date,
@@ -131,8 +181,7 @@ def _issue(
     invoices: list[Invoice] = []
     lines: list[InvoiceLine] = []
     for booking in bookings:
-        last_start = getattr(booking, "last_period_start", None)
-        for period in _periods_due(booking, anchor=anchor, last_start=last_start, until=until):
+        for period in _periods_due(booking, anchor=anchor, last_start=booking.last_period_start, until=until):
             made = _rent_invoice(booking=booking, period=period, rules=rules, today=today)
             if made is not None:
                 invoices.append(made[0])
@@ -168,18 +217,6 @@ def _email_on_commit(invoice_ids: list[int]) -> None:
         enqueue_on_commit(invoices_email, invoice_ids)
 
 
-def _bookings_with_billing() -> QuerySet[Booking]:
-    """Bookings with what billing them needs: their units, and the start of their last period billed."""
-    last_billed = (
-        Invoice.objects.filter(booking=OuterRef("pk"), period_starts_on__isnull=False)
-        .order_by("-period_starts_on")
-        .values("period_starts_on")[:1]
-    )
-    return Booking.objects.annotate(last_period_start=Subquery(last_billed)).prefetch_related(
-        Prefetch("booking_units", queryset=BookingUnit.objects.select_related("unit"))
-    )
-
-
 def _bookings_to_bill(location: Location, *, today: dt.date, until: dt.date) -> Q:
     # A booking that ended over a year ago has long been billed; one back-dated that far is
     # billed from its move-in (booking_invoice_first), and the run carries on from there.
@@ -209,10 +246,10 @@ def billing_run_location(
                 locked = (
                     BillingSettings.objects.select_for_update().select_related("location").get(pk=rules.pk)
                 )
-                bookings = list(
-                    _bookings_with_billing()
-                    .filter(_bookings_to_bill(location, today=today, until=until), pk__gt=after_id)
-                    .order_by("pk")[:batch_size]
+                bookings = billables(
+                    Booking.objects.filter(
+                        _bookings_to_bill(location, today=today, until=until), pk__gt=after_id
+                    ).order_by("pk")[:batch_size]
                 )
                 if not bookings:
                     break
@@ -253,9 +290,14 @@ def booking_invoice_first(*, booking: Booking) -> Invoice | None:
     )
     if Invoice.objects.filter(booking=booking, period_starts_on__isnull=False).exists():
         return None
-    booking = _bookings_with_billing().select_related("location").get(pk=booking.pk)
     today = booking.location.local_now().date()
-    issued = _issue(rules, [booking], today=today, until=dt.date.max, only_first=True)
+    issued = _issue(
+        rules,
+        billables(Booking.objects.filter(pk=booking.pk)),
+        today=today,
+        until=dt.date.max,
+        only_first=True,
+    )
     return issued[0] if issued else None
 
 
@@ -288,6 +330,5 @@ def booking_billing_end(*, actor: Actor, booking: Booking) -> list[Invoice]:
         .select_related("location")
         .get(pk=billing_settings_of(booking.location).pk)
     )
-    booking = _bookings_with_billing().select_related("location").get(pk=booking.pk)
     today = booking.location.local_now().date()
-    return _issue(rules, [booking], today=today, until=last_day)
+    return _issue(rules, billables(Booking.objects.filter(pk=booking.pk)), today=today, until=last_day)
