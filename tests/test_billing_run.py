@@ -21,7 +21,7 @@ from keyport.billing.rent import (
 from keyport.billing.tasks import until_next_local_midnight
 from keyport.bookings.models import BookingUnit
 from keyport.emails.models import OutgoingEmail
-from keyport.frontdesk.services.moves import booking_move_out
+from keyport.frontdesk.services.moves import booking_move_out, booking_move_out_cancel
 from keyport.frontdesk.services.rentals import MoveIn, booking_move_in
 from tests.factories import (
     ContactFactory,
@@ -196,6 +196,18 @@ def test_a_move_out_ends_billing_with_the_final_period_prorated(berlin, tenant):
     assert voided.period_starts_on is None and "Moved out" in voided.void_reason
     assert billing_run_location(location=berlin, today=D(2026, 4, 25)) == 0
     assert billing_run_location(location=berlin, today=D(2026, 5, 25)) == 0
+
+
+def test_a_move_out_called_off_bills_the_last_period_whole_again(berlin, tenant):
+    booking = rented(tenant, berlin, D(2026, 3, 1), rents=("31.00",))
+    billing_run_location(location=berlin, today=D(2026, 3, 1))
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=False):
+        booking_move_out(actor=SYSTEM, booking=booking, on=D(2026, 3, 20))
+        assert periods_billed(booking) == [(D(2026, 3, 1), D(2026, 3, 20), Decimal("20.00"))]
+        booking_move_out_cancel(actor=SYSTEM, booking=booking)
+    assert periods_billed(booking) == [(D(2026, 3, 1), D(2026, 3, 31), Decimal("31.00"))]
+    assert Invoice.objects.filter(booking=booking, status=InvoiceStatus.VOID).count() == 2
+    assert billing_run_location(location=berlin, today=D(2026, 3, 25)) == 1
 
 
 def test_a_move_out_leaves_a_paid_invoice_as_it_is(berlin, tenant):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
 from keyport.billing.models import BillingSettings, Invoice, InvoiceLine, InvoiceStatus
-from keyport.billing.periods import BillingAnchor, Period, next_period, prorated
+from keyport.billing.periods import BillingAnchor, Period, next_period, period_containing, prorated
 from keyport.billing.services import billing_settings_of, invoice_void_for_move_out, money
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.facilities.models import Location, UnitKind
@@ -332,3 +332,38 @@ def booking_billing_end(*, actor: Actor, booking: Booking) -> list[Invoice]:
     )
     today = booking.location.local_now().date()
     return _issue(rules, billables(Booking.objects.filter(pk=booking.pk)), today=today, until=last_day)
+
+
+@transaction.atomic
+def booking_billing_resume(*, actor: Actor, booking: Booking) -> list[Invoice]:
+    """A move-out called off: the last period, billed cut at the old last day and still unpaid, is
+    billed again whole (paid, the days after the old last day are the operator's to bill)."""
+    booking = Booking.objects.select_related("location").get(pk=booking.pk)
+    last = (
+        Invoice.objects.select_for_update()
+        .filter(booking=booking, period_starts_on__isnull=False)
+        .order_by("-period_starts_on")
+        .first()
+    )
+    if last is None or last.period_starts_on is None or last.period_ends_on is None:
+        return []
+    rules = (
+        BillingSettings.objects.select_for_update()
+        .select_related("location")
+        .get(pk=billing_settings_of(booking.location).pk)
+    )
+    whole = period_containing(
+        last.period_starts_on,
+        anchor=BillingAnchor(rules.billing_anchor),
+        booking_starts_on=booking.starts_on,
+        booking_ends_on=booking.ends_on,
+    )
+    unpaid = last.status == InvoiceStatus.OPEN and last.amount_paid == 0
+    if whole is None or whole.ends_on <= last.period_ends_on or not unpaid:
+        return []
+    start = last.period_starts_on
+    invoice_void_for_move_out(
+        actor=actor, invoice=last, last_day=last.period_ends_on, reason="Move-out called off"
+    )
+    today = booking.location.local_now().date()
+    return _issue(rules, billables(Booking.objects.filter(pk=booking.pk)), today=today, until=start)

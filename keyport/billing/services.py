@@ -227,10 +227,12 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
 
 
 @transaction.atomic
-def invoice_void_for_move_out(*, actor: Actor, invoice: Invoice, last_day: dt.date) -> Invoice:
-    """Void an unpaid rent invoice that bills days after its booking's move-out; its period is free
-    to be billed again, cut at the last day."""
-    invoice = invoice_void(actor=actor, invoice=invoice, reason=f"Moved out: last day {last_day.isoformat()}")
+def invoice_void_for_move_out(
+    *, actor: Actor, invoice: Invoice, last_day: dt.date, reason: str = "Moved out"
+) -> Invoice:
+    """Void an unpaid rent invoice whose days no longer match its booking's (a move-out, or one
+    called off); its period is free to be billed again."""
+    invoice = invoice_void(actor=actor, invoice=invoice, reason=f"{reason}: last day {last_day.isoformat()}")
     invoice.period_starts_on = invoice.period_ends_on = None
     invoice.save(update_fields=["period_starts_on", "period_ends_on"])
     return invoice
