@@ -147,4 +147,5 @@ def test_a_payment_sends_payment_received(invoice, mailoutbox, django_capture_on
     assert len(received) == 2
     assert "50.00 EUR is still open" in received[0] and "paid in full" in received[1]
     assert kinds(invoice).count(InvoiceEmailKind.PAYMENT_RECEIVED) == 2
+    assert OutgoingEmail.objects.filter(template="payment_received").count() == 2
     assert remind(D(2026, 3, 9), django_capture_on_commit_callbacks) == 0  # paid: no reminders

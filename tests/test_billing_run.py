@@ -31,6 +31,7 @@ from tests.factories import (
     UnitFactory,
     booking_of,
 )
+from tests.test_billing import pdf_text
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -273,6 +274,9 @@ def test_the_runs_invoices_are_emailed_with_the_pdf_and_a_pay_link(
     ((filename, content, mimetype),) = message.attachments
     assert (filename, mimetype) == ("BER-00001.pdf", "application/pdf") and content.startswith(b"%PDF-")
     assert OutgoingEmail.objects.get().template == "invoice"
+    text = pdf_text(content)
+    for shown in ("Invoice BER-00001", "VAT %", "VAT 19.00 %", "19.00 EUR", "Period"):
+        assert shown in text, shown
     with django_capture_on_commit_callbacks(execute=True):
         billing_run_location(location=berlin, today=D(2026, 3, 1))
     assert len(mailoutbox) == 1
