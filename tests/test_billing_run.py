@@ -309,3 +309,25 @@ def test_two_workers_running_billing_at_once_issue_each_period_once_and_number_w
     assert {booking_id for booking_id, _ in billed} == {b.pk for b in bookings}
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     assert numbers == [f"BER-{n:05d}" for n in range(1, 32)]
+
+
+def test_the_billing_chain_queues_each_location_due_and_wakes_at_the_next_midnight(berlin, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from keyport.billing.tasks import billing_run
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.BILLING_RUN_ENABLED = True
+    BillingSettings.objects.filter(location=berlin).update(last_run_on=D(2026, 3, 28))
+    with time_machine.travel(dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC), tick=False):
+        assert billing_run.call(True) == 1
+    queued = {result.task_path: result for result in DBTaskResult.objects.all()}
+    assert set(queued) == {
+        "keyport.billing.tasks.billing_run",
+        "keyport.billing.tasks.billing_run_for_location",
+    }
+    assert queued["keyport.billing.tasks.billing_run_for_location"].args_kwargs["args"] == [berlin.pk]
+    # Berlin's next midnight is 22:00 UTC on the 29th, further off than the hour the chain looks again in.
+    assert queued["keyport.billing.tasks.billing_run"].run_after == dt.datetime(
+        2026, 3, 29, 0, 30, tzinfo=dt.UTC
+    )
