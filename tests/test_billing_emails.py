@@ -149,3 +149,16 @@ def test_a_payment_sends_payment_received(invoice, mailoutbox, django_capture_on
     assert kinds(invoice).count(InvoiceEmailKind.PAYMENT_RECEIVED) == 2
     assert OutgoingEmail.objects.filter(template="payment_received").count() == 2
     assert remind(D(2026, 3, 9), django_capture_on_commit_callbacks) == 0  # paid: no reminders
+
+
+def test_the_invoice_page_lists_its_emails(invoice, booking, staff_client):
+    from django.urls import reverse
+
+    from keyport.staff.models import Role
+
+    page = staff_client(Role.MANAGER, booking.location).get(
+        reverse("dashboard:invoice_detail", args=[invoice.pk])
+    )
+    emails = page.content.decode().split('id="invoice-emails"')[1].split("</ul>")[0]
+    assert "Invoice · tenant@example.com" in emails and "Delivered" in emails
+    assert "Access will be locked" not in emails

@@ -118,3 +118,12 @@ def was_told_before_lockout(invoice: Invoice) -> bool:
         )
     )
     return {InvoiceEmailKind.INVOICE, InvoiceEmailKind.LOCK_WARNING} <= delivered
+
+
+def emails_of_invoice(invoice: Invoice) -> QuerySet[InvoiceEmail]:
+    """The emails sent about an invoice, oldest first, each with its log row (to whom, delivered)."""
+    return (
+        InvoiceEmail.objects.filter(invoice=invoice)
+        .select_related("email")
+        .order_by("email__created_at", "pk")
+    )

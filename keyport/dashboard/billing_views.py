@@ -11,6 +11,7 @@ from keyport.billing import services as billing
 from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
 from keyport.billing.queries import (
+    emails_of_invoice,
     get_invoice_for_operator,
     get_invoice_for_staff,
     invoices_for_staff,
@@ -105,6 +106,7 @@ def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
         "void_form": VoidForm(),
         "exempt": profile is not None and profile.lockout_exempt,
         "rule": billing.billing_settings_of(invoice.location),
+        "emails": list(emails_of_invoice(invoice)),
     }
     return render(request, "dashboard/billing/invoice_detail.html", context)
 
