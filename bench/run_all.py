@@ -49,6 +49,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "event_inserts": {"units": 50, "processes": 1, "seconds": 0.2, "rounds": 1},
         "move_in": {"units": 100, "tries": 4},
         "receivables": {"customers": 30, "rounds": 1, "requests": 1},
+        "billing_run": {"sizes": [100, 300]},
     },
     "quick": {
         "access_check": {
@@ -71,6 +72,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 1, "rounds": 3},
         "move_in": {"units": 5_000, "tries": 50},
         "receivables": {"customers": 10_000, "rounds": 3, "requests": 3},
+        "billing_run": {"sizes": [1_000, 10_000]},
     },
     "full": {
         "access_check": {
@@ -93,6 +95,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 5, "rounds": 3},
         "move_in": {"units": 50_000, "tries": 200},
         "receivables": {"customers": 50_000, "rounds": 3, "requests": 5},
+        "billing_run": {"sizes": [10_000, 100_000]},
     },
 }
 BENCHES = tuple(SCALES["quick"])

@@ -123,3 +123,17 @@ def booking_of(
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+def told_before_lockout(invoice, to="tenant@example.com"):
+    """Record that the tenant was sent (and received) the invoice and the lock warning, which the
+    overdue lockout asks before it locks."""
+    from keyport.billing.models import InvoiceEmail, InvoiceEmailKind
+    from keyport.emails.models import EmailStatus, OutgoingEmail
+
+    for kind in (InvoiceEmailKind.INVOICE, InvoiceEmailKind.LOCK_WARNING):
+        email = OutgoingEmail.objects.create(
+            to=to, subject=str(kind.label), body_text="-", template=str(kind), status=EmailStatus.SENT
+        )
+        InvoiceEmail.objects.create(invoice=invoice, kind=kind, email=email)
+    return invoice

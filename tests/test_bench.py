@@ -38,6 +38,9 @@ def test_make_bench_runs_every_benchmark_and_ends_with_one_table(tmp_path):
         "event inserts: without the constraints / with them",
         "Move in of 3 units, server time (test client)",
         "Receivables / invoice list (open, 200 newest)",
+        "Billing run: 300 bookings, an invoice each",
+        "Billing run again the same day: 300 bookings, nothing issued",
+        "Billing run: peak memory at 300 / at 100 bookings",
     ):
         assert expected in figures, sorted(figures)
     assert all(row.split(" | ")[1] == "sqlite" for row in rows)

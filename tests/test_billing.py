@@ -14,7 +14,7 @@ from keyport.billing.models import BillingSettings, Invoice, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
 from keyport.billing.queries import balances_of_customer, invoices_for_customer
 from keyport.billing.services import LineInput
-from tests.factories import CustomerFactory, LocationFactory, UnitFactory, booking_of
+from tests.factories import CustomerFactory, LocationFactory, UnitFactory, booking_of, told_before_lockout
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,8 @@ def open_invoice(actor, location, customer, booking=None, due_on=dt.date(2026, 3
     invoice = billing.invoice_create(
         actor=actor, location=location, customer=customer, booking=booking, due_on=due_on, lines=list(lines)
     )
-    return billing.invoice_issue(actor=actor, invoice=invoice, issued_on=dt.date(2026, 2, 1))
+    invoice = billing.invoice_issue(actor=actor, invoice=invoice, issued_on=dt.date(2026, 2, 1))
+    return told_before_lockout(invoice) if booking is not None else invoice
 
 
 def test_totals_are_exact_decimals_rounded_per_line(actor, location, customer):

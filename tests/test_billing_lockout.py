@@ -22,7 +22,14 @@ from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.emails.models import OutgoingEmail
 from tests import cast
-from tests.factories import ContactFactory, CustomerFactory, LocationFactory, UnitFactory, booking_of
+from tests.factories import (
+    ContactFactory,
+    CustomerFactory,
+    LocationFactory,
+    UnitFactory,
+    booking_of,
+    told_before_lockout,
+)
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system("tests")
@@ -48,7 +55,7 @@ def overdue_invoice(booking):
         due_on=dt.date(2026, 3, 1),
         lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("80"))],
     )
-    return billing.invoice_issue(actor=SYSTEM, invoice=invoice)
+    return told_before_lockout(billing.invoice_issue(actor=SYSTEM, invoice=invoice))
 
 
 def grant_states(booking):
@@ -212,7 +219,7 @@ def test_a_later_overdue_invoice_locks_again_after_staff_gave_back_access_the_lo
         due_on=dt.date(2026, 4, 1),
         lines=[billing.LineInput(description="Rent", quantity=Decimal("1"), unit_price=Decimal("80"))],
     )
-    billing.invoice_issue(actor=SYSTEM, invoice=later)
+    told_before_lockout(billing.invoice_issue(actor=SYSTEM, invoice=later))
     assert billing.invoices_lock_overdue(now=OVERDUE + dt.timedelta(days=30)) == 1
     state = BookingAccess.objects.get(booking=booking)
     assert state.is_revoked and state.revoked_reason == "overdue"

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from keyport.audit.models import AuditEntry
-from keyport.billing.models import BillingProfile, Invoice, InvoiceStatus
+from keyport.billing.models import BillingProfile, BillingSettings, Invoice, InvoiceStatus
 from keyport.cars.models import Car
 from keyport.contacts.models import CustomerKind
 from keyport.documents.models import Document
@@ -130,10 +130,45 @@ def test_only_owners_change_billing_settings(location, staff_client):
     client = staff_client(Role.OWNER)
     response = client.post(
         reverse("dashboard:billing_settings", args=[location.pk]),
-        {"currency": "eur", "invoice_prefix": "BER", "grace_days": "7", "lockout_enabled": "on"},
+        {
+            **RENT_RULES,
+            "currency": "eur",
+            "invoice_prefix": "BER",
+            "grace_days": "7",
+            "lockout_enabled": "on",
+        },
     )
     assert response.status_code == 302
     assert location.billing_settings.grace_days == 7
+
+
+RENT_RULES = {
+    "vat_rate": "19",
+    "billing_anchor": "first_of_month",
+    "issue_days_before": "10",
+    "reminder_days_after": "5",
+    "lock_warning_days": "4",
+}
+
+
+def test_owners_set_how_rent_is_billed_and_a_wrong_rate_changes_nothing(location, staff_client):
+    client = staff_client(Role.OWNER)
+    url = reverse("dashboard:billing_settings", args=[location.pk])
+    form = {"currency": "EUR", "invoice_prefix": "BER", "grace_days": "14", "lockout_enabled": "on"}
+    assert client.post(url, {**form, **RENT_RULES}).status_code == 302
+    rules = BillingSettings.objects.get(location=location)
+    assert (rules.vat_rate, rules.billing_anchor, rules.issue_days_before) == (
+        Decimal("19"),
+        "first_of_month",
+        10,
+    )
+    assert (rules.reminder_days_after, rules.lock_warning_days) == (5, 4)
+    assert AuditEntry.objects.filter(action="billing.settings_updated").exists()
+    refused = client.post(url, {**form, **RENT_RULES, "vat_rate": "150", "issue_days_before": "7"})
+    assert refused.status_code == 400
+    assert "Ensure this value is less than or equal to 100" in refused.content.decode()
+    rules.refresh_from_db()
+    assert (rules.vat_rate, rules.issue_days_before) == (Decimal("19"), 10)
 
 
 def test_document_upload_and_download_for_staff(location, customer, staff_client):

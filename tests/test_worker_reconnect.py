@@ -225,6 +225,7 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:
         "ACCESS_SWEEP_SECONDS": "1",
         "ACCESS_SYNC_LEASE_SECONDS": "2",
         "BILLING_OVERDUE_CHECK_MINUTES": "0",
+        "BILLING_RUN_ENABLED": "false",
         "TASK_RESULTS_KEEP_DAYS": "0",
         "TASK_WORKER_HEARTBEAT_SECONDS": "1",
         "DEBUG": "false",

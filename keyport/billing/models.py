@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from keyport.billing.periods import BillingAnchor
 from keyport.lib.money import DEFAULT_CURRENCY
 
 CENT = Decimal("0.01")
@@ -42,6 +43,41 @@ class BillingSettings(models.Model):
         validators=[MaxValueValidator(365)],
         help_text="Days after the due date before access is locked.",
     )
+    billing_anchor = models.CharField(
+        "billing periods start on",
+        max_length=16,
+        choices=BillingAnchor.choices,
+        default=BillingAnchor.MOVE_IN,
+        help_text="Monthly periods from each booking's move-in day, or from the first of each month.",
+    )
+    issue_days_before = models.PositiveSmallIntegerField(
+        "issue invoices days before the period",
+        default=7,
+        validators=[MaxValueValidator(60)],
+        help_text="A booking's invoice for its next period is issued this many days before it starts.",
+    )
+    vat_rate = models.DecimalField(
+        "VAT rate (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Charged on rent and shown on every invoice (19 in Germany).",
+    )
+    reminder_days_after = models.PositiveSmallIntegerField(
+        "second reminder days after the due date",
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="A Payment reminder goes out on the due date, and again this many days after.",
+    )
+    lock_warning_days = models.PositiveSmallIntegerField(
+        "lock warning days before the lockout",
+        default=3,
+        validators=[MaxValueValidator(365)],
+        help_text="The Access will be locked email goes out this many days before the grace days end.",
+    )
+    # The location's last local day the billing run finished: the run starts once a day, after midnight.
+    last_run_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "billing settings"
@@ -100,10 +136,19 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=200, blank=True)
+    # The rent period an invoice of the billing run bills (empty on a manual invoice).
+    period_starts_on = models.DateField(null=True, blank=True)
+    period_ends_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Whoever runs billing, and however often, a booking's period is billed once.
+            models.UniqueConstraint(
+                fields=["booking", "period_starts_on"],
+                condition=Q(period_starts_on__isnull=False),
+                name="invoice_one_per_booking_period",
+            ),
             models.UniqueConstraint(
                 fields=["location", "number"],
                 condition=~Q(number=""),
@@ -127,6 +172,33 @@ class Invoice(models.Model):
 
     def is_overdue_on(self, day: dt.date) -> bool:
         return self.status == InvoiceStatus.OPEN and day > self.due_on
+
+    def vat_rates(self) -> list[Decimal]:
+        """The VAT rates of its lines, each once (one for a rent invoice)."""
+        return sorted({line.tax_rate for line in self.lines.all()})
+
+
+class InvoiceEmailKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    REMINDER_DUE = "reminder_due", "Payment reminder on the due date"
+    REMINDER_LATE = "reminder_late", "Payment reminder after the due date"
+    LOCK_WARNING = "lock_warning", "Access will be locked"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+
+
+class InvoiceEmail(models.Model):
+    """An email about an invoice, one row per recipient: what the overdue lockout asks before it
+    locks (the invoice and the lock warning delivered), and what keeps a reminder from going twice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20, choices=InvoiceEmailKind.choices)
+    email = models.ForeignKey("emails.OutgoingEmail", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["invoice", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.invoice}"
 
 
 class InvoiceLine(models.Model):

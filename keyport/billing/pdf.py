@@ -10,6 +10,12 @@ def _text(value: object) -> str:
     return str(value).encode("latin-1", "replace").decode("latin-1")
 
 
+def _vat_label(invoice: Invoice) -> str:
+    """The VAT line names its rate (German invoices must): "VAT 19.00 %"."""
+    rates = invoice.vat_rates()
+    return "VAT " + ", ".join(f"{rate} %" for rate in rates) if rates else "VAT"
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     location = invoice.location
     pdf = FPDF(format="A4")
@@ -27,6 +33,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         ("Customer", invoice.customer.name),
         ("Issued", invoice.issued_on.isoformat() if invoice.issued_on else "not yet issued"),
         ("Due", invoice.due_on.isoformat()),
+        *(
+            [("Period", f"{invoice.period_starts_on.isoformat()} to {invoice.period_ends_on.isoformat()}")]
+            if invoice.period_starts_on and invoice.period_ends_on
+            else []
+        ),
         ("Status", invoice.get_status_display()),
     ):
         pdf.cell(30, 6, _text(label))
@@ -34,7 +45,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.ln(4)
     widths = (80, 20, 30, 20, 30)
     pdf.set_font("Helvetica", "B", 10)
-    for width, heading in zip(widths, ("Description", "Qty", "Unit price", "Tax %", "Amount"), strict=True):
+    for width, heading in zip(widths, ("Description", "Qty", "Unit price", "VAT %", "Amount"), strict=True):
         pdf.cell(width, 7, heading, border="B", align="L" if heading == "Description" else "R")
     pdf.ln()
     pdf.set_font("Helvetica", size=10)
@@ -46,7 +57,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.ln(2)
     for label, amount in (
         ("Subtotal", invoice.subtotal),
-        ("Tax", invoice.tax_total),
+        (_vat_label(invoice), invoice.tax_total),
         ("Total", invoice.total),
         ("Paid", invoice.amount_paid),
         ("Balance", invoice.balance),

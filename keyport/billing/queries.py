@@ -6,8 +6,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from keyport.billing.models import CENT, BillingProfile, BillingSettings, Invoice, InvoiceStatus
+from keyport.billing.models import (
+    CENT,
+    BillingProfile,
+    BillingSettings,
+    Invoice,
+    InvoiceEmail,
+    InvoiceEmailKind,
+    InvoiceStatus,
+)
 from keyport.contacts.models import Customer
+from keyport.emails.models import EmailStatus
 from keyport.facilities.models import Location
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
@@ -98,3 +107,23 @@ def currency_of(location: Location) -> str:
 
 def is_lockout_exempt(customer: Customer) -> bool:
     return BillingProfile.objects.filter(customer=customer, lockout_exempt=True).exists()
+
+
+def was_told_before_lockout(invoice: Invoice) -> bool:
+    """Whether the tenant was sent the invoice and the lock warning (delivered, not only queued):
+    the overdue lockout never locks anyone out without both."""
+    delivered = set(
+        InvoiceEmail.objects.filter(invoice=invoice, email__status=EmailStatus.SENT).values_list(
+            "kind", flat=True
+        )
+    )
+    return {InvoiceEmailKind.INVOICE, InvoiceEmailKind.LOCK_WARNING} <= delivered
+
+
+def emails_of_invoice(invoice: Invoice) -> QuerySet[InvoiceEmail]:
+    """The emails sent about an invoice, oldest first, each with its log row (to whom, delivered)."""
+    return (
+        InvoiceEmail.objects.filter(invoice=invoice)
+        .select_related("email")
+        .order_by("email__created_at", "pk")
+    )

@@ -11,17 +11,25 @@ from django.utils import timezone
 from keyport.access.models import OVERDUE_REASON, BookingAccess, RevocationOrigin
 from keyport.access.services import booking_restore_access, booking_revoke_access
 from keyport.audit.services import Actor, audit_changes, audit_record, changes_between
+from keyport.billing.emails import (
+    invoice_issued_email,
+    lock_warning_email,
+    payment_received_email,
+    payment_reminder_email,
+)
 from keyport.billing.models import (
     CENT,
     BillingProfile,
     BillingSettings,
     Invoice,
+    InvoiceEmail,
+    InvoiceEmailKind,
     InvoiceLine,
     InvoiceStatus,
     Payment,
     PaymentMethod,
 )
-from keyport.billing.queries import is_lockout_exempt
+from keyport.billing.queries import is_lockout_exempt, was_told_before_lockout
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Customer
 from keyport.facilities.models import Location
@@ -41,6 +49,10 @@ def money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+# The settings of how rent is billed and chased, beside currency, numbering and the lockout.
+RULE_FIELDS = ("billing_anchor", "issue_days_before", "vat_rate", "reminder_days_after", "lock_warning_days")
+
+
 def billing_settings_of(location: Location) -> BillingSettings:
     settings, _ = BillingSettings.objects.get_or_create(location=location)
     return settings
@@ -55,13 +67,20 @@ def billing_settings_update(
     invoice_prefix: str,
     grace_days: int,
     lockout_enabled: bool,
+    **rules: object,
 ) -> BillingSettings:
+    """Change a location's billing settings; `rules` are any of RULE_FIELDS (how rent is billed,
+    VAT, reminders)."""
+    unknown = set(rules) - set(RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not billing settings: {', '.join(sorted(unknown))}")
     settings = BillingSettings.objects.select_for_update().get(pk=billing_settings_of(location).pk)
     before = {
         "currency": settings.currency,
         "invoice_prefix": settings.invoice_prefix,
         "grace_days": settings.grace_days,
         "lockout_enabled": settings.lockout_enabled,
+        **{name: getattr(settings, name) for name in RULE_FIELDS},
     }
     used = Invoice.objects.filter(location=location).exists()
     if used and currency.upper() != settings.currency:
@@ -70,9 +89,13 @@ def billing_settings_update(
     settings.invoice_prefix = invoice_prefix.strip().upper()
     settings.grace_days = grace_days
     settings.lockout_enabled = lockout_enabled
+    for name, value in rules.items():
+        setattr(settings, name, value)
     settings.full_clean()
     settings.save()
     after = {key: getattr(settings, key) for key in before}
+    before = {key: str(value) if isinstance(value, Decimal) else value for key, value in before.items()}
+    after = {key: str(value) if isinstance(value, Decimal) else value for key, value in after.items()}
     audit_changes(
         actor=actor,
         action="billing.settings_updated",
@@ -175,6 +198,8 @@ def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None =
         action="invoice.issued",
         invoice=invoice,
     )
+    if invoice.status == InvoiceStatus.OPEN:
+        invoice_issued_email(invoice=invoice)
     return invoice
 
 
@@ -198,6 +223,18 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         details={"reason": invoice.void_reason},
     )
     _release_access_lock(actor=actor, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void_for_move_out(
+    *, actor: Actor, invoice: Invoice, last_day: dt.date, reason: str = "Moved out"
+) -> Invoice:
+    """Void an unpaid rent invoice whose days no longer match its booking's (a move-out, or one
+    called off); its period is free to be billed again."""
+    invoice = invoice_void(actor=actor, invoice=invoice, reason=f"{reason}: last day {last_day.isoformat()}")
+    invoice.period_starts_on = invoice.period_ends_on = None
+    invoice.save(update_fields=["period_starts_on", "period_ends_on"])
     return invoice
 
 
@@ -244,6 +281,7 @@ def payment_record(
         invoice=invoice,
         details={"amount": str(amount), "currency": invoice.currency, "balance": str(invoice.balance)},
     )
+    payment_received_email(invoice=invoice, amount=amount)
     if invoice.status == InvoiceStatus.PAID:
         _release_access_lock(actor=actor, invoice=invoice)
     return payment
@@ -300,6 +338,53 @@ def invoices_lock_overdue(*, now: dt.datetime | None = None) -> int:
     return locked
 
 
+def invoices_remind(*, now: dt.datetime | None = None) -> int:
+    """The periodic reminders of Open invoices, each once, by the invoice's local day: a Payment
+    reminder on the due date and `reminder_days_after` days later, and, where the lockout could
+    lock the booking, Access will be locked `lock_warning_days` before the grace days end.
+    How many emails went out."""
+    now = now or timezone.now()
+    rules = {s.location_id: s for s in BillingSettings.objects.all()}
+    sent = 0
+    candidates = (
+        Invoice.objects.filter(status=InvoiceStatus.OPEN, due_on__lte=now.date() + dt.timedelta(days=1))
+        .select_related("location", "customer")
+        .order_by("due_on", "pk")
+    )
+    for invoice in candidates.iterator():
+        rule = rules.get(invoice.location_id) or BillingSettings(location=invoice.location)
+        try:
+            sent += invoice_remind(
+                invoice=invoice, rule=rule, today=now.astimezone(invoice.location.zone).date()
+            )
+        except Exception:  # One invoice that fails must not stop the reminders of the others.
+            logger.exception("Could not remind of invoice %s", invoice.pk)
+    return sent
+
+
+@transaction.atomic
+def invoice_remind(*, invoice: Invoice, rule: BillingSettings, today: dt.date) -> int:
+    """Send the reminders due today for one invoice that have not gone out; how many emails."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.OPEN:
+        return 0
+    done = set(InvoiceEmail.objects.filter(invoice=invoice).values_list("kind", flat=True))
+    sent = 0
+    if today >= invoice.due_on and InvoiceEmailKind.REMINDER_DUE not in done:
+        sent += len(payment_reminder_email(invoice=invoice, late=False))
+    late_on = invoice.due_on + dt.timedelta(days=rule.reminder_days_after)
+    if rule.reminder_days_after and today >= late_on and InvoiceEmailKind.REMINDER_LATE not in done:
+        sent += len(payment_reminder_email(invoice=invoice, late=True))
+    locks_on = invoice.locks_on(rule.grace_days)
+    warn_on = locks_on - dt.timedelta(days=rule.lock_warning_days)
+    may_lock = (
+        rule.lockout_enabled and invoice.booking_id is not None and not is_lockout_exempt(invoice.customer)
+    )
+    if may_lock and today >= warn_on and InvoiceEmailKind.LOCK_WARNING not in done:
+        sent += len(lock_warning_email(invoice=invoice, locks_on=max(locks_on, today)))
+    return sent
+
+
 @transaction.atomic
 def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     """Lock the access of an overdue invoice's booking; False when it no longer applies."""
@@ -307,6 +392,9 @@ def invoice_lock_access(*, invoice: Invoice, now: dt.datetime) -> bool:
     if invoice.status != InvoiceStatus.OPEN or invoice.booking_id is None or invoice.access_locked_at:
         return False
     if is_lockout_exempt(invoice.customer):
+        return False
+    if not was_told_before_lockout(invoice):
+        # Never silently: the tenant has had the invoice and the lock warning first.
         return False
     booking = Booking.objects.get(pk=invoice.booking_id)
     revoked = booking.access_is_revoked()

@@ -149,7 +149,9 @@ def car_move(*, actor: Actor, car: Car, bay: Unit) -> Car:
 def car_leave_bay(*, actor: Actor, car: Car, booking: Booking, task: str) -> Car:
     """A booking's Move out takes the car's bay away: the car is in no bay from now, and a task
     for staff (an audit entry on the car, shown on its page and the Overview) says what to do."""
-    car = Car.objects.select_for_update(of=("self",)).select_related("bay__location", "customer").get(pk=car.pk)
+    car = (
+        Car.objects.select_for_update(of=("self",)).select_related("bay__location", "customer").get(pk=car.pk)
+    )
     bay = car.bay
     if bay is None:
         return car
@@ -181,7 +183,9 @@ CAR_DETAILS = ("plate", "vin", "colour", "notes")
 @transaction.atomic
 def car_update(*, actor: Actor, car: Car, plate: str, vin: str, colour: str, notes: str) -> Car:
     """Edit a car's plate, VIN (checked as when it was added), colour and notes."""
-    car = Car.objects.select_for_update(of=("self",)).select_related("bay__location", "customer").get(pk=car.pk)
+    car = (
+        Car.objects.select_for_update(of=("self",)).select_related("bay__location", "customer").get(pk=car.pk)
+    )
     before = {name: getattr(car, name) for name in CAR_DETAILS}
     car.plate, car.vin, car.colour, car.notes = (
         _plate(plate),

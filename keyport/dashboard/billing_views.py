@@ -11,8 +11,14 @@ from keyport.audit.services import Actor
 from keyport.billing import services as billing
 from keyport.billing.models import BillingProfile, InvoiceStatus
 from keyport.billing.pdf import invoice_pdf
-from keyport.billing.queries import get_invoice_for_operator, get_invoice_for_staff, overdue_among
+from keyport.billing.queries import (
+    emails_of_invoice,
+    get_invoice_for_operator,
+    get_invoice_for_staff,
+    overdue_among,
+)
 from keyport.billing.receivables import AGE_FILTERS, filter_invoices
+from keyport.dashboard.forms import apply_errors
 from keyport.dashboard.sections_forms import (
     BillingSettingsForm,
     InvoiceForm,
@@ -66,11 +72,21 @@ def invoice_list(request: StaffRequest) -> HttpResponse:
 
 @staff_required
 def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
+    """New invoice: Find re-renders the form with the customers found (htmx refreshes only that
+    part); Create draft submits it."""
     location = get_location_for_operator(request.user, location_id)
     customers = customers_for_staff(request.user).filter(home_location=location)
-    form = InvoiceForm(request.POST or None, location=location, customers=customers)
+    submitted = request.method == "POST" and request.POST.get("action") != "find"
+    values = request.POST if request.method == "POST" else request.GET
+    form = InvoiceForm(
+        values if submitted else None,
+        initial=None if submitted else values.dict(),
+        location=location,
+        customers=customers,
+        refresh_url=request.path,
+    )
     lines = InvoiceLineFormSet(request.POST or None, prefix="lines")
-    if request.method == "POST" and form.is_valid() and lines.is_valid():
+    if submitted and form.is_valid() and lines.is_valid():
         try:
             invoice = billing.invoice_create(
                 actor=Actor.staff(request.user),
@@ -79,12 +95,15 @@ def invoice_create(request: StaffRequest, location_id: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _errors(request, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Draft invoice created. Check it, then issue it to give it a number.")
             return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
     context = {"location": location, "form": form, "lines": lines}
-    return render(request, "dashboard/billing/invoice_form.html", context, status=form_status(request))
+    if request.htmx and request.htmx.target == "invoice-customer":  # type: ignore[attr-defined]
+        return render(request, "dashboard/billing/_invoice_customer.html", context)
+    status = form_status(request) if submitted else 200
+    return render(request, "dashboard/billing/invoice_form.html", context, status=status)
 
 
 @staff_required
@@ -100,6 +119,7 @@ def invoice_detail(request: StaffRequest, invoice_id: int) -> HttpResponse:
         "void_form": VoidForm(),
         "exempt": profile is not None and profile.lockout_exempt,
         "rule": billing.billing_settings_of(invoice.location),
+        "emails": list(emails_of_invoice(invoice)),
     }
     return render(request, "dashboard/billing/invoice_detail.html", context)
 

@@ -146,9 +146,9 @@ class MoveInForm(BootstrapForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.location = user, location
-        _refreshes(self.fields["starts_on"], refresh_url, "free-units", "change")
-        _refreshes(self.fields["ends_on"], refresh_url, "free-units", "change")
-        _refreshes(
+        refreshes(self.fields["starts_on"], refresh_url, "free-units", "change")
+        refreshes(self.fields["ends_on"], refresh_url, "free-units", "change")
+        refreshes(
             self.fields["customer_search"], refresh_url, "customer-choices", "input changed delay:300ms"
         )
         self.fields["starts_on"].initial = location.local_now().date()
@@ -287,14 +287,14 @@ class MoveInForm(BootstrapForm):
         )
 
 
-def _refreshes(field: forms.Field, url: str, target: str, trigger: str) -> None:
+def refreshes(field: forms.Field, url: str, target: str, trigger: str, form_id: str = "move-in-form") -> None:
     """htmx re-renders the form's part `target` when this field changes, with the whole form's values."""
     field.widget.attrs.update(
         {
             "hx-get": url,
             "hx-trigger": trigger,
             "hx-target": f"#{target}",
-            "hx-include": "#move-in-form",
+            "hx-include": f"#{form_id}",
             "hx-params": "not csrfmiddlewaretoken",  # a GET: the token stays out of addresses and logs
         }
     )

@@ -14,37 +14,88 @@ from keyport.billing.queries import currency_of
 from keyport.billing.services import LineInput
 from keyport.bookings.models import Booking
 from keyport.cars.models import Car
-from keyport.contacts.models import Customer
-from keyport.dashboard.move_in_forms import money_field
+from keyport.contacts.models import Contact, Customer
+from keyport.dashboard.move_in_forms import money_field, refreshes
 from keyport.facilities.models import Location, Unit
+from keyport.frontdesk.queries.contacts import search_contacts
 from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, BootstrapModelForm
 from keyport.lib.email_addresses import email_addresses_parse
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import locations_for_staff
 
+# The customers a search on New invoice offers at most: type more to narrow it.
+INVOICE_CUSTOMERS_FOUND = 15
 # More than any site holds; PostgreSQL's integer column would refuse past 2,147,483,647.
 EVENT_CAPACITY_MAX = 100_000
 
 
 class InvoiceForm(BootstrapForm):
-    customer = form_fields.ModelChoiceField(queryset=Customer.objects.none())
+    """A one-off invoice. The customer is found by a search (their name, email or phone), not picked
+    from every customer; the booking is one of that customer's. Without JavaScript the Find button
+    re-renders the form with the customers found and the chosen one's bookings; htmx refreshes that
+    part as the desk types or chooses."""
+
+    customer_search = forms.CharField(label="Find the customer", required=False, max_length=100)
+    customer = form_fields.ModelChoiceField(
+        queryset=Customer.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Find and choose the customer.",
+            "invalid_choice": "Choose a customer of this location.",
+        },
+    )
     booking = form_fields.ModelChoiceField(
         queryset=Booking.objects.none(),
         required=False,
-        help_text="Link a booking so that its access is locked when this invoice is overdue.",
+        help_text="One of the customer's bookings here: its access is locked when this invoice is overdue.",
+        error_messages={"invalid_choice": "Choose a booking of this customer at this location."},
     )
     due_on = form_fields.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, location: Location, customers: QuerySet[Customer], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        location: Location,
+        customers: QuerySet[Customer],
+        refresh_url: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers.order_by("name")  # type: ignore[attr-defined]
-        self.fields["booking"].queryset = (  # type: ignore[attr-defined]
-            Booking.objects.filter(location=location).select_related("customer").order_by("customer__name")
+        self.customers = customers
+        source = self.data if self.is_bound else self.initial
+        chosen = form_fields.id_from(source.get("customer"))
+        customer: Any = self.fields["customer"]
+        customer.queryset = customers.order_by("name", "pk")
+        found = list(self._found(str(source.get("customer_search") or ""), chosen))
+        customer.widget.choices = [(c.pk, f"{c.name} (#{c.pk})") for c in found]
+        booking: Any = self.fields["booking"]
+        booking.queryset = Booking.objects.filter(location=location, customer_id=chosen or 0).order_by(
+            "-starts_on"
         )
-        self.fields["booking"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda booking: f"#{booking.pk} {booking.customer} from {booking.starts_on:%Y-%m-%d}"
+        booking.label_from_instance = lambda b: (
+            f"#{b.pk} from {b.starts_on:%Y-%m-%d}" + (f" to {b.ends_on:%Y-%m-%d}" if b.ends_on else "")
         )
+        if refresh_url:
+            for name, trigger in (("customer_search", "input changed delay:300ms"), ("customer", "change")):
+                refreshes(self.fields[name], refresh_url, "invoice-customer", trigger, form_id="invoice-form")
+
+    def _found(self, text: str, chosen: int | None) -> list[Customer]:
+        """The customers the search finds (none before a search), the chosen one first."""
+        found: list[Customer] = []
+        if chosen is not None:
+            found = list(self.customers.filter(pk=chosen))
+        if text.strip():
+            matches = self.customers.filter(
+                pk__in=Contact.objects.filter(search_contacts(text)).values("customer_id")
+            ).exclude(pk=chosen or 0)
+            found += list(matches.order_by("name", "pk")[:INVOICE_CUSTOMERS_FOUND])
+        return found
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data.pop("customer_search", None)
+        return data
 
 
 class InvoiceLineForm(BootstrapForm):
@@ -89,7 +140,17 @@ class VoidForm(BootstrapForm):
 class BillingSettingsForm(BootstrapModelForm):
     class Meta:
         model = BillingSettings
-        fields = ["currency", "invoice_prefix", "grace_days", "lockout_enabled"]
+        fields = [
+            "currency",
+            "invoice_prefix",
+            "vat_rate",
+            "billing_anchor",
+            "issue_days_before",
+            "reminder_days_after",
+            "grace_days",
+            "lock_warning_days",
+            "lockout_enabled",
+        ]
 
     def clean_currency(self) -> str:
         return str(self.cleaned_data["currency"]).strip().upper()

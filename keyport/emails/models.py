@@ -31,6 +31,8 @@ class OutgoingEmail(models.Model):
     # secrets wait here, by name, until the worker puts them into the message it sends, and are
     # emptied once the email is delivered or given up. The admin never shows this field.
     secrets_to_send = models.JSONField(default=dict, blank=True)
+    # What to attach, by kind and id (keyport.emails.attachments): the files are made when it is sent.
+    attachments = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

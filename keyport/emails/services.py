@@ -13,6 +13,7 @@ from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from keyport.audit.services import Actor, audit_record
+from keyport.emails.attachments import attachments_made
 from keyport.emails.defaults import DEFAULT_TEMPLATES
 from keyport.emails.models import EmailStatus, EmailTemplate, OutgoingEmail
 from keyport.emails.queries import TemplateContent, get_template_content, shipped_content
@@ -44,6 +45,7 @@ def email_queue(
     body_html: str = "",
     contact: Contact | None = None,
     secrets: dict[str, str] | None = None,
+    attachments: list[dict[str, object]] | None = None,
 ) -> OutgoingEmail:
     """Log an email and send it from the worker once the caller's transaction commits (at once
     outside one).
@@ -73,6 +75,7 @@ def email_queue(
         template=template,
         contact=contact,
         secrets_to_send=secrets,
+        attachments=attachments or [],
     )
     enqueue_on_commit(deliver_email, email.pk)
     return email
@@ -102,6 +105,8 @@ def email_deliver(*, email_id: int) -> OutgoingEmail:
     )
     if body_html:
         message.attach_alternative(body_html, "text/html")
+    for attachment in attachments_made(email.attachments):
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
     connection = get_connection()
     try:
         try:
@@ -169,6 +174,7 @@ class Recipient:
     contact: Contact | None
     context: dict[str, str]
     secrets: dict[str, str] = field(default_factory=dict)
+    attachments: list[dict[str, object]] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -235,6 +241,7 @@ def _email_from_template(
         template=key,
         contact=recipient.contact,
         secrets=recipient.secrets,
+        attachments=recipient.attachments,
     )
 
 

@@ -10,7 +10,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from keyport.access.tasks import access_sweep
-from keyport.billing.tasks import lock_overdue_invoices
+from keyport.billing.tasks import billing_run, lock_overdue_invoices
 from keyport.lib.periodic import chain_ensure_scheduled
 from keyport.worker.models import ScheduleLock, WorkerHeartbeat
 from keyport.worker.tasks import task_results_prune
@@ -121,6 +121,8 @@ def periodic_chains_ensure_scheduled() -> list[str]:
         started.append("access_sweep")
     if settings.BILLING_OVERDUE_CHECK_MINUTES and chain_ensure_scheduled(lock_overdue_invoices):
         started.append("overdue_check")
+    if settings.BILLING_RUN_ENABLED and chain_ensure_scheduled(billing_run):
+        started.append("billing_run")
     if settings.TASK_RESULTS_KEEP_DAYS and chain_ensure_scheduled(task_results_prune):
         started.append("task_results_prune")
     return started

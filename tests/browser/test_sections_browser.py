@@ -23,6 +23,7 @@ from tests.factories import (
     CustomerFactory,
     LocationFactory,
     StaffUserFactory,
+    told_before_lockout,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,7 +99,7 @@ def test_an_overdue_lockout_ends_when_staff_record_the_payment(
             billing.LineInput(description="Rent, March", quantity=Decimal("1"), unit_price=Decimal("89.90"))
         ],
     )
-    invoice = billing.invoice_issue(actor=SYSTEM, invoice=invoice)
+    invoice = told_before_lockout(billing.invoice_issue(actor=SYSTEM, invoice=invoice))
     portal_session(page, live_server, tenant)
 
     open_main_door(page, live_server, booking.pk)

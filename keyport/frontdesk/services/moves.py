@@ -16,6 +16,7 @@ from keyport.access.services import (
     grants_transfer_cancel,
 )
 from keyport.audit.services import Actor
+from keyport.billing.rent import booking_billing_end, booking_billing_resume
 from keyport.bookings.emails import (
     move_out_cancelled_email,
     move_out_email,
@@ -112,6 +113,7 @@ def booking_move_out(
     grants_sync_for_booking(actor=actor, booking=booking)
     if access_ends_now:
         booking_access_end_now(booking=booking)
+    booking_billing_end(actor=actor, booking=booking)
     move_out_email(booking=booking)
     return booking
 
@@ -132,6 +134,7 @@ def booking_move_out_cancel(*, actor: Actor, booking: Booking) -> Booking:
         details={"was": was.isoformat()},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    booking_billing_resume(actor=actor, booking=booking)
     move_out_cancelled_email(booking=booking, was=was)
     return booking
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from keyport.access.services import grants_sync_for_booking, holder_for_contact
 from keyport.audit.services import Actor, audit_record
+from keyport.billing.rent import booking_billing_end, booking_invoice_first
 from keyport.bookings.emails import welcome_email
 from keyport.bookings.models import Booking, BookingStatus, BookingUnit
 from keyport.bookings.services import (
@@ -126,6 +127,7 @@ def booking_set_end_date(*, actor: Actor, booking: Booking, ends_on: dt.date | N
         details={"from": iso_day(previous), "to": iso_day(ends_on)},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    booking_billing_end(actor=actor, booking=booking)
     return booking
 
 
@@ -146,6 +148,7 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str) -> Booking:
         details={"reason": reason.strip()},
     )
     grants_sync_for_booking(actor=actor, booking=booking)
+    booking_billing_end(actor=actor, booking=booking)
     return booking
 
 
@@ -204,6 +207,7 @@ def booking_move_in(*, staff: StaffUser, customer: Customer | NewCustomer, move_
         note=move_in.note,
     )
     welcomed = _welcome(actor, booking)
+    booking_invoice_first(booking=booking)
     audit_record(
         actor=actor,
         action="booking.moved_in",
