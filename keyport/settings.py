@@ -343,6 +343,8 @@ BILLING_OVERDUE_CHECK_MINUTES = env_int("BILLING_OVERDUE_CHECK_MINUTES", 60, min
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")
+# How often saved cards pay the invoices issued since (0: never).
+PAYMENTS_AUTOPAY_SWEEP_MINUTES = env_int("PAYMENTS_AUTOPAY_SWEEP_MINUTES", 5, minimum=0)
 
 # Billing: the daily run that issues rent invoices from bookings, at each location's midnight.
 BILLING_RUN_ENABLED = env_bool("BILLING_RUN_ENABLED", default=True)

@@ -42,6 +42,7 @@ def _no_overdue_check(settings):
     """The worker starts the overdue check's chain; tests that want it turn it back on."""
     settings.BILLING_OVERDUE_CHECK_MINUTES = 0
     settings.BILLING_RUN_ENABLED = False
+    settings.PAYMENTS_AUTOPAY_SWEEP_MINUTES = 0
 
 
 @pytest.fixture(autouse=True)

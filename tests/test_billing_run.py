@@ -270,7 +270,7 @@ def test_the_runs_invoices_are_emailed_with_the_pdf_and_a_pay_link(
     invoice = Invoice.objects.get(booking=booking)
     (message,) = mailoutbox
     assert message.to == ["mara@example.com"] and "BER-00001" in message.subject
-    assert f"/billing/#invoice-{invoice.pk}" in message.body
+    assert f"/portal/billing/invoices/{invoice.pk}/" in message.body
     ((filename, content, mimetype),) = message.attachments
     assert (filename, mimetype) == ("BER-00001.pdf", "application/pdf") and content.startswith(b"%PDF-")
     assert OutgoingEmail.objects.get().template == "invoice"

@@ -25,7 +25,8 @@ from keyport.billing.models import Invoice, InvoiceStatus, Payment, PaymentMetho
 from keyport.lib.log_redaction import RedactSignInTokens
 from keyport.payments.models import AutopayAttempt, AutopayOutcome, OnlinePayment, PaymentSettings, SavedCard
 from keyport.payments.services import invoice_autopay
-from keyport.payments.tasks import autopay_invoice
+from keyport.payments.tasks import autopay_invoice, autopay_sweep
+from tests.factories import told_before_lockout
 from tests.portal_helpers import sign_in_as
 from tests.stripe_fake import DECLINED_CARD, SECRET_KEY, WEBHOOK_SECRET
 
@@ -246,7 +247,9 @@ def test_a_webhook_that_needs_the_api_while_it_answers_5xx_is_answered_503_and_r
 def test_a_payment_restores_access_locked_for_the_overdue_invoice(
     client, portal, fake_stripe, site, tenant, booking, django_capture_on_commit_callbacks
 ):
-    invoice = open_invoice(site.location, tenant.customer, booking=booking)
+    invoice = told_before_lockout(
+        open_invoice(site.location, tenant.customer, booking=booking), to=tenant.email
+    )
     billing.invoices_lock_overdue(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
     invoice.refresh_from_db()
     assert invoice.access_locked_at is not None
@@ -270,8 +273,10 @@ def test_a_card_saved_at_checkout_pays_the_next_invoice_automatically_and_can_be
     assert (card.brand, card.last4, card.location) == ("visa", "4242", site.location)
     assert "Visa •••• 4242" in portal.get(reverse("portal:billing")).content.decode()
     later = open_invoice(site.location, tenant.customer, amount="95.50")
-    autopay_invoice.enqueue(later.pk)
+    # The sweep finds the invoice issued after the card was saved (not the one paid beside it).
+    assert autopay_sweep.call(False) == 1
     assert state(later) == (InvoiceStatus.PAID, Decimal("95.50"), 1)
+    assert autopay_sweep.call(False) == 0
     assert AutopayAttempt.objects.get(invoice=later).outcome == AutopayOutcome.SUCCEEDED
     for event in fake_stripe.events_of("payment_intent.succeeded"):
         post_event(client, fake_stripe, event)

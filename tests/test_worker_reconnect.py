@@ -226,6 +226,7 @@ def _worker_process(tmp_path: Path) -> subprocess.Popen:
         "ACCESS_SYNC_LEASE_SECONDS": "2",
         "BILLING_OVERDUE_CHECK_MINUTES": "0",
         "BILLING_RUN_ENABLED": "false",
+        "PAYMENTS_AUTOPAY_SWEEP_MINUTES": "0",
         "TASK_RESULTS_KEEP_DAYS": "0",
         "TASK_WORKER_HEARTBEAT_SECONDS": "1",
         "DEBUG": "false",

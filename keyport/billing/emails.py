@@ -39,7 +39,7 @@ _SAMPLE = {
     "vat": "VAT 19,00 %: 17,10 EUR",
     "due_on": "Wed 1 Apr 2026",
     "period": "Wed 1 Apr 2026 to Thu 30 Apr 2026",
-    "pay_link": "https://portal.example.com/billing/#invoice-42",
+    "pay_link": "https://portal.example.com/portal/billing/invoices/42/",
 }
 
 register_default_template(
@@ -134,7 +134,7 @@ def vat_shown(invoice: Invoice) -> str:
 
 def pay_link(invoice: Invoice) -> str:
     """The portal's page of the invoice, where the tenant pays it."""
-    return f"{settings.PUBLIC_BASE_URL}{reverse('portal:billing')}#invoice-{invoice.pk}"
+    return f"{settings.PUBLIC_BASE_URL}{reverse('portal:invoice', args=[invoice.pk])}"
 
 
 def _context(invoice: Invoice) -> dict[str, str]:

@@ -3,6 +3,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists, F, OuterRef
 from django.shortcuts import get_object_or_404
 
 from keyport.billing.models import Invoice, InvoiceStatus
@@ -91,3 +92,24 @@ def pay_options_for(customer: Customer, invoices: Iterable[Invoice]) -> PayOptio
     return PayOptions(
         online_location_ids=online, payable_ids=payable, how_to_pay=how, autopay_failures=failures
     )
+
+
+def invoices_to_autopay() -> list[int]:
+    """The open invoices made after their customer saved a card at the invoice's location (a card
+    pays later invoices, not those it was saved beside) and which no automatic payment has tried
+    yet: the autopay sweep's, oldest first."""
+    carded = SavedCard.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        location_id=OuterRef("location_id"),
+        created_at__lte=OuterRef("created_at"),
+    )
+    return list(
+        Invoice.objects.filter(status=InvoiceStatus.OPEN, total__gt=F("amount_paid"))
+        .filter(Exists(carded))
+        .exclude(autopay_attempts__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:AUTOPAY_SWEEP_BATCH]
+    )
+
+
+AUTOPAY_SWEEP_BATCH = 500

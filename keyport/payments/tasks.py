@@ -1,11 +1,14 @@
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
 from keyport.billing.models import Invoice
 from keyport.lib.background import enqueue_on_commit
+from keyport.lib.periodic import chain_queue_next
+from keyport.payments.queries import invoices_to_autopay
 from keyport.payments.services import PaymentServiceDown, invoice_autopay
 
 logger = logging.getLogger(__name__)
@@ -35,3 +38,17 @@ def autopay_invoice(invoice_id: int, attempt: int = 1) -> str:
 def invoice_autopay_enqueue(invoice: Invoice) -> None:
     """For whoever issues an invoice: charge a saved card once the issue has committed."""
     enqueue_on_commit(autopay_invoice, invoice.pk)
+
+
+@task()
+def autopay_sweep(again: bool = True) -> int:
+    """Charge the saved cards for the invoices issued since the last sweep (by the billing run, at
+    Move in, or by hand), each once: a chain of keyport.lib.periodic. Billing issues invoices
+    without knowing of payments; this is how a saved card pays them."""
+    queued = 0
+    for invoice_id in invoices_to_autopay():
+        autopay_invoice.enqueue(invoice_id)
+        queued += 1
+    if again:
+        chain_queue_next(autopay_sweep, dt.timedelta(minutes=settings.PAYMENTS_AUTOPAY_SWEEP_MINUTES))
+    return queued

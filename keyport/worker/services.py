@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from keyport.access.tasks import access_sweep
 from keyport.billing.tasks import billing_run, lock_overdue_invoices
 from keyport.lib.periodic import chain_ensure_scheduled
+from keyport.payments.tasks import autopay_sweep
 from keyport.worker.models import ScheduleLock, WorkerHeartbeat
 from keyport.worker.tasks import task_results_prune
 
@@ -123,6 +124,8 @@ def periodic_chains_ensure_scheduled() -> list[str]:
         started.append("overdue_check")
     if settings.BILLING_RUN_ENABLED and chain_ensure_scheduled(billing_run):
         started.append("billing_run")
+    if settings.PAYMENTS_AUTOPAY_SWEEP_MINUTES and chain_ensure_scheduled(autopay_sweep):
+        started.append("autopay_sweep")
     if settings.TASK_RESULTS_KEEP_DAYS and chain_ensure_scheduled(task_results_prune):
         started.append("task_results_prune")
     return started
