@@ -24,8 +24,8 @@ INVOICE_PATH = re.compile(r"/portal/billing/invoices/\d+/")
 def test_a_move_in_at_a_monthly_rent_is_invoiced_emailed_and_paid_online(
     live_server,
     browser,
-    demo,
-    fake_stripe,  # noqa: F811
+    demo,  # noqa: F811
+    fake_stripe,
 ):
     base = live_server.url
     page = staff_page(browser, base, StaffUser.objects.get(email=OWNER_EMAIL))
