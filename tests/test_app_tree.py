@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"access"},
     {"billing"},
     {"frontdesk"},
+    {"imports"},
     {"documents", "events"},
     {"worker"},
     {"api", "portal", "dashboard"},

@@ -30,6 +30,7 @@ from keyport.frontdesk.queries import (
     get_contact_for_staff,
     stream_contacts,
 )
+from keyport.lib.spreadsheets import spreadsheet_safe
 from keyport.lib.times import list_zone
 from keyport.staff.models import ContactListSettings
 from keyport.staff.queries import contact_list_settings_of
@@ -180,18 +181,13 @@ class _Echo:
         return value
 
 
-def _safe_cell(value: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula; names come from outside.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _report_rows(contacts: QuerySet[Contact]) -> Iterator[str]:
     """One CSV line at a time, read in chunks: memory stays flat however many contacts there are."""
     writer = csv.writer(_Echo())
     yield writer.writerow([title for title, _ in REPORT_COLUMNS])
     contact: Contact
     for contact in stream_contacts(contacts):
-        yield writer.writerow([_safe_cell(str(value(contact))) for _, value in REPORT_COLUMNS])
+        yield writer.writerow([spreadsheet_safe(str(value(contact))) for _, value in REPORT_COLUMNS])
 
 
 @staff_required  # type: ignore[arg-type]  # a streaming response is not an HttpResponse
