@@ -263,7 +263,7 @@ def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
 ):
     settings.IMPORT_CHUNK_ROWS = 2
     lines = [f"Tenant {n},t{n}@example.com,,A00{n},2025-02-01,,50," for n in range(1, 5)]
-    real = services.units_clashing
+    real = services.fingerprint
     calls = []
 
     def dies_on_the_third(*args, **kwargs):
@@ -272,7 +272,7 @@ def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
             raise RuntimeError("the worker is killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "units_clashing", dies_on_the_third)
+    monkeypatch.setattr(services, "fingerprint", dies_on_the_third)
     # The check's task fails on the third line.
     upload(
         owner_client,

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from keyport.imports.models import (
 )
 from keyport.imports.reading import MAX_LINES, Cells, cells_of, file_facts, fingerprint, stored_lines
 from keyport.lib.background import enqueue_on_commit
+from keyport.lib.email_addresses import normalize_email_address
 from keyport.lib.uploads import unguessable_name
 from keyport.staff.models import StaffUser
 
@@ -218,16 +220,31 @@ class _Checker:
         self.tenant_import = tenant_import
         self.kind = kind
         self.location = tenant_import.location
-        self.units = {unit.number.casefold(): unit for unit in Unit.objects.filter(location=self.location)}
+        self.units: dict[str, Unit] = {}
+        self.contacts: dict[str, Contact] = {}
+        self.booked_numbers: set[str] = set()
 
     @transaction.atomic
     def commit(self, chunk: list[tuple[int, list[str]]], columns: dict[str, int], done_field: str) -> None:
         """Record the chunk's lines and move the checkpoint past them, together."""
+        if not chunk:
+            return
         locked = TenantImport.objects.select_for_update().get(pk=self.tenant_import.pk)
         expected = getattr(self.tenant_import, done_field)
         if getattr(locked, done_field) != expected or locked.status != ImportStatus.CHECKING:
             raise RuntimeError("another run checked these lines")  # two workers: let the other one go on
-        planned = [row for number, cells in chunk if (row := self._row(number, cells, columns)) is not None]
+        lines = [(number, cells) for number, raw in chunk if (cells := cells_of(raw, columns)) is not None]
+        self.units = self._units_named({cells.text("unit") for _number, cells in lines})
+        self.contacts = {
+            str(contact.email): contact
+            for contact in Contact.objects.filter(
+                email__in={normalize_email_address(cells.text("email")) for _number, cells in lines}
+            ).select_related("customer")
+        }
+        # Only a unit booked on some day from the chunk's first move-in on can clash: one question
+        # for the chunk, then the booking rule itself for the lines of those units alone.
+        self.booked_numbers = set(units_clashing(list(self.units.values()), dt.date.min, None))
+        planned = [self._row(number, cells) for number, cells in lines]
         self._against_earlier_lines(planned)
         ImportRow.objects.bulk_create(planned)
         errors = sum(1 for row in planned if row.plan == RowPlan.ERROR)
@@ -235,10 +252,15 @@ class _Checker:
         self.tenant_import.errors_count = locked.errors_count + errors
         self.tenant_import.save(update_fields=[done_field, "errors_count"])
 
-    def _row(self, number: int, raw: list[str], columns: dict[str, int]) -> ImportRow | None:
-        cells = cells_of(raw, columns)
-        if cells is None:
-            return None
+    def _units_named(self, numbers: set[str]) -> dict[str, Unit]:
+        """The location's units of these numbers, by casefolded number: a chunk's, not all of them."""
+        wanted = {number.casefold() for number in numbers if number}
+        found = Unit.objects.annotate(folded=Lower("number")).filter(
+            location=self.location, folded__in=wanted
+        )
+        return {unit.number.casefold(): unit for unit in found}
+
+    def _row(self, number: int, cells: Cells) -> ImportRow:
         row = ImportRow(
             tenant_import=self.tenant_import,
             kind=self.kind,
@@ -283,11 +305,18 @@ class _Checker:
             except ValidationError as error:
                 cells.problems.append(" ".join(error.messages))
         unit, starts_on = row.unit, row.starts_on
-        if unit and starts_on and not cells.problems and units_clashing([unit], starts_on, row.ends_on):
+        clashing = unit is not None and unit.number in self.booked_numbers
+        if (
+            unit
+            and starts_on
+            and clashing
+            and not cells.problems
+            and units_clashing([unit], starts_on, row.ends_on)
+        ):
             cells.problems.append(_("unit %(unit)s is taken on those dates.") % {"unit": row.unit_number})
         row.plan = RowPlan.CREATE_CUSTOMER
         if row.email:
-            existing = Contact.objects.filter(email=row.email).select_related("customer").first()
+            existing = self.contacts.get(row.email)
             if existing is not None:
                 row.plan, row.customer = RowPlan.MATCH_CUSTOMER, existing.customer
                 row.message = _("Matches the existing customer %(name)s by email.") % {
@@ -306,7 +335,7 @@ class _Checker:
             cells.problems.append(_("no contact name."))
         if not row.customer_email:
             cells.problems.append(_("no customer email."))
-        if row.email and Contact.objects.filter(email=row.email).exists():
+        if row.email and row.email in self.contacts:
             cells.problems.append(_("another contact already uses %(email)s.") % {"email": row.email})
 
     def _against_earlier_lines(self, planned: list[ImportRow]) -> None:
