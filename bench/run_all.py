@@ -48,6 +48,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "revoke": {"rounds": 1, "sensorberg_rounds": 1},
         "event_inserts": {"units": 50, "processes": 1, "seconds": 0.2, "rounds": 1},
         "move_in": {"units": 100, "tries": 4},
+        "tenant_import": {"rows": 40, "small_rows": 20, "requests": 5},
     },
     "quick": {
         "access_check": {
@@ -69,6 +70,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "revoke": {"rounds": 3, "sensorberg_rounds": 10},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 1, "rounds": 3},
         "move_in": {"units": 5_000, "tries": 50},
+        "tenant_import": {"rows": 1_000, "small_rows": 600, "requests": 30},
     },
     "full": {
         "access_check": {
@@ -90,6 +92,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "revoke": {"rounds": 5, "sensorberg_rounds": 30},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 5, "rounds": 3},
         "move_in": {"units": 50_000, "tries": 200},
+        "tenant_import": {"rows": 100_000, "small_rows": 10_000, "requests": 100},
     },
 }
 BENCHES = tuple(SCALES["quick"])

@@ -37,6 +37,7 @@ def test_make_bench_runs_every_benchmark_and_ends_with_one_table(tmp_path):
         "Revoke access → the fake Sensorberg shows it (worker running)",
         "event inserts: without the constraints / with them",
         "Move in of 3 units, server time (test client)",
+        "Import tenants: progress bar's status request",
     ):
         assert expected in figures, sorted(figures)
     assert all(row.split(" | ")[1] == "sqlite" for row in rows)
