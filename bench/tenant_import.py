@@ -60,7 +60,8 @@ def measure(*, rows: int, small_rows: int, requests: int) -> list[Figure]:
         small = _import(owner, small_rows, Path(scratch), trace=True)
         large = _import(owner, rows, Path(scratch), trace=True)
     # Memory holds a chunk of lines at most: below a chunk, a file's memory grows with its lines.
-    flat_goal = GOAL_MEMORY_RATIO if small_rows > settings.IMPORT_CHUNK_ROWS else None
+    chunk = max(settings.IMPORT_CHUNK_ROWS, settings.IMPORT_CHECK_CHUNK_LINES)
+    flat_goal = GOAL_MEMORY_RATIO if small_rows > chunk else None
     figures += [
         Figure(f"Import tenants: peak memory (tracemalloc), {small_rows:,} lines", "MiB", [small["peak"]]),
         Figure(f"Import tenants: peak memory (tracemalloc), {rows:,} lines", "MiB", [large["peak"]]),

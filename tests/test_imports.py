@@ -212,6 +212,7 @@ def test_an_import_killed_mid_chunk_resumes_and_imports_no_row_twice(
     owner_client, site, units, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.IMPORT_CHUNK_ROWS = 2
+    settings.IMPORT_CHECK_CHUNK_LINES = 2
     for number in ("A005", "A006"):
         UnitFactory(location=site.location, number=number)
     lines = [f"Tenant {n},t{n}@example.com,,A00{n},2025-02-01,,50,10" for n in range(1, 7)]
@@ -261,7 +262,7 @@ def test_an_import_killed_mid_chunk_resumes_and_imports_no_row_twice(
 def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
     owner_client, site, units, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.IMPORT_CHUNK_ROWS = 2
+    settings.IMPORT_CHECK_CHUNK_LINES = 2
     lines = [f"Tenant {n},t{n}@example.com,,A00{n},2025-02-01,,50," for n in range(1, 5)]
     real = services.fingerprint
     calls = []

@@ -52,7 +52,7 @@ def uploaded(lines: int) -> TenantImport:
 def test_an_import_whose_task_failed_mid_chunk_is_queued_again_and_finishes_once(
     database_tasks, settings, monkeypatch
 ):
-    settings.IMPORT_CHUNK_ROWS = 2
+    settings.IMPORT_CHUNK_ROWS = settings.IMPORT_CHECK_CHUNK_LINES = 2
     tenant_import = uploaded(5)
     run_worker_until_idle()
     tenant_import.refresh_from_db()

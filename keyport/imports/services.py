@@ -204,7 +204,7 @@ def _check_file(
                     "limit": f"{MAX_LINES:,}"
                 }
             chunk.append((number, row))
-            if len(chunk) >= settings.IMPORT_CHUNK_ROWS:
+            if len(chunk) >= settings.IMPORT_CHECK_CHUNK_LINES:
                 checker.commit(chunk, columns, done_field)
                 chunk = []
     if errors:
