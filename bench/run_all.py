@@ -70,7 +70,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "revoke": {"rounds": 3, "sensorberg_rounds": 10},
         "event_inserts": {"units": 2000, "processes": 5, "seconds": 1, "rounds": 3},
         "move_in": {"units": 5_000, "tries": 50},
-        "tenant_import": {"rows": 1_000, "small_rows": 600, "requests": 30},
+        "tenant_import": {"rows": 2_000, "small_rows": 1_200, "requests": 30},
     },
     "full": {
         "access_check": {
