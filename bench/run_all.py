@@ -50,6 +50,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "move_in": {"units": 100, "tries": 4},
         "receivables": {"customers": 30, "rounds": 1, "requests": 1},
         "billing_run": {"sizes": [100, 300]},
+        "tenant_import": {"rows": 40, "small_rows": 20, "requests": 5},
     },
     "quick": {
         "access_check": {
@@ -73,6 +74,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "move_in": {"units": 5_000, "tries": 50},
         "receivables": {"customers": 10_000, "rounds": 3, "requests": 3},
         "billing_run": {"sizes": [1_000, 10_000]},
+        "tenant_import": {"rows": 2_000, "small_rows": 1_200, "requests": 30},
     },
     "full": {
         "access_check": {
@@ -96,6 +98,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "move_in": {"units": 50_000, "tries": 200},
         "receivables": {"customers": 50_000, "rounds": 3, "requests": 5},
         "billing_run": {"sizes": [10_000, 100_000]},
+        "tenant_import": {"rows": 100_000, "small_rows": 10_000, "requests": 100},
     },
 }
 BENCHES = tuple(SCALES["quick"])

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "keyport.billing",
     "keyport.payments",
     "keyport.frontdesk",
+    "keyport.imports",
     "keyport.documents",
     "keyport.events",
     "keyport.emails",
@@ -174,6 +175,12 @@ TASK_WORKER_RECONNECT_FIRST_SECONDS = 0.5
 TASK_WORKER_RECONNECT_MAX_SECONDS = env_int("TASK_WORKER_RECONNECT_MAX_SECONDS", 30, minimum=1)
 # Finished task results are deleted once a day when older than this; 0 keeps them all.
 TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 7, minimum=0)
+# Import tenants: lines imported, and lines checked, per transaction (each commits with its
+# checkpoint; on SQLite every other writer waits for it, so a chunk takes a second or two), and the
+# invites sent a minute, what the mail server accepts.
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 50, minimum=1)
+IMPORT_CHECK_CHUNK_LINES = env_int("IMPORT_CHECK_CHUNK_LINES", 1000, minimum=1)
+IMPORT_INVITES_PER_MINUTE = env_int("IMPORT_INVITES_PER_MINUTE", 60, minimum=1)
 
 AUTH_USER_MODEL = "staff.StaffUser"
 # Every password check, whichever form asks (dashboard, Django admin), is throttled here.

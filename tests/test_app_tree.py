@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"access"},
     {"billing"},
     {"frontdesk", "payments"},
+    {"imports"},
     {"documents", "events"},
     {"worker"},
     {"api", "portal", "dashboard"},

@@ -41,6 +41,7 @@ def test_make_bench_runs_every_benchmark_and_ends_with_one_table(tmp_path):
         "Billing run: 300 bookings, an invoice each",
         "Billing run again the same day: 300 bookings, nothing issued",
         "Billing run: peak memory at 300 / at 100 bookings",
+        "Import tenants: progress bar's status request",
     ):
         assert expected in figures, sorted(figures)
     assert all(row.split(" | ")[1] == "sqlite" for row in rows)

@@ -68,7 +68,16 @@ def objects_at(location):
         **section_objects(location=location, customer=customer, contact=contact, booking=booking, car=car),
         "key": "portal_invite",  # an email template
         "member_id": _staff_at(location).pk,
+        "import_id": _import_at(location).pk,
     }
+
+
+def _import_at(location):
+    from keyport.imports.models import ImportStatus, TenantImport
+
+    return TenantImport.objects.create(
+        location=location, file="imports/x.csv", file_name="x.csv", status=ImportStatus.CHECKED
+    )
 
 
 def _staff_at(location):

@@ -174,9 +174,12 @@ def _locked_invoice(invoice: Invoice) -> Invoice:
 
 
 @transaction.atomic
-def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None = None) -> Invoice:
+def invoice_issue(
+    *, actor: Actor, invoice: Invoice, issued_on: dt.date | None = None, email: bool = True
+) -> Invoice:
     """Draft → Open (Paid at once when it totals zero): the invoice takes the next number of its
-    location's sequence."""
+    location's sequence, and is emailed unless `email` is False (an imported balance: imported
+    tenants hear nothing before their invite, and an invoice never sent locks no door)."""
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft invoice can be issued.")
@@ -198,7 +201,7 @@ def invoice_issue(*, actor: Actor, invoice: Invoice, issued_on: dt.date | None =
         action="invoice.issued",
         invoice=invoice,
     )
-    if invoice.status == InvoiceStatus.OPEN:
+    if email and invoice.status == InvoiceStatus.OPEN:
         invoice_issued_email(invoice=invoice)
     return invoice
 

@@ -298,3 +298,16 @@ urlpatterns += [
     ),
     path("two-factor/disable/", two_factor_views.two_factor_disable_view, name="two_factor_disable"),
 ]
+
+# Import tenants (owners): Check first, the import's progress and report, Send invites.
+from keyport.dashboard import imports_views  # noqa: E402
+
+urlpatterns += [
+    path("imports/", imports_views.import_list, name="import_list"),
+    path("imports/<int:import_id>/", imports_views.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/progress/", imports_views.import_progress, name="import_progress"),
+    path("imports/<int:import_id>/columns/", imports_views.import_columns, name="import_columns"),
+    path("imports/<int:import_id>/start/", imports_views.import_start, name="import_start"),
+    path("imports/<int:import_id>/invites/", imports_views.import_invites, name="import_invites"),
+    path("imports/<int:import_id>/report.csv", imports_views.import_report, name="import_report"),
+]

@@ -5,10 +5,14 @@ One row a unit: the unit number, then one external identifier per column
 "unit" is a header. Every row is checked before anything changes.
 """
 
+import codecs
 import csv
 import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TextIO
 
 from django.utils.translation import ngettext
 
@@ -103,7 +107,18 @@ def csv_rows(text: str, errors: list[str]) -> Iterator[list[str]]:
     or other languages with a decimal comma write them (the separator the first line uses most);
     a row the csv module cannot read (a cell over its size limit) ends the file with an error on
     that line."""
-    reader = csv.reader(io.StringIO(text), delimiter=_separator(text))
+    return _rows(csv.reader(io.StringIO(text), delimiter=_separator(text)), errors)
+
+
+def csv_file_rows(stream: TextIO, errors: list[str]) -> Iterator[list[str]]:
+    """csv_rows of a file read a line at a time, so that memory stays flat however long it is;
+    open it with `newline=""` (the csv module's own reading of quoted line breaks)."""
+    first_line = stream.readline()
+    separator = max(SEPARATORS, key=first_line.count)
+    return _rows(csv.reader(itertools.chain([first_line], stream), delimiter=separator), errors)
+
+
+def _rows(reader: Iterator[list[str]], errors: list[str]) -> Iterator[list[str]]:
     line_number = 0
     while True:
         line_number += 1
@@ -121,3 +136,41 @@ def csv_rows(text: str, errors: list[str]) -> Iterator[list[str]]:
 def _separator(text: str) -> str:
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     return max(SEPARATORS, key=first_line.count)
+
+
+# What spreadsheets save a CSV as: UTF-8 (with or without a byte order mark) or, on Windows set to a
+# Western European language, Windows-1252.
+ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+def csv_encoding(chunks: Iterable[bytes]) -> str | None:
+    """The first of ENCODINGS that reads every byte of the file, given in chunks; None for none."""
+    decoders = {name: codecs.getincrementaldecoder(name)() for name in ENCODINGS}
+    for chunk in chunks:
+        for name, decoder in list(decoders.items()):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                del decoders[name]
+        if not decoders:
+            return None
+    for name, decoder in list(decoders.items()):
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            del decoders[name]
+    return next((name for name in ENCODINGS if name in decoders), None)
+
+
+def cell_decimal(text: str) -> Decimal | None:
+    """An amount as spreadsheets write it: `49.50`, `49,50`, `1.234,50` or `1,234.50` (the last of
+    the two marks is the decimal one), with a currency sign or spaces around; None for no number."""
+    cleaned = text.strip().strip("€$£").strip().replace(" ", "").replace("\u00a0", "")
+    if "," in cleaned and "." in cleaned:
+        thousands = "." if cleaned.rindex(",") > cleaned.rindex(".") else ","
+        cleaned = cleaned.replace(thousands, "")
+    try:
+        value = Decimal(cleaned.replace(",", "."))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None

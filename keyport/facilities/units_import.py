@@ -9,11 +9,11 @@ with "number" is a header. Every row is checked before anything changes.
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from keyport.facilities.mapping_import import access_points_named, csv_rows, csv_text
+from keyport.facilities.mapping_import import access_points_named, cell_decimal, csv_rows, csv_text
 from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, AccessPoint, Location, Unit, UnitKind, UnitType
 
 WIDTH_BY_DEPTH = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[x×*]\s*(\d+(?:[.,]\d+)?)\s*$", re.IGNORECASE)
@@ -115,7 +115,7 @@ class _UnitsReader:
 
     def unit_type(self, row: _Row, size: Decimal | tuple[Decimal, Decimal]) -> UnitType | NewType | None:
         """The row's type, existing or to create; None for no type."""
-        price = _decimal(row.price) if row.price else None
+        price = cell_decimal(row.price) if row.price else None
         if row.price and (price is None or price < 0):
             raise _RowRefused(f"the price {row.price!r} is not an amount of zero or more.")
         if not row.type_name:
@@ -150,19 +150,11 @@ def _validated(instance: Unit | UnitType) -> None:
         raise _RowRefused(" ".join(error.messages)) from None
 
 
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.replace(",", "."))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
 def _size(text: str) -> Decimal | tuple[Decimal, Decimal] | None:
     """Width and depth from "1.5x2", or the area from "3"; None for anything else or zero."""
     match = WIDTH_BY_DEPTH.match(text)
     if match:
         width, depth = (Decimal(part.replace(",", ".")) for part in match.groups())
         return (width, depth) if width > 0 and depth > 0 else None
-    area = _decimal(text)
+    area = cell_decimal(text)
     return area if area is not None and area > 0 else None

@@ -22,6 +22,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from keyport.emails.tasks import email_deliveries_ensure_queued
+from keyport.imports.tasks import imports_ensure_queued
 from keyport.worker.services import (
     DATABASE_LOST,
     connection_was_lost,
@@ -160,6 +161,7 @@ class Command(DatabaseWorkerCommand):
         worker_heartbeat(worker_id=worker_id, started_at=self._started_at)
         tasks_requeue_stale()
         email_deliveries_ensure_queued()
+        imports_ensure_queued()
         periodic_chains_ensure_scheduled()
 
     def _beat(self, worker_id: str, stop: threading.Event) -> None:
