@@ -6,11 +6,14 @@ from django.db.models import QuerySet
 from keyport.facilities.models import Location
 from keyport.imports.columns import FIELDS, IGNORED
 from keyport.imports.models import TenantImport
+from keyport.lib import form_fields
 from keyport.lib.bootstrap_forms import BootstrapForm, style_fields
 
 
 class TenantImportForm(BootstrapForm):
-    location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Location", empty_label=None)
+    location = form_fields.ModelChoiceField(
+        queryset=Location.objects.none(), label="Location", empty_label=None
+    )
     file = forms.FileField(
         label="Tenants (CSV)",
         help_text=(

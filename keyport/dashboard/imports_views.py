@@ -23,13 +23,13 @@ from keyport.imports.queries import (
     import_totals,
     imports_for_owner,
 )
-from keyport.staff.queries import locations_for_staff
+from keyport.staff.queries import get_locations_for_operator
 
 
 @owner_required
 def import_list(request: StaffRequest) -> HttpResponse:
     form = TenantImportForm(
-        request.POST or None, request.FILES or None, locations=locations_for_staff(request.user)
+        request.POST or None, request.FILES or None, locations=get_locations_for_operator(request.user)
     )
     if request.method == "POST" and form.is_valid():
         upload, contacts = form.cleaned_data["file"], form.cleaned_data["contacts_file"]
