@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_server import LocalFakeServer
+
 CLIENT_ID = "keyport-test"
 CLIENT_SECRET = "s3cret-value-never-logged"
 JSON_API = "application/vnd.api+json"
@@ -80,7 +82,7 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FakeSensorberg:
+class FakeSensorberg(LocalFakeServer):
     def __init__(self) -> None:
         self.state = FakeState()
         state = self.state
@@ -314,25 +316,9 @@ class FakeSensorberg:
                     return self._error(404, "Not Found", "No such membership.")
                 self._answer(204)
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.state = state
-        # A short poll interval: shutdown() waits for the loop to notice, 0.5 s by default.
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeSensorberg:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        server = _QuietServer(("127.0.0.1", 0), Handler)
+        server.state = state
+        self._serve(server)
 
     # Knobs.
 

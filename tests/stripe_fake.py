@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_server import LocalFakeServer
+
 SECRET_KEY = "sk_test_fake_never_logged_4f2a"
 WEBHOOK_SECRET = "whsec_fake_never_logged_9c1d"
 GOOD_CARD = "4242424242424242"
@@ -77,7 +79,7 @@ class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakeStripe:
+class FakeStripe(LocalFakeServer):
     def __init__(self, *, secret_key: str = SECRET_KEY, webhook_secret: str = WEBHOOK_SECRET) -> None:
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
@@ -200,23 +202,7 @@ class FakeStripe:
                 url = fake.complete(session_id, card=str(form.get("card") or GOOD_CARD))
                 self._send(303, b"", "text/plain", {"Location": url})
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeStripe:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(_QuietServer(("127.0.0.1", 0), Handler))
 
     # What Stripe does.
 
