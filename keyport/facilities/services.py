@@ -2,11 +2,12 @@
 and the CSV imports. A location's branding has its own module, `branding`."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import QuerySet
 
 from keyport.audit.services import Actor, audit_changes, audit_record
 from keyport.facilities.mapping_import import read_mapping_csv
@@ -399,15 +400,17 @@ def access_point_map_units(*, actor: Actor, access_point: AccessPoint, units: It
     access_point = AccessPoint.objects.select_for_update().select_related("location").get(pk=access_point.pk)
     if access_point.retired_at is not None:
         raise ValidationError({"units": f"{access_point.name} is retired: it serves no units."})
-    current = set(access_point.unit_mappings.values_list("unit_id", flat=True))
-    added, removed = set(wanted) - current, current - set(wanted)
+    removed_numbers = sorted(
+        access_point.unit_mappings.exclude(unit_id__in=wanted).values_list("unit__number", flat=True)
+    )
+    added, removed = _mappings_replace(
+        access_point.unit_mappings.all(),
+        "unit_id",
+        set(wanted),
+        lambda pk: UnitAccessPoint(unit_id=pk, access_point=access_point),
+    )
     if not added and not removed:
         return list(wanted.values())
-    removed_numbers = sorted(Unit.objects.filter(pk__in=removed).values_list("number", flat=True))
-    access_point.unit_mappings.filter(unit_id__in=removed).delete()
-    UnitAccessPoint.objects.bulk_create(
-        [UnitAccessPoint(unit_id=pk, access_point=access_point) for pk in sorted(added)]
-    )
     audit_record(
         actor=actor,
         action="access_point.units_mapped",
@@ -430,14 +433,14 @@ def unit_map_access_points(
     # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one
     # after the other, each reading what the other wrote.
     Unit.objects.select_for_update().get(pk=unit.pk)
-    current = set(unit.access_mappings.values_list("access_point_id", flat=True))
-    added, removed = set(wanted) - current, current - set(wanted)
+    added, removed = _mappings_replace(
+        unit.access_mappings.all(),
+        "access_point_id",
+        set(wanted),
+        lambda pk: UnitAccessPoint(unit=unit, access_point_id=pk),
+    )
     if not added and not removed:
         return list(wanted.values())
-    unit.access_mappings.filter(access_point_id__in=removed).delete()
-    UnitAccessPoint.objects.bulk_create(
-        [UnitAccessPoint(unit=unit, access_point_id=pk) for pk in sorted(added)]
-    )
     audit_record(
         actor=actor,
         action="unit.access_mapped",
@@ -451,6 +454,21 @@ def unit_map_access_points(
         },
     )
     return list(wanted.values())
+
+
+def _mappings_replace(
+    mappings: QuerySet[UnitAccessPoint],
+    other: str,
+    wanted: set[int],
+    mapping_to: Callable[[int], UnitAccessPoint],
+) -> tuple[set[int], set[int]]:
+    """Replace one unit's (or one access point's) mappings with those to the `wanted` ids of the
+    other side (`other`: "unit_id" or "access_point_id"): the ids added and removed."""
+    current = set(mappings.values_list(other, flat=True))
+    added, removed = wanted - current, current - wanted
+    mappings.filter(**{f"{other}__in": removed}).delete()
+    UnitAccessPoint.objects.bulk_create([mapping_to(pk) for pk in sorted(added)])
+    return added, removed
 
 
 @transaction.atomic
