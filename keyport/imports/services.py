@@ -689,7 +689,7 @@ def tenant_import_invites_send(*, import_id: int, limit: int) -> int:
 @transaction.atomic
 def _invite_one(actor: Actor, tenant_import: TenantImport, row_id: int) -> None:
     row = (
-        ImportRow.objects.select_for_update()
+        ImportRow.objects.select_for_update(of=("self",))
         .select_related("contact")
         .filter(pk=row_id, invited_at__isnull=True)
         .first()
