@@ -4,8 +4,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from keyport.audit.models import AuditEntry
+from keyport.facilities.csv_imports import unit_mappings_import
 from keyport.facilities.models import UnitAccessPoint
-from keyport.facilities.services import unit_mappings_import
 from keyport.staff.models import Role
 from tests.factories import AccessPointFactory, LocationFactory, StaffUserFactory, UnitFactory
 

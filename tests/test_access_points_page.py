@@ -20,6 +20,7 @@ from keyport.access.services import devices as device_services
 from keyport.access.services.doors import Door
 from keyport.audit.models import AuditEntry
 from keyport.audit.services import Actor
+from keyport.facilities import csv_imports
 from keyport.facilities import services as facilities
 from keyport.facilities.models import AccessPoint, AccessPointKind, UnitAccessPoint
 from tests import cast
@@ -325,7 +326,7 @@ def test_the_mapping_csv_does_not_know_a_retired_point(site):
     access_point_retire(actor=ACTOR, access_point=site.unit_lock)
     data = f"A003,{site.unit_lock.external_id}\n".encode()
     with pytest.raises(ValidationError, match="unknown access point"):
-        facilities.unit_mappings_import(actor=ACTOR, location=site.location, data=data)
+        csv_imports.unit_mappings_import(actor=ACTOR, location=site.location, data=data)
 
 
 def test_the_command_goes_through_the_same_rules(site, capsys):

@@ -17,7 +17,7 @@ from keyport.billing.models import Invoice, InvoiceStatus
 from keyport.bookings.models import Booking
 from keyport.contacts.models import Contact, Customer, PortalLink
 from keyport.emails.models import OutgoingEmail
-from keyport.imports import services
+from keyport.imports import checking, services
 from keyport.imports.models import ImportRow, ImportStatus, InvitesStatus, RowOutcome, RowPlan, TenantImport
 from tests.factories import ContactFactory, CustomerFactory, UnitFactory, booking_of
 
@@ -264,7 +264,7 @@ def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
 ):
     settings.IMPORT_CHECK_CHUNK_LINES = 2
     lines = [f"Tenant {n},t{n}@example.com,,A00{n},2025-02-01,,50," for n in range(1, 5)]
-    real = services.fingerprint
+    real = checking.fingerprint
     calls = []
 
     def dies_on_the_third(*args, **kwargs):
@@ -273,7 +273,7 @@ def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
             raise RuntimeError("the worker is killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "fingerprint", dies_on_the_third)
+    monkeypatch.setattr(checking, "fingerprint", dies_on_the_third)
     # The check's task fails on the third line.
     upload(
         owner_client,
@@ -288,7 +288,7 @@ def test_a_check_killed_mid_chunk_resumes_without_checking_a_line_twice(
         2,
     )
 
-    services.tenant_import_check_run(import_id=tenant_import.pk)
+    checking.tenant_import_check_run(import_id=tenant_import.pk)
 
     tenant_import.refresh_from_db()
     assert tenant_import.status == ImportStatus.CHECKED

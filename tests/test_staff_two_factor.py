@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from keyport.audit.models import AuditEntry
 from keyport.staff.models import TeamSettings
-from keyport.staff.services import two_factor_enable, two_factor_setup_start
+from keyport.staff.two_factor import two_factor_enable, two_factor_setup_start
 from tests.conftest import signed_in
 from tests.factories import PASSWORD
 

@@ -25,7 +25,7 @@ from keyport.dashboard.staff_forms import TwoFactorCodeForm
 from keyport.staff.authentication import TWO_FACTOR_SETUP_NEEDED
 from keyport.staff.models import StaffUser
 from keyport.staff.queries import staff_has_two_factor, two_factor_required
-from keyport.staff.services import two_factor_verify
+from keyport.staff.two_factor import two_factor_verify
 
 PENDING = "staff_two_factor_pending"
 PENDING_SECONDS = 5 * 60

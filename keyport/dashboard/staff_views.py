@@ -30,9 +30,8 @@ from keyport.staff.services import (
     staff_invite_accept,
     staff_invite_resend,
     staff_member_update,
-    team_two_factor_require,
-    two_factor_disable,
 )
+from keyport.staff.two_factor import team_two_factor_require, two_factor_disable
 
 
 @owner_required

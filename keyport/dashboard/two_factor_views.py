@@ -22,7 +22,7 @@ from keyport.staff.queries import (
     two_factor_required,
     two_factor_secret_text,
 )
-from keyport.staff.services import (
+from keyport.staff.two_factor import (
     two_factor_disable,
     two_factor_enable,
     two_factor_recovery_codes_renew,

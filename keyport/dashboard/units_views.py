@@ -24,6 +24,7 @@ from keyport.dashboard.units_forms import (
     unit_type_initial,
 )
 from keyport.dashboard.units_rows import unit_rows, units_table_rows
+from keyport.facilities import csv_imports
 from keyport.facilities import services as facilities
 from keyport.facilities.mapping_import import MAX_BYTES as CSV_MAX_BYTES
 from keyport.facilities.models import ACCESS_POINT_IN_SERVICE, Location, Unit
@@ -184,7 +185,7 @@ def units_import(request: StaffRequest, location_id: int) -> HttpResponse:
         # One byte past the limit is enough for the import to refuse a file too large.
         data = form.cleaned_data["file"].read(CSV_MAX_BYTES + 1)
         try:
-            count = facilities.units_import(
+            count = csv_imports.units_import(
                 actor=Actor.staff(request.user), location=location, data=data, kind=form.cleaned_data["kind"]
             )
         except ValidationError as error:

@@ -25,9 +25,9 @@ from keyport.dashboard.overview import overview_of
 from keyport.dashboard.payment_views import payment_context
 from keyport.dashboard.setup_warning import setup_warning_due, setup_warning_shown
 from keyport.dashboard.staff_auth import StaffRequest, staff_required
+from keyport.facilities.csv_imports import unit_mappings_import
 from keyport.facilities.mapping_import import MAX_BYTES as MAPPING_MAX_BYTES
 from keyport.facilities.models import Location
-from keyport.facilities.services import unit_mappings_import
 from keyport.lib.times import list_zone
 from keyport.staff.queries import (
     get_location_for_operator,

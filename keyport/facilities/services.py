@@ -10,7 +10,6 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 
 from keyport.audit.services import Actor, audit_changes, audit_record
-from keyport.facilities.mapping_import import read_mapping_csv
 from keyport.facilities.models import (
     AccessPoint,
     AccessProvider,
@@ -22,7 +21,6 @@ from keyport.facilities.models import (
     UnitStatus,
     UnitType,
 )
-from keyport.facilities.units_import import NewType, read_units_csv
 
 
 @transaction.atomic
@@ -469,42 +467,3 @@ def _mappings_replace(
     mappings.filter(**{f"{other}__in": removed}).delete()
     UnitAccessPoint.objects.bulk_create([mapping_to(pk) for pk in sorted(added)])
     return added, removed
-
-
-@transaction.atomic
-def unit_mappings_import(*, actor: Actor, location: Location, data: bytes) -> int:
-    """Map many units at once from a CSV; any bad row refuses the whole file, naming each line."""
-    plan = read_mapping_csv(location, data)
-    if plan.errors:
-        raise ValidationError({"file": plan.errors})
-    for unit, access_points in plan.rows.items():
-        unit_map_access_points(actor=actor, unit=unit, access_points=access_points)
-    return len(plan.rows)
-
-
-@transaction.atomic
-def units_import(*, actor: Actor, location: Location, data: bytes, kind: str = UnitKind.STORAGE_UNIT) -> int:
-    """Add many units of one kind at once from a CSV (see units_import), creating the new types it
-    names; any bad row refuses the whole file, naming each line."""
-    plan = read_units_csv(location, data)
-    if plan.errors:
-        raise ValidationError({"file": plan.errors})
-    created = {
-        key: unit_type_create(actor=actor, location=location, **new_type.__dict__)
-        for key, new_type in plan.new_types.items()
-    }
-    for row in plan.units:
-        unit_type = (
-            created[row.unit_type.name.casefold()] if isinstance(row.unit_type, NewType) else row.unit_type
-        )
-        unit = unit_create(
-            actor=actor,
-            location=location,
-            number=row.number,
-            kind=kind,
-            size_m2=row.size_m2,
-            unit_type=unit_type,
-        )
-        if row.access_points:
-            unit_map_access_points(actor=actor, unit=unit, access_points=row.access_points)
-    return len(plan.units)

@@ -11,7 +11,7 @@ from django_tasks import task
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from keyport.imports import services
+from keyport.imports import checking, services
 from keyport.imports.models import ImportStatus, InvitesStatus, TenantImport
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ _given_up: set[tuple[str, int]] = set()
 
 @task()
 def tenant_import_check(import_id: int) -> None:
-    services.tenant_import_check_run(import_id=import_id)
+    checking.tenant_import_check_run(import_id=import_id)
 
 
 @task()
