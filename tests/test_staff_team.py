@@ -287,3 +287,24 @@ def test_the_staff_page_reads_the_same_few_queries_however_big_the_team(
     with django_assert_max_num_queries(8):
         response = owner_client.get(STAFF)
     assert response.content.decode().count("data-member=") == 13
+
+
+def test_an_invite_left_unused_signs_nobody_in_once_the_member_set_a_password_another_way(
+    site, actor, django_capture_on_commit_callbacks
+):
+    """Forgot password? works for an invited member too; their open invite then signs nobody in
+    (it would pass by their second factor), and a new password voids it."""
+    from keyport.staff.services import staff_password_set
+
+    member, token = invite(actor, site, capture=django_capture_on_commit_callbacks)
+    member.set_password("set-another-way-passphrase-3")
+    member.save(update_fields=["password"])
+    other = Client()
+    response = set_password(other, token)
+    assert response.status_code == 200 and "This invite link no longer works" in response.content.decode()
+    assert not is_signed_in(other)
+    member.refresh_from_db()
+    assert member.check_password("set-another-way-passphrase-3")
+
+    staff_password_set(member=member, password="yet-another-passphrase-7")
+    assert StaffInvite.objects.get(token_hash=token_hash(token)).voided_at is not None

@@ -265,3 +265,16 @@ def test_the_admin_is_closed_until_a_required_two_factor_is_set_up(owner, manage
     client.get(TWO_FACTOR)
     client.post(TWO_FACTOR, {"code": code_of(TOTPDevice.objects.get(user=manager))})
     assert client.get("/admin/").status_code == 200
+
+
+def test_an_owner_resetting_their_own_required_two_factor_on_the_staff_page_is_told_why_not(owner):
+    with_two_factor(owner)
+    TeamSettings.objects.create(pk=1, two_factor_required=True)
+    with later():
+        client = Client()
+        password_sign_in(client, owner)
+        client.post(CODE, {"code": code_of(TOTPDevice.objects.get(user=owner))})
+        response = client.post(f"/dashboard/staff/{owner.pk}/two-factor-reset/", follow=True)
+        assert response.status_code == 200
+        assert "Your team requires two-factor sign-in" in response.content.decode()
+        assert TOTPDevice.objects.filter(user=owner, confirmed=True).exists()

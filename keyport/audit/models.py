@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "staff.password_reset": "Password reset",
     "staff.two_factor_enabled": "Two-factor sign-in turned on",
     "staff.two_factor_disabled": "Two-factor sign-in turned off",
+    "staff.two_factor_reset": "Two-factor sign-in reset by an owner",
     "staff.two_factor_required": "Two-factor sign-in required for all staff",
     "staff.two_factor_not_required": "Two-factor sign-in no longer required",
     "staff.two_factor_recovery_code_used": "Signed in with a recovery code",

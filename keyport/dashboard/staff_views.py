@@ -73,7 +73,11 @@ def team_two_factor(request: StaffRequest) -> HttpResponse:
 def staff_two_factor_reset(request: StaffRequest, member_id: int) -> HttpResponse:
     """For a member who lost their phone and their recovery codes."""
     member = get_member_for_owner(request.user, member_id)
-    two_factor_disable(actor=Actor.staff(request.user), member=member)
+    try:
+        two_factor_disable(actor=Actor.staff(request.user), member=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("dashboard:staff_member", member_id=member.pk)
     messages.success(request, f"Two-factor sign-in of {member} is off, and they were signed out.")
     return redirect("dashboard:staff_member", member_id=member.pk)
 

@@ -169,7 +169,9 @@ def staff_invite_accept(*, token: str, password: str) -> StaffUser | None:
             .first()
         )
         now = timezone.now()
-        if invite is None or not invite.is_usable_at(now):
+        # A member who has a password (set through Forgot password?) signs in with it, and with
+        # their second factor: an invite left unused is no way around them.
+        if invite is None or not invite.is_usable_at(now) or invite.member.has_usable_password():
             return None
         member = invite.member
         validate_password(password, member)
@@ -243,6 +245,9 @@ def staff_password_set(*, member: StaffUser, password: str) -> None:
     validate_password(password, member)
     member.set_password(password)
     member.save(update_fields=["password"])
+    StaffInvite.objects.filter(member=member, used_at__isnull=True, voided_at__isnull=True).update(
+        voided_at=timezone.now()
+    )
     audit_record(actor=Actor.staff(member), action="staff.password_reset", target=member, details={})
 
 
