@@ -24,6 +24,7 @@ from keyport.billing import services as billing
 from keyport.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from keyport.lib.log_redaction import RedactSignInTokens
 from keyport.payments.models import AutopayAttempt, AutopayOutcome, OnlinePayment, PaymentSettings, SavedCard
+from keyport.payments.queries import invoices_to_autopay
 from keyport.payments.services import invoice_autopay
 from keyport.payments.tasks import autopay_invoice, autopay_sweep
 from tests.factories import told_before_lockout
@@ -452,8 +453,34 @@ def test_the_automatic_payment_task_tries_again_later_while_stripe_is_down(
     assert state(invoice) == (InvoiceStatus.PAID, Decimal("80.00"), 1)
     assert autopay_invoice.call(invoice.pk) == "nothing to do"
     fake_stripe.fail_next(1, 503)
-    assert autopay_invoice.call(open_invoice(site.location, tenant.customer).pk, 6) == "gave up"
+    given_up = open_invoice(site.location, tenant.customer)
+    assert autopay_invoice.call(given_up.pk, 6) == "gave up"
     assert DBTaskResult.objects.filter(task_path=autopay_invoice.module_path).count() == 1
+    # Its one automatic try is over: the sweep does not start it again.
+    assert AutopayAttempt.objects.get(invoice=given_up).outcome == AutopayOutcome.FAILED
+    assert given_up.pk not in invoices_to_autopay()
+
+
+def test_the_sweep_leaves_the_invoices_of_a_location_without_online_payment(settings, site, tenant):
+    SavedCard.objects.create(
+        customer=tenant.customer, location=site.location, provider_customer="cus_ok", provider_method="pm_1"
+    )
+    invoice = open_invoice(site.location, tenant.customer)
+    settings.STRIPE_SECRET_KEY = ""
+    assert invoices_to_autopay() == []
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    assert invoices_to_autopay() == [invoice.pk]
+
+
+def test_an_invoices_page_says_how_to_pay_its_own_location_only(portal, site, other_site, tenant, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    PaymentSettings.objects.create(location=site.location, bank_details="IBAN DE00 SITE")
+    PaymentSettings.objects.create(location=other_site.location, bank_details="IBAN DE99 ELSEWHERE")
+    tenant.customer.home_location = other_site.location
+    tenant.customer.save(update_fields=["home_location"])
+    invoice = open_invoice(site.location, tenant.customer)
+    page = portal.get(reverse("portal:invoice", args=[invoice.pk])).content.decode()
+    assert "IBAN DE00 SITE" in page and "IBAN DE99 ELSEWHERE" not in page
 
 
 def test_pay_again_after_a_refund_opens_a_new_checkout_page(client, portal, fake_stripe, invoice):

@@ -62,11 +62,14 @@ class PayOptions:
     autopay_failures: dict[int, str]
 
 
-def pay_options_for(customer: Customer, invoices: Iterable[Invoice]) -> PayOptions:
+def pay_options_for(customer: Customer, invoices: Iterable[Invoice], *, with_home: bool = True) -> PayOptions:
+    """For Billing, the invoices' locations and the customer's home location (how to pay there,
+    before any invoice); for one invoice's page (`with_home=False`), its own location only: its
+    bank details are where its money goes."""
     invoices = list(invoices)
     locations = {invoice.location_id: invoice.location for invoice in invoices}
     home = customer.home_location
-    if home is not None and home.pk not in locations:
+    if with_home and home is not None and home.pk not in locations:
         locations[home.pk] = home
     online = frozenset(pk for pk, location in locations.items() if stripe_keys_for(location) is not None)
     details = dict(
@@ -103,13 +106,15 @@ def invoices_to_autopay() -> list[int]:
         location_id=OuterRef("location_id"),
         created_at__lte=OuterRef("created_at"),
     )
-    return list(
+    candidates = (
         Invoice.objects.filter(status=InvoiceStatus.OPEN, total__gt=F("amount_paid"))
         .filter(Exists(carded))
         .exclude(autopay_attempts__isnull=False)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:AUTOPAY_SWEEP_BATCH]
+        .select_related("location")
+        .order_by("pk")[:AUTOPAY_SWEEP_BATCH]
     )
+    # A location whose online payment is off (its keys removed) charges nothing until it is on.
+    return [invoice.pk for invoice in candidates if stripe_keys_for(invoice.location) is not None]
 
 
 AUTOPAY_SWEEP_BATCH = 500

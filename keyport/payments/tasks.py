@@ -6,8 +6,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from keyport.billing.models import Invoice
-from keyport.lib.background import enqueue_on_commit
 from keyport.lib.periodic import chain_queue_next
+from keyport.payments.models import AutopayAttempt, AutopayOutcome
 from keyport.payments.queries import invoices_to_autopay
 from keyport.payments.services import PaymentServiceDown, invoice_autopay
 
@@ -28,16 +28,15 @@ def autopay_invoice(invoice_id: int, attempt: int = 1) -> str:
     except PaymentServiceDown:
         if attempt >= AUTOPAY_TRIES:
             logger.warning("Automatic payment of invoice %s gave up: Stripe did not answer", invoice_id)
+            # Recorded as the invoice's one automatic try: the sweep does not start it again.
+            AutopayAttempt.objects.create(
+                invoice=invoice, outcome=AutopayOutcome.FAILED, message="The card service did not answer."
+            )
             return "gave up"
         later = timezone.now() + dt.timedelta(minutes=2 ** (attempt - 1))
         autopay_invoice.using(run_after=later).enqueue(invoice_id, attempt + 1)
         return "later"
     return outcome.outcome if outcome else "nothing to do"
-
-
-def invoice_autopay_enqueue(invoice: Invoice) -> None:
-    """For whoever issues an invoice: charge a saved card once the issue has committed."""
-    enqueue_on_commit(autopay_invoice, invoice.pk)
 
 
 @task()

@@ -40,7 +40,7 @@ def invoice_page(request: PortalRequest, invoice_id: int) -> HttpResponse:
     context = {
         "invoice": invoice,
         "overdue": bool(overdue_among([invoice])),
-        "pay": pay_options_for(request.customer, [invoice]),
+        "pay": pay_options_for(request.customer, [invoice], with_home=False),
         "sections": sections_for_customer(request.customer),
         "section": "billing",
     }
