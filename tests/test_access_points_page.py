@@ -320,6 +320,10 @@ def test_a_retired_point_is_never_offered_nor_takes_a_key_or_units(manager_clien
     assert answer.status_code == 302
     assert not DeviceKey.objects.filter(access_point=site.unit_lock).exists()
     assert not UnitAccessPoint.objects.filter(access_point=site.unit_lock).exists()
+    with pytest.raises(ValidationError, match="retired"):
+        facilities.access_point_rename(actor=ACTOR, access_point=site.unit_lock, name="Reused lock")
+    site.unit_lock.refresh_from_db()
+    assert site.unit_lock.name == "A001 lock"
 
 
 def test_the_mapping_csv_does_not_know_a_retired_point(site):
@@ -443,3 +447,15 @@ def test_a_new_key_starts_with_no_check(client, site):
     device_key_issue(actor=ACTOR, access_point=site.door)
     stored = DeviceKey.objects.get()
     assert (stored.last_check_at, stored.last_check_result) == (None, "")
+
+
+def test_every_result_a_door_check_records_has_words_for_staff():
+    """Each reason the door API notes on a device key (its decisions' reasons and the misreads the
+    API refuses) reads as words on the Access points page, never as a raw code."""
+    from keyport.access.access_point_queries import DEVICE_CHECK_WORDS, DEVICE_MISCONFIGURED
+
+    assert (
+        {"bad_request", "body_too_large", "wrong_access_point"}
+        <= DEVICE_MISCONFIGURED
+        <= set(DEVICE_CHECK_WORDS)
+    )

@@ -99,8 +99,9 @@ DEVICE_CHECK_WORDS = {
     "blocked": gettext_lazy("Refused: keypad blocked"),
     "wrong_access_point": gettext_lazy("Misconfigured: it asks with another access point's identifier"),
     "bad_request": gettext_lazy("Misconfigured: it sends questions the API cannot read"),
+    "body_too_large": gettext_lazy("Misconfigured: it sends questions far too long to read"),
 }
-DEVICE_MISCONFIGURED = frozenset({"wrong_access_point", "bad_request"})
+DEVICE_MISCONFIGURED = frozenset({"wrong_access_point", "bad_request", "body_too_large"})
 
 
 def access_points_at(location: Location) -> QuerySet[AccessPoint]:

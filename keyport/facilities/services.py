@@ -338,6 +338,8 @@ def access_point_create(
 def access_point_rename(*, actor: Actor, access_point: AccessPoint, name: str) -> AccessPoint:
     """A new name for staff and tenants to know the access point by; its identifier stays."""
     access_point = AccessPoint.objects.select_for_update().get(pk=access_point.pk)
+    if access_point.retired_at is not None:
+        raise ValidationError({"name": f"{access_point.name} is retired: its name stays as it was."})
     changed = _apply_changes(access_point, {"name": name}, ["name"])
     _check_access_point_named(access_point)
     access_point.full_clean()
@@ -425,12 +427,14 @@ def unit_map_access_points(
 ) -> list[AccessPoint]:
     """Set which access points open for this unit's holders (replacing the previous mapping)."""
     wanted = {access_point.pk: access_point for access_point in access_points}
+    # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one
+    # after the other, each reading what the other wrote; and the access points too, so that one
+    # retired meanwhile is read retired here (its retirement removes its mappings).
+    Unit.objects.select_for_update().get(pk=unit.pk)
+    list(AccessPoint.objects.select_for_update().filter(pk__in=sorted(wanted)).order_by("pk"))
     problem = access_points_elsewhere(unit.location_id, wanted.values()) or _access_points_retired(wanted)
     if problem:
         raise ValidationError({"access_points": problem})
-    # Locked, so that two changes of one unit's mapping (an upload and the admin) apply one
-    # after the other, each reading what the other wrote.
-    Unit.objects.select_for_update().get(pk=unit.pk)
     added, removed = _mappings_replace(
         unit.access_mappings.all(),
         "access_point_id",
