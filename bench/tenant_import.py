@@ -99,7 +99,7 @@ def _import(owner: Any, rows: int, scratch: Path, *, trace: bool) -> dict[str, A
     them; seconds of each, and the peak memory of both when traced."""
     from django.core.files import File
 
-    from keyport.imports import services
+    from keyport.imports import checking, services
     from keyport.imports.models import ImportStatus, RowOutcome
 
     location = _location(rows)
@@ -124,7 +124,7 @@ def _import(owner: Any, rows: int, scratch: Path, *, trace: bool) -> dict[str, A
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    services.tenant_import_check_run(import_id=tenant_import.pk)
+    checking.tenant_import_check_run(import_id=tenant_import.pk)
     checked = time.perf_counter()
     tenant_import.refresh_from_db()
     assert tenant_import.status == ImportStatus.CHECKED and tenant_import.rows_total == rows, (
